@@ -1,0 +1,93 @@
+// The primitives every stored byte goes through: PBKDF2 for the password, HKDF to split the
+// data key, and AES-256-CBC + HMAC-SHA256 encrypt-then-MAC with a random IV per message.
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  pbkdf2Sync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
+
+export const KEY_BYTES = 32;
+export const IV_BYTES = 16;
+export const MAC_BYTES = 32;
+export const BLOCK = 16;
+
+export interface SubKeys {
+  enc: Buffer; // AES-256-CBC key
+  mac: Buffer; // HMAC-SHA256 key
+  control: Buffer; // HMAC key for the supervisor's control socket handshake
+}
+
+export function derivePasswordKey(password: string, salt: Buffer, iterations: number): Buffer {
+  return pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, KEY_BYTES, 'sha256');
+}
+
+// HKDF-SHA256 with an empty salt; `info` names the purpose so keys never repeat across uses.
+export function hkdf(key: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), Buffer.from(info, 'utf8'), KEY_BYTES));
+}
+
+export function subKeys(dataKey: Buffer): SubKeys {
+  return {
+    enc: hkdf(dataKey, 'background-manager v1 encryption'),
+    mac: hkdf(dataKey, 'background-manager v1 authentication'),
+    control: hkdf(dataKey, 'background-manager v1 control channel'),
+  };
+}
+
+export function hmac(key: Buffer, ...parts: Uint8Array[]): Buffer {
+  const h = createHmac('sha256', key);
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+export function macEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function paddedLength(n: number): number {
+  return (Math.floor(n / BLOCK) + 1) * BLOCK;
+}
+
+export function encryptCbc(key: Buffer, iv: Buffer, plaintext: Uint8Array): Buffer {
+  const c = createCipheriv('aes-256-cbc', key, iv);
+  return Buffer.concat([c.update(plaintext), c.final()]);
+}
+
+// Only called after the MAC has been checked, so a padding error here means a bug or a
+// MAC collision, never an oracle an attacker can query.
+export function decryptCbc(key: Buffer, iv: Buffer, ciphertext: Uint8Array): Buffer {
+  const d = createDecipheriv('aes-256-cbc', key, iv);
+  return Buffer.concat([d.update(ciphertext), d.final()]);
+}
+
+export function randomIv(): Buffer {
+  return randomBytes(IV_BYTES);
+}
+
+/**
+ * A sealed blob: IV (16) | ciphertext | HMAC-SHA256(mac key, aad | IV | ciphertext) (32).
+ * `aad` binds the blob to where it belongs (a file type, a file ID, a record header).
+ */
+export function seal(keys: SubKeys, aad: Uint8Array, plaintext: Uint8Array): Buffer {
+  const iv = randomIv();
+  const ct = encryptCbc(keys.enc, iv, plaintext);
+  const mac = hmac(keys.mac, aad, iv, ct);
+  return Buffer.concat([iv, ct, mac]);
+}
+
+// Returns the plaintext, or undefined when the MAC does not match (nothing is decrypted then).
+export function open(keys: SubKeys, aad: Uint8Array, blob: Uint8Array): Buffer | undefined {
+  if (blob.length < IV_BYTES + BLOCK + MAC_BYTES || (blob.length - IV_BYTES - MAC_BYTES) % BLOCK !== 0) {
+    return undefined;
+  }
+  const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.length);
+  const iv = buf.subarray(0, IV_BYTES);
+  const ct = buf.subarray(IV_BYTES, buf.length - MAC_BYTES);
+  const mac = buf.subarray(buf.length - MAC_BYTES);
+  if (!macEqual(mac, hmac(keys.mac, aad, iv, ct))) return undefined;
+  return decryptCbc(keys.enc, iv, ct);
+}

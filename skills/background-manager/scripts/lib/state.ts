@@ -1,0 +1,193 @@
+// The state: one encrypted JSON document listing every managed process. Reads need no lock
+// (the file is only ever replaced by rename); every change goes through update(), which holds
+// a proper-lockfile lock across the whole read-modify-write.
+import fs from 'node:fs';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { BgError, isErrno } from './errors.ts';
+import { open, seal, type SubKeys } from './crypto.ts';
+import { ensureDir, readIfExists, replaceFileAtomic, storageError } from './fsutil.ts';
+import { decryptOpenssl, isOpensslFile, parseLegacyState, type LegacyEntry } from './legacy.ts';
+
+export const STATE_FILE = 'processes.json.enc';
+export const LEGACY_BACKUP_SUFFIX = '.python-backup';
+const STATE_MAGIC = Buffer.from('BGSTATE1', 'latin1');
+
+// proper-lockfile's lock is a folder; make it 0700 like every folder we create.
+const lockFs = {
+  ...fs,
+  mkdir: (p: string, cb: (err: NodeJS.ErrnoException | null) => void) => fs.mkdir(p, { mode: 0o700 }, cb),
+};
+
+export interface ProcessRecord {
+  id: string;
+  command: string; // as shown to people
+  argv: string[]; // what was executed (a single shell line runs as ["sh", "-c", line])
+  cwd: string;
+  pty: boolean;
+  pid: number; // the child's PID
+  startTicks?: number; // the child's start time, /proc/<pid>/stat field 22
+  bootId?: string;
+  supervisorPid?: number;
+  supervisorStartTicks?: number;
+  socket?: string; // the supervisor's control socket (abstract namespace)
+  startedAt: string; // ISO time
+  endedAt?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  stopRequest?: { signal: string; at: string }; // set when stop_process asked for the end
+  ended?: boolean; // the supervisor saw the child exit and recorded how
+  logFile: string; // relative to the data dir
+  legacy?: { status?: string; inputFile?: string }; // imported from the Python skill
+}
+
+export interface StateDoc {
+  version: 1;
+  processes: ProcessRecord[];
+}
+
+function emptyDoc(): StateDoc {
+  return { version: 1, processes: [] };
+}
+
+export function encodeState(keys: SubKeys, doc: StateDoc): Buffer {
+  return Buffer.concat([STATE_MAGIC, seal(keys, STATE_MAGIC, Buffer.from(JSON.stringify(doc), 'utf8'))]);
+}
+
+function damaged(file: string, why: string): BgError {
+  return new BgError(
+    'DAMAGED',
+    `state file ${file} is damaged (${why}). It was left as it is; restore it from a backup, or move it away to start with an empty list.`,
+  );
+}
+
+export function decodeState(file: string, keys: SubKeys, raw: Buffer): StateDoc {
+  if (!raw.subarray(0, 8).equals(STATE_MAGIC)) throw damaged(file, 'unknown header');
+  const plain = open(keys, STATE_MAGIC, raw.subarray(8));
+  if (!plain) throw damaged(file, 'failed its integrity check');
+  try {
+    const doc = JSON.parse(plain.toString('utf8')) as StateDoc;
+    if (doc.version !== 1 || !Array.isArray(doc.processes)) throw new Error('shape');
+    return doc;
+  } catch {
+    throw damaged(file, 'unreadable content');
+  }
+}
+
+function importLegacy(entries: LegacyEntry[]): StateDoc {
+  const doc = emptyDoc();
+  for (const e of entries) {
+    const t = typeof e.start_time === 'number' ? new Date(e.start_time * 1000) : new Date(e.start_time ?? 0);
+    doc.processes.push({
+      id: e.id,
+      command: e.command,
+      argv: ['sh', '-c', e.command],
+      cwd: e.cwd ?? '',
+      pty: true,
+      pid: e.pid,
+      startedAt: Number.isNaN(t.getTime()) ? new Date(0).toISOString() : t.toISOString(),
+      logFile: e.log_file ? path.join('logs', path.basename(e.log_file)) : path.join('logs', `${e.id}.log.enc`),
+      legacy: { status: e.status, inputFile: e.input_file },
+    });
+  }
+  return doc;
+}
+
+export interface StateStoreOptions {
+  dataDir: string;
+  keys?: SubKeys; // undefined while no key file exists yet (nothing of ours is stored)
+  password?: string; // needed only to read the Python skill's state file
+}
+
+export class StateStore {
+  readonly file: string;
+  readonly dataDir: string;
+  private readonly keys?: SubKeys;
+  private readonly password?: string;
+
+  constructor(opts: StateStoreOptions) {
+    this.dataDir = opts.dataDir;
+    this.file = path.join(opts.dataDir, STATE_FILE);
+    this.keys = opts.keys;
+    this.password = opts.password;
+  }
+
+  /** The current document; an absent file is an empty list. Never writes. */
+  read(): StateDoc {
+    return this.readRaw().doc;
+  }
+
+  private readRaw(): { doc: StateDoc; legacy: boolean } {
+    const raw = readIfExists(this.file);
+    if (!raw) return { doc: emptyDoc(), legacy: false };
+    if (isOpensslFile(raw)) return { doc: this.readLegacy(raw), legacy: true };
+    if (!this.keys) {
+      throw new BgError('DAMAGED', `${this.file} exists but the key file ${path.join(this.dataDir, 'key.json')} is missing. Restore key.json from a backup.`);
+    }
+    return { doc: decodeState(this.file, this.keys, raw), legacy: false };
+  }
+
+  private readLegacy(raw: Buffer): StateDoc {
+    if (this.password === undefined) throw new BgError('NO_PASSWORD', `${this.file} is in the Python skill's format; BG_PASSWORD is needed to read it.`);
+    const plain = decryptOpenssl(raw, this.password);
+    const entries = plain && plain.complete ? parseLegacyState(plain.data.toString('utf8')) : undefined;
+    if (!entries) {
+      throw new BgError(
+        'WRONG_PASSWORD',
+        `wrong BG_PASSWORD for ${this.file} (the Python skill's state file), or the file is damaged. Set BG_PASSWORD to the password it was written with.`,
+      );
+    }
+    return importLegacy(entries);
+  }
+
+  /**
+   * Read, let `fn` change the document, and write it back, all under one lock. `fn` may
+   * return a value; it is returned once the new state is durable. The Python skill's state
+   * file is converted on the first write, its original kept beside it.
+   */
+  async update<T>(fn: (doc: StateDoc) => T | Promise<T>): Promise<T> {
+    if (!this.keys) throw new Error('StateStore.update needs the data key');
+    ensureDir(this.dataDir);
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await lockfile.lock(this.file, {
+        realpath: false,
+        stale: 15_000,
+        update: 3_000,
+        retries: { retries: 400, factor: 1.3, minTimeout: 5, maxTimeout: 60, randomize: true },
+        fs: lockFs,
+        onCompromised: () => {
+          /* a lock lost to staleness: the rename below still leaves a whole file */
+        },
+      });
+    } catch (err) {
+      if (isErrno(err, 'ELOCKED')) {
+        throw new BgError('STORAGE', `the state file ${this.file} stayed locked by another call; try again (a lock older than 15 s is taken over).`, { cause: err });
+      }
+      throw storageError(`${this.file}.lock`, err);
+    }
+    try {
+      const { doc, legacy } = this.readRaw();
+      const result = await fn(doc);
+      if (legacy) {
+        const backup = this.file + LEGACY_BACKUP_SUFFIX;
+        if (!fs.existsSync(backup)) fs.linkSync(this.file, backup);
+      }
+      replaceFileAtomic(this.file, encodeState(this.keys, doc));
+      return result;
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
+}
+
+// Used by tests and by scripts that want a missing state file to be an error.
+export function stateFileExists(dataDir: string): boolean {
+  try {
+    fs.statSync(path.join(dataDir, STATE_FILE));
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return false;
+    throw storageError(path.join(dataDir, STATE_FILE), err);
+  }
+}
