@@ -231,8 +231,10 @@ export class LogReader {
       }
       // Not a valid record here. At the end of the file a shorter-than-declared record is one
       // being written (or torn by a crash): stop before it.
+      // Unless a whole valid record follows: then it is this record's length field that is
+      // damaged, and stopping here would hide every later record.
       const total = declaredTotal(buf, rel);
-      if (total !== undefined && pos + total > end && bufStart + buf.length >= end) {
+      if (total !== undefined && pos + total > end && bufStart + buf.length >= end && !this.validRecordAfter(buf, rel + 1, bufStart)) {
         if (opts.maxBytes === undefined) issues.push({ kind: 'torn-tail', offset: pos, message: `the last record at byte ${pos} is incomplete (${end - pos} of ${total} bytes); ignored` });
         return { records, issues, next: pos, nextSeq: expect ?? 0 };
       }
@@ -245,6 +247,14 @@ export class LogReader {
       // is read (expect resumes from it).
     }
     return { records, issues, next: pos, nextSeq: expect ?? 0 };
+  }
+
+  // Whether a whole valid record starts anywhere in buf[rel..] (buf already reaches the end).
+  private validRecordAfter(buf: Buffer, rel: number, bufStart: number): boolean {
+    for (let ix = buf.indexOf(REC_MAGIC, rel); ix >= 0; ix = buf.indexOf(REC_MAGIC, ix + 1)) {
+      if (decodeRecordAt(this.keys, this.header.fileId, buf, ix, bufStart + ix)) return true;
+    }
+    return false;
   }
 
   // Offset of the next position after `rel` where a whole valid record starts, else `end`.

@@ -1,0 +1,51 @@
+// Shared by the entry scripts: yargs set up the same way everywhere, and one place that turns
+// an error into a line on stderr and an exit code.
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import yargs, { type Argv } from 'yargs';
+import { BgError, EXIT } from './errors.ts';
+
+export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing or wrong,
+4 no such process (or ambiguous prefix), 5 not running, 6 damaged data, 7 data dir unusable.`;
+
+export function makeParser(argv: string[], usage: string): Argv {
+  return yargs(argv)
+    .usage(usage)
+    .strict()
+    .version(false)
+    .help('help')
+    .alias('help', 'h')
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .epilogue(`Needs BG_PASSWORD in the environment; BG_DATA_DIR moves the data dir.\n${EXIT_CODES_HELP}`)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new BgError('USAGE', `${msg} Run with --help for usage.`);
+    });
+}
+
+/** Run an entry script's main: data to stdout, one error line to stderr, an exit code. */
+export async function runMain(name: string, main: (argv: string[]) => Promise<number | void>): Promise<void> {
+  try {
+    const code = await main(process.argv.slice(2));
+    process.exitCode = code ?? EXIT.OK;
+  } catch (err) {
+    if (err instanceof BgError) {
+      process.stderr.write(`${name}: error: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`${name}: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exitCode = EXIT.FAILED;
+    }
+  }
+}
+
+// True when this module is the script being run (not imported by a test).
+export function isEntry(metaUrl: string): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return fs.realpathSync(fileURLToPath(metaUrl)) === fs.realpathSync(arg);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,29 @@
+// What every script needs before it can act: the data dir, the password, the unlocked key
+// (one PBKDF2 derivation per call) and the state store.
+import fs from 'node:fs';
+import { dataDirFromEnv } from './paths.ts';
+import { passwordFromEnv, unlock, type Unlocked } from './keys.ts';
+import { StateStore } from './state.ts';
+import { BgError } from './errors.ts';
+
+export interface Context {
+  dataDir: string;
+  password: string;
+  unlocked: Unlocked | undefined; // undefined: nothing of ours stored yet
+  store: StateStore;
+}
+
+export function openContext(opts: { create: boolean }, env: NodeJS.ProcessEnv = process.env): Context {
+  const password = passwordFromEnv(env);
+  const dataDir = dataDirFromEnv(env);
+  try {
+    if (!fs.statSync(dataDir).isDirectory()) {
+      throw new BgError('STORAGE', `data dir ${dataDir} is not a folder. Remove it, or set BG_DATA_DIR to a folder.`);
+    }
+  } catch (err) {
+    if (err instanceof BgError) throw err;
+    // A missing data dir is fine: it is made on the first start.
+  }
+  const unlocked = unlock(dataDir, password, opts);
+  return { dataDir, password, unlocked, store: new StateStore({ dataDir, keys: unlocked?.keys, password }) };
+}

@@ -1,0 +1,212 @@
+// start_process's work: check the command can run, start a supervisor in its own session,
+// hand it the data key over a pipe, and return once it reports the child running.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { BgError, isErrno } from './errors.ts';
+import { skillRoot, supervisorBundlePath } from './paths.ts';
+import { openContext } from './context.ts';
+import type { SupervisorConfig, SupervisorHello } from './supervisor-config.ts';
+
+export interface StartOptions {
+  command: string[]; // one element: a shell command line; more: argv, run directly
+  cwd: string;
+  pty: boolean;
+  env?: NodeJS.ProcessEnv; // the caller's environment (default process.env)
+}
+
+export interface Started {
+  id: string;
+  pid: number;
+}
+
+// Variables that must never reach a child: the password and what protects it.
+const SECRET_VARS = ['BG_PASSWORD', 'BG_NEW_PASSWORD'];
+
+// Shell words that are not programs on PATH; a command line starting with one is not checked.
+const SHELL_WORDS = new Set(
+  'if then else elif fi case esac for while until do done in function select time { } ! [[ ]] . : source exec eval export set unset cd alias ulimit umask trap wait read test [ echo printf true false command builtin type local return exit shift let kill pwd jobs fg bg'.split(' '),
+);
+
+/** The child's environment: the caller's, minus secrets, plus defaults for unattended use. */
+export function childEnv(callerEnv: NodeJS.ProcessEnv, pty: boolean): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(callerEnv)) if (v !== undefined && !SECRET_VARS.includes(k)) env[k] = v;
+  if (pty) {
+    // Nobody reads a pager: let programs print straight through.
+    env.PAGER ??= 'cat';
+    env.GIT_PAGER ??= 'cat';
+    env.MANPAGER ??= 'cat';
+    env.SYSTEMD_PAGER ??= 'cat';
+    if (!env.TERM || env.TERM === 'dumb') env.TERM = 'xterm-256color';
+  }
+  // Python block-buffers output that is not a terminal; logs should arrive as printed.
+  env.PYTHONUNBUFFERED ??= '1';
+  return env;
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile()) return false;
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Where `cmd` resolves on PATH (or as a path), else undefined. */
+export function findExecutable(cmd: string, env: Record<string, string>, cwd: string): string | undefined {
+  if (cmd.includes('/')) {
+    const full = path.resolve(cwd, cmd);
+    return isExecutableFile(full) ? full : undefined;
+  }
+  for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+    if (!dir) continue;
+    const full = path.join(path.resolve(cwd, dir), cmd);
+    if (isExecutableFile(full)) return full;
+  }
+  return undefined;
+}
+
+function cannotFind(cmd: string): BgError {
+  return new BgError(
+    'CANNOT_START',
+    cmd.includes('/')
+      ? `cannot run ${cmd}: no such executable file. Check the path, and that the file is executable (chmod +x).`
+      : `cannot run ${cmd}: command not found on PATH. Check the spelling, install it, or give its full path.`,
+  );
+}
+
+export function planCommand(command: string[], env: Record<string, string>, cwd: string): { argv: string[]; display: string } {
+  if (command.length === 0 || (command.length === 1 && command[0]!.trim() === '')) {
+    throw new BgError('USAGE', 'no command given. Example: start_process.ts python3 -m http.server 8080');
+  }
+  if (command.length === 1) {
+    const line = command[0]!;
+    // Check the first word when it is plainly a program name (no quotes, variables, etc.).
+    const first = line.trim().split(/\s+/)[0]!;
+    if (/^[\w./+-]+$/.test(first) && !/^\w+=/.test(first) && !SHELL_WORDS.has(first) && !findExecutable(first, env, cwd)) {
+      throw cannotFind(first);
+    }
+    return { argv: ['sh', '-c', line], display: line };
+  }
+  if (!findExecutable(command[0]!, env, cwd)) throw cannotFind(command[0]!);
+  return { argv: command, display: command.map(quoteForDisplay).join(' ') };
+}
+
+function quoteForDisplay(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function checkCwd(cwd: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(cwd);
+  } catch {
+    throw new BgError('CANNOT_START', `working folder ${cwd} does not exist. Create it or pass another --cwd.`);
+  }
+  if (!st.isDirectory()) throw new BgError('CANNOT_START', `working folder ${cwd} is not a folder. Pass a folder to --cwd.`);
+  try {
+    fs.accessSync(cwd, fs.constants.X_OK);
+  } catch {
+    throw new BgError('CANNOT_START', `working folder ${cwd} cannot be entered (permission denied).`);
+  }
+}
+
+function mtimeOf(file: string): number | undefined {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+/** The supervisor bundle, rebuilt first if it is missing or older than its sources. */
+export async function ensureSupervisorBundle(): Promise<string> {
+  const out = supervisorBundlePath();
+  const built = mtimeOf(out);
+  const scripts = path.join(skillRoot(), 'scripts');
+  const sources = [path.join(scripts, 'supervisor.ts'), ...fs.readdirSync(path.join(scripts, 'lib')).map((f) => path.join(scripts, 'lib', f))];
+  if (built !== undefined && sources.every((s) => (mtimeOf(s) ?? 0) <= built)) return out;
+  const mod = (await import(pathToFileURL(path.join(skillRoot(), 'build.mjs')).href)) as { build(names?: string[]): Promise<void> };
+  await mod.build(['supervisor']);
+  return out;
+}
+
+export async function startProcess(opts: StartOptions): Promise<Started> {
+  const callerEnv = opts.env ?? process.env;
+  const cwd = path.resolve(opts.cwd);
+  checkCwd(cwd);
+  const env = childEnv(callerEnv, opts.pty);
+  const plan = planCommand(opts.command, env, cwd);
+  const bundle = await ensureSupervisorBundle();
+
+  // Start the supervisor first: it boots while this process derives the key.
+  const sup = spawn(process.execPath, [bundle], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env: { PATH: callerEnv.PATH ?? '/usr/bin:/bin' },
+  });
+  const helloLine = new Promise<string>((resolve) => {
+    let buf = '';
+    sup.stdout!.setEncoding('utf8');
+    sup.stdout!.on('data', (d: string) => {
+      buf += d;
+      if (buf.includes('\n')) resolve(buf.slice(0, buf.indexOf('\n')));
+    });
+    sup.once('exit', () => resolve(buf));
+    sup.once('error', () => resolve(''));
+  });
+  sup.stdin!.on('error', () => undefined);
+
+  let cfg: SupervisorConfig;
+  try {
+    const ctx = openContext({ create: true }, callerEnv);
+    await migrateLegacyState(ctx.store);
+    cfg = {
+      dataKey: ctx.unlocked!.dataKey.toString('base64'),
+      dataDir: ctx.dataDir,
+      command: plan.display,
+      argv: plan.argv,
+      cwd,
+      env,
+      pty: opts.pty,
+      cols: 200,
+      rows: 50,
+    };
+  } catch (err) {
+    sup.kill('SIGKILL');
+    throw err;
+  }
+  sup.stdin!.end(JSON.stringify(cfg));
+  const line = await helloLine;
+  sup.stdout!.destroy();
+  sup.unref();
+  let hello: SupervisorHello;
+  try {
+    hello = JSON.parse(line) as SupervisorHello;
+  } catch {
+    throw new BgError('SUPERVISOR', `the supervisor exited before it started the command${line ? `: ${line.slice(0, 500)}` : ''}.`);
+  }
+  if (!hello.ok) throw new BgError(hello.code, hello.message);
+  return { id: hello.id, pid: hello.pid };
+}
+
+// The Python skill's state becomes ours on the first write (its file kept as a backup).
+async function migrateLegacyState(store: import('./state.ts').StateStore): Promise<void> {
+  const head = Buffer.alloc(8);
+  let fd: number;
+  try {
+    fd = fs.openSync(store.file, 'r');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  fs.readSync(fd, head, 0, 8, 0);
+  fs.closeSync(fd);
+  if (head.toString('latin1') === 'Salted__') await store.update(() => undefined);
+}

@@ -1,0 +1,131 @@
+// Process identity and process trees from /proc. A recorded process is (pid, kernel start
+// time, boot id): a PID alone is not enough, because PIDs are reused.
+import fs from 'node:fs';
+import { constants } from 'node:os';
+
+export interface ProcStat {
+  pid: number;
+  state: string; // R, S, D, Z, T, ...
+  ppid: number;
+  pgid: number;
+  sid: number;
+  startTicks: number;
+}
+
+// Parse /proc/<pid>/stat; the command name may hold spaces and parentheses, so split after
+// the last ')'.
+export function readStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const close = text.lastIndexOf(')');
+  const f = text.slice(close + 2).split(' ');
+  return { pid, state: f[0]!, ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]), startTicks: Number(f[19]) };
+}
+
+let bootIdCache: string | undefined;
+export function bootId(): string {
+  bootIdCache ??= fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
+  return bootIdCache;
+}
+
+export interface Identity {
+  pid: number;
+  startTicks?: number;
+  bootId?: string;
+}
+
+/** The process's live stat if it is still the one recorded (same boot, same start time). */
+export function matchIdentity(id: Identity, currentBoot = bootId()): ProcStat | undefined {
+  if (!id.pid || id.startTicks === undefined || id.bootId === undefined) return undefined;
+  if (id.bootId !== currentBoot) return undefined;
+  const st = readStat(id.pid);
+  return st && st.startTicks === id.startTicks ? st : undefined;
+}
+
+export function allStats(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const st = readStat(Number(name));
+    if (st) out.push(st);
+  }
+  return out;
+}
+
+/**
+ * Every live process that belongs to the tree led by `leader`: its session, its process
+ * group, and all descendants by parent link (which catches children that called setsid or
+ * moved to another group while their parent lives).
+ */
+export function treeMembers(leader: number, stats = allStats()): ProcStat[] {
+  const members = new Map<number, ProcStat>();
+  for (const st of stats) {
+    if (st.pid === leader || st.sid === leader || st.pgid === leader) members.set(st.pid, st);
+  }
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const st of stats) {
+      if (!members.has(st.pid) && members.has(st.ppid) && st.pid !== 1) {
+        members.set(st.pid, st);
+        grew = true;
+      }
+    }
+  }
+  return [...members.values()];
+}
+
+export function signalNumber(name: string): number | undefined {
+  const key = (name.startsWith('SIG') ? name : `SIG${name}`).toUpperCase() as keyof typeof constants.signals;
+  return constants.signals[key];
+}
+
+export function signalName(num: number): string {
+  for (const [k, v] of Object.entries(constants.signals)) if (v === num) return k;
+  return `signal ${num}`;
+}
+
+// Send a signal, ignoring processes that are already gone.
+export function trySignal(pid: number, signal: NodeJS.Signals | number): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Live (non-zombie) members among `pids`, each checked against its start time. */
+export function stillAlive(members: ProcStat[]): ProcStat[] {
+  return members.filter((m) => {
+    const st = readStat(m.pid);
+    return st !== undefined && st.startTicks === m.startTicks && st.state !== 'Z' && st.state !== 'X';
+  });
+}
+
+/**
+ * Signal a whole tree: stop it first (SIGSTOP) so nothing forks out from under us, send the
+ * signal, then let it run (SIGCONT) so it can act on it. Re-collects members until stable.
+ */
+export function signalTree(leader: number, signal: NodeJS.Signals, leaderStartTicks?: number): ProcStat[] {
+  const lst = readStat(leader);
+  if (!lst || (leaderStartTicks !== undefined && lst.startTicks !== leaderStartTicks)) return [];
+  const seen = new Map<number, ProcStat>();
+  for (let round = 0; round < 5; round++) {
+    const members = treeMembers(leader).filter((m) => !seen.has(m.pid) && m.pid !== process.pid);
+    if (members.length === 0) break;
+    for (const m of members) {
+      seen.set(m.pid, m);
+      trySignal(m.pid, 'SIGSTOP');
+    }
+  }
+  const all = [...seen.values()];
+  for (const m of all) trySignal(m.pid, signal);
+  if (signal !== 'SIGKILL') for (const m of all) trySignal(m.pid, 'SIGCONT');
+  return all;
+}

@@ -1,0 +1,43 @@
+// A process's status is checked, never just remembered: the recorded end if there is one,
+// else whether the child with the recorded identity (PID, start time, boot) still lives.
+import type { ProcessRecord } from './state.ts';
+import { bootId, matchIdentity, readStat } from './proc.ts';
+
+export type Status = 'running' | 'exited' | 'stopped' | 'killed' | 'zombie' | 'lost' | 'exiting' | 'unverified';
+
+export interface LiveStatus {
+  status: Status;
+  label: string; // for the STATUS column, e.g. exited(0), stopped(SIGTERM)
+  exitStatus?: number; // exit code, or 128 + signal number
+}
+
+const SIGNUMS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+
+export function exitStatusOf(exitCode: number | null | undefined, signal: string | null | undefined): number | undefined {
+  if (typeof exitCode === 'number') return exitCode;
+  if (signal) return 128 + (SIGNUMS[signal] ?? 0);
+  return undefined;
+}
+
+export function liveStatus(rec: ProcessRecord, boot = bootId()): LiveStatus {
+  if (rec.legacy) {
+    // The Python skill recorded only a PID: a live PID cannot be proven to be ours.
+    if (rec.pid && readStat(rec.pid)) return { status: 'unverified', label: 'unverified' };
+    return rec.legacy.status === 'stopped' ? { status: 'stopped', label: 'stopped' } : { status: 'lost', label: 'lost' };
+  }
+  if (rec.ended) {
+    const exitStatus = exitStatusOf(rec.exitCode, rec.signal);
+    if (rec.stopRequest) return { status: 'stopped', label: `stopped(${rec.signal ?? rec.exitCode})`, exitStatus };
+    if (rec.signal) return { status: 'killed', label: `killed(${rec.signal})`, exitStatus };
+    return { status: 'exited', label: `exited(${rec.exitCode})`, exitStatus };
+  }
+  const child = matchIdentity({ pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId }, boot);
+  if (child) return child.state === 'Z' ? { status: 'zombie', label: 'zombie' } : { status: 'running', label: 'running' };
+  const sup = matchIdentity({ pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId }, boot);
+  if (sup) return { status: 'exiting', label: 'exiting' };
+  return { status: 'lost', label: 'lost' };
+}
+
+export function supervisorAlive(rec: ProcessRecord, boot = bootId()): boolean {
+  return !!matchIdentity({ pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId }, boot);
+}

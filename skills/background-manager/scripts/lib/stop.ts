@@ -1,0 +1,66 @@
+// stop_process's work: ask the supervisor to end the child's whole tree (SIGTERM, grace
+// period, SIGKILL); if the supervisor is gone, do it here, after checking the child's identity.
+import { requestControl, type StopResult } from './protocol.ts';
+import type { Context } from './context.ts';
+import type { ProcessRecord } from './state.ts';
+import { liveStatus, supervisorAlive } from './status.ts';
+import { bootId, matchIdentity, signalTree, stillAlive, treeMembers, type ProcStat } from './proc.ts';
+import { BgError } from './errors.ts';
+import { waitFor } from './wait.ts';
+
+export type StopOutcome = { already: true; rec: ProcessRecord } | { already: false; result: StopResult; rec: ProcessRecord };
+
+export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number): Promise<StopOutcome> {
+  const st = liveStatus(rec);
+  if (st.status === 'unverified') {
+    throw new BgError(
+      'CANNOT_START',
+      `process ${rec.id} was started by the Python skill; its PID ${rec.pid} exists but cannot be proven to be the same process, so it is not signalled. Stop it by hand if it is yours.`,
+    );
+  }
+  if (!['running', 'zombie', 'exiting'].includes(st.status)) return { already: true, rec };
+  if (!ctx.unlocked) throw new BgError('DAMAGED', 'key.json is missing; cannot talk to the supervisor.');
+  if (rec.socket && supervisorAlive(rec)) {
+    const reply = await requestControl(rec.socket, ctx.unlocked.keys.control, { type: 'stop', signal, timeoutMs }, timeoutMs + 15_000);
+    if (!reply.ok) throw new BgError(reply.code, reply.message);
+    const after = ctx.store.read().processes.find((p) => p.id === rec.id) ?? rec;
+    return { already: false, result: reply.stop!, rec: after };
+  }
+  return { already: false, ...(await stopWithoutSupervisor(ctx, rec, signal, timeoutMs)) };
+}
+
+// The supervisor died (killed, crashed): signal the verified child's tree from here and
+// record the end ourselves, since nobody else will.
+async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number): Promise<{ result: StopResult; rec: ProcessRecord }> {
+  const boot = bootId();
+  const ident = { pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId };
+  const members = new Map<number, ProcStat>();
+  for (const m of signalTree(rec.pid, signal, rec.startTicks)) members.set(m.pid, m);
+  const childGone = () => !matchIdentity(ident, boot) || matchIdentity(ident, boot)?.state === 'Z';
+  const allGone = () => {
+    if (matchIdentity(ident, boot)) for (const m of treeMembers(rec.pid)) if (!members.has(m.pid)) members.set(m.pid, m);
+    return childGone() && stillAlive([...members.values()]).length === 0;
+  };
+  let endedBy: string = signal;
+  let killedLeftovers = 0;
+  if (!(await waitFor(allGone, timeoutMs))) {
+    const alive = stillAlive([...members.values()]);
+    if (!childGone()) endedBy = 'SIGKILL';
+    killedLeftovers = alive.filter((m) => m.pid !== rec.pid).length;
+    for (const m of alive) process.kill(m.pid, 'SIGKILL');
+    await waitFor(() => stillAlive(alive).length === 0, 5_000);
+  }
+  // Without its parent (the supervisor) nobody reaps the child's status: record the signal.
+  const result: StopResult = { endedBy, exitCode: null, signal: endedBy, killedLeftovers };
+  const updated = await ctx.store.update((doc) => {
+    const r = doc.processes.find((p) => p.id === rec.id);
+    if (!r) return rec;
+    r.stopRequest = { signal, at: new Date().toISOString() };
+    r.ended = true;
+    r.exitCode = null;
+    r.signal = endedBy;
+    r.endedAt = new Date().toISOString();
+    return { ...r };
+  });
+  return { result, rec: updated };
+}

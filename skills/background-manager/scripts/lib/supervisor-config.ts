@@ -1,0 +1,23 @@
+// What start_process hands a new supervisor over its stdin pipe (never argv or environment),
+// and what the supervisor answers on its stdout once the child runs.
+
+export interface SupervisorConfig {
+  dataKey: string; // base64; the supervisor never sees the password
+  dataDir: string;
+  command: string; // for display
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  pty: boolean;
+  cols: number;
+  rows: number;
+}
+
+export type SupervisorHello =
+  | { ok: true; id: string; pid: number }
+  | { ok: false; code: 'CANNOT_START' | 'STORAGE' | 'DAMAGED' | 'SUPERVISOR'; message: string };
+
+/** How long output may wait in the supervisor before it is encrypted and appended. */
+export const FLUSH_DELAY_MS = 20;
+/** Output buffered beyond this is written at once (back-pressure: the read loop waits). */
+export const FLUSH_BYTES = 256 << 10;

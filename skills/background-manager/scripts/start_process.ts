@@ -1,0 +1,24 @@
+// start_process: run a command in the background under a supervisor.
+import path from 'node:path';
+import { makeParser, runMain, isEntry } from './lib/cli.ts';
+import { startProcess } from './lib/launch.ts';
+import { scriptPath } from './lib/paths.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  const args = await makeParser(argv, 'Usage: start_process.ts [options] <command> [args...]\n\nRuns a command in the background and prints its ID. Everything from the first\nnon-option argument on is the command. Several arguments run directly (no shell);\none argument is a shell command line (sh -c), so pipes and && work.')
+    .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true })
+    .option('cwd', { type: 'string', describe: 'Working folder for the command (default: the current one)' })
+    .option('pty', { type: 'boolean', default: true, describe: 'Run under a pseudo-terminal; --no-pty uses pipes and keeps stdout and stderr apart' })
+    .example('$0 python3 -m http.server 8080', 'Start a web server (arguments run as given)')
+    .example("$0 'npm run build && npm test'", 'One argument: run through sh -c')
+    .example('$0 --no-pty -- node server.js --port 3000', 'Pipes instead of a terminal; -- ends the options')
+    .parseAsync();
+  const command = [...(args._ as (string | number)[]), ...((args['--'] as (string | number)[] | undefined) ?? [])].map(String);
+  const started = await startProcess({ command, cwd: args.cwd ?? process.cwd(), pty: args.pty });
+  const getLogs = path.relative(process.cwd(), scriptPath('get_logs.ts'));
+  process.stdout.write(`Started process ${started.id} (PID ${started.pid})\n`);
+  process.stdout.write(`Read its output with: npx tsx ${getLogs.startsWith('..') ? scriptPath('get_logs.ts') : getLogs} ${started.id}\n`);
+  return 0;
+}
+
+if (isEntry(import.meta.url)) await runMain('start_process', main);
