@@ -39,6 +39,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), ref!);
+  // Everything is checked before anything is sent: a bad key name sends nothing.
+  const payload = (textArg === undefined ? '' : args.n ? textArg : textArg + '\n') + keys.map((k) => keyBytes(k, rec.pty)).join('');
   const st = liveStatus(rec);
   if (st.status !== 'running' || !rec.socket || !supervisorAlive(rec) || !ctx.unlocked) {
     throw new BgError('NOT_RUNNING', `process ${rec.id} is not running (${st.label}); input can only go to a running process.`);
@@ -49,14 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     return reply;
   };
   let bytes = 0;
-  if (textArg !== undefined) {
-    const text = args.n ? textArg : textArg + '\n';
-    bytes += (await send({ type: 'send-input', data: Buffer.from(text, 'utf8').toString('base64') })).bytes ?? 0;
-  }
-  if (keys.length) {
-    const seq = keys.map((k) => keyBytes(k, rec.pty)).join('');
-    bytes += (await send({ type: 'send-input', data: Buffer.from(seq, 'utf8').toString('base64') })).bytes ?? 0;
-  }
+  if (payload) bytes = (await send({ type: 'send-input', data: Buffer.from(payload, 'utf8').toString('base64') })).bytes ?? 0;
   if (args.eof) await send({ type: 'close-input' });
   process.stdout.write(`Sent ${bytes} byte${bytes === 1 ? '' : 's'} to process ${rec.id}${args.eof ? ' and closed its input' : ''}.\n`);
   return 0;

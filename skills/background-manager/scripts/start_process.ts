@@ -6,7 +6,7 @@ import { scriptPath } from './lib/paths.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(argv, 'Usage: start_process.ts [options] <command> [args...]\n\nRuns a command in the background and prints its ID. Everything from the first\nnon-option argument on is the command. Several arguments run directly (no shell);\none argument is a shell command line (sh -c), so pipes and && work.')
-    .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true })
+    .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true, 'parse-positional-numbers': false })
     .option('cwd', { type: 'string', describe: 'Working folder for the command (default: the current one)' })
     .option('pty', { type: 'boolean', default: true, describe: 'Run under a pseudo-terminal; --no-pty uses pipes and keeps stdout and stderr apart' })
     .example('$0 python3 -m http.server 8080', 'Start a web server (arguments run as given)')

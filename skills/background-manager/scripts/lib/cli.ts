@@ -12,6 +12,8 @@ export function makeParser(argv: string[], usage: string): Argv {
   return yargs(argv)
     .usage(usage)
     .strict()
+    // Positionals are text (IDs, commands, input): "007" or "1e3" must stay as typed.
+    .parserConfiguration({ 'parse-positional-numbers': false })
     .version(false)
     .help('help')
     .alias('help', 'h')

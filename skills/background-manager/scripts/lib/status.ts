@@ -33,11 +33,11 @@ export function liveStatus(rec: ProcessRecord, boot = bootId()): LiveStatus {
   }
   const child = matchIdentity({ pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId }, boot);
   if (child) return child.state === 'Z' ? { status: 'zombie', label: 'zombie' } : { status: 'running', label: 'running' };
-  const sup = matchIdentity({ pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId }, boot);
-  if (sup) return { status: 'exiting', label: 'exiting' };
+  if (supervisorAlive(rec, boot)) return { status: 'exiting', label: 'exiting' };
   return { status: 'lost', label: 'lost' };
 }
 
 export function supervisorAlive(rec: ProcessRecord, boot = bootId()): boolean {
-  return !!matchIdentity({ pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId }, boot);
+  const sup = matchIdentity({ pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId }, boot);
+  return !!sup && sup.state !== 'Z'; // a dead supervisor nobody reaped yet is dead
 }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# A tour of the five scripts in a throwaway data dir: start a REPL, type into it, read its
+# output, list, stop. Leaves nothing running and removes its data dir.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+S=skills/background-manager/scripts
+export BG_DATA_DIR="$(mktemp -d)/data"
+export BG_PASSWORD="${BG_PASSWORD:-demo-password}"
+trap 'rm -rf "$(dirname "$BG_DATA_DIR")"' EXIT
+run() { echo "\$ $*"; "$@"; echo; }
+
+out=$(npx tsx $S/start_process.ts python3 -q)
+echo "\$ npx tsx $S/start_process.ts python3 -q"; echo "$out"; echo
+id=$(sed -n 's/^Started process \([0-9a-f]*\).*/\1/p' <<<"$out")
+run npx tsx $S/send_input.ts "$id" 'print(6*7)'
+for _ in $(seq 1 100); do npx tsx $S/get_logs.ts "$id" | grep -qx 42 && break; done
+run npx tsx $S/get_logs.ts "$id"
+run npx tsx $S/list_processes.ts
+run npx tsx $S/stop_process.ts "$id"
+run npx tsx $S/list_processes.ts

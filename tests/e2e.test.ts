@@ -1,0 +1,250 @@
+// The five scripts end to end, as an agent calls them: real processes, PTYs, sockets and
+// encrypted files. Each test has its own data dir and ends every process it started.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { alive, cleanup, freePort, listJson, makeSandbox, records, run, snapshot, start, waitFor, PASSWORD, type Sandbox } from './helpers.ts';
+import { treeMembers } from '../skills/background-manager/scripts/lib/proc.ts';
+import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
+import { LogReader } from '../skills/background-manager/scripts/lib/logfile.ts';
+
+function withSandbox(name: string, fn: (sb: Sandbox) => Promise<void>): void {
+  test(name, async () => {
+    const sb = makeSandbox();
+    try {
+      await fn(sb);
+    } finally {
+      cleanup(sb);
+    }
+  });
+}
+
+const logs = async (sb: Sandbox, id: string, args: string[] = []) => (await run(sb, 'get_logs.ts', [id, ...args])).stdout;
+
+function get(port: number, urlPath: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject);
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+withSandbox('the documented flow: http.server started verbatim with npx tsx, listed, logged live, stopped, log kept', async (sb) => {
+  const port = await freePort();
+  const started = await run(sb, 'start_process.ts', ['python3', '-m', 'http.server', String(port)], { npx: true });
+  assert.is(started.code, 0, started.stderr);
+  const m = /^Started process ([0-9a-f]{8}) \(PID (\d+)\)\n/.exec(started.stdout);
+  assert.ok(m, started.stdout);
+  assert.match(started.stdout, /get_logs\.ts [0-9a-f]{8}/);
+  const id = m![1]!;
+  const listed = await run(sb, 'list_processes.ts', []);
+  assert.match(listed.stdout, /^ID\s+PID\s+STATUS\s+STARTED\s+COMMAND$/m);
+  assert.match(listed.stdout, new RegExp(`^${id}\\s+${m![2]}\\s+running\\s+\\S+ \\S+\\s+python3 -m http\\.server ${port}$`, 'm'));
+  await waitFor('the server to listen', () => portOpen(port));
+  assert.is(await get(port, '/probe-request-1'), 404);
+  const t0 = Date.now();
+  await waitFor('the request in get_logs', async () => (await logs(sb, id)).includes('GET /probe-request-1'), 2000, 20);
+  assert.ok(Date.now() - t0 < 2000);
+  const stop = await run(sb, 'stop_process.ts', [id]);
+  assert.is(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, new RegExp(`^Stopped process ${id} \\(PID \\d+\\): SIGTERM ended it \\(exit status \\d+\\)\\.$`, 'm'));
+  assert.not.ok(await portOpen(port), 'the port is free after stop');
+  assert.match(await logs(sb, id), /GET \/probe-request-1/);
+  const after = await listJson(sb);
+  assert.is(after[0]!.status, 'stopped');
+});
+
+withSandbox('a REPL under a PTY: send_input gets 42 back; -n then a second call completes one line', async (sb) => {
+  const { id } = await start(sb, ['python3']);
+  const sent = await run(sb, 'send_input.ts', [id, 'print(6*7)']);
+  assert.is(sent.code, 0, sent.stderr);
+  assert.match(sent.stdout, /^Sent 11 bytes to process [0-9a-f]{8}\.$/m);
+  await waitFor('42 in the log', async () => /^42$/m.test(await logs(sb, id)));
+  assert.is((await run(sb, 'send_input.ts', [id, '-n', 'print(100'])).code, 0);
+  assert.is((await run(sb, 'send_input.ts', [id, '+23)'])).code, 0);
+  await waitFor('123 in the log', async () => /^123$/m.test(await logs(sb, id)));
+  const eof = await run(sb, 'send_input.ts', [id, '--key', 'ctrl-d']);
+  assert.is(eof.code, 0, eof.stderr);
+  await waitFor('python to exit on ctrl-d', async () => (await listJson(sb))[0]!.status === 'exited');
+});
+
+withSandbox('a command that exits at once is recorded as exited(0) with its output', async (sb) => {
+  const { id } = await start(sb, ['echo', 'done-at-once']);
+  const row = await waitFor('the exit to be recorded', async () => (await listJson(sb)).find((p) => p.id === id && p.status === 'exited'));
+  assert.is(row.exitCode, 0);
+  assert.match((await run(sb, 'list_processes.ts', [])).stdout, new RegExp(`${id}\\s+\\d+\\s+exited\\(0\\)`));
+  assert.is(await logs(sb, id), 'done-at-once\n');
+  const fail = await start(sb, ['sh -c "exit 3"']);
+  const f = await waitFor('exit 3', async () => (await listJson(sb)).find((p) => p.id === fail.id && p.status === 'exited'));
+  assert.is(f.exitCode, 3);
+});
+
+withSandbox('stop: a child that ignores SIGTERM is SIGKILLed after the grace period; no grandchild survives', async (sb) => {
+  const { id, pid } = await start(sb, ['--no-pty', 'sh', '-c', 'trap "" TERM; sleep 300 & sleep 301 & setsid sleep 302 & (trap "" TERM; sleep 303) & echo ready; wait']);
+  await waitFor('ready', async () => (await logs(sb, id)).includes('ready'));
+  const tree = await waitFor('4 descendants', () => {
+    const t = treeMembers(pid).filter((m) => m.pid !== pid);
+    return t.length >= 4 ? t : undefined; // the 4 sleeps (a subshell may exec its last command)
+  });
+  const t0 = Date.now();
+  const stop = await run(sb, 'stop_process.ts', [id, '--timeout', '1']);
+  assert.is(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, /did not exit within 1 s of SIGTERM; SIGKILL ended it \(exit status 137\)/);
+  assert.ok(Date.now() - t0 >= 1000, 'waited for the grace period');
+  for (const m of [...tree, { pid }]) assert.not.ok(alive(m.pid), `pid ${m.pid} still alive`);
+  const [row] = await listJson(sb);
+  assert.is(row!.status, 'stopped');
+  assert.is(row!.signal, 'SIGKILL');
+  const again = await run(sb, 'stop_process.ts', [id]);
+  assert.is(again.code, 0);
+  assert.match(again.stdout, /is not running \(stopped\(SIGKILL\)\); nothing to stop/);
+});
+
+withSandbox('arguments keep their quoting; one argument is a shell line; --no-pty keeps stderr apart', async (sb) => {
+  const a = await start(sb, ['--no-pty', 'sh', '-c', 'echo "a  b"; echo c; echo err >&2']);
+  const b = await start(sb, ['echo one | tr a-z A-Z && echo two']);
+  await waitFor('both to end', async () => (await listJson(sb)).every((p) => p.status === 'exited'));
+  assert.is(await logs(sb, a.id), 'a  b\nc\nerr\n');
+  assert.is(await logs(sb, b.id), 'ONE\ntwo\n');
+  const u = unlock(sb.env.BG_DATA_DIR!, PASSWORD, { create: false })!;
+  const rec = records(sb).find((r) => r.id === a.id)!;
+  const reader = LogReader.open(path.join(sb.env.BG_DATA_DIR!, rec.logFile), u.keys, a.id);
+  const recs = reader.readForward().records;
+  reader.close();
+  assert.equal(
+    recs.filter((r) => r.stream === 'stderr').map((r) => r.data.toString()),
+    ['err\n'],
+  );
+  assert.ok(recs.filter((r) => r.stream === 'stdout').map((r) => r.data.toString()).join('').includes('a  b\nc\n'));
+});
+
+withSandbox('get_logs renders colours and \\r redraws away by default; --raw gives the bytes; -n counts lines', async (sb) => {
+  const { id } = await start(sb, ['--no-pty', 'printf', '\\033[31mred\\033[0m\\n10%%\\r50%%\\r100%%\\nl1\\nl2\\nl3\\n']);
+  await waitFor('exit', async () => (await listJson(sb))[0]!.status === 'exited');
+  assert.is(await logs(sb, id, ['-n', '0']), 'red\n100%\nl1\nl2\nl3\n');
+  assert.is(await logs(sb, id, ['-n', '2']), 'l2\nl3\n');
+  const raw = await logs(sb, id, ['-n', '0', '--raw']);
+  assert.is(raw, '\x1b[31mred\x1b[0m\n10%\r50%\r100%\nl1\nl2\nl3\n');
+});
+
+withSandbox('20 start_process calls at once: 20 records, 20 running processes, all stoppable', async (sb) => {
+  await start(sb, ['true']); // make the key first so the 20 do not each race to create it
+  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => start(sb, ['sleep', String(1000 + i)])));
+  const ids = new Set(results.map((r) => r.id));
+  assert.is(ids.size, 20);
+  const rows = (await listJson(sb)).filter((p) => p.command.startsWith('sleep'));
+  assert.is(rows.length, 20);
+  assert.ok(rows.every((p) => p.status === 'running'));
+  for (const r of results) assert.ok(alive(r.pid));
+});
+
+withSandbox('a reused PID is not ours: shown lost, never signalled', async (sb) => {
+  const { id, pid } = await start(sb, ['sleep', '500']);
+  const rec = records(sb).find((r) => r.id === id)!;
+  // The machine "crashes": supervisor and child vanish without recording anything.
+  process.kill(rec.supervisorPid!, 'SIGKILL');
+  process.kill(pid, 'SIGKILL');
+  await waitFor('both gone', () => !alive(pid) && !alive(rec.supervisorPid!));
+  // An unrelated process now holds the recorded PID (simulated by pointing the record at it).
+  const other = spawn('sleep', ['500'], { stdio: 'ignore' });
+  sb.extraPids.push(other.pid!);
+  const u = unlock(sb.env.BG_DATA_DIR!, PASSWORD, { create: false })!;
+  const { StateStore } = await import('../skills/background-manager/scripts/lib/state.ts');
+  await new StateStore({ dataDir: sb.env.BG_DATA_DIR!, keys: u.keys }).update((doc) => {
+    doc.processes[0]!.pid = other.pid!;
+  });
+  const [row] = await listJson(sb);
+  assert.is(row!.status, 'lost');
+  const stop = await run(sb, 'stop_process.ts', [id]);
+  assert.is(stop.code, 0);
+  assert.match(stop.stdout, /is not running \(lost\)/);
+  assert.ok(alive(other.pid!), 'the unrelated process was not signalled');
+});
+
+withSandbox('secrets: the child and the supervisor never see BG_PASSWORD; files 0600, folders 0700', async (sb) => {
+  const { id } = await start(sb, ['--no-pty', 'sh', '-c', 'env; sleep 100']);
+  await waitFor('env printed', async () => (await logs(sb, id, ['-n', '0'])).includes('PATH='));
+  const out = await logs(sb, id, ['-n', '0']);
+  assert.not.match(out, /BG_PASSWORD/);
+  assert.not.ok(out.includes(PASSWORD));
+  const rec = records(sb)[0]!;
+  for (const pid of [rec.pid, rec.supervisorPid!]) {
+    const environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+    assert.not.ok(environ.includes(PASSWORD) || environ.includes('BG_PASSWORD'), `environ of ${pid}`);
+    assert.not.ok(cmdline.includes(PASSWORD), `cmdline of ${pid}`);
+  }
+  const walk = (d: string) => {
+    assert.is(fs.statSync(d).mode & 0o777, 0o700, d);
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else assert.is(fs.statSync(p).mode & 0o777, 0o600, p);
+    }
+  };
+  walk(sb.env.BG_DATA_DIR!);
+});
+
+withSandbox('bad input: clear errors, documented exit codes, nothing changed', async (sb) => {
+  const { id } = await start(sb, ['sleep', '1000']);
+  const before = await snapshot(sb.env.BG_DATA_DIR!);
+  const cases: [string, string[], number, RegExp, NodeJS.ProcessEnv?][] = [
+    ['start_process.ts', [], 2, /no command given/],
+    ['start_process.ts', ['no-such-command-xyz', 'arg'], 1, /command not found on PATH/],
+    ['start_process.ts', ['no-such-command-xyz'], 1, /command not found on PATH/],
+    ['start_process.ts', ['--cwd', '/no/such/dir', 'true', 'x'], 1, /does not exist/],
+    ['start_process.ts', ['--bogus-flag', 'true'], 2, /Unknown argument/],
+    ['get_logs.ts', ['ffffffff'], 4, /no process with ID "ffffffff"/],
+    ['get_logs.ts', [id, '-n', '-5'], 2, /-n must be a whole number/],
+    ['get_logs.ts', [id, '-n', 'abc'], 2, /-n must be a whole number/],
+    ['get_logs.ts', [], 2, /Give the process ID/],
+    ['stop_process.ts', ['zzzz'], 4, /no process with ID/],
+    ['send_input.ts', [id], 2, /nothing to send/],
+    ['send_input.ts', [id, 'x', '--key', 'hyperkey'], 2, /unknown key/],
+    ['list_processes.ts', [], 3, /wrong BG_PASSWORD/, { ...sb.env, BG_PASSWORD: 'not the password' }],
+    ['list_processes.ts', [], 3, /BG_PASSWORD is not set/, { ...sb.env, BG_PASSWORD: undefined }],
+    ['start_process.ts', ['true', 'x'], 3, /BG_PASSWORD is empty/, { ...sb.env, BG_PASSWORD: '' }],
+    ['start_process.ts', ['true', 'x'], 3, /wrong BG_PASSWORD/, { ...sb.env, BG_PASSWORD: 'nope' }],
+  ];
+  for (const [script, args, code, msg, env] of cases) {
+    const r = await run(sb, script, args, env ? { env } : {});
+    assert.is(r.code, code, `${script} ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, msg, `${script} ${args.join(' ')}`);
+    assert.is(r.stderr.trim().split('\n').length >= 1, true);
+    assert.is(r.stdout, '', `${script} ${args.join(' ')} printed to stdout`);
+  }
+  assert.equal(await snapshot(sb.env.BG_DATA_DIR!), before, 'no file changed');
+  assert.is((await listJson(sb)).length, 1, 'nothing new recorded');
+});
+
+withSandbox('an ambiguous prefix lists the matches; send_input to a finished process is refused', async (sb) => {
+  const made: string[] = [];
+  // 17 IDs always share a first hex digit with another (pigeonhole).
+  for (let i = 0; i < 17; i++) made.push((await start(sb, ['true'])).id);
+  const first = made.map((x) => x[0]).find((c, i, all) => all.indexOf(c) !== i)!;
+  const r = await run(sb, 'get_logs.ts', [first]);
+  assert.is(r.code, 4);
+  assert.match(r.stderr, /matches \d+ processes; give more of the ID/);
+  await waitFor('all exited', async () => (await listJson(sb)).every((p) => p.status === 'exited'));
+  const s = await run(sb, 'send_input.ts', [made[0]!, 'hello']);
+  assert.is(s.code, 5);
+  assert.match(s.stderr, /is not running \(exited\(0\)\)/);
+});
+
+test.run();

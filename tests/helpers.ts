@@ -1,0 +1,148 @@
+// Test helpers: a fresh data dir per test, the real scripts run as child processes, waits
+// with deadlines (never fixed sleeps), and cleanup that ends every process a test started,
+// by PID only.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
+import { StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/state.ts';
+import { matchIdentity, signalTree, readStat } from '../skills/background-manager/scripts/lib/proc.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const SCRIPTS = path.join(ROOT, 'skills/background-manager/scripts');
+export const PASSWORD = 'correct horse battery staple';
+
+export interface Sandbox {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  extraPids: number[]; // processes a test started itself, ended at cleanup
+}
+
+export function makeSandbox(prefix = 'bgm-test-'): Sandbox {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const env: NodeJS.ProcessEnv = { ...process.env, BG_PASSWORD: PASSWORD, BG_DATA_DIR: path.join(dir, 'data') };
+  return { dir, env, extraPids: [] };
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run an entry script the fast way (node --import tsx); `npx` runs it as SKILL.md shows. */
+export function run(sb: Sandbox | NodeJS.ProcessEnv, script: string, args: string[], opts: { npx?: boolean; cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  const env = opts.env ?? ('env' in sb ? (sb as Sandbox).env : (sb as NodeJS.ProcessEnv));
+  const file = path.join(SCRIPTS, script);
+  const [cmd, argv] = opts.npx ? ['npx', ['tsx', file, ...args]] : [process.execPath, ['--import', 'tsx', file, ...args]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { env, cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr: stderr.split('\n').filter((l) => !l.startsWith('npm warn')).join('\n') });
+    });
+  });
+}
+
+export async function start(sb: Sandbox, args: string[]): Promise<{ id: string; pid: number; out: RunResult }> {
+  const out = await run(sb, 'start_process.ts', args);
+  const m = /^Started process ([0-9a-f]{8}) \(PID (\d+)\)$/m.exec(out.stdout);
+  if (out.code !== 0 || !m) throw new Error(`start failed (${out.code}): ${out.stdout}${out.stderr}`);
+  return { id: m[1]!, pid: Number(m[2]), out };
+}
+
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 30): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export async function listJson(sb: Sandbox): Promise<{ id: string; pid: number; status: string; exitCode: number | null; signal: string | null; command: string }[]> {
+  const r = await run(sb, 'list_processes.ts', ['--json']);
+  if (r.code !== 0) throw new Error(`list failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+export function records(sb: Sandbox): ProcessRecord[] {
+  const dataDir = sb.env.BG_DATA_DIR!;
+  const u = unlock(dataDir, PASSWORD, { create: false });
+  if (!u) return [];
+  return new StateStore({ dataDir, keys: u.keys }).read().processes;
+}
+
+export function alive(pid: number): boolean {
+  const st = readStat(pid);
+  return !!st && st.state !== 'Z';
+}
+
+/** End everything the sandbox started (children, their trees, supervisors), then delete it. */
+export function cleanup(sb: Sandbox): void {
+  let recs: ProcessRecord[] = [];
+  try {
+    recs = records(sb);
+  } catch {
+    /* a test may have damaged the state on purpose */
+  }
+  for (const r of recs) {
+    if (matchIdentity({ pid: r.pid, startTicks: r.startTicks, bootId: r.bootId })) signalTree(r.pid, 'SIGKILL', r.startTicks);
+    if (r.supervisorPid && matchIdentity({ pid: r.supervisorPid, startTicks: r.supervisorStartTicks, bootId: r.bootId })) {
+      try {
+        process.kill(r.supervisorPid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  for (const pid of sb.extraPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  fs.rmSync(sb.dir, { recursive: true, force: true });
+}
+
+/** A free TCP port on 127.0.0.1, from the kernel. */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** Hash every file under `dir` (relative path -> sha256), to prove nothing changed. */
+export async function snapshot(dir: string): Promise<Record<string, string>> {
+  const { createHash } = await import('node:crypto');
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    if (!fs.existsSync(d)) return;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
