@@ -370,16 +370,18 @@ export class LogReader {
 export class LogWriter {
   readonly file: string;
   private readonly keys: SubKeys;
-  private readonly fileId: Buffer;
+  readonly fileId: Buffer;
   private fd: number;
   nextSeq: number;
+  bytes: number; // the file's size: header and every record appended
 
-  private constructor(file: string, fd: number, keys: SubKeys, fileId: Buffer, nextSeq: number) {
+  private constructor(file: string, fd: number, keys: SubKeys, fileId: Buffer, nextSeq: number, bytes: number) {
     this.file = file;
     this.fd = fd;
     this.keys = keys;
     this.fileId = fileId;
     this.nextSeq = nextSeq;
+    this.bytes = bytes;
   }
 
   static create(file: string, keys: SubKeys, procId: string, baseSeq = 0): LogWriter {
@@ -393,7 +395,7 @@ export class LogWriter {
     } catch (err) {
       throw storageError(file, err);
     }
-    return new LogWriter(file, fd, keys, header.fileId, baseSeq);
+    return new LogWriter(file, fd, keys, header.fileId, baseSeq, HEADER_BYTES);
   }
 
   // Continue an existing log: cut a torn last record off, then append after the last one.
@@ -405,6 +407,18 @@ export class LogWriter {
         last = rec;
         return false;
       });
+      // The backward walk gives up after 2 MiB of damage at the end (e.g. zeros left by a
+      // crash); before cutting anything off, find the last valid record going forward, a
+      // window at a time so a big log is not held in memory.
+      if (!last) {
+        const size = reader.size();
+        for (let offset = HEADER_BYTES; offset < size; ) {
+          const r = reader.readForward({ offset, maxBytes: 64 << 20 });
+          last = r.records[r.records.length - 1] ?? last;
+          if (r.next <= offset) break;
+          offset = r.next;
+        }
+      }
     } finally {
       reader.close();
     }
@@ -412,14 +426,16 @@ export class LogWriter {
     const fd = fs.openSync(file, 'r+');
     if (fs.fstatSync(fd).size > end) fs.ftruncateSync(fd, end);
     fs.closeSync(fd);
-    return new LogWriter(file, fs.openSync(file, 'a'), keys, reader.header.fileId, last ? last.seq + 1 : reader.header.baseSeq);
+    return new LogWriter(file, fs.openSync(file, 'a'), keys, reader.header.fileId, last ? last.seq + 1 : reader.header.baseSeq, end);
   }
 
   append(stream: StreamName, data: Uint8Array, time = Date.now()): void {
     for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += MAX_RECORD_DATA) {
       const part = data.subarray(off, off + MAX_RECORD_DATA);
-      writeAll(this.fd, encodeRecord(this.keys, this.fileId, this.nextSeq, stream, time, part));
+      const rec = encodeRecord(this.keys, this.fileId, this.nextSeq, stream, time, part);
+      writeAll(this.fd, rec);
       this.nextSeq++;
+      this.bytes += rec.length;
       if (data.length === 0) break;
     }
   }
