@@ -7,21 +7,11 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { alive, cleanup, freePort, listJson, makeSandbox, records, run, snapshot, start, waitFor, PASSWORD, type Sandbox } from './helpers.ts';
+import { alive, withSandbox, freePort, listJson, records, run, snapshot, start, waitFor, PASSWORD, type Sandbox } from './helpers.ts';
 import { treeMembers } from '../skills/background-manager/scripts/lib/proc.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
 import { LogReader } from '../skills/background-manager/scripts/lib/logfile.ts';
 
-function withSandbox(name: string, fn: (sb: Sandbox) => Promise<void>): void {
-  test(name, async () => {
-    const sb = makeSandbox();
-    try {
-      await fn(sb);
-    } finally {
-      cleanup(sb);
-    }
-  });
-}
 
 const logs = async (sb: Sandbox, id: string, args: string[] = []) => (await run(sb, 'get_logs.ts', [id, ...args])).stdout;
 

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
 import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
 import { StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/state.ts';
 import { matchIdentity, signalTree, readStat } from '../skills/background-manager/scripts/lib/proc.ts';
@@ -145,4 +146,16 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
   };
   walk(dir);
   return out;
+}
+
+/** A uvu test with its own sandbox, cleaned up whatever happens. */
+export function withSandbox(name: string, fn: (sb: Sandbox) => Promise<void>): void {
+  test(name, async () => {
+    const sb = makeSandbox();
+    try {
+      await fn(sb);
+    } finally {
+      cleanup(sb);
+    }
+  });
 }

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import * as pty from '@lydell/node-pty';
 import { subKeys, type SubKeys } from './lib/crypto.ts';
-import { LogWriter, type StreamName } from './lib/logfile.ts';
+import type { StreamName } from './lib/logfile.ts';
+import { CappedLogWriter } from './lib/logset.ts';
 import { StateStore, type ProcessRecord } from './lib/state.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
 import { bootId, readStat, signalName, signalTree, stillAlive, treeMembers, type ProcStat } from './lib/proc.ts';
@@ -56,8 +57,9 @@ class OutputLog {
   private segments: { stream: StreamName; chunks: Buffer[] }[] = [];
   private pending = 0;
   private timer: NodeJS.Timeout | undefined;
-  writer: LogWriter | undefined;
+  writer: CappedLogWriter | undefined;
   failed = false;
+  onDrop: (() => void) | undefined; // the cap dropped old output: record the totals
 
   push(stream: StreamName, chunk: Buffer): void {
     const last = this.segments[this.segments.length - 1];
@@ -82,7 +84,7 @@ class OutputLog {
     this.pending = 0;
     for (const s of segs) {
       try {
-        this.writer.append(s.stream, s.chunks.length === 1 ? s.chunks[0]! : Buffer.concat(s.chunks));
+        if (this.writer.append(s.stream, s.chunks.length === 1 ? s.chunks[0]! : Buffer.concat(s.chunks))) this.onDrop?.();
       } catch {
         this.failed = true; // e.g. disk full: keep the child running; issue 6 records the gap
       }
@@ -186,7 +188,7 @@ async function main(): Promise<void> {
     await ready;
     ended = exit;
     out.flush();
-    out.event(exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`);
+    out.event(`${exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`}${stopping ? ' (stopped by stop_process)' : ''}`);
     try {
       out.writer?.sync();
     } catch {
@@ -219,7 +221,7 @@ async function main(): Promise<void> {
     const data = Buffer.from(req.data, 'base64');
     await child.write(data);
     out.push('input', data);
-    out.flush();
+    out.event(`input: ${data.length} byte${data.length === 1 ? '' : 's'}`);
     return { ok: true, bytes: data.length };
   };
 
@@ -275,7 +277,10 @@ async function main(): Promise<void> {
         startedAt: new Date().toISOString(),
         logFile: path.join('logs', `${newId}.log.enc`),
       };
-      out.writer = LogWriter.create(path.join(cfg.dataDir, rec.logFile), keys, newId);
+      out.writer = new CappedLogWriter(path.join(cfg.dataDir, rec.logFile), keys, newId, cfg.maxLogSize);
+      // First in the log, before any output that arrived while the log was being set up.
+      out.writer.append('event', Buffer.from(`started: ${cfg.command} (PID ${child.pid}${cfg.pty ? ', pty' : ''})`));
+      rec.maxLogSize = cfg.maxLogSize;
       doc.processes.push(rec);
       return newId;
     });
@@ -286,12 +291,29 @@ async function main(): Promise<void> {
     server?.close();
     return;
   }
-  out.event(`started: ${cfg.command} (PID ${child.pid}${cfg.pty ? ', pty' : ''})`);
+  out.flush();
+  // Dropped totals go to the state, one update at a time (drops are rare: once per piece).
+  let dropUpdate: Promise<unknown> = Promise.resolve();
+  let dropQueued = false;
+  out.onDrop = () => {
+    if (dropQueued) return;
+    dropQueued = true;
+    dropUpdate = dropUpdate.then(() => {
+      dropQueued = false;
+      return store
+        .update((doc) => {
+          const rec = doc.processes.find((p) => p.id === id);
+          if (rec && out.writer) rec.logDropped = { ...out.writer.dropped };
+        })
+        .catch(() => undefined);
+    });
+  };
   markReady();
   hello({ ok: true, id, pid: child.pid });
   process.stdout.end();
 
   await finished;
+  await dropUpdate;
   out.writer?.close();
   server.close();
 }

@@ -8,12 +8,22 @@ import { BgError, isErrno } from './errors.ts';
 import { skillRoot, supervisorBundlePath } from './paths.ts';
 import { openContext } from './context.ts';
 import type { SupervisorConfig, SupervisorHello } from './supervisor-config.ts';
+import { DEFAULT_MAX_LOG_SIZE } from './logset.ts';
 
 export interface StartOptions {
   command: string[]; // one element: a shell command line; more: argv, run directly
   cwd: string;
   pty: boolean;
+  maxLogSize?: number; // bytes (default DEFAULT_MAX_LOG_SIZE)
   env?: NodeJS.ProcessEnv; // the caller's environment (default process.env)
+}
+
+/** "100M", "50MiB", "1g", "65536": a size in bytes. */
+export function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * mult);
 }
 
 export interface Started {
@@ -177,6 +187,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
       pty: opts.pty,
       cols: 200,
       rows: 50,
+      maxLogSize: opts.maxLogSize ?? DEFAULT_MAX_LOG_SIZE,
     };
   } catch (err) {
     sup.kill('SIGKILL');

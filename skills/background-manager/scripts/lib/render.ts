@@ -51,21 +51,6 @@ export function decodeUtf8(buf: Uint8Array): string {
   return new TextDecoder('utf-8', { fatal: false }).decode(buf);
 }
 
-/** The last `n` lines of `buf` (n = 0: all), keeping a final newline-less line as a line. */
-export function lastLines(buf: Buffer, n: number): Buffer {
-  if (n <= 0) return buf;
-  let end = buf.length;
-  if (end > 0 && buf[end - 1] === 0x0a) end--;
-  let pos = end;
-  for (let i = 0; i < n; i++) {
-    const ix = buf.lastIndexOf(0x0a, pos - 1);
-    if (ix < 0) return buf;
-    pos = ix;
-    if (i === n - 1) return buf.subarray(ix + 1);
-  }
-  return buf;
-}
-
 export function countNewlines(buf: Uint8Array): number {
   let n = 0;
   let ix = -1;

@@ -37,7 +37,10 @@ export interface ProcessRecord {
   signal?: string | null;
   stopRequest?: { signal: string; at: string }; // set when stop_process asked for the end
   ended?: boolean; // the supervisor saw the child exit and recorded how
-  logFile: string; // relative to the data dir
+  logFile: string; // relative to the data dir (the active segment; see logset.ts)
+  maxLogSize?: number;
+  logDropped?: { bytes: number; records: number }; // removed by the size cap so far
+  newCursor?: { fileId: string; offset: number; seq: number }; // where get_logs --new stopped
   legacy?: { status?: string; inputFile?: string }; // imported from the Python skill
 }
 

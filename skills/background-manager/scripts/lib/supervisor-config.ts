@@ -11,6 +11,7 @@ export interface SupervisorConfig {
   pty: boolean;
   cols: number;
   rows: number;
+  maxLogSize: number; // bytes on disk for this process's log; the oldest output goes first
 }
 
 export type SupervisorHello =

@@ -1,0 +1,94 @@
+// Log records -> lines: output is split at newlines per stream (a line broken across records
+// is joined again), events are one line each. Each line keeps the time its first byte arrived.
+import type { LogRecord, StreamName } from './logfile.ts';
+import { decodeUtf8, renderTerminal } from './render.ts';
+
+export interface Line {
+  stream: StreamName;
+  time: number;
+  bytes: Buffer; // without the newline
+  complete: boolean; // ended by a newline (or an event)
+}
+
+export class LineAssembler {
+  private readonly partial = new Map<StreamName, { time: number; chunks: Buffer[] }>();
+  private readonly fresh = new Set<StreamName>();
+
+  /** `skipFirstFragment`: streams whose records start mid-line, so their first fragment is cut. */
+  constructor(skipFirstFragment: Iterable<StreamName> = []) {
+    for (const s of skipFirstFragment) if (s !== 'event') this.fresh.add(s);
+  }
+
+  push(rec: LogRecord, out: Line[]): void {
+    if (rec.stream === 'event') {
+      out.push({ stream: 'event', time: rec.time, bytes: rec.data, complete: true });
+      return;
+    }
+    const data = rec.data;
+    let start = 0;
+    for (;;) {
+      const nl = data.indexOf(0x0a, start);
+      if (nl < 0) break;
+      const head = data.subarray(start, nl);
+      const p = this.partial.get(rec.stream);
+      this.partial.delete(rec.stream);
+      if (this.fresh.delete(rec.stream)) {
+        start = nl + 1;
+        continue; // the tail of a line that began before the records we have
+      }
+      out.push({ stream: rec.stream, time: p ? p.time : rec.time, bytes: p ? Buffer.concat([...p.chunks, head]) : Buffer.from(head), complete: true });
+      start = nl + 1;
+    }
+    if (start < data.length) {
+      const p = this.partial.get(rec.stream);
+      if (p) p.chunks.push(data.subarray(start));
+      else this.partial.set(rec.stream, { time: rec.time, chunks: [data.subarray(start)] });
+    }
+  }
+
+  /** Lines still open at the end (a prompt, a progress bar), in arrival order. */
+  flush(out: Line[]): void {
+    const rest = [...this.partial.entries()].filter(([s]) => !this.fresh.has(s)).sort((a, b) => a[1].time - b[1].time);
+    for (const [stream, p] of rest) out.push({ stream, time: p.time, bytes: Buffer.concat(p.chunks), complete: false });
+    this.partial.clear();
+  }
+}
+
+export function linesOf(records: LogRecord[], skipFirstFragment: Iterable<StreamName> = [], withPartial = true): Line[] {
+  const a = new LineAssembler(skipFirstFragment);
+  const out: Line[] = [];
+  for (const r of records) a.push(r, out);
+  if (withPartial) a.flush(out);
+  return out;
+}
+
+export interface FormatOptions {
+  raw: boolean;
+  json: boolean;
+  timestamps: boolean;
+  labelStreams: boolean; // prefix lines that are not stdout with [stderr], [input], [event]
+}
+
+function localStamp(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/** The text of a line as a person reads it (or the decoded bytes, with --raw). */
+export function lineText(line: Line, raw: boolean): string {
+  const text = decodeUtf8(line.bytes);
+  return raw || line.stream === 'event' ? text : renderTerminal(text).replace(/\n$/, '');
+}
+
+export function formatLine(line: Line, o: FormatOptions): Buffer {
+  if (o.json) {
+    return Buffer.from(JSON.stringify({ time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw) }) + '\n');
+  }
+  const prefix = (o.timestamps ? localStamp(line.time) + ' ' : '') + (o.labelStreams && line.stream !== 'stdout' ? `[${line.stream}] ` : '');
+  if (o.raw) {
+    // Exact bytes: nothing added but the prefixes asked for; no newline invented.
+    return Buffer.concat([Buffer.from(prefix), line.bytes, line.complete ? Buffer.from('\n') : Buffer.alloc(0)]);
+  }
+  return Buffer.from(prefix + lineText(line, false) + '\n');
+}

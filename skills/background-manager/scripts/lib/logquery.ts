@@ -1,0 +1,86 @@
+// get_logs's selection: which lines of a log to show (last N, since a time, new since the last
+// --new read, matching a pattern), read with as little I/O as the question allows.
+import type { LogRecord, StreamName, LogIssue } from './logfile.ts';
+import { LogSetReader, type Cursor } from './logset.ts';
+import { countNewlines } from './render.ts';
+import { linesOf, lineText, type Line } from './lines.ts';
+
+export interface Query {
+  streams: Set<StreamName>;
+  lines: number; // 0: no limit
+  sinceMs?: number;
+  grep?: RegExp;
+  raw: boolean; // grep matches the raw text instead of the rendered one
+  from?: Cursor | null; // read forward from here (null: from the start) instead of the tail
+}
+
+export interface Selection {
+  lines: Line[];
+  end: Cursor | undefined; // where following (or the next --new) continues
+  reachedStart: boolean; // the selection goes back to the oldest kept record
+  issues: LogIssue[];
+  bytesRead: number;
+}
+
+export function matches(q: Query, line: Line): boolean {
+  if (!q.streams.has(line.stream)) return false;
+  if (q.sinceMs !== undefined && line.time < q.sinceMs) return false;
+  return !q.grep || q.grep.test(lineText(line, q.raw));
+}
+
+export function selectLines(reader: LogSetReader, q: Query): Selection {
+  if (q.from !== undefined || q.lines === 0) return selectForward(reader, q);
+  // Walk back from the end until enough lines (matching ones, with --grep) are in hand.
+  const collected: LogRecord[] = [];
+  let newest: Cursor | undefined;
+  let newlines = 0;
+  let need = q.lines + 1;
+  let finishing = false; // enough lines: now find where each stream's first line begins
+  const boundary = new Set<StreamName>();
+  const seen = new Set<StreamName>();
+  const enough = () => {
+    if (!q.grep && q.sinceMs === undefined) return true;
+    const lines = linesOf([...collected].reverse(), seen).filter((l) => matches(q, l));
+    return lines.length >= q.lines;
+  };
+  // Streams whose first collected record may begin mid-line (events never do).
+  const pending = () => [...seen].some((s) => s !== 'event' && !boundary.has(s));
+  const reachedStart = reader.backward((rec) => {
+    newest ??= reader.lastCursor;
+    if (q.sinceMs !== undefined && rec.time < q.sinceMs && !finishing) finishing = true;
+    if (finishing) {
+      if (!pending()) return false;
+      if (!seen.has(rec.stream) || rec.stream === 'event' || boundary.has(rec.stream)) return true;
+      if (rec.data[rec.data.length - 1] === 0x0a) boundary.add(rec.stream);
+      else collected.push(rec); // still the same line: it began earlier
+      return pending();
+    }
+    if (!q.streams.has(rec.stream)) return true;
+    collected.push(rec);
+    seen.add(rec.stream);
+    newlines += rec.stream === 'event' ? 1 : countNewlines(rec.data);
+    if (newlines >= need) {
+      if (enough()) {
+        finishing = true;
+        return pending();
+      }
+      need = newlines * 2 + q.lines;
+    }
+    return true;
+  });
+  collected.reverse();
+  const skip = reachedStart ? [] : [...seen].filter((s) => !boundary.has(s));
+  let lines = linesOf(collected, skip).filter((l) => matches(q, l));
+  if (q.lines > 0) lines = lines.slice(-q.lines);
+  return { lines, end: newest, reachedStart, issues: reader.issues, bytesRead: reader.bytesRead };
+}
+
+function selectForward(reader: LogSetReader, q: Query): Selection {
+  const records: LogRecord[] = [];
+  const end = reader.forward(q.from ?? undefined, (rec) => {
+    if (q.streams.has(rec.stream)) records.push(rec);
+  });
+  let lines = linesOf(records).filter((l) => matches(q, l));
+  if (q.lines > 0) lines = lines.slice(-q.lines);
+  return { lines, end, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead };
+}

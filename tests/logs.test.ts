@@ -1,0 +1,145 @@
+// get_logs beyond the tail: --follow, --new, --since, --timestamps, --stream, --grep,
+// --wait-for, --json, odd bytes, and the log size cap. Real processes, real encrypted logs.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { withSandbox, listJson, run, start, waitFor, ROOT, SCRIPTS, type Sandbox } from './helpers.ts';
+
+
+const logs = async (sb: Sandbox, id: string, args: string[] = []) => run(sb, 'get_logs.ts', [id, ...args]);
+// A process that echoes each input line back, and exits on "quit".
+const ECHOER = ['--no-pty', 'sh', '-c', 'echo early; while read line; do echo "echo:$line"; [ "$line" = quit ] && exit 0; done'];
+
+/** A long-running get_logs whose stdout is collected as it arrives. */
+function spawnGetLogs(sb: Sandbox, args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'get_logs.ts'), ...args], { env: sb.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const state = { out: '', err: '', code: undefined as number | null | undefined };
+  child.stdout.on('data', (d) => (state.out += d));
+  child.stderr.on('data', (d) => (state.err += d));
+  child.on('close', (code) => (state.code = code));
+  sb.extraPids.push(child.pid!);
+  return state;
+}
+
+withSandbox('--follow prints a new line within 1 s and exits 0 when the process ends', async (sb) => {
+  const { id } = await start(sb, ECHOER);
+  await waitFor('early', async () => (await logs(sb, id)).stdout.includes('early'));
+  const f = spawnGetLogs(sb, [id, '-f']);
+  await waitFor('the tail', () => f.out.includes('early'));
+  assert.is((await run(sb, 'send_input.ts', [id, 'ping'])).code, 0);
+  const sent = Date.now();
+  await waitFor('the followed line', () => f.out.includes('echo:ping'), 5000, 10);
+  assert.ok(Date.now() - sent < 1000, `took ${Date.now() - sent} ms`);
+  await run(sb, 'send_input.ts', [id, 'quit']);
+  await waitFor('follow to exit', () => f.code !== undefined, 5000);
+  assert.is(f.code, 0);
+  assert.is(f.out, 'early\necho:ping\necho:quit\n');
+});
+
+withSandbox('--new shows each line exactly once across reads; -n limits it; --stream all shows input and events', async (sb) => {
+  const { id } = await start(sb, ECHOER);
+  await waitFor('early', async () => (await logs(sb, id)).stdout.includes('early'));
+  assert.is((await logs(sb, id, ['--new'])).stdout, 'early\n');
+  assert.is((await logs(sb, id, ['--new'])).stdout, '');
+  await run(sb, 'send_input.ts', [id, 'a']);
+  await run(sb, 'send_input.ts', [id, 'b']);
+  await waitFor('b', async () => (await logs(sb, id)).stdout.includes('echo:b'));
+  assert.is((await logs(sb, id, ['--new'])).stdout, 'echo:a\necho:b\n');
+  await run(sb, 'send_input.ts', [id, 'c']);
+  await waitFor('c', async () => (await logs(sb, id)).stdout.includes('echo:c'));
+  assert.is((await logs(sb, id, ['--new'])).stdout, 'echo:c\n');
+  assert.is((await logs(sb, id, ['--new'])).stdout, '');
+  const all = (await logs(sb, id, ['--stream', 'all', '-n', '0'])).stdout.split('\n');
+  assert.match(all[0]!, /^\[event\] started: sh -c /);
+  assert.ok(all.includes('[input] a') && all.includes('[event] input: 2 bytes') && all.includes('echo:a'), all.join('\n'));
+  assert.is((await logs(sb, id, ['--stream', 'input', '-n', '0'])).stdout, 'a\nb\nc\n');
+  await run(sb, 'send_input.ts', [id, 'quit']);
+  await waitFor('exit', async () => (await listJson(sb))[0]!.status === 'exited');
+  const events = (await logs(sb, id, ['--stream', 'events', '-n', '1'])).stdout;
+  assert.is(events, 'exited with code 0\n');
+});
+
+withSandbox('--since, --timestamps, --grep with -n, and --json', async (sb) => {
+  const { id } = await start(sb, ECHOER);
+  await waitFor('early', async () => (await logs(sb, id)).stdout.includes('early'));
+  const mark = new Date().toISOString();
+  for (const w of ['x1', 'y2', 'x3', 'x4']) await run(sb, 'send_input.ts', [id, w]);
+  await waitFor('x4', async () => (await logs(sb, id)).stdout.includes('echo:x4'));
+  assert.is((await logs(sb, id, ['--since', mark])).stdout, 'echo:x1\necho:y2\necho:x3\necho:x4\n');
+  assert.is((await logs(sb, id, ['--since', '1h', '-n', '2'])).stdout, 'echo:x3\necho:x4\n');
+  assert.is((await logs(sb, id, ['--grep', '^echo:x', '-n', '2'])).stdout, 'echo:x3\necho:x4\n');
+  assert.is((await logs(sb, id, ['--grep', ':y'])).stdout, 'echo:y2\n');
+  const stamped = (await logs(sb, id, ['-t', '-n', '1'])).stdout;
+  assert.match(stamped, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} echo:x4\n$/);
+  const json = (await logs(sb, id, ['--json', '-n', '2'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(json.map((j) => [j.stream, j.text]), [['stdout', 'echo:x3'], ['stdout', 'echo:x4']]);
+  assert.ok(Date.parse(json[1].time) >= Date.parse(mark));
+  const bad = await logs(sb, id, ['--since', 'yesterday-ish']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--since "yesterday-ish" is not a time/);
+  const badRe = await logs(sb, id, ['--grep', '(']);
+  assert.is(badRe.code, 2);
+  assert.match(badRe.stderr, /not a valid regular expression/);
+});
+
+withSandbox('--wait-for: a line already there, one that comes later, a timeout, and a process that ends first', async (sb) => {
+  const { id } = await start(sb, ECHOER);
+  const now = await logs(sb, id, ['--wait-for', 'ear?ly', '--timeout', '10']);
+  assert.is(now.code, 0);
+  assert.is(now.stdout, 'early\n');
+  const w = spawnGetLogs(sb, [id, '--wait-for', 'echo:go+d', '--timeout', '20']);
+  await run(sb, 'send_input.ts', [id, 'bad']);
+  await run(sb, 'send_input.ts', [id, 'good']);
+  await waitFor('wait-for to return', () => w.code !== undefined, 10_000);
+  assert.is(w.code, 0, w.err);
+  assert.is(w.out, 'echo:good\n');
+  const t0 = Date.now();
+  const late = await logs(sb, id, ['--wait-for', 'never-printed', '--timeout', '1']);
+  assert.is(late.code, 1);
+  assert.ok(Date.now() - t0 >= 1000);
+  assert.match(late.stderr, /no line matched \/never-printed\/ within 1 s; its last lines:/);
+  assert.match(late.stdout, /echo:good\n$/);
+  const ends = spawnGetLogs(sb, [id, '--wait-for', 'never-printed']);
+  await waitFor('the follower to start', () => ends.out !== undefined);
+  await run(sb, 'send_input.ts', [id, 'quit']);
+  await waitFor('wait-for to notice the end', () => ends.code !== undefined, 10_000);
+  assert.is(ends.code, 5);
+  assert.match(ends.err, /the process ended before a line matched/);
+});
+
+withSandbox('binary output and invalid UTF-8: shown safely by default, byte for byte with --raw', async (sb) => {
+  const { id } = await start(sb, ['--no-pty', 'printf', 'ok\\377\\376\\000\\001end\\nlast-no-newline']);
+  await waitFor('exit', async () => (await listJson(sb))[0]!.status === 'exited');
+  const raw = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'get_logs.ts'), id, '-n', '0', '--raw'], { env: sb.env, cwd: ROOT });
+  const chunks: Buffer[] = [];
+  raw.stdout.on('data', (d: Buffer) => chunks.push(d));
+  await new Promise((r) => raw.on('close', r));
+  assert.equal([...Buffer.concat(chunks)], [...Buffer.from('ok\xff\xfe\x00\x01end\nlast-no-newline', 'latin1')]);
+  const text = (await logs(sb, id, ['-n', '0'])).stdout;
+  assert.is(text, 'ok\ufffd\ufffdend\nlast-no-newline\n');
+});
+
+withSandbox('the log cap: 1 GiB printed with a 50 MiB cap leaves at most 60 MiB, the tail stays readable, the drop is reported', async (sb) => {
+  const { id } = await start(sb, ['--no-pty', '--max-log-size', '50M', 'sh -c "yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghij | head -c 1073741824; echo; echo THE-END"']);
+  let peak = 0;
+  const logDir = path.join(sb.env.BG_DATA_DIR!, 'logs');
+  const size = () => fs.readdirSync(logDir).filter((n) => n.startsWith(id)).reduce((s, n) => s + fs.statSync(path.join(logDir, n)).size, 0);
+  await waitFor('the process to finish', async () => {
+    peak = Math.max(peak, size());
+    return (await listJson(sb))[0]!.status === 'exited';
+  }, 120_000, 200);
+  const final = size();
+  assert.ok(peak <= 60 * 1024 * 1024, `peak ${peak} bytes`);
+  assert.ok(final <= 60 * 1024 * 1024 && final > 30 * 1024 * 1024, `final ${final} bytes`);
+  const tail = await logs(sb, id, ['-n', '2']);
+  // 1 GiB is not a whole number of 61-byte lines: the last line is cut short by head.
+  const line = '0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghij';
+  assert.is(tail.stdout, `${line.slice(0, 1073741824 % (line.length + 1))}\nTHE-END\n`);
+  const all = await logs(sb, id, ['-n', '0', '--grep', 'THE-END']);
+  assert.is(all.stdout, 'THE-END\n');
+  assert.match(all.stderr, /MiB of the oldest output \(\d+ records\) was dropped to keep the log under its 50\.0 MiB cap/);
+});
+
+test.run();
