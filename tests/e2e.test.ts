@@ -44,8 +44,8 @@ withSandbox('the documented flow: http.server started verbatim with npx tsx, lis
   assert.match(started.stdout, /get_logs\.ts [0-9a-f]{8}/);
   const id = m![1]!;
   const listed = await run(sb, 'list_processes.ts', []);
-  assert.match(listed.stdout, /^ID\s+PID\s+STATUS\s+STARTED\s+COMMAND$/m);
-  assert.match(listed.stdout, new RegExp(`^${id}\\s+${m![2]}\\s+running\\s+\\S+ \\S+\\s+python3 -m http\\.server ${port}$`, 'm'));
+  assert.match(listed.stdout, /^ID\s+NAME\s+PID\s+STATUS\s+RESTARTS\s+PORTS\s+STARTED\s+COMMAND$/m);
+  assert.match(listed.stdout, new RegExp(`^${id}\\s+-\\s+${m![2]}\\s+running\\s+0\\s+\\S+\\s+\\S+ \\S+\\s+python3 -m http\\.server ${port}$`, 'm'));
   await waitFor('the server to listen', () => portOpen(port));
   assert.is(await get(port, '/probe-request-1'), 404);
   const t0 = Date.now();
@@ -78,7 +78,7 @@ withSandbox('a command that exits at once is recorded as exited(0) with its outp
   const { id } = await start(sb, ['echo', 'done-at-once']);
   const row = await waitFor('the exit to be recorded', async () => (await listJson(sb)).find((p) => p.id === id && p.status === 'exited'));
   assert.is(row.exitCode, 0);
-  assert.match((await run(sb, 'list_processes.ts', [])).stdout, new RegExp(`${id}\\s+\\d+\\s+exited\\(0\\)`));
+  assert.match((await run(sb, 'list_processes.ts', [])).stdout, new RegExp(`${id}\\s+-\\s+\\d+\\s+exited\\(0\\)`));
   assert.is(await logs(sb, id), 'done-at-once\n');
   const fail = await start(sb, ['sh -c "exit 3"']);
   const f = await waitFor('exit 3', async () => (await listJson(sb)).find((p) => p.id === fail.id && p.status === 'exited'));
@@ -200,7 +200,7 @@ withSandbox('bad input: clear errors, documented exit codes, nothing changed', a
     ['start_process.ts', ['no-such-command-xyz'], 1, /command not found on PATH/],
     ['start_process.ts', ['--cwd', '/no/such/dir', 'true', 'x'], 1, /does not exist/],
     ['start_process.ts', ['--bogus-flag', 'true'], 2, /Unknown argument/],
-    ['get_logs.ts', ['ffffffff'], 4, /no process with ID "ffffffff"/],
+    ['get_logs.ts', ['ffffffff'], 4, /no process with ID or name "ffffffff"/],
     ['get_logs.ts', [id, '-n', '-5'], 2, /-n must be a whole number/],
     ['get_logs.ts', [id, '-n', 'abc'], 2, /-n must be a whole number/],
     ['get_logs.ts', [], 2, /Give the process ID/],

@@ -73,7 +73,19 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
   }
 }
 
-export async function listJson(sb: Sandbox): Promise<{ id: string; pid: number; status: string; exitCode: number | null; signal: string | null; command: string }[]> {
+export interface ListedProcess {
+  id: string;
+  pid: number;
+  status: string;
+  exitCode: number | null;
+  signal: string | null;
+  command: string;
+  name?: string;
+  ports: number[];
+  restarts: number;
+}
+
+export async function listJson(sb: Sandbox): Promise<ListedProcess[]> {
   const r = await run(sb, 'list_processes.ts', ['--json']);
   if (r.code !== 0) throw new Error(`list failed: ${r.stderr}`);
   return JSON.parse(r.stdout);

@@ -10,12 +10,14 @@ import * as pty from '@lydell/node-pty';
 import { subKeys, type SubKeys } from './lib/crypto.ts';
 import type { StreamName } from './lib/logfile.ts';
 import { CappedLogWriter } from './lib/logset.ts';
-import { StateStore, type ProcessRecord } from './lib/state.ts';
+import { StateStore, type ProcessRecord, type StopReason } from './lib/state.ts';
+import { isLive } from './lib/status.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
 import { bootId, readStat, signalName, signalTree, stillAlive, treeMembers, type ProcStat } from './lib/proc.ts';
 import { FLUSH_BYTES, FLUSH_DELAY_MS, type SupervisorConfig, type SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
+import { piecesForTty, readTtyMode } from './lib/ttyinput.ts';
 
 interface Exit {
   exitCode: number | null;
@@ -58,7 +60,6 @@ class OutputLog {
   private pending = 0;
   private timer: NodeJS.Timeout | undefined;
   writer: CappedLogWriter | undefined;
-  failed = false;
   onDrop: (() => void) | undefined; // the cap dropped old output: record the totals
 
   push(stream: StreamName, chunk: Buffer): void {
@@ -83,11 +84,35 @@ class OutputLog {
     this.segments = [];
     this.pending = 0;
     for (const s of segs) {
-      try {
-        if (this.writer.append(s.stream, s.chunks.length === 1 ? s.chunks[0]! : Buffer.concat(s.chunks))) this.onDrop?.();
-      } catch {
-        this.failed = true; // e.g. disk full: keep the child running; issue 6 records the gap
+      const data = s.chunks.length === 1 ? s.chunks[0]! : Buffer.concat(s.chunks);
+      // After a failed write (disk full), first say what was lost, then go on.
+      if (this.lost.bytes > 0) {
+        const note = `output dropped: ${this.lost.bytes} bytes in ${this.lost.chunks} pieces could not be written (${this.lost.reason})`;
+        if (!this.tryAppend('event', Buffer.from(note))) {
+          this.lose(data);
+          continue;
+        }
+        this.lost = { bytes: 0, chunks: 0, reason: '' };
       }
+      if (!this.tryAppend(s.stream, data)) this.lose(data);
+    }
+  }
+
+  /** Output that could not be written, counted so the log can say so once it can. */
+  private lost = { bytes: 0, chunks: 0, reason: '' };
+
+  private lose(data: Buffer): void {
+    this.lost.bytes += data.length;
+    this.lost.chunks++;
+  }
+
+  private tryAppend(stream: StreamName, data: Buffer): boolean {
+    try {
+      if (this.writer!.append(stream, data)) this.onDrop?.();
+      return true;
+    } catch (err) {
+      this.lost.reason = (err as NodeJS.ErrnoException).code ?? (err as BgError).message ?? 'write failed';
+      return false;
     }
   }
 }
@@ -110,7 +135,9 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
       pid: term.pid,
       exited,
       write: (data) => {
-        (term as unknown as { write(d: Buffer): void }).write(data);
+        const writer = term as unknown as { write(d: Buffer): void };
+        const pts = (term as unknown as { ptsName?: string }).ptsName;
+        for (const piece of piecesForTty(data, () => (pts ? readTtyMode(pts) : undefined))) writer.write(piece);
         return Promise.resolve();
       },
       closeInput: () => term.write('\x04'),
@@ -157,6 +184,19 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
   });
 }
 
+const STOP_NOTES: Record<StopReason, string> = {
+  stop: 'stopped by stop_process',
+  timeout: 'stopped: --timeout reached',
+  replace: 'stopped: replaced by a new process of the same name',
+  restart: 'stopped by restart_process',
+  remove: 'stopped by remove_process',
+};
+
+/** Back-off before restart n of a streak of quick failures: 0.5 s, 1 s, 2 s ... up to 30 s. */
+function restartDelayMs(streak: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.max(0, streak - 1));
+}
+
 async function main(): Promise<void> {
   process.on('SIGHUP', () => undefined);
   process.on('SIGINT', () => undefined);
@@ -173,46 +213,115 @@ async function main(): Promise<void> {
     hello({ ok: false, code: 'CANNOT_START', message: `cannot run ${cfg.argv[0]}: ${(err as Error).message}` });
     return;
   }
-  const stat = readStat(child.pid);
+  let childStat = readStat(child.pid);
+  let childRunning = true;
   const socketName = newSocketName();
-  let stopping: Promise<StopResult> | undefined;
-  let ended: Exit | undefined;
+  let stop: { reason: StopReason; result: Promise<StopResult> } | undefined;
+  let ended: Exit | undefined; // the last run's end, once no run follows
   let server: net.Server | undefined;
-  let id = '';
+  let id = cfg.reuseId ?? '';
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
+  let wakeBackoff: (() => void) | undefined;
 
-  // Record how the child ended, once its output is all in the log. Stop replies wait for it.
-  const finished = (async () => {
-    const exit = await child.exited;
-    await ready;
+  const updateRecord = (fn: (rec: ProcessRecord) => void) =>
+    store
+      .update((doc) => {
+        const rec = doc.processes.find((p) => p.id === id);
+        if (rec) fn(rec);
+      })
+      .catch((err: Error) => out.event(`could not update the state: ${err.message}`));
+
+  const finish = async (exit: Exit, note: string) => {
     ended = exit;
-    out.flush();
-    out.event(`${exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`}${stopping ? ' (stopped by stop_process)' : ''}`);
+    out.event(note);
     try {
       out.writer?.sync();
     } catch {
       /* the records are written; fsync is best effort */
     }
-    await store
-      .update((doc) => {
-        const rec = doc.processes.find((p) => p.id === id);
-        if (!rec) return;
-        rec.ended = true;
-        rec.exitCode = exit.exitCode;
-        rec.signal = exit.signal;
-        rec.endedAt = new Date().toISOString();
-      })
-      .catch((err: Error) => out.event(`could not record the exit in the state: ${err.message}`));
+    // The end must reach the state (else the process shows as lost): retry while the disk
+    // is full or the lock is contended, for about a minute.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await store.update((doc) => {
+          const rec = doc.processes.find((p) => p.id === id);
+          if (!rec) return;
+          rec.ended = true;
+          rec.exitCode = exit.exitCode;
+          rec.signal = exit.signal;
+          rec.endedAt = new Date().toISOString();
+          delete rec.restartingAt;
+        });
+        return;
+      } catch (err) {
+        if (attempt >= 12) return out.event(`could not record the end in the state: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt)));
+      }
+    }
+  };
+
+  // Each run: wait for the exit, record it, and restart while the policy and budget allow.
+  // Stop replies wait for this to finish, so the end is in the state when they arrive.
+  const finished = (async () => {
+    await ready;
+    let restarts = 0;
+    let streak = 0;
+    for (;;) {
+      const runStart = Date.now();
+      const exit = await child.exited;
+      childRunning = false;
+      out.flush();
+      const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+      const failed = exit.signal !== null || exit.exitCode !== 0;
+      const wanted = !stop && (cfg.restart.mode === 'always' || (cfg.restart.mode === 'on-failure' && failed));
+      if (!wanted || restarts >= cfg.restart.max) {
+        if (wanted) await updateRecord((rec) => void (rec.gaveUp = true));
+        const why = stop ? ` (${STOP_NOTES[stop.reason]})` : wanted ? `; not restarted: all ${cfg.restart.max} restarts used` : '';
+        return finish(exit, `${how}${why}`);
+      }
+      restarts++;
+      streak = Date.now() - runStart < 30_000 ? streak + 1 : 1;
+      const delay = restartDelayMs(streak);
+      out.event(`${how}; restarting in ${delay / 1000} s (restart ${restarts} of ${cfg.restart.max})`);
+      const at = new Date().toISOString();
+      await updateRecord((rec) => {
+        rec.restarts = restarts;
+        rec.lastExit = { exitCode: exit.exitCode, signal: exit.signal, at };
+        rec.restartingAt = new Date(Date.now() + delay).toISOString();
+      });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        wakeBackoff = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wakeBackoff = undefined;
+      if (stop) return finish(exit, `${how}; not restarted (${STOP_NOTES[stop.reason]})`);
+      try {
+        child = await startChild(cfg, out);
+      } catch (err) {
+        return finish(exit, `${how}; restart failed: ${(err as Error).message}`);
+      }
+      childStat = readStat(child.pid);
+      childRunning = true;
+      out.event(`restarted: PID ${child.pid} (restart ${restarts} of ${cfg.restart.max})`);
+      await updateRecord((rec) => {
+        rec.pid = child.pid;
+        rec.startTicks = childStat?.startTicks;
+        delete rec.restartingAt;
+      });
+    }
   })();
 
   const handle = async (req: Request): Promise<Reply> => {
     if (req.type === 'status') return { ok: true, pid: child.pid };
     if (req.type === 'stop') {
-      stopping ??= stopChild(req.signal, req.timeoutMs);
-      return { ok: true, stop: await stopping };
+      stop ??= { reason: req.reason ?? 'stop', result: stopChild(req.signal, req.timeoutMs, req.reason ?? 'stop') };
+      return { ok: true, stop: await stop.result };
     }
-    if (ended || stopping) return { ok: false, code: 'NOT_RUNNING', message: 'the process has ended; it takes no more input.' };
+    if (ended || stop || !childRunning) return { ok: false, code: 'NOT_RUNNING', message: 'the process is not running; it takes no input now.' };
     if (req.type === 'close-input') {
       child.closeInput();
       out.event('input closed');
@@ -225,27 +334,30 @@ async function main(): Promise<void> {
     return { ok: true, bytes: data.length };
   };
 
-  const stopChild = async (sigName: string, timeoutMs: number): Promise<StopResult> => {
+  const stopChild = async (sigName: string, timeoutMs: number, reason: StopReason): Promise<StopResult> => {
     const sig = (sigName.startsWith('SIG') ? sigName : `SIG${sigName}`) as NodeJS.Signals;
     if (!ended) {
-      await store.update((doc) => {
-        const rec = doc.processes.find((p) => p.id === id);
-        if (rec) rec.stopRequest = { signal: sig, at: new Date().toISOString() };
-      });
-      out.event(`stop requested: ${sig}`);
+      await updateRecord((rec) => void (rec.stopRequest = { signal: sig, at: new Date().toISOString(), reason }));
+      out.event(`stop requested: ${sig}${reason === 'stop' ? '' : ` (${reason})`}`);
     }
+    wakeBackoff?.();
+    if (!childRunning) {
+      await finished;
+      return { endedBy: 'exit', exitCode: ended!.exitCode, signal: ended!.signal, killedLeftovers: 0 };
+    }
+    const pid = child.pid;
     const members = new Map<number, ProcStat>();
-    for (const m of signalTree(child.pid, sig, stat?.startTicks)) members.set(m.pid, m);
+    for (const m of signalTree(pid, sig, childStat?.startTicks)) members.set(m.pid, m);
     const deadline = Date.now() + timeoutMs;
     let endedBy = sig as string;
     let killedLeftovers = 0;
     for (;;) {
-      for (const m of treeMembers(child.pid)) if (!members.has(m.pid)) members.set(m.pid, m);
+      for (const m of treeMembers(pid)) if (!members.has(m.pid)) members.set(m.pid, m);
       const alive = stillAlive([...members.values()]);
       if (ended && alive.length === 0) break;
       if (Date.now() >= deadline) {
         if (!ended) endedBy = 'SIGKILL';
-        killedLeftovers = alive.filter((m) => m.pid !== child.pid).length;
+        killedLeftovers = alive.filter((m) => m.pid !== pid).length;
         for (const m of alive) process.kill(m.pid, 'SIGKILL');
         break;
       }
@@ -259,35 +371,54 @@ async function main(): Promise<void> {
     server = await serveControl(socketName, keys.control, handle);
     ensureDir(path.join(cfg.dataDir, 'logs'));
     id = await store.update((doc) => {
-      let newId: string;
-      do newId = randomBytes(4).toString('hex');
-      while (doc.processes.some((p) => p.id === newId));
-      const rec: ProcessRecord = {
-        id: newId,
+      if (cfg.name) {
+        const holder = doc.processes.find((p) => p.name === cfg.name && p.id !== cfg.reuseId && isLive(p));
+        if (holder) {
+          throw new BgError('CANNOT_START', `the name "${cfg.name}" belongs to running process ${holder.id}. Stop it, pick another name, or pass --replace.`);
+        }
+      }
+      let rec: ProcessRecord;
+      if (cfg.reuseId) {
+        const old = doc.processes.find((p) => p.id === cfg.reuseId);
+        if (!old) throw new BgError('NOT_FOUND', `process ${cfg.reuseId} is no longer recorded; it was removed.`);
+        rec = old;
+        for (const k of ['ended', 'exitCode', 'signal', 'endedAt', 'stopRequest', 'restartingAt', 'gaveUp', 'lastExit', 'restarts'] as const) delete rec[k];
+      } else {
+        let newId: string;
+        do newId = randomBytes(4).toString('hex');
+        while (doc.processes.some((p) => p.id === newId));
+        rec = { id: newId, command: '', argv: [], cwd: '', pty: true, pid: 0, startedAt: '', logFile: path.join('logs', `${newId}.log.enc`) };
+        doc.processes.push(rec);
+      }
+      Object.assign(rec, {
         command: cfg.command,
         argv: cfg.argv,
         cwd: cfg.cwd,
         pty: cfg.pty,
         pid: child.pid,
-        startTicks: stat?.startTicks,
+        startTicks: childStat?.startTicks,
         bootId: bootId(),
         supervisorPid: process.pid,
         supervisorStartTicks: readStat(process.pid)?.startTicks,
         socket: socketName,
         startedAt: new Date().toISOString(),
-        logFile: path.join('logs', `${newId}.log.enc`),
-      };
-      out.writer = new CappedLogWriter(path.join(cfg.dataDir, rec.logFile), keys, newId, cfg.maxLogSize);
+        maxLogSize: cfg.maxLogSize,
+        restart: cfg.restart,
+      });
+      if (cfg.name) rec.name = cfg.name;
+      if (Object.keys(cfg.extraEnv).length) rec.env = cfg.extraEnv;
+      if (cfg.timeoutSec !== undefined) rec.timeoutSec = cfg.timeoutSec;
+      out.writer = new CappedLogWriter(path.join(cfg.dataDir, rec.logFile), keys, rec.id, cfg.maxLogSize);
       // First in the log, before any output that arrived while the log was being set up.
-      out.writer.append('event', Buffer.from(`started: ${cfg.command} (PID ${child.pid}${cfg.pty ? ', pty' : ''})`));
-      rec.maxLogSize = cfg.maxLogSize;
-      doc.processes.push(rec);
-      return newId;
+      const verb = cfg.reuseId ? 'restarted by restart_process' : 'started';
+      out.writer.append('event', Buffer.from(`${verb}: ${cfg.command} (PID ${child.pid}${cfg.pty ? ', pty' : ''})`));
+      return rec.id;
     });
   } catch (err) {
     process.kill(child.pid, 'SIGKILL');
     const e = err as BgError;
-    hello({ ok: false, code: e.code === 'DAMAGED' || e.code === 'STORAGE' ? e.code : 'SUPERVISOR', message: e.message });
+    const code = e.code === 'DAMAGED' || e.code === 'STORAGE' || e.code === 'CANNOT_START' || e.code === 'NOT_FOUND' ? e.code : 'SUPERVISOR';
+    hello({ ok: false, code, message: e.message });
     server?.close();
     return;
   }
@@ -300,23 +431,29 @@ async function main(): Promise<void> {
     dropQueued = true;
     dropUpdate = dropUpdate.then(() => {
       dropQueued = false;
-      return store
-        .update((doc) => {
-          const rec = doc.processes.find((p) => p.id === id);
-          if (rec && out.writer) rec.logDropped = { ...out.writer.dropped };
-        })
-        .catch(() => undefined);
+      return updateRecord((rec) => {
+        if (out.writer) rec.logDropped = { ...out.writer.dropped };
+      });
     });
   };
+  const timeout =
+    cfg.timeoutSec === undefined
+      ? undefined
+      : setTimeout(() => {
+          stop ??= { reason: 'timeout', result: stopChild('SIGTERM', 5000, 'timeout') };
+        }, cfg.timeoutSec * 1000);
   markReady();
   hello({ ok: true, id, pid: child.pid });
   process.stdout.end();
 
   await finished;
+  clearTimeout(timeout);
   await dropUpdate;
+  if (stop) await stop.result;
   out.writer?.close();
   server.close();
 }
+
 main().catch((err) => {
   hello({ ok: false, code: 'SUPERVISOR', message: String((err as Error)?.stack ?? err) });
   process.exitCode = 1;

@@ -11,7 +11,8 @@ export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 B
 export function makeParser(argv: string[], usage: string): Argv {
   return yargs(argv)
     .usage(usage)
-    .strict()
+    // Flags are checked strictly; each script checks its own positional arguments.
+    .strictOptions()
     // Positionals are text (IDs, commands, input): "007" or "1e3" must stay as typed.
     .parserConfiguration({ 'parse-positional-numbers': false })
     .version(false)
@@ -20,13 +21,18 @@ export function makeParser(argv: string[], usage: string): Argv {
     .wrap(Math.min(100, process.stdout.columns || 100))
     .epilogue(`Needs BG_PASSWORD in the environment; BG_DATA_DIR moves the data dir.\n${EXIT_CODES_HELP}`)
     .fail((msg, err) => {
-      if (err) throw err;
-      throw new BgError('USAGE', `${msg} Run with --help for usage.`);
+      if (err && err.name !== 'YError') throw err;
+      // One line on stderr: yargs spreads some messages ("Invalid values: ...") over several.
+      throw new BgError('USAGE', `${String(msg || err?.message).replace(/\s*\n\s*/g, ' ')} Run with --help for usage.`);
     });
 }
 
 /** Run an entry script's main: data to stdout, one error line to stderr, an exit code. */
 export async function runMain(name: string, main: (argv: string[]) => Promise<number | void>): Promise<void> {
+  // A reader that stops early (`| head -1`) is not an error of ours.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   try {
     const code = await main(process.argv.slice(2));
     process.exitCode = code ?? EXIT.OK;

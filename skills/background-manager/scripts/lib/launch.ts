@@ -6,9 +6,10 @@ import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { BgError, isErrno } from './errors.ts';
 import { skillRoot, supervisorBundlePath } from './paths.ts';
-import { openContext } from './context.ts';
+import { openContext, type Context } from './context.ts';
 import type { SupervisorConfig, SupervisorHello } from './supervisor-config.ts';
 import { DEFAULT_MAX_LOG_SIZE } from './logset.ts';
+import type { RestartMode } from './state.ts';
 
 export interface StartOptions {
   command: string[]; // one element: a shell command line; more: argv, run directly
@@ -16,6 +17,38 @@ export interface StartOptions {
   pty: boolean;
   maxLogSize?: number; // bytes (default DEFAULT_MAX_LOG_SIZE)
   env?: NodeJS.ProcessEnv; // the caller's environment (default process.env)
+  extraEnv?: Record<string, string>; // --env KEY=VALUE, on top of the caller's
+  name?: string;
+  restart?: { mode: RestartMode; max: number };
+  timeoutSec?: number;
+  reuseId?: string; // restart_process: the same ID, the log continued
+  display?: string; // how to show the command, when `command` is a recorded argv
+  /** The unlocked data dir, made on demand: called once the supervisor is booting. */
+  context?: () => Context;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function checkName(name: string): string {
+  if (!NAME_RE.test(name)) {
+    throw new BgError('USAGE', `name "${name}" is not usable: use 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit (no spaces or slashes).`);
+  }
+  return name;
+}
+
+/** --env KEY=VALUE pairs, checked: a valid variable name, and never the password. */
+export function parseEnvPairs(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new BgError('USAGE', `--env "${pair}" is not KEY=VALUE with a valid variable name (letters, digits, _; not starting with a digit).`);
+    }
+    if (SECRET_VARS.includes(key)) throw new BgError('USAGE', `--env ${key} is refused: the password never reaches a child process.`);
+    env[key] = pair.slice(eq + 1);
+  }
+  return env;
 }
 
 /** "100M", "50MiB", "1g", "65536": a size in bytes. */
@@ -151,8 +184,9 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
   const callerEnv = opts.env ?? process.env;
   const cwd = path.resolve(opts.cwd);
   checkCwd(cwd);
-  const env = childEnv(callerEnv, opts.pty);
+  const env = { ...childEnv(callerEnv, opts.pty), ...(opts.extraEnv ?? {}) };
   const plan = planCommand(opts.command, env, cwd);
+  if (opts.display) plan.display = opts.display;
   const bundle = await ensureSupervisorBundle();
 
   // Start the supervisor first: it boots while this process derives the key.
@@ -175,7 +209,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
 
   let cfg: SupervisorConfig;
   try {
-    const ctx = openContext({ create: true }, callerEnv);
+    const ctx = opts.context ? opts.context() : openContext({ create: true }, callerEnv);
     await migrateLegacyState(ctx.store);
     cfg = {
       dataKey: ctx.unlocked!.dataKey.toString('base64'),
@@ -188,6 +222,11 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
       cols: 200,
       rows: 50,
       maxLogSize: opts.maxLogSize ?? DEFAULT_MAX_LOG_SIZE,
+      name: opts.name,
+      extraEnv: opts.extraEnv ?? {},
+      restart: opts.restart ?? { mode: 'no', max: 0 },
+      timeoutSec: opts.timeoutSec,
+      reuseId: opts.reuseId,
     };
   } catch (err) {
     sup.kill('SIGKILL');

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { BgError, isErrno } from './errors.ts';
-import { IV_BYTES, MAC_BYTES, hmac, macEqual, open, paddedLength, seal, type SubKeys } from './crypto.ts';
+import { IV_BYTES, MAC_BYTES, hmac, macEqual, open, paddedLength, sealParts, type SubKeys } from './crypto.ts';
 import { openNewFile, storageError, writeAll } from './fsutil.ts';
 
 export const LOG_MAGIC = Buffer.from('BGLOGv1\n', 'latin1');
@@ -83,12 +83,12 @@ export function encodeRecord(keys: SubKeys, fileId: Buffer, seq: number, stream:
   head.writeUInt8(STREAMS.indexOf(stream), 12);
   head.writeBigUInt64BE(BigInt(time), 16);
   head.writeUInt32BE(ctLen, 24);
-  const sealed = seal(keys, Buffer.concat([fileId, head]), data);
+  const sealed = sealParts(keys, Buffer.concat([fileId, head]), data); // seal(), unjoined: one copy below
   const trail = Buffer.alloc(8);
-  const total = REC_HEAD_BYTES + sealed.length + 8;
+  const total = REC_HEAD_BYTES + IV_BYTES + ctLen + MAC_BYTES + 8;
   trail.writeUInt32BE(total, 0);
   TRAIL_MAGIC.copy(trail, 4);
-  return Buffer.concat([head, sealed, trail], total);
+  return Buffer.concat([head, ...sealed, trail], total);
 }
 
 // Parse and authenticate the record at buf[pos..]; undefined if it is not a whole valid record.
@@ -389,10 +389,14 @@ export class LogWriter {
     let fd: number;
     try {
       fd = openNewFile(file);
-      writeAll(fd, encodeHeader(keys, header));
-      fs.closeSync(fd);
+      try {
+        writeAll(fd, encodeHeader(keys, header));
+      } finally {
+        fs.closeSync(fd);
+      }
       fd = fs.openSync(file, 'a');
     } catch (err) {
+      if (!isErrno(err, 'EEXIST')) fs.rmSync(file, { force: true }); // no half header left behind
       throw storageError(file, err);
     }
     return new LogWriter(file, fd, keys, header.fileId, baseSeq, HEADER_BYTES);
@@ -433,7 +437,17 @@ export class LogWriter {
     for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += MAX_RECORD_DATA) {
       const part = data.subarray(off, off + MAX_RECORD_DATA);
       const rec = encodeRecord(this.keys, this.fileId, this.nextSeq, stream, time, part);
-      writeAll(this.fd, rec);
+      try {
+        writeAll(this.fd, rec);
+      } catch (err) {
+        // A partial write (disk full) must not stay as a torn record between whole ones.
+        try {
+          fs.ftruncateSync(this.fd, this.bytes);
+        } catch {
+          /* the reader treats what is left as a torn tail */
+        }
+        throw err;
+      }
       this.nextSeq++;
       this.bytes += rec.length;
       if (data.length === 0) break;

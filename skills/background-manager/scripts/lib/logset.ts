@@ -161,7 +161,8 @@ export class LogSetReader {
  * it and starts a new one, deleting the oldest archived pieces beyond the cap.
  */
 export class CappedLogWriter {
-  private writer: LogWriter;
+  private writer: LogWriter | undefined; // undefined: a new segment could not be made yet
+  private nextSeq: number;
   private readonly activeFile: string;
   private readonly keys: SubKeys;
   private readonly procId: string;
@@ -176,21 +177,25 @@ export class CappedLogWriter {
     this.maxBytes = maxBytes;
     this.pieceBytes = Math.max(64 * 1024, Math.floor(maxBytes / PIECES));
     this.writer = fs.existsSync(activeFile) ? LogWriter.openExisting(activeFile, keys, procId) : LogWriter.create(activeFile, keys, procId);
+    this.nextSeq = this.writer.nextSeq;
   }
 
   /** Append; returns true when older output was dropped by this call (the caller records it). */
   append(stream: StreamName, data: Uint8Array, time = Date.now()): boolean {
+    // After a failed rotation (disk full) the next append makes the new segment.
+    this.writer ??= LogWriter.create(this.activeFile, this.keys, this.procId, this.nextSeq);
     this.writer.append(stream, data, time);
+    this.nextSeq = this.writer.nextSeq;
     if (this.writer.bytes < this.pieceBytes) return false;
     return this.rotate();
   }
 
   private rotate(): boolean {
-    const nextSeq = this.writer.nextSeq;
+    const nextSeq = this.nextSeq;
     const firstSeq = this.baseSeqOfActive();
-    this.writer.close();
+    this.writer!.close();
+    this.writer = undefined;
     fs.renameSync(this.activeFile, archivedName(this.activeFile, firstSeq));
-    this.writer = LogWriter.create(this.activeFile, this.keys, this.procId, nextSeq);
     // Keep the archived pieces within the cap, less the piece now being written.
     const archived = listSegments(this.activeFile).filter((s) => s.firstSeq !== undefined);
     let total = archived.reduce((n, s) => n + fs.statSync(s.file).size, 0);
@@ -220,10 +225,11 @@ export class CappedLogWriter {
   }
 
   sync(): void {
-    this.writer.sync();
+    this.writer?.sync();
   }
 
   close(): void {
-    this.writer.close();
+    this.writer?.close();
+    this.writer = undefined;
   }
 }

@@ -7,11 +7,12 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { hmac, macEqual } from './crypto.ts';
 import { BgError, type ErrorCode } from './errors.ts';
+import type { StopReason } from './state.ts';
 
 export type Request =
   | { type: 'send-input'; data: string } // base64 bytes
   | { type: 'close-input' }
-  | { type: 'stop'; signal: string; timeoutMs: number }
+  | { type: 'stop'; signal: string; timeoutMs: number; reason?: StopReason }
   | { type: 'status' };
 
 export interface StopResult {
@@ -45,6 +46,16 @@ function lines(sock: net.Socket, onLine: (line: string) => void): void {
   });
 }
 
+// One protocol line as an object, or undefined for anything else (not JSON, null, arrays, ...).
+function parseObject(line: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(line);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function send(sock: net.Socket, obj: unknown): void {
   sock.write(JSON.stringify(obj) + '\n');
 }
@@ -69,10 +80,10 @@ export function serveControl(name: string, key: Buffer, handle: (req: Request) =
     sock.setTimeout(30_000, () => sock.destroy());
     send(sock, { hello: ns.toString('base64') });
     lines(sock, (line) => {
-      let msg: Record<string, string>;
-      try {
-        msg = JSON.parse(line);
-      } catch {
+      // Anyone who can reach the socket can send this line: anything but a JSON object ends
+      // the connection (a bare `null` must not throw here, which would end the supervisor).
+      const msg = parseObject(line);
+      if (!msg) {
         sock.destroy();
         return;
       }
@@ -97,7 +108,8 @@ export function serveControl(name: string, key: Buffer, handle: (req: Request) =
         return;
       }
       const nonceC = nc;
-      void handle(JSON.parse(body) as Request)
+      void Promise.resolve()
+        .then(() => handle(JSON.parse(body) as Request))
         .catch((err: unknown): Reply => ({ ok: false, code: 'SUPERVISOR', message: String((err as Error)?.message ?? err) }))
         .then((reply) => {
           const rbody = JSON.stringify(reply);
@@ -139,7 +151,8 @@ export function requestControl(name: string, key: Buffer, req: Request, timeoutM
     );
     sock.on('close', () => finish(new BgError('SUPERVISOR', 'the supervisor closed the connection without answering.')));
     lines(sock, (line) => {
-      const msg = JSON.parse(line) as Record<string, unknown>;
+      const msg = parseObject(line);
+      if (!msg) return finish(new BgError('SUPERVISOR', 'the control socket answered with something other than the protocol; not sending anything.'));
       if (msg.ok === false) return finish(new BgError('WRONG_PASSWORD', `the supervisor refused: ${String(msg.message)}.`));
       if (!ns) {
         ns = Buffer.from(String(msg.hello ?? ''), 'base64');

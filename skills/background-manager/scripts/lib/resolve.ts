@@ -1,17 +1,22 @@
-// Find the process a user means: an exact ID, else a unique ID prefix.
+// Find the process a user means: an exact ID, else a name (the live one, or the most recent),
+// else a unique ID prefix.
 import { BgError } from './errors.ts';
 import type { ProcessRecord, StateDoc } from './state.ts';
+import { isLive } from './status.ts';
 
 export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
-  const wanted = ref.trim().toLowerCase();
-  if (!wanted) throw new BgError('USAGE', 'the process ID is empty. Give an ID or a unique prefix from list_processes.');
-  const exact = doc.processes.find((p) => p.id.toLowerCase() === wanted);
+  const wanted = ref.trim();
+  if (!wanted) throw new BgError('USAGE', 'the process ID is empty. Give an ID, a unique prefix, or a name from list_processes.');
+  const lower = wanted.toLowerCase();
+  const exact = doc.processes.find((p) => p.id === lower);
   if (exact) return exact;
-  const matches = doc.processes.filter((p) => p.id.toLowerCase().startsWith(wanted));
+  const named = doc.processes.filter((p) => p.name === wanted);
+  if (named.length) return named.find((p) => isLive(p)) ?? named[named.length - 1]!;
+  const matches = doc.processes.filter((p) => p.id.startsWith(lower));
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) {
-    throw new BgError('NOT_FOUND', `no process with ID "${ref}". Run list_processes to see the IDs.`);
+    throw new BgError('NOT_FOUND', `no process with ID or name "${ref}". Run list_processes to see them.`);
   }
-  const list = matches.map((p) => `  ${p.id}  ${p.command}`).join('\n');
+  const list = matches.map((p) => `  ${p.id}  ${p.name ? `[${p.name}] ` : ''}${p.command}`).join('\n');
   throw new BgError('AMBIGUOUS', `"${ref}" matches ${matches.length} processes; give more of the ID:\n${list}`);
 }

@@ -19,6 +19,10 @@ const lockFs = {
   mkdir: (p: string, cb: (err: NodeJS.ErrnoException | null) => void) => fs.mkdir(p, { mode: 0o700 }, cb),
 };
 
+export type RestartMode = 'no' | 'on-failure' | 'always';
+/** Why a process was asked to end: stop_process, --timeout, --replace, restart_process, remove_process. */
+export type StopReason = 'stop' | 'timeout' | 'replace' | 'restart' | 'remove';
+
 export interface ProcessRecord {
   id: string;
   command: string; // as shown to people
@@ -35,7 +39,15 @@ export interface ProcessRecord {
   endedAt?: string;
   exitCode?: number | null;
   signal?: string | null;
-  stopRequest?: { signal: string; at: string }; // set when stop_process asked for the end
+  stopRequest?: { signal: string; at: string; reason?: StopReason }; // set when an end was asked for
+  name?: string; // unique among live processes
+  env?: Record<string, string>; // the --env values (the rest of the environment is the caller's)
+  restart?: { mode: RestartMode; max: number };
+  timeoutSec?: number; // stopped this long after it started
+  restarts?: number; // automatic restarts so far
+  restartingAt?: string; // between runs: when the next run starts
+  gaveUp?: boolean; // the restart policy wanted another run but the budget was used up
+  lastExit?: { exitCode: number | null; signal: string | null; at: string }; // of the previous run
   ended?: boolean; // the supervisor saw the child exit and recorded how
   logFile: string; // relative to the data dir (the active segment; see logset.ts)
   maxLogSize?: number;
@@ -96,6 +108,36 @@ function importLegacy(entries: LegacyEntry[]): StateDoc {
   return doc;
 }
 
+/**
+ * Run `fn` holding the proper-lockfile lock of `file` (a `<file>.lock` folder). A lock older
+ * than 15 s is taken over; a waiter retries for about 20 s before giving up.
+ */
+export async function withLock<T>(file: string, fn: () => T | Promise<T>): Promise<T> {
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(file, {
+      realpath: false,
+      stale: 15_000,
+      update: 3_000,
+      retries: { retries: 400, factor: 1.3, minTimeout: 5, maxTimeout: 60, randomize: true },
+      fs: lockFs,
+      onCompromised: () => {
+        /* a lock lost to staleness: writers replace whole files, so nothing is torn */
+      },
+    });
+  } catch (err) {
+    if (isErrno(err, 'ELOCKED')) {
+      throw new BgError('STORAGE', `${file} stayed locked by another call; try again (a lock older than 15 s is taken over).`, { cause: err });
+    }
+    throw storageError(`${file}.lock`, err);
+  }
+  try {
+    return await fn();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
 export interface StateStoreOptions {
   dataDir: string;
   keys?: SubKeys; // undefined while no key file exists yet (nothing of ours is stored)
@@ -151,36 +193,17 @@ export class StateStore {
   async update<T>(fn: (doc: StateDoc) => T | Promise<T>): Promise<T> {
     if (!this.keys) throw new Error('StateStore.update needs the data key');
     ensureDir(this.dataDir);
-    let release: (() => Promise<void>) | undefined;
-    try {
-      release = await lockfile.lock(this.file, {
-        realpath: false,
-        stale: 15_000,
-        update: 3_000,
-        retries: { retries: 400, factor: 1.3, minTimeout: 5, maxTimeout: 60, randomize: true },
-        fs: lockFs,
-        onCompromised: () => {
-          /* a lock lost to staleness: the rename below still leaves a whole file */
-        },
-      });
-    } catch (err) {
-      if (isErrno(err, 'ELOCKED')) {
-        throw new BgError('STORAGE', `the state file ${this.file} stayed locked by another call; try again (a lock older than 15 s is taken over).`, { cause: err });
-      }
-      throw storageError(`${this.file}.lock`, err);
-    }
-    try {
+    const keys = this.keys;
+    return withLock(this.file, async () => {
       const { doc, legacy } = this.readRaw();
       const result = await fn(doc);
       if (legacy) {
         const backup = this.file + LEGACY_BACKUP_SUFFIX;
         if (!fs.existsSync(backup)) fs.linkSync(this.file, backup);
       }
-      replaceFileAtomic(this.file, encodeState(this.keys, doc));
+      replaceFileAtomic(this.file, encodeState(keys, doc));
       return result;
-    } finally {
-      await release().catch(() => undefined);
-    }
+    });
   }
 }
 

@@ -3,7 +3,20 @@
 import type { ProcessRecord } from './state.ts';
 import { bootId, matchIdentity, readStat } from './proc.ts';
 
-export type Status = 'running' | 'exited' | 'stopped' | 'killed' | 'zombie' | 'lost' | 'exiting' | 'unverified';
+export type Status =
+  | 'running'
+  | 'restarting' // between runs of a --restart policy
+  | 'exited'
+  | 'stopped'
+  | 'timeout' // stopped by its --timeout
+  | 'failed' // the --restart policy gave up
+  | 'killed'
+  | 'zombie'
+  | 'lost'
+  | 'exiting'
+  | 'unverified';
+
+export const STATUSES: Status[] = ['running', 'restarting', 'exited', 'stopped', 'timeout', 'failed', 'killed', 'zombie', 'lost', 'exiting', 'unverified'];
 
 export interface LiveStatus {
   status: Status;
@@ -27,17 +40,25 @@ export function liveStatus(rec: ProcessRecord, boot = bootId()): LiveStatus {
   }
   if (rec.ended) {
     const exitStatus = exitStatusOf(rec.exitCode, rec.signal);
-    if (rec.stopRequest) return { status: 'stopped', label: `stopped(${rec.signal ?? rec.exitCode})`, exitStatus };
+    const how = rec.signal ?? rec.exitCode;
+    if (rec.stopRequest?.reason === 'timeout') return { status: 'timeout', label: `timeout(${how})`, exitStatus };
+    if (rec.stopRequest) return { status: 'stopped', label: `stopped(${how})`, exitStatus };
+    if (rec.gaveUp) return { status: 'failed', label: `failed(${how})`, exitStatus };
     if (rec.signal) return { status: 'killed', label: `killed(${rec.signal})`, exitStatus };
     return { status: 'exited', label: `exited(${rec.exitCode})`, exitStatus };
   }
   const child = matchIdentity({ pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId }, boot);
   if (child) return child.state === 'Z' ? { status: 'zombie', label: 'zombie' } : { status: 'running', label: 'running' };
-  if (supervisorAlive(rec, boot)) return { status: 'exiting', label: 'exiting' };
+  if (supervisorAlive(rec, boot)) return rec.restartingAt ? { status: 'restarting', label: 'restarting' } : { status: 'exiting', label: 'exiting' };
   return { status: 'lost', label: 'lost' };
 }
 
 export function supervisorAlive(rec: ProcessRecord, boot = bootId()): boolean {
   const sup = matchIdentity({ pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId }, boot);
   return !!sup && sup.state !== 'Z'; // a dead supervisor nobody reaped yet is dead
+}
+
+/** Still running or about to run again: what holds a name, and what stop acts on. */
+export function isLive(rec: ProcessRecord, boot = bootId()): boolean {
+  return ['running', 'restarting', 'zombie', 'exiting'].includes(liveStatus(rec, boot).status);
 }

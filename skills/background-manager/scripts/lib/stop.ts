@@ -2,15 +2,15 @@
 // period, SIGKILL); if the supervisor is gone, do it here, after checking the child's identity.
 import { requestControl, type StopResult } from './protocol.ts';
 import type { Context } from './context.ts';
-import type { ProcessRecord } from './state.ts';
-import { liveStatus, supervisorAlive } from './status.ts';
+import type { ProcessRecord, StopReason } from './state.ts';
+import { isLive, liveStatus, supervisorAlive } from './status.ts';
 import { bootId, matchIdentity, signalTree, stillAlive, treeMembers, type ProcStat } from './proc.ts';
 import { BgError } from './errors.ts';
 import { waitFor } from './wait.ts';
 
 export type StopOutcome = { already: true; rec: ProcessRecord } | { already: false; result: StopResult; rec: ProcessRecord };
 
-export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number): Promise<StopOutcome> {
+export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number, reason: StopReason = 'stop'): Promise<StopOutcome> {
   const st = liveStatus(rec);
   if (st.status === 'unverified') {
     throw new BgError(
@@ -18,20 +18,20 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
       `process ${rec.id} was started by the Python skill; its PID ${rec.pid} exists but cannot be proven to be the same process, so it is not signalled. Stop it by hand if it is yours.`,
     );
   }
-  if (!['running', 'zombie', 'exiting'].includes(st.status)) return { already: true, rec };
+  if (!isLive(rec)) return { already: true, rec };
   if (!ctx.unlocked) throw new BgError('DAMAGED', 'key.json is missing; cannot talk to the supervisor.');
   if (rec.socket && supervisorAlive(rec)) {
-    const reply = await requestControl(rec.socket, ctx.unlocked.keys.control, { type: 'stop', signal, timeoutMs }, timeoutMs + 15_000);
+    const reply = await requestControl(rec.socket, ctx.unlocked.keys.control, { type: 'stop', signal, timeoutMs, reason }, timeoutMs + 15_000);
     if (!reply.ok) throw new BgError(reply.code, reply.message);
     const after = ctx.store.read().processes.find((p) => p.id === rec.id) ?? rec;
     return { already: false, result: reply.stop!, rec: after };
   }
-  return { already: false, ...(await stopWithoutSupervisor(ctx, rec, signal, timeoutMs)) };
+  return { already: false, ...(await stopWithoutSupervisor(ctx, rec, signal, timeoutMs, reason)) };
 }
 
 // The supervisor died (killed, crashed): signal the verified child's tree from here and
 // record the end ourselves, since nobody else will.
-async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number): Promise<{ result: StopResult; rec: ProcessRecord }> {
+async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number, reason: StopReason): Promise<{ result: StopResult; rec: ProcessRecord }> {
   const boot = bootId();
   const ident = { pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId };
   const members = new Map<number, ProcStat>();
@@ -55,7 +55,7 @@ async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: N
   const updated = await ctx.store.update((doc) => {
     const r = doc.processes.find((p) => p.id === rec.id);
     if (!r) return rec;
-    r.stopRequest = { signal, at: new Date().toISOString() };
+    r.stopRequest = { signal, at: new Date().toISOString(), reason };
     r.ended = true;
     r.exitCode = null;
     r.signal = endedBy;

@@ -1,0 +1,56 @@
+// TCP ports a process tree listens on: LISTEN sockets in /proc/net/tcp{,6} matched by inode
+// to the tree members' open file descriptors.
+import fs from 'node:fs';
+import { treeMembers, type ProcStat } from './proc.ts';
+
+function listeningInodes(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== '0A') continue; // 0A: LISTEN
+      const port = parseInt(f[1]!.split(':')[1]!, 16);
+      out.set(f[9]!, port);
+    }
+  }
+  return out;
+}
+
+function socketInodes(pid: number): string[] {
+  const out: string[] = [];
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return out;
+  }
+  for (const fd of fds) {
+    try {
+      const link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (link.startsWith('socket:[')) out.push(link.slice(8, -1));
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return out;
+}
+
+/** Sorted TCP ports that any process of `leader`'s tree listens on. */
+export function listeningPorts(leader: number, stats?: ProcStat[]): number[] {
+  const inodes = listeningInodes();
+  if (inodes.size === 0) return [];
+  const ports = new Set<number>();
+  for (const m of treeMembers(leader, stats)) {
+    for (const ino of socketInodes(m.pid)) {
+      const port = inodes.get(ino);
+      if (port !== undefined) ports.add(port);
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
