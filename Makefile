@@ -1,18 +1,36 @@
 # Shortcuts for people; agents follow SKILL.md. Every target needs BG_PASSWORD set.
 S := skills/background-manager/scripts
+DIST := skills/background-manager/dist
 TSX := npx tsx
 
-.PHONY: install build test typecheck bench demo start list logs stop send
+# FAST=1 (e.g. `make list FAST=1`) runs the fast path: the bundled scripts under plain node,
+# built by `make build` (here on first use). Same arguments and output, faster start.
+ifdef FAST
+RUN = node $(DIST)/$(1).mjs
+NEEDS := $(DIST)/list_processes.mjs
+else
+RUN = $(TSX) $(S)/$(1).ts
+NEEDS :=
+endif
 
-install:            ## install dependencies from the lockfile and build the supervisor
+.PHONY: install build test stress typecheck bench demo start list logs stop send
+
+install:            ## install dependencies from the lockfile and build dist/ (supervisor, fast path)
 	npm ci
 	npm run build
 
-build:              ## bundle the supervisor into plain JavaScript (dist/)
+build:              ## bundle the supervisor and the fast path's scripts into plain JavaScript (dist/)
+	npm run build
+
+$(DIST)/%.mjs:
 	npm run build
 
 test:               ## type check and run every test
 	npm test
+
+stress:             ## the heavier reliability tests (tests/stress/): minutes, and a few GB of disk
+	npm run build
+	npx uvu -r tsx tests/stress "\.test\.ts$$" -b
 
 typecheck:
 	npx tsc -p tsconfig.json
@@ -23,17 +41,17 @@ bench:              ## measure the performance targets side by side
 demo:               ## start a short demo process in a throwaway data dir and show each script
 	@bash docs/demo.sh
 
-start:              ## make start CMD="python3 -m http.server 8080"
-	$(TSX) $(S)/start_process.ts $(CMD)
+start: $(NEEDS)     ## make start CMD="python3 -m http.server 8080" [FAST=1]
+	$(call RUN,start_process) $(CMD)
 
-list:               ## make list
-	$(TSX) $(S)/list_processes.ts
+list: $(NEEDS)      ## make list [FAST=1]
+	$(call RUN,list_processes)
 
-logs:               ## make logs ID=a1b2 [N=50]
-	$(TSX) $(S)/get_logs.ts $(ID) -n $(or $(N),20)
+logs: $(NEEDS)      ## make logs ID=a1b2 [N=50] [FAST=1]
+	$(call RUN,get_logs) $(ID) -n $(or $(N),20)
 
-stop:               ## make stop ID=a1b2
-	$(TSX) $(S)/stop_process.ts $(ID)
+stop: $(NEEDS)      ## make stop ID=a1b2 [FAST=1]
+	$(call RUN,stop_process) $(ID)
 
-send:               ## make send ID=a1b2 TEXT="yes"
-	$(TSX) $(S)/send_input.ts $(ID) "$(TEXT)"
+send: $(NEEDS)      ## make send ID=a1b2 TEXT="yes" [FAST=1]
+	$(call RUN,send_input) $(ID) "$(TEXT)"

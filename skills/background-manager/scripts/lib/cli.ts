@@ -4,6 +4,9 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { BgError, EXIT } from './errors.ts';
+import { KEK_PREFETCH, type KekPrefetch } from './crypto.ts';
+
+const ENTRY = Symbol.for('background-manager.entry');
 
 export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing or wrong,
 4 no such process (or ambiguous prefix), 5 not running, 6 damaged data, 7 data dir unusable.`;
@@ -34,6 +37,8 @@ export async function runMain(name: string, main: (argv: string[]) => Promise<nu
     if (err.code !== 'EPIPE') throw err;
   });
   try {
+    // The fast path's launcher may have started the key derivation before this script loaded.
+    await (globalThis as { [KEK_PREFETCH]?: KekPrefetch })[KEK_PREFETCH]?.ready;
     const code = await main(process.argv.slice(2));
     process.exitCode = code ?? EXIT.OK;
   } catch (err) {
@@ -47,8 +52,10 @@ export async function runMain(name: string, main: (argv: string[]) => Promise<nu
   }
 }
 
-// True when this module is the script being run (not imported by a test).
+// True when this module is the script being run (not imported by a test), or the bundle the
+// fast path's launcher (dist/<script>.mjs, made by build.mjs) named as the entry.
 export function isEntry(metaUrl: string): boolean {
+  if ((globalThis as { [ENTRY]?: string })[ENTRY] === metaUrl) return true;
   const arg = process.argv[1];
   if (!arg) return false;
   try {

@@ -1,0 +1,88 @@
+// The fast path: `npm run build` makes dist/<script>.mjs, run by plain node with the same
+// arguments as the .ts scripts. Run from another folder, so that the scripts must find the
+// skill folder (and decide that they are the entry) from their own location.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { alive, cleanup, makeSandbox, records, ROOT, run, waitFor, type RunResult, type Sandbox } from './helpers.ts';
+
+const DIST = path.join(ROOT, 'skills/background-manager/dist');
+
+function fast(sb: Sandbox, script: string, args: string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(DIST, `${script}.mjs`), ...args], { env: sb.env, cwd: sb.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} ${args.join(' ')} did not finish in 60 s\n${stdout}\n${stderr}`));
+    }, 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+test.before(() => {
+  if (!fs.existsSync(path.join(DIST, 'list_processes.mjs'))) {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'skills/background-manager/build.mjs')], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+  }
+});
+
+// Help text names the script as run ($0): list_processes.mjs against list_processes.ts.
+const sameHelp = (text: string) => text.replace(/\.mjs\b/g, '.ts').replace(/[ \t]+/g, ' ');
+
+test('dist/list_processes.mjs and dist/start_process.mjs: the same output as the .ts scripts; the started process is stopped', async () => {
+  const sb = makeSandbox();
+  try {
+    const empty = await fast(sb, 'list_processes', []);
+    assert.is(empty.code, 0, empty.stderr);
+    assert.is(empty.stdout, 'No managed processes.\n');
+
+    const started = await fast(sb, 'start_process', ['sleep', '300']);
+    assert.is(started.code, 0, started.stderr);
+    const m = /^Started process ([0-9a-f]{8}) \(PID (\d+)\)$/m.exec(started.stdout);
+    assert.ok(m, started.stdout);
+    assert.match(started.stdout, new RegExp(`get_logs\\.ts ${m![1]}`));
+    const [, id, pidText] = m!;
+    const pid = Number(pidText);
+    assert.ok(alive(pid), 'the command runs');
+    assert.is(records(sb)[0]!.id, id, 'recorded in the sandbox data dir, not in the skill folder');
+
+    for (const args of [[], ['--json']]) {
+      const viaDist = await fast(sb, 'list_processes', args);
+      const viaTs = await run(sb, 'list_processes.ts', args);
+      assert.is(viaDist.code, 0, viaDist.stderr);
+      assert.is(viaDist.stdout, viaTs.stdout, `list_processes ${args.join(' ')}: the same as the .ts script`);
+    }
+    const table = (await fast(sb, 'list_processes', [])).stdout;
+    assert.match(table, new RegExp(`^${id}\\s.*\\b${pid}\\b.*\\brunning\\b.*sleep 300$`, 'm'));
+
+    const help = await fast(sb, 'list_processes', ['--help']);
+    assert.is(help.code, 0);
+    assert.is(sameHelp(help.stdout), sameHelp((await run(sb, 'list_processes.ts', ['--help'])).stdout));
+    const bad = await fast(sb, 'list_processes', ['--bogus']);
+    assert.is(bad.code, 2, 'bad options exit 2, as with the .ts script');
+
+    const stop = await fast(sb, 'stop_process', [id!]);
+    assert.is(stop.code, 0, stop.stderr);
+    assert.match(stop.stdout, new RegExp(`^Stopped process ${id} \\(PID ${pid}\\)`, 'm'));
+    await waitFor('the child and its supervisor to be gone', () => {
+      const r = records(sb)[0]!;
+      return r.ended && !alive(pid) && !(r.supervisorPid && alive(r.supervisorPid));
+    });
+    const after = JSON.parse((await fast(sb, 'list_processes', ['--json'])).stdout);
+    assert.is(after[0].status, 'stopped');
+  } finally {
+    cleanup(sb);
+  }
+});
+
+test.run();
