@@ -7,7 +7,8 @@ import { resolveProcess } from './lib/resolve.ts';
 import { liveStatus } from './lib/status.ts';
 import { BgError, EXIT } from './lib/errors.ts';
 import { LogSetReader, logFileOf } from './lib/logset.ts';
-import { selectLines, matches, type Query, type Selection } from './lib/logquery.ts';
+import { selectLines, streamLines, matches, type Query, type Selection } from './lib/logquery.ts';
+import { SyncOut } from './lib/syncout.ts';
 import { formatLine, lineText, linesOf, type FormatOptions, type Line } from './lib/lines.ts';
 import { follow } from './lib/follow.ts';
 import { decryptOpenssl, isOpensslFile } from './lib/legacy.ts';
@@ -45,7 +46,7 @@ function compileRegex(flag: string, src: string): RegExp {
 }
 
 function isRunning(rec: ProcessRecord): boolean {
-  return ['running', 'exiting', 'zombie'].includes(liveStatus(rec).status);
+  return ['running', 'restarting', 'exiting', 'zombie'].includes(liveStatus(rec).status);
 }
 
 function mib(bytes: number): string {
@@ -96,72 +97,95 @@ export async function main(argv: string[]): Promise<number> {
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), String(args._[0]));
   const activeFile = logFileOf(ctx.dataDir, rec);
-  const write = (line: Line) => process.stdout.write(formatLine(line, fmt));
+  const out = new SyncOut();
+  const write = (line: Line) => out.write(formatLine(line, fmt));
+  try {
+    if (isLegacyLog(activeFile)) return showLegacy(ctx, activeFile, { streams, lines: nGiven ? lines : 20, grep, raw: args.raw, sinceMs }, write);
+    if (!ctx.unlocked) throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
+    return await show(ctx, rec, activeFile, write, out);
+  } finally {
+    out.flush();
+  }
 
-  if (isLegacyLog(activeFile)) return showLegacy(ctx, activeFile, { streams, lines: nGiven ? lines : 20, grep, raw: args.raw, sinceMs }, write);
-  if (!ctx.unlocked) throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
+  async function show(ctx: Context, rec: ProcessRecord, activeFile: string, write: (l: Line) => void, out: SyncOut): Promise<number> {
+    const reader = new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id);
+    const query: Query = {
+      streams,
+      sinceMs,
+      grep,
+      raw: args.raw,
+      lines: nGiven ? lines : args.new || sinceMs !== undefined || waitFor ? 0 : 20,
+      from: args.new ? (rec.newCursor ?? null) : waitFor ? null : undefined,
+    };
+    const running = isRunning(rec);
+    // Without a line limit the output is streamed as it is read: a big log never sits in memory.
+    let hit: Line | undefined;
+    const sel: Selection = waitFor
+      ? {
+          ...streamLines(reader, { ...query, lines: 0 }, (l) => {
+            if (!waitFor.test(lineText(l, args.raw))) return true;
+            hit = l;
+            return false;
+          }),
+          lines: [],
+        }
+      : query.lines === 0
+        ? { ...streamLines(reader, query, write), lines: [] }
+        : selectLines(reader, query);
+    let damaged = reportIssues(sel, running);
+    noteDropped(ctx, rec, sel, args.new);
 
-  const reader = new LogSetReader(activeFile, ctx.unlocked.keys, rec.id);
-  const query: Query = {
-    streams,
-    sinceMs,
-    grep,
-    raw: args.raw,
-    lines: nGiven ? lines : args.new || sinceMs !== undefined || waitFor ? 0 : 20,
-    from: args.new ? (rec.newCursor ?? null) : waitFor ? null : undefined,
-  };
-  const running = isRunning(rec);
-  const sel: Selection = selectLines(reader, query);
-  let damaged = reportIssues(sel, running);
-  noteDropped(ctx, rec, sel, args.new);
+    const followOn = (onLine: (l: Line) => boolean) => {
+      out.flush();
+      out.immediate = true;
+      return follow({
+        activeFile,
+        reader,
+        from: sel.end,
+        running: () => isRunning(currentRecord(ctx, rec)),
+        timeoutMs: args.timeout === undefined ? undefined : args.timeout * 1000,
+        onLine,
+      });
+    };
 
-  const followOn = (onLine: (l: Line) => boolean) =>
-    follow({
-      activeFile,
-      reader,
-      from: sel.end,
-      running: () => isRunning(currentRecord(ctx, rec)),
-      timeoutMs: args.timeout === undefined ? undefined : args.timeout * 1000,
-      onLine,
-    });
-
-  if (waitFor) {
-    const hit = sel.lines.find((l) => waitFor.test(lineText(l, args.raw)));
-    if (hit) {
-      write(hit);
-      return saveCursor(ctx, rec, args.new, sel.end).then(() => 0);
+    if (waitFor) {
+      if (hit) {
+        write(hit);
+        await saveCursor(ctx, rec, args.new, sel.end);
+        return damaged ? EXIT.DAMAGED : 0;
+      }
+      let found: Line | undefined;
+      const res = await followOn((l) => {
+        if (!matches({ ...query, sinceMs: undefined }, l) || !waitFor.test(lineText(l, args.raw))) return true;
+        found = l;
+        return false;
+      });
+      await saveCursor(ctx, rec, args.new, res.cursor);
+      if (found) {
+        write(found);
+        return damaged ? EXIT.DAMAGED : 0;
+      }
+      const why = res.end === 'timeout' ? `no line matched /${args.waitFor}/ within ${args.timeout} s` : `the process ended before a line matched /${args.waitFor}/`;
+      process.stderr.write(`get_logs: ${why}; its last lines:\n`);
+      const tail = selectLines(new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id), { streams, raw: args.raw, lines: 20 });
+      for (const l of tail.lines) write(l);
+      return res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
     }
-    let found: Line | undefined;
-    const res = await followOn((l) => {
-      if (!matches({ ...query, grep: undefined, sinceMs: undefined }, l) || !waitFor.test(lineText(l, args.raw))) return true;
-      found = l;
-      return false;
-    });
-    await saveCursor(ctx, rec, args.new, res.cursor);
-    if (found) {
-      write(found);
+
+    for (const l of sel.lines) write(l);
+    if (args.follow) {
+      const res = await followOn((l) => {
+        if (matches({ ...query, sinceMs: undefined }, l)) write(l);
+        return true;
+      });
+      damaged = damaged || reader.issues.some((i) => i.kind !== 'torn-tail');
+      await saveCursor(ctx, rec, args.new, res.cursor);
       return damaged ? EXIT.DAMAGED : 0;
     }
-    const why = res.end === 'timeout' ? `no line matched /${args.waitFor}/ within ${args.timeout} s` : `the process ended before a line matched /${args.waitFor}/`;
-    process.stderr.write(`get_logs: ${why}; its last lines:\n`);
-    const tail = selectLines(new LogSetReader(activeFile, ctx.unlocked.keys, rec.id), { streams, raw: args.raw, lines: 20 });
-    for (const l of tail.lines) write(l);
-    return res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
+    await saveCursor(ctx, rec, args.new, sel.end);
+    if (!fs.existsSync(activeFile) && !running && sel.lines.length === 0) process.stderr.write(`get_logs: process ${rec.id} has no log file.\n`);
+    return damaged ? EXIT.DAMAGED : EXIT.OK;
   }
-
-  for (const l of sel.lines) write(l);
-  if (args.follow) {
-    const res = await followOn((l) => {
-      if (matches({ ...query, sinceMs: undefined }, l)) write(l);
-      return true;
-    });
-    damaged = damaged || reader.issues.some((i) => i.kind !== 'torn-tail');
-    await saveCursor(ctx, rec, args.new, res.cursor);
-    return damaged ? EXIT.DAMAGED : 0;
-  }
-  await saveCursor(ctx, rec, args.new, sel.end);
-  if (!fs.existsSync(activeFile) && !running && sel.lines.length === 0) process.stderr.write(`get_logs: process ${rec.id} has no log file.\n`);
-  return damaged ? EXIT.DAMAGED : EXIT.OK;
 }
 
 function isLegacyLog(file: string): boolean {

@@ -20,7 +20,7 @@ export function formatTable(rows: string[][]): string {
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: list_processes.ts [--status STATUS] [--json]\n\nLists every managed process and its status, checked live: running, restarting,\nexited(code), stopped(how), timeout(how), failed(how), killed(signal), zombie,\nexiting, lost (gone with no recorded end), unverified (a Python-era entry whose PID\nexists but cannot be proven to be ours).',
+    'Usage: list_processes.ts [--status STATUS] [--json]\n\nLists every managed process and its status, checked live: running, orphaned, restarting,\nexited(code), stopped(how), timeout(how), failed(how), killed(signal), zombie,\nexiting, lost (gone with no recorded end), unverified (a Python-era entry whose PID\nexists but cannot be proven to be ours).',
   )
     .option('status', { type: 'string', choices: STATUSES, describe: 'Only processes with this status', requiresArg: true })
     .option('json', { type: 'boolean', default: false, describe: 'One JSON array with every field' })
@@ -35,8 +35,8 @@ export async function main(argv: string[]): Promise<number> {
   let rows = doc.processes.map((p: ProcessRecord) => ({ p, s: liveStatus(p, boot) }));
   if (args.status) rows = rows.filter((r) => r.s.status === args.status);
   // Ports come from /proc: only worth reading for processes that run.
-  const stats = rows.some((r) => r.s.status === 'running') ? allStats() : [];
-  const portsOf = (r: (typeof rows)[number]) => (r.s.status === 'running' ? listeningPorts(r.p.pid, stats) : []);
+  const stats = rows.some((r) => r.s.status === 'running' || r.s.status === 'orphaned') ? allStats() : [];
+  const portsOf = (r: (typeof rows)[number]) => (r.s.status === 'running' || r.s.status === 'orphaned' ? listeningPorts(r.p.pid, stats) : []);
   if (args.json) {
     const out = rows.map((r) => {
       const { p, s } = r;

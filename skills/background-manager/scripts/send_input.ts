@@ -42,6 +42,9 @@ export async function main(argv: string[]): Promise<number> {
   // Everything is checked before anything is sent: a bad key name sends nothing.
   const payload = (textArg === undefined ? '' : args.n ? textArg : textArg + '\n') + keys.map((k) => keyBytes(k, rec.pty)).join('');
   const st = liveStatus(rec);
+  if (st.status === 'orphaned') {
+    throw new BgError('NOT_RUNNING', `process ${rec.id} runs on, but its supervisor is gone, so nothing can reach its input (and its output is no longer logged). Stop it with stop_process and start it again.`);
+  }
   if (st.status !== 'running' || !rec.socket || !supervisorAlive(rec) || !ctx.unlocked) {
     throw new BgError('NOT_RUNNING', `process ${rec.id} is not running (${st.label}); input can only go to a running process.`);
   }

@@ -3,6 +3,7 @@
 // into the log as it arrives, writes input to it, stops it on request, and records how it
 // ended. It exits once the child has exited and the last output is on disk.
 import { spawn as spawnPipe, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
@@ -26,6 +27,8 @@ interface Exit {
 
 interface Child {
   pid: number;
+  /** The process itself has exited (its output may still be draining). */
+  hasExited(): boolean;
   write(data: Buffer): Promise<void>;
   closeInput(): void;
   exited: Promise<Exit>;
@@ -117,6 +120,49 @@ class OutputLog {
   }
 }
 
+/**
+ * Read a terminal's output to the end. When the child exits, the terminal hangs up, and
+ * libuv takes a short read plus the hang-up for the end of the stream, so the last few KiB
+ * still in the kernel's buffer were lost; node-pty also destroys the stream 200 ms after the
+ * exit. So: hold the terminal's other end open (no hang-up while we hold it), and when
+ * node-pty wants to destroy the stream, first read on until 100 ms pass with no output
+ * (at most 5 s: a background grandchild may keep writing), then let go of the other end.
+ */
+function readTerminalToTheEnd(term: pty.IPty, lastOutput: () => number): void {
+  const sock = (term as unknown as { _socket?: net.Socket })._socket;
+  const pts = (term as unknown as { ptsName?: string }).ptsName;
+  if (!sock || typeof sock.destroy !== 'function' || !pts) return;
+  let held: number | undefined;
+  try {
+    held = fs.openSync(pts, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  } catch {
+    return; // cannot hold it: node-pty's own handling applies
+  }
+  const release = () => {
+    if (held === undefined) return;
+    fs.closeSync(held);
+    held = undefined;
+  };
+  const realDestroy = sock.destroy.bind(sock);
+  let draining = false;
+  sock.once('close', release);
+  sock.destroy = ((err?: Error) => {
+    if (err || draining || sock.readableEnded) {
+      release();
+      return realDestroy(err);
+    }
+    draining = true;
+    const deadline = Date.now() + 5000;
+    const poll = setInterval(() => {
+      if (Date.now() - lastOutput() < 100 && Date.now() < deadline) return;
+      clearInterval(poll);
+      release();
+      realDestroy();
+    }, 20);
+    return sock;
+  }) as typeof sock.destroy;
+}
+
 function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
   if (cfg.pty) {
     const term = pty.spawn(cfg.argv[0]!, cfg.argv.slice(1), {
@@ -130,9 +176,17 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
     const exited = new Promise<Exit>((resolve) =>
       term.onExit(({ exitCode, signal }) => resolve(signal ? { exitCode: null, signal: signalName(signal) } : { exitCode, signal: null })),
     );
-    term.onData((d) => out.push('stdout', d as unknown as Buffer));
+    let lastOutput = Date.now();
+    term.onData((d) => {
+      lastOutput = Date.now();
+      out.push('stdout', d as unknown as Buffer);
+    });
+    readTerminalToTheEnd(term, () => lastOutput);
+    let exitedFlag = false;
+    void exited.then(() => (exitedFlag = true));
     return Promise.resolve({
       pid: term.pid,
+      hasExited: () => exitedFlag || !readStat(term.pid) || readStat(term.pid)?.state === 'Z',
       exited,
       write: (data) => {
         const writer = term as unknown as { write(d: Buffer): void };
@@ -172,6 +226,7 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
       child.off('error', reject);
       resolve({
         pid: child.pid!,
+        hasExited: () => child.exitCode !== null || child.signalCode !== null,
         exited,
         write: (data) =>
           new Promise((res, rej) => {
@@ -356,7 +411,7 @@ async function main(): Promise<void> {
       const alive = stillAlive([...members.values()]);
       if (ended && alive.length === 0) break;
       if (Date.now() >= deadline) {
-        if (!ended) endedBy = 'SIGKILL';
+        if (!child.hasExited()) endedBy = 'SIGKILL';
         killedLeftovers = alive.filter((m) => m.pid !== pid).length;
         for (const m of alive) process.kill(m.pid, 'SIGKILL');
         break;
@@ -415,11 +470,15 @@ async function main(): Promise<void> {
       return rec.id;
     });
   } catch (err) {
-    process.kill(child.pid, 'SIGKILL');
+    server?.close();
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      /* it already exited */
+    }
     const e = err as BgError;
     const code = e.code === 'DAMAGED' || e.code === 'STORAGE' || e.code === 'CANNOT_START' || e.code === 'NOT_FOUND' ? e.code : 'SUPERVISOR';
     hello({ ok: false, code, message: e.message });
-    server?.close();
     return;
   }
   out.flush();

@@ -210,6 +210,9 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
   let cfg: SupervisorConfig;
   try {
     const ctx = opts.context ? opts.context() : openContext({ create: true }, callerEnv);
+    // A damaged state file is found before anything runs (the supervisor would find it only
+    // after starting the command); the Python skill's state becomes ours here.
+    ctx.store.read();
     await migrateLegacyState(ctx.store);
     cfg = {
       dataKey: ctx.unlocked!.dataKey.toString('base64'),

@@ -190,9 +190,10 @@ export class LogReader {
    * Read records from `offset` (a record boundary; default the first record) up to the
    * current end. A record still being written at the end (or torn by a crash) stops the read
    * at its start: `next` is where to continue. `expectSeq` is the sequence number expected
-   * at `offset`, when known.
+   * at `offset`, when known. With `visit`, records go to it instead of the returned list, and
+   * it may return false to stop after that record.
    */
-  readForward(opts: { offset?: number; expectSeq?: number; maxBytes?: number } = {}): {
+  readForward(opts: { offset?: number; expectSeq?: number; maxBytes?: number; visit?: (rec: LogRecord) => boolean | void } = {}): {
     records: LogRecord[];
     issues: LogIssue[];
     next: number;
@@ -224,9 +225,11 @@ export class LogReader {
           }
           issues.push({ kind: 'missing', offset: pos, message: `records #${expect}..#${rec.seq - 1} are missing before byte ${pos}` });
         }
-        records.push(rec);
         expect = rec.seq + 1;
         pos = rec.end;
+        // With a visitor nothing is kept (a big log is streamed); it may stop the read.
+        if (!opts.visit) records.push(rec);
+        else if (opts.visit(rec) === false) return { records, issues, next: pos, nextSeq: expect };
         continue;
       }
       // Not a valid record here. At the end of the file a shorter-than-declared record is one

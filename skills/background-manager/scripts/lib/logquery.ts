@@ -3,7 +3,7 @@
 import type { LogRecord, StreamName, LogIssue } from './logfile.ts';
 import { LogSetReader, type Cursor } from './logset.ts';
 import { countNewlines } from './render.ts';
-import { linesOf, lineText, type Line } from './lines.ts';
+import { LineAssembler, linesOf, lineText, type Line } from './lines.ts';
 
 export interface Query {
   streams: Set<StreamName>;
@@ -76,11 +76,41 @@ export function selectLines(reader: LogSetReader, q: Query): Selection {
 }
 
 function selectForward(reader: LogSetReader, q: Query): Selection {
-  const records: LogRecord[] = [];
-  const end = reader.forward(q.from ?? undefined, (rec) => {
-    if (q.streams.has(rec.stream)) records.push(rec);
+  // Only the last q.lines lines are kept while reading (all of them when q.lines is 0).
+  const lines: Line[] = [];
+  const res = streamLines(reader, q, (l) => {
+    lines.push(l);
+    if (q.lines > 0 && lines.length > q.lines * 2) lines.splice(0, lines.length - q.lines);
   });
-  let lines = linesOf(records).filter((l) => matches(q, l));
-  if (q.lines > 0) lines = lines.slice(-q.lines);
-  return { lines, end, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead };
+  return { ...res, lines: q.lines > 0 ? lines.slice(-q.lines) : lines };
+}
+
+/**
+ * Matching lines from `q.from` (default: the oldest kept record) to the end, handed to `emit`
+ * as they are read, nothing kept; `emit` may return false to stop there.
+ */
+export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) => boolean | void): Omit<Selection, 'lines'> & { stopped: boolean } {
+  const assembler = new LineAssembler();
+  const batch: Line[] = [];
+  let stopped = false;
+  const deliver = () => {
+    for (const l of batch) {
+      if (matches(q, l) && emit(l) === false) {
+        stopped = true;
+        break;
+      }
+    }
+    batch.length = 0;
+    return !stopped;
+  };
+  const end = reader.forward(q.from ?? undefined, (rec) => {
+    if (!q.streams.has(rec.stream)) return true;
+    assembler.push(rec, batch);
+    return deliver();
+  });
+  if (!stopped) {
+    assembler.flush(batch);
+    deliver();
+  }
+  return { end, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
 }

@@ -130,7 +130,7 @@ export class LogSetReader {
    * Records after `from` (default: from the oldest kept), oldest first, up to the current
    * end. Returns the cursor to continue from.
    */
-  forward(from: Cursor | undefined, visit: (rec: LogRecord) => void): Cursor | undefined {
+  forward(from: Cursor | undefined, visit: (rec: LogRecord) => boolean | void): Cursor | undefined {
     const segs = listSegments(this.activeFile);
     const readers = segs.map((seg) => ({ seg, r: this.open(seg.file) }));
     try {
@@ -143,11 +143,19 @@ export class LogSetReader {
         const { seg, r } = readers[i]!;
         if (!r) continue;
         const resume = i === startIx && from && r.header.fileId.toString('hex') === from.fileId;
-        const { records, issues, next, nextSeq } = r.readForward(resume ? { offset: from.offset, expectSeq: from.seq } : {});
+        let stopped = false;
+        const { issues, next, nextSeq } = r.readForward({
+          ...(resume ? { offset: from.offset, expectSeq: from.seq } : {}),
+          visit: (rec) => {
+            if (rec.seq < minSeq || visit(rec) !== false) return true;
+            stopped = true;
+            return false;
+          },
+        });
         this.bytesRead += r.stats.bytesRead;
         this.note(seg.file, issues.filter((x) => !(x.kind === 'torn-tail' && seg.firstSeq === undefined)));
-        for (const rec of records) if (rec.seq >= minSeq) visit(rec);
         cursor = { fileId: r.header.fileId.toString('hex'), offset: next, seq: nextSeq };
+        if (stopped) return cursor;
       }
       return cursor;
     } finally {

@@ -3,7 +3,6 @@
 // a proper-lockfile lock across the whole read-modify-write.
 import fs from 'node:fs';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { BgError, isErrno } from './errors.ts';
 import { open, seal, type SubKeys } from './crypto.ts';
 import { ensureDir, readIfExists, replaceFileAtomic, storageError } from './fsutil.ts';
@@ -115,6 +114,14 @@ function importLegacy(entries: LegacyEntry[]): StateDoc {
 export async function withLock<T>(file: string, fn: () => T | Promise<T>): Promise<T> {
   let release: () => Promise<void>;
   try {
+    // proper-lockfile retries every error; a folder that cannot be written never will be.
+    fs.accessSync(path.dirname(file), fs.constants.W_OK);
+  } catch (err) {
+    throw storageError(path.dirname(file), err);
+  }
+  try {
+    // Loaded on first use: read-only callers (list_processes, get_logs) never pay for it.
+    const { default: lockfile } = await import('proper-lockfile');
     release = await lockfile.lock(file, {
       realpath: false,
       stale: 15_000,

@@ -5,6 +5,7 @@ import { bootId, matchIdentity, readStat } from './proc.ts';
 
 export type Status =
   | 'running'
+  | 'orphaned' // running, but its supervisor is gone: no more logging or input; stop still works
   | 'restarting' // between runs of a --restart policy
   | 'exited'
   | 'stopped'
@@ -16,7 +17,7 @@ export type Status =
   | 'exiting'
   | 'unverified';
 
-export const STATUSES: Status[] = ['running', 'restarting', 'exited', 'stopped', 'timeout', 'failed', 'killed', 'zombie', 'lost', 'exiting', 'unverified'];
+export const STATUSES: Status[] = ['running', 'orphaned', 'restarting', 'exited', 'stopped', 'timeout', 'failed', 'killed', 'zombie', 'lost', 'exiting', 'unverified'];
 
 export interface LiveStatus {
   status: Status;
@@ -48,7 +49,10 @@ export function liveStatus(rec: ProcessRecord, boot = bootId()): LiveStatus {
     return { status: 'exited', label: `exited(${rec.exitCode})`, exitStatus };
   }
   const child = matchIdentity({ pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId }, boot);
-  if (child) return child.state === 'Z' ? { status: 'zombie', label: 'zombie' } : { status: 'running', label: 'running' };
+  if (child) {
+    if (child.state === 'Z') return { status: 'zombie', label: 'zombie' };
+    return supervisorAlive(rec, boot) ? { status: 'running', label: 'running' } : { status: 'orphaned', label: 'orphaned' };
+  }
   if (supervisorAlive(rec, boot)) return rec.restartingAt ? { status: 'restarting', label: 'restarting' } : { status: 'exiting', label: 'exiting' };
   return { status: 'lost', label: 'lost' };
 }
@@ -60,5 +64,5 @@ export function supervisorAlive(rec: ProcessRecord, boot = bootId()): boolean {
 
 /** Still running or about to run again: what holds a name, and what stop acts on. */
 export function isLive(rec: ProcessRecord, boot = bootId()): boolean {
-  return ['running', 'restarting', 'zombie', 'exiting'].includes(liveStatus(rec, boot).status);
+  return ['running', 'orphaned', 'restarting', 'zombie', 'exiting'].includes(liveStatus(rec, boot).status);
 }
