@@ -81,11 +81,16 @@ for (const dir of ['scripts', 'scripts/lib']) {
   for (const f of fs.readdirSync(path.join(skill, dir))) if (f.endsWith('.ts')) sources.push(path.join(skill, dir, f));
 }
 if (built === undefined || sources.some((f) => (mtime(f) ?? 0) > built)) {
+  // esbuild starts a helper process with our environment: the password stays out of it.
+  const secrets = ['BG_PASSWORD', 'BG_NEW_PASSWORD'].map((k) => [k, process.env[k]]);
+  for (const [k] of secrets) delete process.env[k];
   try {
     await (await import(new URL('../build.mjs', import.meta.url).href)).build();
   } catch (err) {
     process.stderr.write(\`${name}: error: the sources changed since the last build and do not build now (\${String(err?.message ?? err).split('\\n')[0]}). Run npm run build to see why.\\n\`);
     process.exit(1);
+  } finally {
+    for (const [k, v] of secrets) if (v !== undefined) process.env[k] = v;
   }
 }
 

@@ -42,6 +42,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const ids = new Set(targets.map((p) => p.id));
   await ctx.store.update((d) => {
+    // Checked again under the lock: a restart_process meanwhile makes it live again.
+    const revived = d.processes.filter((p) => ids.has(p.id) && isLive(p) && liveStatus(p).status !== 'unverified');
+    if (revived.length) throw new BgError('CANNOT_START', `${revived.map((p) => p.id).join(', ')} started again meanwhile; nothing was removed.`);
     d.processes = d.processes.filter((p) => !ids.has(p.id));
   });
   for (const p of targets) {

@@ -14,7 +14,7 @@ import { CappedLogWriter } from './lib/logset.ts';
 import { StateStore, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
-import { bootId, readStat, signalName, signalTree, stillAlive, treeMembers, type ProcStat } from './lib/proc.ts';
+import { bootId, readStat, signalName, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
 import { FLUSH_BYTES, FLUSH_DELAY_MS, type SupervisorConfig, type SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
@@ -57,6 +57,9 @@ function hello(msg: SupervisorHello): void {
   }
 }
 
+/** Output held while the log is being set up, at most; the rest is counted as dropped. */
+const MAX_EARLY_BYTES = 16 << 20;
+
 /** Buffers output briefly and appends it as records: few, large records under load. */
 class OutputLog {
   private segments: { stream: StreamName; chunks: Buffer[] }[] = [];
@@ -66,6 +69,10 @@ class OutputLog {
   onDrop: (() => void) | undefined; // the cap dropped old output: record the totals
 
   push(stream: StreamName, chunk: Buffer): void {
+    if (!this.writer && this.pending >= MAX_EARLY_BYTES) {
+      this.lose(chunk); // the log is not set up yet (state lock contended): bounded, and said
+      return;
+    }
     const last = this.segments[this.segments.length - 1];
     if (last && last.stream === stream) last.chunks.push(chunk);
     else this.segments.push({ stream, chunks: [chunk] });
@@ -107,6 +114,7 @@ class OutputLog {
   private lose(data: Buffer): void {
     this.lost.bytes += data.length;
     this.lost.chunks++;
+    this.lost.reason ||= 'output arrived faster than the log could be set up';
   }
 
   private tryAppend(stream: StreamName, data: Buffer): boolean {
@@ -253,6 +261,8 @@ function restartDelayMs(streak: number): number {
 }
 
 async function main(): Promise<void> {
+  // start_process may be gone before the hello (interrupted): an EPIPE must not end us.
+  process.stdout.on('error', () => undefined);
   process.on('SIGHUP', () => undefined);
   process.on('SIGINT', () => undefined);
   const cfg = await readConfig();
@@ -275,6 +285,7 @@ async function main(): Promise<void> {
   let ended: Exit | undefined; // the last run's end, once no run follows
   let server: net.Server | undefined;
   let id = cfg.reuseId ?? '';
+  let droppedBefore = { bytes: 0, records: 0 }; // by the cap in earlier runs (restart_process)
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
   let wakeBackoff: (() => void) | undefined;
@@ -345,13 +356,15 @@ async function main(): Promise<void> {
         rec.lastExit = { exitCode: exit.exitCode, signal: exit.signal, at };
         rec.restartingAt = new Date(Date.now() + delay).toISOString();
       });
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        wakeBackoff = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      if (!stop) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, delay);
+          wakeBackoff = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
       wakeBackoff = undefined;
       if (stop) return finish(exit, `${how}; not restarted (${STOP_NOTES[stop.reason]})`);
       try {
@@ -407,13 +420,14 @@ async function main(): Promise<void> {
     let endedBy = sig as string;
     let killedLeftovers = 0;
     for (;;) {
-      for (const m of treeMembers(pid)) if (!members.has(m.pid)) members.set(m.pid, m);
+      // Only while the child is unreaped: after that its PID may belong to someone else.
+      if (!child.hasExited()) for (const m of treeMembers(pid)) if (!members.has(m.pid)) members.set(m.pid, m);
       const alive = stillAlive([...members.values()]);
       if (ended && alive.length === 0) break;
       if (Date.now() >= deadline) {
         if (!child.hasExited()) endedBy = 'SIGKILL';
         killedLeftovers = alive.filter((m) => m.pid !== pid).length;
-        for (const m of alive) process.kill(m.pid, 'SIGKILL');
+        for (const m of alive) trySignal(m.pid, 'SIGKILL');
         break;
       }
       await new Promise((r) => setTimeout(r, 25));
@@ -437,6 +451,7 @@ async function main(): Promise<void> {
         const old = doc.processes.find((p) => p.id === cfg.reuseId);
         if (!old) throw new BgError('NOT_FOUND', `process ${cfg.reuseId} is no longer recorded; it was removed.`);
         rec = old;
+        droppedBefore = old.logDropped ?? droppedBefore;
         for (const k of ['ended', 'exitCode', 'signal', 'endedAt', 'stopRequest', 'restartingAt', 'gaveUp', 'lastExit', 'restarts'] as const) delete rec[k];
       } else {
         let newId: string;
@@ -491,7 +506,7 @@ async function main(): Promise<void> {
     dropUpdate = dropUpdate.then(() => {
       dropQueued = false;
       return updateRecord((rec) => {
-        if (out.writer) rec.logDropped = { ...out.writer.dropped };
+        if (out.writer) rec.logDropped = { bytes: droppedBefore.bytes + out.writer.dropped.bytes, records: droppedBefore.records + out.writer.dropped.records };
       });
     });
   };

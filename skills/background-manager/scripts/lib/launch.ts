@@ -175,8 +175,15 @@ export async function ensureSupervisorBundle(): Promise<string> {
   const scripts = path.join(skillRoot(), 'scripts');
   const sources = [path.join(scripts, 'supervisor.ts'), ...fs.readdirSync(path.join(scripts, 'lib')).map((f) => path.join(scripts, 'lib', f))];
   if (built !== undefined && sources.every((s) => (mtimeOf(s) ?? 0) <= built)) return out;
-  const mod = (await import(pathToFileURL(path.join(skillRoot(), 'build.mjs')).href)) as { build(names?: string[]): Promise<void> };
-  await mod.build(['supervisor']);
+  // esbuild starts a helper process with our environment: the password stays out of it.
+  const saved = SECRET_VARS.map((v) => [v, process.env[v]] as const);
+  for (const v of SECRET_VARS) delete process.env[v];
+  try {
+    const mod = (await import(pathToFileURL(path.join(skillRoot(), 'build.mjs')).href)) as { build(names?: string[]): Promise<void> };
+    await mod.build(['supervisor']);
+  } finally {
+    for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
+  }
   return out;
 }
 
@@ -202,7 +209,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
       buf += d;
       if (buf.includes('\n')) resolve(buf.slice(0, buf.indexOf('\n')));
     });
-    sup.once('exit', () => resolve(buf));
+    sup.once('close', () => resolve(buf)); // after its stdout is read to the end
     sup.once('error', () => resolve(''));
   });
   sup.stdin!.on('error', () => undefined);

@@ -76,8 +76,14 @@ export class LogSetReader {
     try {
       return LogReader.open(file, this.keys, this.procId);
     } catch (err) {
-      // A segment deleted by the cap between listing and opening is simply gone.
-      if ((err as { code?: string }).code === 'NOT_FOUND') return undefined;
+      // A segment deleted by the cap between listing and opening is simply gone; one whose
+      // header is damaged is reported and skipped, so the other segments stay readable.
+      const code = (err as { code?: string }).code;
+      if (code === 'NOT_FOUND') return undefined;
+      if (code === 'DAMAGED') {
+        this.issues.push({ kind: 'damaged', offset: 0, message: (err as Error).message });
+        return undefined;
+      }
       throw err;
     }
   }

@@ -27,22 +27,25 @@ export type Reply =
   | { ok: false; code: ErrorCode; message: string };
 
 const MAX_LINE = 64 << 20;
+const MAX_LINE_BEFORE_AUTH = 4096;
 
-function lines(sock: net.Socket, onLine: (line: string) => void): void {
+// Split a socket's data into lines. `limit` caps a line's length (a small cap before the peer
+// has authenticated, so nobody without the key can make us hold or rescan much).
+function lines(sock: net.Socket, onLine: (line: string) => void, limit: () => number = () => MAX_LINE): void {
   let buf = '';
   sock.setEncoding('utf8');
   sock.on('data', (chunk: string) => {
+    let from = buf.length; // only the new part can hold the next newline
     buf += chunk;
-    if (buf.length > MAX_LINE) {
-      sock.destroy();
-      return;
-    }
     let ix: number;
-    while ((ix = buf.indexOf('\n')) >= 0) {
+    while ((ix = buf.indexOf('\n', from)) >= 0) {
       const line = buf.slice(0, ix);
       buf = buf.slice(ix + 1);
+      from = 0;
       onLine(line);
+      if (sock.destroyed) return;
     }
+    if (buf.length > limit()) sock.destroy();
   });
 }
 
@@ -79,7 +82,9 @@ export function serveControl(name: string, key: Buffer, handle: (req: Request) =
     sock.on('error', () => undefined);
     sock.setTimeout(30_000, () => sock.destroy());
     send(sock, { hello: ns.toString('base64') });
-    lines(sock, (line) => {
+    lines(
+      sock,
+      (line) => {
       // Anyone who can reach the socket can send this line: anything but a JSON object ends
       // the connection (a bare `null` must not throw here, which would end the supervisor).
       const msg = parseObject(line);
@@ -110,13 +115,15 @@ export function serveControl(name: string, key: Buffer, handle: (req: Request) =
       const nonceC = nc;
       void Promise.resolve()
         .then(() => handle(JSON.parse(body) as Request))
-        .catch((err: unknown): Reply => ({ ok: false, code: 'SUPERVISOR', message: String((err as Error)?.message ?? err) }))
+        .catch((err: unknown): Reply => ({ ok: false, code: err instanceof BgError ? err.code : 'SUPERVISOR', message: String((err as Error)?.message ?? err) }))
         .then((reply) => {
           const rbody = JSON.stringify(reply);
           send(sock, { reply: rbody, mac: hmac(key, tag('reply'), ns, nonceC, tag(rbody)).toString('base64') });
           sock.end();
         });
-    });
+      },
+      () => (step === 0 ? MAX_LINE_BEFORE_AUTH : MAX_LINE),
+    );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -156,6 +163,7 @@ export function requestControl(name: string, key: Buffer, req: Request, timeoutM
       if (msg.ok === false) return finish(new BgError('WRONG_PASSWORD', `the supervisor refused: ${String(msg.message)}.`));
       if (!ns) {
         ns = Buffer.from(String(msg.hello ?? ''), 'base64');
+        if (ns.length !== 32) return finish(new BgError('SUPERVISOR', 'the control socket did not greet as a supervisor does; not sending anything.'));
         send(sock, { nonce: nc.toString('base64'), mac: hmac(key, tag('client'), ns, nc).toString('base64') });
         return;
       }

@@ -6,6 +6,9 @@
 const TOKEN =
   /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -/]*[0-~]?|\r\n|[\r\n\b\t]|[\x00-\x08\x0b-\x1f\x7f]|[^\x00-\x1f\x7f\x1b]+/g;
 
+// Cursor moves past this column are clamped: output must not make us allocate without bound.
+const MAX_COL = 4096;
+
 export function renderTerminal(text: string): string {
   const out: string[] = [];
   let line: string[] = [];
@@ -27,8 +30,8 @@ export function renderTerminal(text: string): string {
           const mode = Number.isNaN(n) ? 0 : n;
           if (mode === 0) line.length = Math.min(line.length, col);
           else if (mode === 2) line = [];
-        } else if (final === 'G') col = Math.max(0, (Number.isNaN(n) ? 1 : n) - 1);
-        else if (final === 'C') col += Number.isNaN(n) ? 1 : n;
+        } else if (final === 'G') col = Math.min(MAX_COL, Math.max(0, (Number.isNaN(n) ? 1 : n) - 1));
+        else if (final === 'C') col = Math.min(MAX_COL, col + (Number.isNaN(n) ? 1 : n));
         else if (final === 'D') col = Math.max(0, col - (Number.isNaN(n) ? 1 : n));
       }
       continue;

@@ -1,7 +1,7 @@
 // A process's status is checked, never just remembered: the recorded end if there is one,
 // else whether the child with the recorded identity (PID, start time, boot) still lives.
 import type { ProcessRecord } from './state.ts';
-import { bootId, matchIdentity, readStat } from './proc.ts';
+import { bootId, matchIdentity, readStat, signalNumber } from './proc.ts';
 
 export type Status =
   | 'running'
@@ -25,11 +25,10 @@ export interface LiveStatus {
   exitStatus?: number; // exit code, or 128 + signal number
 }
 
-const SIGNUMS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
 
 export function exitStatusOf(exitCode: number | null | undefined, signal: string | null | undefined): number | undefined {
   if (typeof exitCode === 'number') return exitCode;
-  if (signal) return 128 + (SIGNUMS[signal] ?? 0);
+  if (signal) return 128 + (signalNumber(signal) ?? 0);
   return undefined;
 }
 

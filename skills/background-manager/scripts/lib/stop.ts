@@ -4,7 +4,7 @@ import { requestControl, type StopResult } from './protocol.ts';
 import type { Context } from './context.ts';
 import type { ProcessRecord, StopReason } from './state.ts';
 import { isLive, liveStatus, supervisorAlive } from './status.ts';
-import { bootId, matchIdentity, signalTree, stillAlive, treeMembers, type ProcStat } from './proc.ts';
+import { bootId, matchIdentity, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './proc.ts';
 import { BgError } from './errors.ts';
 import { waitFor } from './wait.ts';
 
@@ -47,7 +47,7 @@ async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: N
     const alive = stillAlive([...members.values()]);
     if (!childGone()) endedBy = 'SIGKILL';
     killedLeftovers = alive.filter((m) => m.pid !== rec.pid).length;
-    for (const m of alive) process.kill(m.pid, 'SIGKILL');
+    for (const m of alive) trySignal(m.pid, 'SIGKILL');
     await waitFor(() => stillAlive(alive).length === 0, 5_000);
   }
   // Without its parent (the supervisor) nobody reaps the child's status: record the signal.
