@@ -129,9 +129,11 @@ export async function main(argv: string[]): Promise<number> {
           }),
           lines: [],
         }
-      : query.lines === 0
-        ? { ...streamLines(reader, query, write), lines: [] }
-        : selectLines(reader, query);
+      : query.lines === 0 && args.raw && !grep && !args.timestamps && !args.json && args.stream !== 'all' && !streams.has('event')
+        ? copyRaw(reader, query, out)
+        : query.lines === 0
+          ? { ...streamLines(reader, query, write), lines: [] }
+          : selectLines(reader, query);
     let damaged = reportIssues(sel, running);
     noteDropped(ctx, rec, sel, args.new);
 
@@ -186,6 +188,14 @@ export async function main(argv: string[]): Promise<number> {
     if (!fs.existsSync(activeFile) && !running && sel.lines.length === 0) process.stderr.write(`get_logs: process ${rec.id} has no log file.\n`);
     return damaged ? EXIT.DAMAGED : EXIT.OK;
   }
+}
+
+// Every byte, as written: no lines to find, so records are copied straight out (fast).
+function copyRaw(reader: LogSetReader, q: Query, out: SyncOut): Selection {
+  const end = reader.forward(q.from ?? undefined, (rec) => {
+    if (q.streams.has(rec.stream) && (q.sinceMs === undefined || rec.time >= q.sinceMs)) out.write(rec.data);
+  });
+  return { lines: [], end, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead };
 }
 
 function isLegacyLog(file: string): boolean {

@@ -75,10 +75,14 @@ function localStamp(ms: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
+// Anything the terminal renderer would change: control bytes (tab aside), DEL, ESC.
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
 /** The text of a line as a person reads it (or the decoded bytes, with --raw). */
 export function lineText(line: Line, raw: boolean): string {
   const text = decodeUtf8(line.bytes);
-  return raw || line.stream === 'event' ? text : renderTerminal(text).replace(/\n$/, '');
+  if (raw || line.stream === 'event' || !CONTROL.test(text)) return text; // plain text: as is
+  return renderTerminal(text).replace(/\n$/, '');
 }
 
 export function formatLine(line: Line, o: FormatOptions): Buffer {

@@ -50,8 +50,10 @@ export function renderTerminal(text: string): string {
   return out.join('\n') + (/\r?\n$/.test(text) ? '\n' : '');
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
 export function decodeUtf8(buf: Uint8Array): string {
-  return new TextDecoder('utf-8', { fatal: false }).decode(buf);
+  return utf8.decode(buf);
 }
 
 export function countNewlines(buf: Uint8Array): number {
