@@ -1,7 +1,7 @@
 // get_logs: what a process printed: the last lines, what is new, what matches, or a wait
 // until a line appears. Readable text by default, exact bytes with --raw.
 import fs from 'node:fs';
-import { makeParser, runMain, isEntry } from './lib/cli.ts';
+import { compileRegex, makeParser, runMain, isEntry } from './lib/cli.ts';
 import { openContext } from './lib/context.ts';
 import { resolveProcess } from './lib/resolve.ts';
 import { liveStatus } from './lib/status.ts';
@@ -35,14 +35,6 @@ export function parseSince(text: string, now = Date.now()): number | undefined {
     return Number.isNaN(t) ? undefined : t;
   }
   return undefined;
-}
-
-function compileRegex(flag: string, src: string): RegExp {
-  try {
-    return new RegExp(src);
-  } catch (err) {
-    throw new BgError('USAGE', `${flag} "${src}" is not a valid regular expression (${(err as Error).message}).`);
-  }
 }
 
 function isRunning(rec: ProcessRecord): boolean {

@@ -4,13 +4,8 @@ import { openContext } from './lib/context.ts';
 import { liveStatus, STATUSES } from './lib/status.ts';
 import { allStats, bootId } from './lib/proc.ts';
 import { listeningPorts } from './lib/ports.ts';
+import { localStamp } from './lib/lines.ts';
 import type { ProcessRecord } from './lib/state.ts';
-
-function localTime(iso: string): string {
-  const d = new Date(iso);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
 
 export function formatTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -54,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const r of rows) {
     const { p, s } = r;
     const ports = portsOf(r);
-    table.push([p.id, p.name ?? '-', String(p.pid), s.label, String(p.restarts ?? 0), ports.length ? ports.join(',') : '-', localTime(p.startedAt), p.command]);
+    table.push([p.id, p.name ?? '-', String(p.pid), s.label, String(p.restarts ?? 0), ports.length ? ports.join(',') : '-', localStamp(Date.parse(p.startedAt), false), p.command]);
   }
   process.stdout.write(formatTable(table));
   return 0;

@@ -1,6 +1,6 @@
 // start_process: run a command in the background under a supervisor.
 import path from 'node:path';
-import { makeParser, runMain, isEntry } from './lib/cli.ts';
+import { compileRegex, makeParser, runMain, isEntry } from './lib/cli.ts';
 import { checkName, parseEnvPairs, parseSize, startProcess } from './lib/launch.ts';
 import { MIN_MAX_LOG_SIZE } from './lib/logset.ts';
 import { BgError, EXIT } from './lib/errors.ts';
@@ -13,14 +13,6 @@ import { LogSetReader, logFileOf } from './lib/logset.ts';
 import { selectLines } from './lib/logquery.ts';
 import { formatLine } from './lib/lines.ts';
 import type { RestartMode } from './lib/state.ts';
-
-function compile(flag: string, src: string): RegExp {
-  try {
-    return new RegExp(src);
-  } catch (err) {
-    throw new BgError('USAGE', `${flag} "${src}" is not a valid regular expression (${(err as Error).message}).`);
-  }
-}
 
 function seconds(flag: string, v: number | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -62,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   const name = args.name === undefined ? undefined : checkName(args.name);
   if (args.replace && !name) throw new BgError('USAGE', '--replace needs --name: it replaces the live process of that name.');
   const extraEnv = parseEnvPairs(([] as unknown[]).concat(args.env ?? []).map(String));
-  const pattern = args.waitFor === undefined ? undefined : compile('--wait-for', args.waitFor);
+  const pattern = args.waitFor === undefined ? undefined : compileRegex('--wait-for', args.waitFor);
   const port = args.waitPort;
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new BgError('USAGE', `--wait-port must be a TCP port, 1 to 65535 (got ${port}).`);
   const waitTimeout = seconds('--wait-timeout', args.waitTimeout)!;

@@ -30,6 +30,15 @@ export function makeParser(argv: string[], usage: string): Argv {
     });
 }
 
+/** A user's regular expression; a bad one is a usage error naming the flag. */
+export function compileRegex(flag: string, src: string): RegExp {
+  try {
+    return new RegExp(src);
+  } catch (err) {
+    throw new BgError('USAGE', `${flag} "${src}" is not a valid regular expression (${(err as Error).message}).`);
+  }
+}
+
 /** Run an entry script's main: data to stdout, one error line to stderr, an exit code. */
 export async function runMain(name: string, main: (argv: string[]) => Promise<number | void>): Promise<void> {
   // A reader that stops early (`| head -1`) is not an error of ours.

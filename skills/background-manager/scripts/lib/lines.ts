@@ -69,10 +69,11 @@ export interface FormatOptions {
   labelStreams: boolean; // prefix lines that are not stdout with [stderr], [input], [event]
 }
 
-function localStamp(ms: number): string {
+/** Local time as YYYY-MM-DD HH:MM:SS, with .mmm when `millis`. */
+export function localStamp(ms: number, millis = true): string {
   const d = new Date(ms);
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${millis ? `.${p(d.getMilliseconds(), 3)}` : ''}`;
 }
 
 // Anything the terminal renderer would change: control bytes (tab aside), DEL, ESC.
