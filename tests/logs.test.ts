@@ -125,7 +125,13 @@ withSandbox('the log cap: 1 GiB printed with a 50 MiB cap leaves at most 60 MiB,
   const { id } = await start(sb, ['--no-pty', '--max-log-size', '50M', 'sh -c "yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghij | head -c 1073741824; echo; echo THE-END"']);
   let peak = 0;
   const logDir = path.join(sb.env.BG_DATA_DIR!, 'logs');
-  const size = () => fs.readdirSync(logDir).filter((n) => n.startsWith(id)).reduce((s, n) => s + fs.statSync(path.join(logDir, n)).size, 0);
+  // The writer archives and deletes pieces while this looks: a piece gone between the listing
+  // and its stat counts as 0 bytes (it is no longer on disk).
+  const size = () =>
+    fs
+      .readdirSync(logDir)
+      .filter((n) => n.startsWith(id))
+      .reduce((s, n) => s + (fs.statSync(path.join(logDir, n), { throwIfNoEntry: false })?.size ?? 0), 0);
   await waitFor('the process to finish', async () => {
     peak = Math.max(peak, size());
     return (await listJson(sb))[0]!.status === 'exited';
