@@ -85,4 +85,59 @@ test('dist/list_processes.mjs and dist/start_process.mjs: the same output as the
   }
 });
 
+// scripts/<name>.ts hands over to dist/<name>.mjs when the bundle is newer than every source,
+// and runs its TypeScript otherwise. A copy of the skill folder (node_modules linked beside it)
+// has no dist/ at first; a marker line added to its bundle tells which way a call went.
+test('the .ts scripts run their TypeScript without a current bundle, and hand over to a current one', async () => {
+  const sb = makeSandbox();
+  try {
+    const copy = path.join(sb.dir, 'repo');
+    const skill = path.join(copy, 'skills/background-manager');
+    fs.mkdirSync(skill, { recursive: true });
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
+    fs.copyFileSync(path.join(ROOT, 'skills/background-manager/build.mjs'), path.join(skill, 'build.mjs'));
+    fs.cpSync(path.join(ROOT, 'skills/background-manager/scripts'), path.join(skill, 'scripts'), { recursive: true });
+    const list = (args: string[] = []) =>
+      new Promise<RunResult>((resolve) => {
+        const c = spawn(process.execPath, ['--import', 'tsx', path.join(skill, 'scripts/list_processes.ts'), ...args], { env: sb.env, cwd: copy });
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d) => (stdout += d));
+        c.stderr.on('data', (d) => (stderr += d));
+        c.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+
+    const fromTs = await list();
+    assert.is(fromTs.code, 0, fromTs.stderr);
+    assert.is(fromTs.stdout, 'No managed processes.\n');
+    assert.not.ok(fs.existsSync(path.join(skill, 'dist')), 'nothing was built to list');
+
+    // start_process builds the supervisor, and with it every bundle.
+    const start = await new Promise<RunResult>((resolve) => {
+      const c = spawn(process.execPath, ['--import', 'tsx', path.join(skill, 'scripts/start_process.ts'), 'sleep', '300'], { env: sb.env, cwd: copy });
+      let stdout = '';
+      c.stdout.on('data', (d) => (stdout += d));
+      c.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    assert.is(start.code, 0, start.stdout);
+    const bundle = path.join(skill, 'dist/bundle/list_processes.mjs');
+    assert.ok(fs.existsSync(bundle) && fs.existsSync(path.join(skill, 'dist/list_processes.mjs')), 'the bundles were built');
+    fs.appendFileSync(bundle, "\nprocess.stdout.write('(from the bundle)\\n');\n");
+    const handedOver = await list(['--status', 'running']);
+    assert.is(handedOver.code, 0, handedOver.stderr);
+    assert.match(handedOver.stdout, /\bsleep 300\n\(from the bundle\)\n$/);
+
+    // A source newer than the bundle (being edited): the TypeScript runs, nothing is rebuilt.
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(path.join(skill, 'scripts/lib/commands/list_processes.ts'), later, later);
+    const edited = await list(['--status', 'running']);
+    assert.is(edited.code, 0, edited.stderr);
+    assert.match(edited.stdout, /\bsleep 300\n$/);
+    assert.match(fs.readFileSync(bundle, 'utf8'), /from the bundle/, 'the bundle was left as it was');
+  } finally {
+    cleanup(sb);
+  }
+});
+
 test.run();

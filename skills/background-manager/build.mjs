@@ -10,7 +10,9 @@
 //                           libuv's thread pool (reading key.json's salt and iteration count),
 //                           then loads the bundle, which compiles meanwhile; runMain waits
 //                           for the derivation before main (lib/cli.ts, lib/crypto.ts).
-// The bundles find the skill folder from their own location (lib/paths.ts), as the sources do.
+// scripts/<name>.ts hands over to dist/<name>.mjs when it is current (lib/bundle.ts), so
+// `npx tsx` gets most of the gain too. The bundles find the skill folder from their own
+// location (lib/paths.ts), as the sources do.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,7 +33,17 @@ const NO_PREFETCH = new Set(['start_process', 'restart_process']);
 
 export const BUNDLES = {
   supervisor: { entry: 'scripts/supervisor.ts', out: 'dist/supervisor.mjs' },
-  ...Object.fromEntries(ENTRY_SCRIPTS.map((n) => [n, { entry: `scripts/${n}.ts`, out: `dist/bundle/${n}.mjs`, launcher: `dist/${n}.mjs` }])),
+  // An entry script's bundle runs its command's main directly (scripts/<name>.ts would hand over).
+  ...Object.fromEntries(
+    ENTRY_SCRIPTS.map((n) => [
+      n,
+      {
+        main: `import { runMain } from './lib/cli.ts';\nimport { main } from './lib/commands/${n}.ts';\nawait runMain('${n}', main);\n`,
+        out: `dist/bundle/${n}.mjs`,
+        launcher: `dist/${n}.mjs`,
+      },
+    ]),
+  ),
 };
 
 /** The fast path's launcher for one entry script (plain JS, node built-ins only). */
@@ -77,7 +89,7 @@ if (password && !process.argv.includes('--help') && !process.argv.includes('-h')
 const mtime = (f) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs;
 const built = mtime(fileURLToPath(bundle));
 const sources = [path.join(skill, 'build.mjs')];
-for (const dir of ['scripts', 'scripts/lib']) {
+for (const dir of ['scripts', 'scripts/lib', 'scripts/lib/commands']) { // as lib/bundle.ts's newestSourceMtime
   for (const f of fs.readdirSync(path.join(skill, dir))) if (f.endsWith('.ts')) sources.push(path.join(skill, dir, f));
 }
 if (built === undefined || sources.some((f) => (mtime(f) ?? 0) > built)) {
@@ -94,7 +106,6 @@ if (built === undefined || sources.some((f) => (mtime(f) ?? 0) > built)) {
   }
 }
 
-globalThis[Symbol.for('background-manager.entry')] = bundle.href; // see isEntry in lib/cli.ts
 await import(bundle.href);
 `;
 }
@@ -107,12 +118,12 @@ async function writeAtomic(file, text) {
 
 export async function build(names = Object.keys(BUNDLES)) {
   for (const name of names) {
-    const { entry, out, launcher } = BUNDLES[name];
+    const { entry, main, out, launcher } = BUNDLES[name];
     const outfile = path.join(root, out);
     fs.mkdirSync(path.dirname(outfile), { recursive: true });
     const tmp = `${outfile}.${process.pid}.tmp.mjs`;
     await esbuild.build({
-      entryPoints: [path.join(root, entry)],
+      ...(entry ? { entryPoints: [path.join(root, entry)] } : { stdin: { contents: main, resolveDir: path.join(root, 'scripts'), sourcefile: `${name}.ts`, loader: 'ts' } }),
       bundle: true,
       platform: 'node',
       format: 'esm',

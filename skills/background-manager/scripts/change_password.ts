@@ -1,28 +1,7 @@
-// change_password: re-wrap the data key under a new password. Nothing else is rewritten, and
-// running processes keep logging: they hold the data key, which does not change.
-import path from 'node:path';
-import { makeParser, runMain, isEntry } from './lib/cli.ts';
-import { dataDirFromEnv } from './lib/paths.ts';
-import { KEY_FILE, passwordFromEnv, rewrapKey } from './lib/keys.ts';
-import { withLock } from './lib/state.ts';
-import { BgError, EXIT } from './lib/errors.ts';
+// change_password: re-wrap the data key under a new password.
+// Usage: npx tsx skills/background-manager/scripts/change_password.ts --help
+// The work is in lib/commands/change_password.ts. This entry hands over to the bundle (the fast path,
+// dist/change_password.mjs) when it is current, and runs the TypeScript when it is not (lib/bundle.ts).
+import { runScript } from './lib/bundle.ts';
 
-export async function main(argv: string[]): Promise<number> {
-  await makeParser(
-    argv,
-    'Usage: BG_PASSWORD=old BG_NEW_PASSWORD=new change_password.ts\n\nChanges the password that protects the data: afterwards only BG_NEW_PASSWORD opens\nit. Only key.json changes; running processes keep running and logging.',
-  )
-    .example('BG_NEW_PASSWORD="$NEW" $0', 'Then export BG_PASSWORD="$NEW" for later calls')
-    .demandCommand(0, 0, '', 'change_password takes no arguments.')
-    .parseAsync();
-  const oldPw = passwordFromEnv(process.env, 'BG_PASSWORD');
-  const newPw = passwordFromEnv(process.env, 'BG_NEW_PASSWORD');
-  if (newPw === oldPw) throw new BgError('USAGE', 'BG_NEW_PASSWORD is the same as BG_PASSWORD; nothing to change.');
-  const dataDir = dataDirFromEnv();
-  const keyFile = path.join(dataDir, KEY_FILE);
-  await withLock(keyFile, () => rewrapKey(dataDir, oldPw, newPw));
-  process.stdout.write(`Password changed for ${dataDir}. Use the new one from now on (export BG_PASSWORD=...).\n`);
-  return EXIT.OK;
-}
-
-if (isEntry(import.meta.url)) await runMain('change_password', main);
+await runScript('change_password', () => import('./lib/commands/change_password.ts'));

@@ -1,58 +1,7 @@
 // list_processes: every managed process with its checked (not remembered) status.
-import { makeParser, runMain, isEntry } from './lib/cli.ts';
-import { openContext } from './lib/context.ts';
-import { liveStatus, STATUSES } from './lib/status.ts';
-import { allStats, bootId } from './lib/proc.ts';
-import { listeningPorts } from './lib/ports.ts';
-import { localStamp } from './lib/lines.ts';
-import type { ProcessRecord } from './lib/state.ts';
+// Usage: npx tsx skills/background-manager/scripts/list_processes.ts --help
+// The work is in lib/commands/list_processes.ts. This entry hands over to the bundle (the fast path,
+// dist/list_processes.mjs) when it is current, and runs the TypeScript when it is not (lib/bundle.ts).
+import { runScript } from './lib/bundle.ts';
 
-export function formatTable(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const args = await makeParser(
-    argv,
-    'Usage: list_processes.ts [--status STATUS] [--json]\n\nLists every managed process and its status, checked live: running, orphaned, restarting,\nexited(code), stopped(how), timeout(how), failed(how), killed(signal), zombie,\nexiting, lost (gone with no recorded end), unverified (a Python-era entry whose PID\nexists but cannot be proven to be ours).',
-  )
-    .option('status', { type: 'string', choices: STATUSES, describe: 'Only processes with this status', requiresArg: true })
-    .option('json', { type: 'boolean', default: false, describe: 'One JSON array with every field' })
-    .example('$0', 'Show the table')
-    .example('$0 --status running', 'Only what runs')
-    .example('$0 --json', 'For programs')
-    .demandCommand(0, 0, '', 'list_processes takes no arguments.')
-    .parseAsync();
-  const ctx = openContext({ create: false });
-  const doc = ctx.store.read();
-  const boot = bootId();
-  let rows = doc.processes.map((p: ProcessRecord) => ({ p, s: liveStatus(p, boot) }));
-  if (args.status) rows = rows.filter((r) => r.s.status === args.status);
-  // Ports come from /proc: only worth reading for processes that run.
-  const stats = rows.some((r) => r.s.status === 'running' || r.s.status === 'orphaned') ? allStats() : [];
-  const portsOf = (r: (typeof rows)[number]) => (r.s.status === 'running' || r.s.status === 'orphaned' ? listeningPorts(r.p.pid, stats) : []);
-  if (args.json) {
-    const out = rows.map((r) => {
-      const { p, s } = r;
-      const { socket: _socket, env, newCursor: _cursor, ...rest } = p;
-      return { ...rest, exitCode: p.exitCode ?? null, signal: p.signal ?? null, envKeys: Object.keys(env ?? {}), status: s.status, exitStatus: s.exitStatus ?? null, ports: portsOf(r), restarts: p.restarts ?? 0, legacy: !!p.legacy };
-    });
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    return 0;
-  }
-  if (rows.length === 0) {
-    process.stdout.write(args.status ? `No processes with status ${args.status}.\n` : 'No managed processes.\n');
-    return 0;
-  }
-  const table = [['ID', 'NAME', 'PID', 'STATUS', 'RESTARTS', 'PORTS', 'STARTED', 'COMMAND']];
-  for (const r of rows) {
-    const { p, s } = r;
-    const ports = portsOf(r);
-    table.push([p.id, p.name ?? '-', String(p.pid), s.label, String(p.restarts ?? 0), ports.length ? ports.join(',') : '-', localStamp(Date.parse(p.startedAt), false), p.command]);
-  }
-  process.stdout.write(formatTable(table));
-  return 0;
-}
-
-if (isEntry(import.meta.url)) await runMain('list_processes', main);
+await runScript('list_processes', () => import('./lib/commands/list_processes.ts'));

@@ -1,63 +1,7 @@
 // send_input: type into a running process (text, keypresses, or end of input).
-import { makeParser, runMain, isEntry } from './lib/cli.ts';
-import { openContext } from './lib/context.ts';
-import { resolveProcess } from './lib/resolve.ts';
-import { liveStatus, supervisorAlive } from './lib/status.ts';
-import { requestControl, type Request } from './lib/protocol.ts';
-import { BgError } from './lib/errors.ts';
+// Usage: npx tsx skills/background-manager/scripts/send_input.ts --help
+// The work is in lib/commands/send_input.ts. This entry hands over to the bundle (the fast path,
+// dist/send_input.mjs) when it is current, and runs the TypeScript when it is not (lib/bundle.ts).
+import { runScript } from './lib/bundle.ts';
 
-const NAMED_KEYS: Record<string, string> = {
-  enter: '\r', return: '\r', tab: '\t', escape: '\x1b', esc: '\x1b', backspace: '\x7f', space: ' ',
-  up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[D', home: '\x1b[H', end: '\x1b[F',
-  pageup: '\x1b[5~', pagedown: '\x1b[6~', delete: '\x1b[3~',
-};
-
-/** The bytes for a key name: the table above, or ctrl-<letter>. */
-export function keyBytes(name: string, pty: boolean): string {
-  const k = name.toLowerCase().replace(/^(c|ctl|control)-/, 'ctrl-');
-  if (k === 'enter' || k === 'return') return pty ? '\r' : '\n';
-  if (NAMED_KEYS[k]) return NAMED_KEYS[k];
-  const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
-  if (m) return String.fromCharCode(m[1]!.toUpperCase().charCodeAt(0) - 64);
-  throw new BgError('USAGE', `unknown key "${name}". Use one of: ${Object.keys(NAMED_KEYS).join(', ')}, or ctrl-<letter> (e.g. ctrl-c).`);
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const args = await makeParser(argv, 'Usage: send_input.ts <id> <text> [-n]\n       send_input.ts <id> --key NAME [--key NAME...]\n       send_input.ts <id> --eof\n\nWrites to the standard input of a running process. A newline is added to <text>\n(pressing Enter) unless -n is given.')
-    .option('n', { type: 'boolean', default: false, describe: 'Do not add a newline after the text' })
-    .option('key', { type: 'string', describe: 'A keypress: ctrl-c, ctrl-d, enter, tab, escape, up, down, left, right, ...' })
-    .option('eof', { type: 'boolean', default: false, describe: 'Close the process\'s input (end of file)' })
-    .example('$0 a1b2 "yes"', 'Answer a prompt')
-    .example('$0 a1b2 -n "partial "', 'Type without pressing Enter')
-    .example('$0 a1b2 --key ctrl-c', 'Interrupt the foreground program')
-    .demandCommand(1, 2, 'Give the process ID and the text to send.', 'Too many arguments: quote the text as one argument.')
-    .parseAsync();
-  const [ref, textArg] = args._.map(String);
-  const keys = ([] as unknown[]).concat(args.key ?? []).map(String);
-  if (textArg === undefined && keys.length === 0 && !args.eof) {
-    throw new BgError('USAGE', 'nothing to send: give <text>, --key NAME or --eof. Run with --help for usage.');
-  }
-  const ctx = openContext({ create: false });
-  const rec = resolveProcess(ctx.store.read(), ref!);
-  // Everything is checked before anything is sent: a bad key name sends nothing.
-  const payload = (textArg === undefined ? '' : args.n ? textArg : textArg + '\n') + keys.map((k) => keyBytes(k, rec.pty)).join('');
-  const st = liveStatus(rec);
-  if (st.status === 'orphaned') {
-    throw new BgError('NOT_RUNNING', `process ${rec.id} runs on, but its supervisor is gone, so nothing can reach its input (and its output is no longer logged). Stop it with stop_process and start it again.`);
-  }
-  if (st.status !== 'running' || !rec.socket || !supervisorAlive(rec) || !ctx.unlocked) {
-    throw new BgError('NOT_RUNNING', `process ${rec.id} is not running (${st.label}); input can only go to a running process.`);
-  }
-  const send = async (req: Request) => {
-    const reply = await requestControl(rec.socket!, ctx.unlocked!.keys.control, req, 30_000);
-    if (!reply.ok) throw new BgError(reply.code, reply.message);
-    return reply;
-  };
-  let bytes = 0;
-  if (payload) bytes = (await send({ type: 'send-input', data: Buffer.from(payload, 'utf8').toString('base64') })).bytes ?? 0;
-  if (args.eof) await send({ type: 'close-input' });
-  process.stdout.write(`Sent ${bytes} byte${bytes === 1 ? '' : 's'} to process ${rec.id}${args.eof ? ' and closed its input' : ''}.\n`);
-  return 0;
-}
-
-if (isEntry(import.meta.url)) await runMain('send_input', main);
+await runScript('send_input', () => import('./lib/commands/send_input.ts'));

@@ -1,41 +1,7 @@
 // wait_process: block until a process ends, and exit with its exit status.
-import { makeParser, runMain, isEntry } from './lib/cli.ts';
-import { openContext } from './lib/context.ts';
-import { resolveProcess } from './lib/resolve.ts';
-import { isLive, liveStatus } from './lib/status.ts';
-import { waitFor } from './lib/wait.ts';
-import { BgError } from './lib/errors.ts';
+// Usage: npx tsx skills/background-manager/scripts/wait_process.ts --help
+// The work is in lib/commands/wait_process.ts. This entry hands over to the bundle (the fast path,
+// dist/wait_process.mjs) when it is current, and runs the TypeScript when it is not (lib/bundle.ts).
+import { runScript } from './lib/bundle.ts';
 
-export const EXIT_TIMEOUT = 124;
-export const EXIT_UNKNOWN = 125;
-
-export async function main(argv: string[]): Promise<number> {
-  const args = await makeParser(
-    argv,
-    'Usage: wait_process.ts <id|name> [--timeout SECONDS]\n\nWaits until the process ends (a --restart policy\'s restarts included) and exits\nwith its exit status: its exit code, or 128 + the signal number. 124 if --timeout\npasses first; 125 if it ended with no recorded status (lost).',
-  )
-    .option('timeout', { type: 'number', describe: 'Give up after this many seconds (exit 124)', requiresArg: true })
-    .example('$0 build && echo built', 'Wait for a background build')
-    .example('$0 a1b2 --timeout 60', 'Wait at most a minute')
-    .demandCommand(1, 1, 'Give the process ID or name (see list_processes).', 'Give one process ID or name.')
-    .parseAsync();
-  if (args.timeout !== undefined && !(args.timeout >= 0)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${args.timeout}).`);
-  const ctx = openContext({ create: false });
-  const id = resolveProcess(ctx.store.read(), String(args._[0])).id;
-  const current = () => ctx.store.read().processes.find((p) => p.id === id);
-  const done = await waitFor(() => {
-    const rec = current();
-    return !rec || !isLive(rec);
-  }, args.timeout === undefined ? Infinity : args.timeout * 1000, 100);
-  const rec = current();
-  if (!rec) throw new BgError('NOT_FOUND', `process ${id} was removed while waiting.`);
-  const st = liveStatus(rec);
-  if (!done) {
-    process.stderr.write(`wait_process: ${id} is still ${st.label} after ${args.timeout} s.\n`);
-    return EXIT_TIMEOUT;
-  }
-  process.stdout.write(`Process ${id} ended: ${st.label}\n`);
-  return st.exitStatus ?? EXIT_UNKNOWN;
-}
-
-if (isEntry(import.meta.url)) await runMain('wait_process', main);
+await runScript('wait_process', () => import('./lib/commands/wait_process.ts'));

@@ -1,12 +1,8 @@
 // Shared by the entry scripts: yargs set up the same way everywhere, and one place that turns
 // an error into a line on stderr and an exit code.
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { BgError, EXIT } from './errors.ts';
 import { KEK_PREFETCH, type KekPrefetch } from './crypto.ts';
-
-const ENTRY = Symbol.for('background-manager.entry');
 
 export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing or wrong,
 4 no such process (or ambiguous prefix), 5 not running, 6 damaged data, 7 data dir unusable.`;
@@ -26,7 +22,8 @@ export function makeParser(argv: string[], usage: string): Argv {
     .fail((msg, err) => {
       if (err && err.name !== 'YError') throw err;
       // One line on stderr: yargs spreads some messages ("Invalid values: ...") over several.
-      throw new BgError('USAGE', `${String(msg || err?.message).replace(/\s*\n\s*/g, ' ')} Run with --help for usage.`);
+      const text = String(msg || err?.message).replace(/\s*\n\s*/g, ' ').trim();
+      throw new BgError('USAGE', `${text}${/[.!?]$/.test(text) ? '' : '.'} Run with --help for usage.`);
     });
 }
 
@@ -58,18 +55,5 @@ export async function runMain(name: string, main: (argv: string[]) => Promise<nu
       process.stderr.write(`${name}: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
       process.exitCode = EXIT.FAILED;
     }
-  }
-}
-
-// True when this module is the script being run (not imported by a test), or the bundle the
-// fast path's launcher (dist/<script>.mjs, made by build.mjs) named as the entry.
-export function isEntry(metaUrl: string): boolean {
-  if ((globalThis as { [ENTRY]?: string })[ENTRY] === metaUrl) return true;
-  const arg = process.argv[1];
-  if (!arg) return false;
-  try {
-    return fs.realpathSync(fileURLToPath(metaUrl)) === fs.realpathSync(arg);
-  } catch {
-    return false;
   }
 }

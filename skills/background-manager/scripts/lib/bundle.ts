@@ -1,0 +1,43 @@
+// How an entry script runs, and whether the bundles in dist/ (made by build.mjs) are current.
+// Under `npx tsx`, every module goes through tsx's loader: about 70 of them (yargs and
+// proper-lockfile included) cost about 0.1 s per call. So scripts/<name>.ts hands over to the
+// fast path, dist/<name>.mjs, when its bundle is newer than every source; when a source is
+// newer (someone is editing), it runs the TypeScript itself. Node built-ins only here: this
+// module is loaded before that choice.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { skillRoot } from './paths.ts';
+
+function mtimeOf(file: string): number | undefined {
+  return fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+}
+
+/** The newest modification time among the sources a bundle is made from. */
+export function newestSourceMtime(skill = skillRoot()): number {
+  let newest = mtimeOf(path.join(skill, 'build.mjs')) ?? 0;
+  for (const dir of ['scripts', 'scripts/lib', 'scripts/lib/commands']) {
+    for (const f of fs.readdirSync(path.join(skill, dir))) {
+      if (f.endsWith('.ts')) newest = Math.max(newest, mtimeOf(path.join(skill, dir, f)) ?? 0);
+    }
+  }
+  return newest;
+}
+
+/** Whether every one of these files under dist/ exists and is at least as new as every source. */
+export function bundlesFresh(distFiles: string[], skill = skillRoot()): boolean {
+  const built = distFiles.map((f) => mtimeOf(path.join(skill, 'dist', f)));
+  if (built.some((m) => m === undefined)) return false;
+  return Math.min(...(built as number[])) >= newestSourceMtime(skill);
+}
+
+/** Run entry script `name`: its fresh bundle if there is one, else `load()`'s main. */
+export async function runScript(name: string, load: () => Promise<{ main: (argv: string[]) => Promise<number | void> }>): Promise<void> {
+  const skill = skillRoot();
+  if (bundlesFresh([`${name}.mjs`, `bundle/${name}.mjs`], skill)) {
+    await import(pathToFileURL(path.join(skill, 'dist', `${name}.mjs`)).href);
+    return;
+  }
+  const [{ runMain }, { main }] = await Promise.all([import('./cli.ts'), load()]);
+  await runMain(name, main);
+}

@@ -1,0 +1,26 @@
+// change_password: re-wrap the data key under a new password. Nothing else is rewritten, and
+// running processes keep logging: they hold the data key, which does not change.
+import path from 'node:path';
+import { makeParser } from '../cli.ts';
+import { dataDirFromEnv } from '../paths.ts';
+import { KEY_FILE, passwordFromEnv, rewrapKey } from '../keys.ts';
+import { withLock } from '../state.ts';
+import { BgError, EXIT } from '../errors.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  await makeParser(
+    argv,
+    'Usage: BG_PASSWORD=old BG_NEW_PASSWORD=new change_password.ts\n\nChanges the password that protects the data: afterwards only BG_NEW_PASSWORD opens\nit. Only key.json changes; running processes keep running and logging.',
+  )
+    .example('BG_NEW_PASSWORD="$NEW" $0', 'Then export BG_PASSWORD="$NEW" for later calls')
+    .demandCommand(0, 0, '', 'change_password takes no arguments.')
+    .parseAsync();
+  const oldPw = passwordFromEnv(process.env, 'BG_PASSWORD');
+  const newPw = passwordFromEnv(process.env, 'BG_NEW_PASSWORD');
+  if (newPw === oldPw) throw new BgError('USAGE', 'BG_NEW_PASSWORD is the same as BG_PASSWORD; nothing to change.');
+  const dataDir = dataDirFromEnv();
+  const keyFile = path.join(dataDir, KEY_FILE);
+  await withLock(keyFile, () => rewrapKey(dataDir, oldPw, newPw));
+  process.stdout.write(`Password changed for ${dataDir}. Use the new one from now on (export BG_PASSWORD=...).\n`);
+  return EXIT.OK;
+}

@@ -1,0 +1,247 @@
+// get_logs: what a process printed: the last lines, what is new, what matches, or a wait
+// until a line appears. Readable text by default, exact bytes with --raw.
+import fs from 'node:fs';
+import { compileRegex, makeParser } from '../cli.ts';
+import { openContext } from '../context.ts';
+import { resolveProcess } from '../resolve.ts';
+import { liveStatus } from '../status.ts';
+import { BgError, EXIT } from '../errors.ts';
+import { LogSetReader, logFileOf } from '../logset.ts';
+import { selectLines, streamLines, matches, type Query, type Selection } from '../logquery.ts';
+import { SyncOut } from '../syncout.ts';
+import { formatLine, lineText, linesOf, type FormatOptions, type Line } from '../lines.ts';
+import { follow } from '../follow.ts';
+import { decryptOpenssl, isOpensslFile } from '../legacy.ts';
+import type { StreamName } from '../logfile.ts';
+import type { ProcessRecord } from '../state.ts';
+import type { Context } from '../context.ts';
+
+const STREAM_CHOICES: Record<string, StreamName[]> = {
+  output: ['stdout', 'stderr'],
+  stdout: ['stdout'],
+  stderr: ['stderr'],
+  input: ['input'],
+  events: ['event'],
+  event: ['event'],
+  all: ['stdout', 'stderr', 'input', 'event'],
+};
+
+/** "30s", "5m", "2h", "1d", or an ISO time: the moment it names, in ms since the epoch. */
+export function parseSince(text: string, now = Date.now()): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
+  if (m) return now - Number(m[1]) * { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    const t = Date.parse(text);
+    return Number.isNaN(t) ? undefined : t;
+  }
+  return undefined;
+}
+
+function isRunning(rec: ProcessRecord): boolean {
+  return ['running', 'restarting', 'exiting', 'zombie'].includes(liveStatus(rec).status);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = await makeParser(
+    argv,
+    "Usage: get_logs.ts <id> [-n LINES] [options]\n\nPrints what a process printed (stdout and stderr), while it runs or after it ended.\nTerminal escape sequences and \\r redraws are rendered away unless --raw is given.",
+  )
+    .option('n', { alias: 'lines', type: 'number', describe: 'Lines from the end (default 20; 0 for all). With --new or --since: no limit unless given', requiresArg: true })
+    .option('raw', { type: 'boolean', default: false, describe: 'The exact bytes the process wrote' })
+    .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new output until the process ends' })
+    .option('new', { type: 'boolean', default: false, describe: 'Only output not shown by an earlier --new read of this process' })
+    .option('since', { type: 'string', describe: 'Only output since 30s, 5m, 2h, 1d ago, or an ISO time', requiresArg: true })
+    .option('timestamps', { alias: 't', type: 'boolean', default: false, describe: 'Prefix each line with the time it arrived' })
+    .option('stream', { type: 'string', default: 'output', choices: Object.keys(STREAM_CHOICES), describe: 'Which records: output (stdout+stderr), stdout, stderr, input, events, all' })
+    .option('grep', { type: 'string', describe: 'Only lines matching this regular expression', requiresArg: true })
+    .option('wait-for', { type: 'string', describe: 'Wait until a line matches this regular expression; print it', requiresArg: true })
+    .option('timeout', { type: 'number', describe: 'With --wait-for or --follow: give up after this many seconds', requiresArg: true })
+    .option('json', { type: 'boolean', default: false, describe: 'One JSON object per line: {"time","stream","text"}' })
+    .example('$0 a1b2', 'Last 20 lines')
+    .example('$0 a1b2 -n 0 --raw > out.bin', 'Everything, byte for byte')
+    .example('$0 a1b2 --new', 'Only what arrived since the last --new read')
+    .example('$0 a1b2 -f --grep ERROR', 'Watch for errors as they happen')
+    .example("$0 a1b2 --wait-for 'listening on' --timeout 30", 'Block until the server is ready')
+    .example('$0 a1b2 --stream all -t', 'Output, input and events, with times')
+    .demandCommand(1, 1, 'Give the process ID (see list_processes).', 'Give one process ID.')
+    .parseAsync();
+
+  const nGiven = args.n !== undefined;
+  const lines = args.n ?? 20;
+  if (!Number.isInteger(lines) || lines < 0) {
+    const shown = argv[argv.findIndex((a) => a === '-n' || a === '--lines') + 1] ?? String(args.n);
+    throw new BgError('USAGE', `-n must be a whole number of lines, 0 or more (got ${shown}).`);
+  }
+  const sinceMs = args.since === undefined ? undefined : parseSince(args.since);
+  if (args.since !== undefined && sinceMs === undefined) {
+    throw new BgError('USAGE', `--since "${args.since}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
+  }
+  if (args.timeout !== undefined && !(args.timeout >= 0)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more.`);
+  const grep = args.grep === undefined ? undefined : compileRegex('--grep', args.grep);
+  const waitFor = args.waitFor === undefined ? undefined : compileRegex('--wait-for', args.waitFor);
+  const streams = new Set(STREAM_CHOICES[args.stream]!);
+  const fmt: FormatOptions = { raw: args.raw, json: args.json, timestamps: args.timestamps, labelStreams: args.stream === 'all' };
+
+  const ctx = openContext({ create: false });
+  const rec = resolveProcess(ctx.store.read(), String(args._[0]));
+  const activeFile = logFileOf(ctx.dataDir, rec);
+  const out = new SyncOut();
+  const write = (line: Line) => out.write(formatLine(line, fmt));
+  try {
+    if (isLegacyLog(activeFile)) return showLegacy(ctx, activeFile, { streams, lines: nGiven ? lines : 20, grep, raw: args.raw, sinceMs }, write);
+    if (!ctx.unlocked) throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
+    return await show(ctx, rec, activeFile, write, out);
+  } finally {
+    out.flush();
+  }
+
+  async function show(ctx: Context, rec: ProcessRecord, activeFile: string, write: (l: Line) => void, out: SyncOut): Promise<number> {
+    const reader = new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id);
+    const query: Query = {
+      streams,
+      sinceMs,
+      grep,
+      raw: args.raw,
+      lines: nGiven ? lines : args.new || sinceMs !== undefined || waitFor ? 0 : 20,
+      from: args.new ? (rec.newCursor ?? null) : waitFor ? null : undefined,
+    };
+    const running = isRunning(rec);
+    // Without a line limit the output is streamed as it is read: a big log never sits in memory.
+    let hit: Line | undefined;
+    const sel: Selection = waitFor
+      ? {
+          ...streamLines(reader, { ...query, lines: 0 }, (l) => {
+            if (!waitFor.test(lineText(l, args.raw))) return true;
+            hit = l;
+            return false;
+          }),
+          lines: [],
+        }
+      : query.lines === 0 && args.raw && !grep && !args.timestamps && !args.json && args.stream !== 'all' && !streams.has('event')
+        ? copyRaw(reader, query, out)
+        : query.lines === 0
+          ? { ...streamLines(reader, query, write), lines: [] }
+          : selectLines(reader, query);
+    let damaged = reportIssues(sel, running);
+    noteDropped(ctx, rec, sel, args.new);
+
+    const followOn = (onLine: (l: Line) => boolean) => {
+      out.flush();
+      out.immediate = true;
+      return follow({
+        activeFile,
+        reader,
+        from: sel.end,
+        running: () => isRunning(currentRecord(ctx, rec)),
+        timeoutMs: args.timeout === undefined ? undefined : args.timeout * 1000,
+        onLine,
+      });
+    };
+
+    if (waitFor) {
+      if (hit) {
+        write(hit);
+        await saveCursor(ctx, rec, args.new, sel.end);
+        return damaged ? EXIT.DAMAGED : 0;
+      }
+      let found: Line | undefined;
+      const res = await followOn((l) => {
+        if (!matches({ ...query, sinceMs: undefined }, l) || !waitFor.test(lineText(l, args.raw))) return true;
+        found = l;
+        return false;
+      });
+      await saveCursor(ctx, rec, args.new, res.cursor);
+      if (found) {
+        write(found);
+        return damaged ? EXIT.DAMAGED : 0;
+      }
+      const why = res.end === 'timeout' ? `no line matched /${args.waitFor}/ within ${args.timeout} s` : `the process ended before a line matched /${args.waitFor}/`;
+      process.stderr.write(`get_logs: ${why}; its last lines:\n`);
+      const tail = selectLines(new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id), { streams, raw: args.raw, lines: 20 });
+      for (const l of tail.lines) write(l);
+      return res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
+    }
+
+    for (const l of sel.lines) write(l);
+    if (args.follow) {
+      const res = await followOn((l) => {
+        if (matches({ ...query, sinceMs: undefined }, l)) write(l);
+        return true;
+      });
+      damaged = damaged || reader.issues.some((i) => i.kind !== 'torn-tail');
+      await saveCursor(ctx, rec, args.new, res.cursor);
+      return damaged ? EXIT.DAMAGED : 0;
+    }
+    await saveCursor(ctx, rec, args.new, sel.end);
+    if (!fs.existsSync(activeFile) && !running && sel.lines.length === 0) process.stderr.write(`get_logs: process ${rec.id} has no log file.\n`);
+    return damaged ? EXIT.DAMAGED : EXIT.OK;
+  }
+}
+
+// Every byte, as written: no lines to find, so records are copied straight out (fast).
+function copyRaw(reader: LogSetReader, q: Query, out: SyncOut): Selection {
+  const end = reader.forward(q.from ?? undefined, (rec) => {
+    if (q.streams.has(rec.stream) && (q.sinceMs === undefined || rec.time >= q.sinceMs)) out.write(rec.data);
+  });
+  return { lines: [], end, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead };
+}
+
+function isLegacyLog(file: string): boolean {
+  try {
+    const fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(16);
+    const n = fs.readSync(fd, head, 0, 16, 0);
+    fs.closeSync(fd);
+    return n === 16 && isOpensslFile(head);
+  } catch {
+    return false;
+  }
+}
+
+// The Python skill's log: one openssl stream, decrypted whole (it has no records to seek by).
+function showLegacy(ctx: Context, file: string, q: Query, write: (l: Line) => void): number {
+  const plain = decryptOpenssl(fs.readFileSync(file), ctx.password);
+  if (plain && !plain.complete) process.stderr.write(`get_logs: note: ${file} (Python skill log) ends mid-stream; shown up to its last whole block.\n`);
+  const lines = linesOf([{ seq: 0, stream: 'stdout', time: 0, data: plain?.data ?? Buffer.alloc(0), offset: 0, end: 0 }]).filter((l) => matches({ ...q, sinceMs: undefined }, l));
+  for (const l of q.lines > 0 ? lines.slice(-q.lines) : lines) write(l);
+  return 0;
+}
+
+function currentRecord(ctx: Context, rec: ProcessRecord): ProcessRecord {
+  try {
+    return ctx.store.read().processes.find((p) => p.id === rec.id) ?? rec;
+  } catch {
+    return rec;
+  }
+}
+
+function reportIssues(sel: Selection, running: boolean): boolean {
+  let damaged = false;
+  for (const issue of sel.issues) {
+    if (issue.kind === 'torn-tail' && running) continue; // a record being written right now
+    if (issue.kind !== 'torn-tail') damaged = true;
+    process.stderr.write(`get_logs: warning: ${issue.message}\n`);
+  }
+  return damaged;
+}
+
+function noteDropped(ctx: Context, rec: ProcessRecord, sel: Selection, isNew: boolean): void {
+  const dropped = currentRecord(ctx, rec).logDropped;
+  if (!dropped || dropped.bytes === 0) return;
+  const missedByNew = isNew && rec.newCursor && sel.lines.length > 0 && sel.reachedStart === false;
+  if (sel.reachedStart || missedByNew) {
+    process.stderr.write(`get_logs: note: ${mib(dropped.bytes)} of the oldest output (${dropped.records} records) was dropped to keep the log under its ${mib(rec.maxLogSize ?? 0)} cap.\n`);
+  }
+}
+
+async function saveCursor(ctx: Context, rec: ProcessRecord, isNew: boolean, end: Selection['end']): Promise<void> {
+  if (!isNew || !end || !ctx.unlocked) return;
+  await ctx.store.update((doc) => {
+    const r = doc.processes.find((p) => p.id === rec.id);
+    if (r) r.newCursor = end;
+  });
+}

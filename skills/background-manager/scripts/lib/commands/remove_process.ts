@@ -1,0 +1,55 @@
+// remove_process: forget finished processes and delete their logs.
+import fs from 'node:fs';
+import { makeParser } from '../cli.ts';
+import { openContext } from '../context.ts';
+import { resolveProcess } from '../resolve.ts';
+import { stopProcess } from '../stop.ts';
+import { isLive, liveStatus, supervisorAlive } from '../status.ts';
+import { listSegments, logFileOf } from '../logset.ts';
+import { waitFor } from '../wait.ts';
+import { BgError, EXIT } from '../errors.ts';
+import type { ProcessRecord } from '../state.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  const args = await makeParser(
+    argv,
+    'Usage: remove_process.ts <id|name>... [--force]\n       remove_process.ts --exited\n\nForgets processes that have ended and deletes their logs. A running process is\nrefused unless --force, which stops it first. Nothing is removed if any is refused.',
+  )
+    .option('exited', { type: 'boolean', default: false, describe: 'Remove every process that has ended' })
+    .option('force', { type: 'boolean', default: false, describe: 'Stop running ones first, then remove them' })
+    .example('$0 a1b2', 'Forget a1b2 and delete its log')
+    .example('$0 --exited', 'Clean up everything that has ended')
+    .parseAsync();
+  const refs = args._.map(String);
+  if (args.exited ? refs.length > 0 : refs.length === 0) {
+    throw new BgError('USAGE', args.exited ? '--exited takes no IDs.' : 'Give the process IDs or names to remove, or --exited.');
+  }
+  const ctx = openContext({ create: false });
+  const doc = ctx.store.read();
+  const targets: ProcessRecord[] = args.exited ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified') : [...new Map(refs.map((r) => resolveProcess(doc, r)).map((p) => [p.id, p])).values()];
+  const running = targets.filter((p) => isLive(p) || liveStatus(p).status === 'unverified');
+  if (running.length && !args.force) {
+    throw new BgError('CANNOT_START', `${running.map((p) => p.id).join(', ')} ${running.length === 1 ? 'is' : 'are'} still running; stop ${running.length === 1 ? 'it' : 'them'} first, or pass --force. Nothing was removed.`);
+  }
+  for (const p of running) {
+    if (liveStatus(p).status === 'unverified') continue; // cannot be proven ours: forgotten, not signalled
+    await stopProcess(ctx, p, 'SIGTERM', 5000, 'remove');
+    await waitFor(() => !supervisorAlive(p), 10_000);
+  }
+  if (targets.length === 0) {
+    process.stdout.write('Nothing to remove.\n');
+    return EXIT.OK;
+  }
+  const ids = new Set(targets.map((p) => p.id));
+  await ctx.store.update((d) => {
+    // Checked again under the lock: a restart_process meanwhile makes it live again.
+    const revived = d.processes.filter((p) => ids.has(p.id) && isLive(p) && liveStatus(p).status !== 'unverified');
+    if (revived.length) throw new BgError('CANNOT_START', `${revived.map((p) => p.id).join(', ')} started again meanwhile; nothing was removed.`);
+    d.processes = d.processes.filter((p) => !ids.has(p.id));
+  });
+  for (const p of targets) {
+    for (const seg of listSegments(logFileOf(ctx.dataDir, p))) fs.rmSync(seg.file, { force: true });
+    process.stdout.write(`Removed process ${p.id}${p.name ? ` (${p.name})` : ''}: ${p.command}\n`);
+  }
+  return EXIT.OK;
+}

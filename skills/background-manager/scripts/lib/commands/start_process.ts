@@ -1,0 +1,115 @@
+// start_process: run a command in the background under a supervisor.
+import path from 'node:path';
+import { compileRegex, makeParser } from '../cli.ts';
+import { checkName, parseEnvPairs, parseSize, startProcess } from '../launch.ts';
+import { MIN_MAX_LOG_SIZE } from '../logset.ts';
+import { BgError, EXIT } from '../errors.ts';
+import { scriptPath } from '../paths.ts';
+import { openContext, type Context } from '../context.ts';
+import { isLive } from '../status.ts';
+import { stopProcess } from '../stop.ts';
+import { waitReady } from '../ready.ts';
+import { LogSetReader, logFileOf } from '../logset.ts';
+import { selectLines } from '../logquery.ts';
+import { formatLine } from '../lines.ts';
+import type { RestartMode } from '../state.ts';
+
+function seconds(flag: string, v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isFinite(v) || v <= 0) throw new BgError('USAGE', `${flag} must be a number of seconds above 0 (got ${v}).`);
+  return v;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = await makeParser(
+    argv,
+    'Usage: start_process.ts [options] <command> [args...]\n\nRuns a command in the background and prints its ID. Everything from the first\nnon-option argument on is the command. Several arguments run directly (no shell);\none argument is a shell command line (sh -c), so pipes and && work.',
+  )
+    .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true, 'parse-positional-numbers': false })
+    .option('name', { type: 'string', describe: 'A name to use instead of the ID in every script; unique among live processes', requiresArg: true })
+    .option('replace', { type: 'boolean', default: false, describe: 'With --name: stop a live process of that name first' })
+    .option('cwd', { type: 'string', describe: 'Working folder for the command (default: the current one)', requiresArg: true })
+    // Not `array: true`: that would swallow the command's words after the first KEY=VALUE.
+    .option('env', { type: 'string', describe: 'KEY=VALUE for the command (repeatable; kept encrypted, never in argv)', requiresArg: true })
+    .option('pty', { type: 'boolean', default: true, describe: 'Run under a pseudo-terminal; --no-pty uses pipes and keeps stdout and stderr apart' })
+    .option('wait-for', { type: 'string', describe: 'Return only once an output line matches this regular expression', requiresArg: true })
+    .option('wait-port', { type: 'number', describe: 'Return only once the process tree listens on this TCP port', requiresArg: true })
+    .option('wait-timeout', { type: 'number', default: 60, describe: 'Seconds to wait for --wait-for / --wait-port', requiresArg: true })
+    .option('timeout', { type: 'number', describe: 'Stop the process after this many seconds (recorded as a timeout)', requiresArg: true })
+    .option('restart', { type: 'string', choices: ['no', 'on-failure', 'always'], default: 'no', describe: 'Run it again when it exits: on-failure (non-zero exit or signal) or always' })
+    .option('max-restarts', { type: 'number', default: 10, describe: 'Restarts allowed before giving up (status failed)', requiresArg: true })
+    .option('max-log-size', { type: 'string', default: '100M', describe: 'Cap on the log kept on disk (e.g. 50M, 1G); the oldest output goes first', requiresArg: true })
+    .example('$0 python3 -m http.server 8080', 'Start a web server (arguments run as given)')
+    .example("$0 'npm run build && npm test'", 'One argument: run through sh -c')
+    .example('$0 --name web --wait-port 8080 python3 -m http.server 8080', 'Name it; return once it listens')
+    .example("$0 --wait-for 'ready' --wait-timeout 30 -- npm run dev", 'Return once a line says ready')
+    .example('$0 --restart on-failure --max-restarts 3 ./worker.sh', 'Restart it up to 3 times if it fails')
+    .example('$0 --env PORT=3000 --timeout 600 --no-pty -- node server.js', 'Environment, a time limit, pipes')
+    .parseAsync();
+  const command = [...(args._ as (string | number)[]), ...((args['--'] as (string | number)[] | undefined) ?? [])].map(String);
+  const maxLogSize = parseSize(args.maxLogSize);
+  if (maxLogSize === undefined || maxLogSize < MIN_MAX_LOG_SIZE) {
+    throw new BgError('USAGE', `--max-log-size must be a size of at least 1M, like 50M or 2G (got "${args.maxLogSize}").`);
+  }
+  const name = args.name === undefined ? undefined : checkName(args.name);
+  if (args.replace && !name) throw new BgError('USAGE', '--replace needs --name: it replaces the live process of that name.');
+  const extraEnv = parseEnvPairs(([] as unknown[]).concat(args.env ?? []).map(String));
+  const pattern = args.waitFor === undefined ? undefined : compileRegex('--wait-for', args.waitFor);
+  const port = args.waitPort;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new BgError('USAGE', `--wait-port must be a TCP port, 1 to 65535 (got ${port}).`);
+  const waitTimeout = seconds('--wait-timeout', args.waitTimeout)!;
+  const timeoutSec = seconds('--timeout', args.timeout);
+  if (!(Number.isInteger(args.maxRestarts) && args.maxRestarts >= 0)) throw new BgError('USAGE', `--max-restarts must be a whole number, 0 or more (got ${args.maxRestarts}).`);
+  if (command.length === 0 || (command.length === 1 && command[0]!.trim() === '')) {
+    throw new BgError('USAGE', 'no command given. Example: start_process.ts python3 -m http.server 8080');
+  }
+
+  // The key is derived once, late: startProcess asks for it while the supervisor boots.
+  let unlocked: Context | undefined;
+  const context = () => (unlocked ??= openContext({ create: true }));
+  if (name && !args.replace) {
+    // Checked again by the supervisor under the state lock; this saves starting anything.
+    const holder = context().store.read().processes.find((p) => p.name === name && isLive(p));
+    if (holder) throw new BgError('CANNOT_START', `the name "${name}" belongs to running process ${holder.id}. Stop it, pick another name, or pass --replace.`);
+  }
+  if (name && args.replace) {
+    const ctx = context();
+    const live = ctx.store.read().processes.find((p) => p.name === name && isLive(p));
+    if (live) {
+      const r = await stopProcess(ctx, live, 'SIGTERM', 5000, 'replace');
+      process.stdout.write(`Stopped process ${live.id} (${name}) to replace it${r.already ? '' : ` (${r.result.endedBy})`}.\n`);
+    }
+  }
+  const started = await startProcess({
+    command,
+    cwd: args.cwd ?? process.cwd(),
+    pty: args.pty,
+    maxLogSize,
+    name,
+    extraEnv,
+    restart: { mode: args.restart as RestartMode, max: args.restart === 'no' ? 0 : args.maxRestarts },
+    timeoutSec,
+    context,
+  });
+  const ctx = context();
+  const getLogs = path.relative(process.cwd(), scriptPath('get_logs.ts'));
+  process.stdout.write(`Started process ${started.id} (PID ${started.pid})\n`);
+  process.stdout.write(`Read its output with: npx tsx ${getLogs.startsWith('..') ? scriptPath('get_logs.ts') : getLogs} ${name ?? started.id}\n`);
+  if (!pattern && port === undefined) return EXIT.OK;
+
+  const res = await waitReady(ctx, started.id, { pattern, port, timeoutMs: waitTimeout * 1000 });
+  if (res.ready) {
+    process.stdout.write(`Ready: ${res.detail}\n`);
+    return EXIT.OK;
+  }
+  const what = [pattern ? `a line matching /${args.waitFor}/` : '', port !== undefined ? `a listener on port ${port}` : ''].filter(Boolean).join(' and ');
+  process.stderr.write(
+    res.why === 'timeout'
+      ? `start_process: error: no ${what} within ${waitTimeout} s; process ${started.id} is still running (stop it with stop_process.ts ${started.id}). Its last lines:\n`
+      : `start_process: error: process ${started.id} ended before ${what}. Its last lines:\n`,
+  );
+  const rec = ctx.store.read().processes.find((p) => p.id === started.id)!;
+  const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), { streams: new Set(['stdout', 'stderr']), raw: false, lines: 20 });
+  for (const l of tail.lines) process.stdout.write(formatLine(l, { raw: false, json: false, timestamps: false, labelStreams: false }));
+  return EXIT.FAILED;
+}
