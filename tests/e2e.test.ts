@@ -85,6 +85,22 @@ withSandbox('a command that exits at once is recorded as exited(0) with its outp
   assert.is(f.exitCode, 3);
 });
 
+withSandbox('the last output before an exit is kept (PTY, 8 at once), and a background job\'s output up to 1 s after it', async (sb) => {
+  // Each prints 256 KiB and a last line, then exits at once: the end of the output is still in
+  // the terminal's buffer when the exit is noticed.
+  const quick = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => start(sb, [`head -c 262144 /dev/zero | tr '\\0' x; echo; echo LAST-LINE-${i}`])),
+  );
+  // The background job outlives the shell (it ignores the hang-up a terminal sends then).
+  const bg = `(trap "" HUP; sleep 0.3; echo late) & echo early; sleep 0.1`;
+  const jobs = await Promise.all([start(sb, ['sh', '-c', bg]), start(sb, ['--no-pty', 'sh', '-c', bg])]);
+  const ids = [...quick, ...jobs].map((p) => p.id);
+  await waitFor('every exit to be recorded', async () => (await listJson(sb)).filter((p) => ids.includes(p.id) && p.status === 'exited').length === ids.length, 20_000);
+  for (const [i, p] of quick.entries()) assert.is(await logs(sb, p.id, ['-n', '1']), `LAST-LINE-${i}\n`);
+  for (const p of quick) assert.is((await logs(sb, p.id, ['-n', '0', '--raw'])).length, 262144 + `\r\nLAST-LINE-0\r\n`.length);
+  for (const p of jobs) assert.is(await logs(sb, p.id), 'early\nlate\n', `${p.id}: the background job's line is in the log`);
+});
+
 withSandbox('stop: a child that ignores SIGTERM is SIGKILLed after the grace period; no grandchild survives', async (sb) => {
   const { id, pid } = await start(sb, ['--no-pty', 'sh', '-c', 'trap "" TERM; sleep 300 & sleep 301 & setsid sleep 302 & (trap "" TERM; sleep 303) & echo ready; wait']);
   await waitFor('ready', async () => (await logs(sb, id)).includes('ready'));

@@ -14,7 +14,7 @@ import { CappedLogWriter } from './lib/logset.ts';
 import { StateStore, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
-import { bootId, readStat, signalName, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
+import { allStats, bootId, readStat, signalName, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
 import { FLUSH_BYTES, FLUSH_DELAY_MS, type SupervisorConfig, type SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
@@ -128,15 +128,24 @@ class OutputLog {
   }
 }
 
+/** Quiet time after the child's exit (and its last output) that ends a terminal's stream. */
+const QUIET_MS = 50;
+
 /**
  * Read a terminal's output to the end. When the child exits, the terminal hangs up, and
  * libuv takes a short read plus the hang-up for the end of the stream, so the last few KiB
- * still in the kernel's buffer were lost; node-pty also destroys the stream 200 ms after the
- * exit. So: hold the terminal's other end open (no hang-up while we hold it), and when
- * node-pty wants to destroy the stream, first read on until 100 ms pass with no output
- * (at most 5 s: a background grandchild may keep writing), then let go of the other end.
+ * still in the kernel's buffer were lost. So: hold the terminal's other end open (no hang-up
+ * while we hold it); once the child has exited, read on until 50 ms pass with no output, and
+ * while other processes of its session live (background jobs that may still print) for up to
+ * 1 s, as with pipes; at most 5 s if output goes on. Then let go of the other end and end the
+ * stream, which makes node-pty report the exit.
+ *
+ * node-pty learns of the exit on a native thread and then adds a 'close' listener to the
+ * stream (it reports the exit when the stream closes), else it waits 200 ms and destroys the
+ * stream. That listener is our first sign of the exit: draining starts there, checked against
+ * the child's /proc entry, so the exit is recorded about 200 ms sooner.
  */
-function readTerminalToTheEnd(term: pty.IPty, lastOutput: () => number): void {
+function readTerminalToTheEnd(term: pty.IPty, lastOutput: () => number, childGone: () => boolean, othersHold: () => boolean): void {
   const sock = (term as unknown as { _socket?: net.Socket })._socket;
   const pts = (term as unknown as { ptsName?: string }).ptsName;
   if (!sock || typeof sock.destroy !== 'function' || !pts) return;
@@ -153,20 +162,33 @@ function readTerminalToTheEnd(term: pty.IPty, lastOutput: () => number): void {
   };
   const realDestroy = sock.destroy.bind(sock);
   let draining = false;
+  const drain = (deadline = Date.now() + 5000, grace = Date.now() + 1000) => {
+    draining = true;
+    const poll = setInterval(() => {
+      const seen = lastOutput();
+      const now = Date.now();
+      const quiet = now - seen >= QUIET_MS && (now >= grace || !othersHold());
+      if (!quiet && now < deadline) return;
+      // One more pass of the event loop first: output the kernel already holds (we may have
+      // been descheduled for a while) is read in its I/O phase, before setImmediate runs.
+      clearInterval(poll);
+      setImmediate(() => {
+        if (lastOutput() !== seen && Date.now() < deadline) return drain(deadline, grace);
+        release();
+        realDestroy();
+      });
+    }, 20);
+  };
   sock.once('close', release);
+  sock.on('newListener', (event: string | symbol) => {
+    if (event === 'close' && !draining && childGone()) drain();
+  });
   sock.destroy = ((err?: Error) => {
-    if (err || draining || sock.readableEnded) {
+    if (err || sock.readableEnded) {
       release();
       return realDestroy(err);
     }
-    draining = true;
-    const deadline = Date.now() + 5000;
-    const poll = setInterval(() => {
-      if (Date.now() - lastOutput() < 100 && Date.now() < deadline) return;
-      clearInterval(poll);
-      release();
-      realDestroy();
-    }, 20);
+    if (!draining) drain(); // node-pty's 200 ms timer, when the listener went unnoticed
     return sock;
   }) as typeof sock.destroy;
 }
@@ -189,12 +211,19 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
       lastOutput = Date.now();
       out.push('stdout', d as unknown as Buffer);
     });
-    readTerminalToTheEnd(term, () => lastOutput);
+    const startTicks = readStat(term.pid)?.startTicks;
+    const gone = () => {
+      const st = readStat(term.pid);
+      return !st || st.state === 'Z' || st.startTicks !== startTicks;
+    };
+    // After the exit: whether processes of the child's session (it leads one) still live.
+    const othersHold = () => allStats().some((st) => st.sid === term.pid && st.pid !== term.pid && st.state !== 'Z');
+    readTerminalToTheEnd(term, () => lastOutput, gone, othersHold);
     let exitedFlag = false;
     void exited.then(() => (exitedFlag = true));
     return Promise.resolve({
       pid: term.pid,
-      hasExited: () => exitedFlag || !readStat(term.pid) || readStat(term.pid)?.state === 'Z',
+      hasExited: () => exitedFlag || gone(),
       exited,
       write: (data) => {
         const writer = term as unknown as { write(d: Buffer): void };
