@@ -38,6 +38,43 @@ withSandbox('--follow prints a new line within 1 s and exits 0 when the process 
   assert.is(f.out, 'early\necho:ping\necho:quit\n');
 });
 
+// A prompt has no newline: --follow must still show it (once it goes quiet), and --wait-for
+// must match it, or an agent never learns that the process waits for input.
+const PROMPTER = ['--no-pty', 'sh', '-c', 'echo start; read go; printf "Continue? [y/N] "; read a; echo "you said $a"; printf "next> "; read b; echo "bye $b"'];
+
+withSandbox('--follow shows a prompt (a line without a newline) as it waits, --raw -f gives the exact bytes, --wait-for matches a prompt', async (sb) => {
+  const { id } = await start(sb, PROMPTER);
+  await waitFor('start', async () => (await logs(sb, id)).stdout === 'start\n');
+  const f = spawnGetLogs(sb, [id, '-f']);
+  const raw = spawnGetLogs(sb, [id, '-f', '--raw']);
+  const w = spawnGetLogs(sb, [id, '--wait-for', '^Continue\\?', '--timeout', '30']);
+  await waitFor('the followers to show the tail', () => f.out === 'start\n' && raw.out === 'start\n');
+  assert.is(w.code, undefined, 'no line matched yet');
+  await run(sb, 'send_input.ts', [id, 'go']);
+  const sent = Date.now();
+  await waitFor('the prompt in --follow', () => f.out === 'start\nContinue? [y/N] \n', 5000, 10);
+  assert.ok(Date.now() - sent < 1500, `took ${Date.now() - sent} ms`);
+  await waitFor('the prompt in --raw -f', () => raw.out === 'start\nContinue? [y/N] ');
+  await waitFor('--wait-for to match the prompt', () => w.code !== undefined);
+  assert.is(w.code, 0, w.err);
+  assert.is(w.out, 'Continue? [y/N] \n');
+  await run(sb, 'send_input.ts', [id, 'y']);
+  // The answer ends the prompt's line: printed whole again as text, only the rest with --raw.
+  await waitFor('the next prompt', () => f.out.endsWith('next> \n') && raw.out.endsWith('next> '));
+  assert.is(f.out, 'start\nContinue? [y/N] \nContinue? [y/N] you said y\nnext> \n');
+  assert.is(raw.out, 'start\nContinue? [y/N] you said y\nnext> ');
+  assert.match((await logs(sb, id, ['-n', '1', '--json'])).stdout, /"text":"next> ","partial":true\}\n$/, '--json marks a line still open');
+  // A follower that starts at the open line: what ends that line prints it whole.
+  const late = spawnGetLogs(sb, [id, '-f', '-n', '1']);
+  await waitFor('the late follower', () => late.out === 'next> \n');
+  await run(sb, 'send_input.ts', [id, 'later']);
+  await waitFor('the followers to exit with the process', () => f.code !== undefined && raw.code !== undefined && late.code !== undefined, 10_000);
+  assert.is(f.code, 0);
+  assert.is(late.out, 'next> \nnext> bye later\n');
+  assert.is(f.out, 'start\nContinue? [y/N] \nContinue? [y/N] you said y\nnext> \nnext> bye later\n');
+  assert.is(raw.out, 'start\nContinue? [y/N] you said y\nnext> bye later\n', 'nothing printed twice with --raw');
+});
+
 withSandbox('--new shows each line exactly once across reads; -n limits it; --stream all shows input and events', async (sb) => {
   const { id } = await start(sb, ECHOER);
   await waitFor('early', async () => (await logs(sb, id)).stdout.includes('early'));

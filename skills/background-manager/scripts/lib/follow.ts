@@ -12,6 +12,15 @@ export interface FollowOptions {
   from: Cursor | undefined;
   /** Called with each new whole line; return false to stop following. */
   onLine: (line: Line) => boolean;
+  /**
+   * Called with a line still open (no newline yet: a prompt, a progress bar) once no more of
+   * it has come for `partialQuietMs`, or at once when that is 0; again each time it has grown
+   * and gone quiet. The whole line still goes to onLine when it ends. Return false to stop.
+   */
+  onPartial?: (line: Line) => boolean;
+  partialQuietMs?: number;
+  /** Lines the read before `from` left open (and showed): what follows continues them. */
+  open?: Line[];
   /** True while the process can still write (checked at most every `statusEveryMs`). */
   running: () => boolean;
   timeoutMs?: number;
@@ -30,20 +39,53 @@ export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Curs
     let watcher: fs.FSWatcher | undefined;
     const base = path.basename(o.activeFile);
 
+    let partialTimer: NodeJS.Timeout | undefined;
+    const shownPartial = new Set<string>(); // stream:time:length of open lines already shown
+    const keyOf = (line: Line) => `${line.stream}:${line.time}:${line.bytes.length}`;
+    for (const line of o.open ?? []) {
+      assembler.reopen(line);
+      shownPartial.add(keyOf(line));
+    }
+
     const finish = (end: FollowEnd) => {
       if (done) return;
       done = true;
       watcher?.close();
       clearInterval(statusTimer);
       clearTimeout(timeout);
+      clearTimeout(partialTimer);
       resolve({ end, cursor });
+    };
+    // Open lines not shown at their current length yet; false when one asked to stop.
+    const showPartial = (): boolean => {
+      for (const line of assembler.open()) {
+        const key = keyOf(line);
+        if (shownPartial.has(key)) continue;
+        shownPartial.add(key);
+        if (!o.onPartial!(line)) return false;
+      }
+      return true;
     };
     // Read whatever is new; returns false when a line asked to stop.
     const drain = (final: boolean): boolean => {
       const fresh: Line[] = [];
+      const before = cursor;
       cursor = o.reader.forward(cursor, (rec: LogRecord) => assembler.push(rec, fresh));
-      if (final) assembler.flush(fresh);
+      if (final) {
+        const open: Line[] = [];
+        assembler.flush(open);
+        fresh.push(...open.filter((l) => !shownPartial.has(keyOf(l)))); // not again as it was shown
+      }
       for (const line of fresh) if (!o.onLine(line)) return false;
+      if (!o.onPartial || final) return true;
+      if (!o.partialQuietMs) return showPartial();
+      if (cursor?.offset !== before?.offset || cursor?.fileId !== before?.fileId || !partialTimer) {
+        clearTimeout(partialTimer);
+        partialTimer = setTimeout(() => {
+          partialTimer = undefined;
+          if (!done && !showPartial()) finish('stopped');
+        }, o.partialQuietMs);
+      }
       return true;
     };
 

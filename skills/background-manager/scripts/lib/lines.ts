@@ -46,10 +46,21 @@ export class LineAssembler {
     }
   }
 
-  /** Lines still open at the end (a prompt, a progress bar), in arrival order. */
-  flush(out: Line[]): void {
+  /** Take up a line left open by an earlier read: what follows it continues that line. */
+  reopen(line: Line): void {
+    if (line.complete || line.stream === 'event') return;
+    this.partial.set(line.stream, { time: line.time, chunks: [line.bytes] });
+  }
+
+  /** Lines still open (a prompt, a progress bar), in arrival order; they stay open. */
+  open(): Line[] {
     const rest = [...this.partial.entries()].filter(([s]) => !this.fresh.has(s)).sort((a, b) => a[1].time - b[1].time);
-    for (const [stream, p] of rest) out.push({ stream, time: p.time, bytes: Buffer.concat(p.chunks), complete: false });
+    return rest.map(([stream, p]) => ({ stream, time: p.time, bytes: Buffer.concat(p.chunks), complete: false }));
+  }
+
+  /** Lines still open at the end, in arrival order; the assembler is empty afterwards. */
+  flush(out: Line[]): void {
+    out.push(...this.open());
     this.partial.clear();
   }
 }
@@ -88,7 +99,8 @@ export function lineText(line: Line, raw: boolean): string {
 
 export function formatLine(line: Line, o: FormatOptions): Buffer {
   if (o.json) {
-    return Buffer.from(JSON.stringify({ time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw) }) + '\n');
+    const obj = { time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw), ...(line.complete ? {} : { partial: true }) };
+    return Buffer.from(JSON.stringify(obj) + '\n');
   }
   const prefix = (o.timestamps ? localStamp(line.time) + ' ' : '') + (o.labelStreams && line.stream !== 'stdout' ? `[${line.stream}] ` : '');
   if (o.raw) {

@@ -16,6 +16,7 @@ export interface Query {
 
 export interface Selection {
   lines: Line[];
+  open?: Line[]; // lines still open at the end (no newline yet), whatever the filters
   end: Cursor | undefined; // where following (or the next --new) continues
   reachedStart: boolean; // the selection goes back to the oldest kept record
   issues: LogIssue[];
@@ -70,9 +71,10 @@ export function selectLines(reader: LogSetReader, q: Query): Selection {
   });
   collected.reverse();
   const skip = reachedStart ? [] : [...seen].filter((s) => !boundary.has(s));
-  let lines = linesOf(collected, skip).filter((l) => matches(q, l));
+  const all = linesOf(collected, skip);
+  let lines = all.filter((l) => matches(q, l));
   if (q.lines > 0) lines = lines.slice(-q.lines);
-  return { lines, end: newest, reachedStart, issues: reader.issues, bytesRead: reader.bytesRead };
+  return { lines, open: all.filter((l) => !l.complete), end: newest, reachedStart, issues: reader.issues, bytesRead: reader.bytesRead };
 }
 
 function selectForward(reader: LogSetReader, q: Query): Selection {
@@ -108,9 +110,10 @@ export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) =
     assembler.push(rec, batch);
     return deliver();
   });
+  const open = stopped ? [] : assembler.open();
   if (!stopped) {
     assembler.flush(batch);
     deliver();
   }
-  return { end, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
+  return { end, open, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
 }

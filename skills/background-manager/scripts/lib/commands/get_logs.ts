@@ -52,15 +52,15 @@ export async function main(argv: string[]): Promise<number> {
   )
     .option('n', { alias: 'lines', type: 'number', describe: 'Lines from the end (default 20; 0 for all). With --new or --since: no limit unless given', requiresArg: true })
     .option('raw', { type: 'boolean', default: false, describe: 'The exact bytes the process wrote' })
-    .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new output until the process ends' })
+    .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new output until the process ends; a line without a newline yet (a prompt) shows once quiet for 0.2 s' })
     .option('new', { type: 'boolean', default: false, describe: 'Only output not shown by an earlier --new read of this process' })
     .option('since', { type: 'string', describe: 'Only output since 30s, 5m, 2h, 1d ago, or an ISO time', requiresArg: true })
     .option('timestamps', { alias: 't', type: 'boolean', default: false, describe: 'Prefix each line with the time it arrived' })
     .option('stream', { type: 'string', default: 'output', choices: Object.keys(STREAM_CHOICES), describe: 'Which records: output (stdout+stderr), stdout, stderr, input, events, all' })
     .option('grep', { type: 'string', describe: 'Only lines matching this regular expression', requiresArg: true })
-    .option('wait-for', { type: 'string', describe: 'Wait until a line matches this regular expression; print it', requiresArg: true })
+    .option('wait-for', { type: 'string', describe: 'Wait until a line (a prompt without a newline too) matches this regular expression; print it. Exit 1 on --timeout, 5 if the process ends first', requiresArg: true })
     .option('timeout', { type: 'number', describe: 'With --wait-for or --follow: give up after this many seconds', requiresArg: true })
-    .option('json', { type: 'boolean', default: false, describe: 'One JSON object per line: {"time","stream","text"}' })
+    .option('json', { type: 'boolean', default: false, describe: 'One JSON object per line: {"time","stream","text"}, "partial":true on a line without a newline yet' })
     .example('$0 a1b2', 'Last 20 lines')
     .example('$0 a1b2 -n 0 --raw > out.bin', 'Everything, byte for byte')
     .example('$0 a1b2 --new', 'Only what arrived since the last --new read')
@@ -129,18 +129,22 @@ export async function main(argv: string[]): Promise<number> {
     let damaged = reportIssues(sel, running);
     noteDropped(ctx, rec, sel, args.new);
 
-    const followOn = (onLine: (l: Line) => boolean) => {
+    const followOn = (onLine: (l: Line) => boolean, onPartial: (l: Line) => boolean, partialQuietMs: number) => {
       out.flush();
       out.immediate = true;
       return follow({
         activeFile,
         reader,
         from: sel.end,
+        open: sel.open,
         running: () => isRunning(currentRecord(ctx, rec)),
         timeoutMs: args.timeout === undefined ? undefined : args.timeout * 1000,
         onLine,
+        onPartial,
+        partialQuietMs,
       });
     };
+    const wanted = (l: Line) => matches({ ...query, sinceMs: undefined }, l);
 
     if (waitFor) {
       if (hit) {
@@ -148,12 +152,14 @@ export async function main(argv: string[]): Promise<number> {
         await saveCursor(ctx, rec, args.new, sel.end);
         return damaged ? EXIT.DAMAGED : 0;
       }
+      // A line still open counts too (a prompt waits for input without a newline).
       let found: Line | undefined;
-      const res = await followOn((l) => {
-        if (!matches({ ...query, sinceMs: undefined }, l) || !waitFor.test(lineText(l, args.raw))) return true;
+      const check = (l: Line) => {
+        if (!wanted(l) || !waitFor.test(lineText(l, args.raw))) return true;
         found = l;
         return false;
-      });
+      };
+      const res = await followOn(check, check, 0);
       await saveCursor(ctx, rec, args.new, res.cursor);
       if (found) {
         write(found);
@@ -168,10 +174,12 @@ export async function main(argv: string[]): Promise<number> {
 
     for (const l of sel.lines) write(l);
     if (args.follow) {
-      const res = await followOn((l) => {
-        if (matches({ ...query, sinceMs: undefined }, l)) write(l);
+      const show = followWriter(fmt, sel.open ?? [], (b) => out.write(b));
+      const onLine = (l: Line) => {
+        if (wanted(l)) show(l);
         return true;
-      });
+      };
+      const res = await followOn(onLine, onLine, PARTIAL_QUIET_MS);
       damaged = damaged || reader.issues.some((i) => i.kind !== 'torn-tail');
       await saveCursor(ctx, rec, args.new, res.cursor);
       return damaged ? EXIT.DAMAGED : 0;
@@ -180,6 +188,29 @@ export async function main(argv: string[]): Promise<number> {
     if (!fs.existsSync(activeFile) && !running && sel.lines.length === 0) process.stderr.write(`get_logs: process ${rec.id} has no log file.\n`);
     return damaged ? EXIT.DAMAGED : EXIT.OK;
   }
+}
+
+/** --follow shows a line still open (a prompt) once no more of it has come for this long. */
+const PARTIAL_QUIET_MS = 200;
+
+/**
+ * How --follow prints: whole lines as they end, and a line still open (a prompt) as it stands
+ * once it goes quiet. As text or JSON, such a line is printed as a line of its own (JSON:
+ * "partial": true) and printed whole again when it ends, so every printed line renders alone.
+ * With --raw only the bytes not printed yet are written, so the output is the exact stream.
+ */
+function followWriter(fmt: FormatOptions, shownOpen: Line[], write: (b: Buffer) => void): (l: Line) => void {
+  const printed = new Map<string, number>(); // raw: bytes of an open line already written, by stream:time
+  if (fmt.raw) for (const l of shownOpen) printed.set(`${l.stream}:${l.time}`, l.bytes.length);
+  const rest = (l: Line) => {
+    const key = `${l.stream}:${l.time}`;
+    const done = printed.get(key);
+    if (l.complete) printed.delete(key);
+    else printed.set(key, l.bytes.length);
+    if (done === undefined) return formatLine(l, fmt);
+    return Buffer.concat([l.bytes.subarray(done), l.complete ? Buffer.from('\n') : Buffer.alloc(0)]);
+  };
+  return (l) => write(fmt.raw ? rest(l) : formatLine(l, fmt));
 }
 
 // Every byte, as written: no lines to find, so records are copied straight out (fast).
