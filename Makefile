@@ -41,8 +41,13 @@ bench:              ## measure the performance targets side by side
 demo:               ## start a short demo process in a throwaway data dir and show each script
 	@bash docs/demo.sh
 
+# CMD and TEXT reach the scripts through the environment as typed: quotes and $ stay as they
+# are (make and the shell would otherwise expand or split them). CMD is one shell command line.
+start: export BG_MAKE_CMD := $(value CMD)
+send: export BG_MAKE_TEXT := $(value TEXT)
+
 start: $(NEEDS)     ## make start CMD="python3 -m http.server 8080" [FAST=1]
-	$(call RUN,start_process) $(CMD)
+	$(call RUN,start_process) "$$BG_MAKE_CMD"
 
 list: $(NEEDS)      ## make list [FAST=1]
 	$(call RUN,list_processes)
@@ -54,4 +59,4 @@ stop: $(NEEDS)      ## make stop ID=a1b2 [FAST=1]
 	$(call RUN,stop_process) $(ID)
 
 send: $(NEEDS)      ## make send ID=a1b2 TEXT="yes" [FAST=1]
-	$(call RUN,send_input) $(ID) "$(TEXT)"
+	$(call RUN,send_input) $(ID) -- "$$BG_MAKE_TEXT"

@@ -44,8 +44,9 @@ withSandbox('the documented flow: http.server started verbatim with npx tsx, lis
   assert.match(started.stdout, /get_logs\.ts [0-9a-f]{8}/);
   const id = m![1]!;
   const listed = await run(sb, 'list_processes.ts', []);
-  assert.match(listed.stdout, /^ID\s+NAME\s+PID\s+STATUS\s+RESTARTS\s+PORTS\s+STARTED\s+COMMAND$/m);
-  assert.match(listed.stdout, new RegExp(`^${id}\\s+-\\s+${m![2]}\\s+running\\s+0\\s+\\S+\\s+\\S+ \\S+\\s+python3 -m http\\.server ${port}$`, 'm'));
+  // The Python skill's columns in its order (ID PID STATUS STARTED), ours, then COMMAND last.
+  assert.match(listed.stdout, /^ID\s+PID\s+STATUS\s+STARTED\s+NAME\s+RESTARTS\s+PORTS\s+COMMAND\n/);
+  assert.match(listed.stdout, new RegExp(`^${id}\\s+${m![2]}\\s+running\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+-\\s+0\\s+\\S+\\s+python3 -m http\\.server ${port}$`, 'm'));
   await waitFor('the server to listen', () => portOpen(port));
   assert.is(await get(port, '/probe-request-1'), 404);
   const t0 = Date.now();
@@ -78,11 +79,16 @@ withSandbox('a command that exits at once is recorded as exited(0) with its outp
   const { id } = await start(sb, ['echo', 'done-at-once']);
   const row = await waitFor('the exit to be recorded', async () => (await listJson(sb)).find((p) => p.id === id && p.status === 'exited'));
   assert.is(row.exitCode, 0);
-  assert.match((await run(sb, 'list_processes.ts', [])).stdout, new RegExp(`${id}\\s+-\\s+\\d+\\s+exited\\(0\\)`));
+  assert.match((await run(sb, 'list_processes.ts', [])).stdout, new RegExp(`${id}\\s+\\d+\\s+exited\\(0\\)\\s`));
   assert.is(await logs(sb, id), 'done-at-once\n');
   const fail = await start(sb, ['sh -c "exit 3"']);
   const f = await waitFor('exit 3', async () => (await listJson(sb)).find((p) => p.id === fail.id && p.status === 'exited'));
   assert.is(f.exitCode, 3);
+  // A command of several lines stays on its row of the table.
+  const multi = await start(sb, ['sh', '-c', 'echo one\necho two']);
+  const table = (await run(sb, 'list_processes.ts', [])).stdout;
+  assert.match(table, new RegExp(`^${multi.id}\\s.*sh -c 'echo one\\\\necho two'$`, 'm'));
+  assert.is(table.trimEnd().split('\n').length, 4, table);
 });
 
 withSandbox('the last output before an exit is kept (PTY, 8 at once), and a background job\'s output up to 1 s after it', async (sb) => {

@@ -15,18 +15,18 @@ withSandbox('readiness: --wait-port on http.server, the port in list_processes; 
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`Ready: listening on port ${port}\\n$`));
   const table = (await run(sb, 'list_processes.ts', [])).stdout;
-  assert.match(table, new RegExp(`^[0-9a-f]{8}\\s+web\\s+\\d+\\s+running\\s+0\\s+${port}\\s`, 'm'));
+  assert.match(table, new RegExp(`^[0-9a-f]{8}\\s+\\d+\\s+running\\s+\\S+ \\S+\\s+web\\s+0\\s+${port}\\s`, 'm'));
   assert.equal((await listJson(sb))[0]!.ports, [port]);
   const w = await run(sb, 'start_process.ts', ['--wait-for', 'go+d to go', '--', 'sh', '-c', 'echo warming; echo good to go; sleep 100']);
   assert.is(w.code, 0, w.stderr);
   assert.match(w.stdout, /Ready: good to go\n$/);
   const dies = await run(sb, 'start_process.ts', ['--wait-port', String(await freePort()), 'sh', '-c', 'echo about to fail; exit 4']);
   assert.is(dies.code, 1);
-  assert.match(dies.stderr, /ended before a listener on port \d+/);
+  assert.match(dies.stderr, /ended before anything listened on port \d+\. Its last lines:/);
   assert.match(dies.stdout, /about to fail/);
   const slow = await run(sb, 'start_process.ts', ['--wait-for', 'never', '--wait-timeout', '1', 'sleep', '100']);
   assert.is(slow.code, 1);
-  assert.match(slow.stderr, /no a line matching \/never\/ within 1 s; process [0-9a-f]{8} is still running/);
+  assert.match(slow.stderr, /no line matched \/never\/ within 1 s; process [0-9a-f]{8} is still running .*It printed nothing\.\n$/);
 });
 
 withSandbox('names: unique among live processes, usable everywhere, --replace takes over; bad names refused', async (sb) => {
@@ -35,10 +35,16 @@ withSandbox('names: unique among live processes, usable everywhere, --replace ta
   assert.is(dup.code, 1);
   assert.match(dup.stderr, /the name "svc" belongs to running process/);
   assert.is((await listJson(sb)).length, 1, 'nothing recorded or left running');
-  for (const bad of ['has space', 'a/b', '-x', '']) {
+  // Names that read as an ID or an ID prefix (hex, up to 8 digits) would point at another process.
+  for (const bad of ['has space', 'a/b', '-x', '', a.id, a.id.slice(0, 2), 'CAFE']) {
     const r = await run(sb, 'start_process.ts', ['--name', bad, 'true', 'x']);
     assert.is(r.code, 2, `name "${bad}": ${r.stderr}`);
   }
+  assert.match((await run(sb, 'start_process.ts', ['--name', 'cafe', 'true'])).stderr, /could be read as a process ID/);
+  // An option after the command goes to the command; start_process says so.
+  const late = await run(sb, 'start_process.ts', ['true', 'x', '--name', 'later', '--no-pty']);
+  assert.is(late.code, 0, late.stderr);
+  assert.match(late.stderr, /note: --name, --no-pty came after the command, so the command gets them, not start_process/);
   const b = await start(sb, ['--name', 'svc', '--replace', 'sleep', '302']);
   assert.not.ok(alive(a.pid), 'the old one was stopped');
   assert.is((await row(sb, a.id)).status, 'stopped');
@@ -68,9 +74,14 @@ withSandbox('restart policies: on-failure runs 1 + 3 times then fails; always su
     }, 10_000, 50);
     assert.ok(alive(pid));
   }
+  // A third kill, then a stop during the back-off (2 s): the restart never happens, nor counts.
+  process.kill(pid, 'SIGKILL');
+  await waitFor('the back-off', async () => (await row(sb, k.id)).status === 'restarting', 10_000, 50);
   const stop = await run(sb, 'stop_process.ts', ['keeper']);
   assert.is(stop.code, 0);
-  assert.is((await row(sb, k.id)).status, 'stopped', 'a stop is not restarted');
+  const after = await row(sb, k.id);
+  assert.is(after.status, 'stopped', 'a stop is not restarted');
+  assert.is(after.restarts, 2);
 });
 
 withSandbox('--timeout ends a sleep; wait_process exits with the process status, 128+signal, or 124', async (sb) => {

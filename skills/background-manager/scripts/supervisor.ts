@@ -18,6 +18,7 @@ import { allStats, bootId, readStat, signalName, signalTree, stillAlive, treeMem
 import { FLUSH_BYTES, FLUSH_DELAY_MS, type SupervisorConfig, type SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
+import { waitFor } from './lib/wait.ts';
 import { piecesForTty, readTtyMode } from './lib/ttyinput.ts';
 
 interface Exit {
@@ -381,7 +382,6 @@ async function main(): Promise<void> {
       out.event(`${how}; restarting in ${delay / 1000} s (restart ${restarts} of ${cfg.restart.max})`);
       const at = new Date().toISOString();
       await updateRecord((rec) => {
-        rec.restarts = restarts;
         rec.lastExit = { exitCode: exit.exitCode, signal: exit.signal, at };
         rec.restartingAt = new Date(Date.now() + delay).toISOString();
       });
@@ -405,6 +405,7 @@ async function main(): Promise<void> {
       childRunning = true;
       out.event(`restarted: PID ${child.pid} (restart ${restarts} of ${cfg.restart.max})`);
       await updateRecord((rec) => {
+        rec.restarts = restarts; // counted once it has happened, not while waiting for it
         rec.pid = child.pid;
         rec.startTicks = childStat?.startTicks;
         delete rec.restartingAt;
@@ -457,6 +458,9 @@ async function main(): Promise<void> {
         if (!child.hasExited()) endedBy = 'SIGKILL';
         killedLeftovers = alive.filter((m) => m.pid !== pid).length;
         for (const m of alive) trySignal(m.pid, 'SIGKILL');
+        // A SIGKILLed process is gone only once the kernel has run it (slow under load): the
+        // reply says they were killed, so they must be dead when it goes out.
+        await waitFor(() => stillAlive(alive).length === 0, 5_000);
         break;
       }
       await new Promise((r) => setTimeout(r, 25));
@@ -472,7 +476,8 @@ async function main(): Promise<void> {
       if (cfg.name) {
         const holder = doc.processes.find((p) => p.name === cfg.name && p.id !== cfg.reuseId && isLive(p));
         if (holder) {
-          throw new BgError('CANNOT_START', `the name "${cfg.name}" belongs to running process ${holder.id}. Stop it, pick another name, or pass --replace.`);
+          const fix = cfg.reuseId ? 'Stop it first, then restart this one.' : 'Stop it, pick another name, or pass --replace.';
+          throw new BgError('CANNOT_START', `the name "${cfg.name}" belongs to running process ${holder.id}. ${fix}`);
         }
       }
       let rec: ProcessRecord;

@@ -17,12 +17,17 @@ export function makeParser(argv: string[], usage: string): Argv {
     .version(false)
     .help('help')
     .alias('help', 'h')
-    .wrap(Math.min(100, process.stdout.columns || 100))
+    // No wrapping: an example broken across lines could not be copied as it stands.
+    .wrap(null)
     .epilogue(`Needs BG_PASSWORD in the environment; BG_DATA_DIR moves the data dir.\n${EXIT_CODES_HELP}`)
     .fail((msg, err) => {
       if (err && err.name !== 'YError') throw err;
       // One line on stderr: yargs spreads some messages ("Invalid values: ...") over several.
-      const text = String(msg || err?.message).replace(/\s*\n\s*/g, ' ').trim();
+      // yargs names unknown flags without their dashes ("Unknown argument: bogus").
+      const text = String(msg || err?.message)
+        .replace(/\s*\n\s*/g, ' ')
+        .trim()
+        .replace(/^(Unknown arguments?: )(.*)$/, (_, head: string, names: string) => head + names.split(', ').map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', '));
       throw new BgError('USAGE', `${text}${/[.!?]$/.test(text) ? '' : '.'} Run with --help for usage.`);
     });
 }

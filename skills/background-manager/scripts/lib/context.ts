@@ -18,7 +18,7 @@ export function openContext(opts: { create: boolean }, env: NodeJS.ProcessEnv = 
   const dataDir = dataDirFromEnv(env);
   try {
     if (!fs.statSync(dataDir).isDirectory()) {
-      throw new BgError('STORAGE', `data dir ${dataDir} is not a folder. Remove it, or set BG_DATA_DIR to a folder.`);
+      throw new BgError('STORAGE', `data dir ${dataDir} is not a folder. Set BG_DATA_DIR to a folder (one that does not exist yet is made).`);
     }
   } catch (err) {
     if (err instanceof BgError) throw err;

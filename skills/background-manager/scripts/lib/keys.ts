@@ -120,11 +120,15 @@ export function unlock(dataDir: string, password: string, opts: { create: boolea
   return { dataKey, keys: subKeys(dataKey) };
 }
 
+export function noKeyToChange(file: string): BgError {
+  return new BgError('NOT_FOUND', `${file} does not exist: nothing is encrypted yet, so there is no password to change.`);
+}
+
 // Re-wrap the data key under a new password; no other file changes.
 export function rewrapKey(dataDir: string, oldPassword: string, newPassword: string, iterations?: number): void {
   const file = path.join(dataDir, KEY_FILE);
   const raw = readIfExists(file);
-  if (!raw) throw new BgError('NOT_FOUND', `${file} does not exist: nothing is encrypted yet, so there is no password to change.`);
+  if (!raw) throw noKeyToChange(file);
   const k = parseKeyFile(file, raw);
   const dataKey = unwrapKeyFile(file, k, oldPassword);
   const next = makeKeyFile(newPassword, dataKey, iterations ?? k.kdf.iterations);

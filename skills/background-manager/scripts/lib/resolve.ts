@@ -1,5 +1,6 @@
 // Find the process a user means: an exact ID, else a name (the live one, or the most recent),
 // else a unique ID prefix.
+import { oneLine } from './lines.ts';
 import { BgError } from './errors.ts';
 import type { ProcessRecord, StateDoc } from './state.ts';
 import { isLive } from './status.ts';
@@ -17,6 +18,6 @@ export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
   if (matches.length === 0) {
     throw new BgError('NOT_FOUND', `no process with ID or name "${ref}". Run list_processes to see them.`);
   }
-  const list = matches.map((p) => `  ${p.id}  ${p.name ? `[${p.name}] ` : ''}${p.command}`).join('\n');
+  const list = matches.map((p) => `  ${p.id}  ${p.name ? `[${p.name}] ` : ''}${oneLine(p.command)}`).join('\n');
   throw new BgError('AMBIGUOUS', `"${ref}" matches ${matches.length} processes; give more of the ID:\n${list}`);
 }

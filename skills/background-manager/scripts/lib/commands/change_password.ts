@@ -1,9 +1,10 @@
 // change_password: re-wrap the data key under a new password. Nothing else is rewritten, and
 // running processes keep logging: they hold the data key, which does not change.
+import fs from 'node:fs';
 import path from 'node:path';
 import { makeParser } from '../cli.ts';
 import { dataDirFromEnv } from '../paths.ts';
-import { KEY_FILE, passwordFromEnv, rewrapKey } from '../keys.ts';
+import { KEY_FILE, noKeyToChange, passwordFromEnv, rewrapKey } from '../keys.ts';
 import { withLock } from '../state.ts';
 import { BgError, EXIT } from '../errors.ts';
 
@@ -20,6 +21,8 @@ export async function main(argv: string[]): Promise<number> {
   if (newPw === oldPw) throw new BgError('USAGE', 'BG_NEW_PASSWORD is the same as BG_PASSWORD; nothing to change.');
   const dataDir = dataDirFromEnv();
   const keyFile = path.join(dataDir, KEY_FILE);
+  // Checked again under the lock (rewrapKey); the lock needs the folder, which may not exist yet.
+  if (!fs.existsSync(keyFile)) throw noKeyToChange(keyFile);
   await withLock(keyFile, () => rewrapKey(dataDir, oldPw, newPw));
   process.stdout.write(`Password changed for ${dataDir}. Use the new one from now on (export BG_PASSWORD=...).\n`);
   return EXIT.OK;

@@ -81,6 +81,9 @@ export async function main(argv: string[]): Promise<number> {
     throw new BgError('USAGE', `--since "${args.since}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
   }
   if (args.timeout !== undefined && !(args.timeout >= 0)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more.`);
+  if (args.timeout !== undefined && !args.follow && args.waitFor === undefined) {
+    throw new BgError('USAGE', '--timeout applies only to --follow and --wait-for; without them get_logs returns at once.');
+  }
   const grep = args.grep === undefined ? undefined : compileRegex('--grep', args.grep);
   const waitFor = args.waitFor === undefined ? undefined : compileRegex('--wait-for', args.waitFor);
   const streams = new Set(STREAM_CHOICES[args.stream]!);

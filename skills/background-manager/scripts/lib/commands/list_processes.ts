@@ -4,7 +4,7 @@ import { openContext } from '../context.ts';
 import { liveStatus, STATUSES } from '../status.ts';
 import { allStats, bootId } from '../proc.ts';
 import { listeningPorts } from '../ports.ts';
-import { localStamp } from '../lines.ts';
+import { localStamp, oneLine } from '../lines.ts';
 import type { ProcessRecord } from '../state.ts';
 
 export function formatTable(rows: string[][]): string {
@@ -45,11 +45,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(args.status ? `No processes with status ${args.status}.\n` : 'No managed processes.\n');
     return 0;
   }
-  const table = [['ID', 'NAME', 'PID', 'STATUS', 'RESTARTS', 'PORTS', 'STARTED', 'COMMAND']];
+  // The Python skill's columns first, in its order (ID, PID, STATUS, STARTED ... COMMAND), so
+  // what read its table by position still works; ours go before COMMAND, which stays last.
+  const table = [['ID', 'PID', 'STATUS', 'STARTED', 'NAME', 'RESTARTS', 'PORTS', 'COMMAND']];
   for (const r of rows) {
     const { p, s } = r;
     const ports = portsOf(r);
-    table.push([p.id, p.name ?? '-', String(p.pid), s.label, String(p.restarts ?? 0), ports.length ? ports.join(',') : '-', localStamp(Date.parse(p.startedAt), false), p.command]);
+    table.push([p.id, String(p.pid), s.label, localStamp(Date.parse(p.startedAt), false), p.name ?? '-', String(p.restarts ?? 0), ports.length ? ports.join(',') : '-', oneLine(p.command)]);
   }
   process.stdout.write(formatTable(table));
   return 0;

@@ -9,6 +9,7 @@ import { listSegments, logFileOf } from '../logset.ts';
 import { waitFor } from '../wait.ts';
 import { BgError, EXIT } from '../errors.ts';
 import type { ProcessRecord } from '../state.ts';
+import { oneLine } from '../lines.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
@@ -31,9 +32,11 @@ export async function main(argv: string[]): Promise<number> {
   if (running.length && !args.force) {
     throw new BgError('CANNOT_START', `${running.map((p) => p.id).join(', ')} ${running.length === 1 ? 'is' : 'are'} still running; stop ${running.length === 1 ? 'it' : 'them'} first, or pass --force. Nothing was removed.`);
   }
+  const stoppedBy = new Map<string, string>();
   for (const p of running) {
     if (liveStatus(p).status === 'unverified') continue; // cannot be proven ours: forgotten, not signalled
-    await stopProcess(ctx, p, 'SIGTERM', 5000, 'remove');
+    const r = await stopProcess(ctx, p, 'SIGTERM', 5000, 'remove');
+    if (!r.already) stoppedBy.set(p.id, r.result.endedBy);
     await waitFor(() => !supervisorAlive(p), 10_000);
   }
   if (targets.length === 0) {
@@ -49,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   for (const p of targets) {
     for (const seg of listSegments(logFileOf(ctx.dataDir, p))) fs.rmSync(seg.file, { force: true });
-    process.stdout.write(`Removed process ${p.id}${p.name ? ` (${p.name})` : ''}: ${p.command}\n`);
+    const how = stoppedBy.has(p.id) ? ` (stopped first by ${stoppedBy.get(p.id)})` : '';
+    process.stdout.write(`Removed process ${p.id}${p.name ? ` (${p.name})` : ''}${how}: ${oneLine(p.command)}\n`);
   }
   return EXIT.OK;
 }

@@ -25,11 +25,12 @@ export function keyBytes(name: string, pty: boolean): string {
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(argv, 'Usage: send_input.ts <id> <text> [-n]\n       send_input.ts <id> --key NAME [--key NAME...]\n       send_input.ts <id> --eof\n\nWrites to the standard input of a running process. A newline is added to <text>\n(pressing Enter) unless -n is given.')
     .option('n', { type: 'boolean', default: false, describe: 'Do not add a newline after the text' })
-    .option('key', { type: 'string', describe: 'A keypress: ctrl-c, ctrl-d, enter, tab, escape, up, down, left, right, ...' })
+    .option('key', { type: 'string', describe: `A keypress (repeatable): ${Object.keys(NAMED_KEYS).join(', ')}, or ctrl-<letter> (ctrl-c, ctrl-d)` })
     .option('eof', { type: 'boolean', default: false, describe: 'Close the process\'s input (end of file)' })
     .example('$0 a1b2 "yes"', 'Answer a prompt')
     .example('$0 a1b2 -n "partial "', 'Type without pressing Enter')
     .example('$0 a1b2 --key ctrl-c', 'Interrupt the foreground program')
+    .example('$0 a1b2 -- -1', 'Text that starts with - goes after --')
     .demandCommand(1, 2, 'Give the process ID and the text to send.', 'Too many arguments: quote the text as one argument.')
     .parseAsync();
   const [ref, textArg] = args._.map(String);

@@ -64,6 +64,13 @@ export async function main(argv: string[]): Promise<number> {
     throw new BgError('USAGE', 'no command given. Example: start_process.ts python3 -m http.server 8080');
   }
 
+  // `start_process.ts python3 -m http.server 8080 --name web` gives --name to the server; say so.
+  const OWN = ['name', 'replace', 'cwd', 'env', 'pty', 'no-pty', 'wait-for', 'wait-port', 'wait-timeout', 'timeout', 'restart', 'max-restarts', 'max-log-size'];
+  const misplaced = command.slice(1).filter((a) => OWN.some((o) => a === `--${o}` || a.startsWith(`--${o}=`)));
+  if (misplaced.length) {
+    process.stderr.write(`start_process: note: ${misplaced.join(', ')} came after the command, so the command gets ${misplaced.length > 1 ? 'them' : 'it'}, not start_process. Put start_process's options before the command.\n`);
+  }
+
   // The key is derived once, late: startProcess asks for it while the supervisor boots.
   let unlocked: Context | undefined;
   const context = () => (unlocked ??= openContext({ create: true }));
@@ -102,14 +109,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`Ready: ${res.detail}\n`);
     return EXIT.OK;
   }
-  const what = [pattern ? `a line matching /${args.waitFor}/` : '', port !== undefined ? `a listener on port ${port}` : ''].filter(Boolean).join(' and ');
-  process.stderr.write(
-    res.why === 'timeout'
-      ? `start_process: error: no ${what} within ${waitTimeout} s; process ${started.id} is still running (stop it with stop_process.ts ${started.id}). Its last lines:\n`
-      : `start_process: error: process ${started.id} ended before ${what}. Its last lines:\n`,
-  );
   const rec = ctx.store.read().processes.find((p) => p.id === started.id)!;
   const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), { streams: new Set(['stdout', 'stderr']), raw: false, lines: 20 });
+  const last = tail.lines.length ? 'Its last lines:' : 'It printed nothing.';
+  const missed = [pattern ? `no line matched /${args.waitFor}/` : '', port !== undefined ? `nothing listened on port ${port}` : ''].filter(Boolean).join(' and ');
+  const before = [pattern ? `a line matched /${args.waitFor}/` : '', port !== undefined ? `anything listened on port ${port}` : ''].filter(Boolean).join(' or ');
+  process.stderr.write(
+    res.why === 'timeout'
+      ? `start_process: error: ${missed} within ${waitTimeout} s; process ${started.id} is still running (stop it with stop_process.ts ${started.id}). ${last}\n`
+      : `start_process: error: process ${started.id} ended before ${before}. ${last}\n`,
+  );
   for (const l of tail.lines) process.stdout.write(formatLine(l, { raw: false, json: false, timestamps: false, labelStreams: false }));
   return EXIT.FAILED;
 }
