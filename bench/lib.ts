@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+export { ussKiB } from '../tests/helpers.ts';
 
 export interface Stat {
   median: number;
@@ -86,19 +87,6 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
-}
-
-/** Unique set size in KiB: pages mapped by this process only (Private_* in smaps_rollup). */
-export function ussKiB(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  let kib = 0;
-  for (const m of text.matchAll(/^Private_(?:Clean|Dirty|Hugetlb):\s+(\d+) kB$/gm)) kib += Number(m[1]);
-  return kib;
 }
 
 export function sizeOf(file: string): number {

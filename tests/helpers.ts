@@ -171,3 +171,16 @@ export function withSandbox(name: string, fn: (sb: Sandbox) => Promise<void>): v
     }
   });
 }
+
+/** Unique set size in KiB: pages mapped by this process only (Private_* in smaps_rollup). */
+export function ussKiB(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  let kib = 0;
+  for (const m of text.matchAll(/^Private_(?:Clean|Dirty|Hugetlb):\s+(\d+) kB$/gm)) kib += Number(m[1]);
+  return kib;
+}

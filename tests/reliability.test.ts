@@ -13,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { ROOT, waitFor, type Sandbox } from './helpers.ts';
+import { ROOT, ussKiB, waitFor, type Sandbox } from './helpers.ts';
 import { allStats, readStat, type ProcStat } from '../skills/background-manager/scripts/lib/proc.ts';
 import { requestControl, socketAddress } from '../skills/background-manager/scripts/lib/protocol.ts';
 import { hmac } from '../skills/background-manager/scripts/lib/crypto.ts';
@@ -286,7 +286,13 @@ rtest('faults: a damaged or truncated state file: every script names it, exits 6
 
 rtest('load: a child printing numbered lines as fast as it can for 10 s: the log holds every line, in order', async (sb) => {
   const p = await startP(sb, ['--no-pty', '--max-log-size', '4G', 'python3', path.join(FIXTURES, 'numbered-lines.py'), '10']);
-  await waitFor('the printer to finish', () => statusNow(sb, p.id) === 'exited', 60_000, 250);
+  const supervisor = rec(sb, p.id).supervisorPid!;
+  let peakKiB = 0; // the supervisor's private memory (issue 7: at most 64 MB at full ingest)
+  await waitFor('the printer to finish', () => {
+    peakKiB = Math.max(peakKiB, ussKiB(supervisor) ?? 0);
+    return statusNow(sb, p.id) === 'exited';
+  }, 60_000, 50);
+  assert.ok(peakKiB > 0 && peakKiB * 1024 <= 64e6, `supervisor peak USS ${(peakKiB / 1024).toFixed(1)} MiB`);
   const total = /^TOTAL (\d+) ([\d.]+)$/m.exec(await logText(sb, p.id, ['--stream', 'stderr', '-n', '0']));
   assert.ok(total, 'the printer reported its count');
   const printed = Number(total![1]);
@@ -307,7 +313,7 @@ rtest('load: a child printing numbered lines as fast as it can for 10 s: the log
   assert.is(tail.out, `${printed - 3}\n${printed - 2}\n${printed - 1}\n`, 'get_logs -n 3 --raw gives the last lines');
   figure(
     `load: ${printed.toLocaleString('en')} lines in ${seconds.toFixed(2)} s = ${Math.round(rate).toLocaleString('en')} lines/s; log ${(seen.bytes / 2 ** 20).toFixed(0)} MiB in ${seen.records} records; ` +
-      `all counted in order in ${(countMs / 1000).toFixed(1)} s; get_logs -n 3 took ${tail.ms} ms`,
+      `all counted in order in ${(countMs / 1000).toFixed(1)} s; get_logs -n 3 took ${tail.ms} ms; supervisor peak USS ${((peakKiB * 1024) / 1e6).toFixed(1)} MB`,
   );
 });
 

@@ -61,8 +61,19 @@ function hello(msg: SupervisorHello): void {
 /** Output held while the log is being set up, at most; the rest is counted as dropped. */
 const MAX_EARLY_BYTES = 16 << 20;
 
+/**
+ * Every this many bytes appended, a minor garbage collection. Each byte ingested allocates
+ * about four (read buffers, the joined batch, ciphertext, record), garbage at once; but V8
+ * frees a buffer's memory only when it collects the small object that owns it, which under
+ * load came late enough for the supervisor to peak at 79-87 MB. A scavenge every 4 MiB (about
+ * 0.2 ms) keeps the peak near 34 MB. `gc` exists because start_process passes --expose-gc.
+ */
+const COLLECT_EVERY = 4 << 20;
+const collectGarbage = (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc;
+
 /** Buffers output briefly and appends it as records: few, large records under load. */
 class OutputLog {
+  private sinceCollect = 0;
   private segments: { stream: StreamName; chunks: Buffer[] }[] = [];
   private pending = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -93,7 +104,12 @@ class OutputLog {
     if (!this.writer) return; // held until the log exists
     const segs = this.segments;
     this.segments = [];
+    this.sinceCollect += this.pending;
     this.pending = 0;
+    if (this.sinceCollect >= COLLECT_EVERY && collectGarbage) {
+      this.sinceCollect = 0;
+      collectGarbage({ type: 'minor' });
+    }
     for (const s of segs) {
       const data = s.chunks.length === 1 ? s.chunks[0]! : Buffer.concat(s.chunks);
       // After a failed write (disk full), first say what was lost, then go on.

@@ -194,7 +194,8 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
   const bundle = await ensureSupervisorBundle();
 
   // Start the supervisor first: it boots while this process derives the key.
-  const sup = spawn(process.execPath, [bundle], {
+  // --expose-gc: the supervisor collects its garbage as it ingests (see COLLECT_EVERY there).
+  const sup = spawn(process.execPath, ['--expose-gc', bundle], {
     detached: true,
     stdio: ['pipe', 'pipe', 'ignore'],
     env: { PATH: callerEnv.PATH ?? '/usr/bin:/bin' },
