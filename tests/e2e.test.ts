@@ -73,6 +73,8 @@ withSandbox('a REPL under a PTY: send_input gets 42 back; -n then a second call 
   const eof = await run(sb, 'send_input.ts', [id, '--key', 'ctrl-d']);
   assert.is(eof.code, 0, eof.stderr);
   await waitFor('python to exit on ctrl-d', async () => (await listJson(sb))[0]!.status === 'exited');
+  // What was sent, as sent: each send of -n its own line, a keypress in caret notation.
+  assert.is(await logs(sb, id, ['--stream', 'input', '-n', '0']), 'print(6*7)\nprint(100\n+23)\n^D\n');
 });
 
 withSandbox('a command that exits at once is recorded as exited(0) with its output', async (sb) => {

@@ -39,6 +39,14 @@ export class LineAssembler {
       out.push({ stream: rec.stream, time: p ? p.time : rec.time, bytes: p ? Buffer.concat([...p.chunks, head]) : Buffer.from(head), complete: true });
       start = nl + 1;
     }
+    if (start < data.length && rec.stream === 'input') {
+      // Input comes in whole sends (text -n, a keypress): an unterminated one is a line of its
+      // own at its own time, not the start of whatever is typed later.
+      const p = this.partial.get(rec.stream);
+      this.partial.delete(rec.stream);
+      out.push({ stream: 'input', time: p ? p.time : rec.time, bytes: Buffer.concat([...(p?.chunks ?? []), data.subarray(start)]), complete: false });
+      return;
+    }
     if (start < data.length) {
       const p = this.partial.get(rec.stream);
       if (p) p.chunks.push(data.subarray(start));
@@ -99,6 +107,8 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 export function lineText(line: Line, raw: boolean): string {
   const text = decodeUtf8(line.bytes);
   if (raw || line.stream === 'event' || !CONTROL.test(text)) return text; // plain text: as is
+  // Input is what was typed: keypresses show as ^C, ^M, ^[ rather than vanish.
+  if (line.stream === 'input') return text.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => (c === '\x7f' ? '^?' : `^${String.fromCharCode(c.charCodeAt(0) + 64)}`));
   return renderTerminal(text).replace(/\n$/, '');
 }
 
