@@ -85,28 +85,35 @@ test('dist/list_processes.mjs and dist/start_process.mjs: the same output as the
   }
 });
 
+/** A copy of the skill folder without dist/ (node_modules linked beside it), and a way to run its scripts. */
+function copySkill(sb: Sandbox): { skill: string; runTs: (script: string, args: string[]) => Promise<RunResult> } {
+  const copy = path.join(sb.dir, 'repo');
+  const skill = path.join(copy, 'skills/background-manager');
+  fs.mkdirSync(skill, { recursive: true });
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
+  fs.copyFileSync(path.join(ROOT, 'skills/background-manager/build.mjs'), path.join(skill, 'build.mjs'));
+  fs.cpSync(path.join(ROOT, 'skills/background-manager/scripts'), path.join(skill, 'scripts'), { recursive: true });
+  const runTs = (script: string, args: string[]) =>
+    new Promise<RunResult>((resolve) => {
+      const c = spawn(process.execPath, ['--import', 'tsx', path.join(skill, 'scripts', script), ...args], { env: sb.env, cwd: copy });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (d) => (stdout += d));
+      c.stderr.on('data', (d) => (stderr += d));
+      c.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  return { skill, runTs };
+}
+
 // scripts/<name>.ts hands over to dist/<name>.mjs when the bundle is newer than every source,
-// and runs its TypeScript otherwise. A copy of the skill folder (node_modules linked beside it)
-// has no dist/ at first; a marker line added to its bundle tells which way a call went.
+// and runs its TypeScript otherwise. The copy has no dist/ at first; a marker line added to
+// its bundle tells which way a call went.
 test('the .ts scripts run their TypeScript without a current bundle, and hand over to a current one', async () => {
   const sb = makeSandbox();
   try {
-    const copy = path.join(sb.dir, 'repo');
-    const skill = path.join(copy, 'skills/background-manager');
-    fs.mkdirSync(skill, { recursive: true });
-    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
-    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
-    fs.copyFileSync(path.join(ROOT, 'skills/background-manager/build.mjs'), path.join(skill, 'build.mjs'));
-    fs.cpSync(path.join(ROOT, 'skills/background-manager/scripts'), path.join(skill, 'scripts'), { recursive: true });
-    const list = (args: string[] = []) =>
-      new Promise<RunResult>((resolve) => {
-        const c = spawn(process.execPath, ['--import', 'tsx', path.join(skill, 'scripts/list_processes.ts'), ...args], { env: sb.env, cwd: copy });
-        let stdout = '';
-        let stderr = '';
-        c.stdout.on('data', (d) => (stdout += d));
-        c.stderr.on('data', (d) => (stderr += d));
-        c.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+    const { skill, runTs } = copySkill(sb);
+    const list = (args: string[] = []) => runTs('list_processes.ts', args);
 
     const fromTs = await list();
     assert.is(fromTs.code, 0, fromTs.stderr);
@@ -114,13 +121,8 @@ test('the .ts scripts run their TypeScript without a current bundle, and hand ov
     assert.not.ok(fs.existsSync(path.join(skill, 'dist')), 'nothing was built to list');
 
     // start_process builds the supervisor, and with it every bundle.
-    const start = await new Promise<RunResult>((resolve) => {
-      const c = spawn(process.execPath, ['--import', 'tsx', path.join(skill, 'scripts/start_process.ts'), 'sleep', '300'], { env: sb.env, cwd: copy });
-      let stdout = '';
-      c.stdout.on('data', (d) => (stdout += d));
-      c.on('close', (code) => resolve({ code, stdout, stderr: '' }));
-    });
-    assert.is(start.code, 0, start.stdout);
+    const start = await runTs('start_process.ts', ['sleep', '300']);
+    assert.is(start.code, 0, start.stderr);
     const bundle = path.join(skill, 'dist/bundle/list_processes.mjs');
     assert.ok(fs.existsSync(bundle) && fs.existsSync(path.join(skill, 'dist/list_processes.mjs')), 'the bundles were built');
     fs.appendFileSync(bundle, "\nprocess.stdout.write('(from the bundle)\\n');\n");
@@ -135,6 +137,24 @@ test('the .ts scripts run their TypeScript without a current bundle, and hand ov
     assert.is(edited.code, 0, edited.stderr);
     assert.match(edited.stdout, /\bsleep 300\n$/);
     assert.match(fs.readFileSync(bundle, 'utf8'), /from the bundle/, 'the bundle was left as it was');
+  } finally {
+    cleanup(sb);
+  }
+});
+
+// The supervisor's stderr is read until it reports the command running, so a supervisor that
+// dies first (here: a broken bundle) is an error that says why, with nothing recorded or left.
+test('a supervisor that dies before the command runs: start_process says why, exits 1, records nothing', async () => {
+  const sb = makeSandbox();
+  try {
+    const { skill, runTs } = copySkill(sb);
+    assert.is(spawnSync(process.execPath, [path.join(skill, 'build.mjs')], { encoding: 'utf8' }).status, 0);
+    fs.appendFileSync(path.join(skill, 'dist/supervisor.mjs'), '\nthis is not javascript(\n');
+    const r = await runTs('start_process.ts', ['sleep', '301']);
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^start_process: error: the supervisor exited before it started the command \(SyntaxError: [^)]+\)\. Nothing was recorded/);
+    assert.is(r.stdout, '');
+    assert.equal(records(sb), []);
   } finally {
     cleanup(sb);
   }

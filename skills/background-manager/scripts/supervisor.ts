@@ -309,6 +309,7 @@ function restartDelayMs(streak: number): number {
 async function main(): Promise<void> {
   // start_process may be gone before the hello (interrupted): an EPIPE must not end us.
   process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined); // read by start_process only until the hello
   process.on('SIGHUP', () => undefined);
   process.on('SIGINT', () => undefined);
   const cfg = await readConfig();

@@ -197,9 +197,13 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
   // --expose-gc: the supervisor collects its garbage as it ingests (see COLLECT_EVERY there).
   const sup = spawn(process.execPath, ['--expose-gc', bundle], {
     detached: true,
-    stdio: ['pipe', 'pipe', 'ignore'],
+    // stderr is read until the hello: if the supervisor dies before it, its last words say why.
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: { PATH: callerEnv.PATH ?? '/usr/bin:/bin' },
   });
+  let why = '';
+  sup.stderr!.setEncoding('utf8');
+  sup.stderr!.on('data', (d: string) => (why = (why + d).slice(-4000)));
   const helloLine = new Promise<string>((resolve) => {
     let buf = '';
     sup.stdout!.setEncoding('utf8');
@@ -207,8 +211,14 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
       buf += d;
       if (buf.includes('\n')) resolve(buf.slice(0, buf.indexOf('\n')));
     });
-    sup.once('close', () => resolve(buf)); // after its stdout is read to the end
-    sup.once('error', () => resolve(''));
+    sup.once('close', (code, signal) => {
+      why ||= signal ? `killed by ${signal}` : `exit code ${code}`;
+      resolve(buf); // after its stdout and stderr are read to the end
+    });
+    sup.once('error', (err) => {
+      why = `cannot start node: ${err.message}`;
+      resolve('');
+    });
   });
   sup.stdin!.on('error', () => undefined);
 
@@ -243,12 +253,16 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
   sup.stdin!.end(JSON.stringify(cfg));
   const line = await helloLine;
   sup.stdout!.destroy();
+  sup.stderr!.destroy();
   sup.unref();
   let hello: SupervisorHello;
   try {
     hello = JSON.parse(line) as SupervisorHello;
   } catch {
-    throw new BgError('SUPERVISOR', `the supervisor exited before it started the command${line ? `: ${line.slice(0, 500)}` : ''}.`);
+    // Its own words, else the error line of what node printed (not the stack under it).
+    const lines = why.split('\n').map((l) => l.trim()).filter(Boolean);
+    const said = (line || lines.find((l) => /^\w*Error\b/.test(l)) || lines[lines.length - 1] || '').slice(0, 500);
+    throw new BgError('SUPERVISOR', `the supervisor exited before it started the command${said ? ` (${said})` : ''}. Nothing was recorded; try again, and report it if it persists.`);
   }
   if (!hello.ok) throw new BgError(hello.code, hello.message);
   return { id: hello.id, pid: hello.pid };
