@@ -18,7 +18,19 @@ export const PASSWORD = 'correct horse battery staple';
 export interface Sandbox {
   dir: string;
   env: NodeJS.ProcessEnv;
-  extraPids: number[]; // processes a test started itself, ended at cleanup
+  extraPids: { pid: number; startTicks: number }[]; // processes a test started itself (see track), ended at cleanup
+}
+
+/**
+ * Have cleanup end `pid`, a process the test started itself. Its start time is noted now, while
+ * it surely runs: at cleanup it may have exited long ago and its PID may belong to anything on
+ * the machine (another test run's supervisor, say), which must not be killed.
+ */
+export function track(sb: Sandbox, ...pids: number[]): void {
+  for (const pid of pids) {
+    const st = readStat(pid);
+    if (st) sb.extraPids.push({ pid, startTicks: st.startTicks });
+  }
 }
 
 export function makeSandbox(prefix = 'bgm-test-'): Sandbox {
@@ -121,7 +133,8 @@ export function cleanup(sb: Sandbox): void {
       }
     }
   }
-  for (const pid of sb.extraPids) {
+  for (const { pid, startTicks } of sb.extraPids) {
+    if (readStat(pid)?.startTicks !== startTicks) continue; // gone, and maybe reused
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

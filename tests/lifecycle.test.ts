@@ -158,10 +158,12 @@ withSandbox('stop_process --signal INT, --force and --all', async (sb) => {
   assert.match(await logs(sb, py.id), /got ctrl-c/);
   const stubborn = await start(sb, ['--no-pty', 'sh', '-c', 'trap "" TERM; echo ready; sleep 100']);
   await waitFor('ready', async () => (await logs(sb, stubborn.id)).includes('ready'));
-  const t0 = Date.now();
   const f = await run(sb, 'stop_process.ts', [stubborn.id, '--force']);
-  assert.match(f.stdout, /SIGKILL ended it \(exit status 137\)/);
-  assert.ok(Date.now() - t0 < 4000, 'no grace period with --force');
+  // With --force the report is "SIGKILL ended it"; after a grace period it would read "it did
+  // not exit within 5 s of SIGTERM; SIGKILL ended it". (A wall-clock bound here also counted
+  // node + tsx start-up, which takes seconds on a loaded machine.)
+  assert.match(f.stdout, /\): SIGKILL ended it \(exit status 137\)/);
+  assert.not.match(f.stdout, /did not exit within/, 'no grace period with --force');
   const a = await start(sb, ['sleep', '100']);
   const b = await start(sb, ['sleep', '101']);
   const all = await run(sb, 'stop_process.ts', ['--all']);

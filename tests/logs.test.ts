@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { withSandbox, listJson, run, start, waitFor, ROOT, SCRIPTS, type Sandbox } from './helpers.ts';
+import { withSandbox, listJson, run, start, track, waitFor, ROOT, SCRIPTS, type Sandbox } from './helpers.ts';
 
 
 const logs = async (sb: Sandbox, id: string, args: string[] = []) => run(sb, 'get_logs.ts', [id, ...args]);
@@ -19,7 +19,7 @@ function spawnGetLogs(sb: Sandbox, args: string[]) {
   child.stdout.on('data', (d) => (state.out += d));
   child.stderr.on('data', (d) => (state.err += d));
   child.on('close', (code) => (state.code = code));
-  sb.extraPids.push(child.pid!);
+  track(sb, child.pid!);
   return state;
 }
 

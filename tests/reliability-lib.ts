@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { cleanup, makeSandbox, ROOT, SCRIPTS, waitFor, type Sandbox } from './helpers.ts';
+import { cleanup, makeSandbox, ROOT, SCRIPTS, track, waitFor, type Sandbox } from './helpers.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
 import { StateStore, type ProcessRecord, type StateDoc } from '../skills/background-manager/scripts/lib/state.ts';
 import { allStats, matchIdentity, readStat, signalTree, type ProcStat } from '../skills/background-manager/scripts/lib/proc.ts';
@@ -275,7 +275,7 @@ export function liveAs(pid: number, startTicks: number | undefined): boolean {
 export async function recorder(sb: Sandbox, name: string): Promise<{ pid: number; file: string; st: ProcStat }> {
   const file = path.join(sb.dir, `${name}.signals`);
   const child = spawn('python3', [path.join(FIXTURES, 'signal-recorder.py'), file], { stdio: 'ignore' });
-  sb.extraPids.push(child.pid!);
+  track(sb, child.pid!);
   await waitFor(`recorder ${name} ready`, () => fs.existsSync(file) && fs.readFileSync(file, 'utf8') === 'ready\n');
   return { pid: child.pid!, file, st: readStat(child.pid!)! };
 }

@@ -13,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { ROOT, ussKiB, waitFor, type Sandbox } from './helpers.ts';
+import { ROOT, track, ussKiB, waitFor, type Sandbox } from './helpers.ts';
 import { allStats, readStat, type ProcStat } from '../skills/background-manager/scripts/lib/proc.ts';
 import { requestControl, socketAddress } from '../skills/background-manager/scripts/lib/protocol.ts';
 import { hmac } from '../skills/background-manager/scripts/lib/crypto.ts';
@@ -162,7 +162,7 @@ rtest('faults: a changed boot id (a reboot): recorded processes are lost, not ru
   const p = await startP(sb, ['--no-pty', 'python3', path.join(FIXTURES, 'signal-recorder.py'), file]);
   await waitFor('the recorder to be ready', () => fs.existsSync(file) && fs.readFileSync(file, 'utf8') === 'ready\n');
   const r = rec(sb, p.id);
-  sb.extraPids.push(p.pid, r.supervisorPid!); // cleanup cannot match them once the boot id is changed
+  track(sb, p.pid, r.supervisorPid!); // cleanup cannot match them once the boot id is changed
   assert.is(await statusOf(sb, p.id), 'running');
   await updateState(sb, (doc) => {
     doc.processes.find((x) => x.id === p.id)!.bootId = randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
@@ -726,7 +726,7 @@ rtest('security: files 0600 and folders 0700 under umask 000 and 077', async (sb
       const start = await exec(sb, 'start_process.ts', ['--no-pty', '--max-log-size', '1M', 'sh', '-c', 'yes 0123456789abcdef | head -c 600000; echo; echo printed; while read l; do echo "got $l"; done'], o);
       assert.is(start.code, 0, start.stderr);
       const [, id, pid] = /Started process ([0-9a-f]{8}) \(PID (\d+)\)/.exec(start.out)!;
-      sb.extraPids.push(Number(pid)); // this data dir is not the sandbox's: cleanup would not find it
+      track(sb, Number(pid)); // this data dir is not the sandbox's: cleanup would not find it
       await waitFor('the output', async () => (await exec(sb, 'get_logs.ts', [id, '-n', '1'], o)).out === 'printed\n');
       assert.is((await exec(sb, 'send_input.ts', [id, 'x'], o)).code, 0);
       await waitFor('the echo', async () => (await exec(sb, 'get_logs.ts', [id, '-n', '1'], o)).out === 'got x\n');
