@@ -92,7 +92,7 @@ function copySkill(sb: Sandbox): { skill: string; runTs: (script: string, args: 
   fs.mkdirSync(skill, { recursive: true });
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
-  fs.copyFileSync(path.join(ROOT, 'skills/background-manager/build.mjs'), path.join(skill, 'build.mjs'));
+  for (const f of ['build.mjs', 'sources.mjs']) fs.copyFileSync(path.join(ROOT, 'skills/background-manager', f), path.join(skill, f));
   fs.cpSync(path.join(ROOT, 'skills/background-manager/scripts'), path.join(skill, 'scripts'), { recursive: true });
   const runTs = (script: string, args: string[]) =>
     new Promise<RunResult>((resolve) => {

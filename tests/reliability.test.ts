@@ -317,6 +317,59 @@ rtest('load: a child printing numbered lines as fast as it can for 10 s: the log
   );
 });
 
+// A burst of output moves the log to a thread of the supervisor (its own thread keeps reading),
+// which ends after 3 s without output, the log back on the supervisor's thread. Every line,
+// across both moves and back, in order; the thread seen starting and ending.
+const PHASES = `import sys
+n = 0
+def burst():
+    global n
+    sys.stdout.write("".join(f"{i}\\n" for i in range(n, n + 2_000_000)))
+    sys.stdout.flush()
+    n += 2_000_000
+print("ready", flush=True)
+for cmd in sys.stdin:
+    cmd = cmd.strip()
+    if cmd == "burst":
+        burst()
+    elif cmd == "few":
+        for i in range(5):
+            print(n, flush=True)
+            n += 1
+    else:
+        print("END", n, flush=True)
+        break
+`;
+
+rtest('load: a burst moves logging to a thread and back after a quiet spell; every line kept, in order', async (sb) => {
+  const p = await startP(sb, ['--no-pty', '--max-log-size', '1G', 'python3', '-c', PHASES]);
+  await waitFor('ready', () => logNow(sb, p.id).includes('ready'));
+  const sup = rec(sb, p.id).supervisorPid!;
+  const threads = () => fs.readdirSync(`/proc/${sup}/task`).length;
+  const base = threads();
+  const send = async (text: string) => assert.is((await exec(sb, 'send_input.ts', [p.id, text])).code, 0);
+  await send('burst');
+  await waitFor('the log thread to start', () => threads() > base, 10_000, 5);
+  await waitFor('the burst in the log', () => logNow(sb, p.id).at(-1) === '1999999', 30_000, 100);
+  await waitFor('the log thread to end after 3 s without output', () => threads() === base, 15_000, 50);
+  await send('few');
+  await waitFor('the few lines', () => logNow(sb, p.id).at(-1) === '2000004', 10_000);
+  await send('burst');
+  await waitFor('the log thread to start again', () => threads() > base, 10_000, 5);
+  await send('end');
+  await waitFor('the end', () => statusNow(sb, p.id) === 'exited', 30_000, 100);
+  const lines = logNow(sb, p.id);
+  assert.is(lines[0], 'ready');
+  assert.is(lines.at(-1), 'END 4000005');
+  const numbers = lines.slice(1, -1);
+  assert.is(numbers.length, 4_000_005);
+  const wrong = numbers.findIndex((l, i) => l !== String(i));
+  assert.is(wrong, -1, `line ${wrong + 1} is ${numbers[wrong]}`);
+  const seen = forEachRecord(sb, p.id, () => undefined);
+  assert.equal(seen.issues, [], 'no damage, gap or torn record');
+  figure(`log thread: ${base} threads before, one more during each burst; ${numbers.length.toLocaleString('en')} numbered lines over two bursts and a quiet spell, all in order, in ${seen.records} records`);
+});
+
 rtest('odd output: a 16 MiB line of binary bytes and invalid UTF-8 without a newline: --raw returns it byte for byte (pipes and PTY)', async (sb) => {
   const size = 16 << 20;
   const payload = randomBytes(size);
@@ -965,6 +1018,71 @@ rtest('faults: the disk fills while logging: the child keeps running, the log re
   assert.match(events.out, /drop|lost|not (be )?(written|logged|recorded)|disk (is )?full|no space|ENOSPC/i, 'an event records that output was dropped');
   const stop = await exec(sb, 'stop_process.ts', [p.id]);
   assert.is(stop.code, 0, stop.stderr);
+});
+
+// The same with a burst, so that the full disk meets the log thread (it runs for 3 s after a
+// burst): the second burst is lost whole and said to be, and logging resumes afterwards.
+const BURSTS = `import os, sys, time
+trig = sys.argv[1]
+def burst(tag, count):
+    sys.stdout.write("".join(f"{tag} {i}\\n" for i in range(count)))
+    sys.stdout.flush()
+burst("one", 100_000)
+print("waiting", flush=True)
+while not os.path.exists(trig + ".full"): time.sleep(0.005)
+burst("two", 400_000)
+print("two done", flush=True)
+open(trig + ".two", "w").close()
+while not os.path.exists(trig + ".freed"): time.sleep(0.005)
+print("after", flush=True)
+time.sleep(300)
+`;
+
+rtest('faults: the disk fills during a burst (the log thread writing): the burst is dropped and said to be, logging resumes', async (sb, ctx) => {
+  const mnt = path.join(sb.dir, 'small');
+  if (!ctx.mount(mnt, 'size=16m,mode=0700')) return;
+  sb.env = { ...sb.env, BG_DATA_DIR: path.join(mnt, 'data') };
+  const trig = path.join(sb.dir, 'trigger'); // on the big disk
+  const p = await startP(sb, ['--no-pty', 'python3', '-c', BURSTS, trig]);
+  await waitFor('the first burst', () => logNow(sb, p.id).includes('waiting'), 30_000, 20);
+  const sup = rec(sb, p.id).supervisorPid!;
+  const threadsAtFill = fs.readdirSync(`/proc/${sup}/task`).length;
+  const filler = path.join(mnt, 'filler');
+  const fd = fs.openSync(filler, 'w');
+  try {
+    for (const size of [1 << 20, 64 << 10, 512]) {
+      try {
+        for (;;) fs.writeSync(fd, Buffer.alloc(size, 0x55));
+      } catch (err) {
+        assert.is((err as NodeJS.ErrnoException).code, 'ENOSPC');
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.writeFileSync(trig + '.full', '');
+  await waitFor('the second burst to be printed', () => fs.existsSync(trig + '.two'), 30_000, 20);
+  assert.ok(liveAs(p.pid, rec(sb, p.id).startTicks), 'the child runs on');
+  fs.rmSync(filler);
+  fs.writeFileSync(trig + '.freed', '');
+  await waitFor('logging to resume', () => logNow(sb, p.id).at(-1) === 'after', 30_000, 50);
+  const lines = logNow(sb, p.id);
+  assert.equal(lines.slice(0, 100_001), [...Array.from({ length: 100_000 }, (_, i) => `one ${i}`), 'waiting'], 'the first burst is whole');
+  // What was still queued when space came back is written; the rest is said to be dropped:
+  // the two add up to the whole burst, byte for byte (nothing is lost without a word).
+  const events = await exec(sb, 'get_logs.ts', [p.id, '--stream', 'events', '-n', '0']);
+  const notes = [...events.out.matchAll(/output dropped: (\d+) bytes in \d+ pieces could not be written \(ENOSPC\)/g)];
+  assert.ok(notes.length > 0, events.out);
+  const dropped = notes.reduce((n, m) => n + Number(m[1]), 0);
+  const raw = (await exec(sb, 'get_logs.ts', [p.id, '-n', '0', '--raw'])).out;
+  const kept = raw.slice(raw.indexOf('waiting\n') + 'waiting\n'.length, raw.lastIndexOf('after\n')).length;
+  const burst = Array.from({ length: 400_000 }, (_, i) => `two ${i}\n`).join('').length + 'two done\n'.length;
+  assert.ok(dropped > 0, 'some of the burst met the full disk');
+  assert.is(dropped + kept, burst, `${dropped} bytes dropped (${notes.length} notes) + ${kept} kept = the ${burst}-byte burst`);
+  const all = await exec(sb, 'get_logs.ts', [p.id, '-n', '0']);
+  assert.is(all.code, 0, `the log reads without damage: ${all.stderr}`);
+  figure(`disk full during a burst: ${threadsAtFill} supervisor threads when the disk filled; ${dropped} bytes said to be dropped in ${notes.length} note(s); ${kept} bytes written once space returned; then "after" logged`);
+  assert.is((await exec(sb, 'stop_process.ts', [p.id])).code, 0);
 });
 
 test.run();

@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
+import { newestSourceMtime } from './sources.mjs';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
@@ -33,6 +34,8 @@ const NO_PREFETCH = new Set(['start_process', 'restart_process']);
 
 export const BUNDLES = {
   supervisor: { entry: 'scripts/supervisor.ts', out: 'dist/supervisor.mjs' },
+  // The supervisor's log thread (a worker: it must not load node-pty, which the supervisor does).
+  'log-thread': { entry: 'scripts/lib/log-thread.ts', out: 'dist/log-thread.mjs' },
   // An entry script's bundle runs its command's main directly (scripts/<name>.ts would hand over).
   ...Object.fromEntries(
     ENTRY_SCRIPTS.map((n) => [
@@ -53,6 +56,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pbkdf2 } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { newestSourceMtime } from '../sources.mjs';
 
 const dist = path.dirname(fileURLToPath(import.meta.url));
 const skill = path.dirname(dist);
@@ -85,14 +89,10 @@ if (password && !process.argv.includes('--help') && !process.argv.includes('-h')
 `
     : ''
 }
-// Rebuild first when a source changed since the bundle was made.
-const mtime = (f) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs;
-const built = mtime(fileURLToPath(bundle));
-const sources = [path.join(skill, 'build.mjs')];
-for (const dir of ['scripts', 'scripts/lib', 'scripts/lib/commands']) { // as lib/bundle.ts's newestSourceMtime
-  for (const f of fs.readdirSync(path.join(skill, dir))) if (f.endsWith('.ts')) sources.push(path.join(skill, dir, f));
-}
-if (built === undefined || sources.some((f) => (mtime(f) ?? 0) > built)) {
+// Rebuild first when a source changed since the bundle was made (scripts/${name}.ts, which
+// hands over only to a current bundle, has just checked that).
+const built = fs.statSync(fileURLToPath(bundle), { throwIfNoEntry: false })?.mtimeMs;
+if (!globalThis[Symbol.for('background-manager.bundle-checked')] && (built === undefined || newestSourceMtime(skill) > built)) {
   // esbuild starts a helper process with our environment: the password stays out of it.
   const secrets = ['BG_PASSWORD', 'BG_NEW_PASSWORD'].map((k) => [k, process.env[k]]);
   for (const [k] of secrets) delete process.env[k];
@@ -110,13 +110,20 @@ await import(bundle.href);
 `;
 }
 
-async function writeAtomic(file, text) {
+function writeAtomic(file, text, stamp) {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, text);
+  fs.utimesSync(tmp, stamp, stamp);
   fs.renameSync(tmp, file); // atomic: concurrent builders never expose a half file
 }
 
+/**
+ * Build the named bundles (default: all). Each output gets the modification time of the newest
+ * source as it was before the build began (plus 1 ms), not the time it was written: a source
+ * edited while esbuild ran is then newer than the bundle, which counts as out of date.
+ */
 export async function build(names = Object.keys(BUNDLES)) {
+  const stamp = (Math.ceil(newestSourceMtime(root)) + 1) / 1000;
   for (const name of names) {
     const { entry, main, out, launcher } = BUNDLES[name];
     const outfile = path.join(root, out);
@@ -134,8 +141,9 @@ export async function build(names = Object.keys(BUNDLES)) {
       banner: { js: "import { createRequire as __bgRequire } from 'node:module'; const require = __bgRequire(import.meta.url);" },
       logLevel: 'warning',
     });
+    fs.utimesSync(tmp, stamp, stamp);
     fs.renameSync(tmp, outfile); // atomic: concurrent builders never expose a half file
-    if (launcher) await writeAtomic(path.join(root, launcher), launcherSource(name));
+    if (launcher) writeAtomic(path.join(root, launcher), launcherSource(name), stamp);
   }
 }
 

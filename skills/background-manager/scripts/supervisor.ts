@@ -9,13 +9,13 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import * as pty from '@lydell/node-pty';
 import { subKeys, type SubKeys } from './lib/crypto.ts';
-import type { StreamName } from './lib/logfile.ts';
-import { CappedLogWriter } from './lib/logset.ts';
+import { OutputLog } from './lib/outputlog.ts';
+import type { Dropped } from './lib/logsink.ts';
 import { StateStore, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
 import { allStats, bootId, readStat, signalName, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
-import { FLUSH_BYTES, FLUSH_DELAY_MS, type SupervisorConfig, type SupervisorHello } from './lib/supervisor-config.ts';
+import type { SupervisorConfig, SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
 import { waitFor } from './lib/wait.ts';
@@ -55,93 +55,6 @@ function hello(msg: SupervisorHello): void {
     process.stdout.write(JSON.stringify(msg) + '\n');
   } catch {
     /* start_process went away; the process runs on */
-  }
-}
-
-/** Output held while the log is being set up, at most; the rest is counted as dropped. */
-const MAX_EARLY_BYTES = 16 << 20;
-
-/**
- * Every this many bytes appended, a minor garbage collection. Each byte ingested allocates
- * about four (read buffers, the joined batch, ciphertext, record), garbage at once; but V8
- * frees a buffer's memory only when it collects the small object that owns it, which under
- * load came late enough for the supervisor to peak at 79-87 MB. A scavenge every 4 MiB (about
- * 0.2 ms) keeps the peak near 34 MB. `gc` exists because start_process passes --expose-gc.
- */
-const COLLECT_EVERY = 4 << 20;
-const collectGarbage = (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc;
-
-/** Buffers output briefly and appends it as records: few, large records under load. */
-class OutputLog {
-  private sinceCollect = 0;
-  private segments: { stream: StreamName; chunks: Buffer[] }[] = [];
-  private pending = 0;
-  private timer: NodeJS.Timeout | undefined;
-  writer: CappedLogWriter | undefined;
-  onDrop: (() => void) | undefined; // the cap dropped old output: record the totals
-
-  push(stream: StreamName, chunk: Buffer): void {
-    if (!this.writer && this.pending >= MAX_EARLY_BYTES) {
-      this.lose(chunk); // the log is not set up yet (state lock contended): bounded, and said
-      return;
-    }
-    const last = this.segments[this.segments.length - 1];
-    if (last && last.stream === stream) last.chunks.push(chunk);
-    else this.segments.push({ stream, chunks: [chunk] });
-    this.pending += chunk.length;
-    if (this.pending >= FLUSH_BYTES) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
-  }
-
-  event(text: string): void {
-    this.push('event', Buffer.from(text, 'utf8'));
-    this.flush();
-  }
-
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (!this.writer) return; // held until the log exists
-    const segs = this.segments;
-    this.segments = [];
-    this.sinceCollect += this.pending;
-    this.pending = 0;
-    if (this.sinceCollect >= COLLECT_EVERY && collectGarbage) {
-      this.sinceCollect = 0;
-      collectGarbage({ type: 'minor' });
-    }
-    for (const s of segs) {
-      const data = s.chunks.length === 1 ? s.chunks[0]! : Buffer.concat(s.chunks);
-      // After a failed write (disk full), first say what was lost, then go on.
-      if (this.lost.bytes > 0) {
-        const note = `output dropped: ${this.lost.bytes} bytes in ${this.lost.chunks} pieces could not be written (${this.lost.reason})`;
-        if (!this.tryAppend('event', Buffer.from(note))) {
-          this.lose(data);
-          continue;
-        }
-        this.lost = { bytes: 0, chunks: 0, reason: '' };
-      }
-      if (!this.tryAppend(s.stream, data)) this.lose(data);
-    }
-  }
-
-  /** Output that could not be written, counted so the log can say so once it can. */
-  private lost = { bytes: 0, chunks: 0, reason: '' };
-
-  private lose(data: Buffer): void {
-    this.lost.bytes += data.length;
-    this.lost.chunks++;
-    this.lost.reason ||= 'output arrived faster than the log could be set up';
-  }
-
-  private tryAppend(stream: StreamName, data: Buffer): boolean {
-    try {
-      if (this.writer!.append(stream, data)) this.onDrop?.();
-      return true;
-    } catch (err) {
-      this.lost.reason = (err as NodeJS.ErrnoException).code ?? (err as BgError).message ?? 'write failed';
-      return false;
-    }
   }
 }
 
@@ -228,6 +141,7 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
       lastOutput = Date.now();
       out.push('stdout', d as unknown as Buffer);
     });
+    out.setSource({ pause: () => term.pause(), resume: () => term.resume() });
     const startTicks = readStat(term.pid)?.startTicks;
     const gone = () => {
       const st = readStat(term.pid);
@@ -235,7 +149,8 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
     };
     // After the exit: whether processes of the child's session (it leads one) still live.
     const othersHold = () => allStats().some((st) => st.sid === term.pid && st.pid !== term.pid && st.state !== 'Z');
-    readTerminalToTheEnd(term, () => lastOutput, gone, othersHold);
+    // While back-pressure holds the output, the terminal is not quiet: there is more to read.
+    readTerminalToTheEnd(term, () => (out.paused ? Date.now() : lastOutput), gone, othersHold);
     let exitedFlag = false;
     void exited.then(() => (exitedFlag = true));
     return Promise.resolve({
@@ -262,14 +177,23 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
     child.stdin!.on('error', () => undefined); // EPIPE when the child closed its input
     child.stdout!.on('data', (d: Buffer) => out.push('stdout', d));
     child.stderr!.on('data', (d: Buffer) => out.push('stderr', d));
+    out.setSource({
+      pause: () => (child.stdout!.pause(), child.stderr!.pause()),
+      resume: () => (child.stdout!.resume(), child.stderr!.resume()),
+    });
     // The exit status comes with 'exit'; output is complete at 'close'. A background
-    // grandchild may hold the pipes open for ever, so the drain is bounded.
+    // grandchild may hold the pipes open for ever, so the drain is bounded (not counting
+    // time when back-pressure holds the output: that part is there to be read).
     const exited = new Promise<Exit>((res) =>
       child.once('exit', (code, sig) => {
-        const drain = setTimeout(() => {
-          child.stdout!.destroy();
-          child.stderr!.destroy();
-        }, 1000);
+        let drain: NodeJS.Timeout;
+        const arm = () =>
+          (drain = setTimeout(() => {
+            if (out.paused) return arm();
+            child.stdout!.destroy();
+            child.stderr!.destroy();
+          }, 1000));
+        arm();
         child.once('close', () => {
           clearTimeout(drain);
           res({ exitCode: code, signal: sig });
@@ -316,7 +240,20 @@ async function main(): Promise<void> {
   const dataKey = Buffer.from(cfg.dataKey, 'base64');
   const keys: SubKeys = subKeys(dataKey);
   const store = new StateStore({ dataDir: cfg.dataDir, keys });
-  const out = new OutputLog();
+  let id = cfg.reuseId ?? '';
+  // Drop totals go to the state, one update at a time (drops are rare: once per piece).
+  let dropUpdate: Promise<unknown> = Promise.resolve();
+  let dropTotals: Dropped | undefined;
+  let dropQueued = false;
+  const out = new OutputLog(new URL('./log-thread.mjs', import.meta.url), (totals) => {
+    dropTotals = totals;
+    if (dropQueued) return;
+    dropQueued = true;
+    dropUpdate = dropUpdate.then(() => {
+      dropQueued = false;
+      return updateRecord((rec) => void (rec.logDropped = dropTotals));
+    });
+  });
 
   let child: Child;
   try {
@@ -331,8 +268,7 @@ async function main(): Promise<void> {
   let stop: { reason: StopReason; result: Promise<StopResult> } | undefined;
   let ended: Exit | undefined; // the last run's end, once no run follows
   let server: net.Server | undefined;
-  let id = cfg.reuseId ?? '';
-  let droppedBefore = { bytes: 0, records: 0 }; // by the cap in earlier runs (restart_process)
+  let droppedBefore: Dropped = { bytes: 0, records: 0 }; // by the cap in earlier runs (restart_process)
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
   let wakeBackoff: (() => void) | undefined;
@@ -348,11 +284,7 @@ async function main(): Promise<void> {
   const finish = async (exit: Exit, note: string) => {
     ended = exit;
     out.event(note);
-    try {
-      out.writer?.sync();
-    } catch {
-      /* the records are written; fsync is best effort */
-    }
+    await out.settle(); // every record written and on disk before the end is in the state
     // The end must reach the state (else the process shows as lost): retry while the disk
     // is full or the lock is contended, for about a minute.
     for (let attempt = 0; ; attempt++) {
@@ -529,10 +461,10 @@ async function main(): Promise<void> {
       if (cfg.name) rec.name = cfg.name;
       if (Object.keys(cfg.extraEnv).length) rec.env = cfg.extraEnv;
       if (cfg.timeoutSec !== undefined) rec.timeoutSec = cfg.timeoutSec;
-      out.writer = new CappedLogWriter(path.join(cfg.dataDir, rec.logFile), keys, rec.id, cfg.maxLogSize);
+      out.open({ file: path.join(cfg.dataDir, rec.logFile), keys, procId: rec.id, maxBytes: cfg.maxLogSize, dropped: droppedBefore, lost: { bytes: 0, chunks: 0, reason: '' } });
       // First in the log, before any output that arrived while the log was being set up.
       const verb = cfg.reuseId ? 'restarted by restart_process' : 'started';
-      out.writer.append('event', Buffer.from(`${verb}: ${cfg.command} (PID ${child.pid}${cfg.pty ? ', pty' : ''})`));
+      out.appendNow('event', Buffer.from(`${verb}: ${cfg.command} (PID ${child.pid}${cfg.pty ? ', pty' : ''})`));
       return rec.id;
     });
   } catch (err) {
@@ -548,19 +480,6 @@ async function main(): Promise<void> {
     return;
   }
   out.flush();
-  // Dropped totals go to the state, one update at a time (drops are rare: once per piece).
-  let dropUpdate: Promise<unknown> = Promise.resolve();
-  let dropQueued = false;
-  out.onDrop = () => {
-    if (dropQueued) return;
-    dropQueued = true;
-    dropUpdate = dropUpdate.then(() => {
-      dropQueued = false;
-      return updateRecord((rec) => {
-        if (out.writer) rec.logDropped = { bytes: droppedBefore.bytes + out.writer.dropped.bytes, records: droppedBefore.records + out.writer.dropped.records };
-      });
-    });
-  };
   const timeout =
     cfg.timeoutSec === undefined
       ? undefined
@@ -573,9 +492,9 @@ async function main(): Promise<void> {
 
   await finished;
   clearTimeout(timeout);
-  await dropUpdate;
   if (stop) await stop.result;
-  out.writer?.close();
+  await out.close();
+  await dropUpdate;
   server.close();
 }
 

@@ -8,21 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { skillRoot } from './paths.ts';
-
-function mtimeOf(file: string): number | undefined {
-  return fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
-}
-
-/** The newest modification time among the sources a bundle is made from. */
-export function newestSourceMtime(skill = skillRoot()): number {
-  let newest = mtimeOf(path.join(skill, 'build.mjs')) ?? 0;
-  for (const dir of ['scripts', 'scripts/lib', 'scripts/lib/commands']) {
-    for (const f of fs.readdirSync(path.join(skill, dir))) {
-      if (f.endsWith('.ts')) newest = Math.max(newest, mtimeOf(path.join(skill, dir, f)) ?? 0);
-    }
-  }
-  return newest;
-}
+import { newestSourceMtime } from '../../sources.mjs';
 
 /** Whether every one of these files under dist/ exists and is at least as new as every source. */
 export function bundlesFresh(distFiles: string[], skill = skillRoot()): boolean {
@@ -31,10 +17,15 @@ export function bundlesFresh(distFiles: string[], skill = skillRoot()): boolean 
   return Math.min(...(built as number[])) >= newestSourceMtime(skill);
 }
 
+function mtimeOf(file: string): number | undefined {
+  return fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+}
+
 /** Run entry script `name`: its fresh bundle if there is one, else `load()`'s main. */
 export async function runScript(name: string, load: () => Promise<{ main: (argv: string[]) => Promise<number | void> }>): Promise<void> {
   const skill = skillRoot();
   if (bundlesFresh([`${name}.mjs`, `bundle/${name}.mjs`], skill)) {
+    (globalThis as Record<symbol, unknown>)[Symbol.for('background-manager.bundle-checked')] = true; // the launcher need not look again
     await import(pathToFileURL(path.join(skill, 'dist', `${name}.mjs`)).href);
     return;
   }

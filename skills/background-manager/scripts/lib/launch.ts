@@ -166,18 +166,20 @@ function checkCwd(cwd: string): void {
 }
 
 /**
- * The supervisor bundle, rebuilt first if it is missing or older than its sources. Everything
- * is rebuilt then (about 0.6 s, once), so that the entry scripts hand over to their bundles too.
+ * The supervisor's bundles (and its log thread's), rebuilt first if missing or older than their
+ * sources. The entry scripts' bundles are rebuilt then too (about 0.6 s, once), so that the .ts
+ * scripts hand over to them; a source that does not build stops only that part.
  */
 export async function ensureSupervisorBundle(): Promise<string> {
   const out = supervisorBundlePath();
-  if (bundlesFresh([path.basename(out)])) return out;
+  if (bundlesFresh([path.basename(out), 'log-thread.mjs'])) return out;
   // esbuild starts a helper process with our environment: the password stays out of it.
   const saved = SECRET_VARS.map((v) => [v, process.env[v]] as const);
   for (const v of SECRET_VARS) delete process.env[v];
   try {
-    const mod = (await import(pathToFileURL(path.join(skillRoot(), 'build.mjs')).href)) as { build(names?: string[]): Promise<void> };
-    await mod.build();
+    const mod = (await import(pathToFileURL(path.join(skillRoot(), 'build.mjs')).href)) as { build(names?: string[]): Promise<void>; ENTRY_SCRIPTS: string[] };
+    await mod.build(['supervisor', 'log-thread']);
+    await mod.build(mod.ENTRY_SCRIPTS).catch(() => undefined); // the .ts scripts then run from source
   } finally {
     for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
   }

@@ -182,13 +182,15 @@ export class CappedLogWriter {
   private readonly procId: string;
   private readonly pieceBytes: number;
   private readonly maxBytes: number;
-  dropped = { bytes: 0, records: 0 };
+  dropped: { bytes: number; records: number }; // by the cap, so far (this writer and the ones before it)
 
-  constructor(activeFile: string, keys: SubKeys, procId: string, maxBytes: number) {
+  /** `dropped`: what earlier writers of this log dropped already (the totals run on). */
+  constructor(activeFile: string, keys: SubKeys, procId: string, maxBytes: number, dropped = { bytes: 0, records: 0 }) {
     this.activeFile = activeFile;
     this.keys = keys;
     this.procId = procId;
     this.maxBytes = maxBytes;
+    this.dropped = { ...dropped };
     this.pieceBytes = Math.max(64 * 1024, Math.floor(maxBytes / PIECES));
     this.writer = fs.existsSync(activeFile) ? LogWriter.openExisting(activeFile, keys, procId) : LogWriter.create(activeFile, keys, procId);
     this.nextSeq = this.writer.nextSeq;

@@ -1,0 +1,17 @@
+// The sources every bundle in dist/ is made from, and the newest time one of them changed. Plain
+// JavaScript with node built-ins only: build.mjs, the fast path's launchers (dist/<name>.mjs)
+// and scripts/lib/bundle.ts all ask this one question the same way.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const SOURCE_DIRS = ['scripts', 'scripts/lib', 'scripts/lib/commands'];
+
+/** The newest modification time (ms) among build.mjs, sources.mjs and the .ts sources. */
+export function newestSourceMtime(skill) {
+  const mtime = (f) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  let newest = Math.max(mtime(path.join(skill, 'build.mjs')), mtime(path.join(skill, 'sources.mjs')));
+  for (const dir of SOURCE_DIRS) {
+    for (const f of fs.readdirSync(path.join(skill, dir))) if (f.endsWith('.ts')) newest = Math.max(newest, mtime(path.join(skill, dir, f)));
+  }
+  return newest;
+}
