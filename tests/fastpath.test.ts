@@ -1,6 +1,6 @@
 // The fast path: `npm run build` makes dist/<script>.mjs, run by plain node with the same
 // arguments as the .ts scripts. Run from another folder, so that the scripts must find the
-// skill folder (and decide that they are the entry) from their own location.
+// skill folder from their own location. The .ts scripts hand over to it when it is current.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';

@@ -45,6 +45,8 @@ withSandbox('names: unique among live processes, usable everywhere, --replace ta
   const late = await run(sb, 'start_process.ts', ['true', 'x', '--name', 'later', '--no-pty']);
   assert.is(late.code, 0, late.stderr);
   assert.match(late.stderr, /note: --name, --no-pty came after the command, so the command gets them, not start_process/);
+  const marked = await run(sb, 'start_process.ts', ['--', 'true', 'x', '--name', 'later']);
+  assert.is(marked.stderr, '', 'after --, the --name of the command is meant');
   const b = await start(sb, ['--name', 'svc', '--replace', 'sleep', '302']);
   assert.not.ok(alive(a.pid), 'the old one was stopped');
   assert.is((await row(sb, a.id)).status, 'stopped');

@@ -75,6 +75,35 @@ withSandbox('--follow shows a prompt (a line without a newline) as it waits, --r
   assert.is(raw.out, 'start\nContinue? [y/N] you said y\nnext> bye later\n', 'nothing printed twice with --raw');
 });
 
+withSandbox('--follow and --wait-for with open lines: --wait-for waits for the whole line, --raw --json stays JSON, --grep hides what it hides, input sends stay apart', async (sb) => {
+  // A line printed in two parts 50 ms apart: --wait-for must not take the first part for the line.
+  const port = await start(sb, ['--no-pty', 'sh', '-c', 'read go; printf "listening on port 80"; sleep 0.05; echo 80; printf "ERR"; sleep 0.5; echo "OR: disk full"; read more']);
+  const w = spawnGetLogs(sb, [port.id, '--wait-for', 'port [0-9]+', '--timeout', '30']);
+  const j = spawnGetLogs(sb, [port.id, '-f', '--raw', '--json']);
+  const g = spawnGetLogs(sb, [port.id, '-f', '--raw', '--grep', 'ERROR']);
+  await waitFor('the followers to start', async () => (await logs(sb, port.id, ['--stream', 'events'])).stdout !== '' && j.out === '' && g.out === '' && w.code === undefined);
+  await run(sb, 'send_input.ts', [port.id, 'go']);
+  await waitFor('--wait-for', () => w.code !== undefined);
+  assert.is(w.out, 'listening on port 8080\n');
+  await waitFor('ERROR in the --grep follower', () => g.out.includes('disk full'));
+  assert.is(g.out, 'ERROR: disk full\n', 'the start of the line, hidden while open, is printed with the rest');
+  await run(sb, 'send_input.ts', [port.id, 'bye']);
+  await waitFor('the followers to end', () => j.code !== undefined && g.code !== undefined, 10_000);
+  const objects = j.out.trim().split('\n').map((l) => JSON.parse(l) as { text: string; partial?: boolean });
+  assert.equal(objects.filter((o) => !o.partial).map((o) => o.text), ['listening on port 8080', 'ERROR: disk full']);
+  // Input: each send is a line of its own, as typed, also when followed.
+  const typed = await start(sb, ['--no-pty', 'sh', '-c', 'read a; read b']);
+  const f = spawnGetLogs(sb, [typed.id, '-f', '--stream', 'input']);
+  await waitFor('the follower', async () => (await logs(sb, typed.id, ['--stream', 'events'])).stdout !== '');
+  await run(sb, 'send_input.ts', [typed.id, '-n', 'abc']);
+  await waitFor('abc', () => f.out === 'abc\n');
+  await run(sb, 'send_input.ts', [typed.id, 'hello']);
+  await run(sb, 'send_input.ts', [typed.id, 'x']);
+  await waitFor('the follower to end', () => f.code !== undefined, 10_000);
+  assert.is(f.out, 'abc\nhello\nx\n');
+  assert.is((await logs(sb, typed.id, ['--stream', 'input', '-n', '2'])).stdout, 'hello\nx\n');
+});
+
 withSandbox('--new shows each line exactly once across reads; -n limits it; --stream all shows input and events', async (sb) => {
   const { id } = await start(sb, ECHOER);
   await waitFor('early', async () => (await logs(sb, id)).stdout.includes('early'));

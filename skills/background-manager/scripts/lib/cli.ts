@@ -27,7 +27,11 @@ export function makeParser(argv: string[], usage: string): Argv {
       const text = String(msg || err?.message)
         .replace(/\s*\n\s*/g, ' ')
         .trim()
-        .replace(/^(Unknown arguments?: )(.*)$/, (_, head: string, names: string) => head + names.split(', ').map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', '));
+        .replace(/^(Unknown arguments?: )(.*)$/, (_, head: string, names: string) => {
+          // yargs lists a dashed flag twice, as given and camel-cased: keep the first.
+          const given = names.split(', ').filter((n, _i, all) => !(/[A-Z]/.test(n) && all.some((m) => m.includes('-') && m.replace(/-(.)/g, (_x, c: string) => c.toUpperCase()) === n)));
+          return `${given.length > 1 ? 'Unknown arguments: ' : 'Unknown argument: '}${given.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ')}`;
+        });
       throw new BgError('USAGE', `${text}${/[.!?]$/.test(text) ? '' : '.'} Run with --help for usage.`);
     });
 }

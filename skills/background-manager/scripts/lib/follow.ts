@@ -19,8 +19,10 @@ export interface FollowOptions {
    */
   onPartial?: (line: Line) => boolean;
   partialQuietMs?: number;
-  /** Lines the read before `from` left open (and showed): what follows continues them. */
+  /** Lines the read before `from` left open: what follows continues them. */
   open?: Line[];
+  /** Those of `open` it showed: shown again only once they grow. */
+  shown?: Line[];
   /** True while the process can still write (checked at most every `statusEveryMs`). */
   running: () => boolean;
   timeoutMs?: number;
@@ -28,6 +30,9 @@ export interface FollowOptions {
 }
 
 export type FollowEnd = 'stopped' | 'ended' | 'timeout';
+
+/** How long a line without a newline must stand still to count as a prompt (get_logs, start_process). */
+export const PROMPT_QUIET_MS = 200;
 
 export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Cursor | undefined }> {
   return new Promise((resolve) => {
@@ -42,10 +47,8 @@ export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Curs
     let partialTimer: NodeJS.Timeout | undefined;
     const shownPartial = new Set<string>(); // stream:time:length of open lines already shown
     const keyOf = (line: Line) => `${line.stream}:${line.time}:${line.bytes.length}`;
-    for (const line of o.open ?? []) {
-      assembler.reopen(line);
-      shownPartial.add(keyOf(line));
-    }
+    for (const line of o.open ?? []) assembler.reopen(line);
+    for (const line of o.shown ?? []) shownPartial.add(keyOf(line));
 
     const finish = (end: FollowEnd) => {
       if (done) return;
@@ -106,7 +109,8 @@ export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Curs
     }, o.statusEveryMs ?? 250);
     if (o.timeoutMs !== undefined) {
       timeout = setTimeout(() => {
-        if (!drain(false)) return finish('stopped');
+        // A line still waiting out its quiet time is shown now: following ends here.
+        if (!drain(false) || (o.onPartial && !showPartial())) return finish('stopped');
         finish('timeout');
       }, o.timeoutMs);
     }

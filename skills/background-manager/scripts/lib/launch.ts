@@ -35,9 +35,10 @@ export function checkName(name: string): string {
     throw new BgError('USAGE', `name "${name}" is not usable: use 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit (no spaces or slashes).`);
   }
   // Every script takes an ID, an ID prefix or a name in one place: a name that reads as hex
-  // digits could be another process's ID (or its prefix), and the ID would win.
+  // digits could be another process's ID (which wins over a name) or hide an ID prefix (which
+  // the name wins over).
   if (/^[0-9a-f]{1,8}$/i.test(name)) {
-    throw new BgError('USAGE', `name "${name}" is not usable: it could be read as a process ID (up to 8 hex digits). Add a letter after f or a dash, e.g. "${name}-1".`);
+    throw new BgError('USAGE', `name "${name}" is not usable: it could be read as a process ID (up to 8 hex digits). Add a letter from g to z, or a dash: e.g. "${name}-1".`);
   }
   return name;
 }

@@ -42,9 +42,7 @@ export class LineAssembler {
     if (start < data.length && rec.stream === 'input') {
       // Input comes in whole sends (text -n, a keypress): an unterminated one is a line of its
       // own at its own time, not the start of whatever is typed later.
-      const p = this.partial.get(rec.stream);
-      this.partial.delete(rec.stream);
-      out.push({ stream: 'input', time: p ? p.time : rec.time, bytes: Buffer.concat([...(p?.chunks ?? []), data.subarray(start)]), complete: false });
+      out.push({ stream: 'input', time: rec.time, bytes: Buffer.from(data.subarray(start)), complete: false });
       return;
     }
     if (start < data.length) {
@@ -56,7 +54,7 @@ export class LineAssembler {
 
   /** Take up a line left open by an earlier read: what follows it continues that line. */
   reopen(line: Line): void {
-    if (line.complete || line.stream === 'event') return;
+    if (line.complete || line.stream === 'event' || line.stream === 'input') return; // input: never open (see push)
     this.partial.set(line.stream, { time: line.time, chunks: [line.bytes] });
   }
 
@@ -114,7 +112,9 @@ export function lineText(line: Line, raw: boolean): string {
 
 export function formatLine(line: Line, o: FormatOptions): Buffer {
   if (o.json) {
-    const obj = { time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw), ...(line.complete ? {} : { partial: true }) };
+    // An input send without a newline is whole as sent; only output can be partial.
+    const partial = !line.complete && line.stream !== 'input';
+    const obj = { time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw), ...(partial ? { partial: true } : {}) };
     return Buffer.from(JSON.stringify(obj) + '\n');
   }
   const prefix = (o.timestamps ? localStamp(line.time) + ' ' : '') + (o.labelStreams && line.stream !== 'stdout' ? `[${line.stream}] ` : '');

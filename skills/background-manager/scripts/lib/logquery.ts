@@ -59,7 +59,8 @@ export function selectLines(reader: LogSetReader, q: Query): Selection {
     if (!q.streams.has(rec.stream)) return true;
     collected.push(rec);
     seen.add(rec.stream);
-    newlines += rec.stream === 'event' ? 1 : countNewlines(rec.data);
+    // An input send without a newline is a line too (LineAssembler).
+    newlines += rec.stream === 'event' ? 1 : countNewlines(rec.data) + (rec.stream === 'input' && rec.data[rec.data.length - 1] !== 0x0a ? 1 : 0);
     if (newlines >= need) {
       if (enough()) {
         finishing = true;
@@ -74,7 +75,7 @@ export function selectLines(reader: LogSetReader, q: Query): Selection {
   const all = linesOf(collected, skip);
   let lines = all.filter((l) => matches(q, l));
   if (q.lines > 0) lines = lines.slice(-q.lines);
-  return { lines, open: all.filter((l) => !l.complete), end: newest, reachedStart, issues: reader.issues, bytesRead: reader.bytesRead };
+  return { lines, open: openLines(all), end: newest, reachedStart, issues: reader.issues, bytesRead: reader.bytesRead };
 }
 
 function selectForward(reader: LogSetReader, q: Query): Selection {
@@ -110,10 +111,15 @@ export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) =
     assembler.push(rec, batch);
     return deliver();
   });
-  const open = stopped ? [] : assembler.open();
+  const open = stopped ? [] : openLines(assembler.open());
   if (!stopped) {
     assembler.flush(batch);
     deliver();
   }
   return { end, open, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
+}
+
+// Output lines still waiting for their newline (input is never left open: each send is whole).
+function openLines(lines: Line[]): Line[] {
+  return lines.filter((l) => !l.complete && l.stream !== 'input');
 }

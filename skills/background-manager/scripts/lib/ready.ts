@@ -1,6 +1,6 @@
 // start_process --wait-for / --wait-port: return once the process is ready, or say why not.
 import { LogSetReader, logFileOf } from './logset.ts';
-import { follow } from './follow.ts';
+import { follow, PROMPT_QUIET_MS } from './follow.ts';
 import { lineText, type Line } from './lines.ts';
 import { listeningPorts } from './ports.ts';
 import { isLive } from './status.ts';
@@ -24,6 +24,11 @@ export async function waitReady(ctx: Context, id: string, opts: { pattern?: RegE
     const rec = current(ctx, id)!;
     const reader = new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, id);
     let hit: Line | undefined;
+    const check = (l: Line) => {
+      if (l.stream === 'event' || l.stream === 'input' || !opts.pattern!.test(lineText(l, false))) return true;
+      hit = l;
+      return false;
+    };
     const res = await follow({
       activeFile: logFileOf(ctx.dataDir, rec),
       reader,
@@ -31,11 +36,10 @@ export async function waitReady(ctx: Context, id: string, opts: { pattern?: RegE
       running: alive,
       timeoutMs: opts.timeoutMs,
       statusEveryMs: 100,
-      onLine: (l) => {
-        if (l.stream === 'event' || l.stream === 'input' || !opts.pattern!.test(lineText(l, false))) return true;
-        hit = l;
-        return false;
-      },
+      onLine: check,
+      // A prompt ("Password: ") has no newline: it counts once it has stood still a moment.
+      onPartial: check,
+      partialQuietMs: PROMPT_QUIET_MS,
     });
     if (!hit) return { ready: false, why: res.end === 'timeout' ? 'timeout' : 'ended' };
     if (opts.port === undefined) return { ready: true, detail: lineText(hit, false) };

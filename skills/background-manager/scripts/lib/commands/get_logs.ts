@@ -10,7 +10,7 @@ import { LogSetReader, logFileOf } from '../logset.ts';
 import { selectLines, streamLines, matches, type Query, type Selection } from '../logquery.ts';
 import { SyncOut } from '../syncout.ts';
 import { formatLine, lineText, linesOf, type FormatOptions, type Line } from '../lines.ts';
-import { follow } from '../follow.ts';
+import { follow, PROMPT_QUIET_MS } from '../follow.ts';
 import { decryptOpenssl, isOpensslFile } from '../legacy.ts';
 import type { StreamName } from '../logfile.ts';
 import type { ProcessRecord } from '../state.ts';
@@ -140,6 +140,7 @@ export async function main(argv: string[]): Promise<number> {
         reader,
         from: sel.end,
         open: sel.open,
+        shown: shownOpen,
         running: () => isRunning(currentRecord(ctx, rec)),
         timeoutMs: args.timeout === undefined ? undefined : args.timeout * 1000,
         onLine,
@@ -148,6 +149,8 @@ export async function main(argv: string[]): Promise<number> {
       });
     };
     const wanted = (l: Line) => matches({ ...query, sinceMs: undefined }, l);
+    // Lines left open by the read above that it printed (the filters hid the others).
+    const shownOpen = waitFor ? [] : (sel.open ?? []).filter((l) => matches(query, l));
 
     if (waitFor) {
       if (hit) {
@@ -162,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
         found = l;
         return false;
       };
-      const res = await followOn(check, check, 0);
+      const res = await followOn(check, check, PROMPT_QUIET_MS); // quiet: not half of a line
       await saveCursor(ctx, rec, args.new, res.cursor);
       if (found) {
         write(found);
@@ -177,12 +180,12 @@ export async function main(argv: string[]): Promise<number> {
 
     for (const l of sel.lines) write(l);
     if (args.follow) {
-      const show = followWriter(fmt, sel.open ?? [], (b) => out.write(b));
+      const show = followWriter(fmt, shownOpen, (b) => out.write(b));
       const onLine = (l: Line) => {
         if (wanted(l)) show(l);
         return true;
       };
-      const res = await followOn(onLine, onLine, PARTIAL_QUIET_MS);
+      const res = await followOn(onLine, onLine, PROMPT_QUIET_MS);
       damaged = damaged || reader.issues.some((i) => i.kind !== 'torn-tail');
       await saveCursor(ctx, rec, args.new, res.cursor);
       return damaged ? EXIT.DAMAGED : 0;
@@ -193,9 +196,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** --follow shows a line still open (a prompt) once no more of it has come for this long. */
-const PARTIAL_QUIET_MS = 200;
-
 /**
  * How --follow prints: whole lines as they end, and a line still open (a prompt) as it stands
  * once it goes quiet. As text or JSON, such a line is printed as a line of its own (JSON:
@@ -203,8 +203,9 @@ const PARTIAL_QUIET_MS = 200;
  * With --raw only the bytes not printed yet are written, so the output is the exact stream.
  */
 function followWriter(fmt: FormatOptions, shownOpen: Line[], write: (b: Buffer) => void): (l: Line) => void {
-  const printed = new Map<string, number>(); // raw: bytes of an open line already written, by stream:time
-  if (fmt.raw) for (const l of shownOpen) printed.set(`${l.stream}:${l.time}`, l.bytes.length);
+  const exact = fmt.raw && !fmt.json; // --raw --json is still one JSON object per line
+  const printed = new Map<string, number>(); // exact: bytes of an open line already written, by stream:time
+  if (exact) for (const l of shownOpen) printed.set(`${l.stream}:${l.time}`, l.bytes.length);
   const rest = (l: Line) => {
     const key = `${l.stream}:${l.time}`;
     const done = printed.get(key);
@@ -213,7 +214,7 @@ function followWriter(fmt: FormatOptions, shownOpen: Line[], write: (b: Buffer) 
     if (done === undefined) return formatLine(l, fmt);
     return Buffer.concat([l.bytes.subarray(done), l.complete ? Buffer.from('\n') : Buffer.alloc(0)]);
   };
-  return (l) => write(fmt.raw ? rest(l) : formatLine(l, fmt));
+  return (l) => write(exact ? rest(l) : formatLine(l, fmt));
 }
 
 // Every byte, as written: no lines to find, so records are copied straight out (fast).

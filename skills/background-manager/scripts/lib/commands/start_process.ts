@@ -32,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
     // Not `array: true`: that would swallow the command's words after the first KEY=VALUE.
     .option('env', { type: 'string', describe: 'KEY=VALUE for the command (repeatable; kept encrypted, never in argv)', requiresArg: true })
     .option('pty', { type: 'boolean', default: true, describe: 'Run under a pseudo-terminal; --no-pty uses pipes and keeps stdout and stderr apart' })
-    .option('wait-for', { type: 'string', describe: 'Return only once an output line matches this regular expression', requiresArg: true })
+    .option('wait-for', { type: 'string', describe: 'Return only once an output line (or a prompt without a newline, after 0.2 s) matches this regular expression', requiresArg: true })
     .option('wait-port', { type: 'number', describe: 'Return only once the process tree listens on this TCP port', requiresArg: true })
     .option('wait-timeout', { type: 'number', default: 60, describe: 'Seconds to wait for --wait-for / --wait-port', requiresArg: true })
     .option('timeout', { type: 'number', describe: 'Stop the process after this many seconds (recorded as a timeout)', requiresArg: true })
@@ -64,9 +64,12 @@ export async function main(argv: string[]): Promise<number> {
     throw new BgError('USAGE', 'no command given. Example: start_process.ts python3 -m http.server 8080');
   }
 
-  // `start_process.ts python3 -m http.server 8080 --name web` gives --name to the server; say so.
-  const OWN = ['name', 'replace', 'cwd', 'env', 'pty', 'no-pty', 'wait-for', 'wait-port', 'wait-timeout', 'timeout', 'restart', 'max-restarts', 'max-log-size'];
-  const misplaced = command.slice(1).filter((a) => OWN.some((o) => a === `--${o}` || a.startsWith(`--${o}=`)));
+  // `start_process.ts python3 -m http.server 8080 --name web` gives --name to the server; say
+  // so, unless -- marked the command (then its own --name, as docker's, is meant). Options
+  // that other programs commonly have too (--cwd, --env, --timeout, --restart) are left out.
+  const OWN = ['name', 'replace', 'no-pty', 'wait-for', 'wait-port', 'wait-timeout', 'max-restarts', 'max-log-size'];
+  const markedByDashes = argv[argv.length - command.length - 1] === '--';
+  const misplaced = markedByDashes ? [] : command.slice(1).filter((a) => OWN.some((o) => a === `--${o}` || a.startsWith(`--${o}=`)));
   if (misplaced.length) {
     process.stderr.write(`start_process: note: ${misplaced.join(', ')} came after the command, so the command gets ${misplaced.length > 1 ? 'them' : 'it'}, not start_process. Put start_process's options before the command.\n`);
   }
