@@ -132,6 +132,16 @@ withSandbox('the last output before an exit is kept (PTY, 8 at once), and a back
   assert.ok(Math.min(...gaps) < 190, `last output to the recorded exit: ${gaps.join(', ')} ms`);
 });
 
+withSandbox('a background job that outlives the command is named in the log when the command ends', async (sb) => {
+  const { id } = await start(sb, ['sh', '-c', 'trap "" HUP; sleep 300 & echo "job $!"']);
+  await waitFor('the exit', async () => (await listJson(sb)).find((p) => p.id === id && p.status === 'exited'));
+  const job = Number(/^job (\d+)$/m.exec(await logs(sb, id))![1]);
+  track(sb, job); // ended by cleanup: the tool no longer does
+  assert.ok(alive(job));
+  const events = await logs(sb, id, ['--stream', 'events']);
+  assert.match(events, new RegExp(`^still running after it ended, not stopped with it: PID ${job} \\(sleep\\)$`, 'm'));
+});
+
 withSandbox('stop: a child that ignores SIGTERM is SIGKILLed after the grace period; no grandchild survives', async (sb) => {
   const { id, pid } = await start(sb, ['--no-pty', 'sh', '-c', 'trap "" TERM; sleep 300 & sleep 301 & setsid sleep 302 & (trap "" TERM; sleep 303) & echo ready; wait']);
   await waitFor('ready', async () => (await logs(sb, id)).includes('ready'));

@@ -217,6 +217,14 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
   });
 }
 
+function commOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+  } catch {
+    return '?';
+  }
+}
+
 const STOP_NOTES: Record<StopReason, string> = {
   stop: 'stopped by stop_process',
   timeout: 'stopped: --timeout reached',
@@ -317,6 +325,10 @@ async function main(): Promise<void> {
       const exit = await child.exited;
       childRunning = false;
       out.flush();
+      // Background jobs that outlived it (they ignored the hang-up, or hold no pipe) are not
+      // this tool's to stop any more: say which, so that nobody thinks they ended with it.
+      const left = allStats().filter((st) => (st.sid === child.pid || st.pgid === child.pid) && st.pid !== child.pid && st.state !== 'Z');
+      if (left.length) out.event(`still running after it ended, not stopped with it: ${left.map((st) => `PID ${st.pid} (${commOf(st.pid)})`).join(', ')}`);
       const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
       const failed = exit.signal !== null || exit.exitCode !== 0;
       const wanted = !stop && (cfg.restart.mode === 'always' || (cfg.restart.mode === 'on-failure' && failed));
