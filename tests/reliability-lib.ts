@@ -251,6 +251,13 @@ export function logNow(sb: Sandbox, id: string, streams: LogRecord['stream'][] =
   return selectLines(reader, { streams: new Set(streams), lines: 0, raw: false }).lines.map((l) => lineText(l, false));
 }
 
+/** The last line get_logs would show, read from the end only (cheap on a big log). */
+export function lastLineNow(sb: Sandbox, id: string): string | undefined {
+  const reader = new LogSetReader(logFileOf(sb.env.BG_DATA_DIR!, rec(sb, id)), keysOf(sb), id);
+  const l = selectLines(reader, { streams: new Set(['stdout', 'stderr']), lines: 1, raw: false }).lines[0];
+  return l && lineText(l, false);
+}
+
 export function rec(sb: Sandbox, id: string): ProcessRecord {
   const r = recs(sb).find((p) => p.id === id);
   if (!r) throw new Error(`no record ${id}`);

@@ -253,7 +253,8 @@ async function main(): Promise<void> {
   let dropUpdate: Promise<unknown> = Promise.resolve();
   let dropTotals: Dropped | undefined;
   let dropQueued = false;
-  const out = new OutputLog(new URL('./log-thread.mjs', import.meta.url), (totals) => {
+  // A log thread only under a PTY (see logsink.ts).
+  const out = new OutputLog(cfg.pty ? new URL('./log-thread.mjs', import.meta.url) : undefined, (totals) => {
     dropTotals = totals;
     if (dropQueued) return;
     dropQueued = true;

@@ -1,13 +1,15 @@
 // Where the supervisor's output batches go: a LogAppender (the capped, encrypted log plus the
-// bookkeeping of what could not be written), run on the supervisor's own thread or, under a
-// burst of output, on a worker thread (log-thread.ts), so that encrypting and writing never
-// stop the supervisor from reading: a child under a PTY blocks as soon as its small terminal
-// buffer is full, so every millisecond spent encrypting on the reading thread was a
-// millisecond the child stood still.
+// bookkeeping of what could not be written), run on the supervisor's own thread or, for a
+// terminal's burst of output, on a worker thread (log-thread.ts), so that encrypting and
+// writing never stop the supervisor from reading: a child under a PTY blocks as soon as its
+// small terminal buffer is full, so every millisecond spent encrypting on the reading thread
+// was a millisecond the child stood still. (Pipes gained about 8% from it, but glibc's heap
+// grew with the two threads' turnover to 55-75 MB peaks in 1 run of 3: they stay on one.)
 import { Worker } from 'node:worker_threads';
 import type { SubKeys } from './crypto.ts';
 import type { StreamName } from './logfile.ts';
 import { CappedLogWriter } from './logset.ts';
+import { FLUSH_BYTES } from './supervisor-config.ts';
 
 export interface Segment {
   stream: StreamName;
@@ -97,6 +99,14 @@ export class LogAppender {
     return droppedNow;
   }
 
+  /** Output that never reached this appender (held too long): said in the log with the rest. */
+  addLost(bytes: number, chunks: number, reason: string): void {
+    const lost = this.state.lost;
+    lost.bytes += bytes;
+    lost.chunks += chunks;
+    lost.reason ||= reason;
+  }
+
   get dropped(): Dropped {
     return { ...this.writer.dropped };
   }
@@ -131,9 +141,9 @@ export class LogAppender {
   }
 }
 
-/** Batch buffers kept for reuse, and their usual size (a batch is cut at FLUSH_BYTES). */
-const POOL_MAX = 32;
-const POOL_BUFFER = 512 << 10;
+/** Batch buffers kept for reuse (about what back-pressure lets be in flight), and their size. */
+const POOL_MAX = 16;
+const POOL_BUFFER = FLUSH_BYTES + (64 << 10); // a batch is cut at FLUSH_BYTES, plus the last read
 
 /** Messages from the supervisor to the log thread, and its answers. */
 export type ToThread = { type: 'open'; state: SinkState } | { type: 'write'; segs: Segment[]; bytes: number } | { type: 'sync' } | { type: 'close' };

@@ -1,15 +1,19 @@
 // The supervisor's output path: what the child prints is batched briefly (few, large records
 // under load) and appended to the encrypted log, on the supervisor's own thread while output
-// is light and on a log thread (logsink.ts) during a burst, with back-pressure on the child
-// (its output is paused) when batches pile up, so memory stays bounded.
+// is light and, under a PTY, on a log thread (logsink.ts) during a burst, with back-pressure
+// on the child (its output is paused) when batches pile up, so memory stays bounded.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { StreamName } from './logfile.ts';
 import { LogAppender, ThreadSink, noteGarbage, type Dropped, type Lost, type Segment, type SinkState } from './logsink.ts';
 import { FLUSH_BYTES, FLUSH_DELAY_MS } from './supervisor-config.ts';
 
-/** Output held while the log is being set up, at most; the rest is counted as lost. */
-const MAX_EARLY_BYTES = 16 << 20;
+/**
+ * Output held, at most, should pausing fail to hold it back; beyond it, output is counted as
+ * lost (and said). Pausing starts at HIGH_WATER, also while the log is being set up: a bench
+ * run lost 2 MiB that arrived while the state lock was contended, when this was the only guard.
+ */
+const MAX_HELD_BYTES = 16 << 20;
 /** Output waiting to be written beyond this pauses the child's output; below LOW it resumes. */
 const HIGH_WATER = 4 << 20;
 const LOW_WATER = 1 << 20;
@@ -25,7 +29,7 @@ export class OutputLog {
   private segments: { stream: StreamName; chunks: Buffer[] }[] = [];
   private pending = 0;
   private timer: NodeJS.Timeout | undefined;
-  private early: Lost = { bytes: 0, chunks: 0, reason: '' }; // before the log existed
+  private held: Lost = { bytes: 0, chunks: 0, reason: '' }; // lost beyond MAX_HELD_BYTES, not yet told to an appender
   private inline: LogAppender | undefined;
   private thread: ThreadSink | undefined;
   private threadState: SinkState | undefined; // what the thread was given, drops updated
@@ -48,8 +52,14 @@ export class OutputLog {
 
   /** The log is ready: output goes to it from now on (held output first). */
   open(state: SinkState): void {
-    const lost = this.early.bytes ? { ...this.early, reason: 'output arrived faster than the log could be set up' } : state.lost;
-    this.inline = new LogAppender({ ...state, lost });
+    this.inline = new LogAppender(state);
+    this.passOnLost();
+  }
+
+  private passOnLost(): void {
+    if (!this.inline || this.held.bytes === 0) return;
+    this.inline.addLost(this.held.bytes, this.held.chunks, 'output arrived faster than it could be written');
+    this.held = { bytes: 0, chunks: 0, reason: '' };
   }
 
   /** Append at once, before anything held (the log's first record): only right after open(). */
@@ -66,9 +76,10 @@ export class OutputLog {
   }
 
   push(stream: StreamName, chunk: Buffer): void {
-    if (!this.inline && !this.thread && this.pending >= MAX_EARLY_BYTES) {
-      this.early.bytes += chunk.length; // the log is not set up yet (state lock contended): bounded, and said
-      this.early.chunks++;
+    if (this.pending >= MAX_HELD_BYTES) {
+      this.held.bytes += chunk.length; // bounded, and said in the log
+      this.held.chunks++;
+      this.passOnLost();
       return;
     }
     const last = this.segments[this.segments.length - 1];
@@ -158,6 +169,7 @@ export class OutputLog {
       if (!t.opened) await t.close();
       this.thread = undefined;
       if (state) this.inline = new LogAppender(state);
+      this.passOnLost();
     })().finally(() => {
       this.switching = undefined;
       this.flush();
@@ -178,7 +190,7 @@ export class OutputLog {
 
   private pressure(): void {
     const waiting = this.pending + (this.thread?.inflight ?? 0);
-    if (!this.paused && waiting > HIGH_WATER && this.source && (this.inline || this.thread)) {
+    if (!this.paused && waiting > HIGH_WATER && this.source) {
       this.paused = true;
       this.source.pause();
     } else if (this.paused && waiting < LOW_WATER) {
