@@ -197,3 +197,8 @@ export function ussKiB(pid: number): number | undefined {
   for (const m of text.matchAll(/^Private_(?:Clean|Dirty|Hugetlb):\s+(\d+) kB$/gm)) kib += Number(m[1]);
   return kib;
 }
+
+/** A figure the closing notes quote, printed as it is measured (on stderr, beside uvu's dots). */
+export function figure(text: string): void {
+  process.stderr.write(`  [figure] ${text}\n`);
+}

@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { cleanup, makeSandbox, ROOT, SCRIPTS, track, waitFor, type Sandbox } from './helpers.ts';
+import { cleanup, figure, makeSandbox, ROOT, SCRIPTS, track, waitFor, type Sandbox } from './helpers.ts';
+
+export { figure };
 import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
 import { StateStore, type ProcessRecord, type StateDoc } from '../skills/background-manager/scripts/lib/state.ts';
 import { allStats, matchIdentity, readStat, signalTree, type ProcStat } from '../skills/background-manager/scripts/lib/proc.ts';
@@ -24,10 +26,6 @@ import type { SubKeys } from '../skills/background-manager/scripts/lib/crypto.ts
 export const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
 const ONLY = process.env.BG_TEST_ONLY ? new RegExp(process.env.BG_TEST_ONLY, 'i') : undefined;
 
-/** The figures issue 6 asks for, printed as they are measured. */
-export function figure(text: string): void {
-  process.stderr.write(`  [figure] ${text}\n`);
-}
 
 // ---------------------------------------------------------------------------------------
 // Harness: a sandbox per test, plus tmpfs mounts and stray processes ended at cleanup.
