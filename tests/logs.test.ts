@@ -15,12 +15,27 @@ const ECHOER = ['--no-pty', 'sh', '-c', 'echo early; while read line; do echo "e
 /** A long-running get_logs whose stdout is collected as it arrives. */
 function spawnGetLogs(sb: Sandbox, args: string[]) {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'get_logs.ts'), ...args], { env: sb.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const state = { out: '', err: '', code: undefined as number | null | undefined };
+  const state = { out: '', err: '', code: undefined as number | null | undefined, pid: child.pid! };
   child.stdout.on('data', (d) => (state.out += d));
   child.stderr.on('data', (d) => (state.err += d));
   child.on('close', (code) => (state.code = code));
   track(sb, child.pid!);
   return state;
+}
+
+/** True once the process has an inotify watch: get_logs made it after its first read, to follow. */
+function watching(pid: number): boolean {
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:inotify';
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
 }
 
 withSandbox('--follow prints a new line within 1 s and exits 0 when the process ends', async (sb) => {
@@ -127,6 +142,46 @@ withSandbox('--new shows each line exactly once across reads; -n limits it; --st
   await waitFor('exit', async () => (await listJson(sb))[0]!.status === 'exited');
   const events = (await logs(sb, id, ['--stream', 'events', '-n', '1'])).stdout;
   assert.is(events, 'exited with code 0\n');
+});
+
+withSandbox('--new with --wait-for prints every new line up to the match and no more; --new --grep keeps its own position', async (sb) => {
+  // Each "go" prints six lines in one write (one log record): a match mid-record must leave
+  // the lines after it unread.
+  const { id } = await start(sb, ['--no-pty', 'sh', '-c', 'echo start; while read l; do [ "$l" = quit ] && exit 0; printf "1\\n2\\n3\\n4\\n5\\nready\\n"; done']);
+  await waitFor('start', async () => (await logs(sb, id)).stdout === 'start\n');
+  const go = async () => assert.is((await run(sb, 'send_input.ts', [id, 'go'])).code, 0);
+  assert.is((await logs(sb, id, ['--new'])).stdout, 'start\n');
+  await go();
+  const upTo2 = await logs(sb, id, ['--new', '--wait-for', '^2$', '--timeout', '10']);
+  assert.is(upTo2.code, 0, upTo2.stderr);
+  assert.is(upTo2.stdout, '1\n2\n');
+  assert.is((await logs(sb, id, ['--new'])).stdout, '3\n4\n5\nready\n');
+  assert.is((await logs(sb, id, ['--new'])).stdout, '');
+  // A match that comes later, while --wait-for follows.
+  const w = spawnGetLogs(sb, [id, '--new', '--wait-for', '^3$', '--timeout', '20']);
+  await waitFor('the waiter to follow (its inotify watch)', () => watching(w.pid));
+  await go();
+  await waitFor('the waiter to return', () => w.code !== undefined, 10_000);
+  assert.is(w.code, 0, w.err);
+  assert.is(w.out, '1\n2\n3\n');
+  assert.is((await logs(sb, id, ['--new'])).stdout, '4\n5\nready\n');
+  // A view of its own: --new --grep sees everything it has not shown, whatever plain --new showed.
+  assert.is((await logs(sb, id, ['--new', '--grep', '^[0-9]$'])).stdout, '1\n2\n3\n4\n5\n1\n2\n3\n4\n5\n');
+  await go();
+  await waitFor('the third round', async () => (await logs(sb, id, ['-n', '0', '--grep', 'ready'])).stdout === 'ready\nready\nready\n');
+  assert.is((await logs(sb, id, ['--new', '--grep', '^[0-9]$'])).stdout, '1\n2\n3\n4\n5\n');
+  assert.is((await logs(sb, id, ['--new'])).stdout, '1\n2\n3\n4\n5\nready\n');
+  // No match within the timeout: what was new is printed (and counts as read), exit 1.
+  const none = await logs(sb, id, ['--new', '--wait-for', 'never', '--timeout', '0.5']);
+  assert.is(none.code, 1);
+  assert.is(none.stdout, '');
+  assert.match(none.stderr, /no line matched \/never\/ within 0\.5 s; what was new is printed above\./);
+  await go();
+  await waitFor('the fourth round', async () => (await logs(sb, id, ['-n', '1'])).stdout === 'ready\n' && (await logs(sb, id, ['-n', '0', '--grep', 'ready'])).stdout.length === 24);
+  const rest = await logs(sb, id, ['--new', '--wait-for', 'never', '--timeout', '0.5']);
+  assert.is(rest.code, 1);
+  assert.is(rest.stdout, '1\n2\n3\n4\n5\nready\n');
+  assert.is((await logs(sb, id, ['--new'])).stdout, '');
 });
 
 withSandbox('--since, --timestamps, --grep with -n, and --json', async (sb) => {

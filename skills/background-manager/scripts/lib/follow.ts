@@ -34,7 +34,11 @@ export type FollowEnd = 'stopped' | 'ended' | 'timeout';
 /** How long a line without a newline must stand still to count as a prompt (get_logs, start_process). */
 export const PROMPT_QUIET_MS = 200;
 
-export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Cursor | undefined }> {
+/**
+ * `cursor`: where a later read goes on (just after the line onLine stopped at); `open`: lines
+ * still open at the end, not yet handed to onLine.
+ */
+export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Cursor | undefined; open: Line[] }> {
   return new Promise((resolve) => {
     let cursor = o.from;
     const assembler = new LineAssembler();
@@ -57,7 +61,7 @@ export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Curs
       clearInterval(statusTimer);
       clearTimeout(timeout);
       clearTimeout(partialTimer);
-      resolve({ end, cursor });
+      resolve({ end, cursor, open: assembler.open() });
     };
     // Open lines not shown at their current length yet; false when one asked to stop.
     const showPartial = (): boolean => {
@@ -72,14 +76,24 @@ export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Curs
     // Read whatever is new; returns false when a line asked to stop.
     const drain = (final: boolean): boolean => {
       const fresh: Line[] = [];
+      const after: Cursor[] = []; // for each whole line of fresh, the cursor just after it
+      const ends: number[] = [];
       const before = cursor;
-      cursor = o.reader.forward(cursor, (rec: LogRecord) => assembler.push(rec, fresh));
+      cursor = o.reader.forward(cursor, (rec: LogRecord) => {
+        assembler.push(rec, fresh, ends);
+        for (const used of ends) after.push(o.reader.cursorAfter(rec, used));
+        ends.length = 0;
+      });
       if (final) {
         const open: Line[] = [];
         assembler.flush(open);
         fresh.push(...open.filter((l) => !shownPartial.has(keyOf(l)))); // not again as it was shown
       }
-      for (const line of fresh) if (!o.onLine(line)) return false;
+      for (let i = 0; i < fresh.length; i++) {
+        if (o.onLine(fresh[i]!)) continue;
+        cursor = after[i] ?? cursor; // what came after that line stays unread
+        return false;
+      }
       if (!o.onPartial || final) return true;
       if (!o.partialQuietMs) return showPartial();
       if (cursor?.offset !== before?.offset || cursor?.fileId !== before?.fileId || !partialTimer) {

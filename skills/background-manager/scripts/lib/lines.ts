@@ -19,9 +19,14 @@ export class LineAssembler {
     for (const s of skipFirstFragment) if (s !== 'event') this.fresh.add(s);
   }
 
-  push(rec: LogRecord, out: Line[]): void {
+  /**
+   * The lines `rec` ends go to `out`; with `ends`, for each of them, how many bytes of
+   * `rec.data` it took up to its end (its newline included).
+   */
+  push(rec: LogRecord, out: Line[], ends?: number[]): void {
     if (rec.stream === 'event') {
       out.push({ stream: 'event', time: rec.time, bytes: rec.data, complete: true });
+      ends?.push(rec.data.length);
       return;
     }
     const data = rec.data;
@@ -37,12 +42,14 @@ export class LineAssembler {
         continue; // the tail of a line that began before the records we have
       }
       out.push({ stream: rec.stream, time: p ? p.time : rec.time, bytes: p ? Buffer.concat([...p.chunks, head]) : Buffer.from(head), complete: true });
+      ends?.push(nl + 1);
       start = nl + 1;
     }
     if (start < data.length && rec.stream === 'input') {
       // Input comes in whole sends (text -n, a keypress): an unterminated one is a line of its
       // own at its own time, not the start of whatever is typed later.
       out.push({ stream: 'input', time: rec.time, bytes: Buffer.from(data.subarray(start)), complete: false });
+      ends?.push(data.length);
       return;
     }
     if (start < data.length) {

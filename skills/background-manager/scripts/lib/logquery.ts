@@ -95,28 +95,33 @@ function selectForward(reader: LogSetReader, q: Query): Selection {
 export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) => boolean | void): Omit<Selection, 'lines'> & { stopped: boolean } {
   const assembler = new LineAssembler();
   const batch: Line[] = [];
+  const ends: number[] = []; // where in its record each line of the batch ends
   let stopped = false;
-  const deliver = () => {
-    for (const l of batch) {
-      if (matches(q, l) && emit(l) === false) {
+  let stopAt: Cursor | undefined; // just after the line emit stopped at
+  const deliver = (rec?: LogRecord) => {
+    for (let i = 0; i < batch.length; i++) {
+      if (matches(q, batch[i]!) && emit(batch[i]!) === false) {
         stopped = true;
+        if (rec) stopAt = reader.cursorAfter(rec, ends[i]!);
         break;
       }
     }
     batch.length = 0;
+    ends.length = 0;
     return !stopped;
   };
   const end = reader.forward(q.from ?? undefined, (rec) => {
     if (!q.streams.has(rec.stream)) return true;
-    assembler.push(rec, batch);
-    return deliver();
+    assembler.push(rec, batch, ends);
+    return deliver(rec);
   });
   const open = stopped ? [] : openLines(assembler.open());
   if (!stopped) {
     assembler.flush(batch);
     deliver();
   }
-  return { end, open, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
+  // Stopped at a line: the end is just after it, so what followed it in its record is unread.
+  return { end: stopAt ?? end, open, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
 }
 
 // Output lines still waiting for their newline (input is never left open: each send is whole).

@@ -50,11 +50,15 @@ export function listSegments(activeFile: string): Segment[] {
   return out;
 }
 
-/** Where a reader stopped: the segment (by file ID), the byte offset, the next seq. */
+/**
+ * Where a reader stopped: the segment (by file ID), the byte offset, the next seq, and how much
+ * of that record's data was already taken (a read that stopped after a line mid-record).
+ */
 export interface Cursor {
   fileId: string; // hex
   offset: number;
   seq: number;
+  skip?: number; // bytes of the record at `offset` already read
 }
 
 export class LogSetReader {
@@ -65,6 +69,8 @@ export class LogSetReader {
   bytesRead = 0;
   /** During backward(): the position just after the record being visited. */
   lastCursor: Cursor | undefined;
+  /** During forward(): the record being visited (its segment, and the bytes cut from its front). */
+  private visiting: { fileId: string; skip: number } | undefined;
 
   constructor(activeFile: string, keys: SubKeys, procId: string) {
     this.activeFile = activeFile;
@@ -148,25 +154,41 @@ export class LogSetReader {
       for (let i = startIx; i < readers.length; i++) {
         const { seg, r } = readers[i]!;
         if (!r) continue;
-        const resume = i === startIx && from && r.header.fileId.toString('hex') === from.fileId;
+        const fileId = r.header.fileId.toString('hex');
+        const resume = i === startIx && from && fileId === from.fileId;
         let stopped = false;
         const { issues, next, nextSeq } = r.readForward({
           ...(resume ? { offset: from.offset, expectSeq: from.seq } : {}),
           visit: (rec) => {
-            if (rec.seq < minSeq || visit(rec) !== false) return true;
+            if (rec.seq < minSeq) return true;
+            // The record a cursor points into: only what it had not read yet.
+            const skip = resume && from.skip && rec.seq === from.seq && rec.offset === from.offset ? Math.min(from.skip, rec.data.length) : 0;
+            this.visiting = { fileId, skip };
+            if (visit(skip ? { ...rec, data: rec.data.subarray(skip) } : rec) !== false) return true;
             stopped = true;
             return false;
           },
         });
         this.bytesRead += r.stats.bytesRead;
         this.note(seg.file, issues.filter((x) => !(x.kind === 'torn-tail' && seg.firstSeq === undefined)));
-        cursor = { fileId: r.header.fileId.toString('hex'), offset: next, seq: nextSeq };
+        cursor = { fileId, offset: next, seq: nextSeq };
         if (stopped) return cursor;
       }
       return cursor;
     } finally {
+      this.visiting = undefined;
       for (const { r } of readers) r?.close();
     }
+  }
+
+  /**
+   * During forward(), inside `visit(rec)`: the cursor just after the first `used` bytes of
+   * `rec.data` (as visit saw it), so a later read starts with the bytes after them.
+   */
+  cursorAfter(rec: LogRecord, used: number): Cursor {
+    const v = this.visiting!;
+    if (used >= rec.data.length) return { fileId: v.fileId, offset: rec.end, seq: rec.seq + 1 };
+    return { fileId: v.fileId, offset: rec.offset, seq: rec.seq, skip: v.skip + used };
   }
 }
 

@@ -22,6 +22,14 @@ export type RestartMode = 'no' | 'on-failure' | 'always';
 /** Why a process was asked to end: stop_process, --timeout, --replace, restart_process, remove_process. */
 export type StopReason = 'stop' | 'timeout' | 'replace' | 'restart' | 'remove';
 
+/** A log position (logset.ts Cursor): segment file ID, record offset, next seq, bytes of it read. */
+export interface NewCursor {
+  fileId: string;
+  offset: number;
+  seq: number;
+  skip?: number;
+}
+
 export interface ProcessRecord {
   id: string;
   command: string; // as shown to people
@@ -51,7 +59,8 @@ export interface ProcessRecord {
   logFile: string; // relative to the data dir (the active segment; see logset.ts)
   maxLogSize?: number;
   logDropped?: { bytes: number; records: number }; // removed by the size cap so far
-  newCursor?: { fileId: string; offset: number; seq: number }; // where get_logs --new stopped
+  newCursor?: NewCursor; // where get_logs --new (output, no --grep) stopped
+  newCursors?: Record<string, NewCursor>; // the same for other --stream/--grep views, by view
   legacy?: { status?: string; inputFile?: string }; // imported from the Python skill
 }
 

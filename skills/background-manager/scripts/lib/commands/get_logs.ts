@@ -6,7 +6,7 @@ import { openContext } from '../context.ts';
 import { resolveProcess } from '../resolve.ts';
 import { liveStatus } from '../status.ts';
 import { BgError, EXIT } from '../errors.ts';
-import { LogSetReader, logFileOf } from '../logset.ts';
+import { LogSetReader, logFileOf, type Cursor } from '../logset.ts';
 import { selectLines, streamLines, matches, type Query, type Selection } from '../logquery.ts';
 import { SyncOut } from '../syncout.ts';
 import { formatLine, lineText, linesOf, type FormatOptions, type Line } from '../lines.ts';
@@ -50,15 +50,15 @@ export async function main(argv: string[]): Promise<number> {
     argv,
     "Usage: get_logs.ts <id> [-n LINES] [options]\n\nPrints what a process printed (stdout and stderr), while it runs or after it ended.\nTerminal escape sequences and \\r redraws are rendered away unless --raw is given.",
   )
-    .option('n', { alias: 'lines', type: 'number', describe: 'Lines from the end (default 20; 0 for all). With --new or --since: no limit unless given', requiresArg: true })
+    .option('n', { alias: 'lines', type: 'number', describe: 'Lines from the end (default 20; 0 for all). With --new or --since: no limit unless given. Not with --wait-for', requiresArg: true })
     .option('raw', { type: 'boolean', default: false, describe: 'The exact bytes the process wrote' })
     .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new output until the process ends; a line without a newline yet (a prompt) shows once quiet for 0.2 s' })
-    .option('new', { type: 'boolean', default: false, describe: 'Only output not shown by an earlier --new read of this process' })
+    .option('new', { type: 'boolean', default: false, describe: 'Only output not shown by an earlier --new read of this process (one position per --stream/--grep view)' })
     .option('since', { type: 'string', describe: 'Only output since 30s, 5m, 2h, 1d ago, or an ISO time', requiresArg: true })
     .option('timestamps', { alias: 't', type: 'boolean', default: false, describe: 'Prefix each line with the time it arrived' })
     .option('stream', { type: 'string', default: 'output', choices: Object.keys(STREAM_CHOICES), describe: 'Which records: output (stdout+stderr), stdout, stderr, input, events, all' })
     .option('grep', { type: 'string', describe: 'Only lines matching this regular expression', requiresArg: true })
-    .option('wait-for', { type: 'string', describe: 'Wait until a line (a prompt without a newline too) matches this regular expression; print it. Exit 1 on --timeout, 5 if the process ends first', requiresArg: true })
+    .option('wait-for', { type: 'string', describe: 'Wait until a line (a prompt without a newline too) matches this regular expression; print it (with --new: every new line up to it). Exit 1 on --timeout, 5 if the process ends first', requiresArg: true })
     .option('timeout', { type: 'number', describe: 'With --wait-for or --follow: give up after this many seconds', requiresArg: true })
     .option('json', { type: 'boolean', default: false, describe: 'One JSON object per line: {"time","stream","text"}, "partial":true on a line without a newline yet' })
     .example('$0 a1b2', 'Last 20 lines')
@@ -87,6 +87,9 @@ export async function main(argv: string[]): Promise<number> {
   const grep = args.grep === undefined ? undefined : compileRegex('--grep', args.grep);
   const waitFor = args.waitFor === undefined ? undefined : compileRegex('--wait-for', args.waitFor);
   const streams = new Set(STREAM_CHOICES[args.stream]!);
+  // --new keeps a position per view (what --stream and --grep select), so that reading the
+  // errors with --new --grep does not mark the other lines as read for a plain --new.
+  const view = args.stream === 'output' && !grep ? undefined : `${[...streams].join('+')}${grep ? ` grep${args.raw ? ' raw' : ''} ${args.grep}` : ''}`;
   const fmt: FormatOptions = { raw: args.raw, json: args.json, timestamps: args.timestamps, labelStreams: args.stream === 'all' };
 
   const ctx = openContext({ create: false });
@@ -110,15 +113,21 @@ export async function main(argv: string[]): Promise<number> {
       grep,
       raw: args.raw,
       lines: nGiven ? lines : args.new || sinceMs !== undefined || waitFor ? 0 : 20,
-      from: args.new ? (rec.newCursor ?? null) : waitFor ? null : undefined,
+      from: args.new ? (cursorOf(rec, view) ?? null) : waitFor ? null : undefined,
     };
     const running = isRunning(rec);
     // Without a line limit the output is streamed as it is read: a big log never sits in memory.
     let hit: Line | undefined;
+    // --new --wait-for prints every new line up to the one that matches, so none is passed
+    // over unseen; the next --new read goes on after that line.
+    const upTo = args.new;
     const sel: Selection = waitFor
       ? {
           ...streamLines(reader, { ...query, lines: 0 }, (l) => {
-            if (!waitFor.test(lineText(l, args.raw))) return true;
+            if (!waitFor.test(lineText(l, args.raw))) {
+              if (upTo && l.complete) write(l); // an open line: printed once it ends
+              return true;
+            }
             hit = l;
             return false;
           }),
@@ -130,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
           ? { ...streamLines(reader, query, write), lines: [] }
           : selectLines(reader, query);
     let damaged = reportIssues(sel, running);
-    noteDropped(ctx, rec, sel, args.new);
+    noteDropped(ctx, rec, sel, args.new ? cursorOf(rec, view) : undefined);
 
     const followOn = (onLine: (l: Line) => boolean, onPartial: (l: Line) => boolean, partialQuietMs: number) => {
       out.flush();
@@ -155,23 +164,30 @@ export async function main(argv: string[]): Promise<number> {
     if (waitFor) {
       if (hit) {
         write(hit);
-        await saveCursor(ctx, rec, args.new, sel.end);
+        await saveCursor(ctx, rec, args.new, view, sel.end);
         return damaged ? EXIT.DAMAGED : 0;
       }
       // A line still open counts too (a prompt waits for input without a newline).
       let found: Line | undefined;
-      const check = (l: Line) => {
-        if (!wanted(l) || !waitFor.test(lineText(l, args.raw))) return true;
-        found = l;
-        return false;
+      const hits = (l: Line) => wanted(l) && waitFor.test(lineText(l, args.raw));
+      const onLine = (l: Line) => {
+        if (hits(l)) return !(found = l);
+        if (upTo && wanted(l)) write(l);
+        return true;
       };
-      const res = await followOn(check, check, PROMPT_QUIET_MS); // quiet: not half of a line
-      await saveCursor(ctx, rec, args.new, res.cursor);
+      const onPartial = (l: Line) => !(hits(l) && (found = l));
+      const res = await followOn(onLine, onPartial, PROMPT_QUIET_MS); // quiet: not half of a line
+      if (upTo && !found) for (const l of res.open) if (wanted(l)) write(l); // read: so shown
+      await saveCursor(ctx, rec, args.new, view, res.cursor);
       if (found) {
         write(found);
         return damaged ? EXIT.DAMAGED : 0;
       }
       const why = res.end === 'timeout' ? `no line matched /${args.waitFor}/ within ${args.timeout} s` : `the process ended before a line matched /${args.waitFor}/`;
+      if (upTo) {
+        process.stderr.write(`get_logs: ${why}; what was new is printed above.\n`);
+        return res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
+      }
       process.stderr.write(`get_logs: ${why}; its last lines:\n`);
       const tail = selectLines(new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id), { streams, raw: args.raw, lines: 20 });
       for (const l of tail.lines) write(l);
@@ -187,10 +203,10 @@ export async function main(argv: string[]): Promise<number> {
       };
       const res = await followOn(onLine, onLine, PROMPT_QUIET_MS);
       damaged = damaged || reader.issues.some((i) => i.kind !== 'torn-tail');
-      await saveCursor(ctx, rec, args.new, res.cursor);
+      await saveCursor(ctx, rec, args.new, view, res.cursor);
       return damaged ? EXIT.DAMAGED : 0;
     }
-    await saveCursor(ctx, rec, args.new, sel.end);
+    await saveCursor(ctx, rec, args.new, view, sel.end);
     if (!fs.existsSync(activeFile) && !running && sel.lines.length === 0) process.stderr.write(`get_logs: process ${rec.id} has no log file.\n`);
     return damaged ? EXIT.DAMAGED : EXIT.OK;
   }
@@ -264,19 +280,35 @@ function reportIssues(sel: Selection, running: boolean): boolean {
   return damaged;
 }
 
-function noteDropped(ctx: Context, rec: ProcessRecord, sel: Selection, isNew: boolean): void {
+/** Where the last --new read of this view stopped. */
+function cursorOf(rec: ProcessRecord, view: string | undefined): Cursor | undefined {
+  return view === undefined ? rec.newCursor : rec.newCursors?.[view];
+}
+
+function noteDropped(ctx: Context, rec: ProcessRecord, sel: Selection, newFrom: Cursor | undefined): void {
   const dropped = currentRecord(ctx, rec).logDropped;
   if (!dropped || dropped.bytes === 0) return;
-  const missedByNew = isNew && rec.newCursor && sel.lines.length > 0 && sel.reachedStart === false;
+  const missedByNew = newFrom && sel.lines.length > 0 && sel.reachedStart === false;
   if (sel.reachedStart || missedByNew) {
     process.stderr.write(`get_logs: note: ${mib(dropped.bytes)} of the oldest output (${dropped.records} records) was dropped to keep the log under its ${mib(rec.maxLogSize ?? 0)} cap.\n`);
   }
 }
 
-async function saveCursor(ctx: Context, rec: ProcessRecord, isNew: boolean, end: Selection['end']): Promise<void> {
+/** Views (other than the default) whose --new position is kept, per process; the oldest go. */
+const MAX_VIEWS = 16;
+
+async function saveCursor(ctx: Context, rec: ProcessRecord, isNew: boolean, view: string | undefined, end: Selection['end']): Promise<void> {
   if (!isNew || !end || !ctx.unlocked) return;
   await ctx.store.update((doc) => {
     const r = doc.processes.find((p) => p.id === rec.id);
-    if (r) r.newCursor = end;
+    if (!r) return;
+    if (view === undefined) {
+      r.newCursor = end;
+      return;
+    }
+    const views = { ...r.newCursors };
+    delete views[view]; // set again below: the newest last
+    const keep = Object.keys(views).slice(-(MAX_VIEWS - 1));
+    r.newCursors = Object.fromEntries([...keep.map((k) => [k, views[k]!] as const), [view, end]]);
   });
 }

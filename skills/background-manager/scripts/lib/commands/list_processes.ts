@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.json) {
     const out = rows.map((r) => {
       const { p, s } = r;
-      const { socket: _socket, env, newCursor: _cursor, ...rest } = p;
+      const { socket: _socket, env, newCursor: _cursor, newCursors: _cursors, ...rest } = p;
       return { ...rest, exitCode: p.exitCode ?? null, signal: p.signal ?? null, envKeys: Object.keys(env ?? {}), status: s.status, exitStatus: s.exitStatus ?? null, ports: portsOf(r), restarts: p.restarts ?? 0, legacy: !!p.legacy };
     });
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
