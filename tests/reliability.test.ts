@@ -410,6 +410,51 @@ rtest('load: output while the state lock is held elsewhere is held back (the chi
   assert.not.match(events, /output dropped/);
 });
 
+rtest('faults: a start that loses a name race (output held back meanwhile) leaves nothing running, its supervisor included', async (sb, ctx) => {
+  await exec(sb, 'start_process.ts', ['true']); // the key and the state exist
+  const mark = `race-${process.pid}-${Date.now()}`;
+  // sh runs yes as a child of its own (not exec): killing only sh would leave yes behind.
+  const cmd = ['--no-pty', '--name', 'racer', 'sh', '-c', `yes ${mark}; :`];
+  const marked = () =>
+    allStats().filter((st) => {
+      try {
+        // sh and yes only: start_process's own argv holds the mark too.
+        return ['sh\n', 'yes\n'].includes(fs.readFileSync(`/proc/${st.pid}/comm`, 'utf8')) && fs.readFileSync(`/proc/${st.pid}/cmdline`, 'utf8').includes(mark);
+      } catch {
+        return false;
+      }
+    });
+  let runs: Promise<Exec>[] = [];
+  let supervisors: ProcStat[] = [];
+  await withLock(path.join(sb.env.BG_DATA_DIR!, 'processes.json.enc'), async () => {
+    runs = [exec(sb, 'start_process.ts', cmd), exec(sb, 'start_process.ts', cmd)];
+    // Both commands run and print (held back: the state is locked) before either is recorded.
+    const shells = await waitFor('both commands to run', () => {
+      const sh = marked().filter((st) => st.sid === st.pid);
+      return sh.length === 2 && marked().length === 4 && sh;
+    }, 20_000);
+    supervisors = shells.map((sh) => readStat(sh.ppid)!);
+    ctx.strays.push(...supervisors, ...marked()); // ended after the test if still the same processes
+  });
+  const [a, b] = await Promise.all(runs);
+  const [won, lost] = a!.code === 0 ? [a!, b!] : [b!, a!];
+  assert.is(won.code, 0, won.stderr);
+  assert.is(lost.code, 1, lost.stderr);
+  assert.match(lost.stderr, /the name "racer" belongs to running process [0-9a-f]{8}/);
+  const winner = recs(sb).find((r) => r.name === 'racer')!;
+  // The loser's command, what it started, and its supervisor are gone; the winner runs on.
+  await waitFor('the loser to be gone', () => {
+    const left = marked().filter((st) => st.sid !== winner.pid);
+    const sup = supervisors.filter((st) => st.pid !== winner.supervisorPid && liveAs(st.pid, st.startTicks));
+    return left.length === 0 && sup.length === 0;
+  }, 10_000).catch(() => {
+    throw new Error(`left running: ${JSON.stringify(marked().filter((st) => st.sid !== winner.pid))}; supervisors: ${JSON.stringify(supervisors.filter((st) => st.pid !== winner.supervisorPid && liveAs(st.pid, st.startTicks)))}`);
+  });
+  assert.ok(marked().length === 2 && marked().every((st) => st.sid === winner.pid), 'the winner runs on');
+  assert.is((await exec(sb, 'stop_process.ts', ['racer'])).code, 0);
+  figure(`name race: the loser said "${lost.stderr.trim()}"; its supervisor, command and background job all ended`);
+});
+
 rtest('odd output: a 16 MiB line of binary bytes and invalid UTF-8 without a newline: --raw returns it byte for byte (pipes and PTY)', async (sb) => {
   const size = 16 << 20;
   const payload = randomBytes(size);

@@ -328,7 +328,8 @@ async function main(): Promise<void> {
       out.flush();
       // Background jobs that outlived it (they ignored the hang-up, or hold no pipe) are not
       // this tool's to stop any more: say which, so that nobody thinks they ended with it.
-      const left = allStats().filter((st) => (st.sid === child.pid || st.pgid === child.pid) && st.pid !== child.pid && st.state !== 'Z');
+      // (Not while a stop is under way: it ends them, and says how many.)
+      const left = stop ? [] : allStats().filter((st) => (st.sid === child.pid || st.pgid === child.pid) && st.pid !== child.pid && st.state !== 'Z');
       if (left.length) out.event(`still running after it ended, not stopped with it: ${left.map((st) => `PID ${st.pid} (${commOf(st.pid)})`).join(', ')}`);
       const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
       const failed = exit.signal !== null || exit.exitCode !== 0;
@@ -482,15 +483,18 @@ async function main(): Promise<void> {
     });
   } catch (err) {
     server?.close();
+    // Not registered, so nothing of it may be left: the command and all it started end now,
+    // and so does this supervisor (output it held, or paused, has nowhere to go).
+    signalTree(child.pid, 'SIGKILL');
     try {
-      process.kill(child.pid, 'SIGKILL');
+      process.kill(-child.pid, 'SIGKILL'); // its process group, should the tree walk miss one
     } catch {
       /* it already exited */
     }
     const e = err as BgError;
     const code = e.code === 'DAMAGED' || e.code === 'STORAGE' || e.code === 'CANNOT_START' || e.code === 'NOT_FOUND' ? e.code : 'SUPERVISOR';
     hello({ ok: false, code, message: e.message });
-    return;
+    process.exit(1);
   }
   out.flush();
   const timeout =

@@ -214,8 +214,31 @@ export class CappedLogWriter {
     this.maxBytes = maxBytes;
     this.dropped = { ...dropped };
     this.pieceBytes = Math.max(64 * 1024, Math.floor(maxBytes / PIECES));
-    this.writer = fs.existsSync(activeFile) ? LogWriter.openExisting(activeFile, keys, procId) : LogWriter.create(activeFile, keys, procId);
-    this.nextSeq = this.writer.nextSeq;
+    // No active segment (a new log, or a rotation that could not make the next one): it is
+    // made by the first append, numbered on from the archived pieces. Nothing is created
+    // here, so a full disk or a missing folder fails an append (counted), not the caller.
+    this.writer = fs.existsSync(activeFile) ? LogWriter.openExisting(activeFile, keys, procId) : undefined;
+    this.nextSeq = this.writer?.nextSeq ?? this.nextSeqAfterArchive();
+  }
+
+  /** The seq after the newest archived record (0 for a new log). */
+  private nextSeqAfterArchive(): number {
+    const last = listSegments(this.activeFile).filter((s) => s.firstSeq !== undefined).pop();
+    if (!last) return 0;
+    let r: LogReader | undefined;
+    try {
+      r = LogReader.open(last.file, this.keys, this.procId);
+      let next = r.header.baseSeq;
+      r.readBackward((rec) => {
+        next = rec.seq + 1;
+        return false;
+      });
+      return next;
+    } catch {
+      return last.firstSeq!; // unreadable: at least not below its first record
+    } finally {
+      r?.close();
+    }
   }
 
   /** Append; returns true when older output was dropped by this call (the caller records it). */

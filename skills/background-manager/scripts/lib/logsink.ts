@@ -64,7 +64,7 @@ export function noteGarbage(bytes: number, every = COLLECT_EVERY): void {
 
 /** Appends batches to the capped log; counts what a full disk kept out, and says so after. */
 export class LogAppender {
-  private readonly writer: CappedLogWriter;
+  private writer: CappedLogWriter | undefined; // made on first use: opening may fail (counted)
   private readonly state: SinkState;
 
   constructor(
@@ -72,7 +72,6 @@ export class LogAppender {
     private readonly collectEvery = COLLECT_EVERY,
   ) {
     this.state = { ...state, dropped: { ...state.dropped }, lost: { ...state.lost } };
-    this.writer = new CappedLogWriter(state.file, state.keys, state.procId, state.maxBytes, state.dropped);
   }
 
   /** Append each segment in order; true when the size cap dropped old output meanwhile. */
@@ -83,14 +82,12 @@ export class LogAppender {
       noteGarbage(s.data.length, this.collectEvery);
       // After a failed write (disk full), first say what was lost, then go on.
       if (lost.bytes > 0) {
-        const note = `output dropped: ${lost.bytes} bytes in ${lost.chunks} pieces could not be written (${lost.reason})`;
-        const r = this.tryAppend('event', Buffer.from(note), s.time);
+        const r = this.noteLost(s.time);
         if (r === undefined) {
           this.lose(s.data.length);
           continue;
         }
         droppedNow ||= r;
-        Object.assign(lost, { bytes: 0, chunks: 0, reason: '' });
       }
       const r = this.tryAppend(s.stream, s.data, s.time);
       if (r === undefined) this.lose(s.data.length);
@@ -108,7 +105,16 @@ export class LogAppender {
   }
 
   get dropped(): Dropped {
-    return { ...this.writer.dropped };
+    return { ...(this.writer?.dropped ?? this.state.dropped) };
+  }
+
+  // The loss so far, said in the log (then forgotten); undefined if that could not be written.
+  private noteLost(time = Date.now()): boolean | undefined {
+    const lost = this.state.lost;
+    const note = `output dropped: ${lost.bytes} bytes in ${lost.chunks} pieces could not be written (${lost.reason})`;
+    const r = this.tryAppend('event', Buffer.from(note), time);
+    if (r !== undefined) Object.assign(lost, { bytes: 0, chunks: 0, reason: '' });
+    return r;
   }
 
   private lose(bytes: number): void {
@@ -119,16 +125,21 @@ export class LogAppender {
   // undefined: not written (the reason is kept); else whether the cap dropped old output.
   private tryAppend(stream: StreamName, data: Uint8Array, time: number): boolean | undefined {
     try {
+      this.writer ??= new CappedLogWriter(this.state.file, this.state.keys, this.state.procId, this.state.maxBytes, this.state.dropped);
       return this.writer.append(stream, data, time);
     } catch (err) {
-      this.state.lost.reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message ?? 'write failed';
+      // An errno (ENOSPC) says it all; a wrapped error (a piece that could not be made) says more.
+      const code = (err as NodeJS.ErrnoException).code;
+      this.state.lost.reason = code && /^E[A-Z0-9]+$/.test(code) ? code : String((err as Error)?.message ?? err).split('\n')[0]! || 'write failed';
       return undefined;
     }
   }
 
+  /** On disk, and a loss not said yet is said now (nothing may follow it: the run's end). */
   sync(): void {
+    if (this.state.lost.bytes > 0) this.noteLost();
     try {
-      this.writer.sync();
+      this.writer?.sync();
     } catch {
       /* the records are written; fsync is best effort */
     }
@@ -136,8 +147,10 @@ export class LogAppender {
 
   /** Close the log; what the next appender needs to go on where this one stopped. */
   close(): SinkState {
-    this.writer.close();
-    return { ...this.state, dropped: this.dropped };
+    const dropped = this.dropped;
+    this.writer?.close();
+    this.writer = undefined;
+    return { ...this.state, dropped };
   }
 }
 

@@ -102,7 +102,7 @@ export class OutputLog {
     this.timer = undefined;
     if (!this.inline && !this.thread) return; // held until the log exists
     if (this.switching) return void this.switching.then(() => this.flush());
-    if (this.segments.length === 0) return;
+    if (this.segments.length === 0) return this.pressure(); // a paused child may go on now
     const time = Date.now();
     const toThread = this.thread?.opened || (this.thread?.ready && this.handOver());
     const segs: Segment[] = this.segments.map((s) => ({ stream: s.stream, data: toThread ? this.threadBuffer(s.chunks) : joined(s.chunks), time }));
@@ -131,16 +131,21 @@ export class OutputLog {
   }
 
   private startThread(): void {
-    this.thread = new ThreadSink(this.threadScript!, {
-      written: (dropped) => {
-        if (dropped) {
-          this.threadState!.dropped = dropped;
-          this.onDropped(dropped);
-        }
-        this.pressure();
-      },
-      failed: (message) => this.threadFailed(message),
-    });
+    try {
+      this.thread = new ThreadSink(this.threadScript!, {
+        written: (dropped) => {
+          if (dropped) {
+            this.threadState!.dropped = dropped;
+            this.onDropped(dropped);
+          }
+          this.pressure();
+        },
+        failed: (message) => this.threadFailed(message),
+      });
+    } catch {
+      this.threadsOff = true; // no thread to be had (ERR_WORKER_INIT_FAILED): this one writes
+      return;
+    }
     this.armThreadIdle();
   }
 
@@ -170,10 +175,18 @@ export class OutputLog {
       this.thread = undefined;
       if (state) this.inline = new LogAppender(state);
       this.passOnLost();
-    })().finally(() => {
-      this.switching = undefined;
-      this.flush();
-    });
+    })()
+      .catch((err) => {
+        // Not expected (the appender opens its log on first use); should it happen, this
+        // thread writes on without a thread, and the batches the thread had are said lost.
+        this.threadsOff = true;
+        this.thread = undefined;
+        this.inline ??= new LogAppender(this.afterFailure(this.threadState!, t.inflight, String((err as Error)?.message ?? err)));
+      })
+      .finally(() => {
+        this.switching = undefined;
+        this.flush();
+      });
     return this.switching;
   }
 
@@ -204,7 +217,9 @@ export class OutputLog {
     this.flush();
     await this.switching;
     if (this.thread?.opened) await this.thread.sync();
-    else this.inline?.sync();
+    // A thread that failed meanwhile is handing back: its loss is said by the appender here.
+    await this.switching;
+    if (!this.thread?.opened) this.inline?.sync();
   }
 
   /** Written, on disk and closed; a log thread ended. */
