@@ -43,20 +43,28 @@ demo:               ## start a short demo process in a throwaway data dir and sh
 
 # CMD and TEXT reach the scripts through the environment as typed: quotes and $ stay as they
 # are (make and the shell would otherwise expand or split them). CMD is one shell command line.
+# OPTS are start_process's options, split at spaces (e.g. OPTS="--name web --wait-port 8080").
 start: export BG_MAKE_CMD := $(value CMD)
 send: export BG_MAKE_TEXT := $(value TEXT)
 
-start: $(NEEDS)     ## make start CMD="python3 -m http.server 8080" [FAST=1]
-	$(call RUN,start_process) "$$BG_MAKE_CMD"
+# $(call NEED,VAR,example): stop with a usage line (exit 2, as the scripts) if VAR is not given.
+NEED = $(if $(value $(1)),,@echo 'make $@: $(1) is missing. Example: $(2)' >&2; exit 2)
+
+start: $(NEEDS)     ## make start CMD="python3 -m http.server 8080" [OPTS="--name web --wait-port 8080"] [FAST=1]
+	$(call NEED,CMD,make start CMD="python3 -m http.server 8080" OPTS="--name web")
+	$(call RUN,start_process) $(OPTS) -- "$$BG_MAKE_CMD"
 
 list: $(NEEDS)      ## make list [FAST=1]
 	$(call RUN,list_processes)
 
 logs: $(NEEDS)      ## make logs ID=a1b2 [N=50] [FAST=1]
+	$(call NEED,ID,make logs ID=a1b2 N=50 (make list shows the IDs))
 	$(call RUN,get_logs) $(ID) -n $(or $(N),20)
 
 stop: $(NEEDS)      ## make stop ID=a1b2 [FAST=1]
+	$(call NEED,ID,make stop ID=a1b2 (make list shows the IDs))
 	$(call RUN,stop_process) $(ID)
 
 send: $(NEEDS)      ## make send ID=a1b2 TEXT="yes" [FAST=1]
+	$(call NEED,ID,make send ID=a1b2 TEXT="yes" (make list shows the IDs))
 	$(call RUN,send_input) $(ID) -- "$$BG_MAKE_TEXT"
