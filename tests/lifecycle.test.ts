@@ -55,7 +55,7 @@ withSandbox('names: unique among live processes, usable everywhere, --replace ta
   assert.is((await row(sb, b.id)).status, 'stopped');
 });
 
-withSandbox('restart policies: on-failure runs 1 + 3 times then fails; always survives two kills', async (sb) => {
+withSandbox('restart policies: on-failure runs 1 + 3 times then fails; always survives three kills, and a stop in the back-off is final', async (sb) => {
   const f = await start(sb, ['--restart', 'on-failure', '--max-restarts', '3', 'sh', '-c', 'echo run; exit 3']);
   const w = await run(sb, 'wait_process.ts', [f.id, '--timeout', '30']);
   assert.is(w.code, 3, w.stderr);
@@ -68,7 +68,7 @@ withSandbox('restart policies: on-failure runs 1 + 3 times then fails; always su
 
   const k = await start(sb, ['--restart', 'always', '--name', 'keeper', 'sleep', '300']);
   let pid = k.pid;
-  for (let i = 1; i <= 2; i++) {
+  for (let i = 1; i <= 3; i++) {
     process.kill(pid, 'SIGKILL');
     pid = await waitFor(`restart ${i}`, async () => {
       const p = await row(sb, k.id);
@@ -76,14 +76,18 @@ withSandbox('restart policies: on-failure runs 1 + 3 times then fails; always su
     }, 10_000, 50);
     assert.ok(alive(pid));
   }
-  // A third kill, then a stop during the back-off (2 s): the restart never happens, nor counts.
+  // A fourth kill, then a stop during the back-off (4 s; the fast path stops in well under
+  // 1 s even on a loaded machine): the restart never happens, nor counts.
   process.kill(pid, 'SIGKILL');
   await waitFor('the back-off', async () => (await row(sb, k.id)).status === 'restarting', 10_000, 50);
-  const stop = await run(sb, 'stop_process.ts', ['keeper']);
-  assert.is(stop.code, 0);
+  const t0 = Date.now();
+  const stop = await run(sb, '../dist/stop_process.mjs', ['keeper']);
+  assert.is(stop.code, 0, stop.stderr);
+  assert.ok(Date.now() - t0 < 4000, `stop_process took ${Date.now() - t0} ms: longer than the back-off, so this run proves nothing`);
   const after = await row(sb, k.id);
   assert.is(after.status, 'stopped', 'a stop is not restarted');
-  assert.is(after.restarts, 2);
+  assert.is(after.restarts, 3);
+  assert.match(await logs(sb, k.id, ['--stream', 'events', '-n', '3']), /restarting in 4 s \(restart 4 of 10\)\nstop requested: SIGTERM\nkilled by SIGKILL; not restarted \(stopped by stop_process\)\n$/);
 });
 
 withSandbox('--timeout ends a sleep; wait_process exits with the process status, 128+signal, or 124', async (sb) => {
@@ -104,6 +108,36 @@ withSandbox('--timeout ends a sleep; wait_process exits with the process status,
   const t0 = Date.now();
   assert.is((await run(sb, 'wait_process.ts', [s.id, '--timeout', '1'])).code, 124);
   assert.ok(Date.now() - t0 >= 1000);
+});
+
+withSandbox('restart_process waits for readiness as start_process did, counting only the new run; its own --wait-* and --no-wait', async (sb) => {
+  const cmd = ['--name', 'slow', '--wait-for', '^ready', '--', 'sh', '-c', 'echo booting; sleep 1; echo ready; sleep 300'];
+  const s = await run(sb, 'start_process.ts', cmd);
+  assert.is(s.code, 0, s.stderr);
+  assert.match(s.stdout, /\nReady: ready\n$/);
+  const r = await run(sb, 'restart_process.ts', ['slow']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Restarted process [0-9a-f]{8} \(PID \d+; stopped by SIGTERM\)\.\nReady: ready\n$/);
+  // It returned after the new run said ready, not at the old run's line.
+  assert.is(await logs(sb, 'slow', ['-n', '0', '--grep', '^ready']), 'ready\nready\n');
+  const quick = await run(sb, 'restart_process.ts', ['slow', '--no-wait']);
+  assert.is(quick.code, 0, quick.stderr);
+  assert.match(quick.stdout, /^Restarted process [0-9a-f]{8} \(PID \d+; stopped by SIGTERM\)\.\n$/);
+  const port = await freePort();
+  const none = await run(sb, 'restart_process.ts', ['slow', '--wait-port', String(port), '--wait-timeout', '1']);
+  assert.is(none.code, 1);
+  assert.match(none.stderr, new RegExp(`^restart_process: error: nothing listened on port ${port} within 1 s; process [0-9a-f]{8} is still running`));
+  const bad = await run(sb, 'restart_process.ts', ['slow', '--wait-port', 'abc']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--wait-port must be a TCP port, 1 to 65535 \(got abc\)/);
+  const plain = await start(sb, ['sleep', '300']);
+  const noReady = await run(sb, 'restart_process.ts', [plain.id, '--wait-timeout', '5']);
+  assert.is(noReady.code, 2);
+  assert.match(noReady.stderr, /--wait-timeout needs something to wait for/);
+  const lone = await run(sb, 'start_process.ts', ['--wait-timeout', '5', 'sleep', '300']);
+  assert.is(lone.code, 2);
+  assert.match(lone.stderr, /--wait-timeout needs --wait-for or --wait-port/);
+  assert.is((await run(sb, 'stop_process.ts', ['--all'])).code, 0);
 });
 
 withSandbox('restart_process keeps the ID and continues the log; remove_process refuses running ones, --force and --exited', async (sb) => {

@@ -475,6 +475,7 @@ async function main(): Promise<void> {
       if (cfg.name) rec.name = cfg.name;
       if (Object.keys(cfg.extraEnv).length) rec.env = cfg.extraEnv;
       if (cfg.timeoutSec !== undefined) rec.timeoutSec = cfg.timeoutSec;
+      if (cfg.ready) rec.ready = cfg.ready;
       out.open({ file: path.join(cfg.dataDir, rec.logFile), keys, procId: rec.id, maxBytes: cfg.maxLogSize, dropped: droppedBefore, lost: { bytes: 0, chunks: 0, reason: '' } });
       // First in the log, before any output that arrived while the log was being set up.
       const verb = cfg.reuseId ? 'restarted by restart_process' : 'started';

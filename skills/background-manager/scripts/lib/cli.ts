@@ -20,8 +20,11 @@ export function makeParser(argv: string[], usage: string): Argv {
     // No wrapping: an example broken across lines could not be copied as it stands.
     .wrap(null)
     .epilogue(`Needs BG_PASSWORD in the environment; BG_DATA_DIR moves the data dir.\n${EXIT_CODES_HELP}`)
-    .fail((msg, err) => {
+    .fail((msg, err, y) => {
       if (err && err.name !== 'YError') throw err;
+      // yargs hands fail() its usage object: the described options are the known ones.
+      const known = Object.keys((y as unknown as { getDescriptions?: () => Record<string, unknown> }).getDescriptions?.() ?? {}).filter((k) => k.length > 1 && !/[A-Z]/.test(k));
+      let hint = '';
       // One line on stderr: yargs spreads some messages ("Invalid values: ...") over several.
       // yargs names unknown flags without their dashes ("Unknown argument: bogus").
       const text = String(msg || err?.message)
@@ -30,10 +33,50 @@ export function makeParser(argv: string[], usage: string): Argv {
         .replace(/^(Unknown arguments?: )(.*)$/, (_, head: string, names: string) => {
           // yargs lists a dashed flag twice, as given and camel-cased: keep the first.
           const given = names.split(', ').filter((n, _i, all) => !(/[A-Z]/.test(n) && all.some((m) => m.includes('-') && m.replace(/-(.)/g, (_x, c: string) => c.toUpperCase()) === n)));
+          const guesses = given.map((n) => closest(n, known)).filter((g): g is string => !!g);
+          if (guesses.length) hint = ` Did you mean ${guesses.map((g) => `--${g}`).join(', ')}?`;
           return `${given.length > 1 ? 'Unknown arguments: ' : 'Unknown argument: '}${given.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ')}`;
         });
-      throw new BgError('USAGE', `${text}${/[.!?]$/.test(text) ? '' : '.'} Run with --help for usage.`);
+      throw new BgError('USAGE', `${text}${/[.!?]$/.test(text) ? '' : '.'}${hint} Run with --help for usage.`);
     });
+}
+
+/** The known option nearest to a mistyped one (at most 2 edits, or a transposition), if any. */
+function closest(typo: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = distance(typo, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return typo.length > 2 && bestD <= Math.min(2, typo.length - 2) ? best : undefined;
+}
+
+// Edit distance, a swap of two neighbours counting as one edit (--singal for --signal).
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** A number option as it was typed, for messages (yargs makes "abc" NaN). */
+export function typed(argv: string[], value: number, ...flags: string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    for (const f of flags) {
+      if (a === f) return argv[i + 1] ?? String(value);
+      if (a.startsWith(`${f}=`)) return a.slice(f.length + 1);
+    }
+  }
+  return String(value);
 }
 
 /** A user's regular expression; a bad one is a usage error naming the flag. */

@@ -31,7 +31,9 @@ export function passwordFromEnv(env: NodeJS.ProcessEnv = process.env, name = 'BG
   if (pw === undefined || pw === '') {
     throw new BgError(
       'NO_PASSWORD',
-      `${name} is ${pw === undefined ? 'not set' : 'empty'}. Set it to the password that protects the data, e.g. export ${name}='a long passphrase'.`,
+      name === 'BG_NEW_PASSWORD'
+        ? `BG_NEW_PASSWORD is ${pw === undefined ? 'not set' : 'empty'}. Set it to the new password, e.g. BG_NEW_PASSWORD='another long passphrase' (BG_PASSWORD holds the current one).`
+        : `${name} is ${pw === undefined ? 'not set' : 'empty'}. Set it to the password that protects the data, e.g. export ${name}='a long passphrase'.`,
     );
   }
   return pw;
@@ -80,7 +82,7 @@ export function unwrapKeyFile(file: string, k: KeyFileV1, password: string): Buf
   if (!dataKey || dataKey.length !== KEY_BYTES) {
     throw new BgError(
       'WRONG_PASSWORD',
-      `wrong BG_PASSWORD: it does not open ${file}. Set BG_PASSWORD to the password these processes were started with.`,
+      `wrong BG_PASSWORD: it does not open ${file}. Set BG_PASSWORD to the data's current password (the one last set by change_password, else the one the first process was started with).`,
     );
   }
   return dataKey;

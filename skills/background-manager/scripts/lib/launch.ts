@@ -10,7 +10,7 @@ import { bundlesFresh } from './bundle.ts';
 import { openContext, type Context } from './context.ts';
 import type { SupervisorConfig, SupervisorHello } from './supervisor-config.ts';
 import { DEFAULT_MAX_LOG_SIZE } from './logset.ts';
-import type { RestartMode } from './state.ts';
+import type { Readiness, RestartMode } from './state.ts';
 
 export interface StartOptions {
   command: string[]; // one element: a shell command line; more: argv, run directly
@@ -22,6 +22,7 @@ export interface StartOptions {
   name?: string;
   restart?: { mode: RestartMode; max: number };
   timeoutSec?: number;
+  ready?: Readiness; // recorded, for restart_process to wait the same way
   reuseId?: string; // restart_process: the same ID, the log continued
   display?: string; // how to show the command, when `command` is a recorded argv
   /** The unlocked data dir, made on demand: called once the supervisor is booting. */
@@ -247,6 +248,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
       extraEnv: opts.extraEnv ?? {},
       restart: opts.restart ?? { mode: 'no', max: 0 },
       timeoutSec: opts.timeoutSec,
+      ready: opts.ready,
       reuseId: opts.reuseId,
     };
   } catch (err) {

@@ -1,12 +1,15 @@
-// start_process --wait-for / --wait-port: return once the process is ready, or say why not.
-import { LogSetReader, logFileOf } from './logset.ts';
+// start_process / restart_process --wait-for / --wait-port: return once the process is ready,
+// or say why not.
+import { LogSetReader, logFileOf, type Cursor } from './logset.ts';
 import { follow, PROMPT_QUIET_MS } from './follow.ts';
-import { lineText, type Line } from './lines.ts';
+import { formatLine, lineText, type Line } from './lines.ts';
+import { selectLines } from './logquery.ts';
 import { listeningPorts } from './ports.ts';
 import { isLive } from './status.ts';
 import { waitFor } from './wait.ts';
+import { EXIT } from './errors.ts';
 import type { Context } from './context.ts';
-import type { ProcessRecord } from './state.ts';
+import type { ProcessRecord, Readiness } from './state.ts';
 
 export type ReadyResult = { ready: true; detail: string } | { ready: false; why: 'timeout' | 'ended' };
 
@@ -14,7 +17,8 @@ function current(ctx: Context, id: string): ProcessRecord | undefined {
   return ctx.store.read().processes.find((p) => p.id === id);
 }
 
-export async function waitReady(ctx: Context, id: string, opts: { pattern?: RegExp; port?: number; timeoutMs: number }): Promise<ReadyResult> {
+/** `from`: where in the log this run's output starts (a restart continues the log). */
+export async function waitReady(ctx: Context, id: string, opts: { pattern?: RegExp; port?: number; timeoutMs: number; from?: Cursor }): Promise<ReadyResult> {
   const deadline = Date.now() + opts.timeoutMs;
   const alive = () => {
     const rec = current(ctx, id);
@@ -32,7 +36,7 @@ export async function waitReady(ctx: Context, id: string, opts: { pattern?: RegE
     const res = await follow({
       activeFile: logFileOf(ctx.dataDir, rec),
       reader,
-      from: undefined,
+      from: opts.from,
       running: alive,
       timeoutMs: opts.timeoutMs,
       statusEveryMs: 100,
@@ -57,4 +61,36 @@ export async function waitReady(ctx: Context, id: string, opts: { pattern?: RegE
   );
   if (ok && !ended) return { ready: true, detail: `listening on port ${port}` };
   return { ready: false, why: ended ? 'ended' : 'timeout' };
+}
+
+/** The end of a process's log now: what a restart prints comes after it. */
+export function logEnd(ctx: Context, rec: ProcessRecord): Cursor | undefined {
+  const reader = new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id);
+  reader.backward(() => false);
+  return reader.lastCursor;
+}
+
+/**
+ * Wait as `ready` says, then print `Ready: <what>` (exit 0), or say on stderr what did not
+ * happen and print the last lines (exit 1). `script` names the caller in messages.
+ */
+export async function reportReady(ctx: Context, id: string, ready: Readiness, pattern: RegExp | undefined, script: string, from?: Cursor): Promise<number> {
+  const { port, timeoutSec } = ready;
+  const res = await waitReady(ctx, id, { pattern, port, timeoutMs: timeoutSec * 1000, from });
+  if (res.ready) {
+    process.stdout.write(`Ready: ${res.detail}\n`);
+    return EXIT.OK;
+  }
+  const rec = ctx.store.read().processes.find((p) => p.id === id)!;
+  const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), { streams: new Set(['stdout', 'stderr']), raw: false, lines: 20 });
+  const last = tail.lines.length ? 'Its last lines:' : 'It printed nothing.';
+  const missed = [pattern ? `no line matched /${ready.pattern}/` : '', port !== undefined ? `nothing listened on port ${port}` : ''].filter(Boolean).join(' and ');
+  const before = [pattern ? `a line matched /${ready.pattern}/` : '', port !== undefined ? `anything listened on port ${port}` : ''].filter(Boolean).join(' or ');
+  process.stderr.write(
+    res.why === 'timeout'
+      ? `${script}: error: ${missed} within ${timeoutSec} s; process ${id} is still running (stop it with stop_process.ts ${id}). ${last}\n`
+      : `${script}: error: process ${id} ended before ${before}. ${last}\n`,
+  );
+  for (const l of tail.lines) process.stdout.write(formatLine(l, { raw: false, json: false, timestamps: false, labelStreams: false }));
+  return EXIT.FAILED;
 }

@@ -21,3 +21,13 @@ export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
   const list = matches.map((p) => `  ${p.id}  ${p.name ? `[${p.name}] ` : ''}${oneLine(p.command)}`).join('\n');
   throw new BgError('AMBIGUOUS', `"${ref}" matches ${matches.length} processes; give more of the ID:\n${list}`);
 }
+
+/** resolveProcess for one of `count` references: an error says that none was acted on. */
+export function resolveAll(doc: StateDoc, ref: string, count: number, verb: string): ProcessRecord {
+  try {
+    return resolveProcess(doc, ref);
+  } catch (err) {
+    if (count > 1 && err instanceof BgError) throw new BgError(err.code, `${err.message} Nothing was ${verb}.`);
+    throw err;
+  }
+}

@@ -22,6 +22,13 @@ export type RestartMode = 'no' | 'on-failure' | 'always';
 /** Why a process was asked to end: stop_process, --timeout, --replace, restart_process, remove_process. */
 export type StopReason = 'stop' | 'timeout' | 'replace' | 'restart' | 'remove';
 
+/** When a process counts as started: a line matching `pattern`, a listening `port`, or both. */
+export interface Readiness {
+  pattern?: string;
+  port?: number;
+  timeoutSec: number;
+}
+
 /** A log position (logset.ts Cursor): segment file ID, record offset, next seq, bytes of it read. */
 export interface NewCursor {
   fileId: string;
@@ -51,6 +58,7 @@ export interface ProcessRecord {
   env?: Record<string, string>; // the --env values (the rest of the environment is the caller's)
   restart?: { mode: RestartMode; max: number };
   timeoutSec?: number; // stopped this long after it started
+  ready?: Readiness; // start_process --wait-for/--wait-port: restart_process waits the same way
   restarts?: number; // automatic restarts so far
   restartingAt?: string; // between runs: when the next run starts
   gaveUp?: boolean; // the restart policy wanted another run but the budget was used up

@@ -1,7 +1,7 @@
 // What start_process hands a new supervisor over its stdin pipe (never argv or environment),
 // and what the supervisor answers on its stdout once the child runs.
 
-import type { RestartMode } from './state.ts';
+import type { Readiness, RestartMode } from './state.ts';
 
 export interface SupervisorConfig {
   dataKey: string; // base64; the supervisor never sees the password
@@ -18,6 +18,7 @@ export interface SupervisorConfig {
   extraEnv: Record<string, string>; // the --env values, recorded for restart_process
   restart: { mode: RestartMode; max: number };
   timeoutSec?: number;
+  ready?: Readiness; // recorded for restart_process
   reuseId?: string; // restart_process: run again under this ID, continuing its log
 }
 

@@ -1,7 +1,7 @@
 // get_logs: what a process printed: the last lines, what is new, what matches, or a wait
 // until a line appears. Readable text by default, exact bytes with --raw.
 import fs from 'node:fs';
-import { compileRegex, makeParser } from '../cli.ts';
+import { compileRegex, makeParser, typed } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveProcess } from '../resolve.ts';
 import { liveStatus } from '../status.ts';
@@ -73,14 +73,13 @@ export async function main(argv: string[]): Promise<number> {
   const nGiven = args.n !== undefined;
   const lines = args.n ?? 20;
   if (!Number.isInteger(lines) || lines < 0) {
-    const shown = argv[argv.findIndex((a) => a === '-n' || a === '--lines') + 1] ?? String(args.n);
-    throw new BgError('USAGE', `-n must be a whole number of lines, 0 or more (got ${shown}).`);
+    throw new BgError('USAGE', `-n must be a whole number of lines, 0 or more (got ${typed(argv, lines, '-n', '--lines')}).`);
   }
   const sinceMs = args.since === undefined ? undefined : parseSince(args.since);
   if (args.since !== undefined && sinceMs === undefined) {
     throw new BgError('USAGE', `--since "${args.since}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
   }
-  if (args.timeout !== undefined && !(args.timeout >= 0)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more.`);
+  if (args.timeout !== undefined && !(args.timeout >= 0)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${typed(argv, args.timeout, '--timeout')}).`);
   if (args.timeout !== undefined && !args.follow && args.waitFor === undefined) {
     throw new BgError('USAGE', '--timeout applies only to --follow and --wait-for; without them get_logs returns at once.');
   }

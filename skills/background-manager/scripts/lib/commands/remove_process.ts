@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { makeParser } from '../cli.ts';
 import { openContext } from '../context.ts';
-import { resolveProcess } from '../resolve.ts';
+import { resolveAll } from '../resolve.ts';
 import { stopProcess } from '../stop.ts';
 import { isLive, liveStatus, supervisorAlive } from '../status.ts';
 import { listSegments, logFileOf } from '../logset.ts';
@@ -27,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const ctx = openContext({ create: false });
   const doc = ctx.store.read();
-  const targets: ProcessRecord[] = args.exited ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified') : [...new Map(refs.map((r) => resolveProcess(doc, r)).map((p) => [p.id, p])).values()];
+  const targets: ProcessRecord[] = args.exited ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified') : [...new Map(refs.map((r) => resolveAll(doc, r, refs.length, 'removed')).map((p) => [p.id, p])).values()];
   const running = targets.filter((p) => isLive(p) || liveStatus(p).status === 'unverified');
   if (running.length && !args.force) {
     throw new BgError('CANNOT_START', `${running.map((p) => p.id).join(', ')} ${running.length === 1 ? 'is' : 'are'} still running; stop ${running.length === 1 ? 'it' : 'them'} first, or pass --force. Nothing was removed.`);

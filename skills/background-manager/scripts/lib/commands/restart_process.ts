@@ -1,5 +1,5 @@
 // restart_process: stop a process, then run the same command again under the same ID.
-import { makeParser } from '../cli.ts';
+import { compileRegex, makeParser, typed } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveProcess } from '../resolve.ts';
 import { stopProcess } from '../stop.ts';
@@ -7,25 +7,48 @@ import { supervisorAlive } from '../status.ts';
 import { startProcess } from '../launch.ts';
 import { waitFor } from '../wait.ts';
 import { BgError, EXIT } from '../errors.ts';
+import { logEnd, reportReady } from '../ready.ts';
+import type { Readiness } from '../state.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: restart_process.ts <id|name> [--timeout SECONDS]\n\nStops the process (if it runs) as stop_process does, then starts the same command\nwith the same working folder, --env values and options, under the same ID. Its log\ncontinues. The rest of the environment is the one restart_process is called with.',
+    'Usage: restart_process.ts <id|name> [--timeout SECONDS] [--wait-for REGEX | --wait-port PORT] [--no-wait]\n\nStops the process (if it runs) as stop_process does, then starts the same command\nwith the same working folder, --env values and options, under the same ID. Its log\ncontinues. The rest of the environment is the one restart_process is called with.\nIf it was started with --wait-for or --wait-port, the restart waits the same way\n(for output of the new run only) unless told otherwise here.',
   )
     .option('timeout', { type: 'number', default: 5, describe: 'Seconds to wait after SIGTERM before SIGKILL', requiresArg: true })
-    .example('$0 web', 'Restart the process named web')
+    .option('wait-for', { type: 'string', describe: 'Return only once a line of the new run matches this regular expression (instead of what start_process was given)', requiresArg: true })
+    .option('wait-port', { type: 'number', describe: 'Return only once the new run listens on this TCP port (instead of what start_process was given)', requiresArg: true })
+    .option('wait-timeout', { type: 'number', describe: 'Seconds to wait for readiness (default: as at start, else 60)', requiresArg: true })
+    .option('wait', { type: 'boolean', default: true, describe: 'Wait for readiness as the process was started with; --no-wait returns once it runs' })
+    .example('$0 web', 'Restart the process named web (and wait as start_process did)')
+    .example("$0 web --wait-for 'Serving HTTP'", 'Restart it; return once the new run prints that')
     .demandCommand(1, 1, 'Give the process ID or name (see list_processes).', 'Give one process ID or name.')
     .parseAsync();
-  if (!(args.timeout >= 0) || !Number.isFinite(args.timeout)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${args.timeout}).`);
+  if (!(args.timeout >= 0) || !Number.isFinite(args.timeout)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${typed(argv, args.timeout, '--timeout')}).`);
+  const port = args.waitPort;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new BgError('USAGE', `--wait-port must be a TCP port, 1 to 65535 (got ${typed(argv, port, '--wait-port')}).`);
+  const waitTimeout = args.waitTimeout;
+  if (waitTimeout !== undefined && !(Number.isFinite(waitTimeout) && waitTimeout > 0)) throw new BgError('USAGE', `--wait-timeout must be a number of seconds above 0 (got ${typed(argv, waitTimeout, '--wait-timeout')}).`);
+  const given = args.waitFor !== undefined || port !== undefined;
+  if (given && !args.wait) throw new BgError('USAGE', '--no-wait and --wait-for/--wait-port contradict each other: give one.');
+  if (args.waitFor !== undefined) compileRegex('--wait-for', args.waitFor);
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), String(args._[0]));
+  const ready: Readiness | undefined = !args.wait
+    ? undefined
+    : given
+      ? { pattern: args.waitFor, port, timeoutSec: waitTimeout ?? rec.ready?.timeoutSec ?? 60 }
+      : rec.ready && { ...rec.ready, timeoutSec: waitTimeout ?? rec.ready.timeoutSec };
+  if (waitTimeout !== undefined && !ready) {
+    throw new BgError('USAGE', `--wait-timeout needs something to wait for: process ${rec.id} was started without --wait-for or --wait-port, so give one.`);
+  }
   if (rec.legacy) throw new BgError('CANNOT_START', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
   const stopped = await stopProcess(ctx, rec, 'SIGTERM', Math.round(args.timeout * 1000), 'restart');
   // The old supervisor closes the log last; the new one must not open it before that.
   if (!(await waitFor(() => !supervisorAlive(rec), 10_000))) {
     throw new BgError('SUPERVISOR', `the supervisor of ${rec.id} (PID ${rec.supervisorPid}) did not exit after the stop; not restarting.`);
   }
+  const from = ready && logEnd(ctx, rec); // readiness counts only what the new run prints
   const started = await startProcess({
     command: rec.argv,
     display: rec.command,
@@ -36,10 +59,13 @@ export async function main(argv: string[]): Promise<number> {
     extraEnv: rec.env,
     restart: rec.restart,
     timeoutSec: rec.timeoutSec,
+    ready: rec.ready,
     reuseId: rec.id,
     context: () => ctx,
   });
   const how = stopped.already ? 'it was not running' : `stopped by ${stopped.result.endedBy}`;
   process.stdout.write(`Restarted process ${started.id} (PID ${started.pid}; ${how}).\n`);
-  return EXIT.OK;
+  if (!ready) return EXIT.OK;
+  return reportReady(ctx, started.id, ready, ready.pattern === undefined ? undefined : compileRegex('--wait-for', ready.pattern), 'restart_process', from);
 }
+

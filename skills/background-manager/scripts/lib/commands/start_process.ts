@@ -1,29 +1,43 @@
 // start_process: run a command in the background under a supervisor.
+import fs from 'node:fs';
 import path from 'node:path';
-import { compileRegex, makeParser } from '../cli.ts';
+import { compileRegex, makeParser, typed } from '../cli.ts';
 import { checkName, parseEnvPairs, parseSize, startProcess } from '../launch.ts';
 import { MIN_MAX_LOG_SIZE } from '../logset.ts';
 import { BgError, EXIT } from '../errors.ts';
-import { scriptPath } from '../paths.ts';
+import { scriptPath, skillRoot } from '../paths.ts';
 import { openContext, type Context } from '../context.ts';
 import { isLive } from '../status.ts';
 import { stopProcess } from '../stop.ts';
-import { waitReady } from '../ready.ts';
-import { LogSetReader, logFileOf } from '../logset.ts';
-import { selectLines } from '../logquery.ts';
-import { formatLine } from '../lines.ts';
-import type { RestartMode } from '../state.ts';
+import { reportReady } from '../ready.ts';
+import type { Readiness, RestartMode } from '../state.ts';
 
-function seconds(flag: string, v: number | undefined): number | undefined {
+function seconds(argv: string[], flag: string, v: number | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (!Number.isFinite(v) || v <= 0) throw new BgError('USAGE', `${flag} must be a number of seconds above 0 (got ${v}).`);
+  if (!Number.isFinite(v) || v <= 0) throw new BgError('USAGE', `${flag} must be a number of seconds above 0 (got ${typed(argv, v, flag)}).`);
   return v;
+}
+
+/**
+ * A get_logs command that works from where the caller stands: the way start_process was run
+ * (npx tsx, or node on the fast path), and node with a full path outside the repository,
+ * where npx would not find tsx.
+ */
+function logsCommand(ref: string): string {
+  const skill = skillRoot();
+  const repo = path.dirname(path.dirname(skill));
+  const inside = !path.relative(repo, process.cwd()).startsWith('..');
+  const shown = (p: string) => (inside ? path.relative(process.cwd(), p) : p);
+  const bundle = path.join(skill, 'dist', 'get_logs.mjs');
+  if (/\.mjs$/.test(process.argv[1] ?? '') || (!inside && fs.existsSync(bundle))) return `node ${shown(bundle)} ${ref}`;
+  if (inside) return `npx tsx ${shown(scriptPath('get_logs.ts'))} ${ref}`;
+  return `cd ${repo} && npx tsx ${path.relative(repo, scriptPath('get_logs.ts'))} ${ref}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: start_process.ts [options] <command> [args...]\n\nRuns a command in the background and prints its ID. Everything from the first\nnon-option argument on is the command. Several arguments run directly (no shell);\none argument is a shell command line (sh -c), so pipes and && work.',
+    'Usage: start_process.ts [options] <command> [args...]\n\nRuns a command in the background and prints its ID. Everything from the first\nnon-option argument on is the command. Several arguments run directly (no shell);\none argument is a shell command line (sh -c), so pipes and && work. `--` also ends\nthe options; start_process\'s own options put after the command go to the command\n(a note on stderr says so).',
   )
     .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true, 'parse-positional-numbers': false })
     .option('name', { type: 'string', describe: 'A name to use instead of the ID in every script; unique among live processes', requiresArg: true })
@@ -56,10 +70,15 @@ export async function main(argv: string[]): Promise<number> {
   const extraEnv = parseEnvPairs(([] as unknown[]).concat(args.env ?? []).map(String));
   const pattern = args.waitFor === undefined ? undefined : compileRegex('--wait-for', args.waitFor);
   const port = args.waitPort;
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new BgError('USAGE', `--wait-port must be a TCP port, 1 to 65535 (got ${port}).`);
-  const waitTimeout = seconds('--wait-timeout', args.waitTimeout)!;
-  const timeoutSec = seconds('--timeout', args.timeout);
-  if (!(Number.isInteger(args.maxRestarts) && args.maxRestarts >= 0)) throw new BgError('USAGE', `--max-restarts must be a whole number, 0 or more (got ${args.maxRestarts}).`);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new BgError('USAGE', `--wait-port must be a TCP port, 1 to 65535 (got ${typed(argv, port, '--wait-port')}).`);
+  const waitTimeout = seconds(argv, '--wait-timeout', args.waitTimeout)!;
+  const ready: Readiness | undefined = pattern || port !== undefined ? { pattern: args.waitFor, port, timeoutSec: waitTimeout } : undefined;
+  const own = argv.slice(0, argv.length - command.length);
+  if (!ready && own.some((a) => a === '--wait-timeout' || a.startsWith('--wait-timeout='))) {
+    throw new BgError('USAGE', '--wait-timeout needs --wait-for or --wait-port: it says how long to wait for them.');
+  }
+  const timeoutSec = seconds(argv, '--timeout', args.timeout);
+  if (!(Number.isInteger(args.maxRestarts) && args.maxRestarts >= 0)) throw new BgError('USAGE', `--max-restarts must be a whole number, 0 or more (got ${typed(argv, args.maxRestarts, '--max-restarts')}).`);
   if (command.length === 0 || (command.length === 1 && command[0]!.trim() === '')) {
     throw new BgError('USAGE', 'no command given. Example: start_process.ts python3 -m http.server 8080');
   }
@@ -99,29 +118,12 @@ export async function main(argv: string[]): Promise<number> {
     extraEnv,
     restart: { mode: args.restart as RestartMode, max: args.restart === 'no' ? 0 : args.maxRestarts },
     timeoutSec,
+    ready,
     context,
   });
   const ctx = context();
-  const getLogs = path.relative(process.cwd(), scriptPath('get_logs.ts'));
   process.stdout.write(`Started process ${started.id} (PID ${started.pid})\n`);
-  process.stdout.write(`Read its output with: npx tsx ${getLogs.startsWith('..') ? scriptPath('get_logs.ts') : getLogs} ${name ?? started.id}\n`);
-  if (!pattern && port === undefined) return EXIT.OK;
-
-  const res = await waitReady(ctx, started.id, { pattern, port, timeoutMs: waitTimeout * 1000 });
-  if (res.ready) {
-    process.stdout.write(`Ready: ${res.detail}\n`);
-    return EXIT.OK;
-  }
-  const rec = ctx.store.read().processes.find((p) => p.id === started.id)!;
-  const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), { streams: new Set(['stdout', 'stderr']), raw: false, lines: 20 });
-  const last = tail.lines.length ? 'Its last lines:' : 'It printed nothing.';
-  const missed = [pattern ? `no line matched /${args.waitFor}/` : '', port !== undefined ? `nothing listened on port ${port}` : ''].filter(Boolean).join(' and ');
-  const before = [pattern ? `a line matched /${args.waitFor}/` : '', port !== undefined ? `anything listened on port ${port}` : ''].filter(Boolean).join(' or ');
-  process.stderr.write(
-    res.why === 'timeout'
-      ? `start_process: error: ${missed} within ${waitTimeout} s; process ${started.id} is still running (stop it with stop_process.ts ${started.id}). ${last}\n`
-      : `start_process: error: process ${started.id} ended before ${before}. ${last}\n`,
-  );
-  for (const l of tail.lines) process.stdout.write(formatLine(l, { raw: false, json: false, timestamps: false, labelStreams: false }));
-  return EXIT.FAILED;
+  process.stdout.write(`Read its output with: ${logsCommand(name ?? started.id)}\n`);
+  if (!ready) return EXIT.OK;
+  return reportReady(ctx, started.id, ready, pattern, 'start_process');
 }

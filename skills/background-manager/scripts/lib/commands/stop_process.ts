@@ -1,7 +1,7 @@
 // stop_process: end a process and everything it started, and say what ended it.
-import { makeParser } from '../cli.ts';
+import { makeParser, typed } from '../cli.ts';
 import { openContext } from '../context.ts';
-import { resolveProcess } from '../resolve.ts';
+import { resolveAll } from '../resolve.ts';
 import { stopProcess, type StopOutcome } from '../stop.ts';
 import { exitStatusOf, isLive, liveStatus } from '../status.ts';
 import { BgError, EXIT } from '../errors.ts';
@@ -39,12 +39,12 @@ export async function main(argv: string[]): Promise<number> {
   if (args.all ? refs.length > 0 : refs.length === 0) {
     throw new BgError('USAGE', args.all ? '--all takes no IDs.' : 'Give the process ID or name (see list_processes), or --all.');
   }
-  if (!(args.timeout >= 0) || !Number.isFinite(args.timeout)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${args.timeout}).`);
+  if (!(args.timeout >= 0) || !Number.isFinite(args.timeout)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${typed(argv, args.timeout, '--timeout')}).`);
   const sig = args.force ? 'SIGKILL' : `SIG${args.signal.toUpperCase().replace(/^SIG/, '')}`;
   if (signalNumber(sig) === undefined) throw new BgError('USAGE', `unknown signal "${args.signal}". Use a name like TERM, INT, HUP, QUIT or KILL.`);
   const ctx = openContext({ create: false });
   const doc = ctx.store.read();
-  const targets = args.all ? doc.processes.filter((p) => isLive(p)) : refs.map((r) => resolveProcess(doc, r));
+  const targets = args.all ? doc.processes.filter((p) => isLive(p)) : refs.map((r) => resolveAll(doc, r, refs.length, 'stopped'));
   if (args.all && targets.length === 0) {
     process.stdout.write('No running processes to stop.\n');
     return EXIT.OK;
