@@ -134,14 +134,37 @@ withSandbox('the last output before an exit is kept (PTY, 8 at once), and a back
   assert.ok(Math.min(...gaps) < 190, `last output to the recorded exit: ${gaps.join(', ')} ms`);
 });
 
-withSandbox('a background job that outlives the command is named in the log when the command ends', async (sb) => {
-  const { id } = await start(sb, ['sh', '-c', 'trap "" HUP; sleep 300 & echo "job $!"']);
+withSandbox('background jobs that outlive the command: named in the log, their port listed, ended by stop_process and --all', async (sb) => {
+  const port = await freePort();
+  const { id } = await start(sb, ['sh', '-c', `trap "" HUP; sleep 300 & echo "job $!"; python3 -m http.server ${port} >/dev/null 2>&1 & echo "web $!"`]);
   await waitFor('the exit', async () => (await listJson(sb)).find((p) => p.id === id && p.status === 'exited'));
-  const job = Number(/^job (\d+)$/m.exec(await logs(sb, id))![1]);
-  track(sb, job); // ended by cleanup: the tool no longer does
-  assert.ok(alive(job));
+  const out = await logs(sb, id);
+  const job = Number(/^job (\d+)$/m.exec(out)![1]);
+  const web = Number(/^web (\d+)$/m.exec(out)![1]);
+  track(sb, job, web); // ended by cleanup should the tool fail to
+  assert.ok(alive(job) && alive(web));
   const events = await logs(sb, id, ['--stream', 'events']);
-  assert.match(events, new RegExp(`^still running after it ended, not stopped with it: PID ${job} \\(sleep\\)$`, 'm'));
+  assert.match(events, new RegExp(`^still running after it ended, not stopped with it: .*PID ${job} \\(sleep\\)`, 'm'));
+  // The server it left behind holds a port: list_processes shows it on the ended process.
+  const row = await waitFor('the port in list_processes', async () => (await listJson(sb)).find((p) => p.id === id && p.ports.includes(port)), 20_000);
+  assert.equal(((row as unknown as { leftovers: { pid: number }[] }).leftovers ?? []).map((l) => l.pid).sort(), [job, web].sort());
+  const stop = await run(sb, 'stop_process.ts', [id]);
+  assert.is(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, new RegExp(`^Process ${id} is not running \\(exited\\(0\\)\\); stopped what it left running: .+: SIGTERM ended them\\.\n$`));
+  assert.ok(stop.stdout.includes(`PID ${job} (sleep)`) && stop.stdout.includes(`PID ${web} (python3)`), stop.stdout);
+  assert.not.ok(alive(job) || alive(web), 'both ended');
+  assert.not.ok(await portOpen(port), 'the port is free');
+  assert.equal((await listJson(sb)).find((p) => p.id === id)!.ports, []);
+  assert.match((await run(sb, 'stop_process.ts', [id])).stdout, /nothing to stop\.$/m);
+  // --all includes ended processes that left something running.
+  const again = await start(sb, ['--no-pty', 'sh', '-c', 'sleep 301 & echo "job $!"']);
+  await waitFor('the second exit', async () => (await listJson(sb)).find((p) => p.id === again.id && p.status === 'exited'));
+  const job2 = Number(/^job (\d+)$/m.exec(await logs(sb, again.id))![1]);
+  track(sb, job2);
+  const all = await run(sb, 'stop_process.ts', ['--all']);
+  assert.is(all.code, 0, all.stderr);
+  assert.match(all.stdout, new RegExp(`^Process ${again.id} is not running \\(exited\\(0\\)\\); stopped what it left running: PID ${job2} \\(sleep\\): SIGTERM ended it\\.\n$`));
+  assert.not.ok(alive(job2));
 });
 
 withSandbox('stop: a child that ignores SIGTERM is SIGKILLed after the grace period; no grandchild survives', async (sb) => {

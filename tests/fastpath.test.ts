@@ -50,7 +50,8 @@ test('dist/list_processes.mjs and dist/start_process.mjs: the same output as the
     assert.is(started.code, 0, started.stderr);
     const m = /^Started process ([0-9a-f]{8}) \(PID (\d+)\)$/m.exec(started.stdout);
     assert.ok(m, started.stdout);
-    assert.match(started.stdout, new RegExp(`get_logs\\.ts ${m![1]}`));
+    // Started on the fast path from outside the repository: the fast path's get_logs, by full path.
+    assert.ok(started.stdout.includes(`\nRead its output with: node ${path.join(DIST, 'get_logs.mjs')} ${m![1]}\n`), started.stdout);
     const [, id, pidText] = m!;
     const pid = Number(pidText);
     assert.ok(alive(pid), 'the command runs');

@@ -11,7 +11,7 @@ import * as pty from '@lydell/node-pty';
 import { subKeys, type SubKeys } from './lib/crypto.ts';
 import { OutputLog } from './lib/outputlog.ts';
 import type { Dropped } from './lib/logsink.ts';
-import { StateStore, type ProcessRecord, type StopReason } from './lib/state.ts';
+import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
 import { allStats, bootId, readStat, signalName, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
@@ -290,6 +290,7 @@ async function main(): Promise<void> {
       })
       .catch((err: Error) => out.event(`could not update the state: ${err.message}`));
 
+  const leftovers: Leftover[] = []; // background jobs that outlived a run
   const finish = async (exit: Exit, note: string) => {
     ended = exit;
     out.event(note);
@@ -306,6 +307,11 @@ async function main(): Promise<void> {
           rec.signal = exit.signal;
           rec.endedAt = new Date().toISOString();
           delete rec.restartingAt;
+          // What outlived its runs, for stop_process to end (checked by start time there).
+          const live = stillAlive(leftovers.map((l) => ({ pid: l.pid, startTicks: l.startTicks, state: 'S', ppid: 0, pgid: 0, sid: 0 })));
+          const kept = leftovers.filter((l) => live.some((st) => st.pid === l.pid));
+          if (kept.length) rec.leftovers = kept;
+          else delete rec.leftovers;
         });
         return;
       } catch (err) {
@@ -330,6 +336,7 @@ async function main(): Promise<void> {
       // this tool's to stop any more: say which, so that nobody thinks they ended with it.
       // (Not while a stop is under way: it ends them, and says how many.)
       const left = stop ? [] : allStats().filter((st) => (st.sid === child.pid || st.pgid === child.pid) && st.pid !== child.pid && st.state !== 'Z');
+      for (const st of left) leftovers.push({ pid: st.pid, startTicks: st.startTicks, name: commOf(st.pid) });
       if (left.length) out.event(`still running after it ended, not stopped with it: ${left.map((st) => `PID ${st.pid} (${commOf(st.pid)})`).join(', ')}`);
       const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
       const failed = exit.signal !== null || exit.exitCode !== 0;

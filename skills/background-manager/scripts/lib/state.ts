@@ -22,6 +22,13 @@ export type RestartMode = 'no' | 'on-failure' | 'always';
 /** Why a process was asked to end: stop_process, --timeout, --replace, restart_process, remove_process. */
 export type StopReason = 'stop' | 'timeout' | 'replace' | 'restart' | 'remove';
 
+/** A process of the command's session or group that outlived it. */
+export interface Leftover {
+  pid: number;
+  startTicks: number;
+  name: string; // its command name (/proc/<pid>/comm)
+}
+
 /** When a process counts as started: a line matching `pattern`, a listening `port`, or both. */
 export interface Readiness {
   pattern?: string;
@@ -59,6 +66,7 @@ export interface ProcessRecord {
   restart?: { mode: RestartMode; max: number };
   timeoutSec?: number; // stopped this long after it started
   ready?: Readiness; // start_process --wait-for/--wait-port: restart_process waits the same way
+  leftovers?: Leftover[]; // background jobs still running when the command ended (stop_process ends them)
   restarts?: number; // automatic restarts so far
   restartingAt?: string; // between runs: when the next run starts
   gaveUp?: boolean; // the restart policy wanted another run but the budget was used up

@@ -1,7 +1,7 @@
 // A process's status is checked, never just remembered: the recorded end if there is one,
 // else whether the child with the recorded identity (PID, start time, boot) still lives.
 import type { ProcessRecord } from './state.ts';
-import { bootId, matchIdentity, readStat, signalNumber } from './proc.ts';
+import { bootId, matchIdentity, readStat, signalNumber, type ProcStat } from './proc.ts';
 
 export type Status =
   | 'running'
@@ -64,4 +64,9 @@ export function supervisorAlive(rec: ProcessRecord, boot = bootId()): boolean {
 /** Still running or about to run again: what holds a name, and what stop acts on. */
 export function isLive(rec: ProcessRecord, boot = bootId()): boolean {
   return ['running', 'orphaned', 'restarting', 'zombie', 'exiting'].includes(liveStatus(rec, boot).status);
+}
+
+/** Background jobs the process left running that still are (same PID, start time and boot). */
+export function liveLeftovers(rec: ProcessRecord, boot = bootId()): ProcStat[] {
+  return (rec.leftovers ?? []).map((l) => matchIdentity({ pid: l.pid, startTicks: l.startTicks, bootId: rec.bootId }, boot)).filter((st): st is ProcStat => !!st && st.state !== 'Z');
 }

@@ -1,14 +1,22 @@
 // stop_process's work: ask the supervisor to end the child's whole tree (SIGTERM, grace
 // period, SIGKILL); if the supervisor is gone, do it here, after checking the child's identity.
+import fs from 'node:fs';
 import { requestControl, type StopResult } from './protocol.ts';
 import type { Context } from './context.ts';
 import type { ProcessRecord, StopReason } from './state.ts';
-import { isLive, liveStatus, supervisorAlive } from './status.ts';
+import { isLive, liveLeftovers, liveStatus, supervisorAlive } from './status.ts';
 import { bootId, matchIdentity, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './proc.ts';
 import { BgError } from './errors.ts';
 import { waitFor } from './wait.ts';
 
-export type StopOutcome = { already: true; rec: ProcessRecord } | { already: false; result: StopResult; rec: ProcessRecord };
+/** What a stop of an ended process did to the background jobs it left running. */
+export interface LeftoversStopped {
+  count: number;
+  names: string; // "PID 123 (sleep), PID 124 (python3)"
+  endedBy: string; // the signal, or SIGKILL when the grace period ran out
+}
+
+export type StopOutcome = { already: true; rec: ProcessRecord; leftovers?: LeftoversStopped } | { already: false; result: StopResult; rec: ProcessRecord };
 
 export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number, reason: StopReason = 'stop'): Promise<StopOutcome> {
   const st = liveStatus(rec);
@@ -18,7 +26,10 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
       `process ${rec.id} was started by the Python skill; its PID ${rec.pid} exists but cannot be proven to be the same process, so it is not signalled. Stop it by hand if it is yours.`,
     );
   }
-  if (!isLive(rec)) return { already: true, rec };
+  if (!isLive(rec)) {
+    const left = liveLeftovers(rec);
+    return left.length ? { already: true, rec, leftovers: await stopLeftovers(ctx, rec, left, signal, timeoutMs) } : { already: true, rec };
+  }
   if (!ctx.unlocked) throw new BgError('DAMAGED', 'key.json is missing; cannot talk to the supervisor.');
   if (rec.socket && supervisorAlive(rec)) {
     const reply = await requestControl(rec.socket, ctx.unlocked.keys.control, { type: 'stop', signal, timeoutMs, reason }, timeoutMs + 15_000);
@@ -27,6 +38,34 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
     return { already: false, result: reply.stop!, rec: after };
   }
   return { already: false, ...(await stopWithoutSupervisor(ctx, rec, signal, timeoutMs, reason)) };
+}
+
+function commOf(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+// An ended process's background jobs (and what they started): signal, grace period, SIGKILL;
+// then they are forgotten.
+async function stopLeftovers(ctx: Context, rec: ProcessRecord, left: ProcStat[], signal: NodeJS.Signals, timeoutMs: number): Promise<LeftoversStopped> {
+  const names = left.map((st) => `PID ${st.pid} (${commOf(st.pid) ?? rec.leftovers!.find((l) => l.pid === st.pid)?.name ?? '?'})`).join(', ');
+  const members = new Map<number, ProcStat>();
+  for (const st of left) for (const m of signalTree(st.pid, signal, st.startTicks)) members.set(m.pid, m);
+  let endedBy: string = signal;
+  if (!(await waitFor(() => stillAlive([...members.values()]).length === 0, timeoutMs))) {
+    endedBy = 'SIGKILL';
+    const alive = stillAlive([...members.values()]);
+    for (const m of alive) trySignal(m.pid, 'SIGKILL');
+    await waitFor(() => stillAlive(alive).length === 0, 5_000);
+  }
+  await ctx.store.update((doc) => {
+    const r = doc.processes.find((p) => p.id === rec.id);
+    if (r) delete r.leftovers;
+  });
+  return { count: left.length, names, endedBy };
 }
 
 // The supervisor died (killed, crashed): signal the verified child's tree from here and

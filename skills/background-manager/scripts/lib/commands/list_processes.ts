@@ -1,7 +1,7 @@
 // list_processes: every managed process with its checked (not remembered) status.
 import { makeParser } from '../cli.ts';
 import { openContext } from '../context.ts';
-import { liveStatus, STATUSES } from '../status.ts';
+import { liveLeftovers, liveStatus, STATUSES } from '../status.ts';
 import { allStats, bootId } from '../proc.ts';
 import { listeningPorts } from '../ports.ts';
 import { localStamp, oneLine } from '../lines.ts';
@@ -30,13 +30,18 @@ export async function main(argv: string[]): Promise<number> {
   let rows = doc.processes.map((p: ProcessRecord) => ({ p, s: liveStatus(p, boot) }));
   if (args.status) rows = rows.filter((r) => r.s.status === args.status);
   // Ports come from /proc: only worth reading for processes that run.
-  const stats = rows.some((r) => r.s.status === 'running' || r.s.status === 'orphaned') ? allStats() : [];
-  const portsOf = (r: (typeof rows)[number]) => (r.s.status === 'running' || r.s.status === 'orphaned' ? listeningPorts(r.p.pid, stats) : []);
+  const live = (r: (typeof rows)[number]) => r.s.status === 'running' || r.s.status === 'orphaned';
+  // An ended process's background jobs that still run (a server started with &): their ports.
+  const left = new Map(rows.filter((r) => !live(r) && r.p.leftovers?.length).map((r) => [r.p.id, liveLeftovers(r.p, boot)]));
+  const stats = rows.some(live) || [...left.values()].some((l) => l.length) ? allStats() : [];
+  const portsOf = (r: (typeof rows)[number]) =>
+    live(r) ? listeningPorts(r.p.pid, stats) : [...new Set((left.get(r.p.id) ?? []).flatMap((st) => listeningPorts(st.pid, stats)))].sort((a, b) => a - b);
   if (args.json) {
     const out = rows.map((r) => {
       const { p, s } = r;
       const { socket: _socket, env, newCursor: _cursor, newCursors: _cursors, ...rest } = p;
-      return { ...rest, exitCode: p.exitCode ?? null, signal: p.signal ?? null, envKeys: Object.keys(env ?? {}), status: s.status, exitStatus: s.exitStatus ?? null, ports: portsOf(r), restarts: p.restarts ?? 0, legacy: !!p.legacy };
+      const leftovers = (left.get(p.id) ?? []).map((st) => p.leftovers!.find((l) => l.pid === st.pid)!);
+      return { ...rest, ...(leftovers.length ? { leftovers } : { leftovers: undefined }), exitCode: p.exitCode ?? null, signal: p.signal ?? null, envKeys: Object.keys(env ?? {}), status: s.status, exitStatus: s.exitStatus ?? null, ports: portsOf(r), restarts: p.restarts ?? 0, legacy: !!p.legacy };
     });
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     return 0;

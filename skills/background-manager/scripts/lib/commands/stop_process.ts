@@ -3,12 +3,17 @@ import { makeParser, typed } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveAll } from '../resolve.ts';
 import { stopProcess, type StopOutcome } from '../stop.ts';
-import { exitStatusOf, isLive, liveStatus } from '../status.ts';
+import { exitStatusOf, isLive, liveLeftovers, liveStatus } from '../status.ts';
 import { BgError, EXIT } from '../errors.ts';
 import { signalNumber } from '../proc.ts';
 import type { ProcessRecord } from '../state.ts';
 
 export function describeStop(rec: ProcessRecord, out: StopOutcome, sig: string, timeoutSec: number): string {
+  if (out.already && out.leftovers) {
+    const l = out.leftovers;
+    const them = l.count === 1 ? 'it' : 'them';
+    return `Process ${rec.id} is not running (${liveStatus(out.rec).label}); stopped what it left running: ${l.names}: ${l.endedBy === 'SIGKILL' && sig !== 'SIGKILL' ? `SIGKILL ended ${them} after ${timeoutSec} s` : `${l.endedBy} ended ${them}`}.`;
+  }
   if (out.already) return `Process ${rec.id} is not running (${liveStatus(out.rec).label}); nothing to stop.`;
   const r = out.result;
   const status = exitStatusOf(r.exitCode, r.signal);
@@ -44,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   if (signalNumber(sig) === undefined) throw new BgError('USAGE', `unknown signal "${args.signal}". Use a name like TERM, INT, HUP, QUIT or KILL.`);
   const ctx = openContext({ create: false });
   const doc = ctx.store.read();
-  const targets = args.all ? doc.processes.filter((p) => isLive(p)) : refs.map((r) => resolveAll(doc, r, refs.length, 'stopped'));
+  const targets = args.all ? doc.processes.filter((p) => isLive(p) || liveLeftovers(p).length > 0) : refs.map((r) => resolveAll(doc, r, refs.length, 'stopped'));
   if (args.all && targets.length === 0) {
     process.stdout.write('No running processes to stop.\n');
     return EXIT.OK;
