@@ -18,6 +18,25 @@ function seconds(argv: string[], flag: string, v: number | undefined): number | 
   return v;
 }
 
+/** Options that take a value, of those start_process notes after the command. */
+const WITH_VALUE = ['--name', '--wait-for', '--wait-port', '--wait-timeout', '--max-restarts', '--max-log-size'];
+
+/** "start_process.ts <options> <command>": the misplaced options moved before the command. */
+function reordered(argv: string[], command: string[]): string {
+  const own = argv.slice(0, argv.length - command.length);
+  const moved: string[] = [];
+  const rest: string[] = [command[0]!];
+  for (let i = 1; i < command.length; i++) {
+    const a = command[i]!;
+    const flag = a.split('=')[0]!;
+    if (!['--replace', '--no-pty', ...WITH_VALUE].includes(flag)) rest.push(a);
+    else if (WITH_VALUE.includes(a) && i + 1 < command.length) moved.push(a, command[++i]!);
+    else moved.push(a);
+  }
+  const q = (w: string) => (/^[A-Za-z0-9_./=:@%+,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+  return `start_process.ts ${[...own, ...moved, ...rest].map(q).join(' ')}`;
+}
+
 /**
  * A get_logs command that works from where the caller stands: the way start_process was run
  * (npx tsx, or node on the fast path), and node with a full path outside the repository,
@@ -90,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   const markedByDashes = argv[argv.length - command.length - 1] === '--';
   const misplaced = markedByDashes ? [] : command.slice(1).filter((a) => OWN.some((o) => a === `--${o}` || a.startsWith(`--${o}=`)));
   if (misplaced.length) {
-    process.stderr.write(`start_process: note: ${misplaced.join(', ')} came after the command, so the command gets ${misplaced.length > 1 ? 'them' : 'it'}, not start_process. Put start_process's options before the command.\n`);
+    process.stderr.write(`start_process: note: ${misplaced.join(', ')} came after the command, so the command gets ${misplaced.length > 1 ? 'them' : 'it'}, not start_process. Put start_process's options before the command, as in: ${reordered(argv, command)}\n`);
   }
 
   // The key is derived once, late: startProcess asks for it while the supervisor boots.
