@@ -75,7 +75,13 @@ export async function interleave<K extends string>(reps: number, sides: Record<K
   const keys = Object.keys(sides) as K[];
   const out = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as unknown as Record<K, number[]>;
   if (warmUp) for (const k of keys) await sides[k]();
-  for (let r = 0; r < reps; r++) for (const k of keys) out[k].push(await sides[k]());
+  for (let r = 0; r < reps; r++) {
+    for (const k of keys) {
+      out[k].push(await sides[k]());
+      // BENCH_SAMPLES=1: every sample as it is taken, to see a spread the median hides.
+      if (process.env.BENCH_SAMPLES) process.stderr.write(`  sample ${r + 1}/${reps} ${k}: ${out[k][r]!.toFixed(1)}\n`);
+    }
+  }
   return out;
 }
 
