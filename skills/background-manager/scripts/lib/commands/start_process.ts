@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('max-restarts', { type: 'number', default: 10, describe: 'Restarts allowed before giving up (status failed)', requiresArg: true })
     .option('max-log-size', { type: 'string', default: '100M', describe: 'Cap on the log kept on disk (e.g. 50M, 1G); the oldest output goes first', requiresArg: true })
     .example('$0 python3 -m http.server 8080', 'Start a web server (arguments run as given)')
-    .example("$0 'npm run build && npm test'", 'One argument: run through sh -c')
+    .example("$0 'npm run build && echo built'", 'One argument: run through sh -c')
     .example('$0 --name web --wait-port 8080 python3 -m http.server 8080', 'Name it; return once it listens')
     .example("$0 --wait-for 'ready' --wait-timeout 30 -- npm run dev", 'Return once a line says ready')
     .example('$0 --restart on-failure --max-restarts 3 ./worker.sh', 'Restart it up to 3 times if it fails')
