@@ -148,6 +148,14 @@ withSandbox('background jobs that outlive the command: named in the log, their p
   // The server it left behind holds a port: list_processes shows it on the ended process.
   const row = await waitFor('the port in list_processes', async () => (await listJson(sb)).find((p) => p.id === id && p.ports.includes(port)), 20_000);
   assert.equal(((row as unknown as { leftovers: { pid: number }[] }).leftovers ?? []).map((l) => l.pid).sort(), [job, web].sort());
+  // Forgetting it would lose the way to stop them: remove_process refuses, --exited keeps it.
+  const refused = await run(sb, 'remove_process.ts', [id]);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, new RegExp(`${id} left PID \\d+, PID \\d+ running; stop it first, or pass --force\\. Nothing was removed\\.`));
+  const kept = await run(sb, 'remove_process.ts', ['--exited']);
+  assert.is(kept.code, 0, kept.stderr);
+  assert.match(kept.stderr, new RegExp(`note: kept ${id}: it left PID \\d+, PID \\d+ running; stop_process ${id} ends them\\.`));
+  assert.ok((await listJson(sb)).some((p) => p.id === id) && alive(job) && alive(web));
   const stop = await run(sb, 'stop_process.ts', [id]);
   assert.is(stop.code, 0, stop.stderr);
   assert.match(stop.stdout, new RegExp(`^Process ${id} is not running \\(exited\\(0\\)\\); stopped what it left running: .+: SIGTERM ended them\\.\n$`));
@@ -165,6 +173,15 @@ withSandbox('background jobs that outlive the command: named in the log, their p
   assert.is(all.code, 0, all.stderr);
   assert.match(all.stdout, new RegExp(`^Process ${again.id} is not running \\(exited\\(0\\)\\); stopped what it left running: PID ${job2} \\(sleep\\): SIGTERM ended it\\.\n$`));
   assert.not.ok(alive(job2));
+  // remove_process --force stops what is left first.
+  const third = await start(sb, ['--no-pty', 'sh', '-c', 'sleep 302 & echo "job $!"']);
+  await waitFor('the third exit', async () => (await listJson(sb)).find((p) => p.id === third.id && p.status === 'exited'));
+  const job3 = Number(/^job (\d+)$/m.exec(await logs(sb, third.id))![1]);
+  track(sb, job3);
+  const forced = await run(sb, 'remove_process.ts', [third.id, '--force']);
+  assert.is(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout, new RegExp(`^Removed process ${third.id} \\(stopped first by SIGTERM, what it left running\\): `));
+  assert.not.ok(alive(job3));
 });
 
 withSandbox('stop: a child that ignores SIGTERM is SIGKILLed after the grace period; no grandchild survives', async (sb) => {

@@ -175,13 +175,42 @@ withSandbox('--new with --wait-for prints every new line up to the match and no 
   const none = await logs(sb, id, ['--new', '--wait-for', 'never', '--timeout', '0.5']);
   assert.is(none.code, 1);
   assert.is(none.stdout, '');
-  assert.match(none.stderr, /no line matched \/never\/ within 0\.5 s; what was new is printed above\./);
+  assert.match(none.stderr, /no line matched \/never\/ within 0\.5 s; nothing new came\./);
   await go();
   await waitFor('the fourth round', async () => (await logs(sb, id, ['-n', '1'])).stdout === 'ready\n' && (await logs(sb, id, ['-n', '0', '--grep', 'ready'])).stdout.length === 24);
   const rest = await logs(sb, id, ['--new', '--wait-for', 'never', '--timeout', '0.5']);
   assert.is(rest.code, 1);
   assert.is(rest.stdout, '1\n2\n3\n4\n5\nready\n');
+  assert.match(rest.stderr, /what was new is printed above\.\n$/);
   assert.is((await logs(sb, id, ['--new'])).stdout, '');
+});
+
+withSandbox('--new --wait-for: a line still open on another stream at the match is shown, not skipped; an unterminated input send too', async (sb) => {
+  // stdout "abc" stays open while the match comes on stderr; the line goes on after it.
+  const script = 'read go; printf abc; sleep 0.3; printf "READY\\n" >&2; sleep 0.3; printf "def\\nxyz\\n"; read again; printf "ghi"; sleep 0.3; printf "READY\\n" >&2; sleep 0.3; echo jkl; sleep 300';
+  const { id } = await start(sb, ['--no-pty', 'sh', '-c', script]);
+  // The match while following.
+  const w = spawnGetLogs(sb, [id, '--new', '--wait-for', 'READY', '--timeout', '20']);
+  await waitFor('the waiter to follow (its inotify watch)', () => watching(w.pid));
+  assert.is((await run(sb, 'send_input.ts', [id, 'go'])).code, 0);
+  await waitFor('the waiter to return', () => w.code !== undefined, 10_000);
+  assert.is(w.code, 0, w.err);
+  assert.is(w.out, 'abc\nREADY\n');
+  await waitFor('xyz', async () => (await logs(sb, id)).stdout.endsWith('xyz\n'));
+  assert.is((await logs(sb, id, ['--new'])).stdout, 'def\nxyz\n');
+  // The match already in the log when get_logs starts.
+  assert.is((await run(sb, 'send_input.ts', [id, 'again'])).code, 0);
+  await waitFor('jkl', async () => (await logs(sb, id)).stdout.endsWith('jkl\n'));
+  const now = await logs(sb, id, ['--new', '--wait-for', 'READY']);
+  assert.is(now.code, 0, now.stderr);
+  assert.is(now.stdout, 'ghi\nREADY\n');
+  assert.is((await logs(sb, id, ['--new'])).stdout, 'jkl\n');
+  // Input sent without a newline is a whole line of its own: shown on the way to a match.
+  assert.is((await run(sb, 'send_input.ts', [id, '-n', 'typed'])).code, 0);
+  const typed = await logs(sb, id, ['--new', '--stream', 'input', '--wait-for', 'never', '--timeout', '0.5']);
+  assert.is(typed.code, 1);
+  assert.is(typed.stdout, 'go\nagain\ntyped\n');
+  assert.match(typed.stderr, /what was new is printed above\.\n$/);
 });
 
 withSandbox('--since, --timestamps, --grep with -n, and --json', async (sb) => {

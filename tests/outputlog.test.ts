@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { OutputLog } from '../skills/background-manager/scripts/lib/outputlog.ts';
 import { subKeys, type SubKeys } from '../skills/background-manager/scripts/lib/crypto.ts';
 import { CappedLogWriter, LogSetReader, listSegments } from '../skills/background-manager/scripts/lib/logset.ts';
+import { LogReader } from '../skills/background-manager/scripts/lib/logfile.ts';
 import type { SinkState } from '../skills/background-manager/scripts/lib/logsink.ts';
 import { FIXTURES } from './reliability-lib.ts';
 import { ROOT, waitFor } from './helpers.ts';
@@ -130,14 +131,25 @@ test('a writer with no active piece numbers on from the archived ones (no reused
     w.close();
     assert.ok(listSegments(file).length > 1, 'the cap made archived pieces');
     fs.rmSync(file, { force: true }); // as after a rotation that archived the active piece and could make no new one
-    const before = readLog(file, sb.keys);
+    const seqs = (): number[] => {
+      const out: number[] = [];
+      new LogSetReader(file, sb.keys, 'p1').forward(undefined, (rec) => void out.push(rec.seq));
+      return out;
+    };
+    const last = seqs().pop()!;
     const again = new CappedLogWriter(file, sb.keys, 'p1', 1 << 20);
     assert.not.ok(fs.existsSync(file), 'nothing is created before the first append');
     again.append('stdout', Buffer.from('next\n'));
+    // The new piece starts at the seq after the newest archived record (not at 0), and the
+    // pieces keep their order when it is archived in turn.
+    const head = LogReader.open(file, sb.keys, 'p1');
+    assert.is(head.header.baseSeq, last + 1);
+    head.close();
+    for (let i = 0; i < 20; i++) again.append('stdout', Buffer.alloc(32 << 10, 0x61));
     again.close();
-    const after = readLog(file, sb.keys);
-    assert.equal(after.issues, [], 'sequence numbers run on');
-    assert.is(after.bytes, before.bytes + 5);
+    const all = seqs();
+    assert.equal(all.slice(-21), Array.from({ length: 21 }, (_, i) => last + 1 + i), 'every record after it, in order');
+    assert.equal(readLog(file, sb.keys).issues, []);
   } finally {
     sb.done();
   }

@@ -12,7 +12,7 @@ import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { ROOT, track, ussKiB, waitFor, type Sandbox } from './helpers.ts';
 import { allStats, readStat, type ProcStat } from '../skills/background-manager/scripts/lib/proc.ts';
 import { withLock } from '../skills/background-manager/scripts/lib/state.ts';
@@ -453,6 +453,53 @@ rtest('faults: a start that loses a name race (output held back meanwhile) leave
   assert.ok(marked().length === 2 && marked().every((st) => st.sid === winner.pid), 'the winner runs on');
   assert.is((await exec(sb, 'stop_process.ts', ['racer'])).code, 0);
   figure(`name race: the loser said "${lost.stderr.trim()}"; its supervisor, command and background job all ended`);
+});
+
+rtest('faults: a start that fails after its command ended never signals a process that took the PID since', async (sb) => {
+  await exec(sb, 'start_process.ts', ['true']); // the key and the state exist
+  const mark = `reuse-${process.pid}-${Date.now()}`;
+  const cmd = ['--no-pty', '--name', 'racer', 'python3', '-c', 'import time; time.sleep(1)', mark];
+  const children = () => allStats().filter((st) => {
+    try {
+      return fs.readFileSync(`/proc/${st.pid}/cmdline`, 'utf8').includes(mark) && fs.readFileSync(`/proc/${st.pid}/comm`, 'utf8') === 'python3\n';
+    } catch {
+      return false;
+    }
+  });
+  let runs: Promise<Exec>[] = [];
+  const strangers: { pid: number; child: import('node:child_process').ChildProcess }[] = [];
+  let placed = true;
+  await withLock(path.join(sb.env.BG_DATA_DIR!, 'processes.json.enc'), async () => {
+    // Both commands run, end and are reaped while their supervisors wait for the state lock.
+    runs = [exec(sb, 'start_process.ts', cmd), exec(sb, 'start_process.ts', cmd)];
+    const pids = (await waitFor('both commands to run', () => children().length === 2 && children(), 20_000)).map((st) => st.pid);
+    await waitFor('both commands to be gone', () => pids.every((pid) => !readStat(pid)), 20_000);
+    // An unrelated process on each of their PIDs (the next PID is set by hand; as root only).
+    for (const pid of pids) {
+      try {
+        fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+      } catch {
+        placed = false;
+        break;
+      }
+      const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+      if (child.pid === pid) strangers.push({ pid, child });
+      else {
+        child.kill('SIGKILL');
+        placed = false;
+      }
+    }
+  });
+  const results = await Promise.all(runs);
+  try {
+    assert.equal(results.map((r) => r.code).sort(), [0, 1], results.map((r) => r.stderr).join('\n'));
+    if (!placed) return figure('SKIPPED part of the PID reuse test: could not put a process on the freed PID (not root, or another process took it)');
+    const alive = strangers.filter((s) => readStat(s.pid) && s.child.exitCode === null && s.child.signalCode === null);
+    assert.is(alive.length, 2, `signalled: ${strangers.filter((s) => !alive.includes(s)).map((s) => `${s.pid} (${s.child.signalCode})`).join(', ')}`);
+    figure(`PID reuse: both freed PIDs held by unrelated sleeps (${strangers.map((s) => s.pid).join(', ')}); the failed start signalled neither`);
+  } finally {
+    for (const s of strangers) s.child.kill('SIGKILL');
+  }
 });
 
 rtest('odd output: a 16 MiB line of binary bytes and invalid UTF-8 without a newline: --raw returns it byte for byte (pipes and PTY)', async (sb) => {

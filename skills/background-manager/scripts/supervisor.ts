@@ -14,7 +14,7 @@ import type { Dropped } from './lib/logsink.ts';
 import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
-import { allStats, bootId, readStat, signalName, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
+import { allStats, bootId, readStat, sessionMembersOf, signalName, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
 import type { SupervisorConfig, SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
@@ -335,7 +335,7 @@ async function main(): Promise<void> {
       // Background jobs that outlived it (they ignored the hang-up, or hold no pipe) are not
       // this tool's to stop any more: say which, so that nobody thinks they ended with it.
       // (Not while a stop is under way: it ends them, and says how many.)
-      const left = stop ? [] : allStats().filter((st) => (st.sid === child.pid || st.pgid === child.pid) && st.pid !== child.pid && st.state !== 'Z');
+      const left = stop ? [] : sessionMembersOf(child.pid, childStat?.startTicks);
       for (const st of left) leftovers.push({ pid: st.pid, startTicks: st.startTicks, name: commOf(st.pid) });
       if (left.length) out.event(`still running after it ended, not stopped with it: ${left.map((st) => `PID ${st.pid} (${commOf(st.pid)})`).join(', ')}`);
       const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
@@ -492,13 +492,11 @@ async function main(): Promise<void> {
   } catch (err) {
     server?.close();
     // Not registered, so nothing of it may be left: the command and all it started end now,
-    // and so does this supervisor (output it held, or paused, has nowhere to go).
-    signalTree(child.pid, 'SIGKILL');
-    try {
-      process.kill(-child.pid, 'SIGKILL'); // its process group, should the tree walk miss one
-    } catch {
-      /* it already exited */
-    }
+    // and so does this supervisor (output it held, or paused, has nowhere to go). Each by its
+    // start time: the command may have exited while this waited, and its PID be reused.
+    const members = sessionMembersOf(child.pid, childStat?.startTicks);
+    if (childStat) signalTree(child.pid, 'SIGKILL', childStat.startTicks);
+    for (const m of stillAlive(members)) trySignal(m.pid, 'SIGKILL');
     const e = err as BgError;
     const code = e.code === 'DAMAGED' || e.code === 'STORAGE' || e.code === 'CANNOT_START' || e.code === 'NOT_FOUND' ? e.code : 'SUPERVISOR';
     hello({ ok: false, code, message: e.message });

@@ -36,7 +36,7 @@ export const PROMPT_QUIET_MS = 200;
 
 /**
  * `cursor`: where a later read goes on (just after the line onLine stopped at); `open`: lines
- * still open at the end, not yet handed to onLine.
+ * still open at that point (begun before it, on other streams), not handed to onLine whole.
  */
 export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Cursor | undefined; open: Line[] }> {
   return new Promise((resolve) => {
@@ -51,6 +51,7 @@ export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Curs
     let partialTimer: NodeJS.Timeout | undefined;
     const shownPartial = new Set<string>(); // stream:time:length of open lines already shown
     const keyOf = (line: Line) => `${line.stream}:${line.time}:${line.bytes.length}`;
+    let stoppedAt: { line: Line; open: Line[] } | undefined; // the line a callback stopped at
     for (const line of o.open ?? []) assembler.reopen(line);
     for (const line of o.shown ?? []) shownPartial.add(keyOf(line));
 
@@ -61,7 +62,9 @@ export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Curs
       clearInterval(statusTimer);
       clearTimeout(timeout);
       clearTimeout(partialTimer);
-      resolve({ end, cursor, open: assembler.open() });
+      const open = stoppedAt ? stoppedAt.open : assembler.open();
+      const at = stoppedAt?.line;
+      resolve({ end, cursor, open: at ? open.filter((l) => !(l.stream === at.stream && l.time === at.time)) : open });
     };
     // Open lines not shown at their current length yet; false when one asked to stop.
     const showPartial = (): boolean => {
@@ -69,30 +72,41 @@ export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Curs
         const key = keyOf(line);
         if (shownPartial.has(key)) continue;
         shownPartial.add(key);
-        if (!o.onPartial!(line)) return false;
+        if (o.onPartial!(line)) continue;
+        stoppedAt = { line, open: assembler.open() };
+        return false;
       }
       return true;
     };
     // Read whatever is new; returns false when a line asked to stop.
     const drain = (final: boolean): boolean => {
       const fresh: Line[] = [];
-      const after: Cursor[] = []; // for each whole line of fresh, the cursor just after it
-      const ends: number[] = [];
+      const ends: number[] = []; // where in its record each line of fresh ends
       const before = cursor;
-      cursor = o.reader.forward(cursor, (rec: LogRecord) => {
+      let stopAt: Cursor | undefined;
+      // Lines go to onLine record by record, so a stop knows what was open at that point.
+      const end = o.reader.forward(cursor, (rec: LogRecord) => {
         assembler.push(rec, fresh, ends);
-        for (const used of ends) after.push(o.reader.cursorAfter(rec, used));
+        for (let i = 0; i < fresh.length && !stopAt; i++) {
+          if (o.onLine(fresh[i]!)) continue;
+          stopAt = o.reader.cursorAfter(rec, ends[i]!); // what came after that line stays unread
+          stoppedAt = { line: fresh[i]!, open: assembler.open() };
+        }
+        fresh.length = 0;
         ends.length = 0;
+        return !stopAt;
       });
+      cursor = stopAt ?? end;
+      if (stopAt) return false;
       if (final) {
         const open: Line[] = [];
         assembler.flush(open);
-        fresh.push(...open.filter((l) => !shownPartial.has(keyOf(l)))); // not again as it was shown
-      }
-      for (let i = 0; i < fresh.length; i++) {
-        if (o.onLine(fresh[i]!)) continue;
-        cursor = after[i] ?? cursor; // what came after that line stays unread
-        return false;
+        const last = open.filter((l) => !shownPartial.has(keyOf(l))); // not again as it was shown
+        for (const line of last) {
+          if (o.onLine(line)) continue;
+          stoppedAt = { line, open };
+          return false;
+        }
       }
       if (!o.onPartial || final) return true;
       if (!o.partialQuietMs) return showPartial();

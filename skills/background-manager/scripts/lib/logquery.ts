@@ -98,11 +98,17 @@ export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) =
   const ends: number[] = []; // where in its record each line of the batch ends
   let stopped = false;
   let stopAt: Cursor | undefined; // just after the line emit stopped at
+  let stopLine: Line | undefined;
+  let openAtStop: Line[] = [];
   const deliver = (rec?: LogRecord) => {
     for (let i = 0; i < batch.length; i++) {
       if (matches(q, batch[i]!) && emit(batch[i]!) === false) {
         stopped = true;
-        if (rec) stopAt = reader.cursorAfter(rec, ends[i]!);
+        stopLine = batch[i];
+        if (rec) {
+          stopAt = reader.cursorAfter(rec, ends[i]!);
+          openAtStop = openLines(assembler.open()); // begun before the stop, on other streams
+        }
         break;
       }
     }
@@ -115,12 +121,15 @@ export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) =
     assembler.push(rec, batch, ends);
     return deliver(rec);
   });
-  const open = stopped ? [] : openLines(assembler.open());
+  let open = stopped ? openAtStop : openLines(assembler.open());
   if (!stopped) {
     assembler.flush(batch);
     deliver();
+    // Stopped at a line left open (a prompt): the others still open, without it.
+    if (stopped) open = open.filter((l) => !(l.stream === stopLine!.stream && l.time === stopLine!.time));
   }
-  // Stopped at a line: the end is just after it, so what followed it in its record is unread.
+  // Stopped at a line: the end is just after it, so what followed it in its record is unread;
+  // `open` is then what was still open there, so that a caller can show it before the stop.
   return { end: stopAt ?? end, open, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
 }
 

@@ -129,3 +129,15 @@ export function signalTree(leader: number, signal: NodeJS.Signals, leaderStartTi
   if (signal !== 'SIGKILL') for (const m of all) trySignal(m.pid, 'SIGCONT');
   return all;
 }
+
+/**
+ * The processes of the session and process group that `leader` (started at `startTicks`)
+ * led, itself left out, started after it. None if its PID now belongs to another process:
+ * a reused PID must never make strangers look like ours.
+ */
+export function sessionMembersOf(leader: number, startTicks: number | undefined, stats = allStats()): ProcStat[] {
+  if (startTicks === undefined) return [];
+  const now = stats.find((st) => st.pid === leader);
+  if (now && now.startTicks !== startTicks) return [];
+  return stats.filter((st) => (st.sid === leader || st.pgid === leader) && st.pid !== leader && st.state !== 'Z' && st.startTicks >= startTicks);
+}

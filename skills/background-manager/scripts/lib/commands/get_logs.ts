@@ -120,11 +120,17 @@ export async function main(argv: string[]): Promise<number> {
     // --new --wait-for prints every new line up to the one that matches, so none is passed
     // over unseen; the next --new read goes on after that line.
     const upTo = args.new;
+    let printedNew = 0;
+    const printNew = (l: Line) => {
+      printedNew++;
+      write(l);
+    };
     const sel: Selection = waitFor
       ? {
           ...streamLines(reader, { ...query, lines: 0 }, (l) => {
             if (!waitFor.test(lineText(l, args.raw))) {
-              if (upTo && l.complete) write(l); // an open line: printed once it ends
+              // An open line is printed once it ends (an input send is whole as sent).
+              if (upTo && (l.complete || l.stream === 'input')) printNew(l);
               return true;
             }
             hit = l;
@@ -162,6 +168,7 @@ export async function main(argv: string[]): Promise<number> {
 
     if (waitFor) {
       if (hit) {
+        if (upTo) for (const l of sel.open ?? []) if (wanted(l)) printNew(l); // begun before it, still open
         write(hit);
         await saveCursor(ctx, rec, args.new, view, sel.end);
         return damaged ? EXIT.DAMAGED : 0;
@@ -171,12 +178,13 @@ export async function main(argv: string[]): Promise<number> {
       const hits = (l: Line) => wanted(l) && waitFor.test(lineText(l, args.raw));
       const onLine = (l: Line) => {
         if (hits(l)) return !(found = l);
-        if (upTo && wanted(l)) write(l);
+        if (upTo && wanted(l)) printNew(l);
         return true;
       };
       const onPartial = (l: Line) => !(hits(l) && (found = l));
       const res = await followOn(onLine, onPartial, PROMPT_QUIET_MS); // quiet: not half of a line
-      if (upTo && !found) for (const l of res.open) if (wanted(l)) write(l); // read: so shown
+      // Lines still open where it stopped (or timed out) are read now, so they are shown.
+      if (upTo) for (const l of res.open) if (wanted(l)) printNew(l);
       await saveCursor(ctx, rec, args.new, view, res.cursor);
       if (found) {
         write(found);
@@ -184,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       const why = res.end === 'timeout' ? `no line matched /${args.waitFor}/ within ${args.timeout} s` : `the process ended before a line matched /${args.waitFor}/`;
       if (upTo) {
-        process.stderr.write(`get_logs: ${why}; what was new is printed above.\n`);
+        process.stderr.write(`get_logs: ${why}; ${printedNew ? 'what was new is printed above' : 'nothing new came'}.\n`);
         return res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
       }
       process.stderr.write(`get_logs: ${why}; its last lines:\n`);

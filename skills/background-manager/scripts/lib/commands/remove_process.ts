@@ -4,7 +4,7 @@ import { makeParser } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveAll } from '../resolve.ts';
 import { stopProcess } from '../stop.ts';
-import { isLive, liveStatus, supervisorAlive } from '../status.ts';
+import { isLive, liveLeftovers, liveStatus, supervisorAlive } from '../status.ts';
 import { listSegments, logFileOf } from '../logset.ts';
 import { waitFor } from '../wait.ts';
 import { BgError, EXIT } from '../errors.ts';
@@ -27,16 +27,27 @@ export async function main(argv: string[]): Promise<number> {
   }
   const ctx = openContext({ create: false });
   const doc = ctx.store.read();
-  const targets: ProcessRecord[] = args.exited ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified') : [...new Map(refs.map((r) => resolveAll(doc, r, refs.length, 'removed')).map((p) => [p.id, p])).values()];
-  const running = targets.filter((p) => isLive(p) || liveStatus(p).status === 'unverified');
+  // Background jobs an ended process left running: forgetting it would leave them with no
+  // handle, so they count as running (stop_process ends them).
+  const jobs = (p: ProcessRecord) => (isLive(p) ? [] : liveLeftovers(p));
+  let targets: ProcessRecord[] = args.exited ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified') : [...new Map(refs.map((r) => resolveAll(doc, r, refs.length, 'removed')).map((p) => [p.id, p])).values()];
+  if (args.exited) {
+    for (const p of targets.filter((t) => jobs(t).length)) {
+      process.stderr.write(`remove_process: note: kept ${p.id}: it left ${jobs(p).map((st) => `PID ${st.pid}`).join(', ')} running; stop_process ${p.id} ends ${jobs(p).length === 1 ? 'it' : 'them'}.\n`);
+    }
+    targets = targets.filter((t) => jobs(t).length === 0);
+  }
+  const running = targets.filter((p) => isLive(p) || liveStatus(p).status === 'unverified' || jobs(p).length);
   if (running.length && !args.force) {
-    throw new BgError('CANNOT_START', `${running.map((p) => p.id).join(', ')} ${running.length === 1 ? 'is' : 'are'} still running; stop ${running.length === 1 ? 'it' : 'them'} first, or pass --force. Nothing was removed.`);
+    const what = running.map((p) => (jobs(p).length ? `${p.id} left ${jobs(p).map((st) => `PID ${st.pid}`).join(', ')} running` : `${p.id} is still running`)).join('; ');
+    throw new BgError('CANNOT_START', `${what}; stop ${running.length === 1 ? 'it' : 'them'} first, or pass --force. Nothing was removed.`);
   }
   const stoppedBy = new Map<string, string>();
   for (const p of running) {
     if (liveStatus(p).status === 'unverified') continue; // cannot be proven ours: forgotten, not signalled
     const r = await stopProcess(ctx, p, 'SIGTERM', 5000, 'remove');
     if (!r.already) stoppedBy.set(p.id, r.result.endedBy);
+    else if (r.leftovers) stoppedBy.set(p.id, `${r.leftovers.endedBy}, what it left running`);
     await waitFor(() => !supervisorAlive(p), 10_000);
   }
   if (targets.length === 0) {
