@@ -67,4 +67,5 @@ stop: $(NEEDS)      ## make stop ID=a1b2 [FAST=1]
 
 send: $(NEEDS)      ## make send ID=a1b2 TEXT="yes" [FAST=1]
 	$(call NEED,ID,make send ID=a1b2 TEXT="yes" (make list shows the IDs))
+	$(call NEED,TEXT,make send ID=a1b2 TEXT="yes" (TEXT is sent with a newline))
 	$(call RUN,send_input) $(ID) -- "$$BG_MAKE_TEXT"

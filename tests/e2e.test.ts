@@ -144,7 +144,8 @@ withSandbox('background jobs that outlive the command: named in the log, their p
   track(sb, job, web); // ended by cleanup should the tool fail to
   assert.ok(alive(job) && alive(web));
   const events = await logs(sb, id, ['--stream', 'events']);
-  assert.match(events, new RegExp(`^still running after it ended, not stopped with it: .*PID ${job} \\(sleep\\)`, 'm'));
+  // Named as it was when the command ended: a job not yet past its exec is still "sh".
+  assert.match(events, new RegExp(`^still running after it ended, not stopped with it: .*PID ${job} \\((sleep|sh)\\)`, 'm'), events);
   // The server it left behind holds a port: list_processes shows it on the ended process.
   const row = await waitFor('the port in list_processes', async () => (await listJson(sb)).find((p) => p.id === id && p.ports.includes(port)), 20_000);
   assert.equal(((row as unknown as { leftovers: { pid: number }[] }).leftovers ?? []).map((l) => l.pid).sort(), [job, web].sort());
@@ -154,7 +155,7 @@ withSandbox('background jobs that outlive the command: named in the log, their p
   assert.match(refused.stderr, new RegExp(`${id} left PID \\d+, PID \\d+ running; stop it first, or pass --force\\. Nothing was removed\\.`));
   const kept = await run(sb, 'remove_process.ts', ['--exited']);
   assert.is(kept.code, 0, kept.stderr);
-  assert.match(kept.stderr, new RegExp(`note: kept ${id}: it left PID \\d+, PID \\d+ running; stop_process ${id} ends them\\.`));
+  assert.match(kept.stderr, new RegExp(`note: kept ${id}: it left PID \\d+, PID \\d+ running; stop_process ${id} ends them \\(or remove_process --exited --force\\)\\.`));
   assert.ok((await listJson(sb)).some((p) => p.id === id) && alive(job) && alive(web));
   const stop = await run(sb, 'stop_process.ts', [id]);
   assert.is(stop.code, 0, stop.stderr);
@@ -173,15 +174,28 @@ withSandbox('background jobs that outlive the command: named in the log, their p
   assert.is(all.code, 0, all.stderr);
   assert.match(all.stdout, new RegExp(`^Process ${again.id} is not running \\(exited\\(0\\)\\); stopped what it left running: PID ${job2} \\(sleep\\): SIGTERM ended it\\.\n$`));
   assert.not.ok(alive(job2));
-  // remove_process --force stops what is left first.
+  // A stop right after the command ended, before its end is recorded (a job holds its output
+  // open for up to 1 s): what it left running gets the signal too.
+  const port2 = await freePort();
+  const quick = await start(sb, ['--no-pty', 'sh', '-c', `python3 -m http.server ${port2} & echo "web $!"`]);
+  const stopNow = await run(sb, '../dist/stop_process.mjs', [quick.id]);
+  assert.is(stopNow.code, 0, stopNow.stderr);
+  assert.match(stopNow.stdout, new RegExp(`^(Stopped process ${quick.id} \\(PID \\d+\\): it had already exited \\(exit status 0\\); SIGTERM went to the process it left running|Process ${quick.id} is not running .*stopped what it left running: PID \\d+ \\(python3\\): SIGTERM ended it)\\.\n$`));
+  const web2 = Number(/^web (\d+)$/m.exec(await logs(sb, quick.id))![1]);
+  track(sb, web2);
+  await waitFor('the server to be gone', () => !alive(web2), 10_000);
+  assert.not.ok(await portOpen(port2), 'its port is free');
+  figure(`stop right after the command ended: ${stopNow.stdout.trim()}`);
+  // remove_process --exited --force stops what is left first, and removes every ended one.
   const third = await start(sb, ['--no-pty', 'sh', '-c', 'sleep 302 & echo "job $!"']);
   await waitFor('the third exit', async () => (await listJson(sb)).find((p) => p.id === third.id && p.status === 'exited'));
   const job3 = Number(/^job (\d+)$/m.exec(await logs(sb, third.id))![1]);
   track(sb, job3);
-  const forced = await run(sb, 'remove_process.ts', [third.id, '--force']);
+  const forced = await run(sb, 'remove_process.ts', ['--exited', '--force']);
   assert.is(forced.code, 0, forced.stderr);
-  assert.match(forced.stdout, new RegExp(`^Removed process ${third.id} \\(stopped first by SIGTERM, what it left running\\): `));
+  assert.match(forced.stdout, new RegExp(`^Removed process ${third.id} \\(stopped first by SIGTERM, what it left running\\): `, 'm'));
   assert.not.ok(alive(job3));
+  assert.equal(await listJson(sb), []);
 });
 
 withSandbox('stop: a child that ignores SIGTERM is SIGKILLed after the grace period; no grandchild survives', async (sb) => {
@@ -305,6 +319,8 @@ withSandbox('bad input: clear errors, documented exit codes, nothing changed', a
     ['get_logs.ts', [], 2, /Give the process ID/],
     ['stop_process.ts', ['zzzz'], 4, /no process with ID/],
     ['stop_process.ts', [id, 'zzzz'], 4, /no process with ID or name "zzzz"\. Run list_processes to see them\. Nothing was stopped\.\n$/],
+    ['stop_process.ts', ['zzzz', id, 'yyyy'], 4, /"zzzz".*"yyyy".* Nothing was stopped\.\n$/],
+    ['get_logs.ts', [id, '--wait-for', 'x', '-n', '5'], 2, /-n does not apply to --wait-for/],
     ['stop_process.ts', ['--singal', 'INT', id], 2, /Unknown argument: --singal\. Did you mean --signal\? Run with --help/],
     ['stop_process.ts', [id, '--timeout', 'soon'], 2, /--timeout must be a number of seconds, 0 or more \(got soon\)/],
     ['start_process.ts', ['--wait-port', 'eighty', 'true'], 2, /--wait-port must be a TCP port, 1 to 65535 \(got eighty\)/],

@@ -24,7 +24,7 @@ withSandbox('readiness: --wait-port on http.server, the port in list_processes; 
   assert.match(w.stdout, /Ready: good to go\n$/);
   const dies = await run(sb, 'start_process.ts', ['--wait-port', String(await freePort()), 'sh', '-c', 'echo about to fail; exit 4']);
   assert.is(dies.code, 1);
-  assert.match(dies.stderr, /ended before anything listened on port \d+\. Its last lines:/);
+  assert.match(dies.stderr, /ended \(.+\) before anything listened on port \d+\. Its last lines:/);
   assert.match(dies.stdout, /about to fail/);
   const slow = await run(sb, 'start_process.ts', ['--wait-for', 'never', '--wait-timeout', '1', 'sleep', '100']);
   assert.is(slow.code, 1);
@@ -130,6 +130,7 @@ withSandbox('restart_process waits for readiness as start_process did, counting 
   const none = await run(sb, 'restart_process.ts', ['slow', '--wait-port', String(port), '--wait-timeout', '1']);
   assert.is(none.code, 1);
   assert.match(none.stderr, new RegExp(`^restart_process: error: nothing listened on port ${port} within 1 s; process [0-9a-f]{8} is still running`));
+  assert.is(none.stdout.match(/booting/g)?.length, 1, `the last lines are the new run's only: ${none.stdout}`);
   const bad = await run(sb, 'restart_process.ts', ['slow', '--wait-port', 'abc']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /--wait-port must be a TCP port, 1 to 65535 \(got abc\)/);

@@ -414,14 +414,23 @@ async function main(): Promise<void> {
       return { endedBy: 'exit', exitCode: ended!.exitCode, signal: ended!.signal, killedLeftovers: 0 };
     }
     const pid = child.pid;
+    // The command may have exited already, its end not yet recorded (a background job still
+    // holds its output open): then what it left in its session and group gets the signal.
+    const exitedBefore = child.hasExited();
     const members = new Map<number, ProcStat>();
-    for (const m of signalTree(pid, sig, childStat?.startTicks)) members.set(m.pid, m);
+    const take = (found: ProcStat[]) => {
+      for (const m of found) if (!members.has(m.pid)) members.set(m.pid, m);
+    };
+    take(signalTree(pid, sig, childStat?.startTicks));
+    for (const st of sessionMembersOf(pid, childStat?.startTicks)) if (!members.has(st.pid)) take(signalTree(st.pid, sig, st.startTicks));
     const deadline = Date.now() + timeoutMs;
-    let endedBy = sig as string;
+    let endedBy = exitedBefore ? 'exited' : (sig as string);
     let killedLeftovers = 0;
     for (;;) {
-      // Only while the child is unreaped: after that its PID may belong to someone else.
-      if (!child.hasExited()) for (const m of treeMembers(pid)) if (!members.has(m.pid)) members.set(m.pid, m);
+      // Only while the child is unreaped: after that its PID may belong to someone else (the
+      // session's members are checked by start time).
+      if (!child.hasExited()) take(treeMembers(pid));
+      else take(sessionMembersOf(pid, childStat?.startTicks));
       const alive = stillAlive([...members.values()]);
       if (ended && alive.length === 0) break;
       if (Date.now() >= deadline) {
@@ -436,7 +445,8 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 25));
     }
     await finished;
-    return { endedBy, exitCode: ended!.exitCode, signal: ended!.signal, killedLeftovers };
+    const others = [...members.keys()].filter((p) => p !== pid).length;
+    return { endedBy, exitCode: ended!.exitCode, signal: ended!.signal, killedLeftovers, ...(exitedBefore ? { endedLeftovers: others } : {}) };
   };
 
   try {

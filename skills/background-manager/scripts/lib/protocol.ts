@@ -16,10 +16,11 @@ export type Request =
   | { type: 'status' };
 
 export interface StopResult {
-  endedBy: string; // the signal that ended the child (SIGTERM, SIGKILL, ...), or 'exit'
+  endedBy: string; // the signal that ended the child (SIGTERM, SIGKILL, ...); 'exit': it was between restarts; 'exited': it had ended by itself
   exitCode: number | null;
   signal: string | null;
   killedLeftovers: number; // tree members still alive after the child ended, then SIGKILLed
+  endedLeftovers?: number; // endedBy 'exited': the processes it left running that the stop ended
 }
 
 export type Reply =

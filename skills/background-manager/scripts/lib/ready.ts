@@ -5,7 +5,7 @@ import { follow, PROMPT_QUIET_MS } from './follow.ts';
 import { formatLine, lineText, type Line } from './lines.ts';
 import { selectLines } from './logquery.ts';
 import { listeningPorts } from './ports.ts';
-import { isLive } from './status.ts';
+import { isLive, liveStatus } from './status.ts';
 import { waitFor } from './wait.ts';
 import { EXIT } from './errors.ts';
 import type { Context } from './context.ts';
@@ -82,14 +82,16 @@ export async function reportReady(ctx: Context, id: string, ready: Readiness, pa
     return EXIT.OK;
   }
   const rec = ctx.store.read().processes.find((p) => p.id === id)!;
-  const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), { streams: new Set(['stdout', 'stderr']), raw: false, lines: 20 });
+  // The last lines of this run only (a restart continues the log after `from`).
+  const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), { streams: new Set(['stdout', 'stderr']), raw: false, lines: 20, ...(from ? { from } : {}) });
   const last = tail.lines.length ? 'Its last lines:' : 'It printed nothing.';
+  const st = liveStatus(rec);
   const missed = [pattern ? `no line matched /${ready.pattern}/` : '', port !== undefined ? `nothing listened on port ${port}` : ''].filter(Boolean).join(' and ');
   const before = [pattern ? `a line matched /${ready.pattern}/` : '', port !== undefined ? `anything listened on port ${port}` : ''].filter(Boolean).join(' or ');
   process.stderr.write(
     res.why === 'timeout'
       ? `${script}: error: ${missed} within ${timeoutSec} s; process ${id} is still running (stop it with stop_process.ts ${id}). ${last}\n`
-      : `${script}: error: process ${id} ended before ${before}. ${last}\n`,
+      : `${script}: error: process ${id} ended (${st.label}) before ${before}. ${last}\n`,
   );
   for (const l of tail.lines) process.stdout.write(formatLine(l, { raw: false, json: false, timestamps: false, labelStreams: false }));
   return EXIT.FAILED;

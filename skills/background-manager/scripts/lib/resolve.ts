@@ -22,12 +22,22 @@ export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
   throw new BgError('AMBIGUOUS', `"${ref}" matches ${matches.length} processes; give more of the ID:\n${list}`);
 }
 
-/** resolveProcess for one of `count` references: an error says that none was acted on. */
-export function resolveAll(doc: StateDoc, ref: string, count: number, verb: string): ProcessRecord {
-  try {
-    return resolveProcess(doc, ref);
-  } catch (err) {
-    if (count > 1 && err instanceof BgError) throw new BgError(err.code, `${err.message} Nothing was ${verb}.`);
-    throw err;
+/**
+ * resolveProcess for each reference. Any that fails: one error naming every failure (the
+ * first one's code), and that nothing was `verb` when there were several.
+ */
+export function resolveAll(doc: StateDoc, refs: string[], verb: string): ProcessRecord[] {
+  const found: ProcessRecord[] = [];
+  const failed: BgError[] = [];
+  for (const ref of refs) {
+    try {
+      found.push(resolveProcess(doc, ref));
+    } catch (err) {
+      if (!(err instanceof BgError)) throw err;
+      failed.push(err);
+    }
   }
+  if (failed.length === 0) return found;
+  const text = failed.map((e) => e.message).join(' ');
+  throw new BgError(failed[0]!.code, refs.length > 1 ? `${text} Nothing was ${verb}.` : text);
 }

@@ -80,6 +80,9 @@ export async function main(argv: string[]): Promise<number> {
     throw new BgError('USAGE', `--since "${args.since}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
   }
   if (args.timeout !== undefined && !(args.timeout >= 0)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${typed(argv, args.timeout, '--timeout')}).`);
+  if (nGiven && args.waitFor !== undefined) {
+    throw new BgError('USAGE', '-n does not apply to --wait-for, which prints the matching line (with --new, every new line up to it). Leave out -n.');
+  }
   if (args.timeout !== undefined && !args.follow && args.waitFor === undefined) {
     throw new BgError('USAGE', '--timeout applies only to --follow and --wait-for; without them get_logs returns at once.');
   }

@@ -14,10 +14,10 @@ import { oneLine } from '../lines.ts';
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: remove_process.ts <id|name>... [--force]\n       remove_process.ts --exited\n\nForgets processes that have ended and deletes their logs. A running process is\nrefused unless --force, which stops it first. Nothing is removed if any is refused.',
+    'Usage: remove_process.ts <id|name>... [--force]\n       remove_process.ts --exited\n\nForgets processes that have ended and deletes their logs. A running process is\nrefused unless --force, which stops it first; so is an ended one whose background\njobs still run (--exited keeps it, unless --force). Nothing is removed if any is refused.',
   )
     .option('exited', { type: 'boolean', default: false, describe: 'Remove every process that has ended' })
-    .option('force', { type: 'boolean', default: false, describe: 'Stop running ones first, then remove them' })
+    .option('force', { type: 'boolean', default: false, describe: 'Stop running ones (and background jobs ended ones left running) first, then remove them' })
     .example('$0 a1b2', 'Forget a1b2 and delete its log')
     .example('$0 --exited', 'Clean up everything that has ended')
     .parseAsync();
@@ -30,10 +30,10 @@ export async function main(argv: string[]): Promise<number> {
   // Background jobs an ended process left running: forgetting it would leave them with no
   // handle, so they count as running (stop_process ends them).
   const jobs = (p: ProcessRecord) => (isLive(p) ? [] : liveLeftovers(p));
-  let targets: ProcessRecord[] = args.exited ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified') : [...new Map(refs.map((r) => resolveAll(doc, r, refs.length, 'removed')).map((p) => [p.id, p])).values()];
-  if (args.exited) {
+  let targets: ProcessRecord[] = args.exited ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified') : [...new Map(resolveAll(doc, refs, 'removed').map((p) => [p.id, p])).values()];
+  if (args.exited && !args.force) {
     for (const p of targets.filter((t) => jobs(t).length)) {
-      process.stderr.write(`remove_process: note: kept ${p.id}: it left ${jobs(p).map((st) => `PID ${st.pid}`).join(', ')} running; stop_process ${p.id} ends ${jobs(p).length === 1 ? 'it' : 'them'}.\n`);
+      process.stderr.write(`remove_process: note: kept ${p.id}: it left ${jobs(p).map((st) => `PID ${st.pid}`).join(', ')} running; stop_process ${p.id} ends ${jobs(p).length === 1 ? 'it' : 'them'} (or remove_process --exited --force).\n`);
     }
     targets = targets.filter((t) => jobs(t).length === 0);
   }

@@ -13,7 +13,7 @@ import type { Readiness } from '../state.ts';
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: restart_process.ts <id|name> [--timeout SECONDS] [--wait-for REGEX | --wait-port PORT] [--no-wait]\n\nStops the process (if it runs) as stop_process does, then starts the same command\nwith the same working folder, --env values and options, under the same ID. Its log\ncontinues. The rest of the environment is the one restart_process is called with.\nIf it was started with --wait-for or --wait-port, the restart waits the same way\n(for output of the new run only) unless told otherwise here.',
+    'Usage: restart_process.ts <id|name> [--timeout SECONDS] [--wait-for REGEX | --wait-port PORT] [--wait-timeout SECONDS] [--no-wait]\n\nStops the process (if it runs) as stop_process does, then starts the same command\nwith the same working folder, --env values and options, under the same ID. Its log\ncontinues. The rest of the environment is the one restart_process is called with.\nIf it was started with --wait-for or --wait-port, the restart waits the same way\n(for output of the new run only) unless told otherwise here.',
   )
     .option('timeout', { type: 'number', default: 5, describe: 'Seconds to wait after SIGTERM before SIGKILL', requiresArg: true })
     .option('wait-for', { type: 'string', describe: 'Return only once a line of the new run matches this regular expression (instead of what start_process was given)', requiresArg: true })
@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     reuseId: rec.id,
     context: () => ctx,
   });
-  const how = stopped.already ? 'it was not running' : `stopped by ${stopped.result.endedBy}`;
+  const how = stopped.already ? 'it was not running' : stopped.result.endedBy === 'exited' ? 'it had just exited' : `stopped by ${stopped.result.endedBy}`;
   process.stdout.write(`Restarted process ${started.id} (PID ${started.pid}; ${how}).\n`);
   if (!ready) return EXIT.OK;
   return reportReady(ctx, started.id, ready, ready.pattern === undefined ? undefined : compileRegex('--wait-for', ready.pattern), 'restart_process', from);

@@ -17,6 +17,13 @@ export function describeStop(rec: ProcessRecord, out: StopOutcome, sig: string, 
   if (out.already) return `Process ${rec.id} is not running (${liveStatus(out.rec).label}); nothing to stop.`;
   const r = out.result;
   const status = exitStatusOf(r.exitCode, r.signal);
+  if (r.endedBy === 'exited') {
+    // It ended by itself just before the stop; what it left running got the signal.
+    const n = r.endedLeftovers ?? 0;
+    const left = n ? `; ${sig} went to the ${n === 1 ? 'process' : `${n} processes`} it left running` : '';
+    const killed = r.killedLeftovers ? `, ${r.killedLeftovers} of them killed with SIGKILL after ${timeoutSec} s` : '';
+    return `Stopped process ${rec.id} (PID ${rec.pid}): it had already exited (exit status ${status ?? 'unknown'})${left}${killed}.`;
+  }
   const how =
     r.endedBy === 'exit'
       ? 'it was waiting to restart; not restarted'
@@ -35,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('timeout', { type: 'number', default: 5, describe: 'Seconds to wait after the signal before SIGKILL', requiresArg: true })
     .option('signal', { type: 'string', default: 'TERM', describe: 'The first signal, e.g. INT for a graceful Ctrl-C, HUP, QUIT', requiresArg: true })
     .option('force', { type: 'boolean', default: false, describe: 'SIGKILL at once' })
-    .option('all', { type: 'boolean', default: false, describe: 'Stop every live process' })
+    .option('all', { type: 'boolean', default: false, describe: 'Stop every live process, and the background jobs ended ones left running' })
     .example('$0 a1b2', 'Stop process a1b2')
     .example('$0 web --signal INT --timeout 30', 'Ctrl-C, and give it 30 s to shut down')
     .example('$0 --all', 'Stop everything that runs')
@@ -49,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   if (signalNumber(sig) === undefined) throw new BgError('USAGE', `unknown signal "${args.signal}". Use a name like TERM, INT, HUP, QUIT or KILL.`);
   const ctx = openContext({ create: false });
   const doc = ctx.store.read();
-  const targets = args.all ? doc.processes.filter((p) => isLive(p) || liveLeftovers(p).length > 0) : refs.map((r) => resolveAll(doc, r, refs.length, 'stopped'));
+  const targets = args.all ? doc.processes.filter((p) => isLive(p) || liveLeftovers(p).length > 0) : resolveAll(doc, refs, 'stopped');
   if (args.all && targets.length === 0) {
     process.stdout.write('No running processes to stop.\n');
     return EXIT.OK;
