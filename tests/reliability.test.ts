@@ -458,7 +458,7 @@ rtest('faults: a start that loses a name race (output held back meanwhile) leave
 rtest('faults: a start that fails after its command ended never signals a process that took the PID since', async (sb) => {
   await exec(sb, 'start_process.ts', ['true']); // the key and the state exist
   const mark = `reuse-${process.pid}-${Date.now()}`;
-  const cmd = ['--no-pty', '--name', 'racer', 'python3', '-c', 'import time; time.sleep(1)', mark];
+  const cmd = ['--no-pty', 'python3', '-c', 'import time; time.sleep(1)', mark];
   const children = () => allStats().filter((st) => {
     try {
       return fs.readFileSync(`/proc/${st.pid}/cmdline`, 'utf8').includes(mark) && fs.readFileSync(`/proc/${st.pid}/comm`, 'utf8') === 'python3\n';
@@ -466,13 +466,16 @@ rtest('faults: a start that fails after its command ended never signals a proces
       return false;
     }
   });
+  const stateFile = path.join(sb.env.BG_DATA_DIR!, 'processes.json.enc');
   let runs: Promise<Exec>[] = [];
   const strangers: { pid: number; child: import('node:child_process').ChildProcess }[] = [];
   let placed = true;
-  await withLock(path.join(sb.env.BG_DATA_DIR!, 'processes.json.enc'), async () => {
-    // Both commands run, end and are reaped while their supervisors wait for the state lock.
+  await withLock(stateFile, async () => {
+    // Both commands run, end and are reaped while their supervisors wait for the state lock;
+    // then the state they will read is damaged, so both starts fail after that.
     runs = [exec(sb, 'start_process.ts', cmd), exec(sb, 'start_process.ts', cmd)];
     const pids = (await waitFor('both commands to run', () => children().length === 2 && children(), 20_000)).map((st) => st.pid);
+    fs.writeFileSync(stateFile, randomBytes(200));
     await waitFor('both commands to be gone', () => pids.every((pid) => !readStat(pid)), 20_000);
     // An unrelated process on each of their PIDs (the next PID is set by hand; as root only).
     for (const pid of pids) {
@@ -492,11 +495,14 @@ rtest('faults: a start that fails after its command ended never signals a proces
   });
   const results = await Promise.all(runs);
   try {
-    assert.equal(results.map((r) => r.code).sort(), [0, 1], results.map((r) => r.stderr).join('\n'));
+    for (const r of results) {
+      assert.is(r.code, 6, r.stderr);
+      assert.match(r.stderr, /processes\.json\.enc/);
+    }
     if (!placed) return figure('SKIPPED part of the PID reuse test: could not put a process on the freed PID (not root, or another process took it)');
     const alive = strangers.filter((s) => readStat(s.pid) && s.child.exitCode === null && s.child.signalCode === null);
     assert.is(alive.length, 2, `signalled: ${strangers.filter((s) => !alive.includes(s)).map((s) => `${s.pid} (${s.child.signalCode})`).join(', ')}`);
-    figure(`PID reuse: both freed PIDs held by unrelated sleeps (${strangers.map((s) => s.pid).join(', ')}); the failed start signalled neither`);
+    figure(`PID reuse: both freed PIDs held by unrelated sleeps (${strangers.map((s) => s.pid).join(', ')}); the two failed starts signalled neither`);
   } finally {
     for (const s of strangers) s.child.kill('SIGKILL');
   }
