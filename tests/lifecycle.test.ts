@@ -46,7 +46,7 @@ withSandbox('names: unique among live processes, usable everywhere, --replace ta
   // An option after the command goes to the command; start_process says so.
   const late = await run(sb, 'start_process.ts', ['true', 'x', '--name', 'later', '--no-pty']);
   assert.is(late.code, 0, late.stderr);
-  assert.match(late.stderr, /note: --name, --no-pty came after the command, so the command gets them, not start_process\. Put start_process's options before the command, as in: start_process\.ts --name later --no-pty true x\n$/);
+  assert.match(late.stderr, /note: --name, --no-pty came after the command, so the command gets them, not start_process\. Put start_process's options before the command, as in: npx tsx skills\/background-manager\/scripts\/start_process\.ts --name later --no-pty true x\n$/);
   const marked = await run(sb, 'start_process.ts', ['--', 'true', 'x', '--name', 'later']);
   assert.is(marked.stderr, '', 'after --, the --name of the command is meant');
   const b = await start(sb, ['--name', 'svc', '--replace', 'sleep', '302']);

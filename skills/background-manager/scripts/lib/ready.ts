@@ -8,6 +8,7 @@ import { listeningPorts } from './ports.ts';
 import { isLive, liveStatus } from './status.ts';
 import { waitFor } from './wait.ts';
 import { EXIT } from './errors.ts';
+import { howToRun } from './paths.ts';
 import type { Context } from './context.ts';
 import type { ProcessRecord, Readiness } from './state.ts';
 
@@ -90,7 +91,7 @@ export async function reportReady(ctx: Context, id: string, ready: Readiness, pa
   const before = [pattern ? `a line matched /${ready.pattern}/` : '', port !== undefined ? `anything listened on port ${port}` : ''].filter(Boolean).join(' or ');
   process.stderr.write(
     res.why === 'timeout'
-      ? `${script}: error: ${missed} within ${timeoutSec} s; process ${id} is still running (stop it with stop_process.ts ${id}). ${last}\n`
+      ? `${script}: error: ${missed} within ${timeoutSec} s; process ${id} is still running (stop it with ${howToRun('stop_process')} ${rec.name ?? id}). ${last}\n`
       : `${script}: error: process ${id} ended (${st.label}) before ${before}. ${last}\n`,
   );
   for (const l of tail.lines) process.stdout.write(formatLine(l, { raw: false, json: false, timestamps: false, labelStreams: false }));

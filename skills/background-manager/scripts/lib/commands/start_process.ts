@@ -1,11 +1,9 @@
 // start_process: run a command in the background under a supervisor.
-import fs from 'node:fs';
-import path from 'node:path';
 import { compileRegex, makeParser, typed } from '../cli.ts';
 import { checkName, parseEnvPairs, parseSize, startProcess } from '../launch.ts';
 import { MIN_MAX_LOG_SIZE } from '../logset.ts';
 import { BgError, EXIT } from '../errors.ts';
-import { scriptPath, skillRoot } from '../paths.ts';
+import { howToRun } from '../paths.ts';
 import { openContext, type Context } from '../context.ts';
 import { isLive } from '../status.ts';
 import { stopProcess } from '../stop.ts';
@@ -34,23 +32,7 @@ function reordered(argv: string[], command: string[]): string {
     else moved.push(a);
   }
   const q = (w: string) => (/^[A-Za-z0-9_./=:@%+,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
-  return `start_process.ts ${[...own, ...moved, ...rest].map(q).join(' ')}`;
-}
-
-/**
- * A get_logs command that works from where the caller stands: the way start_process was run
- * (npx tsx, or node on the fast path), and node with a full path outside the repository,
- * where npx would not find tsx.
- */
-function logsCommand(ref: string): string {
-  const skill = skillRoot();
-  const repo = path.dirname(path.dirname(skill));
-  const inside = !path.relative(repo, process.cwd()).startsWith('..');
-  const shown = (p: string) => (inside ? path.relative(process.cwd(), p) : p);
-  const bundle = path.join(skill, 'dist', 'get_logs.mjs');
-  if (/\.mjs$/.test(process.argv[1] ?? '') || (!inside && fs.existsSync(bundle))) return `node ${shown(bundle)} ${ref}`;
-  if (inside) return `npx tsx ${shown(scriptPath('get_logs.ts'))} ${ref}`;
-  return `cd ${repo} && npx tsx ${path.relative(repo, scriptPath('get_logs.ts'))} ${ref}`;
+  return `${howToRun('start_process')} ${[...own, ...moved, ...rest].map(q).join(' ')}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -142,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   const ctx = context();
   process.stdout.write(`Started process ${started.id} (PID ${started.pid})\n`);
-  process.stdout.write(`Read its output with: ${logsCommand(name ?? started.id)}\n`);
+  process.stdout.write(`Read its output with: ${howToRun('get_logs')} ${name ?? started.id}\n`);
   if (!ready) return EXIT.OK;
   return reportReady(ctx, started.id, ready, pattern, 'start_process');
 }
