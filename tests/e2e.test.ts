@@ -196,6 +196,20 @@ withSandbox('background jobs that outlive the command: named in the log, their p
   assert.match(forced.stdout, new RegExp(`^Removed process ${third.id} \\(stopped first by SIGTERM, what it left running\\): `, 'm'));
   assert.not.ok(alive(job3));
   assert.equal(await listJson(sb), []);
+  // A --restart policy: each run leaves a job; a stop (during a run or between runs) ends all.
+  const loop = await start(sb, ['--no-pty', '--restart', 'always', 'sh', '-c', 'sleep 303 & echo "job $!"; exit 1']);
+  const jobs = await waitFor('three runs', async () => {
+    const found = [...(await logs(sb, loop.id, ['-n', '0'])).matchAll(/^job (\d+)$/gm)].map((m) => Number(m[1]));
+    return found.length >= 3 && found;
+  }, 20_000);
+  track(sb, ...jobs);
+  const stopLoop = await run(sb, '../dist/stop_process.mjs', [loop.id]);
+  assert.is(stopLoop.code, 0, stopLoop.stderr);
+  // During a run, just after one ended, or between runs: each way, all runs' jobs get the signal.
+  assert.match(stopLoop.stdout, /^Stopped process [0-9a-f]{8} \(PID \d+\): (it was waiting to restart; not restarted \(exit status 1\); SIGTERM went to the \d+ processes its runs left running|it had already exited \(exit status 1\); SIGTERM went to the \d+ processes its runs left running|SIGTERM ended it .*)\.\n$/, stopLoop.stdout);
+  const after = [...(await logs(sb, loop.id, ['-n', '0'])).matchAll(/^job (\d+)$/gm)].map((m) => Number(m[1]));
+  track(sb, ...after);
+  assert.equal(after.filter((pid) => alive(pid)), [], `every run's job ended: ${stopLoop.stdout}`);
 });
 
 withSandbox('stop: a child that ignores SIGTERM is SIGKILLed after the grace period; no grandchild survives', async (sb) => {
@@ -319,7 +333,7 @@ withSandbox('bad input: clear errors, documented exit codes, nothing changed', a
     ['get_logs.ts', [], 2, /Give the process ID/],
     ['stop_process.ts', ['zzzz'], 4, /no process with ID/],
     ['stop_process.ts', [id, 'zzzz'], 4, /no process with ID or name "zzzz"\. Run list_processes to see them\. Nothing was stopped\.\n$/],
-    ['stop_process.ts', ['zzzz', id, 'yyyy'], 4, /"zzzz".*"yyyy".* Nothing was stopped\.\n$/],
+    ['stop_process.ts', ['zzzz', id, 'yyyy'], 4, /"zzzz"[^]*\n.*"yyyy"[^]* Nothing was stopped\.\n$/],
     ['get_logs.ts', [id, '--wait-for', 'x', '-n', '5'], 2, /-n does not apply to --wait-for/],
     ['stop_process.ts', ['--singal', 'INT', id], 2, /Unknown argument: --singal\. Did you mean --signal\? Run with --help/],
     ['stop_process.ts', [id, '--timeout', 'soon'], 2, /--timeout must be a number of seconds, 0 or more \(got soon\)/],

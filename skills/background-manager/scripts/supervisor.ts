@@ -14,7 +14,7 @@ import type { Dropped } from './lib/logsink.ts';
 import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
-import { allStats, bootId, readStat, sessionMembersOf, signalName, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
+import { allStats, bootId, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
 import type { SupervisorConfig, SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
@@ -217,6 +217,18 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
   });
 }
 
+/**
+ * Wait until every member has ended, or the deadline: then SIGKILL those left and wait for
+ * them to be gone (the reply says they were killed). Returns how many were SIGKILLed.
+ */
+async function endWithin(members: Map<number, ProcStat>, deadline: number): Promise<number> {
+  if (await waitFor(() => stillAlive([...members.values()]).length === 0, Math.max(0, deadline - Date.now()))) return 0;
+  const alive = stillAlive([...members.values()]);
+  for (const m of alive) trySignal(m.pid, 'SIGKILL');
+  await waitFor(() => stillAlive(alive).length === 0, 5_000);
+  return alive.length;
+}
+
 function commOf(pid: number): string {
   try {
     return fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
@@ -265,13 +277,18 @@ async function main(): Promise<void> {
   });
 
   let child: Child;
+  let spawnFloor = 0;
   try {
+    spawnFloor = ticksFloor();
     child = await startChild(cfg, out);
   } catch (err) {
     hello({ ok: false, code: 'CANNOT_START', message: `cannot run ${cfg.argv[0]}: ${(err as Error).message}` });
     return;
   }
   let childStat = readStat(child.pid);
+  // Its session's members started after it: when the command was gone (reaped) before its
+  // start time could be read, after the spawn.
+  const since = () => childStat?.startTicks ?? spawnFloor;
   let childRunning = true;
   const socketName = newSocketName();
   let stop: { reason: StopReason; result: Promise<StopResult> } | undefined;
@@ -332,12 +349,12 @@ async function main(): Promise<void> {
       const exit = await child.exited;
       childRunning = false;
       out.flush();
-      // Background jobs that outlived it (they ignored the hang-up, or hold no pipe) are not
-      // this tool's to stop any more: say which, so that nobody thinks they ended with it.
-      // (Not while a stop is under way: it ends them, and says how many.)
-      const left = stop ? [] : sessionMembersOf(child.pid, childStat?.startTicks);
+      // Background jobs that outlived it (they ignored the hang-up, or hold no pipe): kept for
+      // a stop (now, or stop_process later) and named, so that nobody thinks they ended with
+      // it. (Not named while a stop is under way: it ends them, and says how many.)
+      const left = sessionMembersOf(child.pid, since(), !childStat);
       for (const st of left) leftovers.push({ pid: st.pid, startTicks: st.startTicks, name: commOf(st.pid) });
-      if (left.length) out.event(`still running after it ended, not stopped with it: ${left.map((st) => `PID ${st.pid} (${commOf(st.pid)})`).join(', ')}`);
+      if (left.length && !stop) out.event(`still running after it ended, not stopped with it: ${left.map((st) => `PID ${st.pid} (${commOf(st.pid)})`).join(', ')}`);
       const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
       const failed = exit.signal !== null || exit.exitCode !== 0;
       const wanted = !stop && (cfg.restart.mode === 'always' || (cfg.restart.mode === 'on-failure' && failed));
@@ -367,6 +384,7 @@ async function main(): Promise<void> {
       wakeBackoff = undefined;
       if (stop) return finish(exit, `${how}; not restarted (${STOP_NOTES[stop.reason]})`);
       try {
+        spawnFloor = ticksFloor();
         child = await startChild(cfg, out);
       } catch (err) {
         return finish(exit, `${how}; restart failed: ${(err as Error).message}`);
@@ -408,29 +426,44 @@ async function main(): Promise<void> {
       await updateRecord((rec) => void (rec.stopRequest = { signal: sig, at: new Date().toISOString(), reason }));
       out.event(`stop requested: ${sig}${reason === 'stop' ? '' : ` (${reason})`}`);
     }
+    const wasBackoff = wakeBackoff !== undefined;
     wakeBackoff?.();
+    const deadline = Date.now() + timeoutMs;
+    const members = new Map<number, ProcStat>();
+    const take = (found: ProcStat[]) => {
+      for (const m of found) if (!members.has(m.pid)) members.set(m.pid, m);
+    };
+    const signalled = () => [...members.keys()].length;
+    // What earlier runs left running (checked by start time) is ended with the rest.
+    const earlier = () => {
+      for (const l of stillAlive(leftovers.map((l) => ({ pid: l.pid, startTicks: l.startTicks, state: 'S', ppid: 0, pgid: 0, sid: 0 })))) take(signalTree(l.pid, sig, l.startTicks));
+    };
     if (!childRunning) {
+      // Between runs, or ended while this stop was being recorded: what the runs left
+      // running gets the signal, then SIGKILL after the grace period.
       await finished;
-      return { endedBy: 'exit', exitCode: ended!.exitCode, signal: ended!.signal, killedLeftovers: 0 };
+      earlier();
+      const n = signalled();
+      const killed = await endWithin(members, deadline);
+      return { endedBy: wasBackoff ? 'exit' : 'exited', exitCode: ended!.exitCode, signal: ended!.signal, killedLeftovers: killed, endedLeftovers: n };
     }
     const pid = child.pid;
     // The command may have exited already, its end not yet recorded (a background job still
     // holds its output open): then what it left in its session and group gets the signal.
     const exitedBefore = child.hasExited();
-    const members = new Map<number, ProcStat>();
-    const take = (found: ProcStat[]) => {
-      for (const m of found) if (!members.has(m.pid)) members.set(m.pid, m);
-    };
-    take(signalTree(pid, sig, childStat?.startTicks));
-    for (const st of sessionMembersOf(pid, childStat?.startTicks)) if (!members.has(st.pid)) take(signalTree(st.pid, sig, st.startTicks));
-    const deadline = Date.now() + timeoutMs;
+    // Its identity: recorded at the start; read now only if it cannot have been reaped yet.
+    const ident = childStat?.startTicks ?? (exitedBefore ? undefined : readStat(pid)?.startTicks);
+    if (ident !== undefined) take(signalTree(pid, sig, ident));
+    for (const st of sessionMembersOf(pid, ident ?? since(), ident === undefined)) if (!members.has(st.pid)) take(signalTree(st.pid, sig, st.startTicks));
+    earlier();
+    const signalledFirst = signalled() - (members.has(pid) ? 1 : 0);
     let endedBy = exitedBefore ? 'exited' : (sig as string);
     let killedLeftovers = 0;
     for (;;) {
-      // Only while the child is unreaped: after that its PID may belong to someone else (the
-      // session's members are checked by start time).
+      // Only while the child is unreaped: after that its PID may belong to someone else, so
+      // only descendants of known members are taken on.
       if (!child.hasExited()) take(treeMembers(pid));
-      else take(sessionMembersOf(pid, childStat?.startTicks));
+      else take(allStats().filter((st) => members.has(st.ppid) && st.startTicks >= members.get(st.ppid)!.startTicks));
       const alive = stillAlive([...members.values()]);
       if (ended && alive.length === 0) break;
       if (Date.now() >= deadline) {
@@ -445,8 +478,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 25));
     }
     await finished;
-    const others = [...members.keys()].filter((p) => p !== pid).length;
-    return { endedBy, exitCode: ended!.exitCode, signal: ended!.signal, killedLeftovers, ...(exitedBefore ? { endedLeftovers: others } : {}) };
+    return { endedBy, exitCode: ended!.exitCode, signal: ended!.signal, killedLeftovers, ...(exitedBefore ? { endedLeftovers: signalledFirst } : {}) };
   };
 
   try {
@@ -504,7 +536,7 @@ async function main(): Promise<void> {
     // Not registered, so nothing of it may be left: the command and all it started end now,
     // and so does this supervisor (output it held, or paused, has nowhere to go). Each by its
     // start time: the command may have exited while this waited, and its PID be reused.
-    const members = sessionMembersOf(child.pid, childStat?.startTicks);
+    const members = sessionMembersOf(child.pid, since(), !childStat);
     if (childStat) signalTree(child.pid, 'SIGKILL', childStat.startTicks);
     for (const m of stillAlive(members)) trySignal(m.pid, 'SIGKILL');
     const e = err as BgError;

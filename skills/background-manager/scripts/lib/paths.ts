@@ -41,9 +41,11 @@ export function howToRun(script: string): string {
   const skill = skillRoot();
   const repo = path.dirname(path.dirname(skill));
   const inside = !path.relative(repo, process.cwd()).startsWith('..');
-  const shown = (p: string) => (inside ? path.relative(process.cwd(), p) : p);
+  const q = (w: string) => (/^[A-Za-z0-9_./=:@%+,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+  const shown = (p: string) => q(inside ? path.relative(process.cwd(), p) : p);
   const bundle = path.join(skill, 'dist', `${script}.mjs`);
   if (/\.mjs$/.test(process.argv[1] ?? '') || (!inside && fs.existsSync(bundle))) return `node ${shown(bundle)}`;
   if (inside) return `npx tsx ${shown(scriptPath(`${script}.ts`))}`;
-  return `cd ${repo} && npx tsx ${path.relative(repo, scriptPath(`${script}.ts`))}`;
+  // Outside, without a build: the repository's own tsx, so the caller's folder stays the cwd.
+  return `${q(path.join(repo, 'node_modules', '.bin', 'tsx'))} ${shown(scriptPath(`${script}.ts`))}`;
 }

@@ -133,11 +133,25 @@ export function signalTree(leader: number, signal: NodeJS.Signals, leaderStartTi
 /**
  * The processes of the session and process group that `leader` (started at `startTicks`)
  * led, itself left out, started after it. None if its PID now belongs to another process:
- * a reused PID must never make strangers look like ours.
+ * a reused PID must never make strangers look like ours. `gone`: the leader was already
+ * gone when its start time was to be read, and `startTicks` is only a lower bound of it:
+ * then any process on its PID now is a stranger.
  */
-export function sessionMembersOf(leader: number, startTicks: number | undefined, stats = allStats()): ProcStat[] {
+export function sessionMembersOf(leader: number, startTicks: number | undefined, gone = false, stats = allStats()): ProcStat[] {
   if (startTicks === undefined) return [];
   const now = stats.find((st) => st.pid === leader);
-  if (now && now.startTicks !== startTicks) return [];
+  if (now && (gone || now.startTicks !== startTicks)) return [];
   return stats.filter((st) => (st.sid === leader || st.pgid === leader) && st.pid !== leader && st.state !== 'Z' && st.startTicks >= startTicks);
+}
+
+/**
+ * A lower bound of the start time (in /proc/<pid>/stat's clock ticks since boot) of a process
+ * started after this call: for one that may be gone before its start time can be read.
+ */
+export function ticksFloor(): number {
+  try {
+    return Math.floor(Number(fs.readFileSync('/proc/uptime', 'latin1').split(' ')[0]) * 100) - 2;
+  } catch {
+    return 0;
+  }
 }

@@ -38,6 +38,6 @@ export function resolveAll(doc: StateDoc, refs: string[], verb: string): Process
     }
   }
   if (failed.length === 0) return found;
-  const text = failed.map((e) => e.message).join(' ');
+  const text = failed.map((e) => e.message).join('\n');
   throw new BgError(failed[0]!.code, refs.length > 1 ? `${text} Nothing was ${verb}.` : text);
 }

@@ -14,7 +14,7 @@ import { oneLine } from '../lines.ts';
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: remove_process.ts <id|name>... [--force]\n       remove_process.ts --exited\n\nForgets processes that have ended and deletes their logs. A running process is\nrefused unless --force, which stops it first; so is an ended one whose background\njobs still run (--exited keeps it, unless --force). Nothing is removed if any is refused.',
+    'Usage: remove_process.ts <id|name>... [--force]\n       remove_process.ts --exited [--force]\n\nForgets processes that have ended and deletes their logs. A running process is\nrefused unless --force, which stops it first; so is an ended one whose background\njobs still run (--exited keeps it, unless --force). Nothing is removed if any is refused.',
   )
     .option('exited', { type: 'boolean', default: false, describe: 'Remove every process that has ended' })
     .option('force', { type: 'boolean', default: false, describe: 'Stop running ones (and background jobs ended ones left running) first, then remove them' })

@@ -17,17 +17,18 @@ export function describeStop(rec: ProcessRecord, out: StopOutcome, sig: string, 
   if (out.already) return `Process ${rec.id} is not running (${liveStatus(out.rec).label}); nothing to stop.`;
   const r = out.result;
   const status = exitStatusOf(r.exitCode, r.signal);
-  if (r.endedBy === 'exited') {
-    // It ended by itself just before the stop; what it left running got the signal.
+  if (r.endedBy === 'exited' || r.endedBy === 'exit') {
+    // It had ended by itself (just before the stop, or between restarts): what it left
+    // running got the signal.
     const n = r.endedLeftovers ?? 0;
-    const left = n ? `; ${sig} went to the ${n === 1 ? 'process' : `${n} processes`} it left running` : '';
-    const killed = r.killedLeftovers ? `, ${r.killedLeftovers} of them killed with SIGKILL after ${timeoutSec} s` : '';
-    return `Stopped process ${rec.id} (PID ${rec.pid}): it had already exited (exit status ${status ?? 'unknown'})${left}${killed}.`;
+    const whose = rec.restart && rec.restart.mode !== 'no' ? 'its runs' : 'it';
+    const left = n ? `; ${sig} went to the ${n === 1 ? 'process' : `${n} processes`} ${whose} left running` : '';
+    const killed = r.killedLeftovers && sig !== 'SIGKILL' ? `, ${r.killedLeftovers} of them killed with SIGKILL after ${timeoutSec} s` : '';
+    const how = r.endedBy === 'exit' ? 'it was waiting to restart; not restarted' : 'it had already exited';
+    return `Stopped process ${rec.id} (PID ${rec.pid}): ${how} (exit status ${status ?? 'unknown'})${left}${killed}.`;
   }
   const how =
-    r.endedBy === 'exit'
-      ? 'it was waiting to restart; not restarted'
-      : r.endedBy === 'SIGKILL' && sig !== 'SIGKILL'
+    r.endedBy === 'SIGKILL' && sig !== 'SIGKILL'
         ? `it did not exit within ${timeoutSec} s of ${sig}; SIGKILL ended it`
         : `${r.endedBy} ended it`;
   const extra = r.killedLeftovers ? `; ${r.killedLeftovers} leftover process${r.killedLeftovers === 1 ? '' : 'es'} killed with SIGKILL` : '';
@@ -56,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
   if (signalNumber(sig) === undefined) throw new BgError('USAGE', `unknown signal "${args.signal}". Use a name like TERM, INT, HUP, QUIT or KILL.`);
   const ctx = openContext({ create: false });
   const doc = ctx.store.read();
-  const targets = args.all ? doc.processes.filter((p) => isLive(p) || liveLeftovers(p).length > 0) : resolveAll(doc, refs, 'stopped');
+  const targets = args.all ? doc.processes.filter((p) => isLive(p) || liveLeftovers(p).length > 0) : [...new Map(resolveAll(doc, refs, 'stopped').map((p) => [p.id, p])).values()];
   if (args.all && targets.length === 0) {
     process.stdout.write('No running processes to stop.\n');
     return EXIT.OK;
