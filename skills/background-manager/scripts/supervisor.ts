@@ -14,7 +14,7 @@ import type { Dropped } from './lib/logsink.ts';
 import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
-import { allStats, bootId, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
+import { allStats, bootId, commOf, endWithin, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
 import type { SupervisorConfig, SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
@@ -217,25 +217,6 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
   });
 }
 
-/**
- * Wait until every member has ended, or the deadline: then SIGKILL those left and wait for
- * them to be gone (the reply says they were killed). Returns how many were SIGKILLed.
- */
-async function endWithin(members: Map<number, ProcStat>, deadline: number): Promise<number> {
-  if (await waitFor(() => stillAlive([...members.values()]).length === 0, Math.max(0, deadline - Date.now()))) return 0;
-  const alive = stillAlive([...members.values()]);
-  for (const m of alive) trySignal(m.pid, 'SIGKILL');
-  await waitFor(() => stillAlive(alive).length === 0, 5_000);
-  return alive.length;
-}
-
-function commOf(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
-  } catch {
-    return '?';
-  }
-}
 
 const STOP_NOTES: Record<StopReason, string> = {
   stop: 'stopped by stop_process',
@@ -308,6 +289,8 @@ async function main(): Promise<void> {
       .catch((err: Error) => out.event(`could not update the state: ${err.message}`));
 
   const leftovers: Leftover[] = []; // background jobs that outlived a run
+  // Those still running (same PID and start time).
+  const liveLeftovers = () => stillAlive(leftovers.map((l) => ({ pid: l.pid, startTicks: l.startTicks, state: 'S', ppid: 0, pgid: 0, sid: 0 })));
   const finish = async (exit: Exit, note: string) => {
     ended = exit;
     out.event(note);
@@ -325,7 +308,7 @@ async function main(): Promise<void> {
           rec.endedAt = new Date().toISOString();
           delete rec.restartingAt;
           // What outlived its runs, for stop_process to end (checked by start time there).
-          const live = stillAlive(leftovers.map((l) => ({ pid: l.pid, startTicks: l.startTicks, state: 'S', ppid: 0, pgid: 0, sid: 0 })));
+          const live = liveLeftovers();
           const kept = leftovers.filter((l) => live.some((st) => st.pid === l.pid));
           if (kept.length) rec.leftovers = kept;
           else delete rec.leftovers;
@@ -353,8 +336,8 @@ async function main(): Promise<void> {
       // a stop (now, or stop_process later) and named, so that nobody thinks they ended with
       // it. (Not named while a stop is under way: it ends them, and says how many.)
       const left = sessionMembersOf(child.pid, since(), !childStat);
-      for (const st of left) leftovers.push({ pid: st.pid, startTicks: st.startTicks, name: commOf(st.pid) });
-      if (left.length && !stop) out.event(`still running after it ended, not stopped with it: ${left.map((st) => `PID ${st.pid} (${commOf(st.pid)})`).join(', ')}`);
+      for (const st of left) leftovers.push({ pid: st.pid, startTicks: st.startTicks, name: commOf(st.pid) ?? '?' });
+      if (left.length && !stop) out.event(`still running after it ended, not stopped with it: ${left.map((st) => `PID ${st.pid} (${commOf(st.pid) ?? '?'})`).join(', ')}`);
       const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
       const failed = exit.signal !== null || exit.exitCode !== 0;
       const wanted = !stop && (cfg.restart.mode === 'always' || (cfg.restart.mode === 'on-failure' && failed));
@@ -436,7 +419,7 @@ async function main(): Promise<void> {
     const signalled = () => [...members.keys()].length;
     // What earlier runs left running (checked by start time) is ended with the rest.
     const earlier = () => {
-      for (const l of stillAlive(leftovers.map((l) => ({ pid: l.pid, startTicks: l.startTicks, state: 'S', ppid: 0, pgid: 0, sid: 0 })))) take(signalTree(l.pid, sig, l.startTicks));
+      for (const l of liveLeftovers()) take(signalTree(l.pid, sig, l.startTicks));
     };
     if (!childRunning) {
       // Between runs, or ended while this stop was being recorded: what the runs left

@@ -11,6 +11,7 @@ import { openContext, type Context } from './context.ts';
 import type { SupervisorConfig, SupervisorHello } from './supervisor-config.ts';
 import { DEFAULT_MAX_LOG_SIZE } from './logset.ts';
 import type { Readiness, RestartMode } from './state.ts';
+import { shellQuote } from './lines.ts';
 
 export interface StartOptions {
   command: string[]; // one element: a shell command line; more: argv, run directly
@@ -145,11 +146,7 @@ export function planCommand(command: string[], env: Record<string, string>, cwd:
     return { argv: ['sh', '-c', line], display: line };
   }
   if (!findExecutable(command[0]!, env, cwd)) throw cannotFind(command[0]!);
-  return { argv: command, display: command.map(quoteForDisplay).join(' ') };
-}
-
-function quoteForDisplay(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+  return { argv: command, display: command.map(shellQuote).join(' ') };
 }
 
 function checkCwd(cwd: string): void {

@@ -2,6 +2,7 @@
 // time, boot id): a PID alone is not enough, because PIDs are reused.
 import fs from 'node:fs';
 import { constants } from 'node:os';
+import { waitFor } from './wait.ts';
 
 export interface ProcStat {
   pid: number;
@@ -154,4 +155,25 @@ export function ticksFloor(): number {
   } catch {
     return 0;
   }
+}
+
+/** The command name of a process (/proc/<pid>/comm), or undefined if it is gone. */
+export function commOf(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Wait until every member (signalled already) has ended, or the deadline: then SIGKILL those
+ * left and wait for them to be gone (callers say they were killed). Returns how many were.
+ */
+export async function endWithin(members: Map<number, ProcStat>, deadline: number): Promise<number> {
+  if (await waitFor(() => stillAlive([...members.values()]).length === 0, Math.max(0, deadline - Date.now()))) return 0;
+  const alive = stillAlive([...members.values()]);
+  for (const m of alive) trySignal(m.pid, 'SIGKILL');
+  await waitFor(() => stillAlive(alive).length === 0, 5_000);
+  return alive.length;
 }

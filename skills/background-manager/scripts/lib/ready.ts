@@ -8,7 +8,7 @@ import { listeningPorts } from './ports.ts';
 import { isLive, liveStatus } from './status.ts';
 import { waitFor } from './wait.ts';
 import { EXIT } from './errors.ts';
-import { howToRun } from './paths.ts';
+import { howToRun } from './hints.ts';
 import type { Context } from './context.ts';
 import type { ProcessRecord, Readiness } from './state.ts';
 

@@ -1,11 +1,10 @@
 // stop_process's work: ask the supervisor to end the child's whole tree (SIGTERM, grace
 // period, SIGKILL); if the supervisor is gone, do it here, after checking the child's identity.
-import fs from 'node:fs';
 import { requestControl, type StopResult } from './protocol.ts';
 import type { Context } from './context.ts';
 import type { ProcessRecord, StopReason } from './state.ts';
 import { isLive, liveLeftovers, liveStatus, supervisorAlive } from './status.ts';
-import { bootId, matchIdentity, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './proc.ts';
+import { bootId, commOf, endWithin, matchIdentity, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './proc.ts';
 import { BgError } from './errors.ts';
 import { waitFor } from './wait.ts';
 
@@ -40,27 +39,13 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
   return { already: false, ...(await stopWithoutSupervisor(ctx, rec, signal, timeoutMs, reason)) };
 }
 
-function commOf(pid: number): string | undefined {
-  try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
-  } catch {
-    return undefined;
-  }
-}
-
 // An ended process's background jobs (and what they started): signal, grace period, SIGKILL;
 // then they are forgotten.
 async function stopLeftovers(ctx: Context, rec: ProcessRecord, left: ProcStat[], signal: NodeJS.Signals, timeoutMs: number): Promise<LeftoversStopped> {
   const names = left.map((st) => `PID ${st.pid} (${commOf(st.pid) ?? rec.leftovers!.find((l) => l.pid === st.pid)?.name ?? '?'})`).join(', ');
   const members = new Map<number, ProcStat>();
   for (const st of left) for (const m of signalTree(st.pid, signal, st.startTicks)) members.set(m.pid, m);
-  let endedBy: string = signal;
-  if (!(await waitFor(() => stillAlive([...members.values()]).length === 0, timeoutMs))) {
-    endedBy = 'SIGKILL';
-    const alive = stillAlive([...members.values()]);
-    for (const m of alive) trySignal(m.pid, 'SIGKILL');
-    await waitFor(() => stillAlive(alive).length === 0, 5_000);
-  }
+  const endedBy = (await endWithin(members, Date.now() + timeoutMs)) ? 'SIGKILL' : signal;
   await ctx.store.update((doc) => {
     const r = doc.processes.find((p) => p.id === rec.id);
     if (r) delete r.leftovers;

@@ -29,17 +29,19 @@ export async function main(argv: string[]): Promise<number> {
   const doc = ctx.store.read();
   // Background jobs an ended process left running: forgetting it would leave them with no
   // handle, so they count as running (stop_process ends them).
-  const jobs = (p: ProcessRecord) => (isLive(p) ? [] : liveLeftovers(p));
   let targets: ProcessRecord[] = args.exited ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified') : [...new Map(resolveAll(doc, refs, 'removed').map((p) => [p.id, p])).values()];
+  const jobsOf = new Map(targets.map((p) => [p.id, isLive(p) ? [] : liveLeftovers(p)])); // read from /proc once
+  const jobs = (p: ProcessRecord) => jobsOf.get(p.id)!;
+  const pids = (p: ProcessRecord) => jobs(p).map((st) => `PID ${st.pid}`).join(', ');
   if (args.exited && !args.force) {
     for (const p of targets.filter((t) => jobs(t).length)) {
-      process.stderr.write(`remove_process: note: kept ${p.id}: it left ${jobs(p).map((st) => `PID ${st.pid}`).join(', ')} running; stop_process ${p.id} ends ${jobs(p).length === 1 ? 'it' : 'them'} (or remove_process --exited --force).\n`);
+      process.stderr.write(`remove_process: note: kept ${p.id}: it left ${pids(p)} running; stop_process ${p.id} ends ${jobs(p).length === 1 ? 'it' : 'them'} (or remove_process --exited --force).\n`);
     }
     targets = targets.filter((t) => jobs(t).length === 0);
   }
   const running = targets.filter((p) => isLive(p) || liveStatus(p).status === 'unverified' || jobs(p).length);
   if (running.length && !args.force) {
-    const what = running.map((p) => (jobs(p).length ? `${p.id} left ${jobs(p).map((st) => `PID ${st.pid}`).join(', ')} running` : `${p.id} is still running`)).join('; ');
+    const what = running.map((p) => (jobs(p).length ? `${p.id} left ${pids(p)} running` : `${p.id} is still running`)).join('; ');
     throw new BgError('CANNOT_START', `${what}; stop ${running.length === 1 ? 'it' : 'them'} first, or pass --force. Nothing was removed.`);
   }
   const stoppedBy = new Map<string, string>();

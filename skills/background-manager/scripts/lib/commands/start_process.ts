@@ -1,9 +1,10 @@
 // start_process: run a command in the background under a supervisor.
 import { compileRegex, makeParser, typed } from '../cli.ts';
 import { checkName, parseEnvPairs, parseSize, startProcess } from '../launch.ts';
+import { shellQuote } from '../lines.ts';
 import { MIN_MAX_LOG_SIZE } from '../logset.ts';
 import { BgError, EXIT } from '../errors.ts';
-import { howToRun } from '../paths.ts';
+import { howToRun } from '../hints.ts';
 import { openContext, type Context } from '../context.ts';
 import { isLive } from '../status.ts';
 import { stopProcess } from '../stop.ts';
@@ -31,8 +32,7 @@ function reordered(argv: string[], command: string[]): string {
     else if (WITH_VALUE.includes(a) && i + 1 < command.length) moved.push(a, command[++i]!);
     else moved.push(a);
   }
-  const q = (w: string) => (/^[A-Za-z0-9_./=:@%+,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
-  return `${howToRun('start_process')} ${[...own, ...moved, ...rest].map(q).join(' ')}`;
+  return `${howToRun('start_process')} ${[...own, ...moved, ...rest].map(shellQuote).join(' ')}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
