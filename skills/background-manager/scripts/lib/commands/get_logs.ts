@@ -100,6 +100,11 @@ export async function main(argv: string[]): Promise<number> {
   const out = new SyncOut();
   const write = (line: Line) => out.write(formatLine(line, fmt));
   try {
+    if (rec.legacy && fs.statSync(activeFile, { throwIfNoEntry: false })?.size === 0) {
+      // The Python skill's openssl stream was never flushed when it stopped a process: 0 bytes.
+      process.stderr.write(`get_logs: note: the Python version of this skill recorded no output for ${rec.id} (its log is empty).\n`);
+      return 0;
+    }
     if (isLegacyLog(activeFile)) return showLegacy(ctx, activeFile, { streams, lines: nGiven ? lines : 20, grep, raw: args.raw, sinceMs }, write);
     if (!ctx.unlocked) throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
     return await show(ctx, rec, activeFile, write, out);
