@@ -19,6 +19,7 @@ import type { SupervisorConfig, SupervisorHello } from './lib/supervisor-config.
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
 import { waitFor } from './lib/wait.ts';
+import { setLongTimeout } from './lib/timer.ts';
 import { piecesForTty, readTtyMode } from './lib/ttyinput.ts';
 
 interface Exit {
@@ -528,10 +529,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   out.flush();
+  // --timeout may exceed one Node timer (24.8 days): a chain of them.
   const timeout =
     cfg.timeoutSec === undefined
       ? undefined
-      : setTimeout(() => {
+      : setLongTimeout(() => {
           stop ??= { reason: 'timeout', result: stopChild('SIGTERM', 5000, 'timeout') };
         }, cfg.timeoutSec * 1000);
   markReady();
@@ -539,7 +541,7 @@ async function main(): Promise<void> {
   process.stdout.end();
 
   await finished;
-  clearTimeout(timeout);
+  timeout?.clear();
   if (stop) await stop.result;
   await out.close();
   await dropUpdate;
