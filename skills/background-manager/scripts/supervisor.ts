@@ -20,6 +20,7 @@ import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
 import { waitFor } from './lib/wait.ts';
 import { setLongTimeout } from './lib/timer.ts';
+import { closeInheritedFds } from './lib/fds.ts';
 import { piecesForTty, readTtyMode } from './lib/ttyinput.ts';
 
 interface Exit {
@@ -233,6 +234,8 @@ function restartDelayMs(streak: number): number {
 }
 
 async function main(): Promise<void> {
+  // First: a caller's extra fds must not stay open in here or reach the command (lib/fds.ts).
+  closeInheritedFds();
   // start_process may be gone before the hello (interrupted): an EPIPE must not end us.
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined); // read by start_process only until the hello
