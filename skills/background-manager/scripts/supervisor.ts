@@ -19,6 +19,8 @@ import type { SupervisorConfig, SupervisorHello } from './lib/supervisor-config.
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
 import { waitFor } from './lib/wait.ts';
+import { setLongTimeout } from './lib/timer.ts';
+import { closeInheritedFds } from './lib/fds.ts';
 import { piecesForTty, readTtyMode } from './lib/ttyinput.ts';
 
 interface Exit {
@@ -232,6 +234,8 @@ function restartDelayMs(streak: number): number {
 }
 
 async function main(): Promise<void> {
+  // First: a caller's extra fds must not stay open in here or reach the command (lib/fds.ts).
+  closeInheritedFds();
   // start_process may be gone before the hello (interrupted): an EPIPE must not end us.
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined); // read by start_process only until the hello
@@ -528,10 +532,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   out.flush();
+  // --timeout may exceed one Node timer (24.8 days): a chain of them.
   const timeout =
     cfg.timeoutSec === undefined
       ? undefined
-      : setTimeout(() => {
+      : setLongTimeout(() => {
           stop ??= { reason: 'timeout', result: stopChild('SIGTERM', 5000, 'timeout') };
         }, cfg.timeoutSec * 1000);
   markReady();
@@ -539,7 +544,7 @@ async function main(): Promise<void> {
   process.stdout.end();
 
   await finished;
-  clearTimeout(timeout);
+  timeout?.clear();
   if (stop) await stop.result;
   await out.close();
   await dropUpdate;

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { hmac, macEqual } from './crypto.ts';
 import { BgError, type ErrorCode } from './errors.ts';
+import { setLongTimeout } from './timer.ts';
 import type { StopReason } from './state.ts';
 
 export type Request =
@@ -145,12 +146,13 @@ export function requestControl(name: string, key: Buffer, req: Request, timeoutM
     const finish = (err: Error | undefined, reply?: Reply) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.clear();
       sock.destroy();
       if (err) reject(err);
       else resolve(reply!);
     };
-    const timer = setTimeout(
+    // A stop's wait is the user's --timeout plus a margin: it may exceed one Node timer.
+    const timer = setLongTimeout(
       () => finish(new BgError('SUPERVISOR', `the supervisor did not answer within ${Math.round(timeoutMs / 1000)} s.`)),
       timeoutMs,
     );

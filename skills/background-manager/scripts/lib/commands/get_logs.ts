@@ -1,7 +1,7 @@
 // get_logs: what a process printed: the last lines, what is new, what matches, or a wait
 // until a line appears. Readable text by default, exact bytes with --raw.
 import fs from 'node:fs';
-import { compileRegex, makeParser, typed } from '../cli.ts';
+import { compileRegex, durationSec, makeParser, typed } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveProcess } from '../resolve.ts';
 import { liveStatus } from '../status.ts';
@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.since !== undefined && sinceMs === undefined) {
     throw new BgError('USAGE', `--since "${args.since}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
   }
-  if (args.timeout !== undefined && !(args.timeout >= 0)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${typed(argv, args.timeout, '--timeout')}).`);
+  if (args.timeout !== undefined) durationSec(argv, '--timeout', args.timeout, true);
   if (nGiven && args.waitFor !== undefined) {
     throw new BgError('USAGE', '-n does not apply to --wait-for, which prints the matching line (with --new, every new line up to it). Leave out -n.');
   }
