@@ -14,7 +14,7 @@ import type { Dropped } from './lib/logsink.ts';
 import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
-import { allStats, bootId, commOf, endWithin, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
+import { adoptChildren, allStats, bootId, commOf, endWithin, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
 import type { SupervisorConfig, SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
@@ -450,7 +450,7 @@ async function main(): Promise<void> {
       // Only while the child is unreaped: after that its PID may belong to someone else, so
       // only descendants of known members are taken on.
       if (!child.hasExited()) take(treeMembers(pid));
-      else take(allStats().filter((st) => members.has(st.ppid) && st.startTicks >= members.get(st.ppid)!.startTicks));
+      else take(adoptChildren(members));
       const alive = stillAlive([...members.values()]);
       if (ended && alive.length === 0) break;
       if (Date.now() >= deadline) {

@@ -81,6 +81,21 @@ export function treeMembers(leader: number, stats = allStats()): ProcStat[] {
   return [...members.values()];
 }
 
+/**
+ * Processes in `stats` whose parent is one of `members`: the children a tree gained since
+ * `members` was collected. The parent must be in the same table with the member's start time:
+ * a member that ended may have its PID reused by a stranger, whose children are not ours.
+ */
+export function adoptChildren(members: Map<number, ProcStat>, stats = allStats()): ProcStat[] {
+  const byPid = new Map(stats.map((st) => [st.pid, st]));
+  return stats.filter((st) => {
+    const member = members.get(st.ppid);
+    if (!member || members.has(st.pid)) return false;
+    const parent = byPid.get(st.ppid);
+    return parent !== undefined && parent.startTicks === member.startTicks && st.startTicks >= member.startTicks;
+  });
+}
+
 export function signalNumber(name: string): number | undefined {
   const key = (name.startsWith('SIG') ? name : `SIG${name}`).toUpperCase() as keyof typeof constants.signals;
   return constants.signals[key];

@@ -82,7 +82,7 @@ export function serveControl(name: string, key: Buffer, handle: (req: Request) =
     let nc: Buffer | undefined;
     let step = 0;
     sock.on('error', () => undefined);
-    sock.setTimeout(30_000, () => sock.destroy());
+    sock.setTimeout(30_000, () => sock.destroy()); // until the request has come
     send(sock, { hello: ns.toString('base64') });
     lines(
       sock,
@@ -115,6 +115,9 @@ export function serveControl(name: string, key: Buffer, handle: (req: Request) =
         return;
       }
       const nonceC = nc;
+      // The request is the key holder's: its reply may take as long as the request says (a
+      // stop's grace period), so no idle limit from here on.
+      sock.setTimeout(0);
       void Promise.resolve()
         .then(() => handle(JSON.parse(body) as Request))
         .catch((err: unknown): Reply => ({ ok: false, code: err instanceof BgError ? err.code : 'SUPERVISOR', message: String((err as Error)?.message ?? err) }))

@@ -4,7 +4,7 @@ import { requestControl, type StopResult } from './protocol.ts';
 import type { Context } from './context.ts';
 import type { ProcessRecord, StopReason } from './state.ts';
 import { isLive, liveLeftovers, liveStatus, supervisorAlive } from './status.ts';
-import { bootId, commOf, endWithin, matchIdentity, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './proc.ts';
+import { adoptChildren, allStats, bootId, commOf, endWithin, matchIdentity, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './proc.ts';
 import { BgError } from './errors.ts';
 import { waitFor } from './wait.ts';
 
@@ -62,7 +62,9 @@ async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: N
   for (const m of signalTree(rec.pid, signal, rec.startTicks)) members.set(m.pid, m);
   const childGone = () => !matchIdentity(ident, boot) || matchIdentity(ident, boot)?.state === 'Z';
   const allGone = () => {
-    if (matchIdentity(ident, boot)) for (const m of treeMembers(rec.pid)) if (!members.has(m.pid)) members.set(m.pid, m);
+    const stats = allStats();
+    if (matchIdentity(ident, boot)) for (const m of treeMembers(rec.pid, stats)) if (!members.has(m.pid)) members.set(m.pid, m);
+    for (const m of adoptChildren(members, stats)) members.set(m.pid, m); // forked by members after the command ended
     return childGone() && stillAlive([...members.values()]).length === 0;
   };
   let endedBy: string = signal;
