@@ -12,6 +12,7 @@ import type { SupervisorConfig, SupervisorHello } from './supervisor-config.ts';
 import { DEFAULT_MAX_LOG_SIZE } from './logset.ts';
 import type { Readiness, RestartMode } from './state.ts';
 import { shellQuote } from './lines.ts';
+import { execLine, isPlainWord } from './shellplan.ts';
 
 export interface StartOptions {
   command: string[]; // one element: a shell command line; more: argv, run directly
@@ -138,12 +139,15 @@ export function planCommand(command: string[], env: Record<string, string>, cwd:
   }
   if (command.length === 1) {
     const line = command[0]!;
+    const isProgram = (word: string) => !SHELL_WORDS.has(word) && !!findExecutable(word, env, cwd);
+    // One plain word is the program itself: its own PID and exit status (see shellplan.ts).
+    if (isPlainWord(line) && findExecutable(line, env, cwd)) return { argv: [line], display: line };
     // Check the first word when it is plainly a program name (no quotes, variables, etc.).
     const first = line.trim().split(/\s+/)[0]!;
     if (/^[\w./+-]+$/.test(first) && !/^\w+=/.test(first) && !SHELL_WORDS.has(first) && !findExecutable(first, env, cwd)) {
       throw cannotFind(first);
     }
-    return { argv: ['sh', '-c', line], display: line };
+    return { argv: ['sh', '-c', execLine(line, isProgram) ?? line], display: line };
   }
   if (!findExecutable(command[0]!, env, cwd)) throw cannotFind(command[0]!);
   return { argv: command, display: command.map(shellQuote).join(' ') };

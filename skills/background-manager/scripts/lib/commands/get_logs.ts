@@ -96,6 +96,10 @@ export async function main(argv: string[]): Promise<number> {
 
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), String(args._[0]));
+  // Under a PTY the terminal carries both streams as one: an empty answer would read as "no errors".
+  if (rec.pty && args.stream === 'stderr') {
+    throw new BgError('USAGE', 'stderr is merged into the terminal for PTY processes; start with --no-pty to keep it apart (--stream output shows it with the rest).');
+  }
   const activeFile = logFileOf(ctx.dataDir, rec);
   const out = new SyncOut();
   const write = (line: Line) => out.write(formatLine(line, fmt));
