@@ -57,6 +57,7 @@ import path from 'node:path';
 import { pbkdf2 } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { newestSourceMtime } from '../sources.mjs';
+import { keyCacheEntry, keyCacheTtl } from '../keycache-locate.mjs';
 
 const dist = path.dirname(fileURLToPath(import.meta.url));
 const skill = path.dirname(dist);
@@ -72,7 +73,10 @@ if (password && !process.argv.includes('--help') && !process.argv.includes('-h')
   try {
     const dataDir = process.env.BG_DATA_DIR ? path.resolve(process.env.BG_DATA_DIR) : path.join(skill, 'data');
     const kdf = JSON.parse(fs.readFileSync(path.join(dataDir, 'key.json'), 'utf8')).kdf;
-    if (kdf.algorithm === 'pbkdf2-sha256' && Number.isInteger(kdf.iterations) && kdf.iterations > 0 && typeof kdf.salt === 'string') {
+    // A fresh key cache entry (lib/keycache.ts) will most likely open: no derivation to start.
+    const ttl = keyCacheTtl();
+    const used = ttl > 0 ? fs.statSync(keyCacheEntry(dataDir), { throwIfNoEntry: false })?.mtimeMs : undefined;
+    if ((used === undefined || Date.now() - used > ttl * 1000) && kdf.algorithm === 'pbkdf2-sha256' && Number.isInteger(kdf.iterations) && kdf.iterations > 0 && typeof kdf.salt === 'string') {
       const entry = { password, salt: kdf.salt, iterations: kdf.iterations, key: undefined, ready: undefined };
       entry.ready = new Promise((resolve) =>
         pbkdf2(Buffer.from(password, 'utf8'), Buffer.from(kdf.salt, 'base64'), kdf.iterations, 32, 'sha256', (err, key) => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { BgError, isErrno } from './errors.ts';
 import { derivePasswordKey, hkdf, KEY_BYTES, open, seal, subKeys, type SubKeys } from './crypto.ts';
+import { cacheDataKey, cachedDataKey, forgetDataKey } from './keycache.ts';
 import { ensureDir, fsyncDir, openNewFile, readIfExists, replaceFileAtomic, storageError, writeAll } from './fsutil.ts';
 
 export const KEY_FILE = 'key.json';
@@ -96,17 +97,21 @@ export function unlock(dataDir: string, password: string, opts: { create: boolea
   const file = path.join(dataDir, KEY_FILE);
   const raw = readIfExists(file);
   if (raw) {
+    const cached = cachedDataKey(dataDir, raw, password);
+    if (cached) return { dataKey: cached, keys: subKeys(cached) };
     const dataKey = unwrapKeyFile(file, parseKeyFile(file, raw), password);
+    cacheDataKey(dataDir, raw, password, dataKey);
     return { dataKey, keys: subKeys(dataKey) };
   }
   if (!opts.create) return undefined;
   ensureDir(dataDir);
   const dataKey = randomBytes(KEY_BYTES);
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const text = Buffer.from(JSON.stringify(makeKeyFile(password, dataKey), null, 2) + '\n');
   try {
     const fd = openNewFile(tmp);
     try {
-      writeAll(fd, Buffer.from(JSON.stringify(makeKeyFile(password, dataKey), null, 2) + '\n'));
+      writeAll(fd, text);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -119,6 +124,7 @@ export function unlock(dataDir: string, password: string, opts: { create: boolea
   } finally {
     fs.rmSync(tmp, { force: true });
   }
+  cacheDataKey(dataDir, text, password, dataKey);
   return { dataKey, keys: subKeys(dataKey) };
 }
 
@@ -135,4 +141,5 @@ export function rewrapKey(dataDir: string, oldPassword: string, newPassword: str
   const dataKey = unwrapKeyFile(file, k, oldPassword);
   const next = makeKeyFile(newPassword, dataKey, iterations ?? k.kdf.iterations);
   replaceFileAtomic(file, Buffer.from(JSON.stringify(next, null, 2) + '\n'));
+  forgetDataKey(dataDir); // bound to the old key.json anyway; gone at once all the same
 }
