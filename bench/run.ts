@@ -45,7 +45,7 @@ const tsScript = (name: string) => path.relative(ROOT, path.join(SKILL, 'scripts
 function freeze(): void {
   fs.mkdirSync(FROZEN, { recursive: true });
   fs.writeFileSync(path.join(FROZEN, 'package.json'), '{ "type": "module" }\n'); // .ts and .mjs as ESM, as in the project
-  for (const part of ['build.mjs', 'sources.mjs', 'package.json', 'scripts', 'dist']) {
+  for (const part of ['build.mjs', 'sources.mjs', 'keycache-locate.mjs', 'package.json', 'scripts', 'dist']) {
     fs.cpSync(path.join(LIVE_SKILL, part), path.join(SKILL, part), { recursive: true, preserveTimestamps: true });
   }
   fs.symlinkSync(path.join(LIVE_SKILL, 'node_modules'), path.join(SKILL, 'node_modules')); // the skill's own packages

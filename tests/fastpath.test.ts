@@ -94,7 +94,7 @@ function copySkill(sb: Sandbox): { skill: string; runTs: (script: string, args: 
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules')); // tsx
   fs.symlinkSync(path.join(ROOT, 'skills/background-manager/node_modules'), path.join(skill, 'node_modules')); // the skill's own packages
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
-  for (const f of ['build.mjs', 'sources.mjs', 'package.json']) fs.copyFileSync(path.join(ROOT, 'skills/background-manager', f), path.join(skill, f));
+  for (const f of ['build.mjs', 'sources.mjs', 'keycache-locate.mjs', 'package.json']) fs.copyFileSync(path.join(ROOT, 'skills/background-manager', f), path.join(skill, f));
   fs.cpSync(path.join(ROOT, 'skills/background-manager/scripts'), path.join(skill, 'scripts'), { recursive: true });
   const runTs = (script: string, args: string[]) =>
     new Promise<RunResult>((resolve) => {
