@@ -15,7 +15,7 @@ import { StateStore, type Leftover, type ProcessRecord, type StopReason } from '
 import { isLive } from './lib/status.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
 import { adoptChildren, allStats, bootId, commOf, endWithin, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
-import type { SupervisorConfig, SupervisorHello } from './lib/supervisor-config.ts';
+import { readHandoff, type SupervisorConfig, type SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
 import { waitFor } from './lib/wait.ts';
@@ -35,21 +35,6 @@ interface Child {
   write(data: Buffer): Promise<void>;
   closeInput(): void;
   exited: Promise<Exit>;
-}
-
-function readConfig(): Promise<SupervisorConfig> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch (err) {
-        reject(err);
-      }
-    });
-    process.stdin.on('error', reject);
-  });
 }
 
 function hello(msg: SupervisorHello): void {
@@ -241,9 +226,11 @@ async function main(): Promise<void> {
   process.stderr.on('error', () => undefined); // read by start_process only until the hello
   process.on('SIGHUP', () => undefined);
   process.on('SIGINT', () => undefined);
-  const cfg = await readConfig();
-  const dataKey = Buffer.from(cfg.dataKey, 'base64');
+  const { dataKey, cfg } = await readHandoff();
   const keys: SubKeys = subKeys(dataKey);
+  // Only the sub-keys are used from here on: the data key itself need not stay in memory.
+  dataKey.fill(0);
+  (globalThis as { gc?: () => void }).gc?.();
   const store = new StateStore({ dataDir: cfg.dataDir, keys });
   let id = cfg.reuseId ?? '';
   // Drop totals go to the state, one update at a time (drops are rare: once per piece).
