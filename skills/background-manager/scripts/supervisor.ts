@@ -14,7 +14,7 @@ import type { Dropped } from './lib/logsink.ts';
 import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
 import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
-import { adoptChildren, allStats, bootId, commOf, endWithin, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, type ProcStat } from './lib/proc.ts';
+import { adoptChildren, allStats, bootId, commOf, endWithin, markedWith, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, TREE_MARK_ENV, type ProcStat } from './lib/proc.ts';
 import { readHandoff, type SupervisorConfig, type SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
@@ -227,6 +227,9 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => undefined);
   process.on('SIGINT', () => undefined);
   const { dataKey, cfg } = await readHandoff();
+  // Marks every process the command's tree starts, wherever it moves (see markedWith).
+  const treeMark = randomBytes(16).toString('hex');
+  cfg.env = { ...cfg.env, [TREE_MARK_ENV]: treeMark };
   const keys: SubKeys = subKeys(dataKey);
   // Only the sub-keys are used from here on: the data key itself need not stay in memory.
   dataKey.fill(0);
@@ -327,6 +330,8 @@ async function main(): Promise<void> {
       // a stop (now, or stop_process later) and named, so that nobody thinks they ended with
       // it. (Not named while a stop is under way: it ends them, and says how many.)
       const left = sessionMembersOf(child.pid, since(), !childStat);
+      // And what left the session (setsid) on the way: found by the mark in its environment.
+      for (const st of markedWith(treeMark)) if (st.pid !== child.pid && !left.some((l) => l.pid === st.pid) && !leftovers.some((l) => l.pid === st.pid)) left.push(st);
       for (const st of left) leftovers.push({ pid: st.pid, startTicks: st.startTicks, name: commOf(st.pid) ?? '?' });
       if (left.length && !stop) out.event(`still running after it ended, not stopped with it: ${left.map((st) => `PID ${st.pid} (${commOf(st.pid) ?? '?'})`).join(', ')}`);
       const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
@@ -409,8 +414,10 @@ async function main(): Promise<void> {
     };
     const signalled = () => [...members.keys()].length;
     // What earlier runs left running (checked by start time) is ended with the rest.
+    // So is every process that carries the tree's mark, wherever it moved.
     const earlier = () => {
       for (const l of liveLeftovers()) take(signalTree(l.pid, sig, l.startTicks));
+      for (const st of markedWith(treeMark)) if (!members.has(st.pid)) take(signalTree(st.pid, sig, st.startTicks));
     };
     if (!childRunning) {
       // Between runs, or ended while this stop was being recorded: what the runs left
@@ -433,11 +440,18 @@ async function main(): Promise<void> {
     const signalledFirst = signalled() - (members.has(pid) ? 1 : 0);
     let endedBy = exitedBefore ? 'exited' : (sig as string);
     let killedLeftovers = 0;
+    let markScan = Date.now();
     for (;;) {
       // Only while the child is unreaped: after that its PID may belong to someone else, so
       // only descendants of known members are taken on.
-      if (!child.hasExited()) take(treeMembers(pid));
-      else take(adoptChildren(members));
+      const stats = allStats();
+      if (!child.hasExited()) take(treeMembers(pid, stats));
+      take(adoptChildren(members, stats));
+      // Those that moved out of reach of both (setsid, then their parent ended), now and then.
+      if (Date.now() - markScan >= 500) {
+        markScan = Date.now();
+        for (const st of markedWith(treeMark, stats)) if (!members.has(st.pid)) take(signalTree(st.pid, sig, st.startTicks));
+      }
       const alive = stillAlive([...members.values()]);
       if (ended && alive.length === 0) break;
       if (Date.now() >= deadline) {
@@ -491,6 +505,7 @@ async function main(): Promise<void> {
         supervisorPid: process.pid,
         supervisorStartTicks: readStat(process.pid)?.startTicks,
         socket: socketName,
+        treeMark,
         startedAt: new Date().toISOString(),
         maxLogSize: cfg.maxLogSize,
         restart: cfg.restart,

@@ -96,6 +96,36 @@ export function adoptChildren(members: Map<number, ProcStat>, stats = allStats()
   });
 }
 
+/**
+ * The environment variable that marks every process of a command's tree: the supervisor puts
+ * a random value in the command's environment, and children inherit it, wherever they move
+ * (setsid, a new group, a parent that ended and left them to init). A process that replaces
+ * its whole environment (env -i, sudo, su -) loses it; another user's processes cannot be
+ * read (nor signalled).
+ */
+export const TREE_MARK_ENV = 'BACKGROUND_MANAGER_TREE';
+
+/**
+ * Live processes whose initial environment holds TREE_MARK_ENV=`mark`, each as its stat,
+ * re-read after the environment so that a PID reused between the two reads is not taken.
+ */
+export function markedWith(mark: string, stats = allStats()): ProcStat[] {
+  const needle = `${TREE_MARK_ENV}=${mark}\0`;
+  const out: ProcStat[] = [];
+  for (const st of stats) {
+    if (st.pid === process.pid || st.state === 'Z') continue;
+    let env: string;
+    try {
+      env = fs.readFileSync(`/proc/${st.pid}/environ`, 'latin1');
+    } catch {
+      continue; // gone, or another user's
+    }
+    if (!env.startsWith(needle) && !env.includes(`\0${needle}`)) continue;
+    if (readStat(st.pid)?.startTicks === st.startTicks) out.push(st);
+  }
+  return out;
+}
+
 export function signalNumber(name: string): number | undefined {
   const key = (name.startsWith('SIG') ? name : `SIG${name}`).toUpperCase() as keyof typeof constants.signals;
   return constants.signals[key];

@@ -67,6 +67,7 @@ export interface ProcessRecord {
   timeoutSec?: number; // stopped this long after it started
   ready?: Readiness; // start_process --wait-for/--wait-port: restart_process waits the same way
   leftovers?: Leftover[]; // background jobs still running when the command ended (stop_process ends them)
+  treeMark?: string; // the value of BACKGROUND_MANAGER_TREE in the command's environment (lib/proc.ts markedWith)
   restarts?: number; // automatic restarts so far
   restartingAt?: string; // between runs: when the next run starts
   gaveUp?: boolean; // the restart policy wanted another run but the budget was used up

@@ -4,7 +4,7 @@ import { requestControl, type StopResult } from './protocol.ts';
 import type { Context } from './context.ts';
 import type { ProcessRecord, StopReason } from './state.ts';
 import { isLive, liveLeftovers, liveStatus, supervisorAlive } from './status.ts';
-import { adoptChildren, allStats, bootId, commOf, endWithin, matchIdentity, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './proc.ts';
+import { adoptChildren, allStats, bootId, commOf, markedWith, endWithin, matchIdentity, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './proc.ts';
 import { BgError } from './errors.ts';
 import { waitFor } from './wait.ts';
 
@@ -45,12 +45,20 @@ async function stopLeftovers(ctx: Context, rec: ProcessRecord, left: ProcStat[],
   const names = left.map((st) => `PID ${st.pid} (${commOf(st.pid) ?? rec.leftovers!.find((l) => l.pid === st.pid)?.name ?? '?'})`).join(', ');
   const members = new Map<number, ProcStat>();
   for (const st of left) for (const m of signalTree(st.pid, signal, st.startTicks)) members.set(m.pid, m);
+  signalMarked(rec, signal, members);
   const endedBy = (await endWithin(members, Date.now() + timeoutMs)) ? 'SIGKILL' : signal;
   await ctx.store.update((doc) => {
     const r = doc.processes.find((p) => p.id === rec.id);
     if (r) delete r.leftovers;
   });
   return { count: left.length, names, endedBy };
+}
+
+// Every process that carries the tree's mark in its environment (it may have left the session
+// and lost its parent) and is not among `members` yet gets the signal, with its own tree.
+function signalMarked(rec: ProcessRecord, signal: NodeJS.Signals, members: Map<number, ProcStat>): void {
+  if (!rec.treeMark || rec.bootId !== bootId()) return;
+  for (const st of markedWith(rec.treeMark)) if (!members.has(st.pid)) for (const m of signalTree(st.pid, signal, st.startTicks)) members.set(m.pid, m);
 }
 
 // The supervisor died (killed, crashed): signal the verified child's tree from here and
@@ -60,6 +68,7 @@ async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: N
   const ident = { pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId };
   const members = new Map<number, ProcStat>();
   for (const m of signalTree(rec.pid, signal, rec.startTicks)) members.set(m.pid, m);
+  signalMarked(rec, signal, members);
   const childGone = () => !matchIdentity(ident, boot) || matchIdentity(ident, boot)?.state === 'Z';
   const allGone = () => {
     const stats = allStats();
