@@ -148,7 +148,13 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
         const writer = term as unknown as { write(d: Buffer): void };
         const pts = (term as unknown as { ptsName?: string }).ptsName;
         for (const piece of piecesForTty(data, () => (pts ? readTtyMode(pts) : undefined))) writer.write(piece);
-        return Promise.resolve();
+        // Big input (send_input --file) goes on once the terminal has taken this piece, as with pipes.
+        const sock = (term as unknown as { _socket?: import('node:net').Socket })._socket;
+        if (!sock?.writableNeedDrain) return Promise.resolve();
+        return new Promise<void>((res) => {
+          const done = () => (sock.off('drain', done).off('close', done), res());
+          sock.on('drain', done).on('close', done);
+        });
       },
       closeInput: () => term.write('\x04'),
     });
