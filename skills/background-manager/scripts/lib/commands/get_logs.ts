@@ -100,7 +100,13 @@ export async function main(argv: string[]): Promise<number> {
   const out = new SyncOut();
   const write = (line: Line) => out.write(formatLine(line, fmt));
   try {
-    if (isLegacyLog(activeFile)) return showLegacy(ctx, activeFile, { streams, lines: nGiven ? lines : 20, grep, raw: args.raw, sinceMs }, write);
+    if (isLegacyLog(activeFile)) {
+      // Such a log has no MAC: only a process imported from the Python skill may have one.
+      if (!rec.legacy) {
+        throw new BgError('DAMAGED', `${activeFile} is in the Python skill's unauthenticated format, but process ${rec.id} was started by this tool, whose logs never are: something put it in place of the real log, so it is not shown. Restore the log from a backup, or remove the process with remove_process.`);
+      }
+      return showLegacy(ctx, activeFile, { streams, lines: nGiven ? lines : 20, grep, raw: args.raw, sinceMs }, write);
+    }
     if (!ctx.unlocked) throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
     return await show(ctx, rec, activeFile, write, out);
   } finally {
