@@ -12,7 +12,7 @@ import { SyncOut } from '../syncout.ts';
 import { formatLine, lineText, linesOf, type FormatOptions, type Line } from '../lines.ts';
 import { follow, PROMPT_QUIET_MS } from '../follow.ts';
 import { decryptOpenssl, isOpensslFile } from '../legacy.ts';
-import type { StreamName } from '../logfile.ts';
+import type { LogIssue, StreamName } from '../logfile.ts';
 import type { ProcessRecord } from '../state.ts';
 import type { Context } from '../context.ts';
 
@@ -114,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   async function show(ctx: Context, rec: ProcessRecord, activeFile: string, write: (l: Line) => void, out: SyncOut): Promise<number> {
-    const reader = new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id);
+    const reader = readerOf(ctx, rec, activeFile);
     const query: Query = {
       streams,
       sinceMs,
@@ -152,7 +152,8 @@ export async function main(argv: string[]): Promise<number> {
         : query.lines === 0
           ? { ...streamLines(reader, query, write), lines: [] }
           : selectLines(reader, query);
-    let damaged = reportIssues(sel, running);
+    const said = new Set<string>(); // issue messages printed already
+    let damaged = reportIssues(sel.issues, running, said);
     noteDropped(ctx, rec, sel, args.new ? cursorOf(rec, view) : undefined);
 
     const followOn = (onLine: (l: Line) => boolean, onPartial: (l: Line) => boolean, partialQuietMs: number) => {
@@ -192,6 +193,7 @@ export async function main(argv: string[]): Promise<number> {
       };
       const onPartial = (l: Line) => !(hits(l) && (found = l));
       const res = await followOn(onLine, onPartial, PROMPT_QUIET_MS); // quiet: not half of a line
+      damaged = reportIssues(reader.issues, isRunning(currentRecord(ctx, rec)), said) || damaged;
       // Lines still open where it stopped (or timed out) are read now, so they are shown.
       if (upTo) for (const l of res.open) if (wanted(l)) printNew(l);
       await saveCursor(ctx, rec, args.new, view, res.cursor);
@@ -205,7 +207,7 @@ export async function main(argv: string[]): Promise<number> {
         return res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
       }
       process.stderr.write(`get_logs: ${why}; its last lines:\n`);
-      const tail = selectLines(new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id), { streams, raw: args.raw, lines: 20 });
+      const tail = selectLines(readerOf(ctx, rec, activeFile), { streams, raw: args.raw, lines: 20 });
       for (const l of tail.lines) write(l);
       return res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
     }
@@ -218,7 +220,7 @@ export async function main(argv: string[]): Promise<number> {
         return true;
       };
       const res = await followOn(onLine, onLine, PROMPT_QUIET_MS);
-      damaged = damaged || reader.issues.some((i) => i.kind !== 'torn-tail');
+      damaged = reportIssues(reader.issues, isRunning(currentRecord(ctx, rec)), said) || damaged;
       await saveCursor(ctx, rec, args.new, view, res.cursor);
       return damaged ? EXIT.DAMAGED : 0;
     }
@@ -286,14 +288,22 @@ function currentRecord(ctx: Context, rec: ProcessRecord): ProcessRecord {
   }
 }
 
-function reportIssues(sel: Selection, running: boolean): boolean {
+/** Print the issues not printed yet (`said`); true if any is damage (exit 6). */
+function reportIssues(issues: LogIssue[], running: boolean, said: Set<string>): boolean {
   let damaged = false;
-  for (const issue of sel.issues) {
+  for (const issue of issues) {
     if (issue.kind === 'torn-tail' && running) continue; // a record being written right now
     if (issue.kind !== 'torn-tail') damaged = true;
+    if (said.has(issue.message)) continue;
+    said.add(issue.message);
     process.stderr.write(`get_logs: warning: ${issue.message}\n`);
   }
   return damaged;
+}
+
+/** The log's reader, with what the state commits about it (its end, its chaining). */
+function readerOf(ctx: Context, rec: ProcessRecord, activeFile: string): LogSetReader {
+  return new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id, { endSeq: rec.logEnd, chained: rec.logVersion === 2 });
 }
 
 /** Where the last --new read of this view stopped. */
