@@ -97,6 +97,17 @@ withSandbox('log chain: deleting the active segment of an ended process is repor
   expectGap(await logs(sb, small.id, ['-n', '0']), 'the only segment deleted');
 });
 
+withSandbox('log chain: the active segment deleted while the process runs is reported once it ended', async (sb) => {
+  const { id } = await start(sb, ['--no-pty', 'sh', '-c', 'echo before; read x; echo "after $x"']);
+  await waitFor('the first line', async () => (await logs(sb, id)).stdout.includes('before'), 30_000, 100);
+  const active = logFileOf(sb.env.BG_DATA_DIR!, records(sb).find((r) => r.id === id)!);
+  fs.rmSync(active); // the supervisor writes on into the deleted file
+  assert.is((await run(sb, 'send_input.ts', [id, 'go'])).code, 0);
+  await waitFor('the process to end', async () => (await listJson(sb)).find((p) => p.id === id)?.status === 'exited', 60_000, 100);
+  expectGap(await logs(sb, id, ['-n', '0']), 'forward read');
+  expectGap(await logs(sb, id), 'tail read');
+});
+
 withSandbox('log chain: truncating an ended process\'s log at a record boundary is reported as damage', async (sb) => {
   const { id, active } = await printed(sb, 3);
   const u = records(sb).find((r) => r.id === id)!;

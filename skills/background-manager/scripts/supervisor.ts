@@ -295,7 +295,7 @@ async function main(): Promise<void> {
   const finish = async (exit: Exit, note: string) => {
     ended = exit;
     out.event(note);
-    await out.settle(); // every record written and on disk before the end is in the state
+    const logNext = await out.settle(); // every record written and on disk before the end is in the state
     // The end must reach the state (else the process shows as lost): retry while the disk
     // is full or the lock is contended, for about a minute.
     for (let attempt = 0; ; attempt++) {
@@ -308,7 +308,8 @@ async function main(): Promise<void> {
           rec.signal = exit.signal;
           rec.endedAt = new Date().toISOString();
           // Where the log ends (every record is on disk now): a reader reports a log cut short.
-          const end = logNextSeq(path.join(cfg.dataDir, rec.logFile), keys, id);
+          // As the writer counted, not read back: a segment deleted meanwhile must not lower it.
+          const end = logNext ?? logNextSeq(path.join(cfg.dataDir, rec.logFile), keys, id);
           if (end !== undefined) rec.logEnd = end;
           else delete rec.logEnd;
           delete rec.restartingAt;

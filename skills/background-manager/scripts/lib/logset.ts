@@ -371,6 +371,11 @@ export class CappedLogWriter {
     this.nextSeq = this.writer?.nextSeq ?? this.nextSeqAfterArchive();
   }
 
+  /** The seq the next record will have: where the log ends, as this writer knows it. */
+  get next(): number {
+    return this.nextSeq;
+  }
+
   /** The seq after the newest archived record (0 for a new log). */
   private nextSeqAfterArchive(): number {
     const last = listSegments(this.activeFile).filter((s) => s.firstSeq !== undefined).pop();
