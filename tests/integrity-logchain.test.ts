@@ -171,4 +171,27 @@ test('log chain: segments in the format before the chain still read, across segm
   }
 });
 
+// The chain could be stripped by putting a segment in the old format in place of a new one: a
+// process recorded as chained (logVersion 2) refuses v1 segments.
+test('log chain: for a process recorded as chained, a segment in the format before the chain is refused', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bgm-chain-'));
+  try {
+    const keys = subKeys(randomBytes(32));
+    const active = path.join(dir, 'p1.log.enc');
+    const w = LogWriter.create(active, keys, 'p1', 0); // v1: no keptFrom
+    w.append('stdout', Buffer.from('old format\n'));
+    w.close();
+    const chained = new LogSetReader(active, keys, 'p1', { chained: true });
+    const got: string[] = [];
+    chained.forward(undefined, (rec) => void got.push(rec.data.toString()));
+    assert.equal(got, [], 'nothing of it shown');
+    assert.ok(chained.issues.some((i) => i.kind === 'damaged' && /format before chaining/.test(i.message)), JSON.stringify(chained.issues));
+    const before = new LogSetReader(active, keys, 'p1'); // a process from before the chain
+    before.forward(undefined, (rec) => void got.push(rec.data.toString()));
+    assert.equal([got, before.issues], [['old format\n'], []]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
