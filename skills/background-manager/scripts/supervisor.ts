@@ -10,6 +10,7 @@ import type net from 'node:net';
 import * as pty from '@lydell/node-pty';
 import { subKeys, type SubKeys } from './lib/crypto.ts';
 import { OutputLog } from './lib/outputlog.ts';
+import { logNextSeq } from './lib/logset.ts';
 import type { Dropped } from './lib/logsink.ts';
 import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
@@ -294,7 +295,7 @@ async function main(): Promise<void> {
   const finish = async (exit: Exit, note: string) => {
     ended = exit;
     out.event(note);
-    await out.settle(); // every record written and on disk before the end is in the state
+    const logNext = await out.settle(); // every record written and on disk before the end is in the state
     // The end must reach the state (else the process shows as lost): retry while the disk
     // is full or the lock is contended, for about a minute.
     for (let attempt = 0; ; attempt++) {
@@ -306,6 +307,11 @@ async function main(): Promise<void> {
           rec.exitCode = exit.exitCode;
           rec.signal = exit.signal;
           rec.endedAt = new Date().toISOString();
+          // Where the log ends (every record is on disk now): a reader reports a log cut short.
+          // As the writer counted, not read back: a segment deleted meanwhile must not lower it.
+          const end = logNext ?? logNextSeq(path.join(cfg.dataDir, rec.logFile), keys, id);
+          if (end !== undefined) rec.logEnd = end;
+          else delete rec.logEnd;
           delete rec.restartingAt;
           // What outlived its runs, for stop_process to end (checked by start time there).
           const live = liveLeftovers();
@@ -492,12 +498,13 @@ async function main(): Promise<void> {
         if (!old) throw new BgError('NOT_FOUND', `process ${cfg.reuseId} is no longer recorded; it was removed.`);
         rec = old;
         droppedBefore = old.logDropped ?? droppedBefore;
-        for (const k of ['ended', 'exitCode', 'signal', 'endedAt', 'stopRequest', 'restartingAt', 'gaveUp', 'lastExit', 'restarts'] as const) delete rec[k];
+        for (const k of ['ended', 'exitCode', 'signal', 'endedAt', 'stopRequest', 'restartingAt', 'gaveUp', 'lastExit', 'restarts', 'logEnd'] as const) delete rec[k];
       } else {
         let newId: string;
         do newId = randomBytes(4).toString('hex');
         while (doc.processes.some((p) => p.id === newId));
-        rec = { id: newId, command: '', argv: [], cwd: '', pty: true, pid: 0, startedAt: '', logFile: path.join('logs', `${newId}.log.enc`) };
+        // logVersion 2: every segment of this log is chained (a v1 segment would be a downgrade).
+        rec = { id: newId, command: '', argv: [], cwd: '', pty: true, pid: 0, startedAt: '', logFile: path.join('logs', `${newId}.log.enc`), logVersion: 2 };
         doc.processes.push(rec);
       }
       Object.assign(rec, {

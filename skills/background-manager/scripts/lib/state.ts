@@ -76,6 +76,8 @@ export interface ProcessRecord {
   logFile: string; // relative to the data dir (the active segment; see logset.ts)
   maxLogSize?: number;
   logDropped?: { bytes: number; records: number }; // removed by the size cap so far
+  logVersion?: 2; // its log is chained (v2 segment headers): a v1 segment is refused (logset.ts)
+  logEnd?: number; // the seq after the log's last record, committed when the process ended
   newCursor?: NewCursor; // where get_logs --new (output, no --grep) stopped
   newCursors?: Record<string, NewCursor>; // the same for other --stream/--grep views, by view
   legacy?: { status?: string; inputFile?: string }; // imported from the Python skill
