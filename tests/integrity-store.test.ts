@@ -5,11 +5,12 @@
 // Run: npx uvu -r tsx tests 'integrity-store\.test\.ts$'
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { listJson, run, ROOT, start, track, waitFor, withSandbox, PASSWORD, figure, alive, type Sandbox } from './helpers.ts';
-import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
-import { StateStore } from '../skills/background-manager/scripts/lib/state.ts';
+import { listJson, run, ROOT, snapshot, start, track, waitFor, withSandbox, PASSWORD, figure, alive, type Sandbox } from './helpers.ts';
+import { unlock, KEY_FILE } from '../skills/background-manager/scripts/lib/keys.ts';
+import { StateStore, STATE_FILE } from '../skills/background-manager/scripts/lib/state.ts';
 import { readStat } from '../skills/background-manager/scripts/lib/proc.ts';
 
 const dataOf = (sb: Sandbox) => sb.env.BG_DATA_DIR!;
@@ -52,6 +53,41 @@ withSandbox('a writer stalled inside the lock past its stale time never erases a
   assert.is(stop.code, 0, stop.stderr);
   assert.match(stop.stdout, new RegExp(`Stopped process ${web.id}`), 'stop_process --all sees web');
   await waitFor('web to end', () => !alive(web.pid), 10_000);
+});
+
+// ---------------------------------------------------------------------------------------
+// item 3: a missing key.json
+
+withSandbox('a missing key.json beside an existing state file is reported (exit 6) and no new key is made', async (sb) => {
+  const dataDir = dataOf(sb);
+  const u = unlock(dataDir, PASSWORD, { create: true })!;
+  await new StateStore({ dataDir, keys: u.keys }).update(() => undefined);
+  fs.rmSync(path.join(dataDir, KEY_FILE));
+  const before = await snapshot(dataDir);
+  for (const [script, args] of [
+    ['start_process.ts', ['true']],
+    ['list_processes.ts', []],
+  ] as const) {
+    const r = await run(sb, script, [...args]);
+    assert.is(r.code, 6, `${script}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /key\.json is missing/, `${script}: ${r.stderr}`);
+    assert.match(r.stderr, /restore/i, script);
+    assert.equal(await snapshot(dataDir), before, `${script} left the data dir unchanged (no new key)`);
+  }
+});
+
+withSandbox('a missing key.json beside existing logs (no state file) is reported (exit 6) and no new key is made', async (sb) => {
+  const dataDir = dataOf(sb);
+  const s = await start(sb, ['--no-pty', '--', 'echo', 'hello']);
+  await waitFor('the echo to end', async () => (await listJson(sb)).find((p) => p.id === s.id)?.status === 'exited');
+  fs.rmSync(path.join(dataDir, KEY_FILE));
+  fs.rmSync(path.join(dataDir, STATE_FILE));
+  const before = await snapshot(dataDir);
+  const r = await run(sb, 'start_process.ts', ['true']);
+  assert.is(r.code, 6, r.stdout + r.stderr);
+  assert.match(r.stderr, /key\.json is missing/);
+  assert.match(r.stderr, /logs/);
+  assert.equal(await snapshot(dataDir), before, 'no new key');
 });
 
 test.run();

@@ -88,6 +88,41 @@ export function unwrapKeyFile(file: string, k: KeyFileV1, password: string): Buf
   return dataKey;
 }
 
+// Our encrypted files in a data dir that has no key.json: the state file or any log. The
+// Python skill's files (openssl's `Salted__`) need no key.json and do not count.
+function dataWithoutKey(dataDir: string): string | undefined {
+  const ours = (file: string, magic: string) => readHead(file, magic.length) === magic;
+  const state = path.join(dataDir, 'processes.json.enc');
+  if (ours(state, 'BGSTATE1')) return state;
+  const logs = path.join(dataDir, 'logs');
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(logs);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw storageError(logs, err);
+  }
+  const log = names.find((n) => ours(path.join(logs, n), 'BGLOGv1\n'));
+  return log ? `${logs}/ (${log}, ...)` : undefined;
+}
+
+// The first `n` bytes of a file as Latin-1, or '' when it cannot be read.
+function readHead(file: string, n: number): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const buf = Buffer.alloc(n);
+    return buf.subarray(0, fs.readSync(fd, buf, 0, n, 0)).toString('latin1');
+  } catch {
+    return '';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Unlock the data dir's key with the password (one PBKDF2 derivation). Without a key file,
  * returns undefined, or with `create` makes one; concurrent creators agree on one winner.
@@ -100,6 +135,13 @@ export function unlock(dataDir: string, password: string, opts: { create: boolea
     return { dataKey, keys: subKeys(dataKey) };
   }
   if (!opts.create) return undefined;
+  const orphaned = dataWithoutKey(dataDir);
+  if (orphaned) {
+    throw new BgError(
+      'DAMAGED',
+      `${file} is missing, but ${orphaned} holds data encrypted under the key it held. Restore key.json from a backup: a new key could not open that data, so none was made. Nothing was changed.`,
+    );
+  }
   ensureDir(dataDir);
   const dataKey = randomBytes(KEY_BYTES);
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
