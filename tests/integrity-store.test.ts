@@ -90,4 +90,60 @@ withSandbox('a missing key.json beside existing logs (no state file) is reported
   assert.equal(await snapshot(dataDir), before, 'no new key');
 });
 
+// ---------------------------------------------------------------------------------------
+// item 13: data dir owner and mode
+
+withSandbox('a data dir that group or others can write (0777) is refused (exit 7) with the chmod fix, and nothing is made', async (sb) => {
+  const dataDir = dataOf(sb);
+  fs.mkdirSync(dataDir);
+  fs.chmodSync(dataDir, 0o777);
+  for (const [script, args] of [
+    ['start_process.ts', ['true']],
+    ['list_processes.ts', []],
+    ['change_password.ts', []],
+  ] as const) {
+    const r = await run(sb, script, [...args], { env: { ...sb.env, BG_NEW_PASSWORD: 'x y z' } });
+    assert.is(r.code, 7, `${script}: ${r.stdout}${r.stderr}`);
+    assert.ok(r.stderr.includes(`chmod 700 ${dataDir}`), `${script}: ${r.stderr}`);
+  }
+  assert.equal(fs.readdirSync(dataDir), [], 'nothing was created');
+  assert.is(fs.statSync(dataDir).mode & 0o777, 0o777, 'the mode is left for the user to fix');
+});
+
+withSandbox('a logs/ folder that others can write is refused (exit 7) with the chmod fix', async (sb) => {
+  const dataDir = dataOf(sb);
+  await start(sb, ['--no-pty', '--', 'true']);
+  const logs = path.join(dataDir, 'logs');
+  fs.chmodSync(logs, 0o777);
+  const r = await run(sb, 'list_processes.ts', []);
+  assert.is(r.code, 7, r.stdout + r.stderr);
+  assert.ok(r.stderr.includes(`chmod 700 ${logs}`), r.stderr);
+});
+
+withSandbox('a data dir owned by another user (nobody) is refused (exit 7), naming the owner', async (sb) => {
+  const dataDir = dataOf(sb);
+  fs.mkdirSync(dataDir, { mode: 0o700 });
+  fs.chownSync(dataDir, 65534, 65534);
+  for (const [script, args] of [
+    ['start_process.ts', ['true']],
+    ['list_processes.ts', []],
+  ] as const) {
+    const r = await run(sb, script, [...args]);
+    assert.is(r.code, 7, `${script}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /owned by (user )?nobody|uid 65534/, script);
+  }
+  assert.equal(fs.readdirSync(dataDir), [], 'nothing was created');
+});
+
+withSandbox('a data dir of ours that others can read (0755, holding key.json) is tightened to 0700', async (sb) => {
+  const dataDir = dataOf(sb);
+  await start(sb, ['--no-pty', '--', 'true']);
+  fs.chmodSync(dataDir, 0o755);
+  fs.chmodSync(path.join(dataDir, 'logs'), 0o755);
+  const r = await run(sb, 'list_processes.ts', []);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(fs.statSync(dataDir).mode & 0o777, 0o700, 'data dir');
+  assert.is(fs.statSync(path.join(dataDir, 'logs')).mode & 0o777, 0o700, 'logs/');
+});
+
 test.run();

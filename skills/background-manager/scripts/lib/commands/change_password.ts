@@ -6,6 +6,7 @@ import { makeParser } from '../cli.ts';
 import { dataDirFromEnv } from '../paths.ts';
 import { KEY_FILE, noKeyToChange, passwordFromEnv, rewrapKey } from '../keys.ts';
 import { withLock } from '../state.ts';
+import { checkDataDir } from '../datadir.ts';
 import { BgError, EXIT } from '../errors.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   const newPw = passwordFromEnv(process.env, 'BG_NEW_PASSWORD');
   if (newPw === oldPw) throw new BgError('USAGE', 'BG_NEW_PASSWORD is the same as BG_PASSWORD; nothing to change.');
   const dataDir = dataDirFromEnv();
+  checkDataDir(dataDir);
   const keyFile = path.join(dataDir, KEY_FILE);
   // Checked again under the lock (rewrapKey); the lock needs the folder, which may not exist yet.
   if (!fs.existsSync(keyFile)) throw noKeyToChange(keyFile);
