@@ -8,10 +8,12 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { listJson, run, ROOT, snapshot, start, track, waitFor, withSandbox, PASSWORD, figure, alive, type Sandbox } from './helpers.ts';
 import { unlock, KEY_FILE } from '../skills/background-manager/scripts/lib/keys.ts';
 import { StateStore, STATE_FILE } from '../skills/background-manager/scripts/lib/state.ts';
 import { readStat } from '../skills/background-manager/scripts/lib/proc.ts';
+import { hkdf, seal, derivePasswordKey } from '../skills/background-manager/scripts/lib/crypto.ts';
 
 const dataOf = (sb: Sandbox) => sb.env.BG_DATA_DIR!;
 
@@ -88,6 +90,88 @@ withSandbox('a missing key.json beside existing logs (no state file) is reported
   assert.match(r.stderr, /key\.json is missing/);
   assert.match(r.stderr, /logs/);
   assert.equal(await snapshot(dataDir), before, 'no new key');
+});
+
+// ---------------------------------------------------------------------------------------
+// item 10: key.json parameters
+
+/** What a hostile edit of key.json does: change a field and recompute the (unkeyed) checksum. */
+function editKeyFile(file: string, edit: (k: any) => void): void {
+  const k = JSON.parse(fs.readFileSync(file, 'utf8'));
+  edit(k);
+  k.checksum = createHash('sha256').update(`${k.format}|${k.version}|${k.kdf.algorithm}|${k.kdf.iterations}|${k.kdf.salt}|${k.wrappedKey}`).digest('base64');
+  fs.writeFileSync(file, JSON.stringify(k, null, 2) + '\n');
+}
+
+for (const [what, edit, pattern] of [
+  ['iterations lowered to 1', (k: any) => (k.kdf.iterations = 1), /iterations/],
+  ['iterations raised to 2^31', (k: any) => (k.kdf.iterations = 2 ** 31), /iterations/],
+  ['iterations raised to 2^40', (k: any) => (k.kdf.iterations = 2 ** 40), /iterations/],
+  ['a salt of another length', (k: any) => (k.kdf.salt = Buffer.alloc(8, 7).toString('base64')), /salt/],
+] as const) {
+  withSandbox(`key.json with ${what} (checksum recomputed) is refused as altered (exit 6), at once`, async (sb) => {
+    const dataDir = dataOf(sb);
+    unlock(dataDir, PASSWORD, { create: true });
+    const file = path.join(dataDir, KEY_FILE);
+    editKeyFile(file, edit);
+    const before = await snapshot(dataDir);
+    const t0 = Date.now();
+    // run() hands over to the fast path (dist/<name>.mjs), whose launcher reads key.json too.
+    for (const [cmd, args] of [
+      [process.execPath, [path.join(ROOT, 'skills/background-manager/dist/list_processes.mjs')]],
+      [process.execPath, [path.join(ROOT, 'skills/background-manager/dist/start_process.mjs'), 'true']],
+    ] as const) {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const c = spawn(cmd, [...args], { env: sb.env, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        c.stderr.on('data', (d) => (stderr += d));
+        const timer = setTimeout(() => c.kill('SIGKILL'), 30_000);
+        c.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code, stderr });
+        });
+      });
+      assert.is(r.code, 6, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /key\.json was altered/);
+      assert.match(r.stderr, pattern);
+      assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    figure(`${what}: refused in ${Date.now() - t0} ms for two calls`);
+    assert.ok(Date.now() - t0 < 20_000, 'no long derivation');
+    assert.equal(await snapshot(dataDir), before, 'files unchanged');
+  });
+}
+
+test('a key.json written by the earlier version (v1, parameters not bound) still opens and is bound on change_password', async () => {
+  const { makeSandbox, cleanup } = await import('./helpers.ts');
+  const sb = makeSandbox();
+  try {
+    const dataDir = dataOf(sb);
+    fs.mkdirSync(dataDir, { mode: 0o700 });
+    // key.json exactly as the earlier keys.ts wrote it (docs/FORMAT.md, version 1).
+    const dataKey = Buffer.alloc(32, 9);
+    const salt = Buffer.alloc(16, 3);
+    const kek = derivePasswordKey(PASSWORD, salt, 600_000);
+    const wrap = { enc: hkdf(kek, 'background-manager key wrap encryption'), mac: hkdf(kek, 'background-manager key wrap authentication'), control: Buffer.alloc(0) };
+    const body = {
+      format: 'background-manager-key',
+      version: 1,
+      kdf: { algorithm: 'pbkdf2-sha256', iterations: 600_000, salt: salt.toString('base64') },
+      wrappedKey: seal(wrap, Buffer.from('background-manager key v1'), dataKey).toString('base64'),
+    };
+    const checksum = createHash('sha256').update(`${body.format}|${body.version}|${body.kdf.algorithm}|${body.kdf.iterations}|${body.kdf.salt}|${body.wrappedKey}`).digest('base64');
+    fs.writeFileSync(path.join(dataDir, KEY_FILE), JSON.stringify({ ...body, checksum }, null, 2) + '\n', { mode: 0o600 });
+    assert.ok(unlock(dataDir, PASSWORD, { create: false })!.dataKey.equals(dataKey), 'v1 opens');
+    const l = await run(sb, 'list_processes.ts', []);
+    assert.is(l.code, 0, l.stderr);
+    const c = await run(sb, 'change_password.ts', [], { env: { ...sb.env, BG_NEW_PASSWORD: 'next one' } });
+    assert.is(c.code, 0, c.stderr);
+    const k = JSON.parse(fs.readFileSync(path.join(dataDir, KEY_FILE), 'utf8'));
+    assert.is(k.version, 2, 'rewritten as version 2');
+    assert.ok(unlock(dataDir, 'next one', { create: false })!.dataKey.equals(dataKey), 'same data key under the new password');
+  } finally {
+    cleanup(sb);
+  }
 });
 
 // ---------------------------------------------------------------------------------------
