@@ -55,7 +55,7 @@ async function box(): Promise<Box> {
   const env: NodeJS.ProcessEnv = { ...sb.env, BG_KEY_CACHE: "off" };
   const made = await call(env, 'start_process', ['--no-pty', 'true']);
   assert.is(made.code, 0, made.stderr);
-  rewrapKey(sb.env.BG_DATA_DIR!, PASSWORD, PASSWORD, SLOW_ITERATIONS);
+  rewrapKey(sb.env.BG_DATA_DIR!, PASSWORD, PASSWORD, { iterations: SLOW_ITERATIONS });
   delete env.BG_KEY_CACHE;
   return { sb, shm, env, cacheDir: path.join(shm, 'background-manager'), entry: keyCacheEntry(sb.env.BG_DATA_DIR!, env) };
 }

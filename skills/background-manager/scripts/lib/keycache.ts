@@ -4,8 +4,8 @@
 // part of every call). references/SECURITY.md has the threat model; in short:
 // - only on tmpfs/ramfs, in a 0700 folder of the user's (checked: owner, mode, no symlink);
 // - sealed under a key derived from BG_PASSWORD with a random per-entry salt (cheap: one
-//   HMAC), and bound to this data dir and to the exact bytes of its key.json, so another
-//   data dir, a changed password or a replaced key.json never opens it;
+//   HMAC), and bound to this data dir and to the key in its key.json (KDF parameters and
+//   wrapped key), so another data dir, a changed password or a replaced key never opens it;
 // - an entry counts for BG_KEY_CACHE seconds (default 600) since its last use (its mtime);
 //   expired entries are deleted by the next call; BG_KEY_CACHE=off turns it off.
 // A wrong password finds no entry that opens, and then pays the full KDF like any miss.
@@ -41,9 +41,18 @@ function entryKeys(password: string, salt: Buffer): SubKeys {
   return { enc: hkdf(k, 'background-manager key cache encryption'), mac: hkdf(k, 'background-manager key cache authentication'), control: Buffer.alloc(0) };
 }
 
-// What an entry is bound to: this data dir, and the exact key.json it was unlocked from.
+// What an entry is bound to: this data dir, and the key in its key.json: the KDF parameters
+// and the wrapped key (a new password, salt or key changes them). Not the whole file, which
+// may also carry what changes with every state write (the state generation).
 function aadOf(dataDir: string, keyFileRaw: Uint8Array): Buffer {
-  const keyId = createHash('sha256').update(keyFileRaw).digest('hex');
+  let identity: string;
+  try {
+    const k = JSON.parse(Buffer.from(keyFileRaw).toString('utf8')) as { version?: unknown; kdf?: unknown; wrappedKey?: unknown };
+    identity = JSON.stringify([k.version, k.kdf, k.wrappedKey]);
+  } catch {
+    identity = Buffer.from(keyFileRaw).toString('base64');
+  }
+  const keyId = createHash('sha256').update(identity).digest('hex');
   return Buffer.from(`${FORMAT} v1|${path.resolve(dataDir)}|${keyId}`, 'utf8');
 }
 
