@@ -10,33 +10,91 @@ import { MAX_DURATION_SEC, MAX_TIMER_MS, setLongTimeout } from '../skills/backgr
 
 const logs = async (sb: Parameters<typeof run>[0], ref: string) => (await run(sb, 'get_logs.ts', [ref])).stdout;
 
-test('a long timer with a small step cap injected runs as a chain of steps and fires once, no sooner than asked', async () => {
+/** A fake clock and timer queue: time moves only when the test says. */
+function fakeTime() {
+  let t = 0;
+  const queue: { at: number; fn: () => void; live: boolean }[] = [];
   const steps: number[] = [];
-  const t0 = Date.now();
-  const firedAt = await new Promise<number>((resolve) => {
-    setLongTimeout(() => resolve(Date.now()), 200, { maxStepMs: 30, onStep: (ms) => steps.push(ms) });
-  });
-  assert.ok(firedAt - t0 >= 200, `fired after ${firedAt - t0} ms`);
-  assert.ok(steps.length >= 7, `${steps.length} steps of at most 30 ms for 200 ms`);
-  assert.ok(steps.every((ms) => ms <= 30), `steps ${steps.join(', ')}`);
+  return {
+    steps,
+    now: () => t,
+    schedule: (fn: () => void, ms: number) => {
+      steps.push(ms);
+      const e = { at: t + ms, fn, live: true };
+      queue.push(e);
+      return { clear: () => void (e.live = false) };
+    },
+    /** Move the clock to `to`, running what falls due on the way, in order. */
+    advance(to: number) {
+      for (;;) {
+        const due = queue.filter((e) => e.live && e.at <= to).sort((x, y) => x.at - y.at)[0];
+        if (!due) break;
+        due.live = false;
+        t = Math.max(t, due.at);
+        due.fn();
+      }
+      t = to;
+    },
+    /** Move the clock to `to` without running anything: timers that fell due run late. */
+    stall(to: number) {
+      t = to;
+    },
+  };
+}
+
+test('a long timer runs as a chain of steps of at most the cap, and fires once at its deadline', () => {
+  const time = fakeTime();
+  let fired = 0;
+  setLongTimeout(() => fired++, 100_000, { maxStepMs: 30_000, now: time.now, schedule: time.schedule });
+  time.advance(99_999);
+  assert.is(fired, 0, 'not before its deadline');
+  time.advance(100_000);
+  assert.is(fired, 1);
+  assert.equal(time.steps, [30_000, 30_000, 30_000, 10_000]);
+  time.advance(1_000_000);
+  assert.is(fired, 1, 'once');
 });
 
-test('a long timer cleared between steps never fires', async () => {
+test('3,000,000 s with the real cap: two steps under 2^31 ms, the second aimed at the deadline', () => {
+  const time = fakeTime();
+  let fired = 0;
+  setLongTimeout(() => fired++, 3_000_000_000, { now: time.now, schedule: time.schedule });
+  time.advance(2_999_999_999);
+  assert.is(fired, 0);
+  time.advance(3_000_000_000);
+  assert.is(fired, 1);
+  assert.equal(time.steps, [MAX_TIMER_MS, 3_000_000_000 - MAX_TIMER_MS]);
+});
+
+test('a step that fires late (a busy machine) is followed by one aimed at the deadline, not a full step', () => {
+  const time = fakeTime();
+  let fired = 0;
+  setLongTimeout(() => fired++, 100, { maxStepMs: 30, now: time.now, schedule: time.schedule });
+  // The first step (due at 30) runs only at 95: the next is the 5 ms that are left.
+  time.stall(95);
+  time.advance(95);
+  assert.equal(time.steps, [30, 5]);
+  assert.is(fired, 0);
+  time.advance(100);
+  assert.is(fired, 1);
+});
+
+test('a long timer cleared between steps never fires', () => {
+  const time = fakeTime();
   let fired = false;
-  let steps = 0;
-  const t = setLongTimeout(() => (fired = true), 150, { maxStepMs: 20, onStep: () => steps++ });
-  await waitFor('two steps', () => steps >= 2, 5_000, 5);
+  const t = setLongTimeout(() => (fired = true), 150, { maxStepMs: 20, now: time.now, schedule: time.schedule });
+  time.advance(45);
   t.clear();
-  const at = steps;
-  // A later timer that outlives the cleared one's deadline: the cleared one had its chance.
-  await new Promise<void>((r) => setLongTimeout(r, 300));
+  time.advance(1_000);
   assert.not.ok(fired);
-  assert.is(steps, at, 'no step after clear');
+  assert.is(time.steps.length, 3, 'no step armed after clear');
 });
 
-test('the step cap defaults to the largest delay Node accepts', () => {
-  assert.is(MAX_TIMER_MS, 2 ** 31 - 1);
-  assert.ok(MAX_DURATION_SEC * 1000 > MAX_TIMER_MS);
+test('with real timers, a chained wait fires no sooner than asked', async () => {
+  const t0 = Date.now();
+  const firedAt = await new Promise<number>((resolve) => setLongTimeout(() => resolve(Date.now()), 120, { maxStepMs: 25 }));
+  assert.ok(firedAt - t0 >= 120, `fired after ${firedAt - t0} ms`);
+  assert.ok(MAX_DURATION_SEC * 1000 > MAX_TIMER_MS, 'the documented maximum needs the chain');
 });
 
 withSandbox('start_process --timeout 3000000 (beyond 2^31 ms) leaves the process running', async (sb) => {

@@ -14,34 +14,38 @@ export interface LongTimer {
 export interface LongTimerOptions {
   /** The longest single step (tests inject a small one). */
   maxStepMs?: number;
-  /** Called with each step's delay as it is armed (tests count the chain). */
-  onStep?: (ms: number) => void;
-  /** Keep the process alive while waiting (as setTimeout does); false: unref each step. */
-  ref?: boolean;
+  /** The clock and the one-step timer (tests inject a fake pair; default Date.now, setTimeout). */
+  now?: () => number;
+  schedule?: (fn: () => void, ms: number) => LongTimer;
 }
+
+const realSchedule = (fn: () => void, ms: number): LongTimer => {
+  const t = setTimeout(fn, ms);
+  return { clear: () => clearTimeout(t) };
+};
 
 /** setTimeout for any delay: `fn` runs once, no sooner than `ms` from now, unless cleared. */
 export function setLongTimeout(fn: () => void, ms: number, opts: LongTimerOptions = {}): LongTimer {
   const maxStep = opts.maxStepMs ?? MAX_TIMER_MS;
-  const deadline = Date.now() + Math.max(0, ms);
-  let timer: NodeJS.Timeout | undefined;
+  const now = opts.now ?? Date.now;
+  const schedule = opts.schedule ?? realSchedule;
+  const deadline = now() + Math.max(0, ms);
+  let step: LongTimer | undefined;
   let cleared = false;
   // Each step ends no later than the deadline; fn never runs synchronously (as with setTimeout).
-  const arm = (step: number) => {
-    opts.onStep?.(step);
-    timer = setTimeout(() => {
+  const arm = (delay: number) => {
+    step = schedule(() => {
       if (cleared) return;
-      const left = deadline - Date.now();
+      const left = deadline - now();
       if (left <= 0) fn();
       else arm(Math.min(left, maxStep));
-    }, step);
-    if (opts.ref === false) timer.unref();
+    }, delay);
   };
   arm(Math.min(Math.max(0, ms), maxStep));
   return {
     clear: () => {
       cleared = true;
-      clearTimeout(timer);
+      step?.clear();
     },
   };
 }
