@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, freePort, figure, waitFor } from './helpers.ts';
@@ -173,7 +173,8 @@ async function install(host: string, env: NodeJS.ProcessEnv): Promise<{ skillMs:
 
 function makeHost(shape: 'bare' | 'commonjs'): string {
   const host = fs.mkdtempSync(path.join(os.tmpdir(), `bgm-host-${shape}-`));
-  fs.mkdirSync(path.join(host, '.git')); // a repository root, as users have (git itself is not needed)
+  const init = spawnSync('git', ['init', '-q'], { cwd: host }); // a repository, as users have
+  assert.is(init.status, 0, String(init.stderr));
   if (shape === 'commonjs') {
     fs.writeFileSync(
       path.join(host, 'package.json'),
@@ -216,6 +217,9 @@ for (const [shape, doc] of [
       password = await runExamples(path.join(ROOT, doc), host, env);
       if (shape === 'bare') await runExamples(README, host, env, readmeBlock(/^export BG_PASSWORD/));
       assert.ok(fs.existsSync(path.join(skillDir, 'data/key.json')), 'the data dir is the skill folder\'s data/');
+      const untracked = spawnSync('git', ['status', '--porcelain', '-uall'], { cwd: host, encoding: 'utf8' }).stdout.split('\n');
+      const leaks = untracked.filter((l) => /skills\/background-manager\/(node_modules|dist|data)\//.test(l));
+      assert.equal(leaks, [], 'the skill folder\'s .gitignore keeps its packages, build and data out of the host\'s commits');
 
       const callEnv = { ...env, BG_PASSWORD: password };
       // A relative --cwd, and the command's own folder, are the caller's current folder.
