@@ -330,7 +330,7 @@ withSandbox('bad input: clear errors, documented exit codes, nothing changed', a
     ['get_logs.ts', ['ffffffff'], 4, /no process with ID or name "ffffffff"/],
     ['get_logs.ts', [id, '-n', '-5'], 2, /-n must be a whole number/],
     ['get_logs.ts', [id, '-n', 'abc'], 2, /-n must be a whole number/],
-    ['get_logs.ts', [], 2, /Give the process ID/],
+    ['get_logs.ts', [], 2, /give the process ID or name \(list them with: npx tsx skills\/background-manager\/scripts\/list_processes\.ts\)/],
     ['stop_process.ts', ['zzzz'], 4, /no process with ID/],
     ['stop_process.ts', [id, 'zzzz'], 4, /no process with ID or name "zzzz"\. Run list_processes to see them\. Nothing was stopped\.\n$/],
     ['stop_process.ts', ['zzzz', id, 'yyyy'], 4, /"zzzz"[^]*\n.*"yyyy"[^]* Nothing was stopped\.\n$/],

@@ -37,7 +37,8 @@ test.before(() => {
 });
 
 // Help text names the script as run ($0): list_processes.mjs against list_processes.ts.
-const sameHelp = (text: string) => text.replace(/\.mjs\b/g, '.ts').replace(/[ \t]+/g, ' ');
+// Help names the script as it was called (npx tsx .../scripts/x.ts or node .../dist/x.mjs), so that its examples run as printed.
+const sameHelp = (text: string) => text.replace(/npx tsx \S*scripts\/(\w+)\.ts|node \S*dist\/(\w+)\.mjs/g, '$1$2').replace(/\.mjs\b/g, '.ts').replace(/[ \t]+/g, ' ');
 
 test('dist/list_processes.mjs and dist/start_process.mjs: the same output as the .ts scripts; the started process is stopped', async () => {
   const sb = makeSandbox();

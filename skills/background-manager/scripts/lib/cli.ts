@@ -4,12 +4,27 @@ import yargs, { type Argv } from 'yargs';
 import { BgError, EXIT } from './errors.ts';
 import { KEK_PREFETCH, type KekPrefetch } from './crypto.ts';
 import { MAX_DURATION_SEC } from './timer.ts';
+import { howToRun } from './hints.ts';
 
 export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing or wrong,
 4 no such process (or ambiguous prefix), 5 not running, 6 damaged data, 7 data dir unusable.`;
 
+const SCRIPTS = new Set(['start_process', 'list_processes', 'get_logs', 'stop_process', 'send_input', 'restart_process', 'remove_process', 'wait_process', 'change_password']);
+
+/** How the running script is called from here ($0 in usage and examples), so help runs as printed. */
+function scriptName(): string | undefined {
+  const base = (process.argv[1] ?? '').replace(/^.*\//, '').replace(/\.(ts|mjs)$/, '');
+  return SCRIPTS.has(base) ? howToRun(base) : undefined;
+}
+
+/** `list them with: <command>`: the list_processes hint that ends the "give an ID" errors. */
+export const listHint = (): string => `list them with: ${howToRun('list_processes')}`;
+
 export function makeParser(argv: string[], usage: string): Argv {
-  return yargs(argv)
+  const parser = yargs(argv);
+  const name = scriptName();
+  if (name) parser.scriptName(name);
+  return parser
     .usage(usage)
     // Flags are checked strictly; each script checks its own positional arguments.
     .strictOptions()

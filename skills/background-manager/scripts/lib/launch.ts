@@ -135,7 +135,7 @@ function cannotFind(cmd: string): BgError {
 
 export function planCommand(command: string[], env: Record<string, string>, cwd: string): { argv: string[]; display: string } {
   if (command.length === 0 || (command.length === 1 && command[0]!.trim() === '')) {
-    throw new BgError('USAGE', 'no command given. Example: start_process.ts python3 -m http.server 8080');
+    throw new BgError('USAGE', 'no command given (start_process takes it after its options, e.g. python3 -m http.server 8080).');
   }
   if (command.length === 1) {
     const line = command[0]!;

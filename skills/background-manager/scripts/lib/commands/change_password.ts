@@ -12,7 +12,7 @@ import { BgError, EXIT } from '../errors.ts';
 export async function main(argv: string[]): Promise<number> {
   await makeParser(
     argv,
-    'Usage: BG_PASSWORD=old BG_NEW_PASSWORD=new change_password.ts\n\nChanges the password that protects the data: afterwards only BG_NEW_PASSWORD opens\nit. Only key.json changes; running processes keep running and logging.',
+    'Usage: BG_PASSWORD=old BG_NEW_PASSWORD=new $0\n\nChanges the password that protects the data: afterwards only BG_NEW_PASSWORD opens\nit. Only key.json changes; running processes keep running and logging.',
   )
     .example('BG_NEW_PASSWORD="$NEW" $0', 'Then export BG_PASSWORD="$NEW" for later calls')
     .demandCommand(0, 0, '', 'change_password takes no arguments.')

@@ -1,7 +1,7 @@
 // get_logs: what a process printed: the last lines, what is new, what matches, or a wait
 // until a line appears. Readable text by default, exact bytes with --raw.
 import fs from 'node:fs';
-import { compileRegex, durationSec, makeParser, typed } from '../cli.ts';
+import { compileRegex, durationSec, makeParser, typed, listHint } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveProcess } from '../resolve.ts';
 import { liveStatus } from '../status.ts';
@@ -48,7 +48,7 @@ function mib(bytes: number): string {
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    "Usage: get_logs.ts <id> [-n LINES] [options]\n\nPrints what a process printed (stdout and stderr), while it runs or after it ended.\nTerminal escape sequences and \\r redraws are rendered away unless --raw is given.",
+    "Usage: $0 <id> [-n LINES] [options]\n\nPrints what a process printed (stdout and stderr), while it runs or after it ended.\nTerminal escape sequences and \\r redraws are rendered away unless --raw is given.",
   )
     .option('n', { alias: 'lines', type: 'number', describe: 'Lines from the end (default 20; 0 for all). With --new or --since: no limit unless given. Not with --wait-for', requiresArg: true })
     .option('raw', { type: 'boolean', default: false, describe: 'The exact bytes the process wrote' })
@@ -67,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     .example('$0 a1b2 -f --grep ERROR', 'Watch for errors as they happen')
     .example("$0 a1b2 --wait-for 'listening on' --timeout 30", 'Block until the server is ready')
     .example('$0 a1b2 --stream all -t', 'Output, input and events, with times')
-    .demandCommand(1, 1, 'Give the process ID (see list_processes).', 'Give one process ID.')
+    .demandCommand(1, 1, `give the process ID or name (${listHint()}).`, 'give one process ID.')
     .parseAsync();
 
   const nGiven = args.n !== undefined;

@@ -15,7 +15,7 @@ export function formatTable(rows: string[][]): string {
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: list_processes.ts [--status STATUS] [--json]\n\nLists every managed process and its status, checked live: running, orphaned, restarting,\nexited(code), stopped(how), timeout(how), failed(how), killed(signal), zombie,\nexiting, lost (gone with no recorded end), unverified (a Python-era entry whose PID\nexists but cannot be proven to be ours).',
+    'Usage: $0 [--status STATUS] [--json]\n\nLists every managed process and its status, checked live: running, orphaned, restarting,\nexited(code), stopped(how), timeout(how), failed(how), killed(signal), zombie,\nexiting, lost (gone with no recorded end), unverified (a Python-era entry whose PID\nexists but cannot be proven to be ours).',
   )
     .option('status', { type: 'string', choices: STATUSES, describe: 'Only processes with this status', requiresArg: true })
     .option('json', { type: 'boolean', default: false, describe: 'One JSON array with every field' })

@@ -1,6 +1,6 @@
 // remove_process: forget finished processes and delete their logs.
 import fs from 'node:fs';
-import { makeParser } from '../cli.ts';
+import { makeParser, listHint } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveAll } from '../resolve.ts';
 import { stopProcess } from '../stop.ts';
@@ -14,7 +14,7 @@ import { oneLine } from '../lines.ts';
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: remove_process.ts <id|name>... [--force]\n       remove_process.ts --exited [--force]\n\nForgets processes that have ended and deletes their logs. A running process is\nrefused unless --force, which stops it first; so is an ended one whose background\njobs still run (--exited keeps it, unless --force). Nothing is removed if any is refused.',
+    'Usage: $0 <id|name>... [--force]\n       $0 --exited [--force]\n\nForgets processes that have ended and deletes their logs. A running process is\nrefused unless --force, which stops it first; so is an ended one whose background\njobs still run (--exited keeps it, unless --force). Nothing is removed if any is refused.',
   )
     .option('exited', { type: 'boolean', default: false, describe: 'Remove every process that has ended' })
     .option('force', { type: 'boolean', default: false, describe: 'Stop running ones (and background jobs ended ones left running) first, then remove them' })
@@ -23,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     .parseAsync();
   const refs = args._.map(String);
   if (args.exited ? refs.length > 0 : refs.length === 0) {
-    throw new BgError('USAGE', args.exited ? '--exited takes no IDs.' : 'Give the process IDs or names to remove, or --exited.');
+    throw new BgError('USAGE', args.exited ? '--exited takes no IDs.' : `give the process IDs or names to remove (${listHint()}), or --exited.`);
   }
   const ctx = openContext({ create: false });
   const doc = ctx.store.read();

@@ -1,5 +1,5 @@
 // restart_process: stop a process, then run the same command again under the same ID.
-import { compileRegex, durationSec, makeParser, typed } from '../cli.ts';
+import { compileRegex, durationSec, makeParser, typed, listHint } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveProcess } from '../resolve.ts';
 import { stopProcess } from '../stop.ts';
@@ -13,7 +13,7 @@ import type { Readiness } from '../state.ts';
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: restart_process.ts <id|name> [--timeout SECONDS] [--wait-for REGEX | --wait-port PORT] [--wait-timeout SECONDS] [--no-wait]\n\nStops the process (if it runs) as stop_process does, then starts the same command\nwith the same working folder, --env values and options, under the same ID. Its log\ncontinues. The rest of the environment is the one restart_process is called with.\nIf it was started with --wait-for or --wait-port, the restart waits the same way\n(for output of the new run only) unless told otherwise here.',
+    'Usage: $0 <id|name> [--timeout SECONDS] [--wait-for REGEX | --wait-port PORT] [--wait-timeout SECONDS] [--no-wait]\n\nStops the process (if it runs) as stop_process does, then starts the same command\nwith the same working folder, --env values and options, under the same ID. Its log\ncontinues. The rest of the environment is the one restart_process is called with.\nIf it was started with --wait-for or --wait-port, the restart waits the same way\n(for output of the new run only) unless told otherwise here.',
   )
     .option('timeout', { type: 'number', default: 5, describe: 'Seconds to wait after SIGTERM before SIGKILL', requiresArg: true })
     .option('wait-for', { type: 'string', describe: 'Return only once a line of the new run matches this regular expression (instead of what start_process was given)', requiresArg: true })
@@ -22,7 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('wait', { type: 'boolean', default: true, describe: 'Wait for readiness as the process was started with; --no-wait returns once it runs' })
     .example('$0 web', 'Restart the process named web (and wait as start_process did)')
     .example("$0 web --wait-for 'Serving HTTP'", 'Restart it; return once the new run prints that')
-    .demandCommand(1, 1, 'Give the process ID or name (see list_processes).', 'Give one process ID or name.')
+    .demandCommand(1, 1, `give the process ID or name (${listHint()}).`, 'give one process ID or name.')
     .parseAsync();
   durationSec(argv, '--timeout', args.timeout, true);
   const port = args.waitPort;

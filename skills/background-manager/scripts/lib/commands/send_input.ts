@@ -10,7 +10,7 @@ import { KEY_NAMES, keyBytes, needsCursorMode, readAppCursorMode, splitKeys } fr
 import { LogSetReader, logFileOf } from '../logset.ts';
 
 export async function main(argv: string[]): Promise<number> {
-  const args = await makeParser(argv, 'Usage: send_input.ts <id> <text> [-n]\n       send_input.ts <id> - [-n] < FILE      (standard input: any size, exact bytes)\n       send_input.ts <id> --file PATH [-n]\n       send_input.ts <id> --key NAME [--key NAME...]\n       send_input.ts <id> --eof\n\nWrites to the standard input of a running process. A newline is added to the text\n(pressing Enter) unless -n is given. Long text and secrets: use - or --file, not argv.')
+  const args = await makeParser(argv, 'Usage: $0 <id> <text> [-n]\n       $0 <id> - [-n] < FILE      (standard input: any size, exact bytes)\n       $0 <id> --file PATH [-n]\n       $0 <id> --key NAME [--key NAME...]\n       $0 <id> --eof\n\nWrites to the standard input of a running process. A newline is added to the text\n(pressing Enter) unless -n is given. Long text and secrets: use - or --file, not argv.')
     .option('n', { type: 'boolean', default: false, describe: 'Do not add a newline after the text' })
     .option('key', { type: 'string', describe: `A keypress (repeatable): ${KEY_NAMES.join(', ')}, ctrl-<letter> (ctrl-c, ctrl-d) or alt-<key> (alt-x)` })
     .option('keys', { type: 'string', describe: "Several keypresses in one: 'down down enter' (sent after any --key)", requiresArg: true })
@@ -23,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     .example('$0 a1b2 -n --file big.txt', 'A file, byte for byte')
     .example("printf '%s' \"$PW\" | $0 a1b2 -", 'A secret from standard input, then Enter')
     .example('$0 a1b2 -- -1', 'Text that starts with - goes after --')
-    .demandCommand(1, 2, 'Give the process ID and the text to send.', 'Too many arguments: quote the text as one argument.')
+    .demandCommand(1, 2, 'give the process ID and the text to send.', 'Too many arguments: quote the text as one argument.')
     .parseAsync();
   const [ref, textArg] = args._.map(String);
   const keys = [...([] as unknown[]).concat(args.key ?? []).map(String), ...([] as unknown[]).concat(args.keys ?? []).flatMap((k) => splitKeys(String(k)))];

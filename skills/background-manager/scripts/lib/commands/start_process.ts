@@ -36,7 +36,7 @@ function reordered(argv: string[], command: string[]): string {
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: start_process.ts [options] <command> [args...]\n\nRuns a command in the background and prints its ID. Everything from the first\nnon-option argument on is the command. Several arguments run directly (no shell);\none argument is a shell command line (sh -c), so pipes and && work. `--` also ends\nthe options; start_process\'s own options put after the command go to the command\n(a note on stderr says so).',
+    'Usage: $0 [options] <command> [args...]\n\nRuns a command in the background and prints its ID. Everything from the first\nnon-option argument on is the command. Several arguments run directly (no shell);\none argument is a shell command line (sh -c), so pipes and && work. `--` also ends\nthe options; start_process\'s own options put after the command go to the command\n(a note on stderr says so).',
   )
     .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true, 'parse-positional-numbers': false })
     .option('name', { type: 'string', describe: 'A name to use instead of the ID in every script; unique among live processes', requiresArg: true })
@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   const timeoutSec = seconds(argv, '--timeout', args.timeout);
   if (!(Number.isInteger(args.maxRestarts) && args.maxRestarts >= 0)) throw new BgError('USAGE', `--max-restarts must be a whole number, 0 or more (got ${typed(argv, args.maxRestarts, '--max-restarts')}).`);
   if (command.length === 0 || (command.length === 1 && command[0]!.trim() === '')) {
-    throw new BgError('USAGE', 'no command given. Example: start_process.ts python3 -m http.server 8080');
+    throw new BgError('USAGE', `no command given. Example: ${howToRun('start_process')} python3 -m http.server 8080`);
   }
 
   // `start_process.ts python3 -m http.server 8080 --name web` gives --name to the server; say

@@ -1,5 +1,5 @@
 // stop_process: end a process and everything it started, and say what ended it.
-import { durationSec, makeParser } from '../cli.ts';
+import { durationSec, makeParser, listHint } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveAll } from '../resolve.ts';
 import { stopProcess, type StopOutcome } from '../stop.ts';
@@ -38,7 +38,7 @@ export function describeStop(rec: ProcessRecord, out: StopOutcome, sig: string, 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: stop_process.ts <id|name>... [--signal NAME] [--timeout SECONDS] [--force]\n       stop_process.ts --all\n\nSends SIGTERM (or --signal) to the process, its whole session and process group\nand every descendant, waits up to --timeout seconds, then SIGKILLs what is left.\nOutput printed up to the stop stays in the log.',
+    'Usage: $0 <id|name>... [--signal NAME] [--timeout SECONDS] [--force]\n       $0 --all\n\nSends SIGTERM (or --signal) to the process, its whole session and process group\nand every descendant, waits up to --timeout seconds, then SIGKILLs what is left.\nOutput printed up to the stop stays in the log.',
   )
     .option('timeout', { type: 'number', default: 5, describe: 'Seconds to wait after the signal before SIGKILL', requiresArg: true })
     .option('signal', { type: 'string', default: 'TERM', describe: 'The first signal, e.g. INT for a graceful Ctrl-C, HUP, QUIT', requiresArg: true })
@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     .parseAsync();
   const refs = args._.map(String);
   if (args.all ? refs.length > 0 : refs.length === 0) {
-    throw new BgError('USAGE', args.all ? '--all takes no IDs.' : 'Give the process ID or name (see list_processes), or --all.');
+    throw new BgError('USAGE', args.all ? '--all takes no IDs.' : `give the process ID or name (${listHint()}), or --all.`);
   }
   durationSec(argv, '--timeout', args.timeout, true);
   const sig = args.force ? 'SIGKILL' : `SIG${args.signal.toUpperCase().replace(/^SIG/, '')}`;

@@ -1,5 +1,5 @@
 // wait_process: block until a process ends, and exit with its exit status.
-import { durationSec, makeParser } from '../cli.ts';
+import { durationSec, makeParser, listHint } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveProcess } from '../resolve.ts';
 import { isLive, liveStatus } from '../status.ts';
@@ -12,12 +12,12 @@ export const EXIT_UNKNOWN = 125;
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: wait_process.ts <id|name> [--timeout SECONDS]\n\nWaits until the process ends (a --restart policy\'s restarts included) and exits\nwith its exit status: its exit code, or 128 + the signal number. 124 if --timeout\npasses first; 125 if it ended with no recorded status (lost).',
+    'Usage: $0 <id|name> [--timeout SECONDS]\n\nWaits until the process ends (a --restart policy\'s restarts included) and exits\nwith its exit status: its exit code, or 128 + the signal number. 124 if --timeout\npasses first; 125 if it ended with no recorded status (lost).',
   )
     .option('timeout', { type: 'number', describe: 'Give up after this many seconds (exit 124)', requiresArg: true })
     .example('$0 build && echo built', 'Wait for a background build')
     .example('$0 a1b2 --timeout 60', 'Wait at most a minute')
-    .demandCommand(1, 1, 'Give the process ID or name (see list_processes).', 'Give one process ID or name.')
+    .demandCommand(1, 1, `give the process ID or name (${listHint()}).`, 'give one process ID or name.')
     .parseAsync();
   if (args.timeout !== undefined) durationSec(argv, '--timeout', args.timeout, true);
   const ctx = openContext({ create: false });
