@@ -109,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   const out = new SyncOut();
   const write = (line: Line) => out.write(formatLine(line, fmt));
   try {
+    if (args.screen && isLegacyLog(activeFile)) throw new BgError('USAGE', `--screen cannot replay process ${rec.id}'s log: the Python skill kept it as one openssl stream of text. Read it without --screen.`);
     if (isLegacyLog(activeFile)) return showLegacy(ctx, activeFile, { streams, lines: nGiven ? lines : 20, grep, raw: args.raw, sinceMs }, write);
     if (!ctx.unlocked) throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
     if (args.screen) {
