@@ -147,7 +147,8 @@ export async function build(names = Object.keys(BUNDLES)) {
       format: 'esm',
       target: 'node20',
       outfile: tmp,
-      external: ['@lydell/node-pty'],
+      // Loaded from node_modules when used: the terminal emulator only by get_logs --screen.
+      external: ['@lydell/node-pty', '@xterm/headless'],
       // CommonJS dependencies (proper-lockfile) call require(); give the ESM bundle one.
       banner: { js: "import { createRequire as __bgRequire } from 'node:module'; const require = __bgRequire(import.meta.url);" },
       logLevel: 'warning',

@@ -13,6 +13,7 @@ import { DEFAULT_MAX_LOG_SIZE } from './logset.ts';
 import type { Readiness, RestartMode } from './state.ts';
 import { shellQuote } from './lines.ts';
 import { execLine, isPlainWord } from './shellplan.ts';
+import { PTY_COLS, PTY_ROWS } from './screen.ts';
 
 export interface StartOptions {
   command: string[]; // one element: a shell command line; more: argv, run directly
@@ -246,8 +247,8 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
       cwd,
       env,
       pty: opts.pty,
-      cols: 200,
-      rows: 50,
+      cols: PTY_COLS,
+      rows: PTY_ROWS,
       maxLogSize: opts.maxLogSize ?? DEFAULT_MAX_LOG_SIZE,
       name: opts.name,
       extraEnv: opts.extraEnv ?? {},

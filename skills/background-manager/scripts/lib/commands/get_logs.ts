@@ -15,6 +15,7 @@ import { decryptOpenssl, isOpensslFile } from '../legacy.ts';
 import type { LogIssue, StreamName } from '../logfile.ts';
 import type { ProcessRecord } from '../state.ts';
 import type { Context } from '../context.ts';
+import { showScreen } from '../screen-show.ts';
 
 const STREAM_CHOICES: Record<string, StreamName[]> = {
   output: ['stdout', 'stderr'],
@@ -60,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('grep', { type: 'string', describe: 'Only lines matching this regular expression', requiresArg: true })
     .option('wait-for', { type: 'string', describe: 'Wait until a line (a prompt without a newline too) matches this regular expression; print it (with --new: every new line up to it). Exit 1 on --timeout, 5 if the process ends first', requiresArg: true })
     .option('timeout', { type: 'number', describe: 'With --wait-for or --follow: give up after this many seconds', requiresArg: true })
+    .option('screen', { type: 'boolean', default: false, describe: 'PTY processes: the terminal screen as it stands (or stood at the end), rows with trailing spaces trimmed. With --wait-for: wait until the screen matches' })
+    .option('cursor', { type: 'boolean', default: false, describe: 'With --screen: mark the cursor row with "> " (every other row gets two spaces)' })
     .option('json', { type: 'boolean', default: false, describe: 'One JSON object per line: {"time","stream","text"}, "partial":true on a line without a newline yet' })
     .example('$0 a1b2', 'Last 20 lines')
     .example('$0 a1b2 -n 0 --raw > out.bin', 'Everything, byte for byte')
@@ -67,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     .example('$0 a1b2 -f --grep ERROR', 'Watch for errors as they happen')
     .example("$0 a1b2 --wait-for 'listening on' --timeout 30", 'Block until the server is ready')
     .example('$0 a1b2 --stream all -t', 'Output, input and events, with times')
+    .example("$0 a1b2 --screen --wait-for 'Pick one' --timeout 10", 'Wait until a menu is drawn, then print the screen')
     .demandCommand(1, 1, `give the process ID or name (${listHint()}).`, 'give one process ID.')
     .parseAsync();
 
@@ -86,6 +90,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.timeout !== undefined && !args.follow && args.waitFor === undefined) {
     throw new BgError('USAGE', '--timeout applies only to --follow and --wait-for; without them get_logs returns at once.');
   }
+  checkScreenFlags(argv, args);
   const grep = args.grep === undefined ? undefined : compileRegex('--grep', args.grep);
   const waitFor = args.waitFor === undefined ? undefined : compileRegex('--wait-for', args.waitFor);
   const streams = new Set(STREAM_CHOICES[args.stream]!);
@@ -114,9 +119,14 @@ export async function main(argv: string[]): Promise<number> {
       if (!rec.legacy) {
         throw new BgError('DAMAGED', `${activeFile} is in the Python skill's unauthenticated format, but process ${rec.id} was started by this tool, whose logs never are: something put it in place of the real log, so it is not shown. Restore the log from a backup, or remove the process with remove_process.`);
       }
+      if (args.screen) throw new BgError('USAGE', `--screen cannot replay process ${rec.id}'s log: the Python skill kept it as one openssl stream of text. Read it without --screen.`);
       return showLegacy(ctx, activeFile, { streams, lines: nGiven ? lines : 20, grep, raw: args.raw, sinceMs }, write);
     }
     if (!ctx.unlocked) throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
+    if (args.screen) {
+      const screenOpts = { activeFile, keys: ctx.unlocked.keys, rec, cursor: args.cursor, json: args.json, waitFor, waitForText: args.waitFor, timeoutSec: args.timeout };
+      return await showScreen({ ...screenOpts, running: () => isRunning(currentRecord(ctx, rec)), write: (t) => out.write(Buffer.from(t)) });
+    }
     return await show(ctx, rec, activeFile, write, out);
   } finally {
     out.flush();
@@ -266,6 +276,14 @@ function copyRaw(reader: LogSetReader, q: Query, out: SyncOut): Selection {
     if (q.streams.has(rec.stream) && (q.sinceMs === undefined || rec.time >= q.sinceMs)) out.write(rec.data);
   });
   return { lines: [], end, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead };
+}
+
+/** --screen is the whole screen: the line options do not apply to it. */
+function checkScreenFlags(argv: string[], args: { screen: boolean; cursor: boolean }): void {
+  if (args.cursor && !args.screen) throw new BgError('USAGE', '--cursor marks the cursor row of --screen: add --screen.');
+  if (!args.screen) return;
+  const clash = argv.find((a) => /^(-n\d*|--lines|--raw|--follow|-f|--new|--since|-t|--timestamps|--stream|--grep)(=|$)/.test(a));
+  if (clash) throw new BgError('USAGE', `--screen prints the whole screen as it stands; ${clash.replace(/=.*/, '')} applies to lines. Leave out one of them.`);
 }
 
 function isLegacyLog(file: string): boolean {

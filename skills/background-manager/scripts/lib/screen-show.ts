@@ -1,0 +1,74 @@
+// get_logs --screen [--cursor] [--json] [--wait-for REGEX]: print a PTY process's screen, or
+// wait until it shows something (how an agent waits for a menu or a prompt drawn in place).
+import { BgError, EXIT } from './errors.ts';
+import { LogSetReader } from './logset.ts';
+import { readScreen, screenText, type Screen } from './screen.ts';
+import type { SubKeys } from './crypto.ts';
+import type { ProcessRecord } from './state.ts';
+
+export interface ScreenOptions {
+  activeFile: string;
+  keys: SubKeys;
+  rec: ProcessRecord;
+  cursor: boolean;
+  json: boolean;
+  waitFor?: RegExp;
+  waitForText?: string;
+  timeoutSec?: number;
+  running: () => boolean; // the process still runs (read afresh on each call)
+  write: (text: string) => void;
+}
+
+const POLL_MS = 200;
+
+/** Refuse --screen where there is no screen: a process run with pipes. */
+export function checkScreenable(rec: ProcessRecord): void {
+  if (!rec.pty) {
+    throw new BgError('USAGE', `process ${rec.id} runs without a terminal (--no-pty), so it has no screen: its output is lines. Read them with get_logs ${rec.id} (no --screen); start with a PTY (the default) to use --screen.`);
+  }
+}
+
+async function render(o: ScreenOptions): Promise<{ screen: Screen; damaged: boolean }> {
+  const reader = new LogSetReader(o.activeFile, o.keys, o.rec.id);
+  const screen = await readScreen(reader);
+  let damaged = false;
+  for (const issue of reader.issues) {
+    if (issue.kind === 'torn-tail') continue; // a record being written, or cut by a crash: skipped
+    damaged = true;
+    process.stderr.write(`get_logs: warning: ${issue.message}\n`);
+  }
+  return { screen, damaged };
+}
+
+function print(o: ScreenOptions, s: Screen): void {
+  if (o.json) o.write(`${JSON.stringify({ rows: s.rows, cursor: s.cursor, size: s.size })}\n`);
+  else o.write(screenText(s, o.cursor));
+}
+
+export async function showScreen(o: ScreenOptions): Promise<number> {
+  checkScreenable(o.rec);
+  if (!o.waitFor) {
+    const { screen, damaged } = await render(o);
+    print(o, screen);
+    return damaged ? EXIT.DAMAGED : EXIT.OK;
+  }
+  // Rows are matched as one text, a row a line: ^ and $ match at row starts and ends.
+  const re = new RegExp(o.waitFor.source, 'm');
+  const deadline = o.timeoutSec === undefined ? Infinity : Date.now() + o.timeoutSec * 1000;
+  for (;;) {
+    const ended = !o.running(); // read before the screen: output up to the end is then in it
+    const { screen, damaged } = await render(o);
+    if (re.test(screen.rows.join('\n'))) {
+      print(o, screen);
+      return damaged ? EXIT.DAMAGED : EXIT.OK;
+    }
+    const timedOut = Date.now() >= deadline;
+    if (ended || timedOut) {
+      const why = ended ? `the process ended before its screen matched /${o.waitForText}/` : `the screen did not match /${o.waitForText}/ within ${o.timeoutSec} s`;
+      process.stderr.write(`get_logs: ${why}; the screen as it stands:\n`);
+      print(o, screen);
+      return ended ? EXIT.NOT_RUNNING : EXIT.FAILED;
+    }
+    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
+  }
+}

@@ -1,0 +1,121 @@
+// get_logs --screen: a PTY process's terminal screen as it stands (or stood when it ended).
+// Programs that draw a screen (top, curses menus, installers) move the cursor and redraw in
+// place, so their output read as lines is a jumble; replayed through a terminal emulator
+// (@xterm/headless, at the PTY's size) it is the rows a person would see.
+// Only the output since the last full-screen reset is replayed, found by reading the log
+// backward: the switch to the alternate screen (ESC[?1049h, which clears it), a clear of the
+// whole screen (ESC[2J) or a terminal reset (ESC c) on the screen shown at the end. A program
+// that redraws keeps --screen about as cheap on a 1 GiB log as on a 1 MB one. Without such a
+// point within REPLAY_CAP bytes, the last REPLAY_CAP bytes are replayed from a line start:
+// rows drawn before them by cursor movement alone are then missing (a documented limit).
+import { createRequire } from 'node:module';
+import type { LogSetReader } from './logset.ts';
+
+export const PTY_COLS = 200;
+export const PTY_ROWS = 50;
+export const REPLAY_CAP = 8 << 20;
+
+export interface Screen {
+  rows: string[]; // every row, trailing spaces trimmed (written spaces too, not only empty cells)
+  cursor: { row: number; col: number }; // 0-based
+  size: { cols: number; rows: number };
+  replayedBytes: number;
+}
+
+// Alternate-screen switches (1049, 1047, 47) and whole-screen resets, in one pass.
+const MARKS = /\x1b\[\?(1049|1047|47)([hl])|\x1b\[2J|\x1bc/g;
+
+interface Mark {
+  at: number; // offset in the record's data
+  kind: 'alt-on' | 'alt-off' | 'clear';
+}
+
+function marksOf(data: Buffer): Mark[] {
+  const out: Mark[] = [];
+  for (const m of data.toString('latin1').matchAll(MARKS)) {
+    out.push({ at: m.index!, kind: m[1] ? (m[2] === 'h' ? 'alt-on' : 'alt-off') : 'clear' });
+  }
+  return out;
+}
+
+/**
+ * The PTY output to replay, oldest first: everything after the newest point from which the
+ * final screen is whole. Walking back, a clear counts only on the screen shown at the end
+ * (a clear inside an alternate-screen session that ended later does not reset the main one).
+ */
+export function outputSinceReset(reader: LogSetReader, cap = REPLAY_CAP): Buffer[] {
+  const parts: Buffer[] = [];
+  let bytes = 0;
+  let insideEndedAlt = false; // walking back, between an alt-off and its alt-on
+  let found = false;
+  reader.backward((rec) => {
+    if (rec.stream !== 'stdout') return true;
+    const marks = marksOf(rec.data);
+    for (let i = marks.length - 1; i >= 0 && !found; i--) {
+      const m = marks[i]!;
+      if (m.kind === 'alt-off') insideEndedAlt = true;
+      else if (m.kind === 'alt-on' && insideEndedAlt) insideEndedAlt = false;
+      else if (m.kind === 'alt-on' || !insideEndedAlt) {
+        parts.push(rec.data.subarray(m.at));
+        found = true;
+      }
+    }
+    if (found) return false;
+    parts.push(rec.data);
+    bytes += rec.data.length;
+    return bytes < cap;
+  });
+  parts.reverse();
+  if (!found && bytes >= cap) {
+    // No reset point within the cap: start at a line start, not inside an escape sequence.
+    const first = parts[0]!;
+    const nl = first.indexOf(0x0a);
+    parts[0] = nl >= 0 ? first.subarray(nl + 1) : first;
+  }
+  return parts;
+}
+
+interface XTerm {
+  write(data: Uint8Array | string, cb?: () => void): void;
+  buffer: { active: { cursorX: number; cursorY: number; viewportY: number; getLine(y: number): { translateToString(trim: boolean): string } | undefined } };
+  dispose(): void;
+}
+
+// Loaded only here: the emulator is 180 KB that no other call needs.
+function newTerminal(cols: number, rows: number): XTerm {
+  const require = createRequire(import.meta.url);
+  const { Terminal } = require('@xterm/headless') as { Terminal: new (o: object) => XTerm };
+  return new Terminal({ cols, rows, scrollback: 0, allowProposedApi: true });
+}
+
+/** The screen after replaying `parts` through a terminal of the given size. */
+export async function replayScreen(parts: Buffer[], cols = PTY_COLS, rows = PTY_ROWS): Promise<Screen> {
+  const term = newTerminal(cols, rows);
+  try {
+    let replayedBytes = 0;
+    for (const p of parts) {
+      term.write(p);
+      replayedBytes += p.length;
+    }
+    await new Promise<void>((resolve) => term.write('', resolve));
+    const buf = term.buffer.active;
+    const lines: string[] = [];
+    for (let y = 0; y < rows; y++) lines.push((buf.getLine(buf.viewportY + y)?.translateToString(true) ?? '').replace(/ +$/, ''));
+    return { rows: lines, cursor: { row: buf.cursorY, col: buf.cursorX }, size: { cols, rows }, replayedBytes };
+  } finally {
+    term.dispose();
+  }
+}
+
+export async function readScreen(reader: LogSetReader): Promise<Screen> {
+  return replayScreen(outputSinceReset(reader));
+}
+
+/** The screen as text: rows down to the last non-empty one (or the cursor's, with --cursor). */
+export function screenText(s: Screen, markCursor: boolean): string {
+  let last = s.rows.length - 1;
+  while (last >= 0 && s.rows[last] === '' && !(markCursor && last === s.cursor.row)) last--;
+  const rows = s.rows.slice(0, last + 1);
+  if (!markCursor) return rows.map((r) => `${r}\n`).join('');
+  return rows.map((r, i) => `${i === s.cursor.row ? '> ' : '  '}${r}\n`).join('');
+}
