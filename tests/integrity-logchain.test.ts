@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { withSandbox, listJson, records, run, start, waitFor, PASSWORD, type Sandbox } from './helpers.ts';
 import { listSegments, logFileOf, LogSetReader } from '../skills/background-manager/scripts/lib/logset.ts';
 import { LogReader, LogWriter } from '../skills/background-manager/scripts/lib/logfile.ts';
@@ -189,6 +190,29 @@ test('log chain: for a process recorded as chained, a segment in the format befo
     const before = new LogSetReader(active, keys, 'p1'); // a process from before the chain
     before.forward(undefined, (rec) => void got.push(rec.data.toString()));
     assert.equal([got, before.issues], [['old format\n'], []]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('log chain: a folder or a FIFO in place of a segment is reported as damage, not a crash or a hang', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bgm-chain-'));
+  try {
+    const keys = subKeys(randomBytes(32));
+    const active = path.join(dir, 'p1.log.enc');
+    const w = LogWriter.create(active, keys, 'p1', 10, 0);
+    w.append('stdout', Buffer.from('kept\n'));
+    w.close();
+    fs.mkdirSync(`${active}.000000000000`);
+    execFileSync('mkfifo', [`${active}.000000000005`]);
+    const reader = new LogSetReader(active, keys, 'p1');
+    const got: string[] = [];
+    reader.forward(undefined, (rec) => void got.push(rec.data.toString()));
+    assert.equal(got, ['kept\n']);
+    const msgs = reader.issues.map((i) => i.message).join('\n');
+    assert.match(msgs, /000000000000 is not a regular file/);
+    assert.match(msgs, /000000000005 is not a regular file/);
+    assert.match(msgs, /records #0\.\.#9 are missing/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

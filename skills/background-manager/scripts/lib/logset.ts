@@ -214,8 +214,12 @@ export class LogSetReader {
       this.missing(0, end - 1, `(the log ${path.basename(this.activeFile)} of this ended process is gone: deleted)`);
       return;
     }
-    const active = last.seg.firstSeq === undefined ? '' : ` (its active segment ${path.basename(this.activeFile)} is gone)`;
-    this.missing(nextSeq ?? last.r.header.baseSeq, end - 1, `at the end of the log: it was cut short${active}`);
+    this.missing(nextSeq ?? last.r.header.baseSeq, end - 1, `at the end of the log: it was cut short${this.activeGone(opened)}`);
+  }
+
+  private activeGone(opened: Opened[]): string {
+    const last = opened[opened.length - 1];
+    return last && last.seg.firstSeq !== undefined ? ` (its active segment ${path.basename(this.activeFile)} is gone)` : '';
   }
 
   private note(file: string, issues: LogIssue[]): void {
@@ -228,7 +232,7 @@ export class LogSetReader {
     try {
       // The seq the next record visited must have: the committed end, then each segment's base.
       let want = this.expect.endSeq;
-      let after = 'at the end of the log: it was cut short';
+      let after = `at the end of the log: it was cut short${this.activeGone(opened)}`;
       for (let i = opened.length - 1; i >= 0; i--) {
         const { seg, r } = opened[i]!;
         let stopped = false;
