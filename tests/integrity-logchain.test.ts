@@ -56,6 +56,25 @@ withSandbox('log chain: an untampered capped log reads whole from its oldest kep
   assert.equal([tail.code, tail.stdout], [0, 'line 149998\nline 149999\nline 150000\n']);
 });
 
+withSandbox('log chain: reads racing the writer\'s rotations and drops report nothing (no false damage)', async (sb) => {
+  const script = `i=0; while [ $i -lt 300 ]; do seq -f 'line %06g' $((i*1000+1)) $((i*1000+1000)); i=$((i+1)); sleep 0.01; done`;
+  const { id } = await start(sb, ['--no-pty', '--max-log-size', '1M', 'sh', '-c', script]);
+  const follower = run(sb, 'get_logs.ts', [id, '-f', '-n', '0', '--grep', 'line 2999']);
+  let reads = 0;
+  while ((await listJson(sb)).find((p) => p.id === id)?.status === 'running') {
+    const r = await logs(sb, id, ['-n', '0', '--grep', 'nothing matches this']);
+    assert.is(r.code, 0, r.stderr);
+    assert.not.match(r.stderr, /warning/, r.stderr);
+    const t = await logs(sb, id, ['-n', '1000']);
+    assert.not.match(t.stderr, /warning/, t.stderr);
+    reads++;
+  }
+  const f = await follower;
+  assert.equal([f.code, f.stderr.replace(/^get_logs: note: .*\n/m, '')], [0, ''], f.stderr);
+  assert.match(f.stdout, /line 299999\n/);
+  assert.ok(reads > 0, 'read while it ran');
+});
+
 withSandbox('log chain: deleting a middle archived segment is reported as damage (exit 6, the span named)', async (sb) => {
   const { id, active } = await printed(sb, 50_000);
   const segs = archived(active);
