@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { withSandbox, listJson, records, run, start, waitFor, PASSWORD, type Sandbox } from './helpers.ts';
 import { listSegments, logFileOf, LogSetReader } from '../skills/background-manager/scripts/lib/logset.ts';
 import { LogReader, LogWriter } from '../skills/background-manager/scripts/lib/logfile.ts';
@@ -53,6 +54,25 @@ withSandbox('log chain: an untampered capped log reads whole from its oldest kep
   assert.ok(nums.every((v, i) => i === 0 || v === nums[i - 1]! + 1), 'no line missing between the first kept and the last');
   const tail = await logs(sb, id, ['-n', '3']);
   assert.equal([tail.code, tail.stdout], [0, 'line 149998\nline 149999\nline 150000\n']);
+});
+
+withSandbox('log chain: reads racing the writer\'s rotations and drops report nothing (no false damage)', async (sb) => {
+  const script = `i=0; while [ $i -lt 300 ]; do seq -f 'line %06g' $((i*1000+1)) $((i*1000+1000)); i=$((i+1)); sleep 0.01; done`;
+  const { id } = await start(sb, ['--no-pty', '--max-log-size', '1M', 'sh', '-c', script]);
+  const follower = run(sb, 'get_logs.ts', [id, '-f', '-n', '0', '--grep', 'line 2999']);
+  let reads = 0;
+  while ((await listJson(sb)).find((p) => p.id === id)?.status === 'running') {
+    const r = await logs(sb, id, ['-n', '0', '--grep', 'nothing matches this']);
+    assert.is(r.code, 0, r.stderr);
+    assert.not.match(r.stderr, /warning/, r.stderr);
+    const t = await logs(sb, id, ['-n', '1000']);
+    assert.not.match(t.stderr, /warning/, t.stderr);
+    reads++;
+  }
+  const f = await follower;
+  assert.equal([f.code, f.stderr.replace(/^get_logs: note: .*\n/m, '')], [0, ''], f.stderr);
+  assert.match(f.stdout, /line 299999\n/);
+  assert.ok(reads > 0, 'read while it ran');
 });
 
 withSandbox('log chain: deleting a middle archived segment is reported as damage (exit 6, the span named)', async (sb) => {
@@ -189,6 +209,29 @@ test('log chain: for a process recorded as chained, a segment in the format befo
     const before = new LogSetReader(active, keys, 'p1'); // a process from before the chain
     before.forward(undefined, (rec) => void got.push(rec.data.toString()));
     assert.equal([got, before.issues], [['old format\n'], []]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('log chain: a folder or a FIFO in place of a segment is reported as damage, not a crash or a hang', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bgm-chain-'));
+  try {
+    const keys = subKeys(randomBytes(32));
+    const active = path.join(dir, 'p1.log.enc');
+    const w = LogWriter.create(active, keys, 'p1', 10, 0);
+    w.append('stdout', Buffer.from('kept\n'));
+    w.close();
+    fs.mkdirSync(`${active}.000000000000`);
+    execFileSync('mkfifo', [`${active}.000000000005`]);
+    const reader = new LogSetReader(active, keys, 'p1');
+    const got: string[] = [];
+    reader.forward(undefined, (rec) => void got.push(rec.data.toString()));
+    assert.equal(got, ['kept\n']);
+    const msgs = reader.issues.map((i) => i.message).join('\n');
+    assert.match(msgs, /000000000000 is not a regular file/);
+    assert.match(msgs, /000000000005 is not a regular file/);
+    assert.match(msgs, /records #0\.\.#9 are missing/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

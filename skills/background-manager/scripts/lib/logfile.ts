@@ -187,12 +187,14 @@ export class LogReader {
   static open(file: string, keys: SubKeys, procId?: string): LogReader {
     let fd: number;
     try {
-      fd = fs.openSync(file, 'r');
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a FIFO must not block the open
     } catch (err) {
       if (isErrno(err, 'ENOENT')) throw new BgError('NOT_FOUND', `log file ${file} does not exist.`);
       throw storageError(file, err);
     }
     try {
+      // Something else in a log's place (a folder, a FIFO) is damage, not a crash or a hang.
+      if (!fs.fstatSync(fd).isFile()) throw new BgError('DAMAGED', `${file} is not a regular file; it is not a log.`);
       const head = pread(fd, 0, HEADER_BYTES_V2); // v1's 80 bytes, or all of v2's
       return new LogReader(file, fd, keys, decodeHeader(file, keys, head, procId));
     } catch (err) {

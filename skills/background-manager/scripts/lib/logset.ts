@@ -3,7 +3,7 @@
 // ones `logs/<id>.log.enc.<first seq, 12 digits>`. Sequence numbers run on across segments.
 import fs from 'node:fs';
 import path from 'node:path';
-import { LogReader, LogWriter, type LogIssue, type LogRecord, type StreamName } from './logfile.ts';
+import { HEADER_BYTES_V2, LogReader, LogWriter, type LogIssue, type LogRecord, type StreamName } from './logfile.ts';
 import type { SubKeys } from './crypto.ts';
 import { isErrno } from './errors.ts';
 
@@ -140,14 +140,16 @@ export class LogSetReader {
     this.push({ kind: 'missing', offset: 0, message: `records #${from}..#${to} are missing ${where}` });
   }
 
-  private open(file: string): LogReader | undefined | 'gone' {
+  private open(file: string, lastTry: boolean): LogReader | undefined | 'gone' {
     try {
       return LogReader.open(file, this.keys, this.procId);
     } catch (err) {
       // A segment deleted (by the cap) between listing and opening: the listing is taken again.
+      // So is one made this instant, its header not written yet (one write() of it follows).
       // One whose header is damaged is reported and skipped, so the others stay readable.
       const code = (err as { code?: string }).code;
       if (code === 'NOT_FOUND') return 'gone';
+      if (code === 'DAMAGED' && !lastTry && (fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) < HEADER_BYTES_V2) return 'gone';
       if (code === 'DAMAGED') {
         this.damaged((err as Error).message);
         return undefined;
@@ -168,13 +170,15 @@ export class LogSetReader {
       const opened: Opened[] = [];
       let changed = false;
       for (const seg of segs) {
-        const r = this.open(seg.file);
+        const r = this.open(seg.file, attempt >= 5);
         if (r === 'gone') changed = true;
         else if (r) opened.push({ seg, r });
       }
       const again = listSegments(this.activeFile).map((x) => x.file).join('\n');
       if ((changed || again !== segs.map((x) => x.file).join('\n')) && attempt < 5) {
         for (const o of opened) o.r.close();
+        // The writer is mid-rotation: give it a moment (1, 2, 4, 8 ms) to finish.
+        if (attempt > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2 ** (attempt - 1));
         continue;
       }
       return opened.filter((o) => this.admissible(o) || (o.r.close(), false));
@@ -214,8 +218,12 @@ export class LogSetReader {
       this.missing(0, end - 1, `(the log ${path.basename(this.activeFile)} of this ended process is gone: deleted)`);
       return;
     }
-    const active = last.seg.firstSeq === undefined ? '' : ` (its active segment ${path.basename(this.activeFile)} is gone)`;
-    this.missing(nextSeq ?? last.r.header.baseSeq, end - 1, `at the end of the log: it was cut short${active}`);
+    this.missing(nextSeq ?? last.r.header.baseSeq, end - 1, `at the end of the log: it was cut short${this.activeGone(opened)}`);
+  }
+
+  private activeGone(opened: Opened[]): string {
+    const last = opened[opened.length - 1];
+    return last && last.seg.firstSeq !== undefined ? ` (its active segment ${path.basename(this.activeFile)} is gone)` : '';
   }
 
   private note(file: string, issues: LogIssue[]): void {
@@ -228,7 +236,7 @@ export class LogSetReader {
     try {
       // The seq the next record visited must have: the committed end, then each segment's base.
       let want = this.expect.endSeq;
-      let after = 'at the end of the log: it was cut short';
+      let after = `at the end of the log: it was cut short${this.activeGone(opened)}`;
       for (let i = opened.length - 1; i >= 0; i--) {
         const { seg, r } = opened[i]!;
         let stopped = false;

@@ -288,7 +288,7 @@ function checkScreenFlags(argv: string[], args: { screen: boolean; cursor: boole
 
 function isLegacyLog(file: string): boolean {
   try {
-    const fd = fs.openSync(file, 'r');
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // a FIFO must not block
     const head = Buffer.alloc(16);
     const n = fs.readSync(fd, head, 0, 16, 0);
     fs.closeSync(fd);

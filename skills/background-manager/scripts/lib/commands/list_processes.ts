@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.json) {
     const out = rows.map((r) => {
       const { p, s } = r;
-      const { socket: _socket, env, newCursor: _cursor, newCursors: _cursors, ...rest } = p;
+      const { socket: _socket, env, newCursor: _cursor, newCursors: _cursors, logVersion: _chained, logEnd: _end, ...rest } = p; // internal to the log checks
       const leftovers = (left.get(p.id) ?? []).map((st) => p.leftovers!.find((l) => l.pid === st.pid)!);
       return { ...rest, ...(leftovers.length ? { leftovers } : { leftovers: undefined }), exitCode: p.exitCode ?? null, signal: p.signal ?? null, envKeys: Object.keys(env ?? {}), status: s.status, exitStatus: s.exitStatus ?? null, ports: portsOf(r), restarts: p.restarts ?? 0, legacy: !!p.legacy };
     });
