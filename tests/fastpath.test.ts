@@ -44,7 +44,7 @@ test('dist/list_processes.mjs and dist/start_process.mjs: the same output as the
   try {
     const empty = await fast(sb, 'list_processes', []);
     assert.is(empty.code, 0, empty.stderr);
-    assert.is(empty.stdout, 'No managed processes.\n');
+    assert.is(empty.stdout, `No managed processes in ${sb.env.BG_DATA_DIR}.\n`);
 
     const started = await fast(sb, 'start_process', ['sleep', '300']);
     assert.is(started.code, 0, started.stderr);
@@ -91,9 +91,10 @@ function copySkill(sb: Sandbox): { skill: string; runTs: (script: string, args: 
   const copy = path.join(sb.dir, 'repo');
   const skill = path.join(copy, 'skills/background-manager');
   fs.mkdirSync(skill, { recursive: true });
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules')); // tsx
+  fs.symlinkSync(path.join(ROOT, 'skills/background-manager/node_modules'), path.join(skill, 'node_modules')); // the skill's own packages
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
-  for (const f of ['build.mjs', 'sources.mjs']) fs.copyFileSync(path.join(ROOT, 'skills/background-manager', f), path.join(skill, f));
+  for (const f of ['build.mjs', 'sources.mjs', 'keycache-locate.mjs', 'package.json']) fs.copyFileSync(path.join(ROOT, 'skills/background-manager', f), path.join(skill, f));
   fs.cpSync(path.join(ROOT, 'skills/background-manager/scripts'), path.join(skill, 'scripts'), { recursive: true });
   const runTs = (script: string, args: string[]) =>
     new Promise<RunResult>((resolve) => {
@@ -118,7 +119,7 @@ test('the .ts scripts run their TypeScript without a current bundle, and hand ov
 
     const fromTs = await list();
     assert.is(fromTs.code, 0, fromTs.stderr);
-    assert.is(fromTs.stdout, 'No managed processes.\n');
+    assert.match(fromTs.stdout, /^No managed processes in \/.*\.\n$/);
     assert.not.ok(fs.existsSync(path.join(skill, 'dist')), 'nothing was built to list');
 
     // start_process builds the supervisor, and with it every bundle.

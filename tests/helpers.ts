@@ -33,9 +33,17 @@ export function track(sb: Sandbox, ...pids: number[]): void {
   }
 }
 
+// The test process's own unlocks (records(), below) leave nothing in the user's key cache.
+process.env.BG_KEY_CACHE = 'off';
+
 export function makeSandbox(prefix = 'bgm-test-'): Sandbox {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const env: NodeJS.ProcessEnv = { ...process.env, BG_PASSWORD: PASSWORD, BG_DATA_DIR: path.join(dir, 'data') };
+  // The scripts run with the key cache as users have it (on), in a cache folder of this
+  // sandbox's own (on tmpfs), removed with it.
+  const runtime = fs.mkdtempSync('/dev/shm/bgm-runtime-');
+  fs.symlinkSync(runtime, path.join(dir, 'runtime')); // cleanup finds it through the sandbox
+  const env: NodeJS.ProcessEnv = { ...process.env, BG_PASSWORD: PASSWORD, BG_DATA_DIR: path.join(dir, 'data'), XDG_RUNTIME_DIR: runtime };
+  delete env.BG_KEY_CACHE;
   return { dir, env, extraPids: [] };
 }
 
@@ -140,6 +148,11 @@ export function cleanup(sb: Sandbox): void {
     } catch {
       /* gone */
     }
+  }
+  try {
+    fs.rmSync(fs.readlinkSync(path.join(sb.dir, 'runtime')), { recursive: true, force: true });
+  } catch {
+    /* a test took it away */
   }
   fs.rmSync(sb.dir, { recursive: true, force: true });
 }

@@ -69,7 +69,7 @@ rtest('faults: 50 start_process calls at once: 50 records, 50 live processes, al
 const PRINTER = 'trap "" PIPE HUP; sleep 1000 & echo "bg $!"; i=0; while :; do echo "line $i"; i=$((i+1)); sleep 0.01; done';
 
 rtest('faults: the supervisor SIGKILLed while its child prints: the log so far stays readable, list_processes is honest, stop_process still ends the child and its tree', async (sb) => {
-  const skill = fs.readFileSync(path.join(ROOT, 'SKILL.md'), 'utf8');
+  const skill = fs.readFileSync(path.join(ROOT, 'skills/background-manager/references/REFERENCE.md'), 'utf8'); // where every status word is
   const procs = await Promise.all([startP(sb, ['--no-pty', 'sh', '-c', PRINTER]), startP(sb, ['sh', '-c', PRINTER])]);
   const seen: { mode: string; status: string; send: Exec }[] = [];
   for (const [i, p] of procs.entries()) {
@@ -107,13 +107,13 @@ rtest('faults: the supervisor SIGKILLed while its child prints: the log so far s
   // What list_processes and send_input said while the child ran without its supervisor.
   const statusDocs = new Map([...skill.matchAll(/^\s*- `([a-z]+)`(?:: (.*))?$/gm)].map((m) => [m[1]!, m[2] ?? '']));
   for (const { mode, status, send } of seen) {
-    assert.ok(statusDocs.has(status), `${mode}: status "${status}" is not one SKILL.md documents`);
+    assert.ok(statusDocs.has(status), `${mode}: status "${status}" is not one REFERENCE.md documents`);
     assert.is.not(status, 'lost', `${mode}: the child still runs, so "lost" would be false`);
     if (status === 'running') {
       assert.match(
         statusDocs.get('running')!,
         /supervisor/i,
-        `${mode}: list_processes says "running" for a child whose supervisor is dead (its output is no longer logged, it takes no input); SKILL.md must say that "running" covers this, or list_processes must show it as its own status`,
+        `${mode}: list_processes says "running" for a child whose supervisor is dead (its output is no longer logged, it takes no input); REFERENCE.md must say that "running" covers this, or list_processes must show it as its own status`,
       );
     }
     assert.is(send.code, 5, `${mode}: send_input to a process without a supervisor exits 5`);
@@ -1094,7 +1094,7 @@ rtest('bad input: a data dir on a read-only filesystem: writes fail with exit 7 
     if (r.code !== 0 || !want.test(r.out)) problems.push(`${script} on a read-only data dir: exit ${r.code}: ${r.out}${r.stderr}`);
   }
   const empties = await exec(sb, 'list_processes.ts', [], { env: { ...sb.env, BG_DATA_DIR: empty } });
-  if (empties.code !== 0 || empties.out !== 'No managed processes.\n') problems.push(`list_processes on an empty read-only dir: exit ${empties.code}: ${empties.out}${empties.stderr}`);
+  if (empties.code !== 0 || empties.out !== `No managed processes in ${empty}.\n`) problems.push(`list_processes on an empty read-only dir: exit ${empties.code}: ${empties.out}${empties.stderr}`);
   figure(`get_logs --new on a read-only data dir: exit ${isNew.code} after ${(isNew.ms / 1000).toFixed(1)} s, stdout ${JSON.stringify(isNew.out)}, stderr ${JSON.stringify(isNew.stderr.trim())}`);
   if (isNew.code !== 7 || isNew.stderr.trim().split('\n').length !== 1 || !roDir.test(isNew.stderr)) problems.push(`get_logs --new on a read-only data dir: exit ${isNew.code}: ${isNew.stderr.trim()}`);
   if (isNew.ms > 10_000) problems.push(`get_logs --new on a read-only data dir: took ${(isNew.ms / 1000).toFixed(1)} s to fail`);

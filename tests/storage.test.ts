@@ -239,7 +239,7 @@ test('round trip: state written with update() reads back', async () => {
       doc.processes[0]!.exitCode = 0;
     });
 
-    const expected = { version: 1, processes: [{ ...a, endedAt: '2024-01-02T03:05:00.000Z', exitCode: 0 }, b] };
+    const expected = { version: 1, generation: 3, processes: [{ ...a, endedAt: '2024-01-02T03:05:00.000Z', exitCode: 0 }, b] };
     assert.equal(store.read(), expected);
     assert.equal(new StateStore({ dataDir, keys }).read(), expected, 'a fresh store reads the same');
     assert.ok(fs.readFileSync(store.file).subarray(0, 8).equals(Buffer.from('BGSTATE1')), 'magic');
@@ -404,7 +404,7 @@ test('legacy: the Python state file is read, converted on update, original kept 
     const converted = fs.readFileSync(file);
     assert.ok(converted.subarray(0, 8).equals(Buffer.from('BGSTATE1')), 'now in our format');
     assert.ok(fs.readFileSync(file + LEGACY_BACKUP_SUFFIX).equals(original), 'backup is byte-identical');
-    const want = { version: 1, processes: [...LEGACY_EXPECTED, proc('newone01', 'sleep 1')] };
+    const want = { version: 1, generation: 1, processes: [...LEGACY_EXPECTED, proc('newone01', 'sleep 1')] };
     assert.equal(new StateStore({ dataDir, keys }).read(), want, 'readable with the key alone');
 
     // A second update leaves the backup alone.
@@ -412,7 +412,7 @@ test('legacy: the Python state file is read, converted on update, original kept 
       doc.processes.pop();
     });
     assert.ok(fs.readFileSync(file + LEGACY_BACKUP_SUFFIX).equals(original), 'backup still byte-identical');
-    assert.equal(store.read(), { version: 1, processes: LEGACY_EXPECTED });
+    assert.equal(store.read(), { version: 1, generation: 2, processes: LEGACY_EXPECTED });
     assert.equal(fs.readdirSync(dataDir).sort(), [STATE_FILE, STATE_FILE + LEGACY_BACKUP_SUFFIX]);
   });
 });

@@ -32,6 +32,11 @@ export const ENTRY_SCRIPTS = fs
 // while the supervisor boots, and waiting for it first would serialise the two.
 const NO_PREFETCH = new Set(['start_process', 'restart_process']);
 
+// The iteration counts keys.ts accepts (MIN_ITERATIONS, MAX_ITERATIONS there): the launchers
+// read key.json before keys.ts is loaded, and must not start a derivation it would refuse.
+const MIN_ITERATIONS = 100_000;
+const MAX_ITERATIONS = 10_000_000;
+
 export const BUNDLES = {
   supervisor: { entry: 'scripts/supervisor.ts', out: 'dist/supervisor.mjs' },
   // The supervisor's log thread (a worker: it must not load node-pty, which the supervisor does).
@@ -57,6 +62,7 @@ import path from 'node:path';
 import { pbkdf2 } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { newestSourceMtime } from '../sources.mjs';
+import { keyCacheEntry, keyCacheTtl } from '../keycache-locate.mjs';
 
 const dist = path.dirname(fileURLToPath(import.meta.url));
 const skill = path.dirname(dist);
@@ -72,7 +78,12 @@ if (password && !process.argv.includes('--help') && !process.argv.includes('-h')
   try {
     const dataDir = process.env.BG_DATA_DIR ? path.resolve(process.env.BG_DATA_DIR) : path.join(skill, 'data');
     const kdf = JSON.parse(fs.readFileSync(path.join(dataDir, 'key.json'), 'utf8')).kdf;
-    if (kdf.algorithm === 'pbkdf2-sha256' && Number.isInteger(kdf.iterations) && kdf.iterations > 0 && typeof kdf.salt === 'string') {
+    // A fresh key cache entry (lib/keycache.ts) will most likely open: no derivation to start.
+    const ttl = keyCacheTtl();
+    const used = ttl > 0 ? fs.statSync(keyCacheEntry(dataDir), { throwIfNoEntry: false })?.mtimeMs : undefined;
+    // Only what keys.ts accepts (MIN_ITERATIONS..MAX_ITERATIONS, a 16-byte salt): an altered
+    // count must not start a derivation that hangs or throws before keys.ts can report it.
+    if ((used === undefined || Date.now() - used > ttl * 1000) && kdf.algorithm === 'pbkdf2-sha256' && Number.isInteger(kdf.iterations) && kdf.iterations >= ${MIN_ITERATIONS} && kdf.iterations <= ${MAX_ITERATIONS} && typeof kdf.salt === 'string' && kdf.salt.length === 24) {
       const entry = { password, salt: kdf.salt, iterations: kdf.iterations, key: undefined, ready: undefined };
       entry.ready = new Promise((resolve) =>
         pbkdf2(Buffer.from(password, 'utf8'), Buffer.from(kdf.salt, 'base64'), kdf.iterations, 32, 'sha256', (err, key) => {

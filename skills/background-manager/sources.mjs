@@ -6,10 +6,10 @@ import path from 'node:path';
 
 export const SOURCE_DIRS = ['scripts', 'scripts/lib', 'scripts/lib/commands'];
 
-/** The newest modification time (ms) among build.mjs, sources.mjs and the .ts sources. */
+/** The newest modification time (ms) among build.mjs, sources.mjs, keycache-locate.mjs and the .ts sources. */
 export function newestSourceMtime(skill) {
   const mtime = (f) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  let newest = Math.max(mtime(path.join(skill, 'build.mjs')), mtime(path.join(skill, 'sources.mjs')));
+  let newest = Math.max(mtime(path.join(skill, 'build.mjs')), mtime(path.join(skill, 'sources.mjs')), mtime(path.join(skill, 'keycache-locate.mjs')));
   for (const dir of SOURCE_DIRS) {
     for (const f of fs.readdirSync(path.join(skill, dir))) if (f.endsWith('.ts')) newest = Math.max(newest, mtime(path.join(skill, dir, f)));
   }

@@ -10,15 +10,18 @@ import type net from 'node:net';
 import * as pty from '@lydell/node-pty';
 import { subKeys, type SubKeys } from './lib/crypto.ts';
 import { OutputLog } from './lib/outputlog.ts';
+import { logNextSeq } from './lib/logset.ts';
 import type { Dropped } from './lib/logsink.ts';
 import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
 import { newSocketPath, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
 import { adoptChildren, allStats, bootId, commOf, endWithin, markedWith, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, TREE_MARK_ENV, type ProcStat } from './lib/proc.ts';
-import type { SupervisorConfig, SupervisorHello } from './lib/supervisor-config.ts';
+import { readHandoff, type SupervisorConfig, type SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
 import { ensureDir } from './lib/fsutil.ts';
 import { waitFor } from './lib/wait.ts';
+import { setLongTimeout } from './lib/timer.ts';
+import { closeInheritedFds } from './lib/fds.ts';
 import { piecesForTty, readTtyMode } from './lib/ttyinput.ts';
 
 interface Exit {
@@ -33,21 +36,6 @@ interface Child {
   write(data: Buffer): Promise<void>;
   closeInput(): void;
   exited: Promise<Exit>;
-}
-
-function readConfig(): Promise<SupervisorConfig> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch (err) {
-        reject(err);
-      }
-    });
-    process.stdin.on('error', reject);
-  });
 }
 
 function hello(msg: SupervisorHello): void {
@@ -161,7 +149,13 @@ function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
         const writer = term as unknown as { write(d: Buffer): void };
         const pts = (term as unknown as { ptsName?: string }).ptsName;
         for (const piece of piecesForTty(data, () => (pts ? readTtyMode(pts) : undefined))) writer.write(piece);
-        return Promise.resolve();
+        // Big input (send_input --file) goes on once the terminal has taken this piece, as with pipes.
+        const sock = (term as unknown as { _socket?: import('node:net').Socket })._socket;
+        if (!sock?.writableNeedDrain) return Promise.resolve();
+        return new Promise<void>((res) => {
+          const done = () => (sock.off('drain', done).off('close', done), res());
+          sock.on('drain', done).on('close', done);
+        });
       },
       closeInput: () => term.write('\x04'),
     });
@@ -232,17 +226,21 @@ function restartDelayMs(streak: number): number {
 }
 
 async function main(): Promise<void> {
+  // First: a caller's extra fds must not stay open in here or reach the command (lib/fds.ts).
+  closeInheritedFds();
   // start_process may be gone before the hello (interrupted): an EPIPE must not end us.
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined); // read by start_process only until the hello
   process.on('SIGHUP', () => undefined);
   process.on('SIGINT', () => undefined);
-  const cfg = await readConfig();
+  const { dataKey, cfg } = await readHandoff();
   // Marks every process the command's tree starts, wherever it moves (see markedWith).
   const treeMark = randomBytes(16).toString('hex');
   cfg.env = { ...cfg.env, [TREE_MARK_ENV]: treeMark };
-  const dataKey = Buffer.from(cfg.dataKey, 'base64');
   const keys: SubKeys = subKeys(dataKey);
+  // Only the sub-keys are used from here on: the data key itself need not stay in memory.
+  dataKey.fill(0);
+  (globalThis as { gc?: () => void }).gc?.();
   const store = new StateStore({ dataDir: cfg.dataDir, keys });
   let id = cfg.reuseId ?? '';
   // Drop totals go to the state, one update at a time (drops are rare: once per piece).
@@ -297,7 +295,7 @@ async function main(): Promise<void> {
   const finish = async (exit: Exit, note: string) => {
     ended = exit;
     out.event(note);
-    await out.settle(); // every record written and on disk before the end is in the state
+    const logNext = await out.settle(); // every record written and on disk before the end is in the state
     // The end must reach the state (else the process shows as lost): retry while the disk
     // is full or the lock is contended, for about a minute.
     for (let attempt = 0; ; attempt++) {
@@ -309,6 +307,11 @@ async function main(): Promise<void> {
           rec.exitCode = exit.exitCode;
           rec.signal = exit.signal;
           rec.endedAt = new Date().toISOString();
+          // Where the log ends (every record is on disk now): a reader reports a log cut short.
+          // As the writer counted, not read back: a segment deleted meanwhile must not lower it.
+          const end = logNext ?? logNextSeq(path.join(cfg.dataDir, rec.logFile), keys, id);
+          if (end !== undefined) rec.logEnd = end;
+          else delete rec.logEnd;
           delete rec.restartingAt;
           // What outlived its runs, for stop_process to end (checked by start time there).
           const live = liveLeftovers();
@@ -495,12 +498,13 @@ async function main(): Promise<void> {
         if (!old) throw new BgError('NOT_FOUND', `process ${cfg.reuseId} is no longer recorded; it was removed.`);
         rec = old;
         droppedBefore = old.logDropped ?? droppedBefore;
-        for (const k of ['ended', 'exitCode', 'signal', 'endedAt', 'stopRequest', 'restartingAt', 'gaveUp', 'lastExit', 'restarts'] as const) delete rec[k];
+        for (const k of ['ended', 'exitCode', 'signal', 'endedAt', 'stopRequest', 'restartingAt', 'gaveUp', 'lastExit', 'restarts', 'logEnd'] as const) delete rec[k];
       } else {
         let newId: string;
         do newId = randomBytes(4).toString('hex');
         while (doc.processes.some((p) => p.id === newId));
-        rec = { id: newId, command: '', argv: [], cwd: '', pty: true, pid: 0, startedAt: '', logFile: path.join('logs', `${newId}.log.enc`) };
+        // logVersion 2: every segment of this log is chained (a v1 segment would be a downgrade).
+        rec = { id: newId, command: '', argv: [], cwd: '', pty: true, pid: 0, startedAt: '', logFile: path.join('logs', `${newId}.log.enc`), logVersion: 2 };
         doc.processes.push(rec);
       }
       Object.assign(rec, {
@@ -543,10 +547,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   out.flush();
+  // --timeout may exceed one Node timer (24.8 days): a chain of them.
   const timeout =
     cfg.timeoutSec === undefined
       ? undefined
-      : setTimeout(() => {
+      : setLongTimeout(() => {
           stop ??= { reason: 'timeout', result: stopChild('SIGTERM', 5000, 'timeout') };
         }, cfg.timeoutSec * 1000);
   markReady();
@@ -554,7 +559,7 @@ async function main(): Promise<void> {
   process.stdout.end();
 
   await finished;
-  clearTimeout(timeout);
+  timeout?.clear();
   if (stop) await stop.result;
   await out.close();
   await dropUpdate;

@@ -3,6 +3,7 @@
 import yargs, { type Argv } from 'yargs';
 import { BgError, EXIT } from './errors.ts';
 import { KEK_PREFETCH, type KekPrefetch } from './crypto.ts';
+import { MAX_DURATION_SEC } from './timer.ts';
 
 export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing or wrong,
 4 no such process (or ambiguous prefix), 5 not running, 6 damaged data, 7 data dir unusable.`;
@@ -77,6 +78,20 @@ export function typed(argv: string[], value: number, ...flags: string[]): string
     }
   }
   return String(value);
+}
+
+/**
+ * A duration option in seconds, checked: a finite number, above 0 (or 0 too, with `zeroOk`),
+ * and at most MAX_DURATION_SEC. Exit 2 with one line naming the flag otherwise.
+ */
+export function durationSec(argv: string[], flag: string, v: number, zeroOk: boolean): number {
+  if (!Number.isFinite(v) || v < 0 || (!zeroOk && v === 0)) {
+    throw new BgError('USAGE', `${flag} must be a number of seconds${zeroOk ? ', 0 or more' : ' above 0'} (got ${typed(argv, v, flag)}).`);
+  }
+  if (v > MAX_DURATION_SEC) {
+    throw new BgError('USAGE', `${flag} ${typed(argv, v, flag)} is too long: give at most ${MAX_DURATION_SEC} seconds (10 years).`);
+  }
+  return v;
 }
 
 /** A user's regular expression; a bad one is a usage error naming the flag. */

@@ -5,6 +5,7 @@ import { dataDirFromEnv } from './paths.ts';
 import { passwordFromEnv, unlock, type Unlocked } from './keys.ts';
 import { StateStore } from './state.ts';
 import { BgError } from './errors.ts';
+import { checkDataDir } from './datadir.ts';
 
 export interface Context {
   dataDir: string;
@@ -24,6 +25,7 @@ export function openContext(opts: { create: boolean }, env: NodeJS.ProcessEnv = 
     if (err instanceof BgError) throw err;
     // A missing data dir is fine: it is made on the first start.
   }
+  checkDataDir(dataDir);
   const unlocked = unlock(dataDir, password, opts);
   return { dataDir, password, unlocked, store: new StateStore({ dataDir, keys: unlocked?.keys, password }) };
 }

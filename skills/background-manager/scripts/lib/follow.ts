@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { LogRecord } from './logfile.ts';
 import { LogSetReader, type Cursor } from './logset.ts';
 import { LineAssembler, type Line } from './lines.ts';
+import { setLongTimeout, type LongTimer } from './timer.ts';
 
 export interface FollowOptions {
   activeFile: string;
@@ -44,7 +45,7 @@ export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Curs
     const assembler = new LineAssembler();
     let done = false;
     let statusTimer: NodeJS.Timeout | undefined;
-    let timeout: NodeJS.Timeout | undefined;
+    let timeout: LongTimer | undefined; // a user's --timeout: may exceed one Node timer
     let watcher: fs.FSWatcher | undefined;
     const base = path.basename(o.activeFile);
 
@@ -60,7 +61,7 @@ export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Curs
       done = true;
       watcher?.close();
       clearInterval(statusTimer);
-      clearTimeout(timeout);
+      timeout?.clear();
       clearTimeout(partialTimer);
       const open = stoppedAt ? stoppedAt.open : assembler.open();
       const at = stoppedAt?.line;
@@ -136,7 +137,7 @@ export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Curs
       if (!alive) finish('ended');
     }, o.statusEveryMs ?? 250);
     if (o.timeoutMs !== undefined) {
-      timeout = setTimeout(() => {
+      timeout = setLongTimeout(() => {
         // A line still waiting out its quiet time is shown now: following ends here.
         if (!drain(false) || (o.onPartial && !showPartial())) return finish('stopped');
         finish('timeout');

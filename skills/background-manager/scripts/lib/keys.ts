@@ -1,24 +1,42 @@
 // The key hierarchy: a random data key encrypts everything; the password only wraps it.
 // key.json holds the KDF parameters and the wrapped key, so the password can change (re-wrap)
-// and the iteration count can rise without touching any other file.
+// and the iteration count can rise without touching any other file. Its parameters are
+// bounded (an altered iteration count must neither hang nor crash a call, nor read as a wrong
+// password) and, from version 2 on, bound to the wrapped key (they are part of its MAC).
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { BgError, isErrno } from './errors.ts';
 import { derivePasswordKey, hkdf, KEY_BYTES, open, seal, subKeys, type SubKeys } from './crypto.ts';
+import { cacheDataKey, cachedDataKey, forgetDataKey } from './keycache.ts';
 import { ensureDir, fsyncDir, openNewFile, readIfExists, replaceFileAtomic, storageError, writeAll } from './fsutil.ts';
+import type { HeldLock } from './lock.ts';
 
 export const KEY_FILE = 'key.json';
 export const DEFAULT_ITERATIONS = 600_000;
+// The accepted iteration counts: OWASP's floor for PBKDF2-SHA256 is far above the lower bound,
+// and 10 million takes a few seconds here. Anything else was not written by us. (Also in
+// build.mjs, whose launchers read key.json before this module loads.)
+export const MIN_ITERATIONS = 100_000;
+export const MAX_ITERATIONS = 10_000_000;
+const SALT_BYTES = 16;
+const WRAPPED_BYTES = 96; // IV 16 | AES-256-CBC of 32 bytes (48) | MAC 32
 const KEY_FORMAT = 'background-manager-key' as const;
-const WRAP_AAD = Buffer.from('background-manager key v1', 'utf8');
+const WRAP_AAD_V1 = Buffer.from('background-manager key v1', 'utf8');
 
-export interface KeyFileV1 {
+export interface KeyFile {
   format: typeof KEY_FORMAT;
-  version: 1;
+  version: 1 | 2; // 1: parameters outside the wrap's MAC (still read; rewritten as 2 by change_password)
   kdf: { algorithm: 'pbkdf2-sha256'; iterations: number; salt: string };
   wrappedKey: string; // base64 of IV | AES-256-CBC(data key) | HMAC
   checksum: string; // sha256 over the fields above: tells a damaged file from a wrong password
+}
+
+// What the wrap's MAC covers besides IV and ciphertext. Version 2 adds the KDF parameters, so
+// that a key.json whose salt or iteration count was changed can never be accepted as ours.
+function wrapAad(k: Pick<KeyFile, 'version' | 'kdf'>): Buffer {
+  if (k.version === 1) return WRAP_AAD_V1;
+  return Buffer.from(`background-manager key v2|${k.kdf.algorithm}|${k.kdf.iterations}|${k.kdf.salt}`, 'utf8');
 }
 
 export interface Unlocked {
@@ -43,49 +61,94 @@ function wrapKeys(kek: Buffer): SubKeys {
   return { enc: hkdf(kek, 'background-manager key wrap encryption'), mac: hkdf(kek, 'background-manager key wrap authentication'), control: Buffer.alloc(0) };
 }
 
-function checksumOf(k: Omit<KeyFileV1, 'checksum'>): string {
+function checksumOf(k: Omit<KeyFile, 'checksum'>): string {
   return createHash('sha256')
     .update(`${k.format}|${k.version}|${k.kdf.algorithm}|${k.kdf.iterations}|${k.kdf.salt}|${k.wrappedKey}`)
     .digest('base64');
 }
 
-export function makeKeyFile(password: string, dataKey: Buffer, iterations = DEFAULT_ITERATIONS): KeyFileV1 {
-  const salt = randomBytes(16);
+export function makeKeyFile(password: string, dataKey: Buffer, iterations = DEFAULT_ITERATIONS): KeyFile {
+  const salt = randomBytes(SALT_BYTES);
   const kek = derivePasswordKey(password, salt, iterations);
-  const body = {
-    format: KEY_FORMAT,
-    version: 1 as const,
-    kdf: { algorithm: 'pbkdf2-sha256' as const, iterations, salt: salt.toString('base64') },
-    wrappedKey: seal(wrapKeys(kek), WRAP_AAD, dataKey).toString('base64'),
-  };
+  const params = { format: KEY_FORMAT, version: 2 as const, kdf: { algorithm: 'pbkdf2-sha256' as const, iterations, salt: salt.toString('base64') } };
+  const body = { ...params, wrappedKey: seal(wrapKeys(kek), wrapAad(params), dataKey).toString('base64') };
   return { ...body, checksum: checksumOf(body) };
 }
 
-function parseKeyFile(file: string, raw: Buffer): KeyFileV1 {
+// base64 that decodes to exactly `n` bytes and is written the one way Node writes it.
+function isBase64Of(text: unknown, n: number): boolean {
+  return typeof text === 'string' && Buffer.from(text, 'base64').length === n && Buffer.from(text, 'base64').toString('base64') === text;
+}
+
+function parseKeyFile(file: string, raw: Buffer): KeyFile {
   const damaged = (why: string) =>
     new BgError('DAMAGED', `${file} is damaged (${why}). Restore it from a backup; without it the data cannot be decrypted.`);
-  let k: KeyFileV1;
+  const altered = (why: string) =>
+    new BgError('DAMAGED', `${file} was altered: ${why}, which background-manager never writes. Restore key.json from a backup; without it the data cannot be decrypted.`);
+  let k: KeyFile;
   try {
     k = JSON.parse(raw.toString('utf8'));
   } catch {
     throw damaged('not valid JSON');
   }
-  if (k?.format !== KEY_FORMAT || k.version !== 1 || k.kdf?.algorithm !== 'pbkdf2-sha256') throw damaged('unknown format');
+  if (k?.format !== KEY_FORMAT || (k.version !== 1 && k.version !== 2) || k.kdf?.algorithm !== 'pbkdf2-sha256') throw damaged('unknown format');
   if (!Number.isInteger(k.kdf.iterations) || k.kdf.iterations < 1) throw damaged('bad iteration count');
   if (checksumOf(k) !== k.checksum) throw damaged('checksum mismatch');
+  // The checksum is no secret: a hostile edit recomputes it. Refuse what we never write.
+  const n = k.kdf.iterations;
+  if (n < MIN_ITERATIONS || n > MAX_ITERATIONS) {
+    throw altered(`its kdf.iterations ${n} is outside ${MIN_ITERATIONS.toLocaleString('en-US')} to ${MAX_ITERATIONS.toLocaleString('en-US')}`);
+  }
+  if (!isBase64Of(k.kdf.salt, SALT_BYTES)) throw altered(`its kdf.salt is not ${SALT_BYTES} bytes of base64`);
+  if (!isBase64Of(k.wrappedKey, WRAPPED_BYTES)) throw altered(`its wrappedKey is not ${WRAPPED_BYTES} bytes of base64`);
   return k;
 }
 
-export function unwrapKeyFile(file: string, k: KeyFileV1, password: string): Buffer {
+export function unwrapKeyFile(file: string, k: KeyFile, password: string): Buffer {
   const kek = derivePasswordKey(password, Buffer.from(k.kdf.salt, 'base64'), k.kdf.iterations);
-  const dataKey = open(wrapKeys(kek), WRAP_AAD, Buffer.from(k.wrappedKey, 'base64'));
+  const dataKey = open(wrapKeys(kek), wrapAad(k), Buffer.from(k.wrappedKey, 'base64'));
   if (!dataKey || dataKey.length !== KEY_BYTES) {
     throw new BgError(
       'WRONG_PASSWORD',
-      `wrong BG_PASSWORD: it does not open ${file}. Set BG_PASSWORD to the data's current password (the one last set by change_password, else the one the first process was started with).`,
+      `wrong BG_PASSWORD: it does not open ${file}. Set BG_PASSWORD to the data's current password (the one last set by change_password, else the one the first process was started with). If it is right, key.json's salt or wrapped key was changed: restore key.json from a backup.`,
     );
   }
   return dataKey;
+}
+
+// Our encrypted files in a data dir that has no key.json: the state file or any log. The
+// Python skill's files (openssl's `Salted__`) need no key.json and do not count.
+function dataWithoutKey(dataDir: string): string | undefined {
+  const ours = (file: string, magic: string) => readHead(file, magic.length) === magic;
+  const state = path.join(dataDir, 'processes.json.enc');
+  if (ours(state, 'BGSTATE1')) return state;
+  const logs = path.join(dataDir, 'logs');
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(logs);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw storageError(logs, err);
+  }
+  const log = names.find((n) => ours(path.join(logs, n), 'BGLOGv1\n'));
+  return log ? `${logs}/ (${log}, ...)` : undefined;
+}
+
+// The first `n` bytes of a file as Latin-1, or '' when it cannot be read.
+function readHead(file: string, n: number): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const buf = Buffer.alloc(n);
+    return buf.subarray(0, fs.readSync(fd, buf, 0, n, 0)).toString('latin1');
+  } catch {
+    return '';
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -96,17 +159,28 @@ export function unlock(dataDir: string, password: string, opts: { create: boolea
   const file = path.join(dataDir, KEY_FILE);
   const raw = readIfExists(file);
   if (raw) {
+    const cached = cachedDataKey(dataDir, raw, password);
+    if (cached) return { dataKey: cached, keys: subKeys(cached) };
     const dataKey = unwrapKeyFile(file, parseKeyFile(file, raw), password);
+    cacheDataKey(dataDir, raw, password, dataKey);
     return { dataKey, keys: subKeys(dataKey) };
   }
   if (!opts.create) return undefined;
+  const orphaned = dataWithoutKey(dataDir);
+  if (orphaned) {
+    throw new BgError(
+      'DAMAGED',
+      `${file} is missing, but ${orphaned} holds data encrypted under the key it held. Restore key.json from a backup: a new key could not open that data, so none was made. Nothing was changed.`,
+    );
+  }
   ensureDir(dataDir);
   const dataKey = randomBytes(KEY_BYTES);
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const text = Buffer.from(JSON.stringify(makeKeyFile(password, dataKey), null, 2) + '\n');
   try {
     const fd = openNewFile(tmp);
     try {
-      writeAll(fd, Buffer.from(JSON.stringify(makeKeyFile(password, dataKey), null, 2) + '\n'));
+      writeAll(fd, text);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -119,6 +193,7 @@ export function unlock(dataDir: string, password: string, opts: { create: boolea
   } finally {
     fs.rmSync(tmp, { force: true });
   }
+  cacheDataKey(dataDir, text, password, dataKey);
   return { dataKey, keys: subKeys(dataKey) };
 }
 
@@ -126,13 +201,19 @@ export function noKeyToChange(file: string): BgError {
   return new BgError('NOT_FOUND', `${file} does not exist: nothing is encrypted yet, so there is no password to change.`);
 }
 
-// Re-wrap the data key under a new password; no other file changes.
-export function rewrapKey(dataDir: string, oldPassword: string, newPassword: string, iterations?: number): void {
+// Re-wrap the data key under a new password (as version 2); no other file changes. Under
+// `lock` (the state lock, which also guards key.json) the file is replaced only while the lock
+// is ours. What key.json vouches for besides the key (the state generation) is kept.
+export function rewrapKey(dataDir: string, oldPassword: string, newPassword: string, opts: { iterations?: number; lock?: HeldLock } = {}): void {
   const file = path.join(dataDir, KEY_FILE);
   const raw = readIfExists(file);
   if (!raw) throw noKeyToChange(file);
   const k = parseKeyFile(file, raw);
   const dataKey = unwrapKeyFile(file, k, oldPassword);
-  const next = makeKeyFile(newPassword, dataKey, iterations ?? k.kdf.iterations);
-  replaceFileAtomic(file, Buffer.from(JSON.stringify(next, null, 2) + '\n'));
+  const { state } = JSON.parse(raw.toString('utf8')) as { state?: unknown };
+  const next = { ...makeKeyFile(newPassword, dataKey, opts.iterations ?? k.kdf.iterations), ...(state === undefined ? {} : { state }) };
+  const bytes = Buffer.from(JSON.stringify(next, null, 2) + '\n');
+  if (opts.lock) opts.lock.replace(file, bytes, () => !!readIfExists(file)?.equals(raw));
+  else replaceFileAtomic(file, bytes);
+  forgetDataKey(dataDir); // bound to the old key.json anyway; gone at once all the same
 }

@@ -8,10 +8,11 @@ import { BgError, isErrno } from './errors.ts';
 import { skillRoot, supervisorBundlePath } from './paths.ts';
 import { bundlesFresh } from './bundle.ts';
 import { openContext, type Context } from './context.ts';
-import type { SupervisorConfig, SupervisorHello } from './supervisor-config.ts';
+import { writeHandoff, type SupervisorConfig, type SupervisorHello } from './supervisor-config.ts';
 import { DEFAULT_MAX_LOG_SIZE } from './logset.ts';
 import type { Readiness, RestartMode } from './state.ts';
 import { shellQuote } from './lines.ts';
+import { execLine, isPlainWord } from './shellplan.ts';
 
 export interface StartOptions {
   command: string[]; // one element: a shell command line; more: argv, run directly
@@ -138,12 +139,15 @@ export function planCommand(command: string[], env: Record<string, string>, cwd:
   }
   if (command.length === 1) {
     const line = command[0]!;
+    const isProgram = (word: string) => !SHELL_WORDS.has(word) && !!findExecutable(word, env, cwd);
+    // One plain word is the program itself: its own PID and exit status (see shellplan.ts).
+    if (isPlainWord(line) && findExecutable(line, env, cwd)) return { argv: [line], display: line };
     // Check the first word when it is plainly a program name (no quotes, variables, etc.).
     const first = line.trim().split(/\s+/)[0]!;
     if (/^[\w./+-]+$/.test(first) && !/^\w+=/.test(first) && !SHELL_WORDS.has(first) && !findExecutable(first, env, cwd)) {
       throw cannotFind(first);
     }
-    return { argv: ['sh', '-c', line], display: line };
+    return { argv: ['sh', '-c', execLine(line, isProgram) ?? line], display: line };
   }
   if (!findExecutable(command[0]!, env, cwd)) throw cannotFind(command[0]!);
   return { argv: command, display: command.map(shellQuote).join(' ') };
@@ -196,7 +200,10 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
 
   // Start the supervisor first: it boots while this process derives the key.
   // --expose-gc: the supervisor collects its garbage as it ingests (see COLLECT_EVERY there).
-  const sup = spawn(process.execPath, ['--expose-gc', bundle], {
+  // Through sh, to turn core dumps off (soft RLIMIT_CORE 0): a dump would carry the keys to
+  // disk, and Node can set neither that limit nor PR_SET_DUMPABLE. The hard limit stays, so
+  // the command (which inherits the soft limit) may raise its own.
+  const sup = spawn('/bin/sh', ['-c', 'ulimit -S -c 0 && exec "$0" "$@"', process.execPath, '--expose-gc', bundle], {
     detached: true,
     // stderr is read until the hello: if the supervisor dies before it, its last words say why.
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -224,14 +231,15 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
   sup.stdin!.on('error', () => undefined);
 
   let cfg: SupervisorConfig;
+  let dataKey: Buffer;
   try {
     const ctx = opts.context ? opts.context() : openContext({ create: true }, callerEnv);
     // A damaged state file is found before anything runs (the supervisor would find it only
     // after starting the command); the Python skill's state becomes ours here.
     ctx.store.read();
     await migrateLegacyState(ctx.store);
+    dataKey = ctx.unlocked!.dataKey;
     cfg = {
-      dataKey: ctx.unlocked!.dataKey.toString('base64'),
       dataDir: ctx.dataDir,
       command: plan.display,
       argv: plan.argv,
@@ -252,7 +260,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
     sup.kill('SIGKILL');
     throw err;
   }
-  sup.stdin!.end(JSON.stringify(cfg));
+  writeHandoff(sup.stdin!, dataKey, cfg);
   const line = await helloLine;
   sup.stdout!.destroy();
   sup.stderr!.destroy();

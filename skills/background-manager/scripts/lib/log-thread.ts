@@ -25,7 +25,7 @@ port.on('message', (m: ToThread) => {
     port.postMessage({ type: 'written', bytes: m.bytes, dropped: droppedNow ? appender.dropped : undefined, buffers } satisfies FromThread, buffers);
   } else if (m.type === 'sync') {
     appender?.sync();
-    send({ type: 'synced' });
+    send({ type: 'synced', nextSeq: appender?.nextSeq });
   } else {
     send({ type: 'closed', state: appender?.close() });
   }

@@ -10,6 +10,13 @@ import { openNewFile, storageError, writeAll } from './fsutil.ts';
 
 export const LOG_MAGIC = Buffer.from('BGLOGv1\n', 'latin1');
 export const HEADER_BYTES = 80;
+/**
+ * The chained header (docs/FORMAT.md): v1's fields plus `keptFrom`, the oldest sequence number
+ * the size cap had kept when the segment was made, so that a reader can tell the cap's drops
+ * from deleted segments. Written by CappedLogWriter; v1 logs still read.
+ */
+export const LOG_MAGIC_V2 = Buffer.from('BGLOGv2\n', 'latin1');
+export const HEADER_BYTES_V2 = 96;
 export const REC_MAGIC = Buffer.from([0x42, 0x47, 0x52, 0x01]); // "BGR\x01"
 export const TRAIL_MAGIC = Buffer.from([0x01, 0x52, 0x47, 0x42]); // "\x01RGB"
 export const REC_HEAD_BYTES = 28;
@@ -27,6 +34,13 @@ export interface LogHeader {
   fileId: Buffer;
   baseSeq: number;
   created: number;
+  /** v2 only: records before this seq were dropped by the size cap when the segment was made. */
+  keptFrom?: number;
+}
+
+/** The header's version and length (where the first record starts). */
+export function headerVersion(h: LogHeader): { version: 1 | 2; bytes: number } {
+  return h.keptFrom === undefined ? { version: 1, bytes: HEADER_BYTES } : { version: 2, bytes: HEADER_BYTES_V2 };
 }
 
 export interface LogRecord {
@@ -46,28 +60,34 @@ export interface LogIssue {
 }
 
 function encodeHeader(keys: SubKeys, h: LogHeader): Buffer {
-  const b = Buffer.alloc(HEADER_BYTES);
-  LOG_MAGIC.copy(b, 0);
+  const v2 = h.keptFrom !== undefined;
+  const b = Buffer.alloc(v2 ? HEADER_BYTES_V2 : HEADER_BYTES);
+  (v2 ? LOG_MAGIC_V2 : LOG_MAGIC).copy(b, 0);
   b.write(h.procId.slice(0, 8), 8, 'latin1');
   h.fileId.copy(b, 16);
   b.writeBigUInt64BE(BigInt(h.baseSeq), 32);
   b.writeBigUInt64BE(BigInt(h.created), 40);
-  hmac(keys.mac, Buffer.from('bglog header'), b.subarray(0, 48)).copy(b, 48);
+  if (v2) b.writeBigUInt64BE(BigInt(h.keptFrom!), 48); // bytes 56-63 reserved, zero
+  const macAt = b.length - 32;
+  hmac(keys.mac, Buffer.from('bglog header'), b.subarray(0, macAt)).copy(b, macAt);
   return b;
 }
 
 export function decodeHeader(file: string, keys: SubKeys, b: Buffer, procId?: string): LogHeader {
-  if (b.length < HEADER_BYTES || !b.subarray(0, 8).equals(LOG_MAGIC)) {
+  const v2 = b.subarray(0, 8).equals(LOG_MAGIC_V2);
+  const size = v2 ? HEADER_BYTES_V2 : HEADER_BYTES;
+  if (b.length < size || !(v2 || b.subarray(0, 8).equals(LOG_MAGIC))) {
     throw new BgError('DAMAGED', `${file} is not a background-manager log (bad header). It may be damaged or from another tool.`);
   }
-  if (!macEqual(b.subarray(48, 80), hmac(keys.mac, Buffer.from('bglog header'), b.subarray(0, 48)))) {
+  if (!macEqual(b.subarray(size - 32, size), hmac(keys.mac, Buffer.from('bglog header'), b.subarray(0, size - 32)))) {
     throw new BgError('DAMAGED', `${file}: the log header failed its integrity check (damaged, or written under another data key).`);
   }
-  const h = {
+  const h: LogHeader = {
     procId: b.toString('latin1', 8, 16).replace(/\0+$/, ''),
     fileId: Buffer.from(b.subarray(16, 32)),
     baseSeq: Number(b.readBigUInt64BE(32)),
     created: Number(b.readBigUInt64BE(40)),
+    ...(v2 ? { keptFrom: Number(b.readBigUInt64BE(48)) } : {}),
   };
   if (procId !== undefined && h.procId !== procId) {
     throw new BgError('DAMAGED', `${file} belongs to process ${h.procId}, not ${procId}: the file was swapped.`);
@@ -152,6 +172,8 @@ export class LogReader {
   readonly header: LogHeader;
   private readonly keys: SubKeys;
   private readonly fd: number;
+  /** Where the first record starts: the header's length. */
+  readonly start: number;
   readonly stats: ReadStats = { bytesRead: 0 };
 
   private constructor(file: string, fd: number, keys: SubKeys, header: LogHeader) {
@@ -159,6 +181,7 @@ export class LogReader {
     this.fd = fd;
     this.keys = keys;
     this.header = header;
+    this.start = headerVersion(header).bytes;
   }
 
   static open(file: string, keys: SubKeys, procId?: string): LogReader {
@@ -170,7 +193,7 @@ export class LogReader {
       throw storageError(file, err);
     }
     try {
-      const head = pread(fd, 0, HEADER_BYTES);
+      const head = pread(fd, 0, HEADER_BYTES_V2); // v1's 80 bytes, or all of v2's
       return new LogReader(file, fd, keys, decodeHeader(file, keys, head, procId));
     } catch (err) {
       fs.closeSync(fd);
@@ -199,12 +222,12 @@ export class LogReader {
     next: number;
     nextSeq: number;
   } {
-    const start = Math.max(opts.offset ?? HEADER_BYTES, HEADER_BYTES);
+    const start = Math.max(opts.offset ?? this.start, this.start);
     const end = Math.min(this.size(), opts.maxBytes === undefined ? Infinity : start + opts.maxBytes);
     const fileId = this.header.fileId;
     const records: LogRecord[] = [];
     const issues: LogIssue[] = [];
-    let expect = opts.expectSeq ?? (start === HEADER_BYTES ? this.header.baseSeq : undefined);
+    let expect = opts.expectSeq ?? (start === this.start ? this.header.baseSeq : undefined);
     let pos = start;
     const CHUNK = 8 << 20;
     let buf: Buffer = Buffer.alloc(0);
@@ -286,11 +309,11 @@ export class LogReader {
     const issues: LogIssue[] = [];
     let end = this.lastGoodEnd(this.size(), issues);
     let expect: number | undefined;
-    while (end > HEADER_BYTES) {
+    while (end > this.start) {
       const trail = pread(this.fd, end - 8, 8, this.stats);
       const total = trail.readUInt32BE(0);
       let rec: LogRecord | undefined;
-      if (trail.subarray(4).equals(TRAIL_MAGIC) && total <= end - HEADER_BYTES && total >= REC_OVERHEAD + 16 && total <= MAX_RECORD) {
+      if (trail.subarray(4).equals(TRAIL_MAGIC) && total <= end - this.start && total >= REC_OVERHEAD + 16 && total <= MAX_RECORD) {
         const buf = pread(this.fd, end - total, total, this.stats);
         rec = decodeRecordAt(this.keys, this.header.fileId, buf, 0, end - total);
       }
@@ -314,8 +337,8 @@ export class LogReader {
       end = rec.offset;
       if (!visit(rec)) return { issues };
     }
-    if (expect !== undefined && end <= HEADER_BYTES && expect + 1 > this.header.baseSeq) {
-      issues.push({ kind: 'missing', offset: HEADER_BYTES, message: `records #${this.header.baseSeq}..#${expect} are missing at the start of the file` });
+    if (expect !== undefined && end <= this.start && expect + 1 > this.header.baseSeq) {
+      issues.push({ kind: 'missing', offset: this.start, message: `records #${this.header.baseSeq}..#${expect} are missing at the start of the file` });
     }
     return { issues };
   }
@@ -326,12 +349,12 @@ export class LogReader {
    * torn write, anything else is damage.
    */
   private lastGoodEnd(limit: number, issues: LogIssue[], midFile = false): number {
-    if (limit <= HEADER_BYTES) return limit;
-    const winStart = Math.max(HEADER_BYTES, limit - 2 * MAX_RECORD);
-    const tailProbe = pread(this.fd, limit - Math.min(8, limit - HEADER_BYTES), Math.min(8, limit - HEADER_BYTES), this.stats);
+    if (limit <= this.start) return limit;
+    const winStart = Math.max(this.start, limit - 2 * MAX_RECORD);
+    const tailProbe = pread(this.fd, limit - Math.min(8, limit - this.start), Math.min(8, limit - this.start), this.stats);
     if (!midFile && tailProbe.length === 8 && tailProbe.subarray(4).equals(TRAIL_MAGIC)) {
       const total = tailProbe.readUInt32BE(0);
-      if (total <= limit - HEADER_BYTES && total <= MAX_RECORD && total >= REC_OVERHEAD + 16) {
+      if (total <= limit - this.start && total <= MAX_RECORD && total >= REC_OVERHEAD + 16) {
         const buf = pread(this.fd, limit - total, total, this.stats);
         if (decodeRecordAt(this.keys, this.header.fileId, buf, 0, limit - total)) return limit;
       }
@@ -354,9 +377,9 @@ export class LogReader {
       }
       from = ix - 5;
     }
-    if (!found && winStart > HEADER_BYTES) {
+    if (!found && winStart > this.start) {
       issues.push({ kind: 'damaged', offset: winStart, message: `no valid record found in bytes ${winStart}..${limit - 1}; earlier records were not read` });
-      return HEADER_BYTES;
+      return this.start;
     }
     const rel = goodEnd - winStart;
     const total = declaredTotal(win, rel);
@@ -387,8 +410,9 @@ export class LogWriter {
     this.bytes = bytes;
   }
 
-  static create(file: string, keys: SubKeys, procId: string, baseSeq = 0): LogWriter {
-    const header: LogHeader = { procId, fileId: randomBytes(16), baseSeq, created: Date.now() };
+  /** `keptFrom` given: a chained (v2) header, as CappedLogWriter makes; else v1. */
+  static create(file: string, keys: SubKeys, procId: string, baseSeq = 0, keptFrom?: number): LogWriter {
+    const header: LogHeader = { procId, fileId: randomBytes(16), baseSeq, created: Date.now(), ...(keptFrom === undefined ? {} : { keptFrom }) };
     let fd: number;
     try {
       fd = openNewFile(file);
@@ -402,7 +426,7 @@ export class LogWriter {
       if (!isErrno(err, 'EEXIST')) fs.rmSync(file, { force: true }); // no half header left behind
       throw storageError(file, err);
     }
-    return new LogWriter(file, fd, keys, header.fileId, baseSeq, HEADER_BYTES);
+    return new LogWriter(file, fd, keys, header.fileId, baseSeq, headerVersion(header).bytes);
   }
 
   // Continue an existing log: cut a torn last record off, then append after the last one.
@@ -419,7 +443,7 @@ export class LogWriter {
       // window at a time so a big log is not held in memory.
       if (!last) {
         const size = reader.size();
-        for (let offset = HEADER_BYTES; offset < size; ) {
+        for (let offset = reader.start; offset < size; ) {
           const r = reader.readForward({ offset, maxBytes: 64 << 20 });
           last = r.records[r.records.length - 1] ?? last;
           if (r.next <= offset) break;
@@ -429,7 +453,7 @@ export class LogWriter {
     } finally {
       reader.close();
     }
-    const end = last ? last.end : HEADER_BYTES;
+    const end = last ? last.end : reader.start;
     const fd = fs.openSync(file, 'r+');
     if (fs.fstatSync(fd).size > end) fs.ftruncateSync(fd, end);
     fs.closeSync(fd);

@@ -51,6 +51,30 @@ export function listSegments(activeFile: string): Segment[] {
 }
 
 /**
+ * The seq the next record of this log would have (its newest segment's last record + 1, or
+ * that segment's base if it has none); undefined if there is no log or it cannot be read.
+ * The supervisor commits it to the state when the process ends (ProcessRecord.logEnd).
+ */
+export function logNextSeq(activeFile: string, keys: SubKeys, procId: string): number | undefined {
+  const newest = listSegments(activeFile).pop();
+  if (!newest) return undefined;
+  let r: LogReader | undefined;
+  try {
+    r = LogReader.open(newest.file, keys, procId);
+    let next = r.header.baseSeq;
+    r.readBackward((rec) => {
+      next = rec.seq + 1;
+      return false;
+    });
+    return next;
+  } catch {
+    return undefined;
+  } finally {
+    r?.close();
+  }
+}
+
+/**
  * Where a reader stopped: the segment (by file ID), the byte offset, the next seq, and how much
  * of that record's data was already taken (a read that stopped after a line mid-record).
  */
@@ -61,81 +85,185 @@ export interface Cursor {
   skip?: number; // bytes of the record at `offset` already read
 }
 
+/** What the state says about a log, for the checks a reader can make (ProcessRecord fields). */
+export interface LogExpectations {
+  /** The seq after the last record, committed when the process ended (ProcessRecord.logEnd). */
+  endSeq?: number;
+  /** The log was written chained (ProcessRecord.logVersion 2): a v1 segment is a downgrade. */
+  chained?: boolean;
+}
+
+/** A segment opened for reading, in a consistent listing (see snapshot()). */
+interface Opened {
+  seg: Segment;
+  r: LogReader;
+}
+
+/**
+ * Reads a log's segments as one chain: each segment must belong to the process (header), be
+ * named for its first seq, start where the previous one ended, and (chained logs) not start
+ * past what the newest segment says the size cap kept; an ended process's log must reach the
+ * end committed in the state. Anything else is reported as an issue, never silently skipped.
+ */
 export class LogSetReader {
   private readonly activeFile: string;
   private readonly keys: SubKeys;
   private readonly procId: string;
+  private readonly expect: LogExpectations;
   readonly issues: LogIssue[] = [];
+  private readonly said = new Set<string>(); // issue messages already in `issues` (reads repeat)
   bytesRead = 0;
   /** During backward(): the position just after the record being visited. */
   lastCursor: Cursor | undefined;
   /** During forward(): the record being visited (its segment, and the bytes cut from its front). */
   private visiting: { fileId: string; skip: number } | undefined;
 
-  constructor(activeFile: string, keys: SubKeys, procId: string) {
+  constructor(activeFile: string, keys: SubKeys, procId: string, expect: LogExpectations = {}) {
     this.activeFile = activeFile;
     this.keys = keys;
     this.procId = procId;
+    this.expect = expect;
   }
 
-  private open(file: string): LogReader | undefined {
+  private push(issue: LogIssue): void {
+    if (this.said.has(issue.message)) return;
+    this.said.add(issue.message);
+    this.issues.push(issue);
+  }
+
+  private damaged(message: string): void {
+    this.push({ kind: 'damaged', offset: 0, message });
+  }
+
+  private missing(from: number, to: number, where: string): void {
+    if (to < from) return;
+    this.push({ kind: 'missing', offset: 0, message: `records #${from}..#${to} are missing ${where}` });
+  }
+
+  private open(file: string): LogReader | undefined | 'gone' {
     try {
       return LogReader.open(file, this.keys, this.procId);
     } catch (err) {
-      // A segment deleted by the cap between listing and opening is simply gone; one whose
-      // header is damaged is reported and skipped, so the other segments stay readable.
+      // A segment deleted (by the cap) between listing and opening: the listing is taken again.
+      // One whose header is damaged is reported and skipped, so the others stay readable.
       const code = (err as { code?: string }).code;
-      if (code === 'NOT_FOUND') return undefined;
+      if (code === 'NOT_FOUND') return 'gone';
       if (code === 'DAMAGED') {
-        this.issues.push({ kind: 'damaged', offset: 0, message: (err as Error).message });
+        this.damaged((err as Error).message);
         return undefined;
       }
       throw err;
     }
   }
 
+  /**
+   * Every segment opened, from a listing that did not change while they were opened (a
+   * rotation renames the active segment and makes a new one: a reader racing it would
+   * otherwise see a gap that is not there). Segments that break the chain's static rules
+   * (name, version) are reported and left out.
+   */
+  private snapshot(): Opened[] {
+    for (let attempt = 0; ; attempt++) {
+      const segs = listSegments(this.activeFile);
+      const opened: Opened[] = [];
+      let changed = false;
+      for (const seg of segs) {
+        const r = this.open(seg.file);
+        if (r === 'gone') changed = true;
+        else if (r) opened.push({ seg, r });
+      }
+      const again = listSegments(this.activeFile).map((x) => x.file).join('\n');
+      if ((changed || again !== segs.map((x) => x.file).join('\n')) && attempt < 5) {
+        for (const o of opened) o.r.close();
+        continue;
+      }
+      return opened.filter((o) => this.admissible(o) || (o.r.close(), false));
+    }
+  }
+
+  private admissible({ seg, r }: Opened): boolean {
+    const name = path.basename(seg.file);
+    if (seg.firstSeq !== undefined && r.header.baseSeq !== seg.firstSeq) {
+      this.damaged(`${name} is named for record #${seg.firstSeq} but starts at #${r.header.baseSeq} (segments renamed or swapped); not shown`);
+      return false;
+    }
+    if (this.expect.chained && r.header.keptFrom === undefined) {
+      this.damaged(`${name} is in the log format before chaining, but this process's log was written chained (a substituted segment); not shown`);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Reading reached the oldest segment kept: it must not start past what the newest segment's
+   * header says the cap kept (older records were dropped by the cap, newer ones deleted).
+   */
+  private checkStart(opened: Opened[]): void {
+    const oldest = opened[0];
+    const keptFrom = opened[opened.length - 1]?.r.header.keptFrom;
+    if (!oldest || keptFrom === undefined) return;
+    this.missing(keptFrom, oldest.r.header.baseSeq - 1, `before ${path.basename(oldest.seg.file)}: segments were deleted beyond what the size cap dropped`);
+  }
+
+  /** The last record read was `lastSeq` (undefined: none at all): the committed end must be reached. */
+  private checkEnd(nextSeq: number | undefined, opened: Opened[]): void {
+    const end = this.expect.endSeq;
+    if (end === undefined || (nextSeq ?? 0) >= end) return;
+    const last = opened[opened.length - 1];
+    if (!last) {
+      this.missing(0, end - 1, `(the log ${path.basename(this.activeFile)} of this ended process is gone: deleted)`);
+      return;
+    }
+    const active = last.seg.firstSeq === undefined ? '' : ` (its active segment ${path.basename(this.activeFile)} is gone)`;
+    this.missing(nextSeq ?? last.r.header.baseSeq, end - 1, `at the end of the log: it was cut short${active}`);
+  }
+
   private note(file: string, issues: LogIssue[]): void {
-    for (const i of issues) this.issues.push({ ...i, message: `${path.basename(file)}: ${i.message}` });
+    for (const i of issues) this.push({ ...i, message: `${path.basename(file)}: ${i.message}` });
   }
 
   /** Newest first across segments, until `visit` returns false. Returns true if it reached the start. */
   backward(visit: (rec: LogRecord) => boolean): boolean {
-    const segs = listSegments(this.activeFile).reverse();
-    for (const seg of segs) {
-      const r = this.open(seg.file);
-      if (!r) continue;
-      let stopped = false;
-      try {
+    const opened = this.snapshot();
+    try {
+      // The seq the next record visited must have: the committed end, then each segment's base.
+      let want = this.expect.endSeq;
+      let after = 'at the end of the log: it was cut short';
+      for (let i = opened.length - 1; i >= 0; i--) {
+        const { seg, r } = opened[i]!;
+        let stopped = false;
+        let seen = false;
         const fileId = r.header.fileId.toString('hex');
         const { issues } = r.readBackward((rec) => {
+          if (!seen) {
+            seen = true;
+            if (want !== undefined) this.missing(rec.seq + 1, want - 1, after);
+          }
           this.lastCursor = { fileId, offset: rec.end, seq: rec.seq + 1 };
           if (visit(rec)) return true;
           stopped = true;
           return false;
         });
-        this.note(seg.file, issues.filter((i) => !(i.kind === 'torn-tail' && seg.firstSeq !== undefined)));
+        this.note(seg.file, issues.filter((x) => !(x.kind === 'torn-tail' && seg.firstSeq !== undefined)));
         this.bytesRead += r.stats.bytesRead;
-      } finally {
-        r.close();
+        if (stopped) return false;
+        if (!seen && want !== undefined) this.missing(r.header.baseSeq, want - 1, after); // an empty segment
+        want = r.header.baseSeq;
+        after = `before ${path.basename(seg.file)}: a segment was deleted or cut short`;
       }
-      if (stopped) return false;
+      if (opened.length === 0) this.checkEnd(undefined, opened);
+      this.checkStart(opened);
+      return true;
+    } finally {
+      for (const { r } of opened) r.close();
     }
-    return true;
   }
 
   /** The first seq still kept (older ones were dropped by the cap), or undefined if no log. */
   firstKeptSeq(): number | undefined {
-    const segs = listSegments(this.activeFile);
-    for (const seg of segs) {
-      const r = this.open(seg.file);
-      if (!r) continue;
-      try {
-        return r.header.baseSeq;
-      } finally {
-        r.close();
-      }
-    }
-    return undefined;
+    const opened = this.snapshot();
+    for (const { r } of opened) r.close();
+    return opened[0]?.r.header.baseSeq;
   }
 
   /**
@@ -143,21 +271,26 @@ export class LogSetReader {
    * end. Returns the cursor to continue from.
    */
   forward(from: Cursor | undefined, visit: (rec: LogRecord) => boolean | void): Cursor | undefined {
-    const segs = listSegments(this.activeFile);
-    const readers = segs.map((seg) => ({ seg, r: this.open(seg.file) }));
+    const readers = this.snapshot();
     try {
       // The cursor's segment, found by file ID (archiving renames a segment, never changes it).
-      let startIx = from ? readers.findIndex(({ r }) => r?.header.fileId.toString('hex') === from.fileId) : 0;
+      let startIx = from ? readers.findIndex(({ r }) => r.header.fileId.toString('hex') === from.fileId) : 0;
       const minSeq = startIx < 0 ? from!.seq : 0; // its segment was dropped: skip nothing newer
       if (startIx < 0) startIx = 0;
+      if (startIx === 0) this.checkStart(readers);
       let cursor = from;
+      let nextSeq: number | undefined; // where the previous segment ended
       for (let i = startIx; i < readers.length; i++) {
         const { seg, r } = readers[i]!;
-        if (!r) continue;
         const fileId = r.header.fileId.toString('hex');
         const resume = i === startIx && from && fileId === from.fileId;
+        if (nextSeq !== undefined && r.header.baseSeq !== nextSeq) {
+          const prev = path.basename(readers[i - 1]!.seg.file);
+          if (r.header.baseSeq > nextSeq) this.missing(nextSeq, r.header.baseSeq - 1, `between ${prev} and ${path.basename(seg.file)}: a segment was deleted or cut short`);
+          else this.damaged(`${path.basename(seg.file)} starts at #${r.header.baseSeq}, inside ${prev} (which ends before #${nextSeq}): segments out of order`);
+        }
         let stopped = false;
-        const { issues, next, nextSeq } = r.readForward({
+        const res = r.readForward({
           ...(resume ? { offset: from.offset, expectSeq: from.seq } : {}),
           visit: (rec) => {
             if (rec.seq < minSeq) return true;
@@ -170,14 +303,31 @@ export class LogSetReader {
           },
         });
         this.bytesRead += r.stats.bytesRead;
-        this.note(seg.file, issues.filter((x) => !(x.kind === 'torn-tail' && seg.firstSeq === undefined)));
-        cursor = { fileId, offset: next, seq: nextSeq };
+        // A torn record ends only the active segment (the writer cuts it off before going on):
+        // it is said here as by a tail read (get_logs leaves it out while the process runs).
+        // Each read states it afresh: the record it saw torn may be whole by the next one.
+        this.forgetTorn(seg.file);
+        this.note(seg.file, res.issues.filter((x) => !(x.kind === 'torn-tail' && seg.firstSeq !== undefined)));
+        cursor = { fileId, offset: res.next, seq: res.nextSeq };
         if (stopped) return cursor;
+        nextSeq = res.nextSeq;
       }
+      this.checkEnd(readers.length ? nextSeq : undefined, readers);
       return cursor;
     } finally {
       this.visiting = undefined;
-      for (const { r } of readers) r?.close();
+      for (const { r } of readers) r.close();
+    }
+  }
+
+  private forgetTorn(file: string): void {
+    const prefix = `${path.basename(file)}: `;
+    for (let i = this.issues.length - 1; i >= 0; i--) {
+      const x = this.issues[i]!;
+      if (x.kind === 'torn-tail' && x.message.startsWith(prefix)) {
+        this.said.delete(x.message);
+        this.issues.splice(i, 1);
+      }
     }
   }
 
@@ -221,6 +371,11 @@ export class CappedLogWriter {
     this.nextSeq = this.writer?.nextSeq ?? this.nextSeqAfterArchive();
   }
 
+  /** The seq the next record will have: where the log ends, as this writer knows it. */
+  get next(): number {
+    return this.nextSeq;
+  }
+
   /** The seq after the newest archived record (0 for a new log). */
   private nextSeqAfterArchive(): number {
     const last = listSegments(this.activeFile).filter((s) => s.firstSeq !== undefined).pop();
@@ -244,34 +399,46 @@ export class CappedLogWriter {
   /** Append; returns true when older output was dropped by this call (the caller records it). */
   append(stream: StreamName, data: Uint8Array, time = Date.now()): boolean {
     // After a failed rotation (disk full) the next append makes the new segment.
-    this.writer ??= LogWriter.create(this.activeFile, this.keys, this.procId, this.nextSeq);
-    this.writer.append(stream, data, time);
-    this.nextSeq = this.writer.nextSeq;
-    if (this.writer.bytes < this.pieceBytes) return false;
-    return this.rotate();
+    const dropped = this.writer ? false : this.startSegment();
+    this.writer!.append(stream, data, time);
+    this.nextSeq = this.writer!.nextSeq;
+    if (this.writer!.bytes < this.pieceBytes) return dropped;
+    return this.rotate() || dropped;
   }
 
   private rotate(): boolean {
-    const nextSeq = this.nextSeq;
     const firstSeq = this.baseSeqOfActive();
     this.writer!.close();
     this.writer = undefined;
     fs.renameSync(this.activeFile, archivedName(this.activeFile, firstSeq));
-    // Keep the archived pieces within the cap, less the piece now being written.
-    const archived = listSegments(this.activeFile).filter((s) => s.firstSeq !== undefined);
-    let total = archived.reduce((n, s) => n + fs.statSync(s.file).size, 0);
-    let droppedNow = false;
-    for (let i = 0; i < archived.length && total > this.maxBytes - this.pieceBytes; i++) {
-      const seg = archived[i]!;
-      const size = fs.statSync(seg.file).size;
-      const next = archived[i + 1]?.firstSeq ?? nextSeq;
-      fs.rmSync(seg.file);
-      total -= size;
-      this.dropped.bytes += size;
-      this.dropped.records += next - seg.firstSeq!;
-      droppedNow = true;
+    try {
+      return this.startSegment();
+    } catch {
+      return false; // made by the next append (which counts what it cannot write)
     }
-    return droppedNow;
+  }
+
+  /**
+   * Make the next active segment, then delete the oldest archived ones beyond the cap (less
+   * the piece now being written). The new segment's header says where the kept records start,
+   * and it exists before anything is deleted, so a reader can always tell the cap's drops from
+   * deleted segments. Throws, deleting nothing, if the segment cannot be made.
+   */
+  private startSegment(): boolean {
+    const archived = listSegments(this.activeFile).filter((s) => s.firstSeq !== undefined);
+    const sizes = archived.map((s) => fs.statSync(s.file).size);
+    let total = sizes.reduce((n, x) => n + x, 0);
+    let drop = 0;
+    while (drop < archived.length && total > this.maxBytes - this.pieceBytes) total -= sizes[drop++]!;
+    const keptFrom = archived[drop]?.firstSeq ?? this.nextSeq;
+    this.writer = LogWriter.create(this.activeFile, this.keys, this.procId, this.nextSeq, keptFrom);
+    for (let i = 0; i < drop; i++) {
+      const seg = archived[i]!;
+      fs.rmSync(seg.file);
+      this.dropped.bytes += sizes[i]!;
+      this.dropped.records += (archived[i + 1]?.firstSeq ?? this.nextSeq) - seg.firstSeq!;
+    }
+    return drop > 0;
   }
 
   private baseSeqOfActive(): number {

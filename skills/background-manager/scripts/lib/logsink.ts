@@ -37,6 +37,7 @@ export interface SinkState {
   maxBytes: number;
   dropped: Dropped;
   lost: Lost;
+  nextSeq?: number; // where the log ends, as the last writer knew it (not read back from disk)
 }
 
 /**
@@ -108,6 +109,11 @@ export class LogAppender {
     return { ...(this.writer?.dropped ?? this.state.dropped) };
   }
 
+  /** The seq of the next record: the log's end as written (a deleted or cut file does not change it). */
+  get nextSeq(): number | undefined {
+    return this.writer?.next ?? this.state.nextSeq;
+  }
+
   // The loss so far, said in the log (then forgotten); undefined if that could not be written.
   private noteLost(time = Date.now()): boolean | undefined {
     const lost = this.state.lost;
@@ -148,9 +154,10 @@ export class LogAppender {
   /** Close the log; what the next appender needs to go on where this one stopped. */
   close(): SinkState {
     const dropped = this.dropped;
+    const nextSeq = this.nextSeq;
     this.writer?.close();
     this.writer = undefined;
-    return { ...this.state, dropped };
+    return { ...this.state, dropped, ...(nextSeq === undefined ? {} : { nextSeq }) };
   }
 }
 
@@ -163,7 +170,7 @@ export type ToThread = { type: 'open'; state: SinkState } | { type: 'write'; seg
 export type FromThread =
   | { type: 'ready' }
   | { type: 'written'; bytes: number; dropped: Dropped | undefined; buffers: ArrayBuffer[] }
-  | { type: 'synced' }
+  | { type: 'synced'; nextSeq: number | undefined }
   | { type: 'closed'; state: SinkState | undefined }
   | { type: 'failed'; message: string };
 
@@ -243,9 +250,10 @@ export class ThreadSink {
     });
   }
 
-  /** Every batch handed over is written, and on disk. */
-  async sync(): Promise<void> {
-    await this.ask({ type: 'sync' }, 'synced');
+  /** Every batch handed over is written, and on disk: the seq of the next record, if known. */
+  async sync(): Promise<number | undefined> {
+    const m = await this.ask({ type: 'sync' }, 'synced');
+    return m.type === 'synced' ? m.nextSeq : undefined;
   }
 
   /** Written, closed, the thread gone: the state to go on from (undefined if never opened or failed). */

@@ -212,14 +212,21 @@ export class OutputLog {
     }
   }
 
-  /** Everything so far written and on disk (the end of a run is recorded after this). */
-  async settle(): Promise<void> {
+  /**
+   * Everything so far written and on disk (the end of a run is recorded after this). Returns
+   * the seq the next record will have, as the writer knows it (undefined if unknown).
+   */
+  async settle(): Promise<number | undefined> {
     this.flush();
     await this.switching;
-    if (this.thread?.opened) await this.thread.sync();
+    let next = this.thread?.opened ? await this.thread.sync() : undefined;
     // A thread that failed meanwhile is handing back: its loss is said by the appender here.
     await this.switching;
-    if (!this.thread?.opened) this.inline?.sync();
+    if (!this.thread?.opened) {
+      this.inline?.sync();
+      next = this.inline?.nextSeq;
+    }
+    return next;
   }
 
   /** Written, on disk and closed; a log thread ended. */

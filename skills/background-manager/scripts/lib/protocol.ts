@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { hmac, macEqual } from './crypto.ts';
 import { BgError, type ErrorCode } from './errors.ts';
 import { ensureDir, DIR_MODE, storageError } from './fsutil.ts';
+import { setLongTimeout } from './timer.ts';
 import type { StopReason } from './state.ts';
 
 export type Request =
@@ -232,7 +233,7 @@ export function requestControl(socket: string, key: Buffer, req: Request, timeou
     const finish = (err: Error | undefined, reply?: Reply) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.clear();
       clearTimeout(handshake);
       sock.destroy();
       if (dir) fs.closeSync(dir.fd);
@@ -241,7 +242,8 @@ export function requestControl(socket: string, key: Buffer, req: Request, timeou
     };
     // Until the server has proven itself nothing was asked of it: failures then are Unanswered.
     const failure = (message: string, cause?: unknown) => (proven ? new BgError('SUPERVISOR', message, { cause }) : new Unanswered(message, { cause }));
-    const timer = setTimeout(() => finish(failure(`the supervisor did not answer within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
+    // A stop's wait is the user's --timeout plus a margin: it may exceed one Node timer.
+    const timer = setLongTimeout(() => finish(failure(`the supervisor did not answer within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
     const handshake = setTimeout(() => finish(failure(`the supervisor did not answer within ${HANDSHAKE_MS / 1000} s.`)), Math.min(timeoutMs, HANDSHAKE_MS));
     sock.on('error', (err) => finish(failure(`cannot reach the process's supervisor (${(err as NodeJS.ErrnoException).code ?? err.message}).`, err)));
     sock.on('close', () => finish(failure('the supervisor closed the connection without answering.')));

@@ -1,22 +1,18 @@
 // The state: one encrypted JSON document listing every managed process. Reads need no lock
 // (the file is only ever replaced by rename); every change goes through update(), which holds
-// a proper-lockfile lock across the whole read-modify-write.
+// a proper-lockfile lock across the whole read-modify-write and replaces the file only while
+// the lock is still its own and the file still the one it read (lock.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { BgError, isErrno } from './errors.ts';
 import { open, seal, type SubKeys } from './crypto.ts';
-import { ensureDir, readIfExists, replaceFileAtomic, storageError } from './fsutil.ts';
+import { ensureDir, readIfExists, storageError } from './fsutil.ts';
+import { LockLostError, withLock } from './lock.ts';
 import { decryptOpenssl, isOpensslFile, parseLegacyState, type LegacyEntry } from './legacy.ts';
 
 export const STATE_FILE = 'processes.json.enc';
 export const LEGACY_BACKUP_SUFFIX = '.python-backup';
 const STATE_MAGIC = Buffer.from('BGSTATE1', 'latin1');
-
-// proper-lockfile's lock is a folder; make it 0700 like every folder we create.
-const lockFs = {
-  ...fs,
-  mkdir: (p: string, cb: (err: NodeJS.ErrnoException | null) => void) => fs.mkdir(p, { mode: 0o700 }, cb),
-};
 
 export type RestartMode = 'no' | 'on-failure' | 'always';
 /** Why a process was asked to end: stop_process, --timeout, --replace, restart_process, remove_process. */
@@ -76,6 +72,8 @@ export interface ProcessRecord {
   logFile: string; // relative to the data dir (the active segment; see logset.ts)
   maxLogSize?: number;
   logDropped?: { bytes: number; records: number }; // removed by the size cap so far
+  logVersion?: 2; // its log is chained (v2 segment headers): a v1 segment is refused (logset.ts)
+  logEnd?: number; // the seq after the log's last record, committed when the process ended
   newCursor?: NewCursor; // where get_logs --new (output, no --grep) stopped
   newCursors?: Record<string, NewCursor>; // the same for other --stream/--grep views, by view
   legacy?: { status?: string; inputFile?: string }; // imported from the Python skill
@@ -83,8 +81,14 @@ export interface ProcessRecord {
 
 export interface StateDoc {
   version: 1;
+  generation?: number; // +1 on every write (absent before the first one): a lost or rolled-back write shows
   processes: ProcessRecord[];
 }
+
+export { withLock };
+
+// A writer that lost its lock runs again on fresh state this many times before it gives up (exit 7).
+const LOST_LOCK_ATTEMPTS = 3;
 
 function emptyDoc(): StateDoc {
   return { version: 1, processes: [] };
@@ -133,44 +137,6 @@ function importLegacy(entries: LegacyEntry[]): StateDoc {
   return doc;
 }
 
-/**
- * Run `fn` holding the proper-lockfile lock of `file` (a `<file>.lock` folder). A lock older
- * than 15 s is taken over; a waiter retries for about 20 s before giving up.
- */
-export async function withLock<T>(file: string, fn: () => T | Promise<T>): Promise<T> {
-  let release: () => Promise<void>;
-  try {
-    // proper-lockfile retries every error; a folder that cannot be written never will be.
-    fs.accessSync(path.dirname(file), fs.constants.W_OK);
-  } catch (err) {
-    throw storageError(path.dirname(file), err);
-  }
-  try {
-    // Loaded on first use: read-only callers (list_processes, get_logs) never pay for it.
-    const { default: lockfile } = await import('proper-lockfile');
-    release = await lockfile.lock(file, {
-      realpath: false,
-      stale: 15_000,
-      update: 3_000,
-      retries: { retries: 400, factor: 1.3, minTimeout: 5, maxTimeout: 60, randomize: true },
-      fs: lockFs,
-      onCompromised: () => {
-        /* a lock lost to staleness: writers replace whole files, so nothing is torn */
-      },
-    });
-  } catch (err) {
-    if (isErrno(err, 'ELOCKED')) {
-      throw new BgError('STORAGE', `${file} stayed locked by another call; try again (a lock older than 15 s is taken over).`, { cause: err });
-    }
-    throw storageError(`${file}.lock`, err);
-  }
-  try {
-    return await fn();
-  } finally {
-    await release().catch(() => undefined);
-  }
-}
-
 export interface StateStoreOptions {
   dataDir: string;
   keys?: SubKeys; // undefined while no key file exists yet (nothing of ours is stored)
@@ -195,14 +161,14 @@ export class StateStore {
     return this.readRaw().doc;
   }
 
-  private readRaw(): { doc: StateDoc; legacy: boolean } {
+  private readRaw(): { doc: StateDoc; legacy: boolean; raw?: Buffer } {
     const raw = readIfExists(this.file);
     if (!raw) return { doc: emptyDoc(), legacy: false };
-    if (isOpensslFile(raw)) return { doc: this.readLegacy(raw), legacy: true };
+    if (isOpensslFile(raw)) return { doc: this.readLegacy(raw), legacy: true, raw };
     if (!this.keys) {
       throw new BgError('DAMAGED', `${this.file} exists but the key file ${path.join(this.dataDir, 'key.json')} is missing. Restore key.json from a backup.`);
     }
-    return { doc: decodeState(this.file, this.keys, raw), legacy: false };
+    return { doc: decodeState(this.file, this.keys, raw), legacy: false, raw };
   }
 
   private readLegacy(raw: Buffer): StateDoc {
@@ -227,16 +193,31 @@ export class StateStore {
     if (!this.keys) throw new Error('StateStore.update needs the data key');
     ensureDir(this.dataDir);
     const keys = this.keys;
-    return withLock(this.file, async () => {
-      const { doc, legacy } = this.readRaw();
-      const result = await fn(doc);
-      if (legacy) {
-        const backup = this.file + LEGACY_BACKUP_SUFFIX;
-        if (!fs.existsSync(backup)) fs.linkSync(this.file, backup);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withLock(this.file, async (lock) => {
+          const { doc, legacy, raw } = this.readRaw();
+          const result = await fn(doc);
+          if (legacy) {
+            const backup = this.file + LEGACY_BACKUP_SUFFIX;
+            if (!fs.existsSync(backup)) fs.linkSync(this.file, backup);
+          }
+          doc.generation = (doc.generation ?? 0) + 1;
+          // Nobody else wrote since we read (a lost lock shows here): the same bytes, or still none.
+          const unchanged = () => {
+            const now = readIfExists(this.file);
+            return raw ? !!now?.equals(raw) : now === undefined;
+          };
+          lock.replace(this.file, encodeState(keys, doc), unchanged);
+          return result;
+        });
+      } catch (err) {
+        // We stalled past the lock's stale time and another call wrote meanwhile: our change
+        // was made to an old copy, so make it again on the state as it is now.
+        if (err instanceof LockLostError && attempt < LOST_LOCK_ATTEMPTS) continue;
+        throw err;
       }
-      replaceFileAtomic(this.file, encodeState(keys, doc));
-      return result;
-    });
+    }
   }
 }
 

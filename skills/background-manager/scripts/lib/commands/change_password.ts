@@ -5,7 +5,8 @@ import path from 'node:path';
 import { makeParser } from '../cli.ts';
 import { dataDirFromEnv } from '../paths.ts';
 import { KEY_FILE, noKeyToChange, passwordFromEnv, rewrapKey } from '../keys.ts';
-import { withLock } from '../state.ts';
+import { STATE_FILE, withLock } from '../state.ts';
+import { checkDataDir } from '../datadir.ts';
 import { BgError, EXIT } from '../errors.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -20,10 +21,12 @@ export async function main(argv: string[]): Promise<number> {
   const newPw = passwordFromEnv(process.env, 'BG_NEW_PASSWORD');
   if (newPw === oldPw) throw new BgError('USAGE', 'BG_NEW_PASSWORD is the same as BG_PASSWORD; nothing to change.');
   const dataDir = dataDirFromEnv();
+  checkDataDir(dataDir);
   const keyFile = path.join(dataDir, KEY_FILE);
   // Checked again under the lock (rewrapKey); the lock needs the folder, which may not exist yet.
   if (!fs.existsSync(keyFile)) throw noKeyToChange(keyFile);
-  await withLock(keyFile, () => rewrapKey(dataDir, oldPw, newPw));
+  // The state's lock: state writes also rewrite key.json (the generation it vouches for).
+  await withLock(path.join(dataDir, STATE_FILE), (lock) => rewrapKey(dataDir, oldPw, newPw, { lock }), { guards: [KEY_FILE] });
   process.stdout.write(`Password changed for ${dataDir}. Use the new one from now on (export BG_PASSWORD=...).\n`);
   return EXIT.OK;
 }

@@ -1,7 +1,7 @@
 // get_logs: what a process printed: the last lines, what is new, what matches, or a wait
 // until a line appears. Readable text by default, exact bytes with --raw.
 import fs from 'node:fs';
-import { compileRegex, makeParser, typed } from '../cli.ts';
+import { compileRegex, durationSec, makeParser, typed } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveProcess } from '../resolve.ts';
 import { liveStatus } from '../status.ts';
@@ -12,7 +12,7 @@ import { SyncOut } from '../syncout.ts';
 import { formatLine, lineText, linesOf, type FormatOptions, type Line } from '../lines.ts';
 import { follow, PROMPT_QUIET_MS } from '../follow.ts';
 import { decryptOpenssl, isOpensslFile } from '../legacy.ts';
-import type { StreamName } from '../logfile.ts';
+import type { LogIssue, StreamName } from '../logfile.ts';
 import type { ProcessRecord } from '../state.ts';
 import type { Context } from '../context.ts';
 
@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.since !== undefined && sinceMs === undefined) {
     throw new BgError('USAGE', `--since "${args.since}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
   }
-  if (args.timeout !== undefined && !(args.timeout >= 0)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${typed(argv, args.timeout, '--timeout')}).`);
+  if (args.timeout !== undefined) durationSec(argv, '--timeout', args.timeout, true);
   if (nGiven && args.waitFor !== undefined) {
     throw new BgError('USAGE', '-n does not apply to --wait-for, which prints the matching line (with --new, every new line up to it). Leave out -n.');
   }
@@ -96,11 +96,26 @@ export async function main(argv: string[]): Promise<number> {
 
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), String(args._[0]));
+  // Under a PTY the terminal carries both streams as one: an empty answer would read as "no errors".
+  if (rec.pty && args.stream === 'stderr') {
+    throw new BgError('USAGE', 'stderr is merged into the terminal for PTY processes; start with --no-pty to keep it apart (--stream output shows it with the rest).');
+  }
   const activeFile = logFileOf(ctx.dataDir, rec);
   const out = new SyncOut();
   const write = (line: Line) => out.write(formatLine(line, fmt));
   try {
-    if (isLegacyLog(activeFile)) return showLegacy(ctx, activeFile, { streams, lines: nGiven ? lines : 20, grep, raw: args.raw, sinceMs }, write);
+    if (rec.legacy && fs.statSync(activeFile, { throwIfNoEntry: false })?.size === 0) {
+      // The Python skill's openssl stream was never flushed when it stopped a process: 0 bytes.
+      process.stderr.write(`get_logs: note: the Python version of this skill recorded no output for ${rec.id} (its log is empty).\n`);
+      return 0;
+    }
+    if (isLegacyLog(activeFile)) {
+      // Such a log has no MAC: only a process imported from the Python skill may have one.
+      if (!rec.legacy) {
+        throw new BgError('DAMAGED', `${activeFile} is in the Python skill's unauthenticated format, but process ${rec.id} was started by this tool, whose logs never are: something put it in place of the real log, so it is not shown. Restore the log from a backup, or remove the process with remove_process.`);
+      }
+      return showLegacy(ctx, activeFile, { streams, lines: nGiven ? lines : 20, grep, raw: args.raw, sinceMs }, write);
+    }
     if (!ctx.unlocked) throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
     return await show(ctx, rec, activeFile, write, out);
   } finally {
@@ -108,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   async function show(ctx: Context, rec: ProcessRecord, activeFile: string, write: (l: Line) => void, out: SyncOut): Promise<number> {
-    const reader = new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id);
+    const reader = readerOf(ctx, rec, activeFile);
     const query: Query = {
       streams,
       sinceMs,
@@ -146,7 +161,8 @@ export async function main(argv: string[]): Promise<number> {
         : query.lines === 0
           ? { ...streamLines(reader, query, write), lines: [] }
           : selectLines(reader, query);
-    let damaged = reportIssues(sel, running);
+    const said = new Set<string>(); // issue messages printed already
+    let damaged = reportIssues(sel.issues, running, said);
     noteDropped(ctx, rec, sel, args.new ? cursorOf(rec, view) : undefined);
 
     const followOn = (onLine: (l: Line) => boolean, onPartial: (l: Line) => boolean, partialQuietMs: number) => {
@@ -186,6 +202,7 @@ export async function main(argv: string[]): Promise<number> {
       };
       const onPartial = (l: Line) => !(hits(l) && (found = l));
       const res = await followOn(onLine, onPartial, PROMPT_QUIET_MS); // quiet: not half of a line
+      damaged = reportIssues(reader.issues, isRunning(currentRecord(ctx, rec)), said) || damaged;
       // Lines still open where it stopped (or timed out) are read now, so they are shown.
       if (upTo) for (const l of res.open) if (wanted(l)) printNew(l);
       await saveCursor(ctx, rec, args.new, view, res.cursor);
@@ -199,7 +216,7 @@ export async function main(argv: string[]): Promise<number> {
         return res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
       }
       process.stderr.write(`get_logs: ${why}; its last lines:\n`);
-      const tail = selectLines(new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id), { streams, raw: args.raw, lines: 20 });
+      const tail = selectLines(readerOf(ctx, rec, activeFile), { streams, raw: args.raw, lines: 20 });
       for (const l of tail.lines) write(l);
       return res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
     }
@@ -212,7 +229,7 @@ export async function main(argv: string[]): Promise<number> {
         return true;
       };
       const res = await followOn(onLine, onLine, PROMPT_QUIET_MS);
-      damaged = damaged || reader.issues.some((i) => i.kind !== 'torn-tail');
+      damaged = reportIssues(reader.issues, isRunning(currentRecord(ctx, rec)), said) || damaged;
       await saveCursor(ctx, rec, args.new, view, res.cursor);
       return damaged ? EXIT.DAMAGED : 0;
     }
@@ -280,14 +297,22 @@ function currentRecord(ctx: Context, rec: ProcessRecord): ProcessRecord {
   }
 }
 
-function reportIssues(sel: Selection, running: boolean): boolean {
+/** Print the issues not printed yet (`said`); true if any is damage (exit 6). */
+function reportIssues(issues: LogIssue[], running: boolean, said: Set<string>): boolean {
   let damaged = false;
-  for (const issue of sel.issues) {
+  for (const issue of issues) {
     if (issue.kind === 'torn-tail' && running) continue; // a record being written right now
     if (issue.kind !== 'torn-tail') damaged = true;
+    if (said.has(issue.message)) continue;
+    said.add(issue.message);
     process.stderr.write(`get_logs: warning: ${issue.message}\n`);
   }
   return damaged;
+}
+
+/** The log's reader, with what the state commits about it (its end, its chaining). */
+function readerOf(ctx: Context, rec: ProcessRecord, activeFile: string): LogSetReader {
+  return new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id, { endSeq: rec.logEnd, chained: rec.logVersion === 2 });
 }
 
 /** Where the last --new read of this view stopped. */

@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (rows.length === 0) {
-    process.stdout.write(args.status ? `No processes with status ${args.status}.\n` : 'No managed processes.\n');
+    process.stdout.write(args.status ? `No processes with status ${args.status}.\n` : `No managed processes in ${ctx.dataDir}.\n`);
     return 0;
   }
   // The Python skill's columns first, in its order (ID, PID, STATUS, STARTED ... COMMAND), so

@@ -1,5 +1,5 @@
 // restart_process: stop a process, then run the same command again under the same ID.
-import { compileRegex, makeParser, typed } from '../cli.ts';
+import { compileRegex, durationSec, makeParser, typed } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveProcess } from '../resolve.ts';
 import { stopProcess } from '../stop.ts';
@@ -24,11 +24,11 @@ export async function main(argv: string[]): Promise<number> {
     .example("$0 web --wait-for 'Serving HTTP'", 'Restart it; return once the new run prints that')
     .demandCommand(1, 1, 'Give the process ID or name (see list_processes).', 'Give one process ID or name.')
     .parseAsync();
-  if (!(args.timeout >= 0) || !Number.isFinite(args.timeout)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${typed(argv, args.timeout, '--timeout')}).`);
+  durationSec(argv, '--timeout', args.timeout, true);
   const port = args.waitPort;
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new BgError('USAGE', `--wait-port must be a TCP port, 1 to 65535 (got ${typed(argv, port, '--wait-port')}).`);
   const waitTimeout = args.waitTimeout;
-  if (waitTimeout !== undefined && !(Number.isFinite(waitTimeout) && waitTimeout > 0)) throw new BgError('USAGE', `--wait-timeout must be a number of seconds above 0 (got ${typed(argv, waitTimeout, '--wait-timeout')}).`);
+  if (waitTimeout !== undefined) durationSec(argv, '--wait-timeout', waitTimeout, false);
   const given = args.waitFor !== undefined || port !== undefined;
   if (given && !args.wait) throw new BgError('USAGE', '--no-wait and --wait-for/--wait-port contradict each other: give one.');
   if (args.waitFor !== undefined) compileRegex('--wait-for', args.waitFor);

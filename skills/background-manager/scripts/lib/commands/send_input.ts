@@ -5,43 +5,47 @@ import { resolveProcess } from '../resolve.ts';
 import { liveStatus, supervisorAlive } from '../status.ts';
 import { requestControl, type Request } from '../protocol.ts';
 import { BgError } from '../errors.ts';
-
-const NAMED_KEYS: Record<string, string> = {
-  enter: '\r', return: '\r', tab: '\t', escape: '\x1b', esc: '\x1b', backspace: '\x7f', space: ' ',
-  up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[D', home: '\x1b[H', end: '\x1b[F',
-  pageup: '\x1b[5~', pagedown: '\x1b[6~', delete: '\x1b[3~',
-};
-
-/** The bytes for a key name: the table above, or ctrl-<letter>. */
-export function keyBytes(name: string, pty: boolean): string {
-  const k = name.toLowerCase().replace(/^(c|ctl|control)-/, 'ctrl-');
-  if (k === 'enter' || k === 'return') return pty ? '\r' : '\n';
-  if (NAMED_KEYS[k]) return NAMED_KEYS[k];
-  const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
-  if (m) return String.fromCharCode(m[1]!.toUpperCase().charCodeAt(0) - 64);
-  throw new BgError('USAGE', `unknown key "${name}". Use one of: ${Object.keys(NAMED_KEYS).join(', ')}, or ctrl-<letter> (e.g. ctrl-c).`);
-}
+import { inputPieces, openInput } from '../input-source.ts';
+import { KEY_NAMES, keyBytes, needsCursorMode, readAppCursorMode, splitKeys } from '../keys-input.ts';
+import { LogSetReader, logFileOf } from '../logset.ts';
 
 export async function main(argv: string[]): Promise<number> {
-  const args = await makeParser(argv, 'Usage: send_input.ts <id> <text> [-n]\n       send_input.ts <id> --key NAME [--key NAME...]\n       send_input.ts <id> --eof\n\nWrites to the standard input of a running process. A newline is added to <text>\n(pressing Enter) unless -n is given.')
+  const args = await makeParser(argv, 'Usage: send_input.ts <id> <text> [-n]\n       send_input.ts <id> - [-n] < FILE      (standard input: any size, exact bytes)\n       send_input.ts <id> --file PATH [-n]\n       send_input.ts <id> --key NAME [--key NAME...]\n       send_input.ts <id> --eof\n\nWrites to the standard input of a running process. A newline is added to the text\n(pressing Enter) unless -n is given. Long text and secrets: use - or --file, not argv.')
     .option('n', { type: 'boolean', default: false, describe: 'Do not add a newline after the text' })
-    .option('key', { type: 'string', describe: `A keypress (repeatable): ${Object.keys(NAMED_KEYS).join(', ')}, or ctrl-<letter> (ctrl-c, ctrl-d)` })
+    .option('key', { type: 'string', describe: `A keypress (repeatable): ${KEY_NAMES.join(', ')}, ctrl-<letter> (ctrl-c, ctrl-d) or alt-<key> (alt-x)` })
+    .option('keys', { type: 'string', describe: "Several keypresses in one: 'down down enter' (sent after any --key)", requiresArg: true })
+    .option('file', { type: 'string', describe: 'Send the bytes of this file (any size; a newline after them unless -n)', requiresArg: true })
     .option('eof', { type: 'boolean', default: false, describe: 'Close the process\'s input (end of file)' })
     .example('$0 a1b2 "yes"', 'Answer a prompt')
     .example('$0 a1b2 -n "partial "', 'Type without pressing Enter')
     .example('$0 a1b2 --key ctrl-c', 'Interrupt the foreground program')
+    .example("$0 a1b2 --keys 'down down enter'", 'Pick the third entry of a menu')
+    .example('$0 a1b2 -n --file big.txt', 'A file, byte for byte')
+    .example("printf '%s' \"$PW\" | $0 a1b2 -", 'A secret from standard input, then Enter')
     .example('$0 a1b2 -- -1', 'Text that starts with - goes after --')
     .demandCommand(1, 2, 'Give the process ID and the text to send.', 'Too many arguments: quote the text as one argument.')
     .parseAsync();
   const [ref, textArg] = args._.map(String);
-  const keys = ([] as unknown[]).concat(args.key ?? []).map(String);
-  if (textArg === undefined && keys.length === 0 && !args.eof) {
-    throw new BgError('USAGE', 'nothing to send: give <text>, --key NAME or --eof. Run with --help for usage.');
+  const keys = [...([] as unknown[]).concat(args.key ?? []).map(String), ...([] as unknown[]).concat(args.keys ?? []).flatMap((k) => splitKeys(String(k)))];
+  const fromStdin = textArg === '-';
+  if (args.file !== undefined && textArg !== undefined) {
+    throw new BgError('USAGE', `give the input once: --file ${args.file} or ${fromStdin ? '- (standard input)' : 'the text'}, not both.`);
+  }
+  if (textArg === undefined && args.file === undefined && keys.length === 0 && !args.eof) {
+    throw new BgError('USAGE', 'nothing to send: give <text>, - (standard input), --file PATH, --key NAME, --keys \'NAME NAME\' or --eof. Run with --help for usage.');
   }
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), ref!);
-  // Everything is checked before anything is sent: a bad key name sends nothing.
-  const payload = (textArg === undefined ? '' : args.n ? textArg : textArg + '\n') + keys.map((k) => keyBytes(k, rec.pty)).join('');
+  // Everything is checked before anything is sent: a bad key name or file sends nothing.
+  const keyMode = { pty: rec.pty, appCursor: false };
+  keys.forEach((k) => keyBytes(k, keyMode)); // a bad name fails before the log is read
+  if (rec.pty && needsCursorMode(keys) && ctx.unlocked) keyMode.appCursor = readAppCursorMode(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked.keys, rec.id));
+  const keyBytesAll = keys.map((k) => keyBytes(k, keyMode)).join('');
+  const streamed = fromStdin || args.file !== undefined;
+  const source = streamed ? openInput(args.file) : undefined;
+  const text = streamed || textArg === undefined ? '' : textArg;
+  const enter = (streamed || textArg !== undefined) && !args.n ? '\n' : '';
+  const suffix = Buffer.from(text + enter + keyBytesAll, 'utf8');
   const st = liveStatus(rec);
   if (st.status === 'orphaned') {
     throw new BgError('NOT_RUNNING', `process ${rec.id} runs on, but its supervisor is gone, so nothing can reach its input (and its output is no longer logged). Stop it with stop_process and start it again.`);
@@ -55,7 +59,15 @@ export async function main(argv: string[]): Promise<number> {
     return reply;
   };
   let bytes = 0;
-  if (payload) bytes = (await send({ type: 'send-input', data: Buffer.from(payload, 'utf8').toString('base64') })).bytes ?? 0;
+  try {
+    // Piece by piece, in order: each is written to the process before the next is read.
+    for await (const piece of inputPieces(source ?? [], suffix)) {
+      bytes += (await send({ type: 'send-input', data: piece.toString('base64') })).bytes ?? 0;
+    }
+  } catch (err) {
+    if (!(err instanceof BgError) || bytes === 0) throw err;
+    throw new BgError(err.code, `${err.message.replace(/\.$/, '')} (after ${bytes} bytes of the input had been sent).`, { cause: err });
+  }
   if (args.eof) await send({ type: 'close-input' });
   process.stdout.write(`Sent ${bytes} byte${bytes === 1 ? '' : 's'} to process ${rec.id}${args.eof ? ' and closed its input' : ''}.\n`);
   return 0;

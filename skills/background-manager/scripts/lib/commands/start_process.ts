@@ -1,5 +1,5 @@
 // start_process: run a command in the background under a supervisor.
-import { compileRegex, makeParser, typed } from '../cli.ts';
+import { compileRegex, durationSec, makeParser, typed } from '../cli.ts';
 import { checkName, parseEnvPairs, parseSize, startProcess } from '../launch.ts';
 import { shellQuote } from '../lines.ts';
 import { MIN_MAX_LOG_SIZE } from '../logset.ts';
@@ -12,9 +12,7 @@ import { reportReady } from '../ready.ts';
 import type { Readiness, RestartMode } from '../state.ts';
 
 function seconds(argv: string[], flag: string, v: number | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!Number.isFinite(v) || v <= 0) throw new BgError('USAGE', `${flag} must be a number of seconds above 0 (got ${typed(argv, v, flag)}).`);
-  return v;
+  return v === undefined ? undefined : durationSec(argv, flag, v, false);
 }
 
 /** Options that take a value, of those start_process notes after the command. */

@@ -1,5 +1,5 @@
 // stop_process: end a process and everything it started, and say what ended it.
-import { makeParser, typed } from '../cli.ts';
+import { durationSec, makeParser } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveAll } from '../resolve.ts';
 import { stopProcess, type StopOutcome } from '../stop.ts';
@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.all ? refs.length > 0 : refs.length === 0) {
     throw new BgError('USAGE', args.all ? '--all takes no IDs.' : 'Give the process ID or name (see list_processes), or --all.');
   }
-  if (!(args.timeout >= 0) || !Number.isFinite(args.timeout)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${typed(argv, args.timeout, '--timeout')}).`);
+  durationSec(argv, '--timeout', args.timeout, true);
   const sig = args.force ? 'SIGKILL' : `SIG${args.signal.toUpperCase().replace(/^SIG/, '')}`;
   if (signalNumber(sig) === undefined) throw new BgError('USAGE', `unknown signal "${args.signal}". Use a name like TERM, INT, HUP, QUIT or KILL.`);
   const ctx = openContext({ create: false });

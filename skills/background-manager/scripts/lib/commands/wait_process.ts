@@ -1,5 +1,5 @@
 // wait_process: block until a process ends, and exit with its exit status.
-import { makeParser, typed } from '../cli.ts';
+import { durationSec, makeParser } from '../cli.ts';
 import { openContext } from '../context.ts';
 import { resolveProcess } from '../resolve.ts';
 import { isLive, liveStatus } from '../status.ts';
@@ -19,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
     .example('$0 a1b2 --timeout 60', 'Wait at most a minute')
     .demandCommand(1, 1, 'Give the process ID or name (see list_processes).', 'Give one process ID or name.')
     .parseAsync();
-  if (args.timeout !== undefined && !(args.timeout >= 0)) throw new BgError('USAGE', `--timeout must be a number of seconds, 0 or more (got ${typed(argv, args.timeout, '--timeout')}).`);
+  if (args.timeout !== undefined) durationSec(argv, '--timeout', args.timeout, true);
   const ctx = openContext({ create: false });
   const id = resolveProcess(ctx.store.read(), String(args._[0])).id;
   const current = () => ctx.store.read().processes.find((p) => p.id === id);

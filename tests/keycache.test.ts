@@ -1,0 +1,243 @@
+// The short-lived key cache (lib/keycache.ts, references/SECURITY.md), across separate processes.
+// Whether a call ran the KDF is read from the CPU time it used, with key.json re-wrapped at
+// 3,000,000 iterations (about 0.7-1 s of CPU here) so that a derivation cannot hide in noise:
+// CPU time, unlike wall time, hardly moves when the machine is loaded.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ROOT, PASSWORD, makeSandbox, cleanup, waitFor, type Sandbox } from './helpers.ts';
+import { rewrapKey, unlock } from '../skills/background-manager/scripts/lib/keys.ts';
+import { keyCacheEntry } from '../skills/background-manager/keycache-locate.mjs';
+
+const DIST = path.join(ROOT, 'skills/background-manager/dist');
+const SLOW_ITERATIONS = 3_000_000;
+
+interface Call {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  cpuMs: number; // user + system CPU time of the call
+}
+
+/** Run a fast-path script under bash's `time`, which reports the child's CPU time. */
+function call(env: NodeJS.ProcessEnv, script: string, args: string[] = []): Promise<Call> {
+  const cmd = `TIMEFORMAT='@cpu %3U %3S'; time node ${JSON.stringify(path.join(DIST, `${script}.mjs`))} ${args.map((a) => JSON.stringify(a)).join(' ')}`;
+  return new Promise((resolve, reject) => {
+    const c = spawn('bash', ['-c', cmd], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('error', reject);
+    c.on('close', (code) => {
+      const m = /@cpu ([\d.]+) ([\d.]+)\n?$/.exec(stderr);
+      if (!m) return reject(new Error(`no CPU time in: ${stderr}`));
+      resolve({ code, stdout, stderr: stderr.slice(0, m.index), cpuMs: (Number(m[1]) + Number(m[2])) * 1000 });
+    });
+  });
+}
+
+interface Box {
+  sb: Sandbox;
+  shm: string; // this test's XDG_RUNTIME_DIR, on tmpfs
+  env: NodeJS.ProcessEnv;
+  cacheDir: string;
+  entry: string;
+}
+
+/** A data dir with a key at SLOW_ITERATIONS, and a cache folder of its own on /dev/shm. */
+async function box(): Promise<Box> {
+  const sb = makeSandbox();
+  const shm = sb.env.XDG_RUNTIME_DIR!; // the sandbox's own, on tmpfs
+  const env: NodeJS.ProcessEnv = { ...sb.env, BG_KEY_CACHE: "off" };
+  const made = await call(env, 'start_process', ['--no-pty', 'true']);
+  assert.is(made.code, 0, made.stderr);
+  rewrapKey(sb.env.BG_DATA_DIR!, PASSWORD, PASSWORD, { iterations: SLOW_ITERATIONS });
+  delete env.BG_KEY_CACHE;
+  return { sb, shm, env, cacheDir: path.join(shm, 'background-manager'), entry: keyCacheEntry(sb.env.BG_DATA_DIR!, env) };
+}
+
+function done(b: Box): void {
+  cleanup(b.sb);
+}
+
+/** One derivation's CPU cost on this machine, measured beside the test (a cold call). */
+async function coldCost(b: Box): Promise<number> {
+  const cold = await call({ ...b.env, BG_KEY_CACHE: 'off' }, 'list_processes');
+  assert.is(cold.code, 0, cold.stderr);
+  return cold.cpuMs;
+}
+
+const warmEnough = (warm: number, cold: number) => warm < cold / 2;
+
+test('a second call with the same password skips the KDF; the entry is on tmpfs, 0600 in a 0700 folder', async () => {
+  const b = await box();
+  try {
+    const cold = await coldCost(b);
+    assert.not.ok(fs.existsSync(b.entry), 'BG_KEY_CACHE=off leaves no entry');
+    const first = await call(b.env, 'list_processes');
+    assert.is(first.code, 0, first.stderr);
+    assert.ok(fs.existsSync(b.entry), 'the first call leaves an entry');
+    const second = await call(b.env, 'list_processes');
+    assert.is(second.code, 0, second.stderr);
+    assert.is(second.stdout, first.stdout);
+    assert.ok(warmEnough(second.cpuMs, cold), `a hit costs ${second.cpuMs} ms of CPU, a derivation ${cold} ms`);
+    assert.is(fs.statSync(b.cacheDir).mode & 0o777, 0o700);
+    assert.is(fs.statSync(b.entry).mode & 0o777, 0o600);
+    assert.is(fs.statfsSync(b.entry).type, 0x01021994, 'tmpfs');
+    process.stderr.write(`  [figure] list_processes CPU: ${Math.round(cold)} ms with the KDF at ${SLOW_ITERATIONS} iterations, ${Math.round(second.cpuMs)} ms from the cache\n`);
+  } finally {
+    done(b);
+  }
+});
+
+test('a wrong password finds no entry that opens: the full KDF, exit 3; the entry stays for the right one', async () => {
+  const b = await box();
+  try {
+    const cold = await coldCost(b);
+    await call(b.env, 'list_processes');
+    const wrong = await call({ ...b.env, BG_PASSWORD: 'not the password' }, 'list_processes');
+    assert.is(wrong.code, 3, wrong.stderr);
+    assert.match(wrong.stderr, /wrong BG_PASSWORD/);
+    assert.ok(wrong.cpuMs > cold / 2, `a wrong password cost only ${wrong.cpuMs} ms of CPU (a derivation: ${cold})`);
+    const right = await call(b.env, 'list_processes');
+    assert.is(right.code, 0);
+    assert.ok(warmEnough(right.cpuMs, cold), `after the wrong one, the right password still hits (${right.cpuMs} ms)`);
+  } finally {
+    done(b);
+  }
+});
+
+test('an entry expires BG_KEY_CACHE seconds after its last use, and the next call deletes every expired one', async () => {
+  const b = await box();
+  try {
+    const cold = await coldCost(b);
+    const env = { ...b.env, BG_KEY_CACHE: '1' };
+    await call(env, 'list_processes');
+    const stale = path.join(b.cacheDir, '0123456789abcdef0123456789abcdef.key'); // another data dir's, long unused
+    fs.writeFileSync(stale, '{}', { mode: 0o600 });
+    fs.utimesSync(stale, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    const before = fs.readFileSync(b.entry, 'utf8');
+    await waitFor('the entry to be over a second unused', () => Date.now() - fs.statSync(b.entry).mtimeMs > 1_200, 10_000, 50);
+    const after = await call(env, 'list_processes');
+    assert.is(after.code, 0, after.stderr);
+    assert.ok(after.cpuMs > cold / 2, `an expired entry was used (${after.cpuMs} ms of CPU, a derivation ${cold})`);
+    assert.is.not(fs.readFileSync(b.entry, 'utf8'), before, 'a new entry (new salt) replaced the expired one');
+    assert.not.ok(fs.existsSync(stale), 'the expired entry of another data dir was deleted');
+  } finally {
+    done(b);
+  }
+});
+
+test('BG_KEY_CACHE=off neither reads nor writes the cache; a value that means nothing is exit 2', async () => {
+  const b = await box();
+  try {
+    const cold = await coldCost(b);
+    await call(b.env, 'list_processes');
+    const off = await call({ ...b.env, BG_KEY_CACHE: 'off' }, 'list_processes');
+    assert.is(off.code, 0, off.stderr);
+    assert.ok(off.cpuMs > cold / 2, `off, yet no derivation (${off.cpuMs} ms)`);
+    const bad = await call({ ...b.env, BG_KEY_CACHE: 'ten minutes' }, 'list_processes');
+    assert.is(bad.code, 2);
+    assert.match(bad.stderr, /^list_processes: error: BG_KEY_CACHE="ten minutes" is not off or a number of seconds/);
+  } finally {
+    done(b);
+  }
+});
+
+test('change_password deletes the entry; afterwards the old password is refused and the new one derives once', async () => {
+  const b = await box();
+  try {
+    await call(b.env, 'list_processes');
+    assert.ok(fs.existsSync(b.entry));
+    const changed = await call({ ...b.env, BG_NEW_PASSWORD: 'another long passphrase' }, 'change_password');
+    assert.is(changed.code, 0, changed.stderr);
+    assert.not.ok(fs.existsSync(b.entry), 'change_password removed the entry');
+    const old = await call(b.env, 'list_processes');
+    assert.is(old.code, 3, `the old password after change_password: ${old.stderr}`);
+    const now = await call({ ...b.env, BG_PASSWORD: 'another long passphrase' }, 'list_processes');
+    assert.is(now.code, 0, now.stderr);
+  } finally {
+    done(b);
+  }
+});
+
+test("another data dir with the very same key.json does not open with this one's entry", async () => {
+  const b = await box();
+  const other = path.join(b.sb.dir, 'copy');
+  try {
+    const cold = await coldCost(b);
+    await call(b.env, 'list_processes');
+    fs.cpSync(b.sb.env.BG_DATA_DIR!, other, { recursive: true });
+    const otherEnv = { ...b.env, BG_DATA_DIR: other };
+    fs.copyFileSync(b.entry, keyCacheEntry(other, otherEnv)); // the entry, under the other dir's name
+    const r = await call(otherEnv, 'list_processes');
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(r.cpuMs > cold / 2, `the copied entry opened for another data dir (${r.cpuMs} ms of CPU)`);
+  } finally {
+    done(b);
+  }
+});
+
+test('a cache folder that is not ours, not 0700, a symlink, or on disk is refused: a note, the full KDF, nothing written there', async () => {
+  const b = await box();
+  try {
+    const cold = await coldCost(b);
+    const disk = fs.mkdtempSync(path.join(os.tmpdir(), 'bgm-disk-xdg-'));
+    const cases: [string, () => NodeJS.ProcessEnv, RegExp][] = [
+      ['mode 755', () => (fs.mkdirSync(b.cacheDir, { mode: 0o755 }), fs.chmodSync(b.cacheDir, 0o755), b.env), /mode 755, not 700/],
+      ['owned by nobody', () => (fs.chmodSync(b.cacheDir, 0o700), fs.chownSync(b.cacheDir, 65534, 65534), b.env), /owned by uid 65534/],
+      ['a symlink', () => (fs.rmSync(b.cacheDir, { recursive: true }), fs.symlinkSync(b.shm, b.cacheDir), b.env), /a symbolic link/],
+      ['on disk', () => ({ ...b.env, XDG_RUNTIME_DIR: disk }), /not on memory-backed storage/],
+    ];
+    try {
+      for (const [what, arrange, why] of cases) {
+        const env = arrange();
+        const listed = [...fs.readdirSync(b.shm)];
+        const r = await call(env, 'list_processes');
+        assert.is(r.code, 0, `${what}: ${r.stderr}`);
+        assert.match(r.stderr, /^note: the key cache is not used: /m, what);
+        assert.match(r.stderr, why, what);
+        assert.ok(r.cpuMs > cold / 2, `${what}: the cache was used (${r.cpuMs} ms)`);
+        assert.equal([...fs.readdirSync(b.shm)], listed, `${what}: nothing written`);
+      }
+      assert.not.ok(fs.existsSync(path.join(disk, 'background-manager')), 'nothing made on disk');
+    } finally {
+      fs.rmSync(disk, { recursive: true, force: true });
+    }
+  } finally {
+    done(b);
+  }
+});
+
+test('no key material in any file on persistent storage, nor in the clear in the cache', async () => {
+  const b = await box();
+  try {
+    await call(b.env, 'list_processes');
+    await call(b.env, 'list_processes');
+    const key = unlock(b.sb.env.BG_DATA_DIR!, PASSWORD, { create: false })!.dataKey;
+    const forms = [key, Buffer.from(key.toString('base64')), Buffer.from(key.toString('hex')), Buffer.from(key.toString('base64url'))];
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.isFile()) files.push(p);
+      }
+    };
+    walk(b.sb.dir);
+    walk(b.shm);
+    assert.ok(files.some((f) => f === b.entry), 'the entry was scanned too');
+    for (const f of files) {
+      const bytes = fs.readFileSync(f);
+      for (const form of forms) assert.is(bytes.indexOf(form), -1, `${f} holds the data key`);
+    }
+  } finally {
+    done(b);
+  }
+});
+
+test.run();
