@@ -111,6 +111,20 @@ withSandbox('stop_process stops the process itself when its supervisor does not 
   assert.is((await listJson(sb)).find((x) => x.id === p.id)!.status, 'stopped');
 });
 
+withSandbox('restart_process restarts a process whose supervisor does not answer, and says how', async (sb) => {
+  const p = await start(sb, ['sleep', '1000']);
+  const rec = records(sb).find((r) => r.id === p.id)!;
+  process.kill(rec.supervisorPid!, 'SIGSTOP'); // cleanup SIGKILLs it, should the restart not
+  const r = await run(sb, 'restart_process.ts', [p.id], { timeoutMs: 90_000 });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stderr, new RegExp(`^restart_process: note: ${p.id}: its supervisor \\(PID ${rec.supervisorPid}\\) did not answer .+; ended it and stopped the process directly`, 'm'));
+  const m = new RegExp(`^Restarted process ${p.id} \\(PID (\\d+); stopped by SIGTERM\\)\\.$`, 'm').exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.not.ok(alive(p.pid));
+  assert.ok(alive(Number(m![1])));
+  assert.is((await listJson(sb)).find((x) => x.id === p.id)!.status, 'running');
+});
+
 withSandbox('a data dir deeper than a socket address can hold still gets a working control socket', async (sb) => {
   const deep = path.join(sb.dir, 'd'.repeat(60), 'e'.repeat(60), 'data');
   assert.ok(path.join(deep, 'run', `${'0'.repeat(24)}.sock`).length > 108);
