@@ -179,6 +179,7 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
+      else if (e.isSocket()) out[path.relative(dir, p)] = 'socket'; // a live supervisor's (run/): nothing to read
       else out[path.relative(dir, p)] = createHash('sha256').update(fs.readFileSync(p)).digest('hex');
     }
   };

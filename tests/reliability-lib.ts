@@ -291,7 +291,7 @@ export function linesOf(text: string): string[] {
   return l;
 }
 
-/** Everything under `dir`: relative path -> sha256 of the content, or 'dir <mode>' for folders. */
+/** Everything under `dir`: relative path -> sha256 of the content, 'dir <mode>' for folders, 'socket' for sockets. */
 export function snapshotAll(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
@@ -300,7 +300,8 @@ export function snapshotAll(dir: string): Record<string, string> {
       if (e.isDirectory()) {
         out[path.relative(dir, p)] = `dir ${(fs.statSync(p).mode & 0o777).toString(8)}`;
         walk(p);
-      } else out[path.relative(dir, p)] = createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+      } else if (e.isSocket()) out[path.relative(dir, p)] = 'socket'; // a live supervisor's (run/): nothing to read
+      else out[path.relative(dir, p)] = createHash('sha256').update(fs.readFileSync(p)).digest('hex');
     }
   };
   if (fs.existsSync(dir)) walk(dir);

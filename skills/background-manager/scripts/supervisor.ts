@@ -14,7 +14,7 @@ import { logNextSeq } from './lib/logset.ts';
 import type { Dropped } from './lib/logsink.ts';
 import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/state.ts';
 import { isLive } from './lib/status.ts';
-import { newSocketName, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
+import { newSocketPath, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
 import { adoptChildren, allStats, bootId, commOf, endWithin, markedWith, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, TREE_MARK_ENV, type ProcStat } from './lib/proc.ts';
 import { readHandoff, type SupervisorConfig, type SupervisorHello } from './lib/supervisor-config.ts';
 import { BgError } from './lib/errors.ts';
@@ -272,7 +272,7 @@ async function main(): Promise<void> {
   // start time could be read, after the spawn.
   const since = () => childStat?.startTicks ?? spawnFloor;
   let childRunning = true;
-  const socketName = newSocketName();
+  const socketPath = newSocketPath(cfg.dataDir);
   let stop: { reason: StopReason; result: Promise<StopResult> } | undefined;
   let ended: Exit | undefined; // the last run's end, once no run follows
   let server: net.Server | undefined;
@@ -482,7 +482,7 @@ async function main(): Promise<void> {
   };
 
   try {
-    server = await serveControl(socketName, keys.control, handle);
+    server = await serveControl(socketPath, keys.control, handle);
     ensureDir(path.join(cfg.dataDir, 'logs'));
     id = await store.update((doc) => {
       if (cfg.name) {
@@ -517,7 +517,7 @@ async function main(): Promise<void> {
         bootId: bootId(),
         supervisorPid: process.pid,
         supervisorStartTicks: readStat(process.pid)?.startTicks,
-        socket: socketName,
+        socket: socketPath,
         treeMark,
         startedAt: new Date().toISOString(),
         maxLogSize: cfg.maxLogSize,

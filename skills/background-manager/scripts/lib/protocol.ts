@@ -1,12 +1,23 @@
 // The control channel between the scripts and a supervisor: one request per connection,
-// newline-delimited JSON over a Unix socket in the abstract namespace (no path length limit,
-// no file left behind). Only a holder of the data key can use it: both sides prove knowledge
-// of the control key with HMACs over fresh nonces from each side, and every request and reply
-// is MAC'd under those nonces, so a recorded exchange cannot be replayed.
+// newline-delimited JSON over a Unix socket. Only a holder of the data key can use it: both
+// sides prove knowledge of the control key with HMACs over fresh nonces from each side, and
+// every request and reply is MAC'd under those nonces, so a recorded exchange cannot be
+// replayed.
+//
+// Other users must not even reach it (each connection costs the supervisor memory and a
+// descriptor until it fails its handshake): the socket is a file in the data dir's `run/`,
+// a folder only its owner can enter, not a name in the abstract namespace that any local user
+// can connect to. Both sides reach it through /proc/self/fd/<folder's fd>/<name>, so a deep
+// data dir does not run into the 108-byte limit of a socket address. Connections that have
+// not authenticated are capped and given a short deadline; stop_process does without the
+// supervisor when it does not answer (lib/stop.ts).
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hmac, macEqual } from './crypto.ts';
 import { BgError, type ErrorCode } from './errors.ts';
+import { ensureDir, DIR_MODE, storageError } from './fsutil.ts';
 import { setLongTimeout } from './timer.ts';
 import type { StopReason } from './state.ts';
 
@@ -30,6 +41,17 @@ export type Reply =
 
 const MAX_LINE = 64 << 20;
 const MAX_LINE_BEFORE_AUTH = 4096;
+/** Connections that have not sent an authenticated request yet: more are closed at once. */
+export const MAX_PENDING = 16;
+/** Time from connecting to an authenticated request (the server) or to the server's proof (the client). */
+export const HANDSHAKE_MS = 10_000;
+
+/** The supervisor did not answer before proving itself: nothing reached it, so nothing was done. */
+export class Unanswered extends BgError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SUPERVISOR', message, options);
+  }
+}
 
 // Split a socket's data into lines. `limit` caps a line's length (a small cap before the peer
 // has authenticated, so nobody without the key can make us hold or rescan much).
@@ -67,22 +89,70 @@ function send(sock: net.Socket, obj: unknown): void {
 
 const tag = (s: string) => Buffer.from(s, 'utf8');
 
-export function socketAddress(name: string): string {
-  return `\0${name}`;
+/** A socket recorded by a supervisor of an earlier version: a name in the abstract namespace. */
+const isAbstract = (socket: string) => !socket.startsWith('/');
+
+/** For a recorded socket, the address to connect to (a path needs openSocketDir for long ones). */
+export function socketAddress(socket: string): string {
+  return isAbstract(socket) ? `\0${socket}` : socket;
 }
 
-export function newSocketName(): string {
-  return `background-manager-${randomBytes(12).toString('hex')}`;
+/** A new control socket's path: `<dataDir>/run/<24 hex>.sock`. */
+export function newSocketPath(dataDir: string): string {
+  return path.join(path.resolve(dataDir), 'run', `${randomBytes(12).toString('hex')}.sock`);
 }
 
-/** Serve requests on the abstract socket `name`; `handle` answers authenticated requests. */
-export function serveControl(name: string, key: Buffer, handle: (req: Request) => Promise<Reply>): Promise<net.Server> {
+/**
+ * Open the folder of a socket, checked to be ours and closed to everyone else, and give the
+ * short address of the socket through it. `fix`: make it so (the server), else refuse.
+ */
+function openSocketDir(socket: string, fix: boolean): { fd: number; address: string } {
+  const dir = path.dirname(socket);
+  if (fix) ensureDir(dir);
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    if (fix) throw storageError(dir, err);
+    throw new Unanswered(`cannot open the folder of the process's control socket (${(err as NodeJS.ErrnoException).code ?? err}).`, { cause: err });
+  }
+  const st = fs.fstatSync(fd);
+  const uid = process.getuid?.() ?? st.uid;
+  if (st.uid !== uid) {
+    fs.closeSync(fd);
+    throw new BgError('STORAGE', `${dir} belongs to user ${st.uid}, not to you; another user may reach the control sockets in it. Remove it (it holds only sockets) and start again.`);
+  }
+  if ((st.mode & 0o077) !== 0) {
+    if (fix) fs.fchmodSync(fd, DIR_MODE);
+    else {
+      fs.closeSync(fd);
+      throw new BgError('STORAGE', `${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)}); not using the control socket in it. Run: chmod 700 '${dir}'`);
+    }
+  }
+  return { fd, address: `/proc/self/fd/${fd}/${path.basename(socket)}` };
+}
+
+/** Serve requests on the socket at path `socket`; `handle` answers authenticated requests. */
+export function serveControl(socket: string, key: Buffer, handle: (req: Request) => Promise<Reply>): Promise<net.Server> {
+  const dir = openSocketDir(socket, true);
+  let pending = 0;
   const server = net.createServer((sock) => {
+    sock.on('error', () => undefined);
+    if (pending >= MAX_PENDING) {
+      sock.destroy();
+      return;
+    }
+    pending++;
+    let counted = true;
+    const settled = () => {
+      if (counted) pending--;
+      counted = false;
+    };
+    sock.once('close', settled);
     const ns = randomBytes(32);
     let nc: Buffer | undefined;
     let step = 0;
-    sock.on('error', () => undefined);
-    sock.setTimeout(30_000, () => sock.destroy()); // until the request has come
+    sock.setTimeout(HANDSHAKE_MS, () => sock.destroy()); // until the request has come
     send(sock, { hello: ns.toString('base64') });
     lines(
       sock,
@@ -116,8 +186,9 @@ export function serveControl(name: string, key: Buffer, handle: (req: Request) =
       }
       const nonceC = nc;
       // The request is the key holder's: its reply may take as long as the request says (a
-      // stop's grace period), so no idle limit from here on.
+      // stop's grace period), so no idle limit from here on, and it no longer counts as pending.
       sock.setTimeout(0);
+      settled();
       void Promise.resolve()
         .then(() => handle(JSON.parse(body) as Request))
         .catch((err: unknown): Reply => ({ ok: false, code: err instanceof BgError ? err.code : 'SUPERVISOR', message: String((err as Error)?.message ?? err) }))
@@ -130,39 +201,52 @@ export function serveControl(name: string, key: Buffer, handle: (req: Request) =
       () => (step === 0 ? MAX_LINE_BEFORE_AUTH : MAX_LINE),
     );
   });
+  server.once('close', () => fs.closeSync(dir.fd)); // after the socket file is removed through it
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketAddress(name), () => {
-      server.off('error', reject);
+    server.once('error', (err) => {
+      fs.closeSync(dir.fd);
+      reject(storageError(socket, err));
+    });
+    server.listen(dir.address, () => {
+      fs.chmodSync(dir.address, 0o600); // as every file in the data dir (the folder is what keeps others out)
+      server.removeAllListeners('error');
+      server.on('error', () => undefined);
       resolve(server);
     });
   });
 }
 
 /** Send one request to a supervisor and wait for its authenticated reply. */
-export function requestControl(name: string, key: Buffer, req: Request, timeoutMs: number): Promise<Reply> {
+export function requestControl(socket: string, key: Buffer, req: Request, timeoutMs: number): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect(socketAddress(name));
+    let dir: { fd: number; address: string } | undefined;
+    try {
+      if (!isAbstract(socket)) dir = openSocketDir(socket, false);
+    } catch (err) {
+      return reject(err);
+    }
+    const sock = net.connect(dir?.address ?? socketAddress(socket));
     const nc = randomBytes(32);
     let ns: Buffer | undefined;
+    let proven = false; // the server proved it holds the key; from then on it has our request
     let done = false;
     const finish = (err: Error | undefined, reply?: Reply) => {
       if (done) return;
       done = true;
       timer.clear();
+      clearTimeout(handshake);
       sock.destroy();
+      if (dir) fs.closeSync(dir.fd);
       if (err) reject(err);
       else resolve(reply!);
     };
+    // Until the server has proven itself nothing was asked of it: failures then are Unanswered.
+    const failure = (message: string, cause?: unknown) => (proven ? new BgError('SUPERVISOR', message, { cause }) : new Unanswered(message, { cause }));
     // A stop's wait is the user's --timeout plus a margin: it may exceed one Node timer.
-    const timer = setLongTimeout(
-      () => finish(new BgError('SUPERVISOR', `the supervisor did not answer within ${Math.round(timeoutMs / 1000)} s.`)),
-      timeoutMs,
-    );
-    sock.on('error', (err) =>
-      finish(new BgError('SUPERVISOR', `cannot reach the process's supervisor (${(err as NodeJS.ErrnoException).code ?? err.message}).`, { cause: err })),
-    );
-    sock.on('close', () => finish(new BgError('SUPERVISOR', 'the supervisor closed the connection without answering.')));
+    const timer = setLongTimeout(() => finish(failure(`the supervisor did not answer within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
+    const handshake = setTimeout(() => finish(failure(`the supervisor did not answer within ${HANDSHAKE_MS / 1000} s.`)), Math.min(timeoutMs, HANDSHAKE_MS));
+    sock.on('error', (err) => finish(failure(`cannot reach the process's supervisor (${(err as NodeJS.ErrnoException).code ?? err.message}).`, err)));
+    sock.on('close', () => finish(failure('the supervisor closed the connection without answering.')));
     lines(sock, (line) => {
       const msg = parseObject(line);
       if (!msg) return finish(new BgError('SUPERVISOR', 'the control socket answered with something other than the protocol; not sending anything.'));
@@ -177,6 +261,8 @@ export function requestControl(name: string, key: Buffer, req: Request, timeoutM
         if (!macEqual(Buffer.from(String(msg.mac ?? ''), 'base64'), hmac(key, tag('server'), ns, nc))) {
           return finish(new BgError('SUPERVISOR', 'the control socket answered without proving it holds the key; not sending anything.'));
         }
+        proven = true;
+        clearTimeout(handshake);
         const body = JSON.stringify(req);
         send(sock, { req: body, mac: hmac(key, tag('request'), ns, nc, tag(body)).toString('base64') });
         return;

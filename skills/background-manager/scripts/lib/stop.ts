@@ -1,6 +1,9 @@
 // stop_process's work: ask the supervisor to end the child's whole tree (SIGTERM, grace
-// period, SIGKILL); if the supervisor is gone, do it here, after checking the child's identity.
-import { requestControl, type StopResult } from './protocol.ts';
+// period, SIGKILL); if the supervisor is gone, or does not answer (hung, stopped, flooded with
+// connections), do it here, after checking the child's identity.
+import fs from 'node:fs';
+import path from 'node:path';
+import { requestControl, Unanswered, type Reply, type StopResult } from './protocol.ts';
 import type { Context } from './context.ts';
 import type { ProcessRecord, StopReason } from './state.ts';
 import { isLive, liveLeftovers, liveStatus, supervisorAlive } from './status.ts';
@@ -15,7 +18,9 @@ export interface LeftoversStopped {
   endedBy: string; // the signal, or SIGKILL when the grace period ran out
 }
 
-export type StopOutcome = { already: true; rec: ProcessRecord; leftovers?: LeftoversStopped } | { already: false; result: StopResult; rec: ProcessRecord };
+export type StopOutcome =
+  | { already: true; rec: ProcessRecord; leftovers?: LeftoversStopped }
+  | { already: false; result: StopResult; rec: ProcessRecord; note?: string }; // note: how the stop went around the supervisor
 
 export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number, reason: StopReason = 'stop'): Promise<StopOutcome> {
   const st = liveStatus(rec);
@@ -31,7 +36,13 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
   }
   if (!ctx.unlocked) throw new BgError('DAMAGED', 'key.json is missing; cannot talk to the supervisor.');
   if (rec.socket && supervisorAlive(rec)) {
-    const reply = await requestControl(rec.socket, ctx.unlocked.keys.control, { type: 'stop', signal, timeoutMs, reason }, timeoutMs + 15_000);
+    let reply: Reply;
+    try {
+      reply = await requestControl(rec.socket, ctx.unlocked.keys.control, { type: 'stop', signal, timeoutMs, reason }, timeoutMs + 15_000);
+    } catch (err) {
+      if (!(err instanceof Unanswered)) throw err;
+      return { already: false, ...(await stopAroundSupervisor(ctx, rec, signal, timeoutMs, reason, err)) };
+    }
     if (!reply.ok) throw new BgError(reply.code, reply.message);
     const after = ctx.store.read().processes.find((p) => p.id === rec.id) ?? rec;
     return { already: false, result: reply.stop!, rec: after };
@@ -61,6 +72,23 @@ function signalMarked(rec: ProcessRecord, signal: NodeJS.Signals, members: Map<n
   for (const st of markedWith(rec.treeMark)) if (!members.has(st.pid)) for (const m of signalTree(st.pid, signal, st.startTicks)) members.set(m.pid, m);
 }
 
+// The supervisor lives but did not answer before the stop was asked of it: end it (verified by
+// its start time), so that it cannot restart the command or record something else, then stop
+// the process without it. Whatever the command prints from then on is not logged.
+async function stopAroundSupervisor(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number, reason: StopReason, why: Unanswered) {
+  const sup = matchIdentity({ pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId });
+  if (sup) trySignal(sup.pid, 'SIGKILL');
+  if (!(await waitFor(() => !supervisorAlive(rec), 10_000))) throw new BgError('SUPERVISOR', `${why.message} Its supervisor (PID ${rec.supervisorPid}) did not end on SIGKILL either; nothing was stopped.`);
+  const done = await stopWithoutSupervisor(ctx, rec, signal, timeoutMs, reason);
+  const note = `its supervisor (PID ${rec.supervisorPid}) did not answer (${why.message.replace(/\.$/, '')}); ended it and stopped the process directly, so its last output may be missing from the log`;
+  return { ...done, note };
+}
+
+// A control socket file left by a supervisor that could not remove it (it was killed).
+function removeSocket(ctx: Context, rec: ProcessRecord): void {
+  if (rec.socket && path.dirname(rec.socket) === path.join(path.resolve(ctx.dataDir), 'run')) fs.rmSync(rec.socket, { force: true });
+}
+
 // The supervisor died (killed, crashed): signal the verified child's tree from here and
 // record the end ourselves, since nobody else will.
 async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number, reason: StopReason): Promise<{ result: StopResult; rec: ProcessRecord }> {
@@ -85,6 +113,7 @@ async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: N
     for (const m of alive) trySignal(m.pid, 'SIGKILL');
     await waitFor(() => stillAlive(alive).length === 0, 5_000);
   }
+  removeSocket(ctx, rec);
   // Without its parent (the supervisor) nobody reaps the child's status: record the signal.
   const result: StopResult = { endedBy, exitCode: null, signal: endedBy, killedLeftovers };
   const updated = await ctx.store.update((doc) => {

@@ -48,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const p of running) {
     if (liveStatus(p).status === 'unverified') continue; // cannot be proven ours: forgotten, not signalled
     const r = await stopProcess(ctx, p, 'SIGTERM', 5000, 'remove');
+    if (!r.already && r.note) process.stderr.write(`remove_process: note: ${p.id}: ${r.note}.\n`);
     if (!r.already) stoppedBy.set(p.id, r.result.endedBy);
     else if (r.leftovers) stoppedBy.set(p.id, `${r.leftovers.endedBy}, what it left running`);
     await waitFor(() => !supervisorAlive(p), 10_000);

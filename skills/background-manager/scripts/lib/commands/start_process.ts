@@ -105,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     const live = ctx.store.read().processes.find((p) => p.name === name && isLive(p));
     if (live) {
       const r = await stopProcess(ctx, live, 'SIGTERM', 5000, 'replace');
+      if (!r.already && r.note) process.stderr.write(`start_process: note: ${live.id}: ${r.note}.\n`);
       process.stdout.write(`Stopped process ${live.id} (${name}) to replace it${r.already ? '' : ` (${r.result.endedBy})`}.\n`);
     }
   }

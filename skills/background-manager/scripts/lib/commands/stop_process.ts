@@ -66,7 +66,10 @@ export async function main(argv: string[]): Promise<number> {
   const outcomes = await Promise.allSettled(targets.map((rec) => stopProcess(ctx, rec, sig as NodeJS.Signals, timeoutMs)));
   let failed: BgError | undefined;
   outcomes.forEach((o, i) => {
-    if (o.status === 'fulfilled') process.stdout.write(describeStop(targets[i]!, o.value, sig, args.timeout) + '\n');
+    if (o.status === 'fulfilled') {
+      if (!o.value.already && o.value.note) process.stderr.write(`stop_process: note: ${targets[i]!.id}: ${o.value.note}.\n`);
+      process.stdout.write(describeStop(targets[i]!, o.value, sig, args.timeout) + '\n');
+    }
     else {
       const err = o.reason instanceof BgError ? o.reason : new BgError('SUPERVISOR', String((o.reason as Error)?.message ?? o.reason));
       process.stderr.write(`stop_process: error: ${targets[i]!.id}: ${err.message}\n`);
