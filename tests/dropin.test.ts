@@ -73,7 +73,7 @@ test('an unknown ID: the hint is a list_processes command that runs as printed, 
     for (const [cwd, call] of calls) {
       const r = spawnSync('bash', ['-c', call], { cwd, env: sb.env, encoding: 'utf8' });
       assert.is(r.status, 4, r.stderr);
-      const hint = /\(list them with: (.*)\)$/m.exec(r.stderr);
+      const hint = /\(list them with: (.*)\)\.$/m.exec(r.stderr);
       assert.ok(hint, `a runnable hint: ${r.stderr}`);
       const again = spawnSync('bash', ['-c', hint![1]!], { cwd, env: sb.env, encoding: 'utf8' });
       assert.is(again.status, 0, `the hint ran from ${cwd}: ${again.stderr}`);

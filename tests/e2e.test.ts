@@ -333,7 +333,7 @@ withSandbox('bad input: clear errors, documented exit codes, nothing changed', a
     ['get_logs.ts', [id, '-n', 'abc'], 2, /-n must be a whole number/],
     ['get_logs.ts', [], 2, /give the process ID or name \(list them with: npx tsx skills\/background-manager\/scripts\/list_processes\.ts\)/],
     ['stop_process.ts', ['zzzz'], 4, /no process with ID/],
-    ['stop_process.ts', [id, 'zzzz'], 4, /no process with ID or name "zzzz"\. Run list_processes to see them\. Nothing was stopped\.\n$/],
+    ['stop_process.ts', [id, 'zzzz'], 4, /no process with ID or name "zzzz" \(list them with: npx tsx skills\/background-manager\/scripts\/list_processes\.ts\)\. Nothing was stopped\.\n$/],
     ['stop_process.ts', ['zzzz', id, 'yyyy'], 4, /"zzzz"[^]*\n.*"yyyy"[^]* Nothing was stopped\.\n$/],
     ['get_logs.ts', [id, '--wait-for', 'x', '-n', '5'], 2, /-n does not apply to --wait-for/],
     ['stop_process.ts', ['--singal', 'INT', id], 2, /Unknown argument: --singal\. Did you mean --signal\? Run with --help/],

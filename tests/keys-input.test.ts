@@ -5,6 +5,14 @@ import * as assert from 'uvu/assert';
 import { listJson, run, start, waitFor, withSandbox } from './helpers.ts';
 import { keyBytes, splitKeys } from '../skills/background-manager/scripts/lib/keys-input.ts';
 
+test('a single character is the key that types it (--key q quits top, --key y answers a prompt)', () => {
+  const pty = { pty: true, appCursor: false };
+  assert.is(keyBytes('q', pty), 'q');
+  assert.is(keyBytes('Y', pty), 'Y', 'case kept');
+  assert.is(keyBytes('/', pty), '/');
+  assert.throws(() => keyBytes('qq', pty), /unknown key "qq"/);
+});
+
 test('key names give the bytes an xterm sends', () => {
   const pty = { pty: true };
   assert.is(keyBytes('f1', pty), '\x1bOP');

@@ -80,8 +80,9 @@ withSandbox("the supervisor's memory holds no base64 form of the data key and at
   const needles = [Buffer.from(key.toString('base64')), key, Buffer.from(key.toString('hex'))];
   for (const rec of records(sb)) {
     const sup = rec.supervisorPid!;
-    // Up and serving (its socket is in the state): the handoff is over.
-    await waitFor('the supervisor to serve', () => fs.readFileSync(`/proc/${sup}/net/unix`, 'latin1').includes(rec.socket!), 10_000);
+    // Up and serving (its socket is in the state): the handoff is over. A path socket is
+    // listed under the path it was bound by (/proc/self/fd/N/<name>): look for its name.
+    await waitFor('the supervisor to serve', () => fs.readFileSync(`/proc/${sup}/net/unix`, 'latin1').includes(path.basename(rec.socket!)), 10_000);
     let counts: number[];
     try {
       counts = countInMemory(sup, needles);

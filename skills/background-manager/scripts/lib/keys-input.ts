@@ -24,7 +24,7 @@ export interface KeyMode {
   appCursor?: boolean; // the program turned on application cursor keys (ESC[?1h)
 }
 
-/** The bytes for a key name: the table above, ctrl-<letter>, or alt-<key> (ESC, then the key). */
+/** The bytes for a key name: the table above, ctrl-<letter>, alt-<key> (ESC, then the key), or one character. */
 export function keyBytes(name: string, mode: KeyMode): string {
   const k = name.toLowerCase().replace(/^(c|ctl|control)-/, 'ctrl-').replace(/^(m|meta|opt|option)-/, 'alt-');
   if (k === 'enter' || k === 'return') return mode.pty ? '\r' : '\n';
@@ -37,7 +37,9 @@ export function keyBytes(name: string, mode: KeyMode): string {
     if ([...rest].length === 1 && rest > ' ' && rest !== '\x7f') return `\x1b${rest}`;
     return `\x1b${keyBytes(rest, mode)}`;
   }
-  throw new BgError('USAGE', `unknown key "${name}". Use one of: ${KEY_NAMES.join(', ')}, ctrl-<letter> (e.g. ctrl-c) or alt-<key> (e.g. alt-x).`);
+  // One printable character is the key that types it (--key q, --key y), case kept.
+  if ([...name].length === 1 && name > ' ' && name !== '\x7f') return name;
+  throw new BgError('USAGE', `unknown key "${name}". Use one of: ${KEY_NAMES.join(', ')}, ctrl-<letter> (e.g. ctrl-c), alt-<key> (e.g. alt-x) or one character (e.g. q).`);
 }
 
 /** The names in a --keys list: 'down down enter' (spaces or commas between). */

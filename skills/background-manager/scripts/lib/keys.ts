@@ -129,7 +129,8 @@ function dataWithoutKey(dataDir: string): string | undefined {
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw storageError(logs, err);
   }
-  const log = names.find((n) => ours(path.join(logs, n), 'BGLOGv1\n'));
+  // Either log format: before the chain (BGLOGv1) and since (BGLOGv2, lib/logfile.ts).
+  const log = names.find((n) => ours(path.join(logs, n), 'BGLOGv1\n') || ours(path.join(logs, n), 'BGLOGv2\n'));
   return log ? `${logs}/ (${log}, ...)` : undefined;
 }
 
