@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { listJson, run, ROOT, snapshot, start, track, waitFor, withSandbox, PASSWORD, figure, alive, type Sandbox } from './helpers.ts';
+import { listJson, records, run, ROOT, snapshot, start, track, waitFor, withSandbox, PASSWORD, figure, alive, type Sandbox } from './helpers.ts';
 import { unlock, KEY_FILE } from '../skills/background-manager/scripts/lib/keys.ts';
 import { StateStore, STATE_FILE } from '../skills/background-manager/scripts/lib/state.ts';
 import { readStat } from '../skills/background-manager/scripts/lib/proc.ts';
@@ -90,6 +90,33 @@ withSandbox('a missing key.json beside existing logs (no state file) is reported
   assert.match(r.stderr, /key\.json is missing/);
   assert.match(r.stderr, /logs/);
   assert.equal(await snapshot(dataDir), before, 'no new key');
+});
+
+// ---------------------------------------------------------------------------------------
+// item 9: rollback
+
+withSandbox('a state file rolled back to an older copy is reported (exit 6), not trusted, and left as it is', async (sb) => {
+  const dataDir = dataOf(sb);
+  const stateFile = path.join(dataDir, STATE_FILE);
+  const a = await start(sb, ['--name', 'svc-a', '--', 'sleep', '300']);
+  const older = fs.readFileSync(stateFile);
+  const b = await start(sb, ['--name', 'svc-b', '--', 'sleep', '301']);
+  for (const r of records(sb)) track(sb, r.pid, r.supervisorPid!); // cleanup cannot read a rolled-back state
+  const newest = fs.readFileSync(stateFile);
+  fs.writeFileSync(stateFile, older);
+  for (const [script, args] of [
+    ['list_processes.ts', []],
+    ['start_process.ts', ['sleep', '302']],
+    ['stop_process.ts', ['--all']],
+  ] as const) {
+    const r = await run(sb, script, [...args]);
+    assert.is(r.code, 6, `${script}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /rolled back/, script);
+    assert.ok(fs.readFileSync(stateFile).equals(older), `${script} left the state file as it is`);
+  }
+  assert.ok(alive(a.pid) && alive(b.pid), 'nothing was stopped');
+  fs.writeFileSync(stateFile, newest);
+  assert.equal((await listJson(sb)).map((p) => p.name).sort(), ['svc-a', 'svc-b'], 'the newest state reads again');
 });
 
 // ---------------------------------------------------------------------------------------

@@ -9,17 +9,23 @@ import { BgError, isErrno } from './errors.ts';
 import { DIR_MODE, storageError } from './fsutil.ts';
 import { KEY_FILE } from './keys.ts';
 
-// A user's name from /etc/passwd, else "uid N".
-function userName(uid: number): string {
+// A user's name from /etc/passwd, or undefined.
+function nameOf(uid: number): string | undefined {
   try {
     for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
       const f = line.split(':');
-      if (f.length > 2 && Number(f[2]) === uid) return `${f[0]} (uid ${uid})`;
+      if (f.length > 2 && Number(f[2]) === uid) return f[0];
     }
   } catch {
     /* no passwd file: the number will do */
   }
-  return `uid ${uid}`;
+  return undefined;
+}
+
+// "nobody (uid 65534)", or "uid 65534" for a user without a name.
+function userText(uid: number): string {
+  const name = nameOf(uid);
+  return name ? `${name} (uid ${uid})` : `uid ${uid}`;
 }
 
 function modeText(mode: number): string {
@@ -41,7 +47,7 @@ function checkFolder(dir: string, what: string, ours: (dir: string) => boolean):
   if (st.uid !== me) {
     throw new BgError(
       'STORAGE',
-      `${what} ${dir} belongs to ${userName(st.uid)}, not to you (${userName(me)}): its owner could replace key.json or the state. Use a folder of your own (set BG_DATA_DIR), or if it is yours: chown -R ${me} ${dir}`,
+      `${what} ${dir} belongs to ${userText(st.uid)}, and you are ${userText(me)}: its owner could replace key.json or the state. Use a folder of your own (set BG_DATA_DIR), or if it is yours: chown -R ${nameOf(me) ?? me} ${dir}`,
     );
   }
   if (st.mode & 0o022) {

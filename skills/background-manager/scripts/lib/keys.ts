@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { BgError, isErrno } from './errors.ts';
-import { derivePasswordKey, hkdf, KEY_BYTES, open, seal, subKeys, type SubKeys } from './crypto.ts';
+import { derivePasswordKey, hkdf, hmac, KEY_BYTES, macEqual, open, seal, subKeys, type SubKeys } from './crypto.ts';
 import { cacheDataKey, cachedDataKey, forgetDataKey } from './keycache.ts';
 import { ensureDir, fsyncDir, openNewFile, readIfExists, replaceFileAtomic, storageError, writeAll } from './fsutil.ts';
 import type { HeldLock } from './lock.ts';
@@ -217,4 +217,52 @@ export function rewrapKey(dataDir: string, oldPassword: string, newPassword: str
   if (opts.lock) opts.lock.replace(file, bytes, () => !!readIfExists(file)?.equals(raw));
   else replaceFileAtomic(file, bytes);
   forgetDataKey(dataDir); // bound to the old key.json anyway; gone at once all the same
+}
+
+// --- The state generation key.json vouches for -------------------------------------------
+// Every state write raises processes.json.enc's generation; key.json then records the new one
+// under a MAC of the data key (`"state": {"generation", "mac"}`). A state file older than that
+// (restored from a backup, put back by someone) is reported rather than trusted: processes
+// started since would vanish from it. Rolling key.json back with it is not detected.
+
+const GENERATION_AAD = Buffer.from('bgstate generation', 'utf8');
+
+function generationMac(keys: SubKeys, generation: number): string {
+  const n = Buffer.alloc(8);
+  n.writeBigUInt64BE(BigInt(generation));
+  return hmac(keys.mac, GENERATION_AAD, n).toString('base64');
+}
+
+export interface StateFloor {
+  generation: number; // 0: key.json vouches for none (absent, or written before generations)
+  raw?: Buffer; // key.json's bytes as read
+}
+
+/** The state generation key.json vouches for; a record that fails its MAC is damage. */
+export function readStateFloor(dataDir: string, keys: SubKeys): StateFloor {
+  const file = path.join(dataDir, KEY_FILE);
+  const raw = readIfExists(file);
+  if (!raw) return { generation: 0 };
+  let state: { generation?: unknown; mac?: unknown } | undefined;
+  try {
+    state = (JSON.parse(raw.toString('utf8')) as { state?: typeof state }).state;
+  } catch {
+    return { generation: 0, raw }; // reported by unlock(), which reads it first
+  }
+  if (state === undefined) return { generation: 0, raw };
+  const g = state?.generation;
+  if (typeof g !== 'number' || !Number.isSafeInteger(g) || g < 0 || typeof state.mac !== 'string' || !macEqual(Buffer.from(state.mac, 'base64'), Buffer.from(generationMac(keys, g), 'base64'))) {
+    throw new BgError(
+      'DAMAGED',
+      `${file}'s "state" entry (the state generation it vouches for) failed its check: it was altered or written under another key. Restore key.json from a backup, or delete its "state" entry to trust processes.json.enc as it is.`,
+    );
+  }
+  return { generation: g, raw };
+}
+
+/** key.json's bytes `raw` with the state generation set to `generation` (all else kept). */
+export function withStateFloor(raw: Buffer, keys: SubKeys, generation: number): Buffer {
+  const k = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+  k.state = { generation, mac: generationMac(keys, generation) };
+  return Buffer.from(JSON.stringify(k, null, 2) + '\n');
 }

@@ -146,7 +146,10 @@ export async function withLock<T>(file: string, fn: (lock: HeldLock) => T | Prom
     };
     return await fn(held);
   } finally {
-    if (!owned()) fs.rmSync(ownerFile, { force: true });
-    await release().catch(() => undefined);
+    // A lock we lost is another call's now: releasing it would delete that call's lock folder.
+    if (!owned()) {
+      fs.rmSync(ownerFile, { force: true });
+      await release().catch(() => undefined);
+    }
   }
 }

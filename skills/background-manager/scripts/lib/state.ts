@@ -7,7 +7,8 @@ import path from 'node:path';
 import { BgError, isErrno } from './errors.ts';
 import { open, seal, type SubKeys } from './crypto.ts';
 import { ensureDir, readIfExists, storageError } from './fsutil.ts';
-import { LockLostError, withLock } from './lock.ts';
+import { LockLostError, withLock, type HeldLock } from './lock.ts';
+import { KEY_FILE, readStateFloor, withStateFloor } from './keys.ts';
 import { decryptOpenssl, isOpensslFile, parseLegacyState, type LegacyEntry } from './legacy.ts';
 
 export const STATE_FILE = 'processes.json.enc';
@@ -118,6 +119,13 @@ export function decodeState(file: string, keys: SubKeys, raw: Buffer): StateDoc 
   }
 }
 
+function rolledBack(file: string, generation: number, floor: number): BgError {
+  return new BgError(
+    'DAMAGED',
+    `${file} was rolled back: it holds generation ${generation}, but key.json vouches that generation ${floor} was written. It is an older copy (restored from a backup, or put back by someone), and processes started since may run on untracked. Put the newest ${path.basename(file)} back; or, to trust this one, delete the "state" entry from key.json.`,
+  );
+}
+
 function importLegacy(entries: LegacyEntry[]): StateDoc {
   const doc = emptyDoc();
   for (const e of entries) {
@@ -156,19 +164,37 @@ export class StateStore {
     this.password = opts.password;
   }
 
+  // Have key.json vouch for the generation just written. After the state, never before (else a
+  // crash between the two would read as a rollback); best effort: if it fails, the state is
+  // written all the same, and only a rollback to the generations in between goes unseen.
+  private raiseFloor(lock: HeldLock, keys: SubKeys, generation: number): void {
+    try {
+      const { generation: floor, raw } = readStateFloor(this.dataDir, keys);
+      if (!raw || floor >= generation) return;
+      lock.replace(path.join(this.dataDir, KEY_FILE), withStateFloor(raw, keys, generation), () => !!readIfExists(path.join(this.dataDir, KEY_FILE))?.equals(raw));
+    } catch {
+      /* see above */
+    }
+  }
+
   /** The current document; an absent file is an empty list. Never writes. */
   read(): StateDoc {
     return this.readRaw().doc;
   }
 
-  private readRaw(): { doc: StateDoc; legacy: boolean; raw?: Buffer } {
+  private readRaw(): { doc: StateDoc; legacy: boolean; raw?: Buffer; floor: number } {
+    // key.json's generation first: writers raise it after the state, so read in this order
+    // a state is never older than it, unless it was rolled back.
+    const floor = this.keys ? readStateFloor(this.dataDir, this.keys).generation : 0;
     const raw = readIfExists(this.file);
-    if (!raw) return { doc: emptyDoc(), legacy: false };
-    if (isOpensslFile(raw)) return { doc: this.readLegacy(raw), legacy: true, raw };
+    if (!raw) return { doc: emptyDoc(), legacy: false, floor };
+    if (isOpensslFile(raw)) return { doc: this.readLegacy(raw), legacy: true, raw, floor };
     if (!this.keys) {
       throw new BgError('DAMAGED', `${this.file} exists but the key file ${path.join(this.dataDir, 'key.json')} is missing. Restore key.json from a backup.`);
     }
-    return { doc: decodeState(this.file, this.keys, raw), legacy: false, raw };
+    const doc = decodeState(this.file, this.keys, raw);
+    if ((doc.generation ?? 0) < floor) throw rolledBack(this.file, doc.generation ?? 0, floor);
+    return { doc, legacy: false, raw, floor };
   }
 
   private readLegacy(raw: Buffer): StateDoc {
@@ -196,21 +222,23 @@ export class StateStore {
     for (let attempt = 1; ; attempt++) {
       try {
         return await withLock(this.file, async (lock) => {
-          const { doc, legacy, raw } = this.readRaw();
+          const { doc, legacy, raw, floor } = this.readRaw();
           const result = await fn(doc);
           if (legacy) {
             const backup = this.file + LEGACY_BACKUP_SUFFIX;
             if (!fs.existsSync(backup)) fs.linkSync(this.file, backup);
           }
-          doc.generation = (doc.generation ?? 0) + 1;
+          // Past key.json's too: a state file moved away (to start afresh) restarts from there.
+          doc.generation = Math.max(doc.generation ?? 0, floor) + 1;
           // Nobody else wrote since we read (a lost lock shows here): the same bytes, or still none.
           const unchanged = () => {
             const now = readIfExists(this.file);
             return raw ? !!now?.equals(raw) : now === undefined;
           };
           lock.replace(this.file, encodeState(keys, doc), unchanged);
+          this.raiseFloor(lock, keys, doc.generation);
           return result;
-        });
+        }, { guards: [KEY_FILE] });
       } catch (err) {
         // We stalled past the lock's stale time and another call wrote meanwhile: our change
         // was made to an old copy, so make it again on the state as it is now.
