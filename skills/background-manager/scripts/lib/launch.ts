@@ -169,21 +169,31 @@ function checkCwd(cwd: string): void {
   }
 }
 
+let entryBuild: Promise<void> = Promise.resolve();
+
+/** The entry scripts' rebuild that ensureSupervisorBundle started, if any: await it before exiting. */
+export function entryBundlesBuilt(): Promise<void> {
+  return entryBuild;
+}
+
 /**
  * The supervisor's bundles (and its log thread's), rebuilt first if missing or older than their
- * sources. The entry scripts' bundles are rebuilt then too (about 0.6 s, once), so that the .ts
- * scripts hand over to them; a source that does not build stops only that part.
+ * sources. The entry scripts' bundles are rebuilt too (about 0.6 s idle, seconds under load), so
+ * that the .ts scripts hand over to them again, but while the supervisor boots rather than
+ * before it starts (a start racing a build of dist/ took 10 s under load): the caller awaits
+ * entryBundlesBuilt() before it exits. A source that does not build stops only that part.
  */
 export async function ensureSupervisorBundle(): Promise<string> {
   const out = supervisorBundlePath();
   if (bundlesFresh([path.basename(out), 'log-thread.mjs'])) return out;
-  // esbuild starts a helper process with our environment: the password stays out of it.
+  // esbuild starts a helper process with our environment: the password stays out of it (the
+  // helper is started by the first build below and serves the second one too).
   const saved = SECRET_VARS.map((v) => [v, process.env[v]] as const);
   for (const v of SECRET_VARS) delete process.env[v];
   try {
     const mod = (await import(pathToFileURL(path.join(skillRoot(), 'build.mjs')).href)) as { build(names?: string[]): Promise<void>; ENTRY_SCRIPTS: string[] };
     await mod.build(['supervisor', 'log-thread']);
-    await mod.build(mod.ENTRY_SCRIPTS).catch(() => undefined); // the .ts scripts then run from source
+    entryBuild = mod.build(mod.ENTRY_SCRIPTS).catch(() => undefined); // the .ts scripts then run from source
   } finally {
     for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
   }

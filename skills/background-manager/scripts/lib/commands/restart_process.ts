@@ -4,7 +4,7 @@ import { openContext } from '../context.ts';
 import { resolveProcess } from '../resolve.ts';
 import { stopProcess } from '../stop.ts';
 import { supervisorAlive } from '../status.ts';
-import { startProcess } from '../launch.ts';
+import { entryBundlesBuilt, startProcess } from '../launch.ts';
 import { waitFor } from '../wait.ts';
 import { BgError, EXIT } from '../errors.ts';
 import { logEnd, reportReady } from '../ready.ts';
@@ -66,7 +66,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   const how = stopped.already ? 'it was not running' : stopped.result.endedBy === 'exited' ? 'it had just exited' : `stopped by ${stopped.result.endedBy}`;
   process.stdout.write(`Restarted process ${started.id} (PID ${started.pid}; ${how}).\n`);
-  if (!ready) return EXIT.OK;
-  return reportReady(ctx, started.id, ready, ready.pattern === undefined ? undefined : compileRegex('--wait-for', ready.pattern), 'restart_process', from);
+  const code = ready ? await reportReady(ctx, started.id, ready, ready.pattern === undefined ? undefined : compileRegex('--wait-for', ready.pattern), 'restart_process', from) : EXIT.OK;
+  await entryBundlesBuilt(); // a rebuild of dist/ that ran beside the start
+  return code;
 }
 

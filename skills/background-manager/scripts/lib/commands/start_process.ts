@@ -1,6 +1,6 @@
 // start_process: run a command in the background under a supervisor.
 import { compileRegex, durationSec, makeParser, typed } from '../cli.ts';
-import { checkName, parseEnvPairs, parseSize, startProcess } from '../launch.ts';
+import { checkName, entryBundlesBuilt, parseEnvPairs, parseSize, startProcess } from '../launch.ts';
 import { shellQuote } from '../lines.ts';
 import { MIN_MAX_LOG_SIZE } from '../logset.ts';
 import { BgError, EXIT } from '../errors.ts';
@@ -124,6 +124,7 @@ export async function main(argv: string[]): Promise<number> {
   const ctx = context();
   process.stdout.write(`Started process ${started.id} (PID ${started.pid})\n`);
   process.stdout.write(`Read its output with: ${howToRun('get_logs')} ${name ?? started.id}\n`);
-  if (!ready) return EXIT.OK;
-  return reportReady(ctx, started.id, ready, pattern, 'start_process');
+  const code = ready ? await reportReady(ctx, started.id, ready, pattern, 'start_process') : EXIT.OK;
+  await entryBundlesBuilt(); // a rebuild of dist/ that ran beside the start
+  return code;
 }
