@@ -13,9 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { cleanup, makeSandbox, alive, PASSWORD, ROOT, type Sandbox } from '../tests/helpers.ts';
+import { cleanup, makeSandbox, alive, freePort, PASSWORD, ROOT, type Sandbox } from '../tests/helpers.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
 import { StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/state.ts';
 import { LogReader, LogWriter } from '../skills/background-manager/scripts/lib/logfile.ts';
@@ -28,7 +28,7 @@ const INGEST_REPS = Number(process.env.BENCH_INGEST_REPS ?? 5);
 const INGEST_BYTES = Number(process.env.BENCH_INGEST_MB ?? 500) * 1e6;
 const PTY_BYTES = Number(process.env.BENCH_PTY_MB ?? 100) * 1e6;
 
-const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean); // e.g. fast,start,ingest,pty,logs,many,tsx,warm
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean); // e.g. fast,start,ingest,pty,logs,many,tsx,warm,screen,load
 const want = (row: string) => !ONLY || ONLY.includes(row);
 let hasLogCap = false;
 
@@ -576,6 +576,83 @@ async function rowsWarm(): Promise<void> {
   }
 }
 
+/** A PTY log of `bytes` of full-screen redraws (clear, then 40 rows), as curses programs write. */
+function buildScreenLog(file: string, keys: SubKeys, procId: string, bytes: number): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const frame = (n: number) => `\x1b[H\x1b[2J${Array.from({ length: 40 }, (_, r) => `Counter: ${String(n).padStart(8, '0')}  row ${String(r).padStart(2, '0')}`.padEnd(60, '.')).join('\r\n')}`;
+  const perRecord = Math.floor(RECORD / frame(0).length);
+  const w = LogWriter.create(file, keys, procId);
+  try {
+    w.append('event', Buffer.from('started: bench (PID 1, pty)'));
+    for (let done = 0, n = 0; done < bytes; n += perRecord) {
+      const rec = Buffer.from(Array.from({ length: perRecord }, (_, i) => frame(n + i)).join(''), 'latin1');
+      w.append('stdout', rec);
+      done += rec.length;
+    }
+    w.append('event', Buffer.from('exited with code 0'));
+  } finally {
+    w.close();
+  }
+}
+
+// get_logs --screen replays from the newest full-screen clear: its cost must not grow with the log.
+async function rowScreen(): Promise<void> {
+  log('get_logs --screen on a 1 GiB log of redraws vs a 1 MB one (building the logs)');
+  const sb = sandbox('bgm-bench-screen-', true);
+  try {
+    const keys = keysOf(sb);
+    const big = endedRecord(0, { id: 'c1c1c1c1', command: 'bench screen 1 GiB' });
+    const small = endedRecord(1, { id: 'c2c2c2c2', command: 'bench screen 1 MB' });
+    buildScreenLog(path.join(sb.env.BG_DATA_DIR!, big.logFile), keys, big.id, 1 << 30);
+    buildScreenLog(path.join(sb.env.BG_DATA_DIR!, small.logFile), keys, small.id, 1e6);
+    await addRecords(sb, [big, small]);
+    const screen = /^Counter: \d{8}  row 00\.+\n(?:Counter: .*\n){39}$/;
+    const t = await interleave(REPS, {
+      big: () => script(viaDist('get_logs', big.id, '--screen'), sb, screen),
+      small: () => script(viaDist('get_logs', small.id, '--screen'), sb, screen),
+    });
+    const b = stat(t.big);
+    const m = stat(t.small);
+    rows.push({ figure: '`get_logs --screen` on a 1 GiB log of full-screen redraws (fast path)', value: fmtMs(b), reference: 'the same on a 1 MB log', refValue: fmtMs(m), ratio: `${(b.median / m.median).toFixed(2)}x`, target: '≤ 1.5x', met: b.median <= 1.5 * m.median });
+  } finally {
+    drop(sb);
+  }
+}
+
+// start_process --wait-port while two CPU hogs run, against the same on the idle machine.
+async function rowStartUnderLoad(): Promise<void> {
+  log('start_process --wait-port with two CPU hogs vs idle (fast path, key cache warm)');
+  const sb = sandbox('bgm-bench-load-', true);
+  try {
+    keysOf(sb);
+    const once = async () => {
+      const port = await freePort();
+      const server = `require('http').createServer().listen(${port}, '127.0.0.1')`;
+      return script(viaDist('start_process', '--wait-port', String(port), '--', NODE, '-e', server), sb, /^Ready: listening on port \d+$/m);
+    };
+    const t = await interleave(REPS, {
+      idle: once,
+      loaded: async () => {
+        const hogs = [0, 1].map(() => spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+        for (const h of hogs) running.add(h.pid!);
+        try {
+          return await once();
+        } finally {
+          for (const h of hogs) {
+            h.kill('SIGKILL');
+            running.delete(h.pid!);
+          }
+        }
+      },
+    });
+    const l = stat(t.loaded);
+    const i = stat(t.idle);
+    rows.push({ figure: '`start_process --wait-port` until `Ready` (fast path) with two CPU hogs running', value: fmtMs(l), reference: 'the same on the idle machine', refValue: fmtMs(i), ratio: `${(l.median / i.median).toFixed(2)}x`, target: '≤ 3x', met: l.median <= 3 * i.median });
+  } finally {
+    drop(sb);
+  }
+}
+
 function table(): string {
   const head = ['figure', 'median (min–max)', 'reference in the same run', 'reference median (min–max)', 'ratio', 'target', 'met'];
   const lines = [head, head.map(() => '---')].map((r) => `| ${r.join(' | ')} |`);
@@ -620,6 +697,8 @@ async function main(): Promise<void> {
   if (want('logs')) await rowGetLogs();
   if (want('many')) await rowList500(sbList, listRe);
   if (want('warm')) await rowsWarm();
+  if (want('screen')) await rowScreen();
+  if (want('load')) await rowStartUnderLoad();
 
   const elapsed = (performance.now() - T0) / 1000;
   console.log(`\n${REPS} interleaved runs per side (ingest: ${INGEST_REPS}), after one untimed warm-up each (none for ingest); ${os.cpus().length} CPUs; ${new Date().toISOString()}; bench took ${elapsed.toFixed(0)} s; load average ${LOAD0[0]!.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end; scripts run from a copy of skills/background-manager taken after the build.\n`);
