@@ -525,10 +525,14 @@ async function rowsWarm(): Promise<void> {
     const cat = await timeRun(NODE, [dist('start_process'), '--no-pty', '--name', 'catter', 'cat'], { env: sb.env, cwd: ROOT });
     if (cat.code !== 0) throw new Error(`start_process cat: ${cat.stderr}`);
 
+    // list_processes in a data dir like the cold rows' (one ended process), not in this one,
+    // whose live processes (cat, the started sleeps) each cost /proc reads for status and ports.
+    const sbList = sandbox('bgm-bench-warm-list-', true);
+    await addRecords(sbList, [endedRecord(0)]);
     log('warm key cache: list_processes, get_logs -n 20, send_input, start_process (fast path) vs node -e 0');
     const t = await interleave(REPS, {
       node: () => script([NODE, '-e', '0'], sb, /^$/),
-      list: () => script(viaDist('list_processes'), sb, listRe),
+      list: () => script(viaDist('list_processes'), sbList, listRe),
       logs: () => script(viaDist('get_logs', small.id, '-n', '20'), sb, new RegExp(`${smallLog.lastLine.replace(/\./g, '\\.')}\n$`)),
       send: () => script(viaDist('send_input', 'catter', 'hello'), sb, /^Sent 6 bytes to process /),
       start: () => script(viaDist('start_process', 'sleep', '600'), sb, started, started),
@@ -548,7 +552,7 @@ async function rowsWarm(): Promise<void> {
     const empty = path.join(scratch, 'empty.ts');
     fs.writeFileSync(empty, '');
     const u = await interleave(REPS, {
-      list: () => script(viaTsx('list_processes'), sb, listRe),
+      list: () => script(viaTsx('list_processes'), sbList, listRe),
       empty: () => script(['npx', 'tsx', empty], sb, /^$/),
     });
     const list = stat(u.list);
@@ -564,7 +568,7 @@ async function rowsWarm(): Promise<void> {
       const enc = spawnSync('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-pass', 'env:BG_PASSWORD', '-out', state], { input: JSON.stringify(doc), env: sb.env });
       if (enc.status !== 0) throw new Error(`openssl: ${enc.stderr}`);
       const v = await interleave(REPS, {
-        ours: () => script(viaDist('list_processes'), sb, listRe),
+        ours: () => script(viaDist('list_processes'), sbList, listRe),
         py: () => script(['python3', path.join(ROOT, 'bench/python-list.py'), state], sb, /^ID .*\na1b2c3d4 /),
       });
       const o = stat(v.ours);

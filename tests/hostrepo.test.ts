@@ -156,7 +156,7 @@ async function install(host: string, env: NodeJS.ProcessEnv): Promise<{ skillMs:
     const before = listOutsideSkill(host);
     const r = await sh(line, host, env, 300_000);
     assert.is(r.code, 0, `README install line failed: ${original}\n${r.out}${r.err}`);
-    if (/--prefix/.test(line)) {
+    if (/--prefix skills\/background-manager/.test(line)) {
       times.skillMs = r.ms;
       assert.equal(listOutsideSkill(host), before, 'the skill install wrote nothing outside skills/background-manager');
     }
@@ -171,8 +171,15 @@ async function install(host: string, env: NodeJS.ProcessEnv): Promise<{ skillMs:
   return times;
 }
 
+/**
+ * A host repository in a folder of its own, under a parent that has a package.json of its own
+ * (as a home folder may): an install that climbs out of the host would land there.
+ */
 function makeHost(shape: 'bare' | 'commonjs'): string {
-  const host = fs.mkdtempSync(path.join(os.tmpdir(), `bgm-host-${shape}-`));
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), `bgm-host-${shape}-`));
+  fs.writeFileSync(path.join(parent, 'package.json'), '{ "name": "the-parent-folder", "private": true }\n');
+  const host = path.join(parent, 'repo');
+  fs.mkdirSync(host);
   const init = spawnSync('git', ['init', '-q'], { cwd: host }); // a repository, as users have
   assert.is(init.status, 0, String(init.stderr));
   if (shape === 'commonjs') {
@@ -207,7 +214,9 @@ for (const [shape, doc] of [
   test(`a ${shape} host repo: the documented install, then every example of ${path.basename(doc)} verbatim from its root, and the fast path from another folder`, async () => {
     const host = makeHost(shape);
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'bgm-elsewhere-'));
-    const env = userEnv();
+    // The key cache goes to a runtime dir of this test's own on tmpfs, removed with it.
+    const runtime = fs.mkdtempSync('/dev/shm/bgm-host-runtime-');
+    const env = userEnv({ XDG_RUNTIME_DIR: runtime });
     let password = FIRST_PASSWORD;
     try {
       const times = await install(host, env);
@@ -256,7 +265,10 @@ for (const [shape, doc] of [
       assert.is(stop.code, 0, stop.err);
     } finally {
       await stopAll(host, password);
-      fs.rmSync(host, { recursive: true, force: true });
+      const parent = path.dirname(host);
+      assert.equal(fs.readdirSync(parent).sort(), ['package.json', 'repo'], 'nothing was installed into the parent folder');
+      fs.rmSync(parent, { recursive: true, force: true });
+      fs.rmSync(runtime, { recursive: true, force: true });
       fs.rmSync(elsewhere, { recursive: true, force: true });
     }
   });

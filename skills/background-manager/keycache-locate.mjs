@@ -2,7 +2,7 @@
 // references/SECURITY.md has the threat model). Plain JavaScript with node built-ins only: the fast
 // path's launchers (dist/<name>.mjs, made by build.mjs) ask it too, to skip the early key
 // derivation when a fresh entry waits.
-import os from 'node:os';
+import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 
@@ -20,12 +20,15 @@ export function keyCacheTtl(env = process.env) {
 
 /**
  * The cache folder: memory-backed only. $XDG_RUNTIME_DIR/background-manager when the session
- * has one (a 0700 tmpfs folder of the user's), else /dev/shm/background-manager-<uid>.
+ * has one of its own (a 0700 tmpfs folder of the user's), else /dev/shm/background-manager-<uid>.
  */
 export function keyCacheDir(env = process.env) {
+  const uid = process.getuid();
   const xdg = env.XDG_RUNTIME_DIR;
-  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'background-manager');
-  return path.join('/dev/shm', `background-manager-${os.userInfo().uid}`);
+  // Only a runtime dir of the caller's own (not a stale one after su or sudo -E, not another's).
+  if (xdg && path.isAbsolute(xdg) && fs.statSync(xdg, { throwIfNoEntry: false })?.uid === uid) return path.join(xdg, 'background-manager');
+  // process.getuid, not os.userInfo: a uid with no passwd entry (containers) is fine here.
+  return path.join('/dev/shm', `background-manager-${uid}`);
 }
 
 /** One entry per data dir, named by a hash of its absolute path. */

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { dataDirFromEnv } from './paths.ts';
 import { passwordFromEnv, unlock, type Unlocked } from './keys.ts';
 import { StateStore } from './state.ts';
+import { cacheTtl } from './keycache.ts';
 import { BgError } from './errors.ts';
 import { checkDataDir } from './datadir.ts';
 
@@ -16,6 +17,7 @@ export interface Context {
 
 export function openContext(opts: { create: boolean }, env: NodeJS.ProcessEnv = process.env): Context {
   const password = passwordFromEnv(env);
+  cacheTtl(env); // a BG_KEY_CACHE that means nothing is a usage error before anything is written
   const dataDir = dataDirFromEnv(env);
   try {
     if (!fs.statSync(dataDir).isDirectory()) {

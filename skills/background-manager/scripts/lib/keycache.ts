@@ -3,15 +3,15 @@
 // the same BG_PASSWORD open it without the 600,000-iteration KDF (110-260 ms here, the larger
 // part of every call). references/SECURITY.md has the threat model; in short:
 // - only on tmpfs/ramfs, in a 0700 folder of the user's (checked: owner, mode, no symlink);
-// - sealed under a key derived from BG_PASSWORD with a random per-entry salt (cheap: one
-//   HMAC), and bound to this data dir and to the key in its key.json (KDF parameters and
+// - sealed under a key derived from BG_PASSWORD with a random per-entry salt (cheap:
+//   PBKDF2 at 10,000 iterations), and bound to this data dir and to the key in its key.json (KDF parameters and
 //   wrapped key), so another data dir, a changed password or a replaced key never opens it;
 // - an entry counts for BG_KEY_CACHE seconds (default 600) since its last use (its mtime);
 //   expired entries are deleted by the next call; BG_KEY_CACHE=off turns it off.
 // A wrong password finds no entry that opens, and then pays the full KDF like any miss.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { hkdf, KEY_BYTES, open, seal, type SubKeys } from './crypto.ts';
 import { BgError, isErrno } from './errors.ts';
 import { keyCacheDir, keyCacheEntry, keyCacheTtl, MAX_TTL_SECONDS } from '../../keycache-locate.mjs';
@@ -22,7 +22,7 @@ const RAMFS_MAGIC = 0x858458f6;
 
 interface Entry {
   format: typeof FORMAT;
-  version: 1;
+  version: 2; // 1: the entry key was one HMAC (no longer opened)
   salt: string; // base64, random per entry
   sealed: string; // base64: seal(keys from HMAC(salt, password), aad, data key)
 }
@@ -36,8 +36,12 @@ export function cacheTtl(env: NodeJS.ProcessEnv = process.env): number {
   return ttl;
 }
 
+// PBKDF2 at 10,000 iterations (a few ms; the Python skill's whole KDF): not the data's 600,000,
+// but an entry left on tmpfs is then no HMAC-speed target for guessing the password.
+const ENTRY_ITERATIONS = 10_000;
+
 function entryKeys(password: string, salt: Buffer): SubKeys {
-  const k = createHmac('sha256', salt).update(password, 'utf8').digest();
+  const k = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, ENTRY_ITERATIONS, KEY_BYTES, 'sha256');
   return { enc: hkdf(k, 'background-manager key cache encryption'), mac: hkdf(k, 'background-manager key cache authentication'), control: Buffer.alloc(0) };
 }
 
@@ -88,8 +92,12 @@ export function unsafeCacheDir(dir: string, make: boolean): string | undefined {
   return undefined;
 }
 
+let warned = false;
+
 function warn(dir: string, why: string): void {
-  process.stderr.write(`note: the key cache is not used: ${dir} is ${why}. Remove that folder (it is made again, 0700), or set BG_KEY_CACHE=off.\n`);
+  if (warned) return; // once per call
+  warned = true;
+  process.stderr.write(`note: the key cache is not used: ${dir} is ${why}. If it is yours, remove it (it is made again, 0700); else set BG_KEY_CACHE=off.\n`);
 }
 
 /** Delete expired entries (every call does it: a cache that is not used soon goes away). */
@@ -133,7 +141,7 @@ export function cachedDataKey(dataDir: string, keyFileRaw: Uint8Array, password:
   }
   try {
     const e = JSON.parse(raw) as Entry;
-    if (e.format !== FORMAT || e.version !== 1) return undefined;
+    if (e.format !== FORMAT || e.version !== 2) return undefined;
     const key = open(entryKeys(password, Buffer.from(e.salt, 'base64')), aadOf(dataDir, keyFileRaw), Buffer.from(e.sealed, 'base64'));
     if (!key || key.length !== KEY_BYTES) return undefined; // another password or key.json: a miss
     fs.utimesSync(file, now / 1000, now / 1000); // last use: the entry lives on
@@ -149,11 +157,11 @@ export function cacheDataKey(dataDir: string, keyFileRaw: Uint8Array, password: 
   const dir = keyCacheDir(env);
   const why = unsafeCacheDir(dir, true);
   if (why) {
-    warn(dir, why);
+    if (why !== 'missing') warn(dir, why);
     return;
   }
   const salt = randomBytes(16);
-  const entry: Entry = { format: FORMAT, version: 1, salt: salt.toString('base64'), sealed: seal(entryKeys(password, salt), aadOf(dataDir, keyFileRaw), dataKey).toString('base64') };
+  const entry: Entry = { format: FORMAT, version: 2, salt: salt.toString('base64'), sealed: seal(entryKeys(password, salt), aadOf(dataDir, keyFileRaw), dataKey).toString('base64') };
   const file = keyCacheEntry(dataDir, env);
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
@@ -166,6 +174,10 @@ export function cacheDataKey(dataDir: string, keyFileRaw: Uint8Array, password: 
 
 /** Forget this data dir's entry (change_password: the old password must not open anything). */
 export function forgetDataKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): void {
-  if (unsafeCacheDir(keyCacheDir(env), false)) return; // none, or not ours to touch
-  fs.rmSync(keyCacheEntry(dataDir, env), { force: true });
+  try {
+    if (unsafeCacheDir(keyCacheDir(env), false)) return; // none, or not ours to touch
+    fs.rmSync(keyCacheEntry(dataDir, env), { force: true });
+  } catch {
+    /* nothing to forget where nothing could be kept */
+  }
 }

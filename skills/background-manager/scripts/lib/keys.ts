@@ -160,10 +160,11 @@ export function unlock(dataDir: string, password: string, opts: { create: boolea
   const file = path.join(dataDir, KEY_FILE);
   const raw = readIfExists(file);
   if (raw) {
-    const cached = cachedDataKey(dataDir, raw, password);
+    const k = parseKeyFile(file, raw); // its checks hold on a cache hit too
+    const cached = quietly(() => cachedDataKey(dataDir, raw, password));
     if (cached) return { dataKey: cached, keys: subKeys(cached) };
-    const dataKey = unwrapKeyFile(file, parseKeyFile(file, raw), password);
-    cacheDataKey(dataDir, raw, password, dataKey);
+    const dataKey = unwrapKeyFile(file, k, password);
+    quietly(() => cacheDataKey(dataDir, raw, password, dataKey));
     return { dataKey, keys: subKeys(dataKey) };
   }
   if (!opts.create) return undefined;
@@ -194,8 +195,19 @@ export function unlock(dataDir: string, password: string, opts: { create: boolea
   } finally {
     fs.rmSync(tmp, { force: true });
   }
-  cacheDataKey(dataDir, text, password, dataKey);
+  quietly(() => cacheDataKey(dataDir, text, password, dataKey));
   return { dataKey, keys: subKeys(dataKey) };
+}
+
+// The key cache can only make a call faster: whatever goes wrong in it (a usage error in
+// BG_KEY_CACHE aside, which openContext reports first) means no cache, never a failed call.
+function quietly<T>(use: () => T): T | undefined {
+  try {
+    return use();
+  } catch (err) {
+    if (err instanceof BgError && err.code === 'USAGE') throw err;
+    return undefined;
+  }
 }
 
 export function noKeyToChange(file: string): BgError {
@@ -216,7 +228,7 @@ export function rewrapKey(dataDir: string, oldPassword: string, newPassword: str
   const bytes = Buffer.from(JSON.stringify(next, null, 2) + '\n');
   if (opts.lock) opts.lock.replace(file, bytes, () => !!readIfExists(file)?.equals(raw));
   else replaceFileAtomic(file, bytes);
-  forgetDataKey(dataDir); // bound to the old key.json anyway; gone at once all the same
+  quietly(() => forgetDataKey(dataDir)); // bound to the old key.json anyway; gone at once all the same
 }
 
 // --- The state generation key.json vouches for -------------------------------------------
