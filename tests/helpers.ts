@@ -149,11 +149,15 @@ export function cleanup(sb: Sandbox): void {
       /* gone */
     }
   }
+  // The sandbox's key cache folder: named in its env, and linked from it (a test may change either).
+  const runtimes = new Set<string>();
+  if (sb.env.XDG_RUNTIME_DIR?.startsWith('/dev/shm/bgm-runtime-')) runtimes.add(sb.env.XDG_RUNTIME_DIR);
   try {
-    fs.rmSync(fs.readlinkSync(path.join(sb.dir, 'runtime')), { recursive: true, force: true });
+    runtimes.add(fs.readlinkSync(path.join(sb.dir, 'runtime')));
   } catch {
     /* a test took it away */
   }
+  for (const r of runtimes) fs.rmSync(r, { recursive: true, force: true });
   fs.rmSync(sb.dir, { recursive: true, force: true });
 }
 
