@@ -56,10 +56,12 @@ export function writeAll(fd: number, buf: Uint8Array, position?: number): void {
   }
 }
 
-// Replace `file` with `data` atomically: a reader sees the old or the new bytes, never a mix.
-export function replaceFileAtomic(file: string, data: Uint8Array): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+/**
+ * Write `data` to a new temp file beside `file` (`.<name>.<pid>.<8 hex>.tmp`) and fsync it;
+ * returns its path. The caller renames it over `file` (and removes it if it does not).
+ */
+export function writeTempBeside(file: string, data: Uint8Array): string {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
     fd = openNewFile(tmp);
@@ -67,13 +69,24 @@ export function replaceFileAtomic(file: string, data: Uint8Array): void {
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
-    fs.renameSync(tmp, file);
   } catch (err) {
     if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     throw storageError(file, err);
   }
-  fsyncDir(dir);
+  return tmp;
+}
+
+// Replace `file` with `data` atomically: a reader sees the old or the new bytes, never a mix.
+export function replaceFileAtomic(file: string, data: Uint8Array): void {
+  const tmp = writeTempBeside(file, data);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw storageError(file, err);
+  }
+  fsyncDir(path.dirname(file));
 }
 
 export function fsyncDir(dir: string): void {

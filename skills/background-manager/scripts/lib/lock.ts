@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BgError, isErrno } from './errors.ts';
-import { fsyncDir, openNewFile, storageError, writeAll } from './fsutil.ts';
+import { fsyncDir, storageError, writeTempBeside } from './fsutil.ts';
 
 export const STALE_MS = 15_000;
 export const OWNER_SUFFIX = '.lock-owner';
@@ -43,10 +43,6 @@ export interface HeldLock {
 }
 
 // The temp file of a replace: `.<name>.<pid>.<8 hex>.tmp` beside it (docs/FORMAT.md).
-function tempNameFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-}
-
 // Delete the pending temp files of `names` in `dir`: those of writers that lost the lock, or crashed.
 function sweepTempFiles(dir: string, names: string[]): void {
   let entries: string[];
@@ -114,19 +110,7 @@ export async function withLock<T>(file: string, fn: (lock: HeldLock) => T | Prom
     }
     const held: HeldLock = {
       replace(target, data, unchanged) {
-        const tmp = tempNameFor(target);
-        let fd: number | undefined;
-        try {
-          fd = openNewFile(tmp);
-          writeAll(fd, data);
-          fs.fsyncSync(fd);
-          fs.closeSync(fd);
-          fd = undefined;
-        } catch (err) {
-          if (fd !== undefined) fs.closeSync(fd);
-          fs.rmSync(tmp, { force: true });
-          throw storageError(target, err);
-        }
+        const tmp = writeTempBeside(target, data);
         // Last checks, right before the rename: still ours, and nobody wrote meanwhile.
         const lost = owned() ?? (unchanged && !unchanged() ? `${path.basename(target)} changed meanwhile` : undefined);
         if (lost) {
