@@ -16,11 +16,11 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { cleanup, makeSandbox, alive, freePort, PASSWORD, ROOT, type Sandbox } from '../tests/helpers.ts';
-import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
-import { StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/state.ts';
-import { LogReader, LogWriter } from '../skills/background-manager/scripts/lib/logfile.ts';
-import type { SubKeys } from '../skills/background-manager/scripts/lib/crypto.ts';
-import { bootId } from '../skills/background-manager/scripts/lib/proc.ts';
+import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
+import { StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/store/state.ts';
+import { LogReader, LogWriter } from '../skills/background-manager/scripts/lib/log/logfile.ts';
+import type { SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
+import { bootId } from '../skills/background-manager/scripts/lib/process/proc.ts';
 import { interleave, running, sizeOf, stat, timeRun, ussKiB, waitFor, type Stat } from './lib.ts';
 
 const REPS = Number(process.env.BENCH_REPS ?? 7);
@@ -513,7 +513,7 @@ async function rowList500(sbList: Sandbox, listRe: RegExp): Promise<void> {
   }
 }
 
-// With the key cache warm (lib/keycache.ts): the calls agents make most, against node itself.
+// With the key cache warm (lib/store/keycache.ts): the calls agents make most, against node itself.
 async function rowsWarm(): Promise<void> {
   const sb = sandbox('bgm-bench-warm-', true);
   try {

@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { subKeys, type SubKeys } from '../skills/background-manager/scripts/lib/crypto.ts';
-import { LogReader, LogWriter } from '../skills/background-manager/scripts/lib/logfile.ts';
+import { subKeys, type SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
+import { LogReader, LogWriter } from '../skills/background-manager/scripts/lib/log/logfile.ts';
 
 const RECORD = 64 << 10; // plaintext bytes per record
 const LINE = 64; // bytes per line, newline included

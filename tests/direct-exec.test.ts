@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { listJson, run, start, waitFor, withSandbox, type Sandbox } from './helpers.ts';
-import { execLine, isPlainWord, simpleCommandWords } from '../skills/background-manager/scripts/lib/shellplan.ts';
+import { execLine, isPlainWord, simpleCommandWords } from '../skills/background-manager/scripts/lib/process/shellplan.ts';
 
 const logs = async (sb: Sandbox, id: string, args: string[] = []) => (await run(sb, 'get_logs.ts', [id, ...args])).stdout;
 const send = async (sb: Sandbox, id: string, args: string[]) => {

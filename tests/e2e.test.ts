@@ -8,9 +8,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { alive, figure, withSandbox, freePort, listJson, records, run, snapshot, start, track, waitFor, PASSWORD, ROOT, SCRIPTS, type Sandbox } from './helpers.ts';
-import { treeMembers } from '../skills/background-manager/scripts/lib/proc.ts';
-import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
-import { LogReader } from '../skills/background-manager/scripts/lib/logfile.ts';
+import { treeMembers } from '../skills/background-manager/scripts/lib/process/proc.ts';
+import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
+import { LogReader } from '../skills/background-manager/scripts/lib/log/logfile.ts';
 
 
 const logs = async (sb: Sandbox, id: string, args: string[] = []) => (await run(sb, 'get_logs.ts', [id, ...args])).stdout;
@@ -283,7 +283,7 @@ withSandbox('a reused PID is not ours: shown lost, never signalled', async (sb) 
   const other = spawn('sleep', ['500'], { stdio: 'ignore' });
   track(sb, other.pid!);
   const u = unlock(sb.env.BG_DATA_DIR!, PASSWORD, { create: false })!;
-  const { StateStore } = await import('../skills/background-manager/scripts/lib/state.ts');
+  const { StateStore } = await import('../skills/background-manager/scripts/lib/store/state.ts');
   await new StateStore({ dataDir: sb.env.BG_DATA_DIR!, keys: u.keys }).update((doc) => {
     doc.processes[0]!.pid = other.pid!;
   });

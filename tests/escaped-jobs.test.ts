@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { alive, run, start, track, waitFor, withSandbox, type Sandbox } from './helpers.ts';
-import { readStat } from '../skills/background-manager/scripts/lib/proc.ts';
+import { readStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
 
 /** A `sleep` duration no other process on the machine has: 1000.xxxxxx seconds. */
 const uniqueSleep = () => `1000.${String(randomInt(1_000_000)).padStart(6, '0')}`;

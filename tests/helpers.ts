@@ -7,9 +7,9 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
-import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
-import { StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/state.ts';
-import { matchIdentity, signalTree, readStat } from '../skills/background-manager/scripts/lib/proc.ts';
+import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
+import { StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/store/state.ts';
+import { matchIdentity, signalTree, readStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SCRIPTS = path.join(ROOT, 'skills/background-manager/scripts');

@@ -12,9 +12,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, freePort, figure, waitFor } from './helpers.ts';
-import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
-import { StateStore } from '../skills/background-manager/scripts/lib/state.ts';
-import { matchIdentity, signalTree } from '../skills/background-manager/scripts/lib/proc.ts';
+import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
+import { StateStore } from '../skills/background-manager/scripts/lib/store/state.ts';
+import { matchIdentity, signalTree } from '../skills/background-manager/scripts/lib/process/proc.ts';
 
 const SKILL_SRC = path.join(ROOT, 'skills/background-manager');
 const FIRST_PASSWORD = 'a long passphrase'; // what the docs' `export BG_PASSWORD=...` sets

@@ -10,10 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { withSandbox, listJson, records, run, start, waitFor, PASSWORD, type Sandbox } from './helpers.ts';
-import { listSegments, logFileOf, LogSetReader } from '../skills/background-manager/scripts/lib/logset.ts';
-import { LogReader, LogWriter } from '../skills/background-manager/scripts/lib/logfile.ts';
-import { subKeys } from '../skills/background-manager/scripts/lib/crypto.ts';
-import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
+import { listSegments, logFileOf, LogSetReader } from '../skills/background-manager/scripts/lib/log/logset.ts';
+import { LogReader, LogWriter } from '../skills/background-manager/scripts/lib/log/logfile.ts';
+import { subKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
+import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { randomBytes } from 'node:crypto';
 
 const logs = (sb: Sandbox, id: string, args: string[] = []) => run(sb, 'get_logs.ts', [id, ...args]);

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { listJson, records, run, ROOT, snapshot, start, track, waitFor, withSandbox, PASSWORD, figure, alive, type Sandbox } from './helpers.ts';
-import { unlock, KEY_FILE } from '../skills/background-manager/scripts/lib/keys.ts';
-import { StateStore, STATE_FILE } from '../skills/background-manager/scripts/lib/state.ts';
-import { readStat } from '../skills/background-manager/scripts/lib/proc.ts';
-import { hkdf, seal, derivePasswordKey } from '../skills/background-manager/scripts/lib/crypto.ts';
+import { unlock, KEY_FILE } from '../skills/background-manager/scripts/lib/store/keys.ts';
+import { StateStore, STATE_FILE } from '../skills/background-manager/scripts/lib/store/state.ts';
+import { readStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
+import { hkdf, seal, derivePasswordKey } from '../skills/background-manager/scripts/lib/store/crypto.ts';
 
 const dataOf = (sb: Sandbox) => sb.env.BG_DATA_DIR!;
 

@@ -1,4 +1,4 @@
-// The short-lived key cache (lib/keycache.ts, references/SECURITY.md), across separate processes.
+// The short-lived key cache (lib/store/keycache.ts, references/SECURITY.md), across separate processes.
 // Whether a call ran the KDF is read from the CPU time it used, with key.json re-wrapped at
 // 3,000,000 iterations (about 0.7-1 s of CPU here) so that a derivation cannot hide in noise:
 // CPU time, unlike wall time, hardly moves when the machine is loaded.
@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, PASSWORD, makeSandbox, cleanup, waitFor, type Sandbox } from './helpers.ts';
-import { rewrapKey, unlock } from '../skills/background-manager/scripts/lib/keys.ts';
+import { rewrapKey, unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { keyCacheEntry } from '../skills/background-manager/keycache-locate.mjs';
 
 const DIST = path.join(ROOT, 'skills/background-manager/dist');

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listJson, run, start, waitFor, withSandbox } from './helpers.ts';
-import { keyBytes, splitKeys } from '../skills/background-manager/scripts/lib/keys-input.ts';
+import { keyBytes, splitKeys } from '../skills/background-manager/scripts/lib/process/keys-input.ts';
 
 test('a single character is the key that types it (--key q quits top, --key y answers a prompt)', () => {
   const pty = { pty: true, appCursor: false };

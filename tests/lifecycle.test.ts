@@ -5,8 +5,8 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { alive, freePort, listJson, records, run, start, waitFor, withSandbox, PASSWORD, type Sandbox } from './helpers.ts';
-import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
-import { StateStore } from '../skills/background-manager/scripts/lib/state.ts';
+import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
+import { StateStore } from '../skills/background-manager/scripts/lib/store/state.ts';
 
 const logs = async (sb: Sandbox, ref: string, args: string[] = []) => (await run(sb, 'get_logs.ts', [ref, ...args])).stdout;
 const row = async (sb: Sandbox, id: string) => (await listJson(sb)).find((p) => p.id === id)!;

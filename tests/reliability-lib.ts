@@ -13,15 +13,15 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cleanup, figure, makeSandbox, ROOT, SCRIPTS, track, waitFor, type Sandbox } from './helpers.ts';
 
 export { figure };
-import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
-import { StateStore, type ProcessRecord, type StateDoc } from '../skills/background-manager/scripts/lib/state.ts';
-import { allStats, matchIdentity, readStat, signalTree, type ProcStat } from '../skills/background-manager/scripts/lib/proc.ts';
-import { LogReader, type LogRecord } from '../skills/background-manager/scripts/lib/logfile.ts';
-import { LogSetReader, listSegments, logFileOf } from '../skills/background-manager/scripts/lib/logset.ts';
-import { selectLines } from '../skills/background-manager/scripts/lib/logquery.ts';
-import { lineText } from '../skills/background-manager/scripts/lib/lines.ts';
-import { liveStatus } from '../skills/background-manager/scripts/lib/status.ts';
-import type { SubKeys } from '../skills/background-manager/scripts/lib/crypto.ts';
+import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
+import { StateStore, type ProcessRecord, type StateDoc } from '../skills/background-manager/scripts/lib/store/state.ts';
+import { allStats, matchIdentity, readStat, signalTree, type ProcStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
+import { LogReader, type LogRecord } from '../skills/background-manager/scripts/lib/log/logfile.ts';
+import { LogSetReader, listSegments, logFileOf } from '../skills/background-manager/scripts/lib/log/logset.ts';
+import { selectLines } from '../skills/background-manager/scripts/lib/log/logquery.ts';
+import { lineText } from '../skills/background-manager/scripts/lib/log/lines.ts';
+import { liveStatus } from '../skills/background-manager/scripts/lib/process/status.ts';
+import type { SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
 
 export const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
 const ONLY = process.env.BG_TEST_ONLY ? new RegExp(process.env.BG_TEST_ONLY, 'i') : undefined;

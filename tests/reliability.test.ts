@@ -14,10 +14,10 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { ROOT, track, ussKiB, waitFor, type Sandbox } from './helpers.ts';
-import { allStats, readStat, type ProcStat } from '../skills/background-manager/scripts/lib/proc.ts';
-import { withLock } from '../skills/background-manager/scripts/lib/state.ts';
-import { requestControl, socketAddress } from '../skills/background-manager/scripts/lib/protocol.ts';
-import { hmac } from '../skills/background-manager/scripts/lib/crypto.ts';
+import { allStats, readStat, type ProcStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
+import { withLock } from '../skills/background-manager/scripts/lib/store/state.ts';
+import { requestControl, socketAddress } from '../skills/background-manager/scripts/lib/control/protocol.ts';
+import { hmac } from '../skills/background-manager/scripts/lib/store/crypto.ts';
 import {
   FIXTURES, NumberedLines, exec, figure, forEachRecord, keysOf, lastLineNow, linesOf, liveAs, logNow, logText, rec, recorder, recs, rows, rtest,
   sameProcess, sha256, snapshotAll, startP, statusNow, statusOf, updateState, type Ctx, type Exec,

@@ -10,11 +10,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { subKeys, type SubKeys } from '../skills/background-manager/scripts/lib/crypto.ts';
-import { BgError } from '../skills/background-manager/scripts/lib/errors.ts';
-import { ensureDir } from '../skills/background-manager/scripts/lib/fsutil.ts';
-import { KEY_FILE, passwordFromEnv, rewrapKey, unlock } from '../skills/background-manager/scripts/lib/keys.ts';
-import { decryptOpenssl } from '../skills/background-manager/scripts/lib/legacy.ts';
+import { subKeys, type SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
+import { BgError } from '../skills/background-manager/scripts/lib/cli/errors.ts';
+import { ensureDir } from '../skills/background-manager/scripts/lib/store/fsutil.ts';
+import { KEY_FILE, passwordFromEnv, rewrapKey, unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
+import { decryptOpenssl } from '../skills/background-manager/scripts/lib/store/legacy.ts';
 import {
   HEADER_BYTES,
   LogReader,
@@ -25,8 +25,8 @@ import {
   type LogIssue,
   type LogRecord,
   type StreamName,
-} from '../skills/background-manager/scripts/lib/logfile.ts';
-import { LEGACY_BACKUP_SUFFIX, STATE_FILE, StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/state.ts';
+} from '../skills/background-manager/scripts/lib/log/logfile.ts';
+import { LEGACY_BACKUP_SUFFIX, STATE_FILE, StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/store/state.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'state-updater.ts');

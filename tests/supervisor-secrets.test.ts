@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { figure, records, waitFor, withSandbox, PASSWORD, ROOT, SCRIPTS, type Sandbox } from './helpers.ts';
-import { unlock } from '../skills/background-manager/scripts/lib/keys.ts';
+import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 
 /** start_process run with the soft core-file limit raised to the hard one (the caller allows cores). */
 function startAllowingCores(sb: Sandbox, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -6,7 +6,7 @@
 // Run: npx uvu -r tsx tests 'tree-adoption\.test\.ts$'
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { adoptChildren, type ProcStat } from '../skills/background-manager/scripts/lib/proc.ts';
+import { adoptChildren, type ProcStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
 
 function st(pid: number, ppid: number, startTicks: number, sid = pid, pgid = pid): ProcStat {
   return { pid, ppid, startTicks, sid, pgid, state: 'S' };

@@ -9,10 +9,10 @@
 //                           newer than the bundle, starts the password's key derivation on
 //                           libuv's thread pool (reading key.json's salt and iteration count),
 //                           then loads the bundle, which compiles meanwhile; runMain waits
-//                           for the derivation before main (lib/cli.ts, lib/crypto.ts).
-// scripts/<name>.ts hands over to dist/<name>.mjs when it is current (lib/bundle.ts), so
+//                           for the derivation before main (lib/cli/cli.ts, lib/store/crypto.ts).
+// scripts/<name>.ts hands over to dist/<name>.mjs when it is current (lib/cli/bundle.ts), so
 // `npx tsx` gets most of the gain too. The bundles find the skill folder from their own
-// location (lib/paths.ts), as the sources do.
+// location (lib/store/paths.ts), as the sources do.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -40,13 +40,13 @@ const MAX_ITERATIONS = 10_000_000;
 export const BUNDLES = {
   supervisor: { entry: 'scripts/supervisor.ts', out: 'dist/supervisor.mjs' },
   // The supervisor's log thread (a worker: it must not load node-pty, which the supervisor does).
-  'log-thread': { entry: 'scripts/lib/log-thread.ts', out: 'dist/log-thread.mjs' },
+  'log-thread': { entry: 'scripts/lib/log/log-thread.ts', out: 'dist/log-thread.mjs' },
   // An entry script's bundle runs its command's main directly (scripts/<name>.ts would hand over).
   ...Object.fromEntries(
     ENTRY_SCRIPTS.map((n) => [
       n,
       {
-        main: `import { runMain } from './lib/cli.ts';\nimport { main } from './lib/commands/${n}.ts';\nawait runMain('${n}', main);\n`,
+        main: `import { runMain } from './lib/cli/cli.ts';\nimport { main } from './lib/commands/${n}.ts';\nawait runMain('${n}', main);\n`,
         out: `dist/bundle/${n}.mjs`,
         launcher: `dist/${n}.mjs`,
       },
@@ -78,7 +78,7 @@ if (password && !process.argv.includes('--help') && !process.argv.includes('-h')
   try {
     const dataDir = process.env.BG_DATA_DIR ? path.resolve(process.env.BG_DATA_DIR) : path.join(skill, 'data');
     const kdf = JSON.parse(fs.readFileSync(path.join(dataDir, 'key.json'), 'utf8')).kdf;
-    // A fresh key cache entry (lib/keycache.ts) will most likely open: no derivation to start.
+    // A fresh key cache entry (lib/store/keycache.ts) will most likely open: no derivation to start.
     const ttl = keyCacheTtl();
     const used = ttl > 0 ? fs.statSync(keyCacheEntry(dataDir), { throwIfNoEntry: false })?.mtimeMs : undefined;
     // Only what keys.ts accepts (MIN_ITERATIONS..MAX_ITERATIONS, a 16-byte salt): an altered

@@ -1,4 +1,4 @@
-// Where the short-lived key cache lives, and for how long an entry counts (lib/keycache.ts;
+// Where the short-lived key cache lives, and for how long an entry counts (lib/store/keycache.ts;
 // references/SECURITY.md has the threat model). Plain JavaScript with node built-ins only: the fast
 // path's launchers (dist/<name>.mjs, made by build.mjs) ask it too, to skip the early key
 // derivation when a fresh entry waits.

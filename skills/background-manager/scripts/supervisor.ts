@@ -8,21 +8,21 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import * as pty from '@lydell/node-pty';
-import { subKeys, type SubKeys } from './lib/crypto.ts';
-import { OutputLog } from './lib/outputlog.ts';
-import { logNextSeq } from './lib/logset.ts';
-import type { Dropped } from './lib/logsink.ts';
-import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/state.ts';
-import { isLive } from './lib/status.ts';
-import { newSocketPath, serveControl, type Reply, type Request, type StopResult } from './lib/protocol.ts';
-import { adoptChildren, allStats, bootId, commOf, endWithin, markedWith, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, TREE_MARK_ENV, type ProcStat } from './lib/proc.ts';
-import { readHandoff, type SupervisorConfig, type SupervisorHello } from './lib/supervisor-config.ts';
-import { BgError } from './lib/errors.ts';
-import { ensureDir } from './lib/fsutil.ts';
-import { waitFor } from './lib/wait.ts';
-import { setLongTimeout } from './lib/timer.ts';
-import { closeInheritedFds } from './lib/fds.ts';
-import { piecesForTty, readTtyMode } from './lib/ttyinput.ts';
+import { subKeys, type SubKeys } from './lib/store/crypto.ts';
+import { OutputLog } from './lib/log/outputlog.ts';
+import { logNextSeq } from './lib/log/logset.ts';
+import type { Dropped } from './lib/log/logsink.ts';
+import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/store/state.ts';
+import { isLive } from './lib/process/status.ts';
+import { newSocketPath, serveControl, type Reply, type Request, type StopResult } from './lib/control/protocol.ts';
+import { adoptChildren, allStats, bootId, commOf, endWithin, markedWith, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, TREE_MARK_ENV, type ProcStat } from './lib/process/proc.ts';
+import { readHandoff, type SupervisorConfig, type SupervisorHello } from './lib/control/supervisor-config.ts';
+import { BgError } from './lib/cli/errors.ts';
+import { ensureDir } from './lib/store/fsutil.ts';
+import { waitFor } from './lib/cli/wait.ts';
+import { setLongTimeout } from './lib/cli/timer.ts';
+import { closeInheritedFds } from './lib/process/fds.ts';
+import { piecesForTty, readTtyMode } from './lib/process/ttyinput.ts';
 
 interface Exit {
   exitCode: number | null;
@@ -226,7 +226,7 @@ function restartDelayMs(streak: number): number {
 }
 
 async function main(): Promise<void> {
-  // First: a caller's extra fds must not stay open in here or reach the command (lib/fds.ts).
+  // First: a caller's extra fds must not stay open in here or reach the command (lib/process/fds.ts).
   closeInheritedFds();
   // start_process may be gone before the hello (interrupted): an EPIPE must not end us.
   process.stdout.on('error', () => undefined);

@@ -2,12 +2,12 @@
 // running processes keep logging: they hold the data key, which does not change.
 import fs from 'node:fs';
 import path from 'node:path';
-import { makeParser } from '../cli.ts';
-import { dataDirFromEnv } from '../paths.ts';
-import { KEY_FILE, noKeyToChange, passwordFromEnv, rewrapKey } from '../keys.ts';
-import { STATE_FILE, withLock } from '../state.ts';
-import { checkDataDir } from '../datadir.ts';
-import { BgError, EXIT } from '../errors.ts';
+import { makeParser } from '../cli/cli.ts';
+import { dataDirFromEnv } from '../store/paths.ts';
+import { KEY_FILE, noKeyToChange, passwordFromEnv, rewrapKey } from '../store/keys.ts';
+import { STATE_FILE, withLock } from '../store/state.ts';
+import { checkDataDir } from '../store/datadir.ts';
+import { BgError, EXIT } from '../cli/errors.ts';
 
 export async function main(argv: string[]): Promise<number> {
   await makeParser(

@@ -1,21 +1,21 @@
 // get_logs: what a process printed: the last lines, what is new, what matches, or a wait
 // until a line appears. Readable text by default, exact bytes with --raw.
 import fs from 'node:fs';
-import { compileRegex, durationSec, makeParser, typed, listHint } from '../cli.ts';
-import { openContext } from '../context.ts';
-import { resolveProcess } from '../resolve.ts';
-import { liveStatus } from '../status.ts';
-import { BgError, EXIT } from '../errors.ts';
-import { LogSetReader, logFileOf, type Cursor } from '../logset.ts';
-import { selectLines, streamLines, matches, type Query, type Selection } from '../logquery.ts';
-import { SyncOut } from '../syncout.ts';
-import { formatLine, lineText, linesOf, type FormatOptions, type Line } from '../lines.ts';
-import { follow, PROMPT_QUIET_MS } from '../follow.ts';
-import { decryptOpenssl, isOpensslFile } from '../legacy.ts';
-import type { LogIssue, StreamName } from '../logfile.ts';
-import type { ProcessRecord } from '../state.ts';
-import type { Context } from '../context.ts';
-import { showScreen } from '../screen-show.ts';
+import { compileRegex, durationSec, makeParser, typed, listHint } from '../cli/cli.ts';
+import { openContext } from '../store/context.ts';
+import { resolveProcess } from '../process/resolve.ts';
+import { liveStatus } from '../process/status.ts';
+import { BgError, EXIT } from '../cli/errors.ts';
+import { LogSetReader, logFileOf, type Cursor } from '../log/logset.ts';
+import { selectLines, streamLines, matches, type Query, type Selection } from '../log/logquery.ts';
+import { SyncOut } from '../log/syncout.ts';
+import { formatLine, lineText, linesOf, type FormatOptions, type Line } from '../log/lines.ts';
+import { follow, PROMPT_QUIET_MS } from '../log/follow.ts';
+import { decryptOpenssl, isOpensslFile } from '../store/legacy.ts';
+import type { LogIssue, StreamName } from '../log/logfile.ts';
+import type { ProcessRecord } from '../store/state.ts';
+import type { Context } from '../store/context.ts';
+import { showScreen } from '../log/screen-show.ts';
 
 const STREAM_CHOICES: Record<string, StreamName[]> = {
   output: ['stdout', 'stderr'],

@@ -1,11 +1,11 @@
 // list_processes: every managed process with its checked (not remembered) status.
-import { makeParser } from '../cli.ts';
-import { openContext } from '../context.ts';
-import { liveLeftovers, liveStatus, STATUSES } from '../status.ts';
-import { allStats, bootId } from '../proc.ts';
-import { listeningPorts } from '../ports.ts';
-import { localStamp, oneLine } from '../lines.ts';
-import type { ProcessRecord } from '../state.ts';
+import { makeParser } from '../cli/cli.ts';
+import { openContext } from '../store/context.ts';
+import { liveLeftovers, liveStatus, STATUSES } from '../process/status.ts';
+import { allStats, bootId } from '../process/proc.ts';
+import { listeningPorts } from '../process/ports.ts';
+import { localStamp, oneLine } from '../log/lines.ts';
+import type { ProcessRecord } from '../store/state.ts';
 
 export function formatTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -1,15 +1,15 @@
 // remove_process: forget finished processes and delete their logs.
 import fs from 'node:fs';
-import { makeParser, listHint } from '../cli.ts';
-import { openContext } from '../context.ts';
-import { resolveAll } from '../resolve.ts';
-import { stopProcess } from '../stop.ts';
-import { isLive, liveLeftovers, liveStatus, supervisorAlive } from '../status.ts';
-import { listSegments, logFileOf } from '../logset.ts';
-import { waitFor } from '../wait.ts';
-import { BgError, EXIT } from '../errors.ts';
-import type { ProcessRecord } from '../state.ts';
-import { oneLine } from '../lines.ts';
+import { makeParser, listHint } from '../cli/cli.ts';
+import { openContext } from '../store/context.ts';
+import { resolveAll } from '../process/resolve.ts';
+import { stopProcess } from '../process/stop.ts';
+import { isLive, liveLeftovers, liveStatus, supervisorAlive } from '../process/status.ts';
+import { listSegments, logFileOf } from '../log/logset.ts';
+import { waitFor } from '../cli/wait.ts';
+import { BgError, EXIT } from '../cli/errors.ts';
+import type { ProcessRecord } from '../store/state.ts';
+import { oneLine } from '../log/lines.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(

@@ -1,14 +1,14 @@
 // restart_process: stop a process, then run the same command again under the same ID.
-import { compileRegex, durationSec, makeParser, typed, listHint } from '../cli.ts';
-import { openContext } from '../context.ts';
-import { resolveProcess } from '../resolve.ts';
-import { stopProcess } from '../stop.ts';
-import { supervisorAlive } from '../status.ts';
-import { entryBundlesBuilt, startProcess } from '../launch.ts';
-import { waitFor } from '../wait.ts';
-import { BgError, EXIT } from '../errors.ts';
-import { logEnd, reportReady } from '../ready.ts';
-import type { Readiness } from '../state.ts';
+import { compileRegex, durationSec, makeParser, typed, listHint } from '../cli/cli.ts';
+import { openContext } from '../store/context.ts';
+import { resolveProcess } from '../process/resolve.ts';
+import { stopProcess } from '../process/stop.ts';
+import { supervisorAlive } from '../process/status.ts';
+import { entryBundlesBuilt, startProcess } from '../control/launch.ts';
+import { waitFor } from '../cli/wait.ts';
+import { BgError, EXIT } from '../cli/errors.ts';
+import { logEnd, reportReady } from '../control/ready.ts';
+import type { Readiness } from '../store/state.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(

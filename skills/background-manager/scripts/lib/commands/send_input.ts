@@ -1,13 +1,13 @@
 // send_input: type into a running process (text, keypresses, or end of input).
-import { makeParser } from '../cli.ts';
-import { openContext } from '../context.ts';
-import { resolveProcess } from '../resolve.ts';
-import { liveStatus, supervisorAlive } from '../status.ts';
-import { requestControl, type Request } from '../protocol.ts';
-import { BgError } from '../errors.ts';
-import { inputPieces, openInput } from '../input-source.ts';
-import { KEY_NAMES, keyBytes, needsCursorMode, readAppCursorMode, splitKeys } from '../keys-input.ts';
-import { LogSetReader, logFileOf } from '../logset.ts';
+import { makeParser } from '../cli/cli.ts';
+import { openContext } from '../store/context.ts';
+import { resolveProcess } from '../process/resolve.ts';
+import { liveStatus, supervisorAlive } from '../process/status.ts';
+import { requestControl, type Request } from '../control/protocol.ts';
+import { BgError } from '../cli/errors.ts';
+import { inputPieces, openInput } from '../process/input-source.ts';
+import { KEY_NAMES, keyBytes, needsCursorMode, readAppCursorMode, splitKeys } from '../process/keys-input.ts';
+import { LogSetReader, logFileOf } from '../log/logset.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(argv, 'Usage: $0 <id> <text> [-n]\n       $0 <id> - [-n] < FILE      (standard input: any size, exact bytes)\n       $0 <id> --file PATH [-n]\n       $0 <id> --key NAME [--key NAME...]\n       $0 <id> --eof\n\nWrites to the standard input of a running process. A newline is added to the text\n(pressing Enter) unless -n is given. Long text and secrets: use - or --file, not argv.')

@@ -1,15 +1,15 @@
 // start_process: run a command in the background under a supervisor.
-import { compileRegex, durationSec, makeParser, typed } from '../cli.ts';
-import { checkName, entryBundlesBuilt, parseEnvPairs, parseSize, startProcess } from '../launch.ts';
-import { shellQuote } from '../lines.ts';
-import { MIN_MAX_LOG_SIZE } from '../logset.ts';
-import { BgError, EXIT } from '../errors.ts';
-import { howToRun } from '../hints.ts';
-import { openContext, type Context } from '../context.ts';
-import { isLive } from '../status.ts';
-import { stopProcess } from '../stop.ts';
-import { reportReady } from '../ready.ts';
-import type { Readiness, RestartMode } from '../state.ts';
+import { compileRegex, durationSec, makeParser, typed } from '../cli/cli.ts';
+import { checkName, entryBundlesBuilt, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
+import { shellQuote } from '../log/lines.ts';
+import { MIN_MAX_LOG_SIZE } from '../log/logset.ts';
+import { BgError, EXIT } from '../cli/errors.ts';
+import { howToRun } from '../cli/hints.ts';
+import { openContext, type Context } from '../store/context.ts';
+import { isLive } from '../process/status.ts';
+import { stopProcess } from '../process/stop.ts';
+import { reportReady } from '../control/ready.ts';
+import type { Readiness, RestartMode } from '../store/state.ts';
 
 function seconds(argv: string[], flag: string, v: number | undefined): number | undefined {
   return v === undefined ? undefined : durationSec(argv, flag, v, false);

@@ -1,12 +1,12 @@
 // stop_process: end a process and everything it started, and say what ended it.
-import { durationSec, makeParser, listHint } from '../cli.ts';
-import { openContext } from '../context.ts';
-import { resolveAll } from '../resolve.ts';
-import { stopProcess, type StopOutcome } from '../stop.ts';
-import { exitStatusOf, isLive, liveLeftovers, liveStatus } from '../status.ts';
-import { BgError, EXIT } from '../errors.ts';
-import { signalNumber } from '../proc.ts';
-import type { ProcessRecord } from '../state.ts';
+import { durationSec, makeParser, listHint } from '../cli/cli.ts';
+import { openContext } from '../store/context.ts';
+import { resolveAll } from '../process/resolve.ts';
+import { stopProcess, type StopOutcome } from '../process/stop.ts';
+import { exitStatusOf, isLive, liveLeftovers, liveStatus } from '../process/status.ts';
+import { BgError, EXIT } from '../cli/errors.ts';
+import { signalNumber } from '../process/proc.ts';
+import type { ProcessRecord } from '../store/state.ts';
 
 export function describeStop(rec: ProcessRecord, out: StopOutcome, sig: string, timeoutSec: number): string {
   if (out.already && out.leftovers) {

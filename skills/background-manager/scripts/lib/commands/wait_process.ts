@@ -1,10 +1,10 @@
 // wait_process: block until a process ends, and exit with its exit status.
-import { durationSec, makeParser, listHint } from '../cli.ts';
-import { openContext } from '../context.ts';
-import { resolveProcess } from '../resolve.ts';
-import { isLive, liveStatus } from '../status.ts';
-import { waitFor } from '../wait.ts';
-import { BgError } from '../errors.ts';
+import { durationSec, makeParser, listHint } from '../cli/cli.ts';
+import { openContext } from '../store/context.ts';
+import { resolveProcess } from '../process/resolve.ts';
+import { isLive, liveStatus } from '../process/status.ts';
+import { waitFor } from '../cli/wait.ts';
+import { BgError } from '../cli/errors.ts';
 
 export const EXIT_TIMEOUT = 124;
 export const EXIT_UNKNOWN = 125;

@@ -2,7 +2,7 @@
 // an error into a line on stderr and an exit code.
 import yargs, { type Argv } from 'yargs';
 import { BgError, EXIT } from './errors.ts';
-import { KEK_PREFETCH, type KekPrefetch } from './crypto.ts';
+import { KEK_PREFETCH, type KekPrefetch } from '../store/crypto.ts';
 import { MAX_DURATION_SEC } from './timer.ts';
 import { howToRun } from './hints.ts';
 

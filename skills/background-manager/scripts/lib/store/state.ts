@@ -4,7 +4,7 @@
 // the lock is still its own and the file still the one it read (lock.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import { BgError, isErrno } from './errors.ts';
+import { BgError, isErrno } from '../cli/errors.ts';
 import { open, seal, type SubKeys } from './crypto.ts';
 import { ensureDir, readIfExists, storageError } from './fsutil.ts';
 import { LockLostError, withLock, type HeldLock } from './lock.ts';
@@ -64,7 +64,7 @@ export interface ProcessRecord {
   timeoutSec?: number; // stopped this long after it started
   ready?: Readiness; // start_process --wait-for/--wait-port: restart_process waits the same way
   leftovers?: Leftover[]; // background jobs still running when the command ended (stop_process ends them)
-  treeMark?: string; // the value of BACKGROUND_MANAGER_TREE in the command's environment (lib/proc.ts markedWith)
+  treeMark?: string; // the value of BACKGROUND_MANAGER_TREE in the command's environment (lib/process/proc.ts markedWith)
   restarts?: number; // automatic restarts so far
   restartingAt?: string; // between runs: when the next run starts
   gaveUp?: boolean; // the restart policy wanted another run but the budget was used up

@@ -3,8 +3,8 @@
 // Cursor keys depend on the terminal's mode: a program that turns on application cursor keys
 // (ESC[?1h, as curses does with keypad()) reads ESC O A for up, and takes ESC [ A for a lone
 // Escape followed by text. The mode is read back from the output the program wrote.
-import { BgError } from './errors.ts';
-import type { LogSetReader } from './logset.ts';
+import { BgError } from '../cli/errors.ts';
+import type { LogSetReader } from '../log/logset.ts';
 
 const NAMED_KEYS: Record<string, string> = {
   enter: '\r', return: '\r', tab: '\t', 'shift-tab': '\x1b[Z', backtab: '\x1b[Z', escape: '\x1b', esc: '\x1b', backspace: '\x7f', space: ' ',

@@ -3,13 +3,13 @@
 // connections), do it here, after checking the child's identity.
 import fs from 'node:fs';
 import path from 'node:path';
-import { requestControl, Unanswered, type Reply, type StopResult } from './protocol.ts';
-import type { Context } from './context.ts';
-import type { ProcessRecord, StopReason } from './state.ts';
+import { requestControl, Unanswered, type Reply, type StopResult } from '../control/protocol.ts';
+import type { Context } from '../store/context.ts';
+import type { ProcessRecord, StopReason } from '../store/state.ts';
 import { isLive, liveLeftovers, liveStatus, supervisorAlive } from './status.ts';
 import { adoptChildren, allStats, bootId, commOf, markedWith, endWithin, matchIdentity, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './proc.ts';
-import { BgError } from './errors.ts';
-import { waitFor } from './wait.ts';
+import { BgError } from '../cli/errors.ts';
+import { waitFor } from '../cli/wait.ts';
 
 /** What a stop of an ended process did to the background jobs it left running. */
 export interface LeftoversStopped {

@@ -1,16 +1,16 @@
 // start_process / restart_process --wait-for / --wait-port: return once the process is ready,
 // or say why not.
-import { LogSetReader, logFileOf, type Cursor } from './logset.ts';
-import { follow, PROMPT_QUIET_MS } from './follow.ts';
-import { formatLine, lineText, type Line } from './lines.ts';
-import { selectLines } from './logquery.ts';
-import { listeningPorts } from './ports.ts';
-import { isLive, liveStatus } from './status.ts';
-import { waitFor } from './wait.ts';
-import { EXIT } from './errors.ts';
-import { howToRun } from './hints.ts';
-import type { Context } from './context.ts';
-import type { ProcessRecord, Readiness } from './state.ts';
+import { LogSetReader, logFileOf, type Cursor } from '../log/logset.ts';
+import { follow, PROMPT_QUIET_MS } from '../log/follow.ts';
+import { formatLine, lineText, type Line } from '../log/lines.ts';
+import { selectLines } from '../log/logquery.ts';
+import { listeningPorts } from '../process/ports.ts';
+import { isLive, liveStatus } from '../process/status.ts';
+import { waitFor } from '../cli/wait.ts';
+import { EXIT } from '../cli/errors.ts';
+import { howToRun } from '../cli/hints.ts';
+import type { Context } from '../store/context.ts';
+import type { ProcessRecord, Readiness } from '../store/state.ts';
 
 export type ReadyResult = { ready: true; detail: string } | { ready: false; why: 'timeout' | 'ended' };
 

@@ -4,9 +4,9 @@
 // offset or walk back from the end, and report damage without losing the other records.
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { BgError, isErrno } from './errors.ts';
-import { IV_BYTES, MAC_BYTES, hmac, macEqual, open, paddedLength, sealParts, type SubKeys } from './crypto.ts';
-import { openNewFile, storageError, writeAll } from './fsutil.ts';
+import { BgError, isErrno } from '../cli/errors.ts';
+import { IV_BYTES, MAC_BYTES, hmac, macEqual, open, paddedLength, sealParts, type SubKeys } from '../store/crypto.ts';
+import { openNewFile, storageError, writeAll } from '../store/fsutil.ts';
 
 export const LOG_MAGIC = Buffer.from('BGLOGv1\n', 'latin1');
 export const HEADER_BYTES = 80;

@@ -6,8 +6,8 @@
 // (the bytes read, the text, the parsed field) that JavaScript can neither wipe nor free at will.
 import fs from 'node:fs';
 import type { Writable } from 'node:stream';
-import { KEY_BYTES } from './crypto.ts';
-import type { Readiness, RestartMode } from './state.ts';
+import { KEY_BYTES } from '../store/crypto.ts';
+import type { Readiness, RestartMode } from '../store/state.ts';
 
 export interface SupervisorConfig {
   dataDir: string;

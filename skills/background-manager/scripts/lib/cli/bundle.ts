@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { skillRoot } from './paths.ts';
-import { newestSourceMtime } from '../../sources.mjs';
+import { skillRoot } from '../store/paths.ts';
+import { newestSourceMtime } from '../../../sources.mjs';
 
 /** Whether every one of these files under dist/ exists and is at least as new as every source. */
 export function bundlesFresh(distFiles: string[], skill = skillRoot()): boolean {

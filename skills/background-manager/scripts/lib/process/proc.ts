@@ -2,7 +2,7 @@
 // time, boot id): a PID alone is not enough, because PIDs are reused.
 import fs from 'node:fs';
 import { constants } from 'node:os';
-import { waitFor } from './wait.ts';
+import { waitFor } from '../cli/wait.ts';
 
 export interface ProcStat {
   pid: number;

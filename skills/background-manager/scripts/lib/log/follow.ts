@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { LogRecord } from './logfile.ts';
 import { LogSetReader, type Cursor } from './logset.ts';
 import { LineAssembler, type Line } from './lines.ts';
-import { setLongTimeout, type LongTimer } from './timer.ts';
+import { setLongTimeout, type LongTimer } from '../cli/timer.ts';
 
 export interface FollowOptions {
   activeFile: string;

@@ -4,7 +4,7 @@
 // neither send_input nor the supervisor holds the whole input at once.
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { BgError } from './errors.ts';
+import { BgError } from '../cli/errors.ts';
 
 export const INPUT_PIECE = 1 << 20;
 

@@ -1,6 +1,6 @@
 // A process's status is checked, never just remembered: the recorded end if there is one,
 // else whether the child with the recorded identity (PID, start time, boot) still lives.
-import type { ProcessRecord } from './state.ts';
+import type { ProcessRecord } from '../store/state.ts';
 import { bootId, matchIdentity, readStat, signalNumber, type ProcStat } from './proc.ts';
 
 export type Status =

@@ -6,10 +6,10 @@
 // was a millisecond the child stood still. (Pipes gained about 8% from it, but glibc's heap
 // grew with the two threads' turnover to 55-75 MB peaks in 1 run of 3: they stay on one.)
 import { Worker } from 'node:worker_threads';
-import type { SubKeys } from './crypto.ts';
+import type { SubKeys } from '../store/crypto.ts';
 import type { StreamName } from './logfile.ts';
 import { CappedLogWriter } from './logset.ts';
-import { FLUSH_BYTES } from './supervisor-config.ts';
+import { FLUSH_BYTES } from '../control/supervisor-config.ts';
 
 export interface Segment {
   stream: StreamName;

@@ -5,7 +5,7 @@ import { dataDirFromEnv } from './paths.ts';
 import { passwordFromEnv, unlock, type Unlocked } from './keys.ts';
 import { StateStore } from './state.ts';
 import { cacheTtl } from './keycache.ts';
-import { BgError } from './errors.ts';
+import { BgError } from '../cli/errors.ts';
 import { checkDataDir } from './datadir.ts';
 
 export interface Context {

@@ -4,16 +4,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { BgError, isErrno } from './errors.ts';
-import { skillRoot, supervisorBundlePath } from './paths.ts';
-import { bundlesFresh } from './bundle.ts';
-import { openContext, type Context } from './context.ts';
+import { BgError, isErrno } from '../cli/errors.ts';
+import { skillRoot, supervisorBundlePath } from '../store/paths.ts';
+import { bundlesFresh } from '../cli/bundle.ts';
+import { openContext, type Context } from '../store/context.ts';
 import { writeHandoff, type SupervisorConfig, type SupervisorHello } from './supervisor-config.ts';
-import { DEFAULT_MAX_LOG_SIZE } from './logset.ts';
-import type { Readiness, RestartMode } from './state.ts';
-import { shellQuote } from './lines.ts';
-import { execLine, isPlainWord } from './shellplan.ts';
-import { PTY_COLS, PTY_ROWS } from './screen.ts';
+import { DEFAULT_MAX_LOG_SIZE } from '../log/logset.ts';
+import type { Readiness, RestartMode } from '../store/state.ts';
+import { shellQuote } from '../log/lines.ts';
+import { execLine, isPlainWord } from '../process/shellplan.ts';
+import { PTY_COLS, PTY_ROWS } from '../log/screen.ts';
 
 export interface StartOptions {
   command: string[]; // one element: a shell command line; more: argv, run directly
@@ -290,7 +290,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
 }
 
 // The Python skill's state becomes ours on the first write (its file kept as a backup).
-async function migrateLegacyState(store: import('./state.ts').StateStore): Promise<void> {
+async function migrateLegacyState(store: import('../store/state.ts').StateStore): Promise<void> {
   const head = Buffer.alloc(8);
   let fd: number;
   try {

@@ -1,10 +1,10 @@
 // Find the process a user means: an exact ID, else a name (the live one, or the most recent),
 // else a unique ID prefix.
-import { oneLine } from './lines.ts';
-import { BgError } from './errors.ts';
-import type { ProcessRecord, StateDoc } from './state.ts';
+import { oneLine } from '../log/lines.ts';
+import { BgError } from '../cli/errors.ts';
+import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { isLive } from './status.ts';
-import { howToRun } from './hints.ts';
+import { howToRun } from '../cli/hints.ts';
 
 export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
   const wanted = ref.trim();
