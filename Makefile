@@ -13,7 +13,7 @@ RUN = $(TSX) $(S)/$(1).ts
 NEEDS :=
 endif
 
-.PHONY: install build test stress typecheck bench demo start list logs stop send
+.PHONY: install build test test-unit stress typecheck bench demo start list logs stop send
 
 install:            ## install dependencies from the lockfile and build dist/ (supervisor, fast path)
 	npm ci
@@ -25,8 +25,11 @@ build:              ## bundle the supervisor and the fast path's scripts into pl
 $(DIST)/%.mjs:
 	npm run build
 
-test:               ## type check and run every test
+test:               ## type check and run every test: the unit tier, then the full tier
 	npm test
+
+test-unit:          ## only the unit tier (tests/unit/: in process, seconds)
+	npm run test:unit
 
 stress:             ## the heavier reliability tests (tests/stress/): minutes, and a few GB of disk
 	npm run build

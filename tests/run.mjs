@@ -1,0 +1,136 @@
+// The test runner behind `npm test`: the unit tier (tests/unit/, in process, seconds) first,
+// then each file of the full tier (tests/*.test.ts: real processes, PTYs, sockets) as its own
+// uvu process, a few at a time. Most of the full tier's time is spent waiting (for a process to
+// start, a grace period to pass, a log to arrive), so two or three files side by side take about
+// half the time of one after another on two cores. Every file runs and reports even when an
+// earlier one failed; a file that hangs is ended (its whole process group) after FILE_LIMIT.
+//
+//   node tests/run.mjs [--unit | --full] [--jobs N] [name-filter]
+//
+// TEST_JOBS sets the default number of files side by side (2).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const tests = path.dirname(fileURLToPath(import.meta.url));
+const root = path.dirname(tests);
+const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
+const FILE_LIMIT_MS = 20 * 60_000;
+
+// The longest files first, so that no long file starts last (seconds, quiet machine, one at a time).
+const SLOW_FIRST = ['reliability', 'hostrepo', 'e2e', 'integrity-store', 'escaped-jobs', 'logs', 'lifecycle', 'screen'];
+
+function parseArgs(argv) {
+  const opts = { unit: true, full: true, jobs: Number(process.env.TEST_JOBS || 2), filter: '' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--unit') opts.full = false;
+    else if (a === '--full') opts.unit = false;
+    else if (a === '--jobs') opts.jobs = Number(argv[++i]);
+    else opts.filter = a;
+  }
+  if (!Number.isInteger(opts.jobs) || opts.jobs < 1) {
+    console.error(`run.mjs: --jobs (or TEST_JOBS) must be a whole number from 1, not ${opts.jobs}.`);
+    process.exit(2);
+  }
+  return opts;
+}
+
+function fullTierFiles(filter) {
+  const files = fs.readdirSync(tests).filter((f) => f.endsWith('.test.ts') && f.includes(filter));
+  const rank = (f) => {
+    const i = SLOW_FIRST.indexOf(f.slice(0, -'.test.ts'.length));
+    return i < 0 ? SLOW_FIRST.length : i;
+  };
+  return files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+// Ctrl-C or a CI timeout ends every file still running, with all it started (own groups).
+const running = new Set();
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    for (const pid of running) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {}
+    }
+    process.exit(130);
+  });
+}
+
+const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+/** Runs uvu on one folder and pattern; resolves with its output, exit status and counts. */
+function runUvu(dir, pattern, label) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [uvu, '-r', 'tsx', dir, pattern], {
+      cwd: root,
+      detached: true, // its own process group, so a hung file can be ended whole
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+    });
+    running.add(child.pid);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }, FILE_LIMIT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child.pid);
+      const plain = strip(out);
+      const count = (what) => Number(plain.match(new RegExp(`${what}:\\s+(\\d+)`))?.[1] ?? 0);
+      const total = count('Total');
+      const passed = count('Passed');
+      const ok = code === 0 && !timedOut && total > 0 && passed === total;
+      const why = timedOut ? `ended after ${FILE_LIMIT_MS / 60_000} min` : signal ? `killed by ${signal}` : code !== 0 ? `exit ${code}` : '';
+      resolve({ label, ok, total, passed, seconds: (Date.now() - started) / 1000, out, why });
+    });
+  });
+}
+
+function report(r) {
+  const mark = r.ok ? 'ok  ' : 'FAIL';
+  process.stdout.write(`${r.out.trimEnd()}\n${mark} ${r.label}: ${r.passed}/${r.total} in ${r.seconds.toFixed(1)} s${r.why ? ` (${r.why})` : ''}\n\n`);
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const results = [];
+  if (opts.unit && fs.existsSync(path.join(tests, 'unit'))) {
+    const r = await runUvu('tests/unit', '\\.test\\.ts$', 'unit tier (tests/unit)');
+    report(r);
+    results.push(r);
+  }
+  if (opts.full) {
+    const queue = fullTierFiles(opts.filter);
+    const worker = async () => {
+      for (let f = queue.shift(); f; f = queue.shift()) {
+        const name = f.replace(/[.]/g, '\\.');
+        const r = await runUvu('tests', `^${name}$`, f);
+        report(r);
+        results.push(r);
+      }
+    };
+    await Promise.all(Array.from({ length: opts.jobs }, worker));
+  }
+  const failed = results.filter((r) => !r.ok);
+  const total = results.reduce((n, r) => n + r.total, 0);
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  console.log(`${passed}/${total} tests passed in ${results.length} files, ${minutes} min (${opts.jobs} files side by side).`);
+  if (failed.length) {
+    console.log(`FAILED: ${failed.map((r) => `${r.label}${r.why ? ` (${r.why})` : ''}`).join(', ')}`);
+    process.exit(1);
+  }
+}
+
+await main();
