@@ -179,9 +179,12 @@ withSandbox('background jobs that outlive the command: named in the log, their p
   const port2 = await freePort();
   const quick = await start(sb, ['--no-pty', 'sh', '-c', `python3 -m http.server ${port2} & echo "web $!"`]);
   // (python3 may still be bash when it is recorded: pyenv's shim is a bash script that execs it.)
+  // The stop goes out once the shell has ended (on a loaded machine it could otherwise reach
+  // the shell first, and this run would test an ordinary stop).
+  await waitFor('the shell to end', () => !alive(quick.pid), 30_000, 5);
   const stopNow = await run(sb, '../dist/stop_process.mjs', [quick.id]);
   assert.is(stopNow.code, 0, stopNow.stderr);
-  assert.match(stopNow.stdout, new RegExp(`^(Stopped process ${quick.id} \\(PID \\d+\\): it had already exited \\(exit status 0\\); SIGTERM went to the process it left running|Process ${quick.id} is not running .*stopped what it left running: PID \\d+ \\((?:python3|bash)\\): SIGTERM ended it)\\.\n$`));
+  assert.match(stopNow.stdout, new RegExp(`^(Stopped process ${quick.id} \\(PID \\d+\\): it had already exited \\(exit status 0\\); SIGTERM went to the process it left running|Process ${quick.id} is not running .*stopped what it left running: PID \\d+ \\((?:python3|bash)\\): SIGTERM ended it)\\.\n$`), stopNow.stdout);
   const web2 = Number(/^web (\d+)$/m.exec(await logs(sb, quick.id))![1]);
   track(sb, web2);
   await waitFor('the server to be gone', () => !alive(web2), 10_000);
