@@ -147,7 +147,8 @@ async function screen(r: Read, pattern: RegExp | undefined, timeoutSec: number |
     write: (t) => (text += t),
   });
   const s = JSON.parse(text) as { rows: string[]; cursor: unknown; size: unknown };
-  const rows = s.rows.join('\n').trimEnd();
+  while (s.rows.length && s.rows[s.rows.length - 1] === '') s.rows.pop(); // blank rows below cost context, say nothing
+  const rows = s.rows.join('\n');
   if (code === EXIT.FAILED || code === EXIT.NOT_RUNNING) {
     const why = code === EXIT.NOT_RUNNING ? `the process ended before its screen matched /${r.a.wait_for}/` : `the screen did not match /${r.a.wait_for}/ within ${timeoutSec} s`;
     return notMet('get_logs', `${why}; the screen as it stands:\n${rows}`, code, { id: r.rec.id, screen: s });
