@@ -17,7 +17,7 @@ import type { ProcessRecord } from '../store/state.ts';
 import type { Context } from '../store/context.ts';
 import { showScreen } from '../log/screen-show.ts';
 
-const STREAM_CHOICES: Record<string, StreamName[]> = {
+export const STREAM_CHOICES: Record<string, StreamName[]> = {
   output: ['stdout', 'stderr'],
   stdout: ['stdout'],
   stderr: ['stderr'],
@@ -38,7 +38,7 @@ export function parseSince(text: string, now = Date.now()): number | undefined {
   return undefined;
 }
 
-function isRunning(rec: ProcessRecord): boolean {
+export function isRunning(rec: ProcessRecord): boolean {
   return ['running', 'restarting', 'exiting', 'zombie'].includes(liveStatus(rec).status);
 }
 
@@ -307,7 +307,7 @@ function showLegacy(ctx: Context, file: string, q: Query, write: (l: Line) => vo
   return 0;
 }
 
-function currentRecord(ctx: Context, rec: ProcessRecord): ProcessRecord {
+export function currentRecord(ctx: Context, rec: ProcessRecord): ProcessRecord {
   try {
     return ctx.store.read().processes.find((p) => p.id === rec.id) ?? rec;
   } catch {
@@ -329,12 +329,12 @@ function reportIssues(issues: LogIssue[], running: boolean, said: Set<string>): 
 }
 
 /** The log's reader, with what the state commits about it (its end, its chaining). */
-function readerOf(ctx: Context, rec: ProcessRecord, activeFile: string): LogSetReader {
+export function readerOf(ctx: Context, rec: ProcessRecord, activeFile: string): LogSetReader {
   return new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id, { endSeq: rec.logEnd, chained: rec.logVersion === 2 });
 }
 
 /** Where the last --new read of this view stopped. */
-function cursorOf(rec: ProcessRecord, view: string | undefined): Cursor | undefined {
+export function cursorOf(rec: ProcessRecord, view: string | undefined): Cursor | undefined {
   return view === undefined ? rec.newCursor : rec.newCursors?.[view];
 }
 
@@ -350,7 +350,7 @@ function noteDropped(ctx: Context, rec: ProcessRecord, sel: Selection, newFrom: 
 /** Views (other than the default) whose --new position is kept, per process; the oldest go. */
 const MAX_VIEWS = 16;
 
-async function saveCursor(ctx: Context, rec: ProcessRecord, isNew: boolean, view: string | undefined, end: Selection['end']): Promise<void> {
+export async function saveCursor(ctx: Context, rec: ProcessRecord, isNew: boolean, view: string | undefined, end: Selection['end']): Promise<void> {
   if (!isNew || !end || !ctx.unlocked) return;
   await ctx.store.update((doc) => {
     const r = doc.processes.find((p) => p.id === rec.id);

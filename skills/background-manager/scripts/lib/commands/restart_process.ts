@@ -1,6 +1,6 @@
 // restart_process: stop a process, then run the same command again under the same ID.
 import { compileRegex, durationSec, makeParser, typed, listHint } from '../cli/cli.ts';
-import { openContext } from '../store/context.ts';
+import { openContext, type Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { stopProcess } from '../process/stop.ts';
 import { supervisorAlive } from '../process/status.ts';
@@ -8,7 +8,38 @@ import { entryBundlesBuilt, startProcess } from '../control/launch.ts';
 import { waitFor } from '../cli/wait.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { logEnd, reportReady } from '../control/ready.ts';
-import type { Readiness } from '../store/state.ts';
+import type { ProcessRecord, Readiness } from '../store/state.ts';
+
+/**
+ * Stop `rec` (SIGTERM, SIGKILL after `timeoutMs`), then start its command again under its ID
+ * (restart_process, MCP). `from`: where the new run's output begins, when `wantFrom`.
+ */
+export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs: number, wantFrom: boolean) {
+  if (rec.legacy) throw new BgError('CANNOT_START', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
+  const stopped = await stopProcess(ctx, rec, 'SIGTERM', timeoutMs, 'restart');
+  if (!stopped.already && stopped.note) process.stderr.write(`restart_process: note: ${rec.id}: ${stopped.note}.\n`);
+  // The old supervisor closes the log last; the new one must not open it before that.
+  if (!(await waitFor(() => !supervisorAlive(rec), 10_000))) {
+    throw new BgError('SUPERVISOR', `the supervisor of ${rec.id} (PID ${rec.supervisorPid}) did not exit after the stop; not restarting.`);
+  }
+  const from = wantFrom ? logEnd(ctx, rec) : undefined; // readiness counts only what the new run prints
+  const started = await startProcess({
+    command: rec.argv,
+    display: rec.command,
+    cwd: rec.cwd,
+    pty: rec.pty,
+    maxLogSize: rec.maxLogSize,
+    name: rec.name,
+    extraEnv: rec.env,
+    restart: rec.restart,
+    timeoutSec: rec.timeoutSec,
+    ready: rec.ready,
+    reuseId: rec.id,
+    context: () => ctx,
+  });
+  const how = stopped.already ? 'it was not running' : stopped.result.endedBy === 'exited' ? 'it had just exited' : `stopped by ${stopped.result.endedBy}`;
+  return { stopped, started, from, how };
+}
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
@@ -42,29 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   if (waitTimeout !== undefined && !ready) {
     throw new BgError('USAGE', `--wait-timeout needs something to wait for: process ${rec.id} was started without --wait-for or --wait-port, so give one.`);
   }
-  if (rec.legacy) throw new BgError('CANNOT_START', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
-  const stopped = await stopProcess(ctx, rec, 'SIGTERM', Math.round(args.timeout * 1000), 'restart');
-  if (!stopped.already && stopped.note) process.stderr.write(`restart_process: note: ${rec.id}: ${stopped.note}.\n`);
-  // The old supervisor closes the log last; the new one must not open it before that.
-  if (!(await waitFor(() => !supervisorAlive(rec), 10_000))) {
-    throw new BgError('SUPERVISOR', `the supervisor of ${rec.id} (PID ${rec.supervisorPid}) did not exit after the stop; not restarting.`);
-  }
-  const from = ready && logEnd(ctx, rec); // readiness counts only what the new run prints
-  const started = await startProcess({
-    command: rec.argv,
-    display: rec.command,
-    cwd: rec.cwd,
-    pty: rec.pty,
-    maxLogSize: rec.maxLogSize,
-    name: rec.name,
-    extraEnv: rec.env,
-    restart: rec.restart,
-    timeoutSec: rec.timeoutSec,
-    ready: rec.ready,
-    reuseId: rec.id,
-    context: () => ctx,
-  });
-  const how = stopped.already ? 'it was not running' : stopped.result.endedBy === 'exited' ? 'it had just exited' : `stopped by ${stopped.result.endedBy}`;
+  const { started, from, how } = await restartRecord(ctx, rec, Math.round(args.timeout * 1000), !!ready);
   process.stdout.write(`Restarted process ${started.id} (PID ${started.pid}; ${how}).\n`);
   const code = ready ? await reportReady(ctx, started.id, ready, ready.pattern === undefined ? undefined : compileRegex('--wait-for', ready.pattern), 'restart_process', from) : EXIT.OK;
   await entryBundlesBuilt(); // a rebuild of dist/ that ran beside the start

@@ -71,6 +71,23 @@ export function logEnd(ctx: Context, rec: ProcessRecord): Cursor | undefined {
   return reader.lastCursor;
 }
 
+/** Why a readiness wait failed, in words, and the last lines of the run (start/restart, MCP). */
+export function notReady(ctx: Context, id: string, ready: Readiness, pattern: RegExp | undefined, why: 'timeout' | 'ended', from?: Cursor): { message: string; tail: Line[] } {
+  const { port, timeoutSec } = ready;
+  const rec = ctx.store.read().processes.find((p) => p.id === id)!;
+  // The last lines of this run only (a restart continues the log after `from`).
+  const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), { streams: new Set(['stdout', 'stderr']), raw: false, lines: 20, ...(from ? { from } : {}) });
+  const last = tail.lines.length ? 'Its last lines:' : 'It printed nothing.';
+  const st = liveStatus(rec);
+  const missed = [pattern ? `no line matched /${ready.pattern}/` : '', port !== undefined ? `nothing listened on port ${port}` : ''].filter(Boolean).join(' and ');
+  const before = [pattern ? `a line matched /${ready.pattern}/` : '', port !== undefined ? `anything listened on port ${port}` : ''].filter(Boolean).join(' or ');
+  const message =
+    why === 'timeout'
+      ? `${missed} within ${timeoutSec} s; process ${id} is still running (stop it with ${howToRun('stop_process')} ${rec.name ?? id}). ${last}`
+      : `process ${id} ended (${st.label}) before ${before}. ${last}`;
+  return { message, tail: tail.lines };
+}
+
 /**
  * Wait as `ready` says, then print `Ready: <what>` (exit 0), or say on stderr what did not
  * happen and print the last lines (exit 1). `script` names the caller in messages.
@@ -82,18 +99,8 @@ export async function reportReady(ctx: Context, id: string, ready: Readiness, pa
     process.stdout.write(`Ready: ${res.detail}\n`);
     return EXIT.OK;
   }
-  const rec = ctx.store.read().processes.find((p) => p.id === id)!;
-  // The last lines of this run only (a restart continues the log after `from`).
-  const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), { streams: new Set(['stdout', 'stderr']), raw: false, lines: 20, ...(from ? { from } : {}) });
-  const last = tail.lines.length ? 'Its last lines:' : 'It printed nothing.';
-  const st = liveStatus(rec);
-  const missed = [pattern ? `no line matched /${ready.pattern}/` : '', port !== undefined ? `nothing listened on port ${port}` : ''].filter(Boolean).join(' and ');
-  const before = [pattern ? `a line matched /${ready.pattern}/` : '', port !== undefined ? `anything listened on port ${port}` : ''].filter(Boolean).join(' or ');
-  process.stderr.write(
-    res.why === 'timeout'
-      ? `${script}: error: ${missed} within ${timeoutSec} s; process ${id} is still running (stop it with ${howToRun('stop_process')} ${rec.name ?? id}). ${last}\n`
-      : `${script}: error: process ${id} ended (${st.label}) before ${before}. ${last}\n`,
-  );
-  for (const l of tail.lines) process.stdout.write(formatLine(l, { raw: false, json: false, timestamps: false, labelStreams: false }));
+  const { message, tail } = notReady(ctx, id, ready, pattern, res.why, from);
+  process.stderr.write(`${script}: error: ${message}\n`);
+  for (const l of tail) process.stdout.write(formatLine(l, { raw: false, json: false, timestamps: false, labelStreams: false }));
   return EXIT.FAILED;
 }

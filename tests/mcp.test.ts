@@ -1,0 +1,225 @@
+// The MCP server (scripts/mcp_server.ts, run as dist/mcp_server.mjs the way a host runs it),
+// driven by the SDK's own Client over StdioClientTransport: real servers, a real PTY REPL,
+// real subscriptions. Every tool call and its answer is written to a transcript under the
+// sandbox (its path printed; MCP_TRANSCRIPT_OUT=<file> keeps a copy outside it).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { alive, freePort, makeSandbox, cleanup, track, waitFor, ROOT, type Sandbox } from './helpers.ts';
+
+const SERVER = path.join(ROOT, 'skills/background-manager/dist/mcp_server.mjs');
+
+interface Session {
+  client: Client;
+  transport: StdioClientTransport;
+  stderr: () => string;
+  call: (name: string, args?: Record<string, unknown>, opts?: { signal?: AbortSignal }) => Promise<CallToolResult>;
+}
+
+/** The transcript of one test: every call and answer, appended to a file in the sandbox. */
+function transcript(sb: Sandbox, title: string): { file: string; note: (text: string) => void } {
+  const file = path.join(sb.dir, 'mcp-transcript.txt');
+  fs.writeFileSync(file, `# ${title}\n`);
+  return { file, note: (text) => fs.appendFileSync(file, `${text}\n`) };
+}
+
+/** Start the server as a host would (node dist/mcp_server.mjs, BG_PASSWORD and BG_DATA_DIR in env) and connect. */
+async function connect(sb: Sandbox, note: (text: string) => void, label = 'client'): Promise<Session> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [SERVER], env: sb.env as Record<string, string>, stderr: 'pipe' });
+  let err = '';
+  transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const client = new Client({ name: `bgm-test-${label}`, version: '1.0.0' });
+  await client.connect(transport);
+  track(sb, transport.pid!); // cleanup ends the server if a test fails before it exits
+  note(`## ${label} connected (server PID ${transport.pid})`);
+  const call = async (name: string, args: Record<string, unknown> = {}, opts: { signal?: AbortSignal } = {}) => {
+    note(`-> ${name} ${JSON.stringify(args)}`);
+    const res = (await client.callTool({ name, arguments: args }, undefined, { signal: opts.signal, timeout: 120_000 })) as CallToolResult;
+    const text = res.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join('\n');
+    note(`<- ${res.isError ? 'ERROR ' : ''}${text.replace(/\n/g, '\n   ')}`);
+    if (res.structuredContent) note(`   structured: ${JSON.stringify(res.structuredContent).slice(0, 600)}`);
+    return res;
+  };
+  return { client, transport, stderr: () => err, call };
+}
+
+function textOf(res: CallToolResult): string {
+  return res.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+}
+
+/** A test with its own sandbox and transcript; clients closed and the sandbox cleaned up whatever happens. */
+function mcpTest(title: string, fn: (sb: Sandbox, note: (t: string) => void, open: (label?: string) => Promise<Session>) => Promise<void>): void {
+  test(title, async () => {
+    const sb = makeSandbox('bgm-mcp-');
+    const t = transcript(sb, title);
+    const sessions: Session[] = [];
+    try {
+      await fn(sb, t.note, async (label) => {
+        const s = await connect(sb, t.note, label);
+        sessions.push(s);
+        return s;
+      });
+    } finally {
+      for (const s of sessions) await s.client.close().catch(() => undefined);
+      process.stderr.write(`  [transcript] ${t.file}\n`);
+      if (process.env.MCP_TRANSCRIPT_OUT) fs.appendFileSync(process.env.MCP_TRANSCRIPT_OUT, fs.readFileSync(t.file));
+      cleanup(sb);
+    }
+  });
+}
+
+mcpTest('MCP: the server lists the eight tools, each described for a model and with an input schema', async (_sb, note, open) => {
+  const { client } = await open();
+  const { tools } = await client.listTools();
+  note(`tools: ${tools.map((t) => t.name).join(', ')}`);
+  assert.equal(tools.map((t) => t.name).sort(), ['get_logs', 'list_processes', 'remove_process', 'restart_process', 'send_input', 'start_process', 'stop_process', 'wait_process']);
+  for (const t of tools) {
+    assert.ok((t.description ?? '').length > 100, `${t.name} has a description a model can act on`);
+    assert.match(t.description!, /Returns/, `${t.name} says what it returns`);
+    assert.is(t.inputSchema.type, 'object');
+  }
+  const start = tools.find((t) => t.name === 'start_process')!;
+  for (const k of ['command', 'name', 'cwd', 'env', 'wait_for', 'wait_port', 'restart', 'timeout', 'pty']) assert.ok(k in start.inputSchema.properties!, `start_process takes ${k}`);
+  const logs = tools.find((t) => t.name === 'get_logs')!;
+  for (const k of ['lines', 'new', 'since', 'grep', 'stream', 'screen', 'wait_for', 'timeout']) assert.ok(k in logs.inputSchema.properties!, `get_logs takes ${k}`);
+});
+
+mcpTest('MCP: start_process waits for an http.server port, get_logs new returns its request lines, stop_process ends it', async (_sb, _note, open) => {
+  const { call } = await open();
+  const port = await freePort();
+  const started = await call('start_process', { command: ['python3', '-m', 'http.server', String(port), '--bind', '127.0.0.1'], name: 'web', wait_port: port, wait_timeout: 60 });
+  assert.not.ok(started.isError, textOf(started));
+  assert.match(textOf(started), new RegExp(`Ready: listening on port ${port}`));
+  const { id, pid } = started.structuredContent as { id: string; pid: number };
+  const first = await call('get_logs', { id: 'web', new: true });
+  assert.not.ok(first.isError, textOf(first));
+  assert.is((await fetch(`http://127.0.0.1:${port}/`)).status, 200);
+  const fresh = await call('get_logs', { id: 'web', new: true, wait_for: 'GET / HTTP', timeout: 30 });
+  assert.not.ok(fresh.isError, textOf(fresh));
+  assert.match(textOf(fresh), /"GET \/ HTTP\/1\.1" 200/);
+  const again = await call('get_logs', { id: 'web', new: true });
+  assert.is((again.structuredContent as { lines: unknown[] }).lines.length, 0, 'the request line was read already');
+  assert.match(textOf(again), /nothing new/);
+  const listed = await call('list_processes');
+  const row = (listed.structuredContent as { processes: { id: string; status: string; ports: number[] }[] }).processes.find((p) => p.id === id)!;
+  assert.is(row.status, 'running');
+  assert.equal(row.ports, [port]);
+  const stopped = await call('stop_process', { ids: ['web'] });
+  assert.not.ok(stopped.isError, textOf(stopped));
+  assert.match(textOf(stopped), new RegExp(`^Stopped process ${id} \\(PID ${pid}\\): SIGTERM ended it`));
+  assert.not.ok(alive(pid), 'the server process is gone');
+});
+
+mcpTest('MCP: send_input drives a Python REPL under a PTY and get_logs returns its answer and its screen', async (_sb, _note, open) => {
+  const { call } = await open();
+  const started = await call('start_process', { command: 'python3', name: 'repl', wait_for: '^>>> ', wait_timeout: 60 });
+  assert.not.ok(started.isError, textOf(started));
+  assert.match(textOf(started), /Ready: >>> /);
+  await call('get_logs', { id: 'repl', new: true }); // the banner: read, so the next new read starts after it
+  const sent = await call('send_input', { id: 'repl', text: '6 * 7' });
+  assert.is((sent.structuredContent as { bytes: number }).bytes, 6);
+  const answer = await call('get_logs', { id: 'repl', new: true, wait_for: '^>>> ', timeout: 30 });
+  assert.not.ok(answer.isError, textOf(answer));
+  const lines = (answer.structuredContent as { lines: { text: string }[] }).lines.map((l) => l.text);
+  assert.ok(lines.includes('42'), `the answer is among the new lines: ${JSON.stringify(lines)}`);
+  const screen = await call('get_logs', { id: 'repl', screen: true });
+  assert.match(textOf(screen), /^>>> 6 \* 7\n42\n>>>$/m);
+  await call('send_input', { id: 'repl', keys: ['ctrl-d'] });
+  const ended = await call('wait_process', { id: 'repl', timeout: 30 });
+  assert.equal(ended.structuredContent, { id: (started.structuredContent as { id: string }).id, ended: true, status: 'exited', label: 'exited(0)', exitStatus: 0, exitCode: 0 });
+  const input = await call('send_input', { id: 'repl', text: 'print(1)' });
+  assert.ok(input.isError);
+  assert.match(textOf(input), /^send_input: error: process [0-9a-f]{8} is not running \(exited\(0\)\); input can only go to a running process\.$/);
+  assert.equal((input.structuredContent as { error: unknown }).error, { code: 'NOT_RUNNING', exitCode: 5, message: textOf(input).replace('send_input: error: ', '') });
+});
+
+mcpTest("MCP: bad arguments are tool errors with the scripts' messages, codes and exit codes, and nothing starts", async (sb, _note, open) => {
+  const { call } = await open();
+  const missing = await call('get_logs', { id: 'nope' });
+  assert.ok(missing.isError);
+  assert.match(textOf(missing), /^get_logs: error: no process with ID or name "nope" \(list them with: .*list_processes.*\)\.$/);
+  assert.equal((missing.structuredContent as { error: { code: string; exitCode: number } }).error.code, 'NOT_FOUND');
+  assert.is((missing.structuredContent as { error: { exitCode: number } }).error.exitCode, 4);
+  const regex = await call('start_process', { command: 'sleep 100', wait_for: '(' });
+  assert.ok(regex.isError);
+  assert.match(textOf(regex), /^start_process: error: wait_for "\(" is not a valid regular expression \(/);
+  assert.is((regex.structuredContent as { error: { exitCode: number } }).error.exitCode, 2);
+  const cannot = await call('start_process', { command: ['no-such-program-xyz', '--flag'] });
+  assert.ok(cannot.isError);
+  assert.match(textOf(cannot), /^start_process: error: .*no-such-program-xyz/);
+  const port = await call('start_process', { command: 'sleep 100', wait_port: 70000 });
+  assert.ok(port.isError, 'the schema refuses a port above 65535');
+  assert.match(textOf(port), /wait_port/);
+  const listed = await call('list_processes');
+  assert.equal((listed.structuredContent as { processes: unknown[] }).processes, [], 'nothing was started');
+  assert.not.ok(fs.existsSync(path.join(sb.dir, 'data', 'logs')) && fs.readdirSync(path.join(sb.dir, 'data', 'logs')).length > 0, 'no log written');
+});
+
+mcpTest('MCP: a cancelled wait and a client gone mid-call leave the process running; the server exits by itself and a new client carries on', async (_sb, note, open) => {
+  const one = await open('client 1');
+  const started = await one.call('start_process', { command: 'echo ready; exec sleep 300', name: 'sleeper', wait_for: 'ready' });
+  assert.not.ok(started.isError, textOf(started));
+  const { pid } = started.structuredContent as { pid: number };
+  // A cancel (notifications/cancelled) ends that wait; the connection goes on.
+  const ac = new AbortController();
+  const cancelled = one.call('get_logs', { id: 'sleeper', wait_for: 'never', timeout: 120 }, { signal: ac.signal }).then(() => 'answered', (e: Error) => `rejected: ${e.message}`);
+  await one.call('list_processes'); // answered after the wait above began: requests are handled in order
+  ac.abort('test cancels');
+  note(`   (cancelled: ${await cancelled})`);
+  assert.match(await cancelled, /^rejected:/);
+  assert.not.ok((await one.call('list_processes')).isError, 'the same connection answers after the cancel');
+  // The client goes away in the middle of a wait.
+  const pending = one.call('get_logs', { id: 'sleeper', wait_for: 'never', timeout: 120 }).then(() => 'answered', (e: Error) => `rejected: ${e.message}`);
+  await one.call('list_processes');
+  const serverPid = one.transport.pid!;
+  const t0 = Date.now();
+  await one.client.close();
+  const closeMs = Date.now() - t0;
+  note(`   (client 1 closed in ${closeMs} ms; pending call ${await pending}; server said: ${one.stderr().trim()})`);
+  assert.match(one.stderr(), /mcp_server: the client closed stdin; exiting\./);
+  assert.not.ok(/SIGTERM/.test(one.stderr()), 'it did not need the SIGTERM the SDK sends after 2 s');
+  assert.ok(closeMs < 2000, `the server exited within the SDK's 2 s grace (took ${closeMs} ms)`);
+  await waitFor('the first server to be gone', () => !alive(serverPid), 10_000);
+  assert.ok(alive(pid), 'the managed process runs on');
+  const two = await open('client 2');
+  const listed = await two.call('list_processes');
+  assert.match(textOf(listed), /running\s.*sleeper/);
+  const logs = await two.call('get_logs', { id: 'sleeper' });
+  assert.match(textOf(logs), /^ready$/m);
+  assert.not.ok((await two.call('stop_process', { ids: ['sleeper'] })).isError);
+  assert.not.ok(alive(pid));
+});
+
+mcpTest('MCP: a subscribed log resource gets an update notification when output arrives, and reads the new output', async (_sb, note, open) => {
+  const { client, call } = await open();
+  const started = await call('start_process', { command: 'echo waiting; read x; echo "got $x"; exec sleep 300', pty: false, wait_for: 'waiting' });
+  assert.not.ok(started.isError, textOf(started));
+  const { id } = started.structuredContent as { id: string };
+  const uri = `bg://process/${id}/log`;
+  const { resources } = await client.listResources();
+  assert.ok(resources.some((r) => r.uri === uri), `${uri} is listed`);
+  const updates: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    note(`<- notification resources/updated ${n.params.uri}`);
+    updates.push(n.params.uri);
+  });
+  await client.subscribeResource({ uri });
+  note(`-> resources/subscribe ${uri}`);
+  assert.equal(updates, [], 'nothing new yet');
+  await call('send_input', { id, text: 'hello' });
+  await waitFor('an update notification', () => updates.includes(uri), 20_000);
+  const read = await waitFor('the new output in the resource', async () => {
+    const r = await client.readResource({ uri });
+    const text = (r.contents[0] as { text: string }).text;
+    return /got hello/.test(text) && text;
+  }, 20_000);
+  note(`-> resources/read ${uri}\n<- ${read.replace(/\n/g, '\n   ')}`);
+  assert.match(read, /^waiting\ngot hello$/);
+  await call('stop_process', { ids: [id] });
+});
+
+test.run();
