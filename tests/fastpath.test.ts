@@ -126,7 +126,7 @@ test('the .ts scripts run their TypeScript without a current bundle, and hand ov
     // start_process builds the supervisor, and with it every bundle.
     const start = await runTs('start_process.ts', ['sleep', '300']);
     assert.is(start.code, 0, start.stderr);
-    const bundle = path.join(skill, 'dist/bundle/list_processes.mjs');
+    const bundle = path.join(skill, 'dist/bundle/list_processes.js');
     assert.ok(fs.existsSync(bundle) && fs.existsSync(path.join(skill, 'dist/list_processes.mjs')), 'the bundles were built');
     fs.appendFileSync(bundle, "\nprocess.stdout.write('(from the bundle)\\n');\n");
     const handedOver = await list(['--status', 'running']);

@@ -2,9 +2,12 @@
 // references/SECURITY.md has the threat model). Plain JavaScript with node built-ins only: the fast
 // path's launchers (dist/<name>.mjs, made by build.mjs) ask it too, to skip the early key
 // derivation when a fresh entry waits.
-import fs from 'node:fs';
-import path from 'node:path';
-import { createHash } from 'node:crypto';
+// Built-ins through require(), as in sources.mjs (no ESM facades: they load more than is used).
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const fs = require('node:fs');
+const path = require('node:path');
+const { createHash } = require('node:crypto');
 
 export const DEFAULT_TTL_SECONDS = 600;
 export const MAX_TTL_SECONDS = 86_400;

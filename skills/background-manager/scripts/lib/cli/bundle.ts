@@ -24,7 +24,7 @@ function mtimeOf(file: string): number | undefined {
 /** Run entry script `name`: its fresh bundle if there is one, else `load()`'s main. */
 export async function runScript(name: string, load: () => Promise<{ main: (argv: string[]) => Promise<number | void> }>): Promise<void> {
   const skill = skillRoot();
-  if (bundlesFresh([`${name}.mjs`, `bundle/${name}.mjs`], skill)) {
+  if (bundlesFresh([`${name}.mjs`, `bundle/${name}.js`], skill)) {
     (globalThis as Record<symbol, unknown>)[Symbol.for('background-manager.bundle-checked')] = true; // the launcher need not look again
     await import(pathToFileURL(path.join(skill, 'dist', `${name}.mjs`)).href);
     return;
