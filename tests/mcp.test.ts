@@ -222,4 +222,32 @@ mcpTest('MCP: a subscribed log resource gets an update notification when output 
   await call('stop_process', { ids: [id] });
 });
 
+
+// The host configuration README.md and REFERENCE.md show, run as written: only the paths and
+// the password change (to this checkout and the sandbox's).
+mcpTest('MCP: the host configuration in README.md and REFERENCE.md starts a working server', async (sb, note) => {
+  for (const doc of ['README.md', 'skills/background-manager/references/REFERENCE.md']) {
+    const block = /```json\n([^`]*"mcpServers"[^`]*)```/.exec(fs.readFileSync(path.join(ROOT, doc), 'utf8'));
+    assert.ok(block, `${doc} shows the host configuration`);
+    const asWritten = block![1]!.replaceAll('/abs/path/to/repo', ROOT).replace('"a long passphrase"', JSON.stringify(sb.env.BG_PASSWORD));
+    const server = (JSON.parse(asWritten) as { mcpServers: Record<string, { command: string; args: string[]; env: Record<string, string> }> }).mcpServers['background-manager']!;
+    const dataDir = path.join(ROOT, 'skills/background-manager/data');
+    assert.is(server.env.BG_DATA_DIR, dataDir, `${doc}: the data dir is the skill's own`);
+    server.env.BG_DATA_DIR = sb.env.BG_DATA_DIR!; // the test's own, not this checkout's
+    const transport = new StdioClientTransport({ command: server.command, args: server.args, env: { ...server.env, PATH: process.env.PATH!, XDG_RUNTIME_DIR: sb.env.XDG_RUNTIME_DIR ?? '' }, stderr: 'pipe' });
+    const client = new Client({ name: 'bgm-test-config', version: '1.0.0' });
+    await client.connect(transport);
+    track(sb, transport.pid!);
+    try {
+      const { tools } = await client.listTools();
+      note(`${doc}: ${tools.length} tools`);
+      assert.is(tools.length, 8, doc);
+      const list = (await client.callTool({ name: 'list_processes', arguments: {} })) as CallToolResult;
+      assert.not.ok(list.isError, textOf(list));
+    } finally {
+      await client.close();
+    }
+  }
+});
+
 test.run();
