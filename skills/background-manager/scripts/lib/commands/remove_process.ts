@@ -9,6 +9,7 @@ import { listSegments, logFileOf } from '../log/logset.ts';
 import { waitFor } from '../cli/wait.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import type { ProcessRecord } from '../store/state.ts';
+import type { Context } from '../store/context.ts';
 import { oneLine } from '../log/lines.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -57,17 +58,25 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write('Nothing to remove.\n');
     return EXIT.OK;
   }
-  const ids = new Set(targets.map((p) => p.id));
-  await ctx.store.update((d) => {
-    // Checked again under the lock: a restart_process meanwhile makes it live again.
-    const revived = d.processes.filter((p) => ids.has(p.id) && isLive(p) && liveStatus(p).status !== 'unverified');
-    if (revived.length) throw new BgError('CANNOT_START', `${revived.map((p) => p.id).join(', ')} started again meanwhile; nothing was removed.`);
-    d.processes = d.processes.filter((p) => !ids.has(p.id));
-  });
+  await forgetProcesses(ctx, targets);
   for (const p of targets) {
-    for (const seg of listSegments(logFileOf(ctx.dataDir, p))) fs.rmSync(seg.file, { force: true });
     const how = stoppedBy.has(p.id) ? ` (stopped first by ${stoppedBy.get(p.id)})` : '';
     process.stdout.write(`Removed process ${p.id}${p.name ? ` (${p.name})` : ''}${how}: ${oneLine(p.command)}\n`);
   }
   return EXIT.OK;
+}
+
+/**
+ * Take ended processes out of the state and delete their logs: the one removal, used by this
+ * script and the dashboard. Checked again under the lock: one started again meanwhile (a
+ * restart_process) is refused, and then nothing is removed.
+ */
+export async function forgetProcesses(ctx: Context, targets: ProcessRecord[]): Promise<void> {
+  const ids = new Set(targets.map((p) => p.id));
+  await ctx.store.update((d) => {
+    const revived = d.processes.filter((p) => ids.has(p.id) && isLive(p) && liveStatus(p).status !== 'unverified');
+    if (revived.length) throw new BgError('CANNOT_START', `${revived.map((p) => p.id).join(', ')} started again meanwhile; nothing was removed.`);
+    d.processes = d.processes.filter((p) => !ids.has(p.id));
+  });
+  for (const p of targets) for (const seg of listSegments(logFileOf(ctx.dataDir, p))) fs.rmSync(seg.file, { force: true });
 }

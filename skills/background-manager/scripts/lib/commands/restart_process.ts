@@ -8,7 +8,9 @@ import { entryBundlesBuilt, startProcess } from '../control/launch.ts';
 import { waitFor } from '../cli/wait.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { logEnd, reportReady } from '../control/ready.ts';
-import type { Readiness } from '../store/state.ts';
+import type { ProcessRecord, Readiness } from '../store/state.ts';
+import type { Context } from '../store/context.ts';
+import type { Started } from '../control/launch.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
@@ -42,14 +44,28 @@ export async function main(argv: string[]): Promise<number> {
   if (waitTimeout !== undefined && !ready) {
     throw new BgError('USAGE', `--wait-timeout needs something to wait for: process ${rec.id} was started without --wait-for or --wait-port, so give one.`);
   }
+  let from: ReturnType<typeof logEnd> | undefined;
+  // Readiness counts only what the new run prints: from where the old run's log ends.
+  const { started, how, note } = await restartRecord(ctx, rec, Math.round(args.timeout * 1000), () => (from = ready && logEnd(ctx, rec)));
+  if (note) process.stderr.write(`restart_process: note: ${rec.id}: ${note}.\n`);
+  process.stdout.write(`Restarted process ${started.id} (PID ${started.pid}; ${how}).\n`);
+  const code = ready ? await reportReady(ctx, started.id, ready, ready.pattern === undefined ? undefined : compileRegex('--wait-for', ready.pattern), 'restart_process', from) : EXIT.OK;
+  await entryBundlesBuilt(); // a rebuild of dist/ that ran beside the start
+  return code;
+}
+
+/**
+ * Stop `rec` (if it runs) as stop_process does and start its command again under the same ID:
+ * the one restart, used by this script and the dashboard. `how` says how the old run ended.
+ */
+export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs: number, beforeStart?: () => void): Promise<{ started: Started; how: string; note?: string }> {
   if (rec.legacy) throw new BgError('CANNOT_START', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
-  const stopped = await stopProcess(ctx, rec, 'SIGTERM', Math.round(args.timeout * 1000), 'restart');
-  if (!stopped.already && stopped.note) process.stderr.write(`restart_process: note: ${rec.id}: ${stopped.note}.\n`);
+  const stopped = await stopProcess(ctx, rec, 'SIGTERM', timeoutMs, 'restart');
   // The old supervisor closes the log last; the new one must not open it before that.
   if (!(await waitFor(() => !supervisorAlive(rec), 10_000))) {
     throw new BgError('SUPERVISOR', `the supervisor of ${rec.id} (PID ${rec.supervisorPid}) did not exit after the stop; not restarting.`);
   }
-  const from = ready && logEnd(ctx, rec); // readiness counts only what the new run prints
+  beforeStart?.();
   const started = await startProcess({
     command: rec.argv,
     display: rec.command,
@@ -65,9 +81,5 @@ export async function main(argv: string[]): Promise<number> {
     context: () => ctx,
   });
   const how = stopped.already ? 'it was not running' : stopped.result.endedBy === 'exited' ? 'it had just exited' : `stopped by ${stopped.result.endedBy}`;
-  process.stdout.write(`Restarted process ${started.id} (PID ${started.pid}; ${how}).\n`);
-  const code = ready ? await reportReady(ctx, started.id, ready, ready.pattern === undefined ? undefined : compileRegex('--wait-for', ready.pattern), 'restart_process', from) : EXIT.OK;
-  await entryBundlesBuilt(); // a rebuild of dist/ that ran beside the start
-  return code;
+  return { started, how, note: !stopped.already ? stopped.note : undefined };
 }
-

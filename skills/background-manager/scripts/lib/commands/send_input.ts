@@ -8,6 +8,8 @@ import { BgError } from '../cli/errors.ts';
 import { inputPieces, openInput } from '../process/input-source.ts';
 import { KEY_NAMES, keyBytes, needsCursorMode, readAppCursorMode, splitKeys } from '../process/keys-input.ts';
 import { LogSetReader, logFileOf } from '../log/logset.ts';
+import type { Context } from '../store/context.ts';
+import type { ProcessRecord } from '../store/state.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(argv, 'Usage: $0 <id> <text> [-n]\n       $0 <id> - [-n] < FILE      (standard input: any size, exact bytes)\n       $0 <id> --file PATH [-n]\n       $0 <id> --key NAME [--key NAME...]\n       $0 <id> --eof\n\nWrites to the standard input of a running process. A newline is added to the text\n(pressing Enter) unless -n is given. Long text and secrets: use - or --file, not argv.')
@@ -46,6 +48,17 @@ export async function main(argv: string[]): Promise<number> {
   const text = streamed || textArg === undefined ? '' : textArg;
   const enter = (streamed || textArg !== undefined) && !args.n ? '\n' : '';
   const suffix = Buffer.from(text + enter + keyBytesAll, 'utf8');
+  const bytes = await sendToProcess(ctx, rec, inputPieces(source ?? [], suffix), args.eof);
+  process.stdout.write(`Sent ${bytes} byte${bytes === 1 ? '' : 's'} to process ${rec.id}${args.eof ? ' and closed its input' : ''}.\n`);
+  return 0;
+}
+
+/**
+ * Write `pieces` to a running process's input through its supervisor, in order, each written
+ * before the next is read; `eof` then closes its input. The one send, used by this script and
+ * the dashboard. Returns the bytes written.
+ */
+export async function sendToProcess(ctx: Context, rec: ProcessRecord, pieces: AsyncIterable<Buffer> | Iterable<Buffer>, eof = false): Promise<number> {
   const st = liveStatus(rec);
   if (st.status === 'orphaned') {
     throw new BgError('NOT_RUNNING', `process ${rec.id} runs on, but its supervisor is gone, so nothing can reach its input (and its output is no longer logged). Stop it with stop_process and start it again.`);
@@ -60,15 +73,13 @@ export async function main(argv: string[]): Promise<number> {
   };
   let bytes = 0;
   try {
-    // Piece by piece, in order: each is written to the process before the next is read.
-    for await (const piece of inputPieces(source ?? [], suffix)) {
+    for await (const piece of pieces) {
       bytes += (await send({ type: 'send-input', data: piece.toString('base64') })).bytes ?? 0;
     }
   } catch (err) {
     if (!(err instanceof BgError) || bytes === 0) throw err;
     throw new BgError(err.code, `${err.message.replace(/\.$/, '')} (after ${bytes} bytes of the input had been sent).`, { cause: err });
   }
-  if (args.eof) await send({ type: 'close-input' });
-  process.stdout.write(`Sent ${bytes} byte${bytes === 1 ? '' : 's'} to process ${rec.id}${args.eof ? ' and closed its input' : ''}.\n`);
-  return 0;
+  if (eof) await send({ type: 'close-input' });
+  return bytes;
 }
