@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { listJson, run, SCRIPTS, start, track, waitFor, withSandbox, PASSWORD, type Sandbox } from './helpers.ts';
+import { freePort, listJson, run, SCRIPTS, start, track, waitFor, withSandbox, PASSWORD, type Sandbox } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser | undefined;
@@ -119,8 +119,14 @@ if (!fs.existsSync(CHROMIUM)) {
     const dash = await startDashboard(sb);
     const page = await newPage(sb.dir);
     try {
+      const port = await freePort();
+      const web = await start(sb, ['--name', 'web', '--no-pty', '--wait-port', String(port), 'python3', '-m', 'http.server', String(port), '--bind', '127.0.0.1']);
       const { id } = await start(sb, ['--name', 'repl', '--wait-for', 'mini> ', 'python3', 'tests/fixtures/mini-repl.py']);
       await page.goto(dash.url);
+      // Its ports are links to them.
+      const link = rowOf(page, web.id).locator('.ports a');
+      await link.waitFor({ timeout: 30_000 });
+      assert.is(await link.getAttribute('href'), `http://127.0.0.1:${port}/`);
       await rowOf(page, id).click();
       await page.locator('#term .xterm-rows', { hasText: 'mini>' }).waitFor({ timeout: 30_000 });
       await page.click('#term');
@@ -141,7 +147,7 @@ if (!fs.existsSync(CHROMIUM)) {
       // Remove, after the confirmation: gone from the page and from the list.
       await page.click('#b-remove');
       await rowOf(page, id).waitFor({ state: 'detached', timeout: 30_000 });
-      assert.is((await listJson(sb)).length, 0);
+      assert.equal((await listJson(sb)).map((p) => p.id), [web.id]);
       assert.not.ok(fs.existsSync(path.join(sb.dir, 'page-errors.txt')), fs.existsSync(path.join(sb.dir, 'page-errors.txt')) ? fs.readFileSync(path.join(sb.dir, 'page-errors.txt'), 'utf8') : '');
     } finally {
       await page.close();
@@ -183,6 +189,31 @@ if (!fs.existsSync(CHROMIUM)) {
     } finally {
       await stopDashboard(dash);
     }
+  });
+
+  withSandbox('--detach: the dashboard runs as a managed process, gets the token over its handoff only, and stop_process ends it', async (sb) => {
+    const r = await run(sb, 'dashboard.ts', ['--detach'], { timeoutMs: 120_000 });
+    assert.is(r.code, 0, r.stderr);
+    const url = new URL(/^Dashboard: (\S+)$/m.exec(r.stdout)![1]!);
+    const token = new URLSearchParams(url.hash.slice(1)).get('token')!;
+    const base = `${url.protocol}//${url.host}`;
+    const listed = (await listJson(sb)).find((p) => p.name === 'dashboard')!;
+    assert.is(listed.status, 'running');
+    assert.equal(listed.ports, [Number(url.port)]);
+    const ok = await request(base, '/api/events', { 'X-BG-Token': token });
+    assert.is(ok.status, 200);
+    assert.match(ok.body, /"name":"dashboard"/);
+    // Neither the token nor the password is in its command line or its log.
+    const log = await run(sb, 'get_logs.ts', ['dashboard', '--stream', 'all']);
+    assert.match(log.stdout, /Dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(the token was given to the caller\)/);
+    for (const secret of [token, PASSWORD]) {
+      assert.not.ok(log.stdout.includes(secret) || listed.command.includes(secret), 'no secret in its log or command');
+    }
+    const stop = await run(sb, 'stop_process.ts', ['dashboard']);
+    assert.is(stop.code, 0, stop.stderr);
+    assert.match(stop.stdout, /SIGTERM ended it \(exit status 0\)/);
+    const after = await request(base, '/', {}).then(() => 'answered', (e: Error) => e.message);
+    assert.match(after, /ECONNREFUSED/, 'nothing listens on its port any more');
   });
 }
 

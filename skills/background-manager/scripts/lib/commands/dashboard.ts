@@ -86,7 +86,8 @@ async function detach(argv: string[], name: string): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bg-dashboard-')); // 0700: only this user
   const socket = path.join(dir, 'handoff.sock');
   const token = randomBytes(32).toString('base64url');
-  const server = net.createServer();
+  // Half open: each side ends its writes and still reads the other's answer.
+  const server = net.createServer({ allowHalfOpen: true });
   try {
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socket, resolve));
     const reply = new Promise<{ port?: number; error?: string }>((resolve, reject) => {
@@ -125,7 +126,7 @@ async function detach(argv: string[], name: string): Promise<number> {
 
 /** The detached side: take the password and token from the socket, serve, say the port back. */
 async function serveHandedOver(socket: string, host: string, port: number): Promise<number> {
-  const conn = net.createConnection(socket);
+  const conn = net.createConnection({ path: socket, allowHalfOpen: true });
   let buf = '';
   conn.setEncoding('utf8');
   const handoff = await new Promise<Handoff>((resolve, reject) => {
