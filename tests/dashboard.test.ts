@@ -64,7 +64,7 @@ function request(base: string, p: string, headers: Record<string, string>, metho
 
 async function newPage(dir: string): Promise<Page> {
   browser ??= await chromium.launch({ executablePath: CHROMIUM });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
   page.on('dialog', (d) => void d.accept()); // the Remove button's confirmation
   page.on('pageerror', (e) => fs.appendFileSync(path.join(dir, 'page-errors.txt'), `${e.message}\n`));
   return page;
@@ -84,30 +84,36 @@ if (!fs.existsSync(CHROMIUM)) {
     const page = await newPage(sb.dir);
     try {
       await page.goto(dash.url);
-      await page.locator('#empty').waitFor({ state: 'visible', timeout: 30_000 });
+      await page.locator('#empty').waitFor({ state: 'visible', timeout: 90_000 });
       assert.not.match(page.url(), /token/, 'the token is dropped from the address bar');
       await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
       const prog = 'import time\nfor i in range(1, 1000):\n    print("tick %d" % i, flush=True)\n    time.sleep(0.3)';
       const { id } = await start(sb, ['--name', 'ticker', '--no-pty', '--', 'python3', '-c', prog]);
-      await rowOf(page, id).waitFor({ timeout: 30_000 });
+      await rowOf(page, id).waitFor({ timeout: 90_000 });
       assert.match(await rowOf(page, id).locator('.status').innerText(), /running/);
       assert.is(await page.evaluate(() => (window as unknown as { marker: number }).marker), 42, 'same page: no reload');
       await rowOf(page, id).click();
-      await page.locator('#log', { hasText: 'tick 2' }).waitFor({ timeout: 30_000 });
+      await page.locator('#log', { hasText: 'tick 2' }).waitFor({ timeout: 90_000 });
       // A line printed after the page opened the stream arrives by itself.
       const later = (await page.locator('#log .l').count()) + 3;
-      await page.locator(`#log .l >> nth=${later}`).waitFor({ timeout: 30_000 });
+      await page.locator(`#log .l >> nth=${later}`).waitFor({ timeout: 90_000 });
       // Search narrows the lines to the matches.
       await page.fill('#search', '^tick 1$');
       assert.equal(await page.locator('#log .l').allInnerTexts(), ['tick 1']);
       await page.fill('#search', '');
       await page.screenshot({ path: path.join(sb.dir, 'dashboard-list.png') });
+      // A narrow window (a phone): each process a card, nothing wider than the window.
+      await page.setViewportSize({ width: 390, height: 800 });
+      assert.is(await page.locator('#procs thead').isVisible(), false);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'no sideways scrolling');
+      await page.screenshot({ path: path.join(sb.dir, 'dashboard-narrow.png'), fullPage: true });
+      await page.setViewportSize({ width: 1440, height: 860 });
       // The stream filter: input shows nothing yet, then what send_input typed.
       await page.selectOption('#stream', 'input');
       assert.is(await page.locator('#log .l').count(), 0);
       await page.fill('#send-text', 'typed from the page');
       await page.click('#send-form button');
-      await page.locator('#log .l-input', { hasText: 'typed from the page' }).waitFor({ timeout: 30_000 });
+      await page.locator('#log .l-input', { hasText: 'typed from the page' }).waitFor({ timeout: 90_000 });
       await page.locator('#notice', { hasText: `to process ${id}` }).waitFor();
     } finally {
       await page.close();
@@ -125,20 +131,22 @@ if (!fs.existsSync(CHROMIUM)) {
       await page.goto(dash.url);
       // Its ports are links to them.
       const link = rowOf(page, web.id).locator('.ports a');
-      await link.waitFor({ timeout: 30_000 });
+      await link.waitFor({ timeout: 90_000 });
       assert.is(await link.getAttribute('href'), `http://127.0.0.1:${port}/`);
       await rowOf(page, id).click();
-      await page.locator('#term .xterm-rows', { hasText: 'mini>' }).waitFor({ timeout: 30_000 });
+      await page.locator('#term .xterm-rows', { hasText: 'mini>' }).waitFor({ timeout: 90_000 });
       await page.click('#term');
       await page.keyboard.type('hello terminal');
       await page.keyboard.press('Enter');
-      await page.locator('#term .xterm-rows', { hasText: 'echo: hello terminal' }).waitFor({ timeout: 30_000 });
+      await page.locator('#term .xterm-rows', { hasText: 'echo: hello terminal' }).waitFor({ timeout: 90_000 });
       const logs = await run(sb, 'get_logs.ts', [id]);
       assert.match(logs.stdout, /echo: hello terminal/, 'the process itself got the keystrokes');
+      await page.evaluate(() => scrollTo(0, 0)); // the click into the terminal scrolled it into view
       await page.screenshot({ path: path.join(sb.dir, 'dashboard-terminal.png') });
+      // DASHBOARD_SCREENSHOT=docs/dashboard.png: the picture README shows.
       if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT });
       await page.click('#b-stop');
-      await rowOf(page, id).locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
+      await rowOf(page, id).locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 90_000 });
       await page.locator('#notice', { hasText: `Stopped process ${id}` }).waitFor();
       const listed = (await listJson(sb)).find((p) => p.id === id)!;
       assert.is(listed.status, 'stopped');
@@ -146,7 +154,7 @@ if (!fs.existsSync(CHROMIUM)) {
       assert.match(events.stdout, /SIGTERM/);
       // Remove, after the confirmation: gone from the page and from the list.
       await page.click('#b-remove');
-      await rowOf(page, id).waitFor({ state: 'detached', timeout: 30_000 });
+      await rowOf(page, id).waitFor({ state: 'detached', timeout: 90_000 });
       assert.equal((await listJson(sb)).map((p) => p.id), [web.id]);
       assert.not.ok(fs.existsSync(path.join(sb.dir, 'page-errors.txt')), fs.existsSync(path.join(sb.dir, 'page-errors.txt')) ? fs.readFileSync(path.join(sb.dir, 'page-errors.txt'), 'utf8') : '');
     } finally {
@@ -180,7 +188,7 @@ if (!fs.existsSync(CHROMIUM)) {
       const p = await newPage(sb.dir);
       try {
         await p.goto(`${dash.base}/`);
-        await p.locator('#notice', { hasText: 'needs the token' }).waitFor({ timeout: 30_000 });
+        await p.locator('#notice', { hasText: 'needs the token' }).waitFor({ timeout: 90_000 });
         assert.is(await p.locator('#procs tbody tr').count(), 0);
       } finally {
         await p.close();

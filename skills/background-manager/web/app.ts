@@ -46,7 +46,12 @@ function notice(text: string, bad = false): void {
   n.className = bad ? 'bad' : '';
 }
 
-const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : '');
+// Today's times as times, older ones with their date.
+function when(iso: string | null): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+}
 
 function cell(tr: HTMLTableRowElement, cls: string, text: string, label: string): HTMLTableCellElement {
   const td = tr.insertCell();
