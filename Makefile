@@ -13,7 +13,7 @@ RUN = $(TSX) $(S)/$(1).ts
 NEEDS :=
 endif
 
-.PHONY: install build test test-unit stress typecheck bench demo start list logs stop send
+.PHONY: install build test test-unit stress typecheck bench demo start list logs stop send dashboard
 
 install:            ## install dependencies from the lockfile and build dist/ (supervisor, fast path)
 	npm ci
@@ -72,3 +72,6 @@ send: $(NEEDS)      ## make send ID=a1b2 TEXT="yes" [FAST=1]
 	$(call NEED,ID,make send ID=a1b2 TEXT="yes" (make list shows the IDs))
 	$(call NEED,TEXT,make send ID=a1b2 TEXT="yes" (TEXT is sent with a newline))
 	$(call RUN,send_input) $(ID) -- "$$BG_MAKE_TEXT"
+
+dashboard: $(NEEDS) ## make dashboard [PORT=8080] [FAST=1]: a live web page of every process; open the URL it prints
+	$(call RUN,dashboard) $(if $(PORT),--port $(PORT))

@@ -47,6 +47,9 @@ export const BUNDLES = {
   supervisor: { entry: 'scripts/supervisor.ts', out: 'dist/supervisor.mjs' },
   // The supervisor's log thread (a worker: it must not load node-pty, which the supervisor does).
   'log-thread': { entry: 'scripts/lib/log/log-thread.ts', out: 'dist/log-thread.mjs' },
+  // The dashboard's page (dashboard.ts serves dist/web/): bundled for the browser, with xterm.js
+  // and its CSS; index.html and boot.js are copied beside it as they are.
+  page: { entry: 'web/app.ts', out: 'dist/web/app.js', browser: true, copy: ['web/index.html', 'web/boot.js'] },
   // An entry script's bundle runs its command's main directly (scripts/<name>.ts would hand over).
   ...Object.fromEntries(
     ENTRY_SCRIPTS.map((n) => [
@@ -153,6 +156,22 @@ function writeAtomic(file, data, stamp) {
   fs.renameSync(tmp, file); // atomic: concurrent builders never expose a half file
 }
 
+// The page: one script and one stylesheet (esbuild names it app.css, after app.js), no other build step.
+async function buildPage(entry, outfile, copy, stamp) {
+  const dir = path.dirname(outfile);
+  const tmpDir = fs.mkdtempSync(path.join(dir, '.tmp-'));
+  try {
+    await esbuild.build({ entryPoints: [path.join(root, entry)], bundle: true, platform: 'browser', format: 'iife', target: 'es2020', minify: true, outfile: path.join(tmpDir, path.basename(outfile)), logLevel: 'warning' });
+    for (const f of copy) fs.copyFileSync(path.join(root, f), path.join(tmpDir, path.basename(f)));
+    for (const f of fs.readdirSync(tmpDir)) {
+      fs.utimesSync(path.join(tmpDir, f), stamp, stamp);
+      fs.renameSync(path.join(tmpDir, f), path.join(dir, f)); // atomic, file by file
+    }
+  } finally {
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Build the named bundles (default: all). Each output gets the modification time of the newest
  * source as it was before the build began (plus 1 ms), not the time it was written: a source
@@ -161,9 +180,13 @@ function writeAtomic(file, data, stamp) {
 export async function build(names = Object.keys(BUNDLES)) {
   const stamp = (Math.ceil(newestSourceMtime(root)) + 1) / 1000;
   for (const name of names) {
-    const { entry, main, out, cache, launcher } = BUNDLES[name];
+    const { entry, main, out, cache, launcher, browser, copy } = BUNDLES[name];
     const outfile = path.join(root, out);
     fs.mkdirSync(path.dirname(outfile), { recursive: true });
+    if (browser) {
+      await buildPage(entry, outfile, copy, stamp);
+      continue;
+    }
     const tmp = `${outfile}.${process.pid}.tmp${main ? '.js' : '.mjs'}`;
     await esbuild.build({
       ...(entry ? { entryPoints: [path.join(root, entry)] } : { stdin: { contents: main, resolveDir: path.join(root, 'scripts'), sourcefile: `${name}.ts`, loader: 'ts' } }),

@@ -9,14 +9,20 @@ const require = createRequire(import.meta.url);
 const fs = require('node:fs');
 const path = require('node:path');
 
-export const SOURCE_DIRS = ['scripts', 'scripts/lib', 'scripts/lib/commands', 'scripts/lib/store', 'scripts/lib/log', 'scripts/lib/process', 'scripts/lib/control', 'scripts/lib/cli', 'scripts/lib/mcp'];
+// scripts/ (every .ts, in every folder below it) and web/ (the page: every file).
+export const SOURCE_DIRS = [{ dir: 'scripts', only: '.ts' }, { dir: 'web', only: '' }];
 
-/** The newest modification time (ms) among build.mjs, sources.mjs, keycache-locate.mjs and the .ts sources. */
+/** The newest modification time (ms) among build.mjs, sources.mjs, keycache-locate.mjs and the sources in SOURCE_DIRS. */
 export function newestSourceMtime(skill) {
   const mtime = (f) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0;
   let newest = Math.max(mtime(path.join(skill, 'build.mjs')), mtime(path.join(skill, 'sources.mjs')), mtime(path.join(skill, 'keycache-locate.mjs')));
-  for (const dir of SOURCE_DIRS) {
-    for (const f of fs.readdirSync(path.join(skill, dir))) if (f.endsWith('.ts')) newest = Math.max(newest, mtime(path.join(skill, dir, f)));
-  }
+  const walk = (dir, only) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f, only);
+      else if (e.name.endsWith(only)) newest = Math.max(newest, mtime(f));
+    }
+  };
+  for (const { dir, only } of SOURCE_DIRS) if (fs.existsSync(path.join(skill, dir))) walk(path.join(skill, dir), only);
   return newest;
 }

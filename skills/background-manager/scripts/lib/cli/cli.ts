@@ -9,7 +9,7 @@ import { howToRun } from './hints.ts';
 export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing or wrong,
 4 no such process (or ambiguous prefix), 5 not running, 6 damaged data, 7 data dir unusable.`;
 
-const SCRIPTS = new Set(['start_process', 'list_processes', 'get_logs', 'stop_process', 'send_input', 'restart_process', 'remove_process', 'wait_process', 'change_password', 'mcp_server']);
+const SCRIPTS = new Set(['start_process', 'list_processes', 'get_logs', 'stop_process', 'send_input', 'restart_process', 'remove_process', 'wait_process', 'change_password', 'mcp_server', 'dashboard']);
 
 /** How the running script is called from here ($0 in usage and examples), so help runs as printed. */
 function scriptName(): string | undefined {

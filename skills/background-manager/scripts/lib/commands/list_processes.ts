@@ -1,48 +1,15 @@
 // list_processes: every managed process with its checked (not remembered) status.
 import { makeParser } from '../cli/cli.ts';
-import { openContext, type Context } from '../store/context.ts';
-import { liveLeftovers, liveStatus, STATUSES } from '../process/status.ts';
-import { allStats, bootId } from '../process/proc.ts';
+import { openContext } from '../store/context.ts';
+import { liveLeftovers, liveStatus, STATUSES, type LiveStatus } from '../process/status.ts';
+import { allStats, bootId, type ProcStat } from '../process/proc.ts';
 import { listeningPorts } from '../process/ports.ts';
 import { localStamp, oneLine } from '../log/lines.ts';
-import type { ProcessRecord } from '../store/state.ts';
+import type { ProcessRecord, StateDoc } from '../store/state.ts';
 
 export function formatTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
-}
-
-/** Every process (with `status`: those only) as --json shows it, with the record and live status. */
-export function processRows(ctx: Context, status?: string) {
-  const doc = ctx.store.read();
-  const boot = bootId();
-  let rows = doc.processes.map((p: ProcessRecord) => ({ p, s: liveStatus(p, boot) }));
-  if (status) rows = rows.filter((r) => r.s.status === status);
-  // Ports come from /proc: only worth reading for processes that run.
-  const live = (r: (typeof rows)[number]) => r.s.status === 'running' || r.s.status === 'orphaned';
-  // An ended process's background jobs that still run (a server started with &): their ports.
-  const left = new Map(rows.filter((r) => !live(r) && r.p.leftovers?.length).map((r) => [r.p.id, liveLeftovers(r.p, boot)]));
-  const stats = rows.some(live) || [...left.values()].some((l) => l.length) ? allStats() : [];
-  const portsOf = (r: (typeof rows)[number]) =>
-    live(r) ? listeningPorts(r.p.pid, stats) : [...new Set((left.get(r.p.id) ?? []).flatMap((st) => listeningPorts(st.pid, stats)))].sort((a, b) => a - b);
-  return rows.map((r) => {
-    const { p, s } = r;
-    const { socket: _socket, env, newCursor: _cursor, newCursors: _cursors, logVersion: _chained, logEnd: _end, ...rest } = p; // internal to the log checks
-    const leftovers = (left.get(p.id) ?? []).map((st) => p.leftovers!.find((l) => l.pid === st.pid)!);
-    const json = { ...rest, ...(leftovers.length ? { leftovers } : { leftovers: undefined }), exitCode: p.exitCode ?? null, signal: p.signal ?? null, envKeys: Object.keys(env ?? {}), status: s.status, exitStatus: s.exitStatus ?? null, ports: portsOf(r), restarts: p.restarts ?? 0, legacy: !!p.legacy };
-    return { rec: p, label: s.label, json };
-  });
-}
-
-/** The table list_processes prints (header row first). */
-export function processTable(rows: ReturnType<typeof processRows>): string {
-  // The Python skill's columns first, in its order (ID, PID, STATUS, STARTED ... COMMAND), so
-  // what read its table by position still works; ours go before COMMAND, which stays last.
-  const table = [['ID', 'PID', 'STATUS', 'STARTED', 'NAME', 'RESTARTS', 'PORTS', 'COMMAND']];
-  for (const { rec: p, label, json } of rows) {
-    table.push([p.id, String(p.pid), label, localStamp(Date.parse(p.startedAt), false), p.name ?? '-', String(p.restarts ?? 0), json.ports.length ? json.ports.join(',') : '-', oneLine(p.command)]);
-  }
-  return formatTable(table);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -58,9 +25,10 @@ export async function main(argv: string[]): Promise<number> {
     .demandCommand(0, 0, '', 'list_processes takes no arguments.')
     .parseAsync();
   const ctx = openContext({ create: false });
-  const rows = processRows(ctx, args.status);
+  const doc = ctx.store.read();
+  const rows = listed(doc, args.status);
   if (args.json) {
-    process.stdout.write(JSON.stringify(rows.map((r) => r.json), null, 2) + '\n');
+    process.stdout.write(JSON.stringify(rows.map(listedJson), null, 2) + '\n');
     return 0;
   }
   if (rows.length === 0) {
@@ -69,4 +37,45 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.stdout.write(processTable(rows));
   return 0;
+}
+
+/** A process as listed: its record, its status checked now, its ports, what it left running. */
+export interface Listed {
+  p: ProcessRecord;
+  s: LiveStatus;
+  ports: number[];
+  leftovers: ProcStat[]; // an ended process's background jobs that still run
+}
+
+/** Every process (or those with `status`), checked live: the one listing, used by this script and the dashboard. */
+export function listed(doc: StateDoc, status?: string): Listed[] {
+  const boot = bootId();
+  let rows = doc.processes.map((p: ProcessRecord) => ({ p, s: liveStatus(p, boot) }));
+  if (status) rows = rows.filter((r) => r.s.status === status);
+  // Ports come from /proc: only worth reading for processes that run.
+  const live = (r: (typeof rows)[number]) => r.s.status === 'running' || r.s.status === 'orphaned';
+  // An ended process's background jobs that still run (a server started with &): their ports.
+  const left = new Map(rows.filter((r) => !live(r) && r.p.leftovers?.length).map((r) => [r.p.id, liveLeftovers(r.p, boot)]));
+  const stats = rows.some(live) || [...left.values()].some((l) => l.length) ? allStats() : [];
+  const portsOf = (r: (typeof rows)[number]) =>
+    live(r) ? listeningPorts(r.p.pid, stats) : [...new Set((left.get(r.p.id) ?? []).flatMap((st) => listeningPorts(st.pid, stats)))].sort((a, b) => a - b);
+  return rows.map((r) => ({ ...r, ports: portsOf(r), leftovers: left.get(r.p.id) ?? [] }));
+}
+
+/** What --json prints for one process: every field but those internal to the log checks and the socket. */
+export function listedJson({ p, s, ports, leftovers: left }: Listed): Record<string, unknown> {
+  const { socket: _socket, env, newCursor: _cursor, newCursors: _cursors, logVersion: _chained, logEnd: _end, ...rest } = p;
+  const leftovers = left.map((st) => p.leftovers!.find((l) => l.pid === st.pid)!);
+  return { ...rest, ...(leftovers.length ? { leftovers } : { leftovers: undefined }), exitCode: p.exitCode ?? null, signal: p.signal ?? null, envKeys: Object.keys(env ?? {}), status: s.status, exitStatus: s.exitStatus ?? null, ports, restarts: p.restarts ?? 0, legacy: !!p.legacy };
+}
+
+/** The table list_processes prints (header row first). */
+export function processTable(rows: Listed[]): string {
+  // The Python skill's columns first, in its order (ID, PID, STATUS, STARTED ... COMMAND), so
+  // what read its table by position still works; ours go before COMMAND, which stays last.
+  const table = [['ID', 'PID', 'STATUS', 'STARTED', 'NAME', 'RESTARTS', 'PORTS', 'COMMAND']];
+  for (const { p, s, ports } of rows) {
+    table.push([p.id, String(p.pid), s.label, localStamp(Date.parse(p.startedAt), false), p.name ?? '-', String(p.restarts ?? 0), ports.length ? ports.join(',') : '-', oneLine(p.command)]);
+  }
+  return formatTable(table);
 }

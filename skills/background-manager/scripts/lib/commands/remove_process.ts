@@ -79,3 +79,4 @@ export async function main(argv: string[]): Promise<number> {
   for (const line of removed) process.stdout.write(`${line}\n`);
   return EXIT.OK;
 }
+

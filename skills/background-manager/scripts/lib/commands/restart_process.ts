@@ -4,25 +4,26 @@ import { openContext, type Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { stopProcess } from '../process/stop.ts';
 import { supervisorAlive } from '../process/status.ts';
-import { entryBundlesBuilt, startProcess } from '../control/launch.ts';
+import { entryBundlesBuilt, startProcess, type Started } from '../control/launch.ts';
 import { waitFor } from '../cli/wait.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { logEnd, reportReady } from '../control/ready.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
 
 /**
- * Stop `rec` (SIGTERM, SIGKILL after `timeoutMs`), then start its command again under its ID
- * (restart_process, MCP). `from`: where the new run's output begins, when `wantFrom`.
+ * Stop `rec` (if it runs) as stop_process does, SIGKILL after `timeoutMs`, and start its
+ * command again under the same ID: the one restart, used by this script, the MCP server and
+ * the dashboard. `from`: where the new run's output begins (when `wantFrom`), so readiness
+ * counts only what it prints; `how`: how the old run ended; `note`: what the stop noticed.
  */
-export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs: number, wantFrom: boolean) {
+export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs: number, wantFrom = false): Promise<{ started: Started; from?: ReturnType<typeof logEnd>; how: string; note?: string }> {
   if (rec.legacy) throw new BgError('CANNOT_START', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
   const stopped = await stopProcess(ctx, rec, 'SIGTERM', timeoutMs, 'restart');
-  if (!stopped.already && stopped.note) process.stderr.write(`restart_process: note: ${rec.id}: ${stopped.note}.\n`);
   // The old supervisor closes the log last; the new one must not open it before that.
   if (!(await waitFor(() => !supervisorAlive(rec), 10_000))) {
     throw new BgError('SUPERVISOR', `the supervisor of ${rec.id} (PID ${rec.supervisorPid}) did not exit after the stop; not restarting.`);
   }
-  const from = wantFrom ? logEnd(ctx, rec) : undefined; // readiness counts only what the new run prints
+  const from = wantFrom ? logEnd(ctx, rec) : undefined;
   const started = await startProcess({
     command: rec.argv,
     display: rec.command,
@@ -38,7 +39,7 @@ export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs:
     context: () => ctx,
   });
   const how = stopped.already ? 'it was not running' : stopped.result.endedBy === 'exited' ? 'it had just exited' : `stopped by ${stopped.result.endedBy}`;
-  return { stopped, started, from, how };
+  return { started, from, how, note: stopped.already ? undefined : stopped.note };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -73,10 +74,10 @@ export async function main(argv: string[]): Promise<number> {
   if (waitTimeout !== undefined && !ready) {
     throw new BgError('USAGE', `--wait-timeout needs something to wait for: process ${rec.id} was started without --wait-for or --wait-port, so give one.`);
   }
-  const { started, from, how } = await restartRecord(ctx, rec, Math.round(args.timeout * 1000), !!ready);
+  const { started, from, how, note } = await restartRecord(ctx, rec, Math.round(args.timeout * 1000), !!ready);
+  if (note) process.stderr.write(`restart_process: note: ${rec.id}: ${note}.\n`);
   process.stdout.write(`Restarted process ${started.id} (PID ${started.pid}; ${how}).\n`);
   const code = ready ? await reportReady(ctx, started.id, ready, ready.pattern === undefined ? undefined : compileRegex('--wait-for', ready.pattern), 'restart_process', from) : EXIT.OK;
   await entryBundlesBuilt(); // a rebuild of dist/ that ran beside the start
   return code;
 }
-

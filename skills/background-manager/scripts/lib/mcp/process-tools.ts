@@ -1,13 +1,13 @@
 // The MCP tools that look at and act on processes already started: list_processes,
 // send_input, stop_process, wait_process, remove_process. Each calls the functions its script
-// calls (processRows, sendInput, stopProcess + describeStop, removeTargets), so the answers
+// calls (listed, sendInput, stopProcess + describeStop, removeTargets), so the answers
 // and the refusals are the scripts' own.
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { durationSec } from '../cli/cli.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { waitFor } from '../cli/wait.ts';
-import { processRows, processTable } from '../commands/list_processes.ts';
+import { listed, listedJson, processTable } from '../commands/list_processes.ts';
 import { keysText, sendInput } from '../commands/send_input.ts';
 import { describeStop } from '../commands/stop_process.ts';
 import { removeTargets } from '../commands/remove_process.ts';
@@ -38,11 +38,11 @@ export function registerProcessTools(server: McpServer, session: Session, change
     },
     guarded('list_processes', session.closed, async (a) => {
       const ctx = session.context();
-      const rows = processRows(ctx, a.status);
+      const rows = listed(ctx.store.read(), a.status);
       const shown = rows.slice(-MAX_ROWS);
       const more = rows.length - shown.length;
       const text = rows.length === 0 ? (a.status ? `No processes with status ${a.status}.` : `No managed processes in ${ctx.dataDir}.`) : processTable(shown).trimEnd();
-      return ok(more ? `${text}\n(${more} older processes not shown; pass status to filter.)` : text, { processes: shown.map((r) => r.json), omitted: more });
+      return ok(more ? `${text}\n(${more} older processes not shown; pass status to filter.)` : text, { processes: shown.map(listedJson), omitted: more });
     }),
   );
 

@@ -121,9 +121,9 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       const rec = resolveProcess(ctx.store.read(), a.id);
       const w = given ? readiness(a) : !a.wait || !rec.ready ? {} : { ready: { ...rec.ready, timeoutSec: a.wait_timeout ?? rec.ready.timeoutSec }, pattern: rec.ready.pattern === undefined ? undefined : compileRegex('wait_for', rec.ready.pattern) };
       if (a.wait_timeout !== undefined && !w.ready) throw new BgError('USAGE', `wait_timeout needs something to wait for: process ${rec.id} was started without wait_for or wait_port, so give one.`);
-      const { started, from, how } = await restartRecord(ctx, rec, Math.round(a.timeout * 1000), !!w.ready);
+      const { started, from, how, note } = await restartRecord(ctx, rec, Math.round(a.timeout * 1000), !!w.ready);
       changed();
-      const head = `Restarted process ${started.id} (PID ${started.pid}; ${how}).`;
+      const head = `Restarted process ${started.id} (PID ${started.pid}; ${how}).${note ? ` Note: ${note}.` : ''}`;
       return answerReady('restart_process', ctx, started.id, head, { id: started.id, pid: started.pid, how }, w, from);
     }),
   );

@@ -1,0 +1,194 @@
+// What the dashboard streams to the page as server-sent events: the process list as it
+// changes, one process's output lines as they arrive, and a PTY process's terminal bytes. All
+// of it is read with the scripts' own functions (listed() is list_processes's listing,
+// selectLines/follow are get_logs's reads, outputSinceReset is get_logs --screen's replay), so
+// the page shows what the scripts would print. The server watches the data dir (inotify, as
+// follow.ts does): a browser never polls the whole state.
+import fs from 'node:fs';
+import type http from 'node:http';
+import type { Context } from '../store/context.ts';
+import type { ProcessRecord } from '../store/state.ts';
+import { STATE_FILE } from '../store/state.ts';
+import { listed, type Listed } from '../commands/list_processes.ts';
+import { LogSetReader, logFileOf, type Cursor } from '../log/logset.ts';
+import { selectLines } from '../log/logquery.ts';
+import { follow } from '../log/follow.ts';
+import { lineText, type Line } from '../log/lines.ts';
+import { outputSinceReset, PTY_COLS, PTY_ROWS } from '../log/screen.ts';
+import { STREAMS } from '../log/logfile.ts';
+import { liveStatus } from '../process/status.ts';
+
+// Ports and statuses also change without a state write (a server starts listening, a process
+// is lost): looked at again this often while a page is open.
+const RECHECK_MS = 1000;
+
+/** One event on an open SSE response. */
+export function sendEvent(res: http.ServerResponse, event: string, data: unknown): void {
+  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/** A process as the page shows it: what list_processes shows, nothing internal. */
+function viewOf({ p, s, ports }: Listed) {
+  return { id: p.id, name: p.name ?? null, pid: p.pid, status: s.status, label: s.label, command: p.command, pty: p.pty, ports, restarts: p.restarts ?? 0, startedAt: p.startedAt, endedAt: p.endedAt ?? null };
+}
+
+/** The process list, pushed to every open page when it changes. */
+export class ProcessFeed {
+  private readonly clients = new Set<http.ServerResponse>();
+  private last = '';
+  private lastSnap: ReturnType<ProcessFeed['snapshot']> = { processes: [] };
+  private watcher: fs.FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private pending: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ctx: Context) {}
+
+  /** The state as it is now; a damaged state is an error the page shows. */
+  snapshot(): { processes: ReturnType<typeof viewOf>[] } | { error: string } {
+    try {
+      return { processes: listed(this.ctx.store.read()).map(viewOf) };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  }
+
+  add(res: http.ServerResponse): void {
+    if (!this.timer) this.start();
+    this.push(); // the pages already open get any change first, so that `last` is what all have
+    sendEvent(res, 'processes', this.lastSnap);
+    this.clients.add(res);
+    res.on('close', () => {
+      this.clients.delete(res);
+      if (this.clients.size === 0) this.stop();
+    });
+  }
+
+  private start(): void {
+    this.last = '';
+    try {
+      // The state is replaced by rename: the folder's events name the file.
+      this.watcher = fs.watch(this.ctx.dataDir, (_e, name) => {
+        if (!name || String(name).startsWith(STATE_FILE)) this.soon();
+      });
+    } catch {
+      /* no inotify: the recheck below still sees every change, a second late */
+    }
+    this.timer = setInterval(() => this.push(), RECHECK_MS);
+  }
+
+  private stop(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  // A burst of events (temp file, rename) makes one read.
+  private soon(): void {
+    this.pending ??= setTimeout(() => {
+      this.pending = undefined;
+      this.push();
+    }, 15);
+  }
+
+  push(): void {
+    const snap = this.snapshot();
+    const text = JSON.stringify(snap);
+    if (text === this.last) return;
+    this.last = text;
+    this.lastSnap = snap;
+    for (const res of this.clients) sendEvent(res, 'processes', snap);
+  }
+
+  close(): void {
+    this.stop();
+    clearTimeout(this.pending);
+    for (const res of this.clients) res.end();
+  }
+}
+
+function readerOf(ctx: Context, rec: ProcessRecord): LogSetReader {
+  return new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id, { endSeq: rec.logEnd, chained: rec.logVersion === 2 });
+}
+
+// Whether the process may still write to its log (as get_logs decides it).
+function stillWriting(ctx: Context, id: string): boolean {
+  try {
+    const rec = ctx.store.read().processes.find((p) => p.id === id);
+    return !!rec && ['running', 'restarting', 'exiting', 'zombie'].includes(liveStatus(rec).status);
+  } catch {
+    return false;
+  }
+}
+
+const lineJson = (l: Line) => ({ t: l.time, s: l.stream, x: lineText(l, false), ...(l.complete || l.stream === 'input' ? {} : { p: true }) });
+
+/**
+ * A process's last `n` lines (every stream: the page filters), then each new one as it
+ * arrives, until the process ends or the page goes. A line without a newline yet (a prompt)
+ * is sent as partial each time it grows, then whole.
+ */
+export async function streamLog(ctx: Context, rec: ProcessRecord, n: number, res: http.ServerResponse): Promise<void> {
+  let gone = false;
+  res.on('close', () => (gone = true));
+  const reader = readerOf(ctx, rec);
+  const sel = selectLines(reader, { streams: new Set(STREAMS), lines: n, raw: false });
+  sendEvent(res, 'lines', sel.lines.map(lineJson));
+  for (const issue of sel.issues) sendEvent(res, 'issue', issue.message);
+  const send = (l: Line) => {
+    if (!gone) sendEvent(res, 'lines', [lineJson(l)]);
+    return !gone;
+  };
+  const end = await follow({ activeFile: logFileOf(ctx.dataDir, rec), reader, from: sel.end, open: sel.open, shown: sel.open, running: () => !gone && stillWriting(ctx, rec.id), onLine: send, onPartial: send, partialQuietMs: 0 });
+  if (!gone) sendEvent(res, 'end', end.end);
+}
+
+/** `reader` as outputSinceReset sees it, noting where the log ended when it was read. */
+function endNoting(reader: LogSetReader): { reader: LogSetReader; end: () => Cursor | undefined } {
+  let end: Cursor | undefined;
+  const wrapped = Object.create(reader) as LogSetReader;
+  wrapped.backward = (visit) =>
+    reader.backward((rec) => {
+      end ??= reader.lastCursor; // the first record visited is the newest
+      return visit(rec);
+    });
+  return { reader: wrapped, end: () => end };
+}
+
+/**
+ * A PTY process's terminal: the output since the last full-screen reset (what get_logs
+ * --screen replays), then every byte it prints, for the page's terminal emulator to draw.
+ */
+export async function streamTerminal(ctx: Context, rec: ProcessRecord, res: http.ServerResponse): Promise<void> {
+  let gone = false;
+  res.on('close', () => (gone = true));
+  const reader = readerOf(ctx, rec);
+  const noted = endNoting(reader);
+  const parts = outputSinceReset(noted.reader);
+  sendEvent(res, 'reset', { cols: PTY_COLS, rows: PTY_ROWS, data: Buffer.concat(parts).toString('base64') });
+  // Lines back to bytes: what of an open line was sent already, so only what it grew by goes.
+  let sentOpen = 0;
+  const out = (bytes: Buffer) => {
+    if (!gone && bytes.length) sendEvent(res, 'out', bytes.toString('base64'));
+  };
+  const end = await follow({
+    activeFile: logFileOf(ctx.dataDir, rec),
+    reader,
+    from: noted.end(),
+    running: () => !gone && stillWriting(ctx, rec.id),
+    onLine: (l) => {
+      if (l.stream !== 'stdout') return !gone;
+      out(Buffer.concat([l.bytes.subarray(sentOpen), l.complete ? Buffer.from('\n') : Buffer.alloc(0)]));
+      sentOpen = 0;
+      return !gone;
+    },
+    onPartial: (l) => {
+      if (l.stream !== 'stdout') return !gone;
+      out(l.bytes.subarray(sentOpen));
+      sentOpen = l.bytes.length;
+      return !gone;
+    },
+    partialQuietMs: 0,
+  });
+  if (!gone) sendEvent(res, 'end', end.end);
+}

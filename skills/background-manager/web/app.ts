@@ -1,0 +1,258 @@
+/// <reference lib="dom" />
+// The dashboard page (bundled by build.mjs into dist/web/app.js). Everything it shows comes
+// from the server's event streams (lib/web/feeds.ts): the process list, one process's lines,
+// a PTY process's terminal bytes. Output is shown with textContent only: what a process
+// prints is never read as HTML.
+import { Terminal } from '@xterm/xterm';
+import '@xterm/xterm/css/xterm.css';
+import './app.css';
+
+interface Proc {
+  id: string;
+  name: string | null;
+  pid: number;
+  status: string;
+  label: string;
+  command: string;
+  pty: boolean;
+  ports: number[];
+  restarts: number;
+  startedAt: string;
+  endedAt: string | null;
+}
+interface LogLine {
+  t: number;
+  s: 'stdout' | 'stderr' | 'input' | 'event';
+  x: string;
+  p?: boolean;
+}
+
+const token = sessionStorage.getItem('bg-token') ?? '';
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const MAX_LINES = 20_000;
+const LIVE = new Set(['running', 'orphaned', 'restarting', 'exiting', 'zombie']);
+
+let procs: Proc[] = [];
+let selected: string | undefined;
+let seenRun = ''; // startedAt of the run whose output streams are open
+let logES: EventSource | undefined;
+let termES: EventSource | undefined;
+let lines: LogLine[] = [];
+let term: Terminal | undefined;
+
+function notice(text: string, bad = false): void {
+  const n = $('notice');
+  n.textContent = text;
+  n.className = bad ? 'bad' : '';
+}
+
+// Today's times as times, older ones with their date.
+function when(iso: string | null): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+}
+
+function cell(tr: HTMLTableRowElement, cls: string, text: string, label: string): HTMLTableCellElement {
+  const td = tr.insertCell();
+  td.className = cls;
+  td.dataset.label = label; // shown before the value on a narrow window
+  td.textContent = text;
+  return td;
+}
+
+function renderList(): void {
+  const body = ($('procs') as HTMLTableElement).tBodies[0]!;
+  body.replaceChildren();
+  $('empty').hidden = procs.length > 0;
+  for (const p of procs) {
+    const tr = body.insertRow();
+    tr.dataset.id = p.id;
+    tr.className = p.id === selected ? 'sel' : '';
+    cell(tr, `status st-${p.status}`, p.label, 'Status');
+    cell(tr, 'name', p.name ? `${p.name} (${p.id})` : p.id, 'Name');
+    cell(tr, 'pid', String(p.pid), 'PID');
+    const ports = cell(tr, 'ports', '', 'Ports');
+    for (const port of p.ports) {
+      const a = document.createElement('a');
+      a.href = `http://${location.hostname}:${port}/`;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      a.textContent = String(port);
+      ports.append(a, ' ');
+    }
+    cell(tr, 'restarts', String(p.restarts), 'Restarts');
+    cell(tr, 'started', when(p.startedAt), 'Started');
+    cell(tr, 'ended', when(p.endedAt), 'Ended');
+    cell(tr, 'command', p.command, 'Command');
+    tr.addEventListener('click', () => select(p.id));
+  }
+}
+
+function renderDetail(): void {
+  const p = procs.find((x) => x.id === selected);
+  $('detail').hidden = !p;
+  if (!p) return;
+  $('d-title').textContent = `${p.name ?? p.id} · ${p.label}`;
+  ($('b-stop') as HTMLButtonElement).disabled = !LIVE.has(p.status);
+  ($('send-text') as HTMLInputElement).disabled = p.status !== 'running';
+  $('t-term').hidden = !p.pty;
+  if (!p.pty) showTab('output');
+  // A new run (restart_process, a --restart policy): its output streams are opened again.
+  if (p.startedAt !== seenRun) openStreams(p);
+}
+
+function matchesFilter(l: LogLine): boolean {
+  const s = ($('stream') as HTMLSelectElement).value;
+  const okStream = s === 'all' || (s === 'output' ? l.s === 'stdout' || l.s === 'stderr' : l.s === s);
+  if (!okStream) return false;
+  const q = ($('search') as HTMLInputElement).value;
+  if (!q) return true;
+  try {
+    return new RegExp(q, 'i').test(l.x);
+  } catch {
+    return l.x.toLowerCase().includes(q.toLowerCase());
+  }
+}
+
+function lineNode(l: LogLine): HTMLElement {
+  const div = document.createElement('div');
+  div.className = `l l-${l.s}${l.p ? ' partial' : ''}`;
+  div.textContent = l.x === '' ? '\u00a0' : l.x;
+  div.title = new Date(l.t).toLocaleTimeString();
+  return div;
+}
+
+function renderLines(): void {
+  const log = $('log');
+  log.replaceChildren(...lines.filter(matchesFilter).map(lineNode));
+  scrollDown();
+}
+
+function scrollDown(): void {
+  if (($('follow') as HTMLInputElement).checked) $('log').scrollTop = $('log').scrollHeight;
+}
+
+// A partial line (a prompt) is replaced by its longer self, then by the whole line.
+function addLines(batch: LogLine[]): void {
+  const log = $('log');
+  for (const l of batch) {
+    const last = lines[lines.length - 1];
+    const replaces = last?.p && last.s === l.s && last.t === l.t;
+    if (replaces) {
+      lines.pop();
+      if (log.lastElementChild?.classList.contains('partial')) log.lastElementChild.remove();
+    }
+    lines.push(l);
+    if (matchesFilter(l)) log.append(lineNode(l));
+  }
+  if (lines.length > MAX_LINES) {
+    lines = lines.slice(-MAX_LINES);
+    renderLines();
+  }
+  scrollDown();
+}
+
+const fromBase64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const toBase64 = (bytes: Uint8Array) => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''));
+
+function openStreams(p: Proc): void {
+  logES?.close();
+  termES?.close();
+  seenRun = p.startedAt;
+  lines = [];
+  renderLines();
+  logES = new EventSource(`/api/log/${encodeURIComponent(p.id)}?n=2000`);
+  logES.addEventListener('lines', (e) => addLines(JSON.parse((e as MessageEvent).data)));
+  logES.addEventListener('issue', (e) => notice(`Log: ${JSON.parse((e as MessageEvent).data)}`, true));
+  logES.addEventListener('end', () => logES?.close());
+  if (!p.pty) return;
+  term ??= newTerminal();
+  termES = new EventSource(`/api/term/${encodeURIComponent(p.id)}`);
+  termES.addEventListener('reset', (e) => {
+    const r = JSON.parse((e as MessageEvent).data) as { cols: number; rows: number; data: string };
+    term!.reset();
+    term!.resize(r.cols, r.rows);
+    term!.write(fromBase64(r.data));
+  });
+  termES.addEventListener('out', (e) => term!.write(fromBase64(JSON.parse((e as MessageEvent).data))));
+  termES.addEventListener('end', () => termES?.close());
+}
+
+// Keystrokes go in order, one request at a time, each as the exact bytes xterm made of them.
+let typing: Promise<unknown> = Promise.resolve();
+function newTerminal(): Terminal {
+  const t = new Terminal({ cols: 200, rows: 50, fontSize: 13, scrollback: 1000, convertEol: false });
+  t.open($('term'));
+  const enc = new TextEncoder();
+  t.onData((d) => {
+    const id = selected;
+    if (!id) return;
+    typing = typing.then(() => act('send', id, { data: toBase64(enc.encode(d)) }, true));
+  });
+  return t;
+}
+
+function showTab(which: 'output' | 'term'): void {
+  $('output-view').hidden = which !== 'output';
+  $('term-view').hidden = which !== 'term';
+  $('t-output').classList.toggle('on', which === 'output');
+  $('t-term').classList.toggle('on', which === 'term');
+  if (which === 'term') term?.focus();
+}
+
+function select(id: string): void {
+  if (selected !== id) seenRun = '';
+  selected = id;
+  location.hash = `p=${id}`;
+  renderList();
+  renderDetail();
+  const p = procs.find((x) => x.id === id);
+  showTab(p?.pty ? 'term' : 'output');
+}
+
+async function act(what: string, id: string, body: object = {}, quiet = false): Promise<void> {
+  try {
+    const r = await fetch(`/api/${what}/${encodeURIComponent(id)}`, { method: 'POST', headers: { 'X-BG-Token': token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const j = (await r.json()) as { ok: boolean; message?: string; error?: string };
+    if (!j.ok) notice(j.error ?? `failed (${r.status})`, true);
+    else if (!quiet) notice(j.message ?? 'done');
+  } catch (err) {
+    notice(`the dashboard did not answer: ${(err as Error).message}`, true);
+  }
+}
+
+function wire(): void {
+  $('b-stop').addEventListener('click', () => selected && act('stop', selected));
+  $('b-restart').addEventListener('click', () => selected && act('restart', selected));
+  $('b-remove').addEventListener('click', () => {
+    const p = procs.find((x) => x.id === selected);
+    if (p && confirm(`Remove ${p.name ?? p.id} and delete its log? This cannot be undone.`)) act('remove', p.id);
+  });
+  $('send-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = $('send-text') as HTMLInputElement;
+    if (selected) act('send', selected, { text: input.value });
+    input.value = '';
+  });
+  $('search').addEventListener('input', renderLines);
+  $('stream').addEventListener('change', renderLines);
+  $('t-output').addEventListener('click', () => showTab('output'));
+  $('t-term').addEventListener('click', () => showTab('term'));
+  const events = new EventSource('/api/events');
+  events.addEventListener('open', () => ($('conn').textContent = 'live'));
+  events.addEventListener('error', () => ($('conn').textContent = 'reconnecting…'));
+  events.addEventListener('processes', (e) => {
+    const snap = JSON.parse((e as MessageEvent).data) as { processes?: Proc[]; error?: string };
+    if (snap.error) return notice(snap.error, true);
+    procs = snap.processes ?? [];
+    if (selected && !procs.some((p) => p.id === selected)) selected = undefined;
+    renderList();
+    renderDetail();
+  });
+  const wanted = /^#p=([0-9a-f]+)$/.exec(location.hash)?.[1];
+  if (wanted) selected = wanted;
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', wire);
+else wire();
