@@ -4,7 +4,7 @@ import { openContext } from '../store/context.ts';
 import { liveLeftovers, liveStatus, STATUSES } from '../process/status.ts';
 import { allStats, bootId } from '../process/proc.ts';
 import { listeningPorts } from '../process/ports.ts';
-import { localStamp, oneLine } from '../log/lines.ts';
+import { localStamp, oneLine } from '../cli/format.ts';
 import type { ProcessRecord } from '../store/state.ts';
 
 export function formatTable(rows: string[][]): string {

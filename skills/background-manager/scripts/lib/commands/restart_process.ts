@@ -4,8 +4,9 @@ import { openContext } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { stopProcess } from '../process/stop.ts';
 import { supervisorAlive } from '../process/status.ts';
-import { entryBundlesBuilt, startProcess } from '../control/launch.ts';
+import { startProcess } from '../control/launch.ts';
 import { waitFor } from '../cli/wait.ts';
+import { entryBundlesBuilt } from '../cli/bundle.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { logEnd, reportReady } from '../control/ready.ts';
 import type { Readiness } from '../store/state.ts';
@@ -42,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   if (waitTimeout !== undefined && !ready) {
     throw new BgError('USAGE', `--wait-timeout needs something to wait for: process ${rec.id} was started without --wait-for or --wait-port, so give one.`);
   }
-  if (rec.legacy) throw new BgError('CANNOT_START', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
+  if (rec.legacy) throw new BgError('REFUSED', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
   const stopped = await stopProcess(ctx, rec, 'SIGTERM', Math.round(args.timeout * 1000), 'restart');
   if (!stopped.already && stopped.note) process.stderr.write(`restart_process: note: ${rec.id}: ${stopped.note}.\n`);
   // The old supervisor closes the log last; the new one must not open it before that.
