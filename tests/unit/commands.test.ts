@@ -9,20 +9,11 @@ import { main as removeMain } from '../../skills/background-manager/scripts/lib/
 import { main as waitMain } from '../../skills/background-manager/scripts/lib/commands/wait_process.ts';
 import { CappedLogWriter, logFileOf } from '../../skills/background-manager/scripts/lib/log/logset.ts';
 import { bootId, readStat } from '../../skills/background-manager/scripts/lib/process/proc.ts';
-import { addRecords, callMain, contextOf, endedRecord, makeUnitDir, removeUnitDir, type UnitDir, unitSuite } from './harness.ts';
+import { addRecords, callMain, contextOf, endedRecord, type UnitDir, unitSuite, withUnitDir } from './harness.ts';
 
 const test = unitSuite('commands main(argv)');
 
-function withDir(name: string, fn: (u: UnitDir) => Promise<void>): void {
-  test(name, async () => {
-    const u = makeUnitDir();
-    try {
-      await fn(u);
-    } finally {
-      removeUnitDir(u);
-    }
-  });
-}
+const withDir = (name: string, fn: (u: UnitDir) => Promise<void> | void) => withUnitDir(test, name, fn);
 
 const list = (u: UnitDir, ...argv: string[]) => callMain('list_processes', listMain, argv, u.env);
 const logs = (u: UnitDir, ...argv: string[]) => callMain('get_logs', logsMain, argv, u.env);

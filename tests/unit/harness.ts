@@ -52,6 +52,18 @@ export function removeUnitDir(u: UnitDir): void {
   fs.rmSync(u.dir, { recursive: true, force: true });
 }
 
+/** A test of suite `t` in a data dir of its own, removed after it. */
+export function withUnitDir(t: ReturnType<typeof unitSuite>, name: string, fn: (u: UnitDir) => Promise<void> | void): void {
+  t(name, async () => {
+    const u = makeUnitDir();
+    try {
+      await fn(u);
+    } finally {
+      removeUnitDir(u);
+    }
+  });
+}
+
 /** The data dir unlocked (made on first use), as a command sees it. */
 export function contextOf(u: UnitDir): Context {
   const unlocked = unlock(u.dataDir, PASSWORD, { create: true })!;

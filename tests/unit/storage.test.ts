@@ -8,20 +8,11 @@ import { open, seal, subKeys, useTestKdfCost } from '../../skills/background-man
 import { DEFAULT_ITERATIONS, KEY_FILE, makeKeyFile, rewrapKey, unlock } from '../../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore, STATE_FILE } from '../../skills/background-manager/scripts/lib/store/state.ts';
 import { BgError } from '../../skills/background-manager/scripts/lib/cli/errors.ts';
-import { contextOf, endedRecord, makeUnitDir, removeUnitDir, PASSWORD, TEST_KDF_ITERATIONS, type UnitDir, unitSuite } from './harness.ts';
+import { contextOf, endedRecord, PASSWORD, TEST_KDF_ITERATIONS, type UnitDir, unitSuite, withUnitDir } from './harness.ts';
 
 const test = unitSuite('storage');
 
-function withDir(name: string, fn: (u: UnitDir) => Promise<void> | void): void {
-  test(name, async () => {
-    const u = makeUnitDir();
-    try {
-      await fn(u);
-    } finally {
-      removeUnitDir(u);
-    }
-  });
-}
+const withDir = (name: string, fn: (u: UnitDir) => Promise<void> | void) => withUnitDir(test, name, fn);
 
 function bgErrorOf(fn: () => unknown): BgError {
   try {
