@@ -4,8 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
+import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { listJson, run, start, waitFor, withSandbox, type Sandbox } from './helpers.ts';
+import { FIXTURES, listJson, run, start, waitFor, withSandbox, type Sandbox } from './helpers.ts';
 import { execLine, isPlainWord, simpleCommandWords } from '../skills/background-manager/scripts/lib/process/shellplan.ts';
 
 const logs = async (sb: Sandbox, id: string, args: string[] = []) => (await run(sb, 'get_logs.ts', [id, ...args])).stdout;
@@ -60,26 +61,7 @@ withSandbox('the same REPL given as a shell line (python3 FILE) is exec\'d: exit
 
 /** What python3's REPL itself exits with after the same keys, run straight under a PTY. */
 function pythonOwnStatus(): string {
-  const script = [
-    'import os, pty, time',
-    'pid, fd = pty.fork()',
-    "if pid == 0: os.execvp('python3', ['python3'])",
-    'def upto(mark):',
-    "    buf = b''",
-    '    while mark not in buf: buf += os.read(fd, 4096)',
-    "upto(b'>>> ')",
-    "os.write(fd, b\"import time; print('sleep' + 'ing'); time.sleep(100)\\n\")",
-    "upto(b'sleeping')",
-    "os.write(fd, b'\\x03'); upto(b'>>> ')",
-    "os.write(fd, b'\\x04')",
-    'while True:',
-    '    try:',
-    '        if not os.read(fd, 4096): break',
-    '    except OSError: break',
-    '_, st = os.waitpid(pid, 0)',
-    "print(f'exited({os.WEXITSTATUS(st)})' if os.WIFEXITED(st) else f'killed({signal.Signals(os.WTERMSIG(st)).name})')",
-  ].join('\n').replace('import os, pty, time', 'import os, pty, signal, time');
-  const r = spawnSync('python3', ['-c', script], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('python3', [path.join(FIXTURES, 'python-repl-status.py')], { encoding: 'utf8', timeout: 60_000 });
   assert.is(r.status, 0, r.stderr);
   return r.stdout.trim();
 }

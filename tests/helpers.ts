@@ -14,6 +14,8 @@ import { matchIdentity, signalTree, readStat } from '../skills/background-manage
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SCRIPTS = path.join(ROOT, 'skills/background-manager/scripts');
 export const PASSWORD = 'correct horse battery staple';
+/** Small programs the tests run (tests/fixtures/), instead of inline `python3 -c` text. */
+export const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
 
 export interface Sandbox {
   dir: string;
@@ -123,13 +125,19 @@ export function alive(pid: number): boolean {
   return !!st && st.state !== 'Z';
 }
 
-/** End everything the sandbox started (children, their trees, supervisors), then delete it. */
-export function cleanup(sb: Sandbox): void {
+/**
+ * End every recorded process of the sandbox (its tree, its supervisor), each checked by its
+ * identity first; the state is read with the sandbox's own password (a test may change it).
+ * Shared by cleanup and the reliability harness (which calls it before unmounting).
+ */
+export function endRecorded(sb: Sandbox): void {
   let recs: ProcessRecord[] = [];
   try {
-    recs = records(sb);
+    const dataDir = sb.env.BG_DATA_DIR!;
+    const u = unlock(dataDir, sb.env.BG_PASSWORD ?? PASSWORD, { create: false });
+    if (u) recs = new StateStore({ dataDir, keys: u.keys }).read().processes;
   } catch {
-    /* a test may have damaged the state on purpose */
+    return; // damaged on purpose, or unreadable: the test ends what it knows by PID
   }
   for (const r of recs) {
     if (matchIdentity({ pid: r.pid, startTicks: r.startTicks, bootId: r.bootId })) signalTree(r.pid, 'SIGKILL', r.startTicks);
@@ -141,6 +149,11 @@ export function cleanup(sb: Sandbox): void {
       }
     }
   }
+}
+
+/** End everything the sandbox started (children, their trees, supervisors), then delete it. */
+export function cleanup(sb: Sandbox): void {
+  endRecorded(sb);
   for (const { pid, startTicks } of sb.extraPids) {
     if (readStat(pid)?.startTicks !== startTicks) continue; // gone, and maybe reused
     try {

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { alive, freePort, listJson, records, run, start, waitFor, withSandbox, PASSWORD, type Sandbox } from './helpers.ts';
+import { alive, freePort, listJson, records, run, start, waitFor, withSandbox, PASSWORD, FIXTURES, type Sandbox } from './helpers.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore } from '../skills/background-manager/scripts/lib/store/state.ts';
 
@@ -191,7 +191,7 @@ withSandbox('change_password while a process prints: no line lost, old password 
 });
 
 withSandbox('stop_process --signal INT, --force and --all', async (sb) => {
-  const py = await start(sb, ['--no-pty', 'python3', '-c', 'import time\ntry:\n  print("up", flush=True); time.sleep(100)\nexcept KeyboardInterrupt:\n  print("got ctrl-c", flush=True)']);
+  const py = await start(sb, ['--no-pty', 'python3', path.join(FIXTURES, 'ctrl-c-reporter.py')]);
   await waitFor('up', async () => (await logs(sb, py.id)).includes('up'));
   const i = await run(sb, 'stop_process.ts', [py.id, '--signal', 'INT']);
   assert.match(i.stdout, /SIGINT ended it \(exit status 0\)/);

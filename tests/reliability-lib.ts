@@ -10,12 +10,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { cleanup, figure, makeSandbox, ROOT, SCRIPTS, track, waitFor, type Sandbox } from './helpers.ts';
+import { cleanup, endRecorded, figure, FIXTURES, makeSandbox, ROOT, SCRIPTS, track, waitFor, type Sandbox } from './helpers.ts';
 
-export { figure };
+export { figure, FIXTURES };
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore, type ProcessRecord, type StateDoc } from '../skills/background-manager/scripts/lib/store/state.ts';
-import { allStats, matchIdentity, readStat, signalTree, type ProcStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
+import { allStats, readStat, signalTree, type ProcStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
 import { LogReader, type LogRecord } from '../skills/background-manager/scripts/lib/log/logfile.ts';
 import { LogSetReader, listSegments, logFileOf } from '../skills/background-manager/scripts/lib/log/logset.ts';
 import { selectLines } from '../skills/background-manager/scripts/lib/log/logquery.ts';
@@ -23,7 +23,6 @@ import { lineText } from '../skills/background-manager/scripts/lib/log/lines.ts'
 import { liveStatus } from '../skills/background-manager/scripts/lib/process/status.ts';
 import type { SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
 
-export const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
 const ONLY = process.env.BG_TEST_ONLY ? new RegExp(process.env.BG_TEST_ONLY, 'i') : undefined;
 
 
@@ -77,26 +76,6 @@ async function warmFastPath(): Promise<void> {
   const launcher = path.join(DIST, 'list_processes.mjs');
   if (VIA_TSX || !fs.existsSync(launcher)) return;
   await new Promise((resolve) => spawn(process.execPath, [launcher, '--help'], { stdio: 'ignore' }).on('close', resolve));
-}
-
-/** helpers.cleanup's first half, with the sandbox's own password (some tests use another). */
-function endRecorded(sb: Sandbox): void {
-  let list: ProcessRecord[] = [];
-  try {
-    list = recs(sb);
-  } catch {
-    return; // damaged on purpose, or unreadable: the test ends what it knows by PID
-  }
-  for (const r of list) {
-    if (matchIdentity({ pid: r.pid, startTicks: r.startTicks, bootId: r.bootId })) signalTree(r.pid, 'SIGKILL', r.startTicks);
-    if (r.supervisorPid && matchIdentity({ pid: r.supervisorPid, startTicks: r.supervisorStartTicks, bootId: r.bootId })) {
-      try {
-        process.kill(r.supervisorPid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  }
 }
 
 async function unmount(dir: string): Promise<void> {

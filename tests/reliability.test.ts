@@ -189,7 +189,7 @@ const TREE = [
   'setsid sleep 1003 & echo "piece setsid $!"',
   `sh -c 'sleep 1004 & echo "piece orphan $!"'`,
   `setsid sh -c 'sleep 1005 & echo "piece setsid-child $!"; wait' & echo "piece setsid-parent $!"`,
-  `python3 -c 'import os, time; os.setpgid(0, 0); print("piece own-pgrp", os.getpid(), flush=True); time.sleep(1006)' &`,
+  `python3 '${path.join(FIXTURES, 'own-pgrp-sleeper.py')}' &`,
 ];
 
 rtest('faults: stop_process ends a tree with a background job, another process group, a setsid child, an orphan, all ignoring SIGTERM (PTY; pipes with a leader that dies on SIGTERM)', async (sb) => {
@@ -321,32 +321,9 @@ rtest('load: a child printing numbered lines as fast as it can for 10 s: the log
 // Under a PTY, a burst of output moves the log to a thread of the supervisor (its own thread
 // keeps reading), which ends after 3 s without output, the log back on the supervisor's thread. Every line,
 // across both moves and back, in order; the thread seen starting and ending.
-const PHASES = `import sys, termios
-a = termios.tcgetattr(0)
-a[3] &= ~termios.ECHO  # what the test types is not output
-termios.tcsetattr(0, termios.TCSANOW, a)
-n = 0
-def burst():
-    global n
-    sys.stdout.write("".join(f"{i}\\n" for i in range(n, n + 2_000_000)))
-    sys.stdout.flush()
-    n += 2_000_000
-print("ready", flush=True)
-for cmd in sys.stdin:
-    cmd = cmd.strip()
-    if cmd == "burst":
-        burst()
-    elif cmd == "few":
-        for i in range(5):
-            print(n, flush=True)
-            n += 1
-    else:
-        print("END", n, flush=True)
-        break
-`;
 
 rtest('load: under a PTY a burst moves logging to a thread and back after a quiet spell; every line kept, in order', async (sb) => {
-  const p = await startP(sb, ['--max-log-size', '1G', 'python3', '-c', PHASES]);
+  const p = await startP(sb, ['--max-log-size', '1G', 'python3', path.join(FIXTURES, 'output-phases.py')]);
   await waitFor('ready', () => logNow(sb, p.id).includes('ready'));
   const sup = rec(sb, p.id).supervisorPid!;
   const threads = () => fs.readdirSync(`/proc/${sup}/task`).length;
@@ -376,14 +353,6 @@ rtest('load: under a PTY a burst moves logging to a thread and back after a quie
 
 // Output that comes while the log cannot be set up yet (the state lock is held elsewhere) is
 // held back by pausing the child, not dropped: a bench run once lost 2 MiB that way.
-const MIB_PRINTER = `import sys
-progress = sys.argv[1]
-block = b"x" * 1048575 + b"\\n"
-for i in range(50):
-    sys.stdout.buffer.write(block)
-    sys.stdout.buffer.flush()
-    with open(progress, "w") as f: f.write(str(i + 1))
-`;
 
 rtest('load: output while the state lock is held elsewhere is held back (the child waits), not dropped', async (sb) => {
   await exec(sb, 'start_process.ts', ['true']); // the key and the state exist
@@ -392,7 +361,7 @@ rtest('load: output while the state lock is held elsewhere is held back (the chi
   let started: Promise<{ id: string; pid: number }> | undefined;
   let during = 0;
   await withLock(path.join(sb.env.BG_DATA_DIR!, 'processes.json.enc'), async () => {
-    started = startP(sb, ['--no-pty', '--max-log-size', '200M', 'python3', '-c', MIB_PRINTER, progress]);
+    started = startP(sb, ['--no-pty', '--max-log-size', '200M', 'python3', path.join(FIXTURES, 'mib-printer.py'), progress]);
     // Until 20 MiB are out (the old way: the rest dropped) or 3 s pass (held back: expected).
     await waitFor('20 MiB printed while the lock is held', () => mib() >= 20, 3000).catch(() => undefined);
     during = mib();
@@ -458,7 +427,7 @@ rtest('faults: a start that loses a name race (output held back meanwhile) leave
 rtest('faults: a start that fails after its command ended never signals a process that took the PID since', async (sb) => {
   await exec(sb, 'start_process.ts', ['true']); // the key and the state exist
   const mark = `reuse-${process.pid}-${Date.now()}`;
-  const cmd = ['--no-pty', 'python3', '-c', 'import time; time.sleep(1)', mark];
+  const cmd = ['--no-pty', 'python3', path.join(FIXTURES, 'sleep-one-second.py'), mark];
   const children = () => allStats().filter((st) => {
     try {
       return fs.readFileSync(`/proc/${st.pid}/cmdline`, 'utf8').includes(mark) && fs.readFileSync(`/proc/${st.pid}/comm`, 'utf8') === 'python3\n';
@@ -581,7 +550,6 @@ function splitBytes(text: string, max: number): string[] {
   return out;
 }
 
-const HASH_STDIN = `import sys, hashlib; d = sys.stdin.buffer.read(); print("GOT", len(d), hashlib.sha256(d).hexdigest(), flush=True)`;
 
 rtest('odd input: 1 MiB through send_input with pipes arrives intact; under a PTY, long input (256 KiB, and a 10,000-byte line) arrives complete', async (sb) => {
   const MiB = 1 << 20;
@@ -591,8 +559,8 @@ rtest('odd input: 1 MiB through send_input with pipes arrives intact; under a PT
   const longLine = sampleText(10_000, 1_000_000, 8).replace(/\n/g, ' ').slice(0, -1) + '\n';
   const recv = path.join(sb.dir, 'pty-received.bin');
   const [cli, lib, term] = await Promise.all([
-    startP(sb, ['--no-pty', 'python3', '-c', HASH_STDIN]),
-    startP(sb, ['--no-pty', 'python3', '-c', HASH_STDIN]),
+    startP(sb, ['--no-pty', 'python3', path.join(FIXTURES, 'hash-stdin.py')]),
+    startP(sb, ['--no-pty', 'python3', path.join(FIXTURES, 'hash-stdin.py')]),
     startP(sb, ['sh', '-c', `exec cat > '${recv}'`]),
   ]);
   // One argument holds at most 128 KiB (Linux MAX_ARG_STRLEN), so the CLI sends 1 MiB in pieces.
@@ -1160,28 +1128,13 @@ rtest('faults: the disk fills while logging: the child keeps running, the log re
 
 // The same with a burst, so that the full disk meets the log thread (it runs for 3 s after a
 // burst): the second burst is lost whole and said to be, and logging resumes afterwards.
-const BURSTS = `import os, sys, time
-trig = sys.argv[1]
-def burst(tag, count):
-    sys.stdout.write("".join(f"{tag} {i}\\n" for i in range(count)))
-    sys.stdout.flush()
-burst("one", 100_000)
-print("waiting", flush=True)
-while not os.path.exists(trig + ".full"): time.sleep(0.005)
-burst("two", 400_000)
-print("two done", flush=True)
-open(trig + ".two", "w").close()
-while not os.path.exists(trig + ".freed"): time.sleep(0.005)
-print("after", flush=True)
-time.sleep(300)
-`;
 
 rtest('faults: the disk fills during a burst under a PTY (the log thread writing): the burst is dropped and said to be, logging resumes', async (sb, ctx) => {
   const mnt = path.join(sb.dir, 'small');
   if (!ctx.mount(mnt, 'size=16m,mode=0700')) return;
   sb.env = { ...sb.env, BG_DATA_DIR: path.join(mnt, 'data') };
   const trig = path.join(sb.dir, 'trigger'); // on the big disk
-  const p = await startP(sb, ['python3', '-c', BURSTS, trig]);
+  const p = await startP(sb, ['python3', path.join(FIXTURES, 'bursts.py'), trig]);
   await waitFor('the first burst', () => logNow(sb, p.id).includes('waiting'), 30_000, 20);
   const sup = rec(sb, p.id).supervisorPid!;
   const threadsAtFill = fs.readdirSync(`/proc/${sup}/task`).length;

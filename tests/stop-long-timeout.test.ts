@@ -4,13 +4,14 @@
 // Run: npx uvu -r tsx tests 'stop-long-timeout\.test\.ts$'
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { alive, run, start, withSandbox } from './helpers.ts';
+import path from 'node:path';
+import { alive, FIXTURES, run, start, withSandbox } from './helpers.ts';
 
 // One process, no children: ignores SIGINT and SIGTERM (then says ready) and waits for ever.
-const IGNORES_INT_AND_TERM = 'import signal\nfor s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_IGN)\nprint("ready", flush=True)\nwhile True: signal.pause()';
+const IGNORES_INT_AND_TERM = path.join(FIXTURES, 'ignores-int-and-term.py');
 
 withSandbox('stop_process --signal INT --timeout 30 kills with SIGKILL after 30 s a process that ignores INT and TERM, and exits 0', async (sb) => {
-  const p = await start(sb, ['--name', 'web', '--wait-for', '^ready', '--', 'python3', '-c', IGNORES_INT_AND_TERM]);
+  const p = await start(sb, ['--name', 'web', '--wait-for', '^ready', '--', 'python3', IGNORES_INT_AND_TERM]);
   const t0 = Date.now();
   const r = await run(sb, 'stop_process.ts', ['web', '--signal', 'INT', '--timeout', '30'], { timeoutMs: 90_000 });
   const took = Date.now() - t0;

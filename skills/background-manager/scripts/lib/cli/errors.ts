@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'NOT_RUNNING'
   | 'DAMAGED'
   | 'STORAGE'
-  | 'CANNOT_START'
+  | 'CANNOT_START' // the command cannot run (not found, bad working folder)
+  | 'REFUSED' // a request the tool declines as it stands: a name taken, a running process to remove, a legacy record
   | 'SUPERVISOR'
   | 'TIMEOUT';
 
@@ -35,6 +36,7 @@ const exitFor: Record<ErrorCode, number> = {
   DAMAGED: EXIT.DAMAGED,
   STORAGE: EXIT.STORAGE,
   CANNOT_START: EXIT.FAILED,
+  REFUSED: EXIT.FAILED, // as CANNOT_START was for these: the exit code stays
   SUPERVISOR: EXIT.FAILED,
   TIMEOUT: EXIT.FAILED,
 };

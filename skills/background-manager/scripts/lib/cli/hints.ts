@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { scriptPath, skillRoot } from '../store/paths.ts';
-import { shellQuote } from '../log/lines.ts';
+import { shellQuote } from './format.ts';
 
 /**
  * How to run one of the scripts from where the caller stands, for hints in messages: the way

@@ -12,7 +12,8 @@ import { makeParser, typed } from '../cli/cli.ts';
 import { openContext } from '../store/context.ts';
 import { skillRoot } from '../store/paths.ts';
 import { BgError, EXIT, isErrno } from '../cli/errors.ts';
-import { checkName, entryBundlesBuilt, startProcess } from '../control/launch.ts';
+import { checkName, startProcess } from '../control/launch.ts';
+import { entryBundlesBuilt } from '../cli/bundle.ts';
 import { serveDashboard } from '../web/server.ts';
 import { newAccess } from '../web/access.ts';
 

@@ -9,7 +9,7 @@ import { listSegments, logFileOf } from '../log/logset.ts';
 import { waitFor } from '../cli/wait.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import type { ProcessRecord } from '../store/state.ts';
-import { oneLine } from '../log/lines.ts';
+import { oneLine } from '../cli/format.ts';
 
 /**
  * Forget `targets` and delete their logs (remove_process, MCP): refused (nothing removed) while
@@ -29,7 +29,7 @@ export async function removeTargets(ctx: Context, targets: ProcessRecord[], opts
   const running = targets.filter((p) => isLive(p) || liveStatus(p).status === 'unverified' || jobs(p).length);
   if (running.length && !opts.force) {
     const what = running.map((p) => (jobs(p).length ? `${p.id} left ${pids(p)} running` : `${p.id} is still running`)).join('; ');
-    throw new BgError('CANNOT_START', `${what}; stop ${running.length === 1 ? 'it' : 'them'} first, or pass --force. Nothing was removed.`);
+    throw new BgError('REFUSED', `${what}; stop ${running.length === 1 ? 'it' : 'them'} first, or pass --force. Nothing was removed.`);
   }
   const stoppedBy = new Map<string, string>();
   for (const p of running) {
@@ -45,7 +45,7 @@ export async function removeTargets(ctx: Context, targets: ProcessRecord[], opts
   await ctx.store.update((d) => {
     // Checked again under the lock: a restart_process meanwhile makes it live again.
     const revived = d.processes.filter((p) => ids.has(p.id) && isLive(p) && liveStatus(p).status !== 'unverified');
-    if (revived.length) throw new BgError('CANNOT_START', `${revived.map((p) => p.id).join(', ')} started again meanwhile; nothing was removed.`);
+    if (revived.length) throw new BgError('REFUSED', `${revived.map((p) => p.id).join(', ')} started again meanwhile; nothing was removed.`);
     d.processes = d.processes.filter((p) => !ids.has(p.id));
   });
   return targets.map((p) => {

@@ -4,8 +4,9 @@ import { openContext, type Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { stopProcess } from '../process/stop.ts';
 import { supervisorAlive } from '../process/status.ts';
-import { entryBundlesBuilt, startProcess, type Started } from '../control/launch.ts';
+import { startProcess, type Started } from '../control/launch.ts';
 import { waitFor } from '../cli/wait.ts';
+import { entryBundlesBuilt } from '../cli/bundle.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { logEnd, reportReady } from '../control/ready.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
@@ -17,7 +18,7 @@ import type { ProcessRecord, Readiness } from '../store/state.ts';
  * counts only what it prints; `how`: how the old run ended; `note`: what the stop noticed.
  */
 export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs: number, wantFrom = false): Promise<{ started: Started; from?: ReturnType<typeof logEnd>; how: string; note?: string }> {
-  if (rec.legacy) throw new BgError('CANNOT_START', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
+  if (rec.legacy) throw new BgError('REFUSED', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
   const stopped = await stopProcess(ctx, rec, 'SIGTERM', timeoutMs, 'restart');
   // The old supervisor closes the log last; the new one must not open it before that.
   if (!(await waitFor(() => !supervisorAlive(rec), 10_000))) {

@@ -1,8 +1,9 @@
 // start_process: run a command in the background under a supervisor.
 import { compileRegex, durationSec, makeParser, typed } from '../cli/cli.ts';
-import { checkName, entryBundlesBuilt, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
-import { shellQuote } from '../log/lines.ts';
+import { checkName, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
+import { shellQuote } from '../cli/format.ts';
 import { MIN_MAX_LOG_SIZE } from '../log/logset.ts';
+import { entryBundlesBuilt } from '../cli/bundle.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { howToRun } from '../cli/hints.ts';
 import { openContext, type Context } from '../store/context.ts';
@@ -98,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
   if (name && !args.replace) {
     // Checked again by the supervisor under the state lock; this saves starting anything.
     const holder = context().store.read().processes.find((p) => p.name === name && isLive(p));
-    if (holder) throw new BgError('CANNOT_START', `the name "${name}" belongs to running process ${holder.id}. Stop it, pick another name, or pass --replace.`);
+    if (holder) throw new BgError('REFUSED', `the name "${name}" belongs to running process ${holder.id}. Stop it, pick another name, or pass --replace.`);
   }
   if (name && args.replace) {
     const ctx = context();

@@ -3,15 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
 import { BgError, isErrno } from '../cli/errors.ts';
-import { skillRoot, supervisorBundlePath } from '../store/paths.ts';
-import { bundlesFresh } from '../cli/bundle.ts';
+import { ensureSupervisorBundle } from '../cli/bundle.ts';
 import { openContext, type Context } from '../store/context.ts';
 import { writeHandoff, type SupervisorConfig, type SupervisorHello } from './supervisor-config.ts';
 import { DEFAULT_MAX_LOG_SIZE } from '../log/logset.ts';
 import type { Readiness, RestartMode } from '../store/state.ts';
-import { shellQuote } from '../log/lines.ts';
+import { shellQuote } from '../cli/format.ts';
 import { execLine, isPlainWord } from '../process/shellplan.ts';
 import { PTY_COLS, PTY_ROWS } from '../log/screen.ts';
 
@@ -169,37 +167,6 @@ function checkCwd(cwd: string): void {
   }
 }
 
-let entryBuild: Promise<void> = Promise.resolve();
-
-/** The entry scripts' rebuild that ensureSupervisorBundle started, if any: await it before exiting. */
-export function entryBundlesBuilt(): Promise<void> {
-  return entryBuild;
-}
-
-/**
- * The supervisor's bundles (and its log thread's), rebuilt first if missing or older than their
- * sources. The entry scripts' bundles are rebuilt too (about 0.6 s idle, seconds under load), so
- * that the .ts scripts hand over to them again, but while the supervisor boots rather than
- * before it starts (a start racing a build of dist/ took 10 s under load): the caller awaits
- * entryBundlesBuilt() before it exits. A source that does not build stops only that part.
- */
-export async function ensureSupervisorBundle(): Promise<string> {
-  const out = supervisorBundlePath();
-  if (bundlesFresh([path.basename(out), 'log-thread.mjs'])) return out;
-  // esbuild starts a helper process with our environment: the password stays out of it (the
-  // helper is started by the first build below and serves the second one too).
-  const saved = SECRET_VARS.map((v) => [v, process.env[v]] as const);
-  for (const v of SECRET_VARS) delete process.env[v];
-  try {
-    const mod = (await import(pathToFileURL(path.join(skillRoot(), 'build.mjs')).href)) as { build(names?: string[]): Promise<void>; ENTRY_SCRIPTS: string[] };
-    await mod.build(['supervisor', 'log-thread']);
-    entryBuild = mod.build(mod.ENTRY_SCRIPTS).catch(() => undefined); // the .ts scripts then run from source
-  } finally {
-    for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
-  }
-  return out;
-}
-
 export async function startProcess(opts: StartOptions): Promise<Started> {
   const callerEnv = opts.env ?? process.env;
   const cwd = path.resolve(opts.cwd);
@@ -207,7 +174,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
   const env = { ...childEnv(callerEnv, opts.pty), ...(opts.extraEnv ?? {}) };
   const plan = planCommand(opts.command, env, cwd);
   if (opts.display) plan.display = opts.display;
-  const bundle = await ensureSupervisorBundle();
+  const bundle = await ensureSupervisorBundle(SECRET_VARS);
 
   // Start the supervisor first: it boots while this process derives the key.
   // --expose-gc: the supervisor collects its garbage as it ingests (see COLLECT_EVERY there).

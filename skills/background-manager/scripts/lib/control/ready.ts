@@ -1,7 +1,7 @@
 // start_process / restart_process --wait-for / --wait-port: return once the process is ready,
 // or say why not.
 import { LogSetReader, logFileOf, type Cursor } from '../log/logset.ts';
-import { follow, PROMPT_QUIET_MS } from '../log/follow.ts';
+import { waitForLine } from '../log/wait-for.ts';
 import { formatLine, lineText, type Line } from '../log/lines.ts';
 import { selectLines } from '../log/logquery.ts';
 import { listeningPorts } from '../process/ports.ts';
@@ -27,25 +27,20 @@ export async function waitReady(ctx: Context, id: string, opts: { pattern?: RegE
   };
   if (opts.pattern) {
     const rec = current(ctx, id)!;
-    const reader = new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, id);
-    let hit: Line | undefined;
-    const check = (l: Line) => {
-      if (l.stream === 'event' || l.stream === 'input' || !opts.pattern!.test(lineText(l, false))) return true;
-      hit = l;
-      return false;
-    };
-    const res = await follow({
-      activeFile: logFileOf(ctx.dataDir, rec),
-      reader,
-      from: opts.from,
+    const activeFile = logFileOf(ctx.dataDir, rec);
+    // get_logs --wait-for's wait, on this run's output (from `from`), stdout and stderr only.
+    const res = await waitForLine({
+      reader: new LogSetReader(activeFile, ctx.unlocked!.keys, id),
+      activeFile,
+      query: { streams: new Set(['stdout', 'stderr']), raw: false, lines: 0, from: opts.from ?? null },
+      pattern: opts.pattern,
       running: alive,
       timeoutMs: opts.timeoutMs,
       statusEveryMs: 100,
-      onLine: check,
       // A prompt ("Password: ") has no newline: it counts once it has stood still a moment.
-      onPartial: check,
-      partialQuietMs: PROMPT_QUIET_MS,
+      openLinesAtOnce: false,
     });
+    const hit = res.hit;
     if (!hit) return { ready: false, why: res.end === 'timeout' ? 'timeout' : 'ended' };
     if (opts.port === undefined) return { ready: true, detail: lineText(hit, false) };
   }

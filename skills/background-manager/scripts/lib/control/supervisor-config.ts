@@ -29,12 +29,7 @@ export interface SupervisorConfig {
 
 export type SupervisorHello =
   | { ok: true; id: string; pid: number }
-  | { ok: false; code: 'CANNOT_START' | 'STORAGE' | 'DAMAGED' | 'SUPERVISOR' | 'NOT_FOUND'; message: string };
-
-/** How long output may wait in the supervisor before it is encrypted and appended. */
-export const FLUSH_DELAY_MS = 20;
-/** Output buffered beyond this is written at once (back-pressure: the read loop waits). */
-export const FLUSH_BYTES = 256 << 10;
+  | { ok: false; code: 'CANNOT_START' | 'REFUSED' | 'STORAGE' | 'DAMAGED' | 'SUPERVISOR' | 'NOT_FOUND'; message: string };
 
 /** start_process's side: the key, then the config; the pipe is closed after. */
 export function writeHandoff(pipe: Writable, dataKey: Buffer, cfg: SupervisorConfig): void {

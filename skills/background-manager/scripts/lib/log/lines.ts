@@ -2,6 +2,7 @@
 // is joined again), events are one line each. Each line keeps the time its first byte arrived.
 import type { LogRecord, StreamName } from './logfile.ts';
 import { decodeUtf8, renderTerminal } from './render.ts';
+import { localStamp } from '../cli/format.ts';
 
 export interface Line {
   stream: StreamName;
@@ -91,23 +92,6 @@ export interface FormatOptions {
   json: boolean;
   timestamps: boolean;
   labelStreams: boolean; // prefix lines that are not stdout with [stderr], [input], [event]
-}
-
-/** Local time as YYYY-MM-DD HH:MM:SS, with .mmm when `millis`. */
-export function localStamp(ms: number, millis = true): string {
-  const d = new Date(ms);
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${millis ? `.${p(d.getMilliseconds(), 3)}` : ''}`;
-}
-
-/** A word as a POSIX shell would read it back: as is when plain, else in single quotes. */
-export function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Text on one line of a table or a message: newlines and other control bytes escaped. */
-export function oneLine(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]/g, (c) => ({ '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 // Anything the terminal renderer would change: control bytes (tab aside), DEL, ESC.

@@ -9,7 +9,11 @@ import { Worker } from 'node:worker_threads';
 import type { SubKeys } from '../store/crypto.ts';
 import type { StreamName } from './logfile.ts';
 import { CappedLogWriter } from './logset.ts';
-import { FLUSH_BYTES } from '../control/supervisor-config.ts';
+
+/** How long output may wait in the supervisor before it is encrypted and appended. */
+export const FLUSH_DELAY_MS = 20;
+/** Output buffered beyond this is written at once (back-pressure: the read loop waits). */
+export const FLUSH_BYTES = 256 << 10;
 
 export interface Segment {
   stream: StreamName;

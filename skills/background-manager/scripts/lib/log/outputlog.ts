@@ -5,8 +5,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { StreamName } from './logfile.ts';
-import { LogAppender, ThreadSink, noteGarbage, type Dropped, type Lost, type Segment, type SinkState } from './logsink.ts';
-import { FLUSH_BYTES, FLUSH_DELAY_MS } from '../control/supervisor-config.ts';
+import { FLUSH_BYTES, FLUSH_DELAY_MS, LogAppender, ThreadSink, noteGarbage, type Dropped, type Lost, type Segment, type SinkState } from './logsink.ts';
 
 /**
  * Output held, at most, should pausing fail to hold it back; beyond it, output is counted as

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { BgError } from '../cli/errors.ts';
-import { readerOf } from '../commands/get_logs.ts';
+import { readerOf } from '../log/read-modes.ts';
 import { logFileOf } from '../log/logset.ts';
 import { selectLines } from '../log/logquery.ts';
 import { resolveProcess } from '../process/resolve.ts';

@@ -8,7 +8,10 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { compileRegex, durationSec } from '../cli/cli.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
-import { STREAM_CHOICES, currentRecord, cursorOf, isRunning, parseSince, readerOf, saveCursor } from '../commands/get_logs.ts';
+import { isRunning, parseSince } from '../commands/get_logs.ts';
+import { STREAM_CHOICES } from '../log/read-plan.ts';
+import { currentRecord, readerOf } from '../log/read-modes.ts';
+import { newCursorOf, saveNewCursor } from '../store/state.ts';
 import { logFileOf } from '../log/logset.ts';
 import { matches, selectLines, streamLines, type Query } from '../log/logquery.ts';
 import { follow, PROMPT_QUIET_MS } from '../log/follow.ts';
@@ -65,12 +68,12 @@ async function readLines(r: Read): Promise<CallToolResult> {
     const got: ShownLine[] = [];
     let bytes = 0;
     // Stops after the line that reaches a cap: the position saved is just after it.
-    const sel = streamLines(reader, { ...r.q, lines: 0, from: cursorOf(r.rec, r.view) ?? null }, (l) => {
+    const sel = streamLines(reader, { ...r.q, lines: 0, from: newCursorOf(r.rec, r.view) ?? null }, (l) => {
       got.push(shownLine(l));
       bytes += Buffer.byteLength(got[got.length - 1]!.text) + 1;
       return got.length < r.cap && bytes < MAX_TEXT_BYTES;
     });
-    await saveCursor(r.ctx, r.rec, true, r.view, sel.end);
+    if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
     const note = sel.stopped ? `there may be more new output: call get_logs with new: true again` : undefined;
     return answer(r, got, note, { more: sel.stopped }, sel.issues);
   }
@@ -95,7 +98,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number): Promise<C
   };
   let hit: Line | undefined;
   const hits = (l: Line) => matches({ ...r.q, sinceMs: undefined }, l) && pattern.test(lineText(l, false));
-  const sel = streamLines(reader, { ...r.q, lines: 0, from: r.a.new ? (cursorOf(r.rec, r.view) ?? null) : null }, (l) => {
+  const sel = streamLines(reader, { ...r.q, lines: 0, from: r.a.new ? (newCursorOf(r.rec, r.view) ?? null) : null }, (l) => {
     // An open line is kept once it ends (an input send is whole as sent).
     if (!pattern.test(lineText(l, false))) return l.complete || l.stream === 'input' ? keep(l) : true;
     hit = l;
@@ -119,7 +122,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number): Promise<C
     end = res.cursor;
     how = res.end;
   }
-  await saveCursor(r.ctx, r.rec, r.a.new, r.view, end);
+  if (r.a.new && end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, end);
   const shown = fitBytes(before, 'last');
   const skipped = dropped + shown.omitted;
   const note = skipped ? `${skipped} earlier new lines not shown; read them with get_logs since` : undefined;

@@ -1,6 +1,6 @@
 // Find the process a user means: an exact ID, else a name (the live one, or the most recent),
 // else a unique ID prefix.
-import { oneLine } from '../log/lines.ts';
+import { oneLine } from '../cli/format.ts';
 import { BgError } from '../cli/errors.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { isLive } from './status.ts';

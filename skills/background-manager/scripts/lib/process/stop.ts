@@ -26,7 +26,7 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
   const st = liveStatus(rec);
   if (st.status === 'unverified') {
     throw new BgError(
-      'CANNOT_START',
+      'REFUSED',
       `process ${rec.id} was started by the Python skill; its PID ${rec.pid} exists but cannot be proven to be the same process, so it is not signalled. Stop it by hand if it is yours.`,
     );
   }

@@ -34,12 +34,24 @@ export interface KekPrefetch {
   ready?: Promise<void>;
 }
 
+// The unit tier's low KDF cost (tests/unit/harness.ts). It is set only by calling
+// useTestKdfCost() from code running in this process: no environment variable, file or
+// argument reaches it, so an installed tool always derives with key.json's count, and that
+// count is still checked against its bounds (keys.ts) on every read. A key.json written
+// under it still records the real count: no real install can open it, nor it a real one.
+let testIterations: number | undefined;
+
+/** Tests only: every password derivation in this process runs `iterations` (undefined: as asked). */
+export function useTestKdfCost(iterations: number | undefined): void {
+  testIterations = iterations;
+}
+
 export function derivePasswordKey(password: string, salt: Buffer, iterations: number): Buffer {
   const pre = (globalThis as { [KEK_PREFETCH]?: KekPrefetch })[KEK_PREFETCH];
-  if (pre?.key?.length === KEY_BYTES && pre.password === password && pre.iterations === iterations && Buffer.from(pre.salt, 'base64').equals(salt)) {
+  if (testIterations === undefined && pre?.key?.length === KEY_BYTES && pre.password === password && pre.iterations === iterations && Buffer.from(pre.salt, 'base64').equals(salt)) {
     return Buffer.from(pre.key);
   }
-  return pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, KEY_BYTES, 'sha256');
+  return pbkdf2Sync(Buffer.from(password, 'utf8'), salt, testIterations ?? iterations, KEY_BYTES, 'sha256');
 }
 
 // HKDF-SHA256 with an empty salt; `info` names the purpose so keys never repeat across uses.

@@ -259,3 +259,27 @@ export function stateFileExists(dataDir: string): boolean {
     throw storageError(path.join(dataDir, STATE_FILE), err);
   }
 }
+
+/** Views (other than the default) whose get_logs --new position is kept, per process; the oldest go. */
+const MAX_NEW_VIEWS = 16;
+
+/** Where the last get_logs --new read of this view (undefined: the default one) stopped. */
+export function newCursorOf(rec: ProcessRecord, view: string | undefined): NewCursor | undefined {
+  return view === undefined ? rec.newCursor : rec.newCursors?.[view];
+}
+
+/** Record where a get_logs --new read of `view` stopped, so the next one goes on from there. */
+export async function saveNewCursor(store: StateStore, id: string, view: string | undefined, end: NewCursor): Promise<void> {
+  await store.update((doc) => {
+    const r = doc.processes.find((p) => p.id === id);
+    if (!r) return;
+    if (view === undefined) {
+      r.newCursor = end;
+      return;
+    }
+    const views = { ...r.newCursors };
+    delete views[view]; // set again below: the newest last
+    const keep = Object.keys(views).slice(-(MAX_NEW_VIEWS - 1));
+    r.newCursors = Object.fromEntries([...keep.map((k) => [k, views[k]!] as const), [view, end]]);
+  });
+}

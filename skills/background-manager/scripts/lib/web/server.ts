@@ -33,7 +33,7 @@ const FILES: Record<string, { file: string; type: string; open?: boolean }> = {
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
 
-const HTTP_STATUS: Partial<Record<BgError['code'], number>> = { USAGE: 400, NOT_FOUND: 404, AMBIGUOUS: 404, NOT_RUNNING: 409, CANNOT_START: 409 };
+const HTTP_STATUS: Partial<Record<BgError['code'], number>> = { USAGE: 400, NOT_FOUND: 404, AMBIGUOUS: 404, NOT_RUNNING: 409, CANNOT_START: 409, REFUSED: 409 };
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8' });

@@ -1,0 +1,96 @@
+// get_logs's plan: from the options alone, which way the log is read (the mode) and what is
+// asked of it (the query). Pure, so each combination of flags is tested without a log.
+import type { StreamName } from './logfile.ts';
+import type { Cursor } from './logset.ts';
+import type { Query } from './logquery.ts';
+import type { FormatOptions } from './lines.ts';
+import { compileRegex } from '../cli/cli.ts';
+
+export const STREAM_CHOICES: Record<string, StreamName[]> = {
+  output: ['stdout', 'stderr'],
+  stdout: ['stdout'],
+  stderr: ['stderr'],
+  input: ['input'],
+  events: ['event'],
+  event: ['event'],
+  all: ['stdout', 'stderr', 'input', 'event'],
+};
+
+export interface ReadOptions {
+  lines?: number; // -n, when given
+  raw: boolean;
+  follow: boolean;
+  new: boolean;
+  sinceMs?: number;
+  timestamps: boolean;
+  stream: string; // a key of STREAM_CHOICES
+  grep?: string; // the --grep pattern as typed
+  waitFor?: string; // the --wait-for pattern as typed
+  screen: boolean;
+  json: boolean;
+}
+
+/**
+ * screen: the terminal's screen; wait-for: until a line matches; follow: read, then keep
+ * reading as the log grows; forward: what came after the last --new read; since: what came
+ * after a time; tail: the last lines.
+ */
+export type ReadMode = 'screen' | 'wait-for' | 'follow' | 'forward' | 'since' | 'tail';
+
+/** How lines reach stdout: records copied as they are (--raw, all of it), streamed, or selected first. */
+export type Delivery = 'copy' | 'stream' | 'select';
+
+export interface ReadPlan {
+  mode: ReadMode;
+  /** `from`: 'cursor' (where the last --new read of `view` stopped), 'start', or 'tail' (the last `lines`). */
+  query: Omit<Query, 'from'> & { from: 'cursor' | 'start' | 'tail' };
+  delivery: Delivery;
+  /** The --new position this read goes on from and saves; undefined: the default view. */
+  view: string | undefined;
+  saveCursor: boolean;
+  /** --wait-for --new: every new line up to the match is printed, so none is passed over unseen. */
+  upTo: boolean;
+  waitFor?: RegExp;
+  /** Lines of a Python-skill log to show: -n, else 20 (it has no times or cursors). */
+  legacyLines: number;
+  format: FormatOptions;
+}
+
+/** Throws a usage error for a --grep or --wait-for that is not a regular expression. */
+export function planRead(o: ReadOptions): ReadPlan {
+  const streams = new Set(STREAM_CHOICES[o.stream]!);
+  const mode: ReadMode = o.screen ? 'screen' : o.waitFor ? 'wait-for' : o.follow ? 'follow' : o.new ? 'forward' : o.sinceMs !== undefined ? 'since' : 'tail';
+  // Without -n: 20 lines from the end, but all of what is new, or since a time, or up to a match.
+  const lines = o.lines ?? (o.new || o.sinceMs !== undefined || o.waitFor ? 0 : 20);
+  const from = o.new ? 'cursor' : o.waitFor ? 'start' : 'tail';
+  const grep = o.grep === undefined ? undefined : compileRegex('--grep', o.grep);
+  const waitFor = o.waitFor === undefined ? undefined : compileRegex('--wait-for', o.waitFor);
+  const query = { streams, sinceMs: o.sinceMs, grep, raw: o.raw, lines, from } as const;
+  // Every byte as written, with nothing added: records are copied straight out (fast).
+  const exactBytes = o.raw && o.grep === undefined && !o.timestamps && !o.json && o.stream !== 'all' && !streams.has('event');
+  const delivery: Delivery = lines !== 0 ? 'select' : exactBytes && !o.waitFor ? 'copy' : 'stream';
+  return {
+    mode,
+    query,
+    delivery,
+    view: viewOf(o, streams),
+    saveCursor: o.new,
+    upTo: o.new && !!o.waitFor,
+    waitFor,
+    legacyLines: o.lines ?? 20,
+    format: { raw: o.raw, json: o.json, timestamps: o.timestamps, labelStreams: o.stream === 'all' },
+  };
+}
+
+// --new keeps a position per view (what --stream and --grep select), so that reading the
+// errors with --new --grep does not mark the other lines as read for a plain --new.
+function viewOf(o: ReadOptions, streams: Set<StreamName>): string | undefined {
+  if (o.stream === 'output' && o.grep === undefined) return undefined;
+  return `${[...streams].join('+')}${o.grep !== undefined ? ` grep${o.raw ? ' raw' : ''} ${o.grep}` : ''}`;
+}
+
+/** The plan's query at a cursor: `cursor` is where the last --new read of the view stopped. */
+export function queryAt(plan: ReadPlan, cursor: Cursor | undefined): Query {
+  const from = plan.query.from === 'cursor' ? (cursor ?? null) : plan.query.from === 'start' ? null : undefined;
+  return { ...plan.query, from };
+}

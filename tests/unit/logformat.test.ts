@@ -1,0 +1,105 @@
+// The log format in process: records written and read back both ways, lines assembled across
+// records, the size cap's segments, a torn tail and a flipped byte.
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { subKeys, type SubKeys } from '../../skills/background-manager/scripts/lib/store/crypto.ts';
+import { CappedLogWriter, LogSetReader, listSegments } from '../../skills/background-manager/scripts/lib/log/logset.ts';
+import { selectLines } from '../../skills/background-manager/scripts/lib/log/logquery.ts';
+import { lineText } from '../../skills/background-manager/scripts/lib/log/lines.ts';
+import type { LogRecord } from '../../skills/background-manager/scripts/lib/log/logfile.ts';
+import { makeUnitDir, removeUnitDir, unitSuite } from './harness.ts';
+
+const test = unitSuite('log format');
+
+function withLog(name: string, fn: (file: string, keys: SubKeys) => void): void {
+  test(name, () => {
+    const u = makeUnitDir();
+    try {
+      fs.mkdirSync(path.join(u.dir, 'logs'));
+      fn(path.join(u.dir, 'logs', 'p1.log.enc'), subKeys(randomBytes(32)));
+    } finally {
+      removeUnitDir(u);
+    }
+  });
+}
+
+const text = (file: string, keys: SubKeys, lines: number) =>
+  selectLines(new LogSetReader(file, keys, 'p1'), { streams: new Set(['stdout', 'stderr']), raw: false, lines }).lines.map((l) => lineText(l, false));
+
+withLog('records come back in order forward and in reverse backward, with their streams', (file, keys) => {
+  const w = new CappedLogWriter(file, keys, 'p1', 1 << 20);
+  w.append('stdout', Buffer.from('one\n'), 1000);
+  w.append('stderr', Buffer.from('two\n'), 2000);
+  w.append('event', Buffer.from('exited'), 3000);
+  w.close();
+  const fwd: LogRecord[] = [];
+  new LogSetReader(file, keys, 'p1').forward(undefined, (r) => void fwd.push(r));
+  assert.equal(fwd.map((r) => [r.seq, r.stream, r.time, r.data.toString()]), [[0, 'stdout', 1000, 'one\n'], [1, 'stderr', 2000, 'two\n'], [2, 'event', 3000, 'exited']]);
+  const back: number[] = [];
+  new LogSetReader(file, keys, 'p1').backward((r) => (back.push(r.seq), true));
+  assert.equal(back, [2, 1, 0]);
+});
+
+withLog('a line written in pieces is one line; -n takes the last ones', (file, keys) => {
+  const w = new CappedLogWriter(file, keys, 'p1', 1 << 20);
+  for (const piece of ['al', 'pha\nbe', 'ta\ngam', 'ma\n']) w.append('stdout', Buffer.from(piece));
+  w.close();
+  assert.equal(text(file, keys, 0), ['alpha', 'beta', 'gamma']);
+  assert.equal(text(file, keys, 2), ['beta', 'gamma']);
+});
+
+withLog('nothing of the plaintext is on disk, and another key reads nothing', (file, keys) => {
+  const w = new CappedLogWriter(file, keys, 'p1', 1 << 20);
+  w.append('stdout', Buffer.from('a secret line\n'));
+  w.close();
+  assert.not.match(fs.readFileSync(file).toString('latin1'), /secret/);
+  const other = new LogSetReader(file, subKeys(randomBytes(32)), 'p1');
+  let lines: string[] = [];
+  try {
+    lines = selectLines(other, { streams: new Set(['stdout']), raw: false, lines: 0 }).lines.map((l) => lineText(l, false));
+  } catch {
+    /* refused outright: as good */
+  }
+  assert.equal(lines, []);
+});
+
+withLog('the size cap keeps the newest output in segments and drops the oldest', (file, keys) => {
+  const w = new CappedLogWriter(file, keys, 'p1', 1 << 20);
+  const chunk = Buffer.alloc(32 << 10, 'x');
+  for (let i = 0; i < 80; i++) w.append('stdout', Buffer.concat([Buffer.from(`${i} `), chunk, Buffer.from('\n')]));
+  w.close();
+  assert.ok(w.dropped.records > 0, 'something dropped');
+  assert.ok(listSegments(file).length > 1, 'more than one segment');
+  const on = listSegments(file).reduce((n, s) => n + fs.statSync(s.file).size, 0);
+  assert.ok(on <= (1 << 20) + (64 << 10), `${on} bytes kept`);
+  assert.match(text(file, keys, 1)[0]!, /^79 x/);
+});
+
+withLog('a torn last record is reported as torn-tail and the records before it still read', (file, keys) => {
+  const w = new CappedLogWriter(file, keys, 'p1', 1 << 20);
+  w.append('stdout', Buffer.from('kept\n'));
+  w.append('stdout', Buffer.from('torn\n'));
+  w.close();
+  fs.truncateSync(file, fs.statSync(file).size - 10);
+  const reader = new LogSetReader(file, keys, 'p1');
+  const sel = selectLines(reader, { streams: new Set(['stdout']), raw: false, lines: 0 });
+  assert.equal(sel.lines.map((l) => lineText(l, false)), ['kept']);
+  assert.equal(sel.issues.map((i) => i.kind), ['torn-tail']);
+});
+
+withLog('a flipped byte inside a record is damage, not output', (file, keys) => {
+  const w = new CappedLogWriter(file, keys, 'p1', 1 << 20);
+  w.append('stdout', Buffer.from('first\n'));
+  w.append('stdout', Buffer.from('second\n'));
+  w.close();
+  const raw = fs.readFileSync(file);
+  raw[raw.length - 30]! ^= 1; // inside the last record's MAC or ciphertext
+  fs.writeFileSync(file, raw);
+  const sel = selectLines(new LogSetReader(file, keys, 'p1'), { streams: new Set(['stdout']), raw: false, lines: 0 });
+  assert.not.ok(sel.lines.some((l) => lineText(l, false) === 'second'));
+  assert.ok(sel.issues.some((i) => i.kind === 'damaged'), JSON.stringify(sel.issues));
+});
+
+test.run();
