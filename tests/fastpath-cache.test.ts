@@ -8,15 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import { spawnSync } from 'node:child_process';
-import { cleanup, makeSandbox, ROOT, type Sandbox } from './helpers.ts';
+import { cleanup, copySkillSources, makeSandbox, type Sandbox } from './helpers.ts';
 
 /** A built copy of the skill folder (node_modules linked), so that its dist/ can be altered. */
 function builtCopy(sb: Sandbox): string {
   const skill = path.join(sb.dir, 'repo/skills/background-manager');
-  fs.mkdirSync(skill, { recursive: true });
-  fs.symlinkSync(path.join(ROOT, 'skills/background-manager/node_modules'), path.join(skill, 'node_modules'));
-  for (const f of ['build.mjs', 'sources.mjs', 'keycache-locate.mjs', 'package.json']) fs.copyFileSync(path.join(ROOT, 'skills/background-manager', f), path.join(skill, f));
-  fs.cpSync(path.join(ROOT, 'skills/background-manager/scripts'), path.join(skill, 'scripts'), { recursive: true });
+  copySkillSources(skill);
   const b = spawnSync(process.execPath, [path.join(skill, 'build.mjs')], { encoding: 'utf8' });
   assert.is(b.status, 0, b.stderr);
   return skill;

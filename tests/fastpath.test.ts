@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { alive, cleanup, makeSandbox, records, ROOT, run, waitFor, type RunResult, type Sandbox } from './helpers.ts';
+import { alive, cleanup, copySkillSources, makeSandbox, records, ROOT, run, waitFor, type RunResult, type Sandbox } from './helpers.ts';
 
 const DIST = path.join(ROOT, 'skills/background-manager/dist');
 
@@ -91,12 +91,9 @@ test('dist/list_processes.mjs and dist/start_process.mjs: the same output as the
 function copySkill(sb: Sandbox): { skill: string; runTs: (script: string, args: string[]) => Promise<RunResult> } {
   const copy = path.join(sb.dir, 'repo');
   const skill = path.join(copy, 'skills/background-manager');
-  fs.mkdirSync(skill, { recursive: true });
+  copySkillSources(skill);
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules')); // tsx
-  fs.symlinkSync(path.join(ROOT, 'skills/background-manager/node_modules'), path.join(skill, 'node_modules')); // the skill's own packages
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
-  for (const f of ['build.mjs', 'sources.mjs', 'keycache-locate.mjs', 'package.json']) fs.copyFileSync(path.join(ROOT, 'skills/background-manager', f), path.join(skill, f));
-  fs.cpSync(path.join(ROOT, 'skills/background-manager/scripts'), path.join(skill, 'scripts'), { recursive: true });
   const runTs = (script: string, args: string[]) =>
     new Promise<RunResult>((resolve) => {
       const c = spawn(process.execPath, ['--import', 'tsx', path.join(skill, 'scripts', script), ...args], { env: sb.env, cwd: copy });

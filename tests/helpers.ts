@@ -12,6 +12,20 @@ import { StateStore, type ProcessRecord } from '../skills/background-manager/scr
 import { matchIdentity, signalTree, readStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * A copy of the skill folder's sources at `skill` (everything but node_modules, dist, data and
+ * the SKILL.md link), its node_modules linked to this checkout's: a skill whose dist/ and
+ * sources a test may alter or rebuild without touching the checkout's.
+ */
+export function copySkillSources(skill: string): void {
+  const from = path.join(ROOT, 'skills/background-manager');
+  fs.mkdirSync(skill, { recursive: true });
+  fs.symlinkSync(path.join(from, 'node_modules'), path.join(skill, 'node_modules'));
+  for (const e of fs.readdirSync(from)) {
+    if (!['node_modules', 'dist', 'data', 'SKILL.md'].includes(e)) fs.cpSync(path.join(from, e), path.join(skill, e), { recursive: true });
+  }
+}
 export const SCRIPTS = path.join(ROOT, 'skills/background-manager/scripts');
 export const PASSWORD = 'correct horse battery staple';
 /** Small programs the tests run (tests/fixtures/), instead of inline `python3 -c` text. */

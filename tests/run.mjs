@@ -5,7 +5,7 @@
 // half the time of one after another on two cores. Every file runs and reports even when an
 // earlier one failed; a file that hangs is ended (its whole process group) after FILE_LIMIT.
 //
-//   node tests/run.mjs [--unit | --full] [--jobs N] [name-filter]
+//   node tests/run.mjs [--unit | --full] [--jobs N] [file-name regex]
 //
 // TEST_JOBS sets the default number of files side by side (2).
 import { spawn } from 'node:child_process';
@@ -38,7 +38,7 @@ function parseArgs(argv) {
 }
 
 function fullTierFiles(filter) {
-  const files = fs.readdirSync(tests).filter((f) => f.endsWith('.test.ts') && f.includes(filter));
+  const files = fs.readdirSync(tests).filter((f) => f.endsWith('.test.ts') && new RegExp(filter).test(f));
   const rank = (f) => {
     const i = SLOW_FIRST.indexOf(f.slice(0, -'.test.ts'.length));
     return i < 0 ? SLOW_FIRST.length : i;
@@ -112,6 +112,10 @@ async function main() {
   }
   if (opts.full) {
     const queue = fullTierFiles(opts.filter);
+    if (queue.length === 0) {
+      console.error(`run.mjs: no file in tests/ matches /${opts.filter}/. Give part of a file name, e.g. lifecycle.`);
+      process.exit(2);
+    }
     const worker = async () => {
       for (let f = queue.shift(); f; f = queue.shift()) {
         const name = f.replace(/[.]/g, '\\.');
