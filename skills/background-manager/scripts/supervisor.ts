@@ -15,11 +15,11 @@ import type { Dropped } from './lib/log/logsink.ts';
 import { StateStore, type Leftover, type ProcessRecord, type StopReason } from './lib/store/state.ts';
 import { isLive } from './lib/process/status.ts';
 import { newSocketPath, serveControl, type Reply, type Request, type StopResult } from './lib/control/protocol.ts';
-import { adoptChildren, allStats, bootId, commOf, endWithin, markedWith, readStat, sessionMembersOf, signalName, signalTree, stillAlive, ticksFloor, treeMembers, trySignal, TREE_MARK_ENV, type ProcStat } from './lib/process/proc.ts';
+import { allStats, bootId, commOf, markedWith, readStat, sessionMembersOf, signalName, stillAlive, ticksFloor, treeMembers, TREE_MARK_ENV } from './lib/process/proc.ts';
+import { terminateTree } from './lib/process/terminate.ts';
 import { readHandoff, type SupervisorConfig, type SupervisorHello } from './lib/control/supervisor-config.ts';
 import { BgError } from './lib/cli/errors.ts';
 import { ensureDir } from './lib/store/fsutil.ts';
-import { waitFor } from './lib/cli/wait.ts';
 import { setLongTimeout } from './lib/cli/timer.ts';
 import { closeInheritedFds } from './lib/process/fds.ts';
 import { piecesForTty, readTtyMode } from './lib/process/ttyinput.ts';
@@ -420,63 +420,37 @@ async function main(): Promise<void> {
     const wasBackoff = wakeBackoff !== undefined;
     wakeBackoff?.();
     const deadline = Date.now() + timeoutMs;
-    const members = new Map<number, ProcStat>();
-    const take = (found: ProcStat[]) => {
-      for (const m of found) if (!members.has(m.pid)) members.set(m.pid, m);
-    };
-    const signalled = () => [...members.keys()].length;
-    // What earlier runs left running (checked by start time) is ended with the rest.
-    // So is every process that carries the tree's mark, wherever it moved.
-    const earlier = () => {
-      for (const l of liveLeftovers()) take(signalTree(l.pid, sig, l.startTicks));
-      for (const st of markedWith(treeMark)) if (!members.has(st.pid)) take(signalTree(st.pid, sig, st.startTicks));
-    };
+    // What earlier runs left running (checked by start time) is ended with the rest, and so is
+    // every process that carries the tree's mark, wherever it moved (terminateTree).
+    const earlier = () => liveLeftovers();
     if (!childRunning) {
       // Between runs, or ended while this stop was being recorded: what the runs left
       // running gets the signal, then SIGKILL after the grace period.
       await finished;
-      earlier();
-      const n = signalled();
-      const killed = await endWithin(members, deadline);
-      return { endedBy: wasBackoff ? 'exit' : 'exited', exitCode: ended!.exitCode, signal: ended!.signal, killedLeftovers: killed, endedLeftovers: n };
+      const t = await terminateTree({ roots: earlier(), signal: sig, graceMs: Math.max(0, deadline - Date.now()), mark: treeMark });
+      return { endedBy: wasBackoff ? 'exit' : 'exited', exitCode: ended!.exitCode, signal: ended!.signal, killedLeftovers: t.killed.length, endedLeftovers: t.first.length };
     }
     const pid = child.pid;
+    const running = child;
     // The command may have exited already, its end not yet recorded (a background job still
     // holds its output open): then what it left in its session and group gets the signal.
     const exitedBefore = child.hasExited();
     // Its identity: recorded at the start; read now only if it cannot have been reaped yet.
     const ident = childStat?.startTicks ?? (exitedBefore ? undefined : readStat(pid)?.startTicks);
-    if (ident !== undefined) take(signalTree(pid, sig, ident));
-    for (const st of sessionMembersOf(pid, ident ?? since(), ident === undefined)) if (!members.has(st.pid)) take(signalTree(st.pid, sig, st.startTicks));
-    earlier();
-    const signalledFirst = signalled() - (members.has(pid) ? 1 : 0);
-    let endedBy = exitedBefore ? 'exited' : (sig as string);
-    let killedLeftovers = 0;
-    let markScan = Date.now();
-    for (;;) {
+    const roots = [...(ident !== undefined ? [{ pid, startTicks: ident }] : []), ...sessionMembersOf(pid, ident ?? since(), ident === undefined), ...earlier()];
+    const t = await terminateTree({
+      roots,
+      signal: sig,
+      graceMs: Math.max(0, deadline - Date.now()),
+      mark: treeMark,
       // Only while the child is unreaped: after that its PID may belong to someone else, so
       // only descendants of known members are taken on.
-      const stats = allStats();
-      if (!child.hasExited()) take(treeMembers(pid, stats));
-      take(adoptChildren(members, stats));
-      // Those that moved out of reach of both (setsid, then their parent ended), now and then.
-      if (Date.now() - markScan >= 500) {
-        markScan = Date.now();
-        for (const st of markedWith(treeMark, stats)) if (!members.has(st.pid)) take(signalTree(st.pid, sig, st.startTicks));
-      }
-      const alive = stillAlive([...members.values()]);
-      if (ended && alive.length === 0) break;
-      if (Date.now() >= deadline) {
-        if (!child.hasExited()) endedBy = 'SIGKILL';
-        killedLeftovers = alive.filter((m) => m.pid !== pid).length;
-        for (const m of alive) trySignal(m.pid, 'SIGKILL');
-        // A SIGKILLed process is gone only once the kernel has run it (slow under load): the
-        // reply says they were killed, so they must be dead when it goes out.
-        await waitFor(() => stillAlive(alive).length === 0, 5_000);
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+      discover: (stats) => (running.hasExited() ? [] : treeMembers(pid, stats)),
+      settled: () => ended !== undefined,
+    });
+    const endedBy = t.killed.some((m) => m.pid === pid) ? 'SIGKILL' : exitedBefore ? 'exited' : (sig as string);
+    const killedLeftovers = t.killed.filter((m) => m.pid !== pid).length;
+    const signalledFirst = t.first.filter((m) => m.pid !== pid).length;
     await finished;
     return { endedBy, exitCode: ended!.exitCode, signal: ended!.signal, killedLeftovers, ...(exitedBefore ? { endedLeftovers: signalledFirst } : {}) };
   };
@@ -538,9 +512,8 @@ async function main(): Promise<void> {
     // Not registered, so nothing of it may be left: the command and all it started end now,
     // and so does this supervisor (output it held, or paused, has nowhere to go). Each by its
     // start time: the command may have exited while this waited, and its PID be reused.
-    const members = sessionMembersOf(child.pid, since(), !childStat);
-    if (childStat) signalTree(child.pid, 'SIGKILL', childStat.startTicks);
-    for (const m of stillAlive(members)) trySignal(m.pid, 'SIGKILL');
+    const roots = [...(childStat ? [childStat] : []), ...sessionMembersOf(child.pid, since(), !childStat)];
+    await terminateTree({ roots, signal: 'SIGKILL', graceMs: 0, mark: treeMark });
     const e = err as BgError;
     const code = e.code === 'DAMAGED' || e.code === 'STORAGE' || e.code === 'CANNOT_START' || e.code === 'NOT_FOUND' ? e.code : 'SUPERVISOR';
     hello({ ok: false, code, message: e.message });
