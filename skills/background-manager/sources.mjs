@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const SOURCE_DIRS = ['scripts', 'scripts/lib', 'scripts/lib/commands', 'scripts/lib/store', 'scripts/lib/log', 'scripts/lib/process', 'scripts/lib/control', 'scripts/lib/cli'];
+export const SOURCE_DIRS = ['scripts', 'scripts/supervisor', 'scripts/lib', 'scripts/lib/commands', 'scripts/lib/store', 'scripts/lib/log', 'scripts/lib/process', 'scripts/lib/control', 'scripts/lib/cli'];
 
 /** The newest modification time (ms) among build.mjs, sources.mjs, keycache-locate.mjs and the .ts sources. */
 export function newestSourceMtime(skill) {

@@ -1,6 +1,6 @@
 // A process's status is checked, never just remembered: the recorded end if there is one,
 // else whether the child with the recorded identity (PID, start time, boot) still lives.
-import type { ProcessRecord } from '../store/state.ts';
+import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { bootId, matchIdentity, readStat, signalNumber, type ProcStat } from './proc.ts';
 
 export type Status =
@@ -64,6 +64,11 @@ export function supervisorAlive(rec: ProcessRecord, boot = bootId()): boolean {
 /** Still running or about to run again: what holds a name, and what stop acts on. */
 export function isLive(rec: ProcessRecord, boot = bootId()): boolean {
   return ['running', 'orphaned', 'restarting', 'zombie', 'exiting'].includes(liveStatus(rec, boot).status);
+}
+
+/** The live process that holds `name` (names are unique among live processes), `exceptId` left out. */
+export function liveNameHolder(doc: StateDoc, name: string, exceptId?: string): ProcessRecord | undefined {
+  return doc.processes.find((p) => p.name === name && p.id !== exceptId && isLive(p));
 }
 
 /** Background jobs the process left running that still are (same PID, start time and boot). */
