@@ -1,7 +1,7 @@
 // What a supervisor knows while it runs, in one object the other parts share (main.ts makes it):
 // the current run's child, the stop under way, how the last run ended, the jobs runs left
-// behind. Each field has one writer: the run loop (run.ts) the child and its end, the control
-// handlers (handlers.ts) the stop.
+// behind. Who writes what: the run loop (run.ts, ending.ts) the child, the leftovers and the
+// end; a stop request (handlers.ts) or the --timeout (main.ts) the stop, once.
 import type { SubKeys } from '../lib/store/crypto.ts';
 import type { OutputLog } from '../lib/log/outputlog.ts';
 import { type Leftover, type ProcessRecord, type StateStore, type StopReason } from '../lib/store/state.ts';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { compileRegex, durationSec, makeParser, typed, listHint } from '../cli/cli.ts';
 import { openContext } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
-import { liveStatus } from '../process/status.ts';
+import { isLogging } from '../process/status.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { LogSetReader, logFileOf, type Cursor } from '../log/logset.ts';
 import { selectLines, streamLines, matches, type Query, type Selection } from '../log/logquery.ts';
@@ -14,6 +14,7 @@ import { follow, PROMPT_QUIET_MS } from '../log/follow.ts';
 import { decryptOpenssl, isOpensslFile } from '../store/legacy.ts';
 import type { LogIssue, StreamName } from '../log/logfile.ts';
 import type { ProcessRecord } from '../store/state.ts';
+import { findRecord } from '../store/records.ts';
 import type { Context } from '../store/context.ts';
 import { showScreen } from '../log/screen-show.ts';
 
@@ -36,10 +37,6 @@ export function parseSince(text: string, now = Date.now()): number | undefined {
     return Number.isNaN(t) ? undefined : t;
   }
   return undefined;
-}
-
-function isRunning(rec: ProcessRecord): boolean {
-  return ['running', 'restarting', 'exiting', 'zombie'].includes(liveStatus(rec).status);
 }
 
 function mib(bytes: number): string {
@@ -125,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!ctx.unlocked) throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
     if (args.screen) {
       const screenOpts = { activeFile, keys: ctx.unlocked.keys, rec, cursor: args.cursor, json: args.json, waitFor, waitForText: args.waitFor, timeoutSec: args.timeout };
-      return await showScreen({ ...screenOpts, running: () => isRunning(currentRecord(ctx, rec)), write: (t) => out.write(Buffer.from(t)) });
+      return await showScreen({ ...screenOpts, running: () => isLogging(currentRecord(ctx, rec)), write: (t) => out.write(Buffer.from(t)) });
     }
     return await show(ctx, rec, activeFile, write, out);
   } finally {
@@ -142,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
       lines: nGiven ? lines : args.new || sinceMs !== undefined || waitFor ? 0 : 20,
       from: args.new ? (cursorOf(rec, view) ?? null) : waitFor ? null : undefined,
     };
-    const running = isRunning(rec);
+    const running = isLogging(rec);
     // Without a line limit the output is streamed as it is read: a big log never sits in memory.
     let hit: Line | undefined;
     // --new --wait-for prints every new line up to the one that matches, so none is passed
@@ -184,7 +181,7 @@ export async function main(argv: string[]): Promise<number> {
         from: sel.end,
         open: sel.open,
         shown: shownOpen,
-        running: () => isRunning(currentRecord(ctx, rec)),
+        running: () => isLogging(currentRecord(ctx, rec)),
         timeoutMs: args.timeout === undefined ? undefined : args.timeout * 1000,
         onLine,
         onPartial,
@@ -212,7 +209,7 @@ export async function main(argv: string[]): Promise<number> {
       };
       const onPartial = (l: Line) => !(hits(l) && (found = l));
       const res = await followOn(onLine, onPartial, PROMPT_QUIET_MS); // quiet: not half of a line
-      damaged = reportIssues(reader.issues, isRunning(currentRecord(ctx, rec)), said) || damaged;
+      damaged = reportIssues(reader.issues, isLogging(currentRecord(ctx, rec)), said) || damaged;
       // Lines still open where it stopped (or timed out) are read now, so they are shown.
       if (upTo) for (const l of res.open) if (wanted(l)) printNew(l);
       await saveCursor(ctx, rec, args.new, view, res.cursor);
@@ -239,7 +236,7 @@ export async function main(argv: string[]): Promise<number> {
         return true;
       };
       const res = await followOn(onLine, onLine, PROMPT_QUIET_MS);
-      damaged = reportIssues(reader.issues, isRunning(currentRecord(ctx, rec)), said) || damaged;
+      damaged = reportIssues(reader.issues, isLogging(currentRecord(ctx, rec)), said) || damaged;
       await saveCursor(ctx, rec, args.new, view, res.cursor);
       return damaged ? EXIT.DAMAGED : 0;
     }
@@ -309,7 +306,7 @@ function showLegacy(ctx: Context, file: string, q: Query, write: (l: Line) => vo
 
 function currentRecord(ctx: Context, rec: ProcessRecord): ProcessRecord {
   try {
-    return ctx.store.read().processes.find((p) => p.id === rec.id) ?? rec;
+    return findRecord(ctx.store.read(), rec.id) ?? rec;
   } catch {
     return rec;
   }
@@ -353,7 +350,7 @@ const MAX_VIEWS = 16;
 async function saveCursor(ctx: Context, rec: ProcessRecord, isNew: boolean, view: string | undefined, end: Selection['end']): Promise<void> {
   if (!isNew || !end || !ctx.unlocked) return;
   await ctx.store.update((doc) => {
-    const r = doc.processes.find((p) => p.id === rec.id);
+    const r = findRecord(doc, rec.id);
     if (!r) return;
     if (view === undefined) {
       r.newCursor = end;

@@ -61,9 +61,23 @@ export function supervisorAlive(rec: ProcessRecord, boot = bootId()): boolean {
   return !!sup && sup.state !== 'Z'; // a dead supervisor nobody reaped yet is dead
 }
 
+// Still running or about to run again.
+const LIVE: ReadonlySet<Status> = new Set(['running', 'orphaned', 'restarting', 'zombie', 'exiting']);
+
 /** Still running or about to run again: what holds a name, and what stop acts on. */
 export function isLive(rec: ProcessRecord, boot = bootId()): boolean {
-  return ['running', 'orphaned', 'restarting', 'zombie', 'exiting'].includes(liveStatus(rec, boot).status);
+  return LIVE.has(liveStatus(rec, boot).status);
+}
+
+/**
+ * Live, and its log still written: isLive without `orphaned`. An orphaned process (its
+ * supervisor gone) runs on, so it holds its name and a stop acts on it, but nobody logs its
+ * output any more: a reader must not wait for more (get_logs --follow, --screen), nor take
+ * a torn last record for one being written right now.
+ */
+export function isLogging(rec: ProcessRecord, boot = bootId()): boolean {
+  const status = liveStatus(rec, boot).status;
+  return LIVE.has(status) && status !== 'orphaned';
 }
 
 /** The live process that holds `name` (names are unique among live processes), `exceptId` left out. */

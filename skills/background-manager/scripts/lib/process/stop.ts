@@ -6,6 +6,7 @@ import path from 'node:path';
 import { requestControl, Unanswered, type Reply, type StopResult } from '../control/protocol.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord, StopReason } from '../store/state.ts';
+import { findRecord, recordEnd } from '../store/records.ts';
 import { isLive, liveLeftovers, liveStatus, supervisorAlive } from './status.ts';
 import { bootId, commOf, matchIdentity, treeMembers, trySignal, type ProcStat } from './proc.ts';
 import { terminateTree } from './terminate.ts';
@@ -45,7 +46,7 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
       return { already: false, ...(await stopAroundSupervisor(ctx, rec, signal, timeoutMs, reason, err)) };
     }
     if (!reply.ok) throw new BgError(reply.code, reply.message);
-    const after = ctx.store.read().processes.find((p) => p.id === rec.id) ?? rec;
+    const after = findRecord(ctx.store.read(), rec.id) ?? rec;
     return { already: false, result: reply.stop!, rec: after };
   }
   return { already: false, ...(await stopWithoutSupervisor(ctx, rec, signal, timeoutMs, reason)) };
@@ -58,7 +59,7 @@ async function stopLeftovers(ctx: Context, rec: ProcessRecord, left: ProcStat[],
   const { killed } = await terminateTree({ roots: left, signal, graceMs: timeoutMs, bootId: rec.bootId, mark: rec.treeMark });
   const endedBy = killed.length ? 'SIGKILL' : signal;
   await ctx.store.update((doc) => {
-    const r = doc.processes.find((p) => p.id === rec.id);
+    const r = findRecord(doc, rec.id);
     if (r) delete r.leftovers;
   });
   return { count: left.length, names, endedBy };
@@ -103,13 +104,10 @@ async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: N
   // Without its parent (the supervisor) nobody reaps the child's status: record the signal.
   const result: StopResult = { endedBy, exitCode: null, signal: endedBy, killedLeftovers };
   const updated = await ctx.store.update((doc) => {
-    const r = doc.processes.find((p) => p.id === rec.id);
+    const r = findRecord(doc, rec.id);
     if (!r) return rec;
     r.stopRequest = { signal, at: new Date().toISOString(), reason };
-    r.ended = true;
-    r.exitCode = null;
-    r.signal = endedBy;
-    r.endedAt = new Date().toISOString();
+    recordEnd(r, { exitCode: null, signal: endedBy });
     return { ...r };
   });
   return { result, rec: updated };
