@@ -177,7 +177,9 @@ withSandbox('background jobs that outlive the command: named in the log, their p
   // A stop right after the command ended, before its end is recorded (a job holds its output
   // open for up to 1 s): what it left running gets the signal too.
   const port2 = await freePort();
-  const quick = await start(sb, ['--no-pty', 'sh', '-c', `python3 -m http.server ${port2} & echo "web $!"`]);
+  // Its output goes elsewhere: the supervisor closes the pipe 1 s after the shell ends, and a
+  // server still starting then (pyenv's shim is slow under load) would die of EPIPE.
+  const quick = await start(sb, ['--no-pty', 'sh', '-c', `python3 -m http.server ${port2} >/dev/null 2>&1 & echo "web $!"`]);
   // (python3 may still be bash when it is recorded: pyenv's shim is a bash script that execs it.)
   // The stop goes out once the shell has ended (on a loaded machine it could otherwise reach
   // the shell first, and this run would test an ordinary stop).

@@ -130,7 +130,7 @@ async function main() {
   const total = results.reduce((n, r) => n + r.total, 0);
   const passed = results.reduce((n, r) => n + r.passed, 0);
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-  console.log(`${passed}/${total} tests passed in ${results.length} files, ${minutes} min (${opts.jobs} files side by side).`);
+  console.log(`${passed}/${total} tests passed in ${results.length} files, ${minutes} min${opts.full ? ` (${opts.jobs} files side by side)` : ''}.`);
   if (failed.length) {
     console.log(`FAILED: ${failed.map((r) => `${r.label}${r.why ? ` (${r.why})` : ''}`).join(', ')}`);
     process.exit(1);

@@ -27,11 +27,12 @@ import { newestSourceMtime } from './sources.mjs';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
-// Every script in scripts/ but the supervisor is an entry script (start_process, list_processes, ...).
+// Every .ts file in scripts/ is an entry script (start_process, list_processes, ...); the
+// supervisor is a folder of its own (scripts/supervisor/, entry main.ts).
 export const ENTRY_SCRIPTS = fs
-  .readdirSync(path.join(root, 'scripts'))
-  .filter((f) => f.endsWith('.ts') && f !== 'supervisor.ts')
-  .map((f) => f.slice(0, -3))
+  .readdirSync(path.join(root, 'scripts'), { withFileTypes: true })
+  .filter((f) => f.isFile() && f.name.endsWith('.ts'))
+  .map((f) => f.name.slice(0, -3))
   .sort();
 
 // Scripts that start a supervisor gain nothing from the early derivation: they derive the key
@@ -44,7 +45,7 @@ const MIN_ITERATIONS = 100_000;
 const MAX_ITERATIONS = 10_000_000;
 
 export const BUNDLES = {
-  supervisor: { entry: 'scripts/supervisor.ts', out: 'dist/supervisor.mjs' },
+  supervisor: { entry: 'scripts/supervisor/main.ts', out: 'dist/supervisor.mjs' },
   // The supervisor's log thread (a worker: it must not load node-pty, which the supervisor does).
   'log-thread': { entry: 'scripts/lib/log/log-thread.ts', out: 'dist/log-thread.mjs' },
   // The dashboard's page (dashboard.ts serves dist/web/): bundled for the browser, with xterm.js

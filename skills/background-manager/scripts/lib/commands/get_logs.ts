@@ -14,8 +14,7 @@ import { decryptOpenssl, isOpensslFile } from '../store/legacy.ts';
 import { showScreen } from '../log/screen-show.ts';
 import { planRead, STREAM_CHOICES, type ReadOptions, type ReadPlan } from '../log/read-plan.ts';
 import { currentRecord, followLog, readOnce, waitForMatch, type ReadRun } from '../log/read-modes.ts';
-import { liveStatus } from '../process/status.ts';
-import type { ProcessRecord } from '../store/state.ts';
+import { isLogging } from '../process/status.ts';
 
 /** "30s", "5m", "2h", "1d", or an ISO time: the moment it names, in ms since the epoch. */
 export function parseSince(text: string, now = Date.now()): number | undefined {
@@ -57,11 +56,6 @@ function parse(argv: string[]) {
     .parseAsync();
 }
 
-/** Running in get_logs' sense: it can still write to its log. */
-export function isRunning(rec: ProcessRecord): boolean {
-  return ['running', 'restarting', 'exiting', 'zombie'].includes(liveStatus(rec).status);
-}
-
 type Args = Awaited<ReturnType<typeof parse>>;
 
 /** The parsed flags as ReadOptions, refusing combinations that do not apply (exit 2). */
@@ -96,8 +90,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const out = new SyncOut();
   const write = (line: Line) => out.write(formatLine(line, plan.format));
-  const running = () => isRunning(currentRecord(ctx, rec));
-  const run: ReadRun = { ctx, rec, activeFile: logFileOf(ctx.dataDir, rec), plan, out, write, timeoutSec: args.timeout, waitForText: args.waitFor, said: new Set(), runningAtStart: isRunning(rec), running };
+  const running = () => isLogging(currentRecord(ctx, rec));
+  const run: ReadRun = { ctx, rec, activeFile: logFileOf(ctx.dataDir, rec), plan, out, write, timeoutSec: args.timeout, waitForText: args.waitFor, said: new Set(), runningAtStart: isLogging(rec), running };
   try {
     return await read(run, args.cursor);
   } finally {

@@ -7,7 +7,7 @@ import { entryBundlesBuilt } from '../cli/bundle.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { howToRun } from '../cli/hints.ts';
 import { openContext, type Context } from '../store/context.ts';
-import { isLive } from '../process/status.ts';
+import { liveNameHolder } from '../process/status.ts';
 import { stopProcess } from '../process/stop.ts';
 import { reportReady } from '../control/ready.ts';
 import type { Readiness, RestartMode } from '../store/state.ts';
@@ -98,12 +98,12 @@ export async function main(argv: string[]): Promise<number> {
   const context = () => (unlocked ??= openContext({ create: true }));
   if (name && !args.replace) {
     // Checked again by the supervisor under the state lock; this saves starting anything.
-    const holder = context().store.read().processes.find((p) => p.name === name && isLive(p));
+    const holder = liveNameHolder(context().store.read(), name);
     if (holder) throw new BgError('REFUSED', `the name "${name}" belongs to running process ${holder.id}. Stop it, pick another name, or pass --replace.`);
   }
   if (name && args.replace) {
     const ctx = context();
-    const live = ctx.store.read().processes.find((p) => p.name === name && isLive(p));
+    const live = liveNameHolder(ctx.store.read(), name);
     if (live) {
       const r = await stopProcess(ctx, live, 'SIGTERM', 5000, 'replace');
       if (!r.already && r.note) process.stderr.write(`start_process: note: ${live.id}: ${r.note}.\n`);

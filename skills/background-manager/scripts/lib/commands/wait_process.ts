@@ -3,6 +3,7 @@ import { durationSec, makeParser, listHint } from '../cli/cli.ts';
 import { openContext } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { isLive, liveStatus } from '../process/status.ts';
+import { findRecord } from '../store/records.ts';
 import { waitFor } from '../cli/wait.ts';
 import { BgError } from '../cli/errors.ts';
 
@@ -22,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.timeout !== undefined) durationSec(argv, '--timeout', args.timeout, true);
   const ctx = openContext({ create: false });
   const id = resolveProcess(ctx.store.read(), String(args._[0])).id;
-  const current = () => ctx.store.read().processes.find((p) => p.id === id);
+  const current = () => findRecord(ctx.store.read(), id);
   const done = await waitFor(() => {
     const rec = current();
     return !rec || !isLive(rec);

@@ -177,7 +177,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
   const bundle = await ensureSupervisorBundle(SECRET_VARS);
 
   // Start the supervisor first: it boots while this process derives the key.
-  // --expose-gc: the supervisor collects its garbage as it ingests (see COLLECT_EVERY there).
+  // --expose-gc: the supervisor collects its garbage as it ingests (see COLLECT_EVERY in log/logsink.ts).
   // Through sh, to turn core dumps off (soft RLIMIT_CORE 0): a dump would carry the keys to
   // disk, and Node can set neither that limit nor PR_SET_DUMPABLE. The hard limit stays, so
   // the command (which inherits the soft limit) may raise its own.

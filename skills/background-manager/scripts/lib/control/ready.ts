@@ -11,11 +11,12 @@ import { EXIT } from '../cli/errors.ts';
 import { howToRun } from '../cli/hints.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
+import { findRecord } from '../store/records.ts';
 
 export type ReadyResult = { ready: true; detail: string } | { ready: false; why: 'timeout' | 'ended' };
 
 function current(ctx: Context, id: string): ProcessRecord | undefined {
-  return ctx.store.read().processes.find((p) => p.id === id);
+  return findRecord(ctx.store.read(), id);
 }
 
 /** `from`: where in the log this run's output starts (a restart continues the log). */
@@ -69,7 +70,7 @@ export function logEnd(ctx: Context, rec: ProcessRecord): Cursor | undefined {
 /** Why a readiness wait failed, in words, and the last lines of the run (start/restart, MCP). */
 export function notReady(ctx: Context, id: string, ready: Readiness, pattern: RegExp | undefined, why: 'timeout' | 'ended', from?: Cursor): { message: string; tail: Line[] } {
   const { port, timeoutSec } = ready;
-  const rec = ctx.store.read().processes.find((p) => p.id === id)!;
+  const rec = findRecord(ctx.store.read(), id)!;
   // The last lines of this run only (a restart continues the log after `from`).
   const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), { streams: new Set(['stdout', 'stderr']), raw: false, lines: 20, ...(from ? { from } : {}) });
   const last = tail.lines.length ? 'Its last lines:' : 'It printed nothing.';

@@ -13,6 +13,7 @@ import { newCursorOf, saveNewCursor, type ProcessRecord } from '../store/state.t
 import type { LogIssue } from './logfile.ts';
 import type { Context } from '../store/context.ts';
 import { queryAt, type ReadPlan } from './read-plan.ts';
+import { findRecord } from '../store/records.ts';
 
 /** One get_logs read: the process, its log, the plan and where lines go. */
 export interface ReadRun {
@@ -32,7 +33,7 @@ export interface ReadRun {
 /** The record as it stands now (the process may have ended since it was read). */
 export function currentRecord(ctx: Context, rec: ProcessRecord): ProcessRecord {
   try {
-    return ctx.store.read().processes.find((p) => p.id === rec.id) ?? rec;
+    return findRecord(ctx.store.read(), rec.id) ?? rec;
   } catch {
     return rec;
   }

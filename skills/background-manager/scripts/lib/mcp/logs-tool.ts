@@ -8,7 +8,8 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { compileRegex, durationSec } from '../cli/cli.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
-import { isRunning, parseSince } from '../commands/get_logs.ts';
+import { parseSince } from '../commands/get_logs.ts';
+import { isLogging } from '../process/status.ts';
 import { STREAM_CHOICES } from '../log/read-plan.ts';
 import { currentRecord, readerOf } from '../log/read-modes.ts';
 import { newCursorOf, saveNewCursor } from '../store/state.ts';
@@ -55,7 +56,7 @@ function warnings(issues: LogIssue[], running: boolean): string[] {
 }
 
 function answer(r: Read, lines: ShownLine[], note: string | undefined, extra: Record<string, unknown>, issues: LogIssue[]): CallToolResult {
-  const warn = warnings(issues, isRunning(currentRecord(r.ctx, r.rec)));
+  const warn = warnings(issues, isLogging(currentRecord(r.ctx, r.rec)));
   const body = lines.length ? linesText(lines, r.a.stream === 'all') : r.a.new ? '(nothing new)' : '(no output)';
   const text = [body, ...(note ? [`(${note})`] : []), ...warn.map((w) => `warning: ${w}`)].join('\n');
   return ok(text, { id: r.rec.id, lines, ...(note ? { note } : {}), warnings: warn, ...extra });
@@ -113,7 +114,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number): Promise<C
       from: sel.end,
       open: sel.open,
       // A cancelled call, or a client gone, ends the wait at the next status check.
-      running: () => !r.signal.aborted && isRunning(currentRecord(r.ctx, r.rec)),
+      running: () => !r.signal.aborted && isLogging(currentRecord(r.ctx, r.rec)),
       timeoutMs: timeoutSec * 1000,
       onLine: (l) => (hits(l) ? !(hit = l) : !matches({ ...r.q, sinceMs: undefined }, l) || keep(l)),
       onPartial: (l) => !(hits(l) && (hit = l)),
@@ -146,7 +147,7 @@ async function screen(r: Read, pattern: RegExp | undefined, timeoutSec: number |
     waitFor: pattern,
     waitForText: r.a.wait_for,
     timeoutSec,
-    running: () => !r.signal.aborted && isRunning(currentRecord(r.ctx, r.rec)),
+    running: () => !r.signal.aborted && isLogging(currentRecord(r.ctx, r.rec)),
     write: (t) => (text += t),
   });
   const s = JSON.parse(text) as { rows: string[]; cursor: unknown; size: unknown };

@@ -19,6 +19,7 @@ import { signalNumber } from '../process/proc.ts';
 import { KEY_NAMES } from '../process/keys-input.ts';
 import { guarded, ok } from './result.ts';
 import type { Session } from './session.ts';
+import { findRecord } from '../store/records.ts';
 
 /** Rows a list answer shows; the rest are counted (filter with status to see them). */
 const MAX_ROWS = 200;
@@ -129,7 +130,7 @@ export function registerProcessTools(server: McpServer, session: Session, change
       durationSec([], 'timeout', a.timeout, true);
       const ctx = session.context();
       const id = resolveProcess(ctx.store.read(), a.id).id;
-      const current = () => ctx.store.read().processes.find((p) => p.id === id);
+      const current = () => findRecord(ctx.store.read(), id);
       const done = await waitFor(() => signal.aborted || !current() || !isLive(current()!), a.timeout * 1000, 100);
       const rec = current();
       if (!rec) throw new BgError('NOT_FOUND', `process ${id} was removed while waiting.`);

@@ -2,7 +2,6 @@
 // time, boot id): a PID alone is not enough, because PIDs are reused.
 import fs from 'node:fs';
 import { constants } from 'node:os';
-import { waitFor } from '../cli/wait.ts';
 
 export interface ProcStat {
   pid: number;
@@ -147,32 +146,60 @@ export function trySignal(pid: number, signal: NodeJS.Signals | number): boolean
 }
 
 /** Live (non-zombie) members among `pids`, each checked against its start time. */
-export function stillAlive(members: ProcStat[]): ProcStat[] {
-  return members.filter((m) => {
-    const st = readStat(m.pid);
-    return st !== undefined && st.startTicks === m.startTicks && st.state !== 'Z' && st.state !== 'X';
-  });
+export function stillAlive(members: ProcStat[], table: ProcTable = procTable): ProcStat[] {
+  return members.filter((m) => sameProcess(m, table));
 }
+
+// Whether `m`'s PID still belongs to the process `m` was read from (the same start time), alive.
+function sameProcess(m: ProcStat, table: ProcTable): boolean {
+  const st = table.stat(m.pid);
+  return st !== undefined && st.startTicks === m.startTicks && st.state !== 'Z' && st.state !== 'X';
+}
+
+/**
+ * Signal `m` only if its PID is still the process it was read as: the PID-reuse rule that every
+ * signal of a stop goes through (lib/process/terminate.ts).
+ */
+export function signalSame(m: ProcStat, signal: NodeJS.Signals, table: ProcTable = procTable): boolean {
+  return sameProcess(m, table) && table.kill(m.pid, signal);
+}
+
+/**
+ * What stopping a tree needs of the process table: /proc and kill(2) here (procTable), a fake
+ * table in the unit tests of terminate.ts.
+ */
+export interface ProcTable {
+  list(): ProcStat[];
+  stat(pid: number): ProcStat | undefined;
+  /** Processes in `stats` whose environment carries the tree mark `mark` (markedWith). */
+  marked(mark: string, stats: ProcStat[]): ProcStat[];
+  kill(pid: number, signal: NodeJS.Signals): boolean;
+  bootId(): string;
+}
+
+export const procTable: ProcTable = { list: () => allStats(), stat: readStat, marked: (mark, stats) => markedWith(mark, stats), kill: trySignal, bootId };
 
 /**
  * Signal a whole tree: stop it first (SIGSTOP) so nothing forks out from under us, send the
  * signal, then let it run (SIGCONT) so it can act on it. Re-collects members until stable.
+ * Nothing if `leader`'s PID now belongs to another process than the one started at
+ * `leaderStartTicks`.
  */
-export function signalTree(leader: number, signal: NodeJS.Signals, leaderStartTicks?: number): ProcStat[] {
-  const lst = readStat(leader);
+export function signalTree(leader: number, signal: NodeJS.Signals, leaderStartTicks?: number, table: ProcTable = procTable): ProcStat[] {
+  const lst = table.stat(leader);
   if (!lst || (leaderStartTicks !== undefined && lst.startTicks !== leaderStartTicks)) return [];
   const seen = new Map<number, ProcStat>();
   for (let round = 0; round < 5; round++) {
-    const members = treeMembers(leader).filter((m) => !seen.has(m.pid) && m.pid !== process.pid);
+    const members = treeMembers(leader, table.list()).filter((m) => !seen.has(m.pid) && m.pid !== process.pid);
     if (members.length === 0) break;
     for (const m of members) {
       seen.set(m.pid, m);
-      trySignal(m.pid, 'SIGSTOP');
+      signalSame(m, 'SIGSTOP', table);
     }
   }
   const all = [...seen.values()];
-  for (const m of all) trySignal(m.pid, signal);
-  if (signal !== 'SIGKILL') for (const m of all) trySignal(m.pid, 'SIGCONT');
+  for (const m of all) signalSame(m, signal, table);
+  if (signal !== 'SIGKILL') for (const m of all) signalSame(m, 'SIGCONT', table);
   return all;
 }
 
@@ -209,16 +236,4 @@ export function commOf(pid: number): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Wait until every member (signalled already) has ended, or the deadline: then SIGKILL those
- * left and wait for them to be gone (callers say they were killed). Returns how many were.
- */
-export async function endWithin(members: Map<number, ProcStat>, deadline: number): Promise<number> {
-  if (await waitFor(() => stillAlive([...members.values()]).length === 0, Math.max(0, deadline - Date.now()))) return 0;
-  const alive = stillAlive([...members.values()]);
-  for (const m of alive) trySignal(m.pid, 'SIGKILL');
-  await waitFor(() => stillAlive(alive).length === 0, 5_000);
-  return alive.length;
 }

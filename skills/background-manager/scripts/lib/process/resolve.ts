@@ -3,17 +3,18 @@
 import { oneLine } from '../cli/format.ts';
 import { BgError } from '../cli/errors.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
-import { isLive } from './status.ts';
+import { findRecord } from '../store/records.ts';
+import { liveNameHolder } from './status.ts';
 import { howToRun } from '../cli/hints.ts';
 
 export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
   const wanted = ref.trim();
   if (!wanted) throw new BgError('USAGE', 'the process ID is empty. Give an ID, a unique prefix, or a name from list_processes.');
   const lower = wanted.toLowerCase();
-  const exact = doc.processes.find((p) => p.id === lower);
+  const exact = findRecord(doc, lower);
   if (exact) return exact;
   const named = doc.processes.filter((p) => p.name === wanted);
-  if (named.length) return named.find((p) => isLive(p)) ?? named[named.length - 1]!;
+  if (named.length) return liveNameHolder(doc, wanted) ?? named[named.length - 1]!;
   const matches = doc.processes.filter((p) => p.id.startsWith(lower));
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) {

@@ -1,6 +1,6 @@
 // A process's status is checked, never just remembered: the recorded end if there is one,
 // else whether the child with the recorded identity (PID, start time, boot) still lives.
-import type { ProcessRecord } from '../store/state.ts';
+import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { bootId, matchIdentity, readStat, signalNumber, type ProcStat } from './proc.ts';
 
 export type Status =
@@ -61,9 +61,28 @@ export function supervisorAlive(rec: ProcessRecord, boot = bootId()): boolean {
   return !!sup && sup.state !== 'Z'; // a dead supervisor nobody reaped yet is dead
 }
 
+// Still running or about to run again.
+const LIVE: ReadonlySet<Status> = new Set(['running', 'orphaned', 'restarting', 'zombie', 'exiting']);
+
 /** Still running or about to run again: what holds a name, and what stop acts on. */
 export function isLive(rec: ProcessRecord, boot = bootId()): boolean {
-  return ['running', 'orphaned', 'restarting', 'zombie', 'exiting'].includes(liveStatus(rec, boot).status);
+  return LIVE.has(liveStatus(rec, boot).status);
+}
+
+/**
+ * Live, and its log still written: isLive without `orphaned`. An orphaned process (its
+ * supervisor gone) runs on, so it holds its name and a stop acts on it, but nobody logs its
+ * output any more: a reader must not wait for more (get_logs --follow, --screen), nor take
+ * a torn last record for one being written right now.
+ */
+export function isLogging(rec: ProcessRecord, boot = bootId()): boolean {
+  const status = liveStatus(rec, boot).status;
+  return LIVE.has(status) && status !== 'orphaned';
+}
+
+/** The live process that holds `name` (names are unique among live processes), `exceptId` left out. */
+export function liveNameHolder(doc: StateDoc, name: string, exceptId?: string): ProcessRecord | undefined {
+  return doc.processes.find((p) => p.name === name && p.id !== exceptId && isLive(p));
 }
 
 /** Background jobs the process left running that still are (same PID, start time and boot). */

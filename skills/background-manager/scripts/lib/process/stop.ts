@@ -6,8 +6,10 @@ import path from 'node:path';
 import { requestControl, Unanswered, type Reply, type StopResult } from '../control/protocol.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord, StopReason } from '../store/state.ts';
+import { findRecord, recordEnd } from '../store/records.ts';
 import { isLive, liveLeftovers, liveStatus, supervisorAlive } from './status.ts';
-import { adoptChildren, allStats, bootId, commOf, markedWith, endWithin, matchIdentity, signalTree, stillAlive, treeMembers, trySignal, type ProcStat } from './proc.ts';
+import { bootId, commOf, matchIdentity, treeMembers, trySignal, type ProcStat } from './proc.ts';
+import { terminateTree } from './terminate.ts';
 import { BgError } from '../cli/errors.ts';
 import { waitFor } from '../cli/wait.ts';
 
@@ -44,7 +46,7 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
       return { already: false, ...(await stopAroundSupervisor(ctx, rec, signal, timeoutMs, reason, err)) };
     }
     if (!reply.ok) throw new BgError(reply.code, reply.message);
-    const after = ctx.store.read().processes.find((p) => p.id === rec.id) ?? rec;
+    const after = findRecord(ctx.store.read(), rec.id) ?? rec;
     return { already: false, result: reply.stop!, rec: after };
   }
   return { already: false, ...(await stopWithoutSupervisor(ctx, rec, signal, timeoutMs, reason)) };
@@ -54,22 +56,13 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
 // then they are forgotten.
 async function stopLeftovers(ctx: Context, rec: ProcessRecord, left: ProcStat[], signal: NodeJS.Signals, timeoutMs: number): Promise<LeftoversStopped> {
   const names = left.map((st) => `PID ${st.pid} (${commOf(st.pid) ?? rec.leftovers!.find((l) => l.pid === st.pid)?.name ?? '?'})`).join(', ');
-  const members = new Map<number, ProcStat>();
-  for (const st of left) for (const m of signalTree(st.pid, signal, st.startTicks)) members.set(m.pid, m);
-  signalMarked(rec, signal, members);
-  const endedBy = (await endWithin(members, Date.now() + timeoutMs)) ? 'SIGKILL' : signal;
+  const { killed } = await terminateTree({ roots: left, signal, graceMs: timeoutMs, bootId: rec.bootId, mark: rec.treeMark });
+  const endedBy = killed.length ? 'SIGKILL' : signal;
   await ctx.store.update((doc) => {
-    const r = doc.processes.find((p) => p.id === rec.id);
+    const r = findRecord(doc, rec.id);
     if (r) delete r.leftovers;
   });
   return { count: left.length, names, endedBy };
-}
-
-// Every process that carries the tree's mark in its environment (it may have left the session
-// and lost its parent) and is not among `members` yet gets the signal, with its own tree.
-function signalMarked(rec: ProcessRecord, signal: NodeJS.Signals, members: Map<number, ProcStat>): void {
-  if (!rec.treeMark || rec.bootId !== bootId()) return;
-  for (const st of markedWith(rec.treeMark)) if (!members.has(st.pid)) for (const m of signalTree(st.pid, signal, st.startTicks)) members.set(m.pid, m);
 }
 
 // The supervisor lives but did not answer before the stop was asked of it: end it (verified by
@@ -94,36 +87,27 @@ function removeSocket(ctx: Context, rec: ProcessRecord): void {
 async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number, reason: StopReason): Promise<{ result: StopResult; rec: ProcessRecord }> {
   const boot = bootId();
   const ident = { pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId };
-  const members = new Map<number, ProcStat>();
-  for (const m of signalTree(rec.pid, signal, rec.startTicks)) members.set(m.pid, m);
-  signalMarked(rec, signal, members);
-  const childGone = () => !matchIdentity(ident, boot) || matchIdentity(ident, boot)?.state === 'Z';
-  const allGone = () => {
-    const stats = allStats();
-    if (matchIdentity(ident, boot)) for (const m of treeMembers(rec.pid, stats)) if (!members.has(m.pid)) members.set(m.pid, m);
-    for (const m of adoptChildren(members, stats)) members.set(m.pid, m); // forked by members after the command ended
-    return childGone() && stillAlive([...members.values()]).length === 0;
-  };
-  let endedBy: string = signal;
-  let killedLeftovers = 0;
-  if (!(await waitFor(allGone, timeoutMs))) {
-    const alive = stillAlive([...members.values()]);
-    if (!childGone()) endedBy = 'SIGKILL';
-    killedLeftovers = alive.filter((m) => m.pid !== rec.pid).length;
-    for (const m of alive) trySignal(m.pid, 'SIGKILL');
-    await waitFor(() => stillAlive(alive).length === 0, 5_000);
-  }
+  const child = () => matchIdentity(ident, boot);
+  const { killed } = await terminateTree({
+    roots: rec.startTicks === undefined ? [] : [{ pid: rec.pid, startTicks: rec.startTicks }],
+    signal,
+    graceMs: timeoutMs,
+    bootId: rec.bootId,
+    mark: rec.treeMark,
+    // Its tree as it grows, while the child is still the one recorded.
+    discover: (stats) => (child() ? treeMembers(rec.pid, stats) : []),
+    settled: () => !child() || child()?.state === 'Z',
+  });
+  const endedBy: string = killed.some((m) => m.pid === rec.pid) ? 'SIGKILL' : signal;
+  const killedLeftovers = killed.filter((m) => m.pid !== rec.pid).length;
   removeSocket(ctx, rec);
   // Without its parent (the supervisor) nobody reaps the child's status: record the signal.
   const result: StopResult = { endedBy, exitCode: null, signal: endedBy, killedLeftovers };
   const updated = await ctx.store.update((doc) => {
-    const r = doc.processes.find((p) => p.id === rec.id);
+    const r = findRecord(doc, rec.id);
     if (!r) return rec;
     r.stopRequest = { signal, at: new Date().toISOString(), reason };
-    r.ended = true;
-    r.exitCode = null;
-    r.signal = endedBy;
-    r.endedAt = new Date().toISOString();
+    recordEnd(r, { exitCode: null, signal: endedBy });
     return { ...r };
   });
   return { result, rec: updated };

@@ -10,6 +10,7 @@ import { ensureDir, readIfExists, storageError } from './fsutil.ts';
 import { LockLostError, withLock, type HeldLock } from './lock.ts';
 import { KEY_FILE, readStateFloor, withStateFloor } from './keys.ts';
 import { decryptOpenssl, isOpensslFile, parseLegacyState, type LegacyEntry } from './legacy.ts';
+import { findRecord } from './records.ts';
 
 export const STATE_FILE = 'processes.json.enc';
 export const LEGACY_BACKUP_SUFFIX = '.python-backup';
@@ -271,7 +272,7 @@ export function newCursorOf(rec: ProcessRecord, view: string | undefined): NewCu
 /** Record where a get_logs --new read of `view` stopped, so the next one goes on from there. */
 export async function saveNewCursor(store: StateStore, id: string, view: string | undefined, end: NewCursor): Promise<void> {
   await store.update((doc) => {
-    const r = doc.processes.find((p) => p.id === id);
+    const r = findRecord(doc, id);
     if (!r) return;
     if (view === undefined) {
       r.newCursor = end;

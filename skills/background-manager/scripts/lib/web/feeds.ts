@@ -17,6 +17,7 @@ import { lineText, type Line } from '../log/lines.ts';
 import { outputSinceReset, PTY_COLS, PTY_ROWS } from '../log/screen.ts';
 import { STREAMS } from '../log/logfile.ts';
 import { liveStatus } from '../process/status.ts';
+import { findRecord } from '../store/records.ts';
 
 // Ports and statuses also change without a state write (a server starts listening, a process
 // is lost): looked at again this often while a page is open.
@@ -114,7 +115,7 @@ function readerOf(ctx: Context, rec: ProcessRecord): LogSetReader {
 // Whether the process may still write to its log (as get_logs decides it).
 function stillWriting(ctx: Context, id: string): boolean {
   try {
-    const rec = ctx.store.read().processes.find((p) => p.id === id);
+    const rec = findRecord(ctx.store.read(), id);
     return !!rec && ['running', 'restarting', 'exiting', 'zombie'].includes(liveStatus(rec).status);
   } catch {
     return false;
