@@ -57,10 +57,14 @@ export function listSegments(activeFile: string): Segment[] {
  */
 export function logNextSeq(activeFile: string, keys: SubKeys, procId: string): number | undefined {
   const newest = listSegments(activeFile).pop();
-  if (!newest) return undefined;
+  return newest && seqAfterSegment(newest.file, keys, procId);
+}
+
+/** The seq after the newest record of one segment (its base if it has none); undefined if it cannot be read. */
+function seqAfterSegment(file: string, keys: SubKeys, procId: string): number | undefined {
   let r: LogReader | undefined;
   try {
-    r = LogReader.open(newest.file, keys, procId);
+    r = LogReader.open(file, keys, procId);
     let next = r.header.baseSeq;
     r.readBackward((rec) => {
       next = rec.seq + 1;
@@ -388,20 +392,8 @@ export class CappedLogWriter {
   private nextSeqAfterArchive(): number {
     const last = listSegments(this.activeFile).filter((s) => s.firstSeq !== undefined).pop();
     if (!last) return 0;
-    let r: LogReader | undefined;
-    try {
-      r = LogReader.open(last.file, this.keys, this.procId);
-      let next = r.header.baseSeq;
-      r.readBackward((rec) => {
-        next = rec.seq + 1;
-        return false;
-      });
-      return next;
-    } catch {
-      return last.firstSeq!; // unreadable: at least not below its first record
-    } finally {
-      r?.close();
-    }
+    // Unreadable: at least not below its first record.
+    return seqAfterSegment(last.file, this.keys, this.procId) ?? last.firstSeq!;
   }
 
   /** Append; returns true when older output was dropped by this call (the caller records it). */
