@@ -28,7 +28,7 @@ const INGEST_REPS = Number(process.env.BENCH_INGEST_REPS ?? 5);
 const INGEST_BYTES = Number(process.env.BENCH_INGEST_MB ?? 500) * 1e6;
 const PTY_BYTES = Number(process.env.BENCH_PTY_MB ?? 100) * 1e6;
 
-const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean); // e.g. fast,start,ingest,pty,logs,many,tsx,warm,screen,load
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean); // e.g. fast,start,ingest,pty,logs,many,tsx,warm,screen,load,dash
 const want = (row: string) => !ONLY || ONLY.includes(row);
 let hasLogCap = false;
 
@@ -657,6 +657,22 @@ async function rowStartUnderLoad(): Promise<void> {
   }
 }
 
+// The dashboard (issue 16): the page's first paint, and a printed line to the line shown in
+// the browser (bench/dashboard.ts; Debian's chromium, skipped with a note where there is none).
+async function rowsDashboard(): Promise<void> {
+  if (!fs.existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium')) {
+    notes.push('dashboard rows skipped: no chromium (apt-get install chromium, or CHROMIUM_PATH)');
+    return;
+  }
+  log('dashboard: page loads and line latency');
+  const { measureDashboard } = await import('./dashboard.ts');
+  const r = await measureDashboard();
+  const fcp = stat(r.fcp);
+  const line = stat(r.line);
+  rows.push({ figure: `dashboard: first contentful paint (${r.fcp.length} page loads, chromium)`, value: fmtMs(fcp), reference: 'none', refValue: '', ratio: '', target: 'reported', met: true });
+  rows.push({ figure: `dashboard: a line printed to the line shown in the browser (${r.line.length} lines)`, value: fmtMs(line), reference: 'none', refValue: '', ratio: '', target: '< 300 ms (median)', met: line.median < 300 });
+}
+
 function table(): string {
   const head = ['figure', 'median (min–max)', 'reference in the same run', 'reference median (min–max)', 'ratio', 'target', 'met'];
   const lines = [head, head.map(() => '---')].map((r) => `| ${r.join(' | ')} |`);
@@ -703,6 +719,7 @@ async function main(): Promise<void> {
   if (want('warm')) await rowsWarm();
   if (want('screen')) await rowScreen();
   if (want('load')) await rowStartUnderLoad();
+  if (want('dash')) await rowsDashboard();
 
   const elapsed = (performance.now() - T0) / 1000;
   console.log(`\n${REPS} interleaved runs per side (ingest: ${INGEST_REPS}), after one untimed warm-up each (none for ingest); ${os.cpus().length} CPUs; ${new Date().toISOString()}; bench took ${elapsed.toFixed(0)} s; load average ${LOAD0[0]!.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end; scripts run from a copy of skills/background-manager taken after the build.\n`);
