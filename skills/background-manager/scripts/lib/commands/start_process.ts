@@ -34,8 +34,8 @@ function reordered(argv: string[], command: string[]): string {
   return `${howToRun('start_process')} ${[...own, ...moved, ...rest].map(shellQuote).join(' ')}`;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const args = await makeParser(
+function parse(argv: string[]) {
+  return makeParser(
     argv,
     'Usage: $0 [options] <command> [args...]\n\nRuns a command in the background and prints its ID. Everything from the first\nnon-option argument on is the command. Several arguments run directly (no shell);\none argument is a shell command line (sh -c), so pipes and && work. `--` also ends\nthe options; start_process\'s own options put after the command go to the command\n(a note on stderr says so).',
   )
@@ -60,6 +60,12 @@ export async function main(argv: string[]): Promise<number> {
     .example('$0 --restart on-failure --max-restarts 3 ./worker.sh', 'Restart it up to 3 times if it fails')
     .example('$0 --env PORT=3000 --timeout 600 --no-pty -- node server.js', 'Environment, a time limit, pipes')
     .parseAsync();
+}
+
+type Args = Awaited<ReturnType<typeof parse>>;
+
+/** The options checked (exit 2 on a bad one) and turned into what startProcess takes. */
+function checked(argv: string[], args: Args) {
   const command = [...(args._ as (string | number)[]), ...((args['--'] as (string | number)[] | undefined) ?? [])].map(String);
   const maxLogSize = parseSize(args.maxLogSize);
   if (maxLogSize === undefined || maxLogSize < MIN_MAX_LOG_SIZE) {
@@ -82,26 +88,31 @@ export async function main(argv: string[]): Promise<number> {
   if (command.length === 0 || (command.length === 1 && command[0]!.trim() === '')) {
     throw new BgError('USAGE', `no command given. Example: ${howToRun('start_process')} python3 -m http.server 8080`);
   }
+  return { command, maxLogSize, name, extraEnv, pattern, ready, timeoutSec };
+}
 
-  // `start_process.ts python3 -m http.server 8080 --name web` gives --name to the server; say
-  // so, unless -- marked the command (then its own --name, as docker's, is meant). Options
-  // that other programs commonly have too (--cwd, --env, --timeout, --restart) are left out.
+/**
+ * `start_process.ts python3 -m http.server 8080 --name web` gives --name to the server; say
+ * so, unless -- marked the command (then its own --name, as docker's, is meant). Options
+ * that other programs commonly have too (--cwd, --env, --timeout, --restart) are left out.
+ */
+function noteMisplaced(argv: string[], command: string[]): void {
   const OWN = ['name', 'replace', 'no-pty', 'wait-for', 'wait-port', 'wait-timeout', 'max-restarts', 'max-log-size'];
   const markedByDashes = argv[argv.length - command.length - 1] === '--';
   const misplaced = markedByDashes ? [] : command.slice(1).filter((a) => OWN.some((o) => a === `--${o}` || a.startsWith(`--${o}=`)));
   if (misplaced.length) {
     process.stderr.write(`start_process: note: ${misplaced.join(', ')} came after the command, so the command gets ${misplaced.length > 1 ? 'them' : 'it'}, not start_process. Put start_process's options before the command, as in: ${reordered(argv, command)}\n`);
   }
+}
 
-  // The key is derived once, late: startProcess asks for it while the supervisor boots.
-  let unlocked: Context | undefined;
-  const context = () => (unlocked ??= openContext({ create: true }));
-  if (name && !args.replace) {
+/** --name: refused while a live process holds it, unless --replace, which stops that one first. */
+async function claimName(context: () => Context, name: string | undefined, replace: boolean): Promise<void> {
+  if (name && !replace) {
     // Checked again by the supervisor under the state lock; this saves starting anything.
     const holder = liveNameHolder(context().store.read(), name);
     if (holder) throw new BgError('REFUSED', `the name "${name}" belongs to running process ${holder.id}. Stop it, pick another name, or pass --replace.`);
   }
-  if (name && args.replace) {
+  if (name && replace) {
     const ctx = context();
     const live = liveNameHolder(ctx.store.read(), name);
     if (live) {
@@ -110,6 +121,16 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`Stopped process ${live.id} (${name}) to replace it${r.already ? '' : ` (${r.result.endedBy})`}.\n`);
     }
   }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = await parse(argv);
+  const { command, maxLogSize, name, extraEnv, pattern, ready, timeoutSec } = checked(argv, args);
+  noteMisplaced(argv, command);
+  // The key is derived once, late: startProcess asks for it while the supervisor boots.
+  let unlocked: Context | undefined;
+  const context = () => (unlocked ??= openContext({ create: true }));
+  await claimName(context, name, args.replace);
   const started = await startProcess({
     command,
     cwd: args.cwd ?? process.cwd(),

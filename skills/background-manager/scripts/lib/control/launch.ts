@@ -2,7 +2,7 @@
 // hand it the data key over a pipe, and return once it reports the child running.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { BgError, isErrno } from '../cli/errors.ts';
 import { ensureSupervisorBundle } from '../cli/bundle.ts';
 import { openContext, type Context } from '../store/context.ts';
@@ -175,8 +175,49 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
   const plan = planCommand(opts.command, env, cwd);
   if (opts.display) plan.display = opts.display;
   const bundle = await ensureSupervisorBundle(SECRET_VARS);
-
   // Start the supervisor first: it boots while this process derives the key.
+  const sup = spawnSupervisor(bundle, callerEnv);
+  let cfg: SupervisorConfig;
+  let dataKey: Buffer;
+  try {
+    const ctx = opts.context ? opts.context() : openContext({ create: true }, callerEnv);
+    // A damaged state file is found before anything runs (the supervisor would find it only
+    // after starting the command); the Python skill's state becomes ours here.
+    ctx.store.read();
+    await migrateLegacyState(ctx.store);
+    dataKey = ctx.unlocked!.dataKey;
+    cfg = {
+      dataDir: ctx.dataDir,
+      command: plan.display,
+      argv: plan.argv,
+      cwd,
+      env,
+      pty: opts.pty,
+      cols: PTY_COLS,
+      rows: PTY_ROWS,
+      maxLogSize: opts.maxLogSize ?? DEFAULT_MAX_LOG_SIZE,
+      name: opts.name,
+      extraEnv: opts.extraEnv ?? {},
+      restart: opts.restart ?? { mode: 'no', max: 0 },
+      timeoutSec: opts.timeoutSec,
+      ready: opts.ready,
+      reuseId: opts.reuseId,
+    };
+  } catch (err) {
+    sup.child.kill('SIGKILL');
+    throw err;
+  }
+  writeHandoff(sup.child.stdin!, dataKey, cfg);
+  const hello = await sup.hello;
+  if (!hello.ok) throw new BgError(hello.code, hello.message);
+  return { id: hello.id, pid: hello.pid };
+}
+
+/**
+ * The supervisor, started in its own session, and its hello: the first line on its stdout, or
+ * (when it dies first) an error that says why, from what it printed on stderr.
+ */
+function spawnSupervisor(bundle: string, callerEnv: NodeJS.ProcessEnv): { child: ChildProcess; hello: Promise<SupervisorHello> } {
   // --expose-gc: the supervisor collects its garbage as it ingests (see COLLECT_EVERY in log/logsink.ts).
   // Through sh, to turn core dumps off (soft RLIMIT_CORE 0): a dump would carry the keys to
   // disk, and Node can set neither that limit nor PR_SET_DUMPABLE. The hard limit stays, so
@@ -207,53 +248,21 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
     });
   });
   sup.stdin!.on('error', () => undefined);
-
-  let cfg: SupervisorConfig;
-  let dataKey: Buffer;
-  try {
-    const ctx = opts.context ? opts.context() : openContext({ create: true }, callerEnv);
-    // A damaged state file is found before anything runs (the supervisor would find it only
-    // after starting the command); the Python skill's state becomes ours here.
-    ctx.store.read();
-    await migrateLegacyState(ctx.store);
-    dataKey = ctx.unlocked!.dataKey;
-    cfg = {
-      dataDir: ctx.dataDir,
-      command: plan.display,
-      argv: plan.argv,
-      cwd,
-      env,
-      pty: opts.pty,
-      cols: PTY_COLS,
-      rows: PTY_ROWS,
-      maxLogSize: opts.maxLogSize ?? DEFAULT_MAX_LOG_SIZE,
-      name: opts.name,
-      extraEnv: opts.extraEnv ?? {},
-      restart: opts.restart ?? { mode: 'no', max: 0 },
-      timeoutSec: opts.timeoutSec,
-      ready: opts.ready,
-      reuseId: opts.reuseId,
-    };
-  } catch (err) {
-    sup.kill('SIGKILL');
-    throw err;
-  }
-  writeHandoff(sup.stdin!, dataKey, cfg);
-  const line = await helloLine;
-  sup.stdout!.destroy();
-  sup.stderr!.destroy();
-  sup.unref();
-  let hello: SupervisorHello;
-  try {
-    hello = JSON.parse(line) as SupervisorHello;
-  } catch {
-    // Its own words, else the error line of what node printed (not the stack under it).
-    const lines = why.split('\n').map((l) => l.trim()).filter(Boolean);
-    const said = (line || lines.find((l) => /^\w*Error\b/.test(l)) || lines[lines.length - 1] || '').slice(0, 500);
-    throw new BgError('SUPERVISOR', `the supervisor exited before it started the command${said ? ` (${said})` : ''}. Nothing was recorded; try again, and report it if it persists.`);
-  }
-  if (!hello.ok) throw new BgError(hello.code, hello.message);
-  return { id: hello.id, pid: hello.pid };
+  const hello = helloLine.then((line) => {
+    sup.stdout!.destroy();
+    sup.stderr!.destroy();
+    sup.unref();
+    try {
+      return JSON.parse(line) as SupervisorHello;
+    } catch {
+      // Its own words, else the error line of what node printed (not the stack under it).
+      const lines = why.split('\n').map((l) => l.trim()).filter(Boolean);
+      const said = (line || lines.find((l) => /^\w*Error\b/.test(l)) || lines[lines.length - 1] || '').slice(0, 500);
+      throw new BgError('SUPERVISOR', `the supervisor exited before it started the command${said ? ` (${said})` : ''}. Nothing was recorded; try again, and report it if it persists.`);
+    }
+  });
+  hello.catch(() => undefined); // awaited by startProcess unless the key cannot be had (then it is killed)
+  return { child: sup, hello };
 }
 
 // The Python skill's state becomes ours on the first write (its file kept as a backup).

@@ -35,113 +35,140 @@ export type FollowEnd = 'stopped' | 'ended' | 'timeout';
 /** How long a line without a newline must stand still to count as a prompt (get_logs, start_process). */
 export const PROMPT_QUIET_MS = 200;
 
+type FollowResult = { end: FollowEnd; cursor: Cursor | undefined; open: Line[] };
+
 /**
  * `cursor`: where a later read goes on (just after the line onLine stopped at); `open`: lines
  * still open at that point (begun before it, on other streams), not handed to onLine whole.
  */
-export function follow(o: FollowOptions): Promise<{ end: FollowEnd; cursor: Cursor | undefined; open: Line[] }> {
-  return new Promise((resolve) => {
-    let cursor = o.from;
-    const assembler = new LineAssembler();
-    let done = false;
-    let statusTimer: NodeJS.Timeout | undefined;
-    let timeout: LongTimer | undefined; // a user's --timeout: may exceed one Node timer
-    let watcher: fs.FSWatcher | undefined;
+export function follow(o: FollowOptions): Promise<FollowResult> {
+  return new Promise((resolve) => new Follower(o, resolve).start());
+}
+
+/** One follow: what it has read, what it showed, and the watcher and timers that wake it. */
+class Follower {
+  private cursor: Cursor | undefined;
+  private readonly assembler = new LineAssembler();
+  private done = false;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private timeout: LongTimer | undefined; // a user's --timeout: may exceed one Node timer
+  private watcher: fs.FSWatcher | undefined;
+  private partialTimer: NodeJS.Timeout | undefined;
+  private readonly shownPartial = new Set<string>(); // stream:time:length of open lines already shown
+  private stoppedAt: { line: Line; open: Line[] } | undefined; // the line a callback stopped at
+
+  constructor(
+    private readonly o: FollowOptions,
+    private readonly resolve: (r: FollowResult) => void,
+  ) {
+    this.cursor = o.from;
+    for (const line of o.open ?? []) this.assembler.reopen(line);
+    for (const line of o.shown ?? []) this.shownPartial.add(keyOf(line));
+  }
+
+  start(): void {
+    const o = this.o;
+    if (!this.drain(false)) return this.finish('stopped');
     const base = path.basename(o.activeFile);
-
-    let partialTimer: NodeJS.Timeout | undefined;
-    const shownPartial = new Set<string>(); // stream:time:length of open lines already shown
-    const keyOf = (line: Line) => `${line.stream}:${line.time}:${line.bytes.length}`;
-    let stoppedAt: { line: Line; open: Line[] } | undefined; // the line a callback stopped at
-    for (const line of o.open ?? []) assembler.reopen(line);
-    for (const line of o.shown ?? []) shownPartial.add(keyOf(line));
-
-    const finish = (end: FollowEnd) => {
-      if (done) return;
-      done = true;
-      watcher?.close();
-      clearInterval(statusTimer);
-      timeout?.clear();
-      clearTimeout(partialTimer);
-      const open = stoppedAt ? stoppedAt.open : assembler.open();
-      const at = stoppedAt?.line;
-      resolve({ end, cursor, open: at ? open.filter((l) => !(l.stream === at.stream && l.time === at.time)) : open });
-    };
-    // Open lines not shown at their current length yet; false when one asked to stop.
-    const showPartial = (): boolean => {
-      for (const line of assembler.open()) {
-        const key = keyOf(line);
-        if (shownPartial.has(key)) continue;
-        shownPartial.add(key);
-        if (o.onPartial!(line)) continue;
-        stoppedAt = { line, open: assembler.open() };
-        return false;
-      }
-      return true;
-    };
-    // Read whatever is new; returns false when a line asked to stop.
-    const drain = (final: boolean): boolean => {
-      const fresh: Line[] = [];
-      const ends: number[] = []; // where in its record each line of fresh ends
-      const before = cursor;
-      let stopAt: Cursor | undefined;
-      // Lines go to onLine record by record, so a stop knows what was open at that point.
-      const end = o.reader.forward(cursor, (rec: LogRecord) => {
-        assembler.push(rec, fresh, ends);
-        for (let i = 0; i < fresh.length && !stopAt; i++) {
-          if (o.onLine(fresh[i]!)) continue;
-          stopAt = o.reader.cursorAfter(rec, ends[i]!); // what came after that line stays unread
-          stoppedAt = { line: fresh[i]!, open: assembler.open() };
-        }
-        fresh.length = 0;
-        ends.length = 0;
-        return !stopAt;
-      });
-      cursor = stopAt ?? end;
-      if (stopAt) return false;
-      if (final) {
-        const open: Line[] = [];
-        assembler.flush(open);
-        const last = open.filter((l) => !shownPartial.has(keyOf(l))); // not again as it was shown
-        for (const line of last) {
-          if (o.onLine(line)) continue;
-          stoppedAt = { line, open };
-          return false;
-        }
-      }
-      if (!o.onPartial || final) return true;
-      if (!o.partialQuietMs) return showPartial();
-      if (cursor?.offset !== before?.offset || cursor?.fileId !== before?.fileId || !partialTimer) {
-        clearTimeout(partialTimer);
-        partialTimer = setTimeout(() => {
-          partialTimer = undefined;
-          if (!done && !showPartial()) finish('stopped');
-        }, o.partialQuietMs);
-      }
-      return true;
-    };
-
-    if (!drain(false)) return finish('stopped');
     try {
-      watcher = fs.watch(path.dirname(o.activeFile), (_event, name) => {
-        if (done || (name && !String(name).startsWith(base))) return;
-        if (!drain(false)) finish('stopped');
+      this.watcher = fs.watch(path.dirname(o.activeFile), (_event, name) => {
+        if (this.done || (name && !String(name).startsWith(base))) return;
+        if (!this.drain(false)) this.finish('stopped');
       });
     } catch {
       /* no inotify: the status timer below still reads on */
     }
-    statusTimer = setInterval(() => {
-      if (done) return;
+    this.statusTimer = setInterval(() => {
+      if (this.done) return;
       const alive = o.running();
-      if (!drain(!alive)) return finish('stopped');
-      if (!alive) finish('ended');
+      if (!this.drain(!alive)) return this.finish('stopped');
+      if (!alive) this.finish('ended');
     }, o.statusEveryMs ?? 250);
     if (o.timeoutMs !== undefined) {
-      timeout = setLongTimeout(() => {
+      this.timeout = setLongTimeout(() => {
         // A line still waiting out its quiet time is shown now: following ends here.
-        if (!drain(false) || (o.onPartial && !showPartial())) return finish('stopped');
-        finish('timeout');
+        if (!this.drain(false) || (o.onPartial && !this.showPartial())) return this.finish('stopped');
+        this.finish('timeout');
       }, o.timeoutMs);
     }
-  });
+  }
+
+  private finish(end: FollowEnd): void {
+    if (this.done) return;
+    this.done = true;
+    this.watcher?.close();
+    clearInterval(this.statusTimer);
+    this.timeout?.clear();
+    clearTimeout(this.partialTimer);
+    const open = this.stoppedAt ? this.stoppedAt.open : this.assembler.open();
+    const at = this.stoppedAt?.line;
+    this.resolve({ end, cursor: this.cursor, open: at ? open.filter((l) => !(l.stream === at.stream && l.time === at.time)) : open });
+  }
+
+  /** Open lines not shown at their current length yet; false when one asked to stop. */
+  private showPartial(): boolean {
+    for (const line of this.assembler.open()) {
+      const key = keyOf(line);
+      if (this.shownPartial.has(key)) continue;
+      this.shownPartial.add(key);
+      if (this.o.onPartial!(line)) continue;
+      this.stoppedAt = { line, open: this.assembler.open() };
+      return false;
+    }
+    return true;
+  }
+
+  /** Read whatever is new; false when a line asked to stop. `final`: the process has ended. */
+  private drain(final: boolean): boolean {
+    const before = this.cursor;
+    if (!this.readWhole()) return false;
+    if (final && !this.flushLast()) return false;
+    if (!this.o.onPartial || final) return true;
+    if (!this.o.partialQuietMs) return this.showPartial();
+    const moved = this.cursor?.offset !== before?.offset || this.cursor?.fileId !== before?.fileId;
+    if (moved || !this.partialTimer) {
+      clearTimeout(this.partialTimer);
+      this.partialTimer = setTimeout(() => {
+        this.partialTimer = undefined;
+        if (!this.done && !this.showPartial()) this.finish('stopped');
+      }, this.o.partialQuietMs);
+    }
+    return true;
+  }
+
+  /** The whole lines after the cursor to onLine, record by record, so a stop knows what was open then. */
+  private readWhole(): boolean {
+    const fresh: Line[] = [];
+    const ends: number[] = []; // where in its record each line of fresh ends
+    let stopAt: Cursor | undefined;
+    const end = this.o.reader.forward(this.cursor, (rec: LogRecord) => {
+      this.assembler.push(rec, fresh, ends);
+      for (let i = 0; i < fresh.length && !stopAt; i++) {
+        if (this.o.onLine(fresh[i]!)) continue;
+        stopAt = this.o.reader.cursorAfter(rec, ends[i]!); // what came after that line stays unread
+        this.stoppedAt = { line: fresh[i]!, open: this.assembler.open() };
+      }
+      fresh.length = 0;
+      ends.length = 0;
+      return !stopAt;
+    });
+    this.cursor = stopAt ?? end;
+    return !stopAt;
+  }
+
+  /** The process ended: its open lines are whole now (those shown open, not again as they were). */
+  private flushLast(): boolean {
+    const open: Line[] = [];
+    this.assembler.flush(open);
+    for (const line of open.filter((l) => !this.shownPartial.has(keyOf(l)))) {
+      if (this.o.onLine(line)) continue;
+      this.stoppedAt = { line, open };
+      return false;
+    }
+    return true;
+  }
+}
+
+function keyOf(line: Line): string {
+  return `${line.stream}:${line.time}:${line.bytes.length}`;
 }

@@ -28,6 +28,14 @@ const MAX_WAIT_SEC = 600;
 const ids = z.array(z.string()).describe('Process IDs, unique ID prefixes, or names');
 
 export function registerProcessTools(server: McpServer, session: Session, changed: () => void): void {
+  registerList(server, session);
+  registerSend(server, session);
+  registerStop(server, session, changed);
+  registerWait(server, session);
+  registerRemove(server, session, changed);
+}
+
+function registerList(server: McpServer, session: Session): void {
   server.registerTool(
     'list_processes',
     {
@@ -46,7 +54,9 @@ export function registerProcessTools(server: McpServer, session: Session, change
       return ok(more ? `${text}\n(${more} older processes not shown; pass status to filter.)` : text, { processes: shown.map(listedJson), omitted: more });
     }),
   );
+}
 
+function registerSend(server: McpServer, session: Session): void {
   server.registerTool(
     'send_input',
     {
@@ -72,7 +82,9 @@ export function registerProcessTools(server: McpServer, session: Session, change
       return ok(`Sent ${bytes} byte${bytes === 1 ? '' : 's'} to process ${rec.id}${a.eof ? ' and closed its input' : ''}.`, { id: rec.id, bytes, closedInput: a.eof });
     }),
   );
+}
 
+function registerStop(server: McpServer, session: Session, changed: () => void): void {
   server.registerTool(
     'stop_process',
     {
@@ -113,7 +125,9 @@ export function registerProcessTools(server: McpServer, session: Session, change
       return { ...ok(text, { stopped, failed, exitCode: failed[0]?.exitCode ?? EXIT.OK }), ...(failed.length ? { isError: true } : {}) };
     }),
   );
+}
 
+function registerWait(server: McpServer, session: Session): void {
   server.registerTool(
     'wait_process',
     {
@@ -141,7 +155,9 @@ export function registerProcessTools(server: McpServer, session: Session, change
       return ok(text, { id, ended, status: st.status, label: st.label, exitStatus: st.exitStatus ?? null, exitCode });
     }),
   );
+}
 
+function registerRemove(server: McpServer, session: Session, changed: () => void): void {
   server.registerTool(
     'remove_process',
     {
