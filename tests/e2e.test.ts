@@ -122,15 +122,20 @@ withSandbox('the last output before an exit is kept (PTY, 8 at once), and a back
   for (const [i, p] of quick.entries()) assert.is(await logs(sb, p.id, ['-n', '1']), `LAST-LINE-${i}\n`);
   for (const p of quick) assert.is((await logs(sb, p.id, ['-n', '0', '--raw'])).length, 262144 + `\r\nLAST-LINE-0\r\n`.length);
   for (const p of jobs) assert.is(await logs(sb, p.id), 'early\nlate\n', `${p.id}: the background job's line is in the log`);
-  // The exit is noticed when it happens (node-pty's own path takes 200 ms more): the best of
-  // the 8 records it well within 190 ms of the last output.
-  const gaps = await Promise.all(
-    quick.map(async (p) => {
-      const rows = (await logs(sb, p.id, ['--stream', 'all', '--json', '-n', '2'])).trim().split('\n').map((l) => JSON.parse(l) as { time: string; stream: string; text: string });
-      assert.match(rows[1]!.text, /^exited with code 0$/);
-      return Date.parse(rows[1]!.time) - Date.parse(rows[0]!.time);
-    }),
-  );
+  // The exit is noticed when it happens (node-pty's own path takes 200 ms more): recorded well
+  // within 190 ms of the last output. Timed on one process at a time (the 8 above share two
+  // cores with the rest of the suite): the best of up to 5 runs.
+  const gapOf = async (id: string) => {
+    const rows = (await logs(sb, id, ['--stream', 'all', '--json', '-n', '2'])).trim().split('\n').map((l) => JSON.parse(l) as { time: string; stream: string; text: string });
+    assert.match(rows[1]!.text, /^exited with code 0$/);
+    return Date.parse(rows[1]!.time) - Date.parse(rows[0]!.time);
+  };
+  const gaps: number[] = [];
+  for (let i = 0; i < 5 && !gaps.some((g) => g < 190); i++) {
+    const one = await start(sb, [`head -c 262144 /dev/zero | tr '\\0' x; echo; echo LAST-LINE`]);
+    await waitFor('its exit to be recorded', async () => (await listJson(sb)).some((p) => p.id === one.id && p.status === 'exited'), 20_000);
+    gaps.push(await gapOf(one.id));
+  }
   assert.ok(Math.min(...gaps) < 190, `last output to the recorded exit: ${gaps.join(', ')} ms`);
 });
 
