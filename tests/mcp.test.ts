@@ -159,6 +159,30 @@ mcpTest("MCP: bad arguments are tool errors with the scripts' messages, codes an
   assert.not.ok(fs.existsSync(path.join(sb.dir, 'data', 'logs')) && fs.readdirSync(path.join(sb.dir, 'data', 'logs')).length > 0, 'no log written');
 });
 
+mcpTest('MCP: a grep or wait_for that would backtrack for ever answers at once and the server stays responsive; a pattern only backtracking can run is refused', async (_sb, _note, open) => {
+  const { call, client } = await open();
+  const started = await call('start_process', { command: ['python3', '-c', 'print("a" * 40 + "!", flush=True)\nimport time\ntime.sleep(600)'], pty: false, wait_for: '!$' });
+  assert.not.ok(started.isError, textOf(started));
+  const id = (started.structuredContent as { id: string }).id;
+  // Exponential in a backtracking engine: 2^40 steps would hold the server's one thread for hours.
+  const t0 = Date.now();
+  const grep = (await client.callTool({ name: 'get_logs', arguments: { id, grep: '^(a+)+$' } }, undefined, { timeout: 30_000 })) as CallToolResult;
+  assert.not.ok(grep.isError, textOf(grep));
+  assert.is(textOf(grep), '(no output)');
+  const wait = (await client.callTool({ name: 'get_logs', arguments: { id, wait_for: '^(a|aa)+$', timeout: 1 } }, undefined, { timeout: 30_000 })) as CallToolResult;
+  assert.ok(wait.isError, 'nothing matches');
+  assert.match(textOf(wait), /no line matched/);
+  assert.ok(Date.now() - t0 < 20_000, `answered in ${Date.now() - t0} ms`);
+  // A backreference can only be run by backtracking: refused, with what to use instead.
+  const back = await call('get_logs', { id, grep: '^((a+)+)\\1$' });
+  assert.ok(back.isError);
+  assert.match(textOf(back), /^get_logs: error: grep "\^\(\(a\+\)\+\)\\1\$" needs backtracking \(a backreference or lookaround\)/);
+  assert.is((back.structuredContent as { error: { exitCode: number } }).error.exitCode, 2);
+  const listed = await call('list_processes');
+  assert.is((listed.structuredContent as { processes: { status: string }[] }).processes[0]!.status, 'running');
+  await call('stop_process', { ids: [id] });
+});
+
 mcpTest('MCP: a cancelled wait and a client gone mid-call leave the process running; the server exits by itself and a new client carries on', async (_sb, note, open) => {
   const one = await open('client 1');
   const started = await one.call('start_process', { command: 'echo ready; exec sleep 300', name: 'sleeper', wait_for: 'ready' });

@@ -4,7 +4,8 @@
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { compileRegex, durationSec } from '../cli/cli.ts';
+import { durationSec } from '../cli/cli.ts';
+import { linearRegex } from './regex.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { checkName, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
 import { notReady, waitReady } from '../control/ready.ts';
@@ -42,7 +43,7 @@ const startShape = {
 
 /** The readiness a call asks for, checked as start_process checks its flags. */
 function readiness(a: { wait_for?: string; wait_port?: number; wait_timeout?: number }): { ready?: Readiness; pattern?: RegExp } {
-  const pattern = a.wait_for === undefined ? undefined : compileRegex('wait_for', a.wait_for);
+  const pattern = a.wait_for === undefined ? undefined : linearRegex('wait_for', a.wait_for);
   if (a.wait_timeout !== undefined) durationSec([], 'wait_timeout', a.wait_timeout, false);
   if (!pattern && a.wait_port === undefined) {
     if (a.wait_timeout !== undefined) throw new BgError('USAGE', 'wait_timeout needs wait_for or wait_port: it says how long to wait for them.');
@@ -119,7 +120,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       if (given && !a.wait) throw new BgError('USAGE', 'wait: false and wait_for/wait_port contradict each other: give one.');
       const ctx = session.context();
       const rec = resolveProcess(ctx.store.read(), a.id);
-      const w = given ? readiness(a) : !a.wait || !rec.ready ? {} : { ready: { ...rec.ready, timeoutSec: a.wait_timeout ?? rec.ready.timeoutSec }, pattern: rec.ready.pattern === undefined ? undefined : compileRegex('wait_for', rec.ready.pattern) };
+      const w = given ? readiness(a) : !a.wait || !rec.ready ? {} : { ready: { ...rec.ready, timeoutSec: a.wait_timeout ?? rec.ready.timeoutSec }, pattern: rec.ready.pattern === undefined ? undefined : linearRegex('wait_for', rec.ready.pattern) };
       if (a.wait_timeout !== undefined && !w.ready) throw new BgError('USAGE', `wait_timeout needs something to wait for: process ${rec.id} was started without wait_for or wait_port, so give one.`);
       const { started, from, how, note } = await restartRecord(ctx, rec, Math.round(a.timeout * 1000), !!w.ready);
       changed();
