@@ -154,6 +154,13 @@ mcpTest("MCP: bad arguments are tool errors with the scripts' messages, codes an
   const port = await call('start_process', { command: 'sleep 100', wait_port: 70000 });
   assert.ok(port.isError, 'the schema refuses a port above 65535');
   assert.match(textOf(port), /wait_port/);
+  // A key with "=" in it would be split at it (A=B: x becoming A: "B=x"), a NUL cannot be passed.
+  for (const env of [{ 'A=B': 'x' }, { A: 'a\u0000b' }]) {
+    const bad = await call('start_process', { command: ['true'], env });
+    assert.ok(bad.isError, JSON.stringify(env));
+    assert.match(textOf(bad), /^start_process: error: env (key "A=B" is not a variable name|A holds a NUL character)/);
+    assert.is((bad.structuredContent as { error: { exitCode: number } }).error.exitCode, 2);
+  }
   const listed = await call('list_processes');
   assert.equal((listed.structuredContent as { processes: unknown[] }).processes, [], 'nothing was started');
   assert.not.ok(fs.existsSync(path.join(sb.dir, 'data', 'logs')) && fs.readdirSync(path.join(sb.dir, 'data', 'logs')).length > 0, 'no log written');

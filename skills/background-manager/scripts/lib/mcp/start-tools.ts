@@ -7,7 +7,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { durationSec } from '../cli/cli.ts';
 import { linearRegex } from './regex.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
-import { checkName, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
+import { ENV_NAME, checkName, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
 import { notReady, waitReady } from '../control/ready.ts';
 import { MIN_MAX_LOG_SIZE, type Cursor } from '../log/logset.ts';
 import { resolveProcess } from '../process/resolve.ts';
@@ -52,6 +52,15 @@ function readiness(a: { wait_for?: string; wait_port?: number; wait_timeout?: nu
   return { ready: { pattern: a.wait_for, port: a.wait_port, timeoutSec: a.wait_timeout ?? 30 }, pattern };
 }
 
+/** The env object as KEY=VALUE pairs, checked first: joined, a key with "=" would split elsewhere. */
+function envPairs(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([k, v]) => {
+    if (!ENV_NAME.test(k)) throw new BgError('USAGE', `env key ${JSON.stringify(k)} is not a variable name (letters, digits, _; not starting with a digit).`);
+    if (v.includes('\0')) throw new BgError('USAGE', `env ${k} holds a NUL character, which no environment variable can hold.`);
+    return `${k}=${v}`;
+  });
+}
+
 /** Wait for readiness; the answer says what it found, or fails with the script's message and the last lines. */
 async function answerReady(tool: string, ctx: Context, id: string, head: string, facts: Record<string, unknown>, w: { ready?: Readiness; pattern?: RegExp }, from?: Cursor): Promise<CallToolResult> {
   if (!w.ready) return ok(head, facts);
@@ -77,7 +86,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       const maxLogSize = parseSize(a.max_log_size);
       if (maxLogSize === undefined || maxLogSize < MIN_MAX_LOG_SIZE) throw new BgError('USAGE', `max_log_size must be a size of at least 1M, like 50M or 2G (got "${a.max_log_size}").`);
       const name = a.name === undefined ? undefined : checkName(a.name);
-      const extraEnv = parseEnvPairs(Object.entries(a.env ?? {}).map(([k, v]) => `${k}=${v}`));
+      const extraEnv = parseEnvPairs(envPairs(a.env ?? {}));
       const w = readiness(a);
       const timeoutSec = a.timeout === undefined ? undefined : durationSec([], 'timeout', a.timeout, false);
       const command = typeof a.command === 'string' ? [a.command] : a.command;
