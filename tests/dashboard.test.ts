@@ -223,6 +223,29 @@ if (!fs.existsSync(CHROMIUM)) {
     }
   });
 
+  withSandbox('opening a PTY process on the page types nothing into it: the replay\'s terminal queries go unanswered', async (sb) => {
+    // Device-attributes and cursor-position queries, printed before the prompt: a terminal
+    // answers them as if typed; replayed for each viewer they must not reach the process.
+    const { id } = await start(sb, ['--name', 'asks', '--wait-for', 'mini> ', 'sh', '-c', "printf 'asking\\033[c\\033[6n\\n'; exec python3 tests/fixtures/mini-repl.py"]);
+    const dash = await startDashboard(sb);
+    const page = await newPage(sb.dir);
+    try {
+      await page.goto(dash.url);
+      await rowOf(page, id).click();
+      await page.locator('#term .xterm-rows', { hasText: 'mini>' }).waitFor({ timeout: 90_000 });
+      await page.click('#term');
+      await page.keyboard.type('z');
+      await page.keyboard.press('Enter');
+      await page.locator('#term .xterm-rows', { hasText: 'echo: ' }).waitFor({ timeout: 90_000 });
+      const input = await run(sb, 'get_logs.ts', [id, '--stream', 'input']);
+      assert.is(input.stdout.replace(/\n/g, ''), 'z^M', 'only what was typed (each keystroke its own send)');
+      assert.match((await run(sb, 'get_logs.ts', [id])).stdout, /^echo: z$/m);
+    } finally {
+      await page.close();
+      await stopDashboard(dash);
+    }
+  });
+
   withSandbox('--detach: the dashboard runs as a managed process, gets the token over its handoff only, and stop_process ends it', async (sb) => {
     const r = await run(sb, 'dashboard.ts', ['--detach'], { timeoutMs: 120_000 });
     assert.is(r.code, 0, r.stderr);

@@ -222,7 +222,10 @@ function openStreams(p: Proc): void {
       const r = JSON.parse(d) as { cols: number; rows: number; data: string };
       term!.reset();
       term!.resize(r.cols, r.rows);
-      term!.write(fromBase64(r.data));
+      // Queries in the replay (where is the cursor? what terminal is this?) were asked long
+      // ago, of no one: xterm's answers to them would be typed into the process. Dropped.
+      replaying = true;
+      term!.write(fromBase64(r.data), () => (replaying = false));
     },
     out: (d) => term!.write(fromBase64(JSON.parse(d))),
     end: () => termES?.close(),
@@ -231,13 +234,14 @@ function openStreams(p: Proc): void {
 
 // Keystrokes go in order, one request at a time, each as the exact bytes xterm made of them.
 let typing: Promise<unknown> = Promise.resolve();
+let replaying = false;
 function newTerminal(): Terminal {
   const t = new Terminal({ cols: 200, rows: 50, fontSize: 13, scrollback: 1000, convertEol: false });
   t.open($('term'));
   const enc = new TextEncoder();
   t.onData((d) => {
     const id = selected;
-    if (!id) return;
+    if (!id || replaying) return;
     typing = typing.then(() => act('send', id, { data: toBase64(enc.encode(d)) }, true));
   });
   return t;
