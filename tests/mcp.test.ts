@@ -9,7 +9,8 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { alive, freePort, makeSandbox, cleanup, track, waitFor, ROOT, type Sandbox } from './helpers.ts';
+import { spawn } from 'node:child_process';
+import { alive, freePort, listJson, makeSandbox, cleanup, run, track, waitFor, ROOT, type Sandbox } from './helpers.ts';
 
 const SERVER = path.join(ROOT, 'skills/background-manager/dist/mcp_server.mjs');
 
@@ -223,6 +224,34 @@ mcpTest('MCP: a cancelled wait and a client gone mid-call leave the process runn
   assert.match(textOf(logs), /^ready$/m);
   assert.not.ok((await two.call('stop_process', { ids: ['sleeper'] })).isError);
   assert.not.ok(alive(pid));
+});
+
+mcpTest("MCP: stdin closed during start_process's or restart_process's readiness wait: the server exits at once, the process runs on", async (sb, note, open) => {
+  const first = await (await open('starter')).call('start_process', { command: ['sleep', '300'], pty: false, name: 'restarted' });
+  const firstPid = (first.structuredContent as { pid: number }).pid;
+  for (const [tool, args] of [
+    ['start_process', { command: ['sleep', '300'], pty: false, name: 'waited', wait_for: 'never', wait_timeout: 120 }],
+    ['restart_process', { id: 'restarted', wait_port: 1, wait_timeout: 120 }],
+  ] as const) {
+    // A host that only closes stdin (no SIGTERM after it, as the SDK's client sends 2 s later).
+    const server = spawn(process.execPath, [SERVER], { env: sb.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    track(sb, server.pid!);
+    let said = '';
+    server.stderr.on('data', (d) => (said += d));
+    const send = (m: object) => server.stdin.write(`${JSON.stringify(m)}\n`);
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: tool, arguments: args } });
+    const name = tool === 'start_process' ? 'waited' : 'restarted';
+    const running = await waitFor(`${name} to run`, async () => (await listJson(sb)).find((p) => p.name === name && p.status === 'running' && p.pid !== firstPid), 60_000);
+    const t0 = Date.now();
+    server.stdin.end();
+    const exited = await waitFor(`the server to exit (${tool})`, () => server.exitCode !== null || server.signalCode !== null || (Date.now() - t0 > 15_000 ? 'still running' : undefined), 20_000);
+    note(`   (${tool}: stdin closed; ${exited === 'still running' ? 'still running after 15 s' : `exited in ${Date.now() - t0} ms`}; server said: ${said.trim()})`);
+    assert.is(exited, true, `${tool}: the server exited (not ${exited})`);
+    assert.ok(alive(running.pid), `${tool}: the managed process runs on`);
+  }
+  await run(sb, 'stop_process.ts', ['--all']);
 });
 
 mcpTest('MCP: a subscribed log resource gets an update notification when output arrives, and reads the new output', async (_sb, note, open) => {

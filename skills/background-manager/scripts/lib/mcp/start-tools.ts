@@ -62,9 +62,11 @@ function envPairs(env: Record<string, string>): string[] {
 }
 
 /** Wait for readiness; the answer says what it found, or fails with the script's message and the last lines. */
-async function answerReady(tool: string, ctx: Context, id: string, head: string, facts: Record<string, unknown>, w: { ready?: Readiness; pattern?: RegExp }, from?: Cursor): Promise<CallToolResult> {
+async function answerReady(tool: string, ctx: Context, id: string, head: string, facts: Record<string, unknown>, w: { ready?: Readiness; pattern?: RegExp }, signal: AbortSignal, from?: Cursor): Promise<CallToolResult> {
   if (!w.ready) return ok(head, facts);
-  const res = await waitReady(ctx, id, { pattern: w.pattern, port: w.ready.port, timeoutMs: w.ready.timeoutSec * 1000, from });
+  // A cancelled call, or a client gone, ends the wait at the next status check (not at wait_timeout).
+  const res = await waitReady(ctx, id, { pattern: w.pattern, port: w.ready.port, timeoutMs: w.ready.timeoutSec * 1000, from, signal });
+  if (signal.aborted) throw new BgError('TIMEOUT', `the call was cancelled before process ${id} was ready; it runs on (stop_process ${id} ends it).`);
   if (res.ready) return ok(`${head}\nReady: ${res.detail}`, { ...facts, ready: true, readyDetail: res.detail });
   const { message, tail } = notReady(ctx, id, w.ready, w.pattern, res.why, from);
   const lines = tail.map(shownLine);
@@ -82,7 +84,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
         'Then read its output with get_logs, type into it with send_input, end it with stop_process.',
       inputSchema: startShape,
     },
-    guarded('start_process', session.closed, async (a) => {
+    guarded('start_process', session.closed, async (a, signal) => {
       const maxLogSize = parseSize(a.max_log_size);
       if (maxLogSize === undefined || maxLogSize < MIN_MAX_LOG_SIZE) throw new BgError('USAGE', `max_log_size must be a size of at least 1M, like 50M or 2G (got "${a.max_log_size}").`);
       const name = a.name === undefined ? undefined : checkName(a.name);
@@ -105,7 +107,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       });
       changed();
       const head = `Started process ${started.id} (PID ${started.pid})${name ? ` named ${name}` : ''}. Read its output with get_logs ${name ?? started.id}.`;
-      return answerReady('start_process', session.context(), started.id, head, { id: started.id, pid: started.pid, name: name ?? null }, w);
+      return answerReady('start_process', session.context(), started.id, head, { id: started.id, pid: started.pid, name: name ?? null }, w, signal);
     }),
   );
 
@@ -123,7 +125,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
         wait: z.boolean().default(true).describe('Wait for readiness as the process was started with (default)'),
       },
     },
-    guarded('restart_process', session.closed, async (a) => {
+    guarded('restart_process', session.closed, async (a, signal) => {
       durationSec([], 'timeout', a.timeout, true);
       const given = a.wait_for !== undefined || a.wait_port !== undefined;
       if (given && !a.wait) throw new BgError('USAGE', 'wait: false and wait_for/wait_port contradict each other: give one.');
@@ -134,7 +136,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       const { started, from, how, note } = await restartRecord(ctx, rec, Math.round(a.timeout * 1000), !!w.ready);
       changed();
       const head = `Restarted process ${started.id} (PID ${started.pid}; ${how}).${note ? ` Note: ${note}.` : ''}`;
-      return answerReady('restart_process', ctx, started.id, head, { id: started.id, pid: started.pid, how }, w, from);
+      return answerReady('restart_process', ctx, started.id, head, { id: started.id, pid: started.pid, how }, w, signal, from);
     }),
   );
 }
