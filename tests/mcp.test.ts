@@ -162,6 +162,10 @@ mcpTest("MCP: bad arguments are tool errors with the scripts' messages, codes an
     assert.match(textOf(bad), /^start_process: error: env (key "A=B" is not a variable name|A holds a NUL character)/);
     assert.is((bad.structuredContent as { error: { exitCode: number } }).error.exitCode, 2);
   }
+  // A stop's wait before SIGKILL is capped as every other wait is (the script's cap is 10 years).
+  const slow = await call('stop_process', { ids: ['nope'], timeout: 100_000 });
+  assert.ok(slow.isError);
+  assert.match(textOf(slow), /timeout/);
   const listed = await call('list_processes');
   assert.equal((listed.structuredContent as { processes: unknown[] }).processes, [], 'nothing was started');
   assert.not.ok(fs.existsSync(path.join(sb.dir, 'data', 'logs')) && fs.readdirSync(path.join(sb.dir, 'data', 'logs')).length > 0, 'no log written');
