@@ -170,7 +170,7 @@ if (!fs.existsSync(CHROMIUM)) {
       const tok = { 'X-BG-Token': dash.token };
       const host = new URL(dash.base).host;
       assert.is((await request(dash.base, '/api/events', {})).status, 401);
-      assert.is((await request(dash.base, '/app.js', {})).status, 401);
+      assert.is((await request(dash.base, `/api/log/${id}`, { Cookie: `bgdash_${new URL(dash.base).port}=${dash.token}` })).status, 401, 'no cookie carries the token, reads included');
       assert.is((await request(dash.base, `/api/log/${id}`, { 'X-BG-Token': 'x'.repeat(dash.token.length) })).status, 401);
       assert.is((await request(dash.base, `/api/stop/${id}`, { Cookie: `bgdash_${new URL(dash.base).port}=${dash.token}` }, 'POST')).status, 401, 'a change needs the header, not just the cookie');
       assert.is((await request(dash.base, '/api/events', { ...tok, Host: `evil.example:${new URL(dash.base).port}` })).status, 403, 'DNS rebinding');
@@ -195,6 +195,53 @@ if (!fs.existsSync(CHROMIUM)) {
       }
       assert.not.ok(dash.stderr().includes('warning'), 'no warning on loopback');
     } finally {
+      await stopDashboard(dash);
+    }
+  });
+
+  withSandbox('the token never reaches another port of 127.0.0.1 (a browser sends a host\'s cookies to all its ports)', async (sb) => {
+    const dash = await startDashboard(sb);
+    // Another server on this machine (any local user's, or a managed process behind a port link).
+    let heard = '';
+    const other = http.createServer((req, res) => {
+      heard += `${JSON.stringify(req.headers)}\n`;
+      res.end('<p>other</p>');
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+    const page = await newPage(sb.dir);
+    try {
+      await page.goto(dash.url);
+      await page.locator('#conn', { hasText: 'live' }).waitFor({ timeout: 90_000 });
+      await page.goto(`http://127.0.0.1:${(other.address() as { port: number }).port}/`);
+      await page.evaluate(() => fetch('/x')); // a same-site request of its own, too
+      assert.ok(heard.includes('"host"'), 'the other server was reached');
+      assert.not.ok(heard.includes(dash.token), `the token went to another port: ${heard}`);
+    } finally {
+      await page.close();
+      other.close();
+      await stopDashboard(dash);
+    }
+  });
+
+  withSandbox('opening a PTY process on the page types nothing into it: the replay\'s terminal queries go unanswered', async (sb) => {
+    // Device-attributes and cursor-position queries, printed before the prompt: a terminal
+    // answers them as if typed; replayed for each viewer they must not reach the process.
+    const { id } = await start(sb, ['--name', 'asks', '--wait-for', 'mini> ', 'sh', '-c', "printf 'asking\\033[c\\033[6n\\n'; exec python3 tests/fixtures/mini-repl.py"]);
+    const dash = await startDashboard(sb);
+    const page = await newPage(sb.dir);
+    try {
+      await page.goto(dash.url);
+      await rowOf(page, id).click();
+      await page.locator('#term .xterm-rows', { hasText: 'mini>' }).waitFor({ timeout: 90_000 });
+      await page.click('#term');
+      await page.keyboard.type('z');
+      await page.keyboard.press('Enter');
+      await page.locator('#term .xterm-rows', { hasText: 'echo: ' }).waitFor({ timeout: 90_000 });
+      const input = await run(sb, 'get_logs.ts', [id, '--stream', 'input']);
+      assert.is(input.stdout.replace(/\n/g, ''), 'z^M', 'only what was typed (each keystroke its own send)');
+      assert.match((await run(sb, 'get_logs.ts', [id])).stdout, /^echo: z$/m);
+    } finally {
+      await page.close();
       await stopDashboard(dash);
     }
   });

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { alive, freePort, makeSandbox, cleanup, track, waitFor, ROOT, type Sandbox } from './helpers.ts';
+import { spawn } from 'node:child_process';
+import { alive, freePort, listJson, makeSandbox, cleanup, run, track, waitFor, ROOT, type Sandbox } from './helpers.ts';
 
 const SERVER = path.join(ROOT, 'skills/background-manager/dist/mcp_server.mjs');
 
@@ -154,9 +155,44 @@ mcpTest("MCP: bad arguments are tool errors with the scripts' messages, codes an
   const port = await call('start_process', { command: 'sleep 100', wait_port: 70000 });
   assert.ok(port.isError, 'the schema refuses a port above 65535');
   assert.match(textOf(port), /wait_port/);
+  // A key with "=" in it would be split at it (A=B: x becoming A: "B=x"), a NUL cannot be passed.
+  for (const env of [{ 'A=B': 'x' }, { A: 'a\u0000b' }]) {
+    const bad = await call('start_process', { command: ['true'], env });
+    assert.ok(bad.isError, JSON.stringify(env));
+    assert.match(textOf(bad), /^start_process: error: env (key "A=B" is not a variable name|A holds a NUL character)/);
+    assert.is((bad.structuredContent as { error: { exitCode: number } }).error.exitCode, 2);
+  }
+  // A stop's wait before SIGKILL is capped as every other wait is (the script's cap is 10 years).
+  const slow = await call('stop_process', { ids: ['nope'], timeout: 100_000 });
+  assert.ok(slow.isError);
+  assert.match(textOf(slow), /timeout/);
   const listed = await call('list_processes');
   assert.equal((listed.structuredContent as { processes: unknown[] }).processes, [], 'nothing was started');
   assert.not.ok(fs.existsSync(path.join(sb.dir, 'data', 'logs')) && fs.readdirSync(path.join(sb.dir, 'data', 'logs')).length > 0, 'no log written');
+});
+
+mcpTest('MCP: a grep or wait_for that would backtrack for ever answers at once and the server stays responsive; a pattern only backtracking can run is refused', async (_sb, _note, open) => {
+  const { call, client } = await open();
+  const started = await call('start_process', { command: ['python3', '-c', 'print("a" * 40 + "!", flush=True)\nimport time\ntime.sleep(600)'], pty: false, wait_for: '!$' });
+  assert.not.ok(started.isError, textOf(started));
+  const id = (started.structuredContent as { id: string }).id;
+  // Exponential in a backtracking engine: 2^40 steps would hold the server's one thread for hours.
+  const t0 = Date.now();
+  const grep = (await client.callTool({ name: 'get_logs', arguments: { id, grep: '^(a+)+$' } }, undefined, { timeout: 30_000 })) as CallToolResult;
+  assert.not.ok(grep.isError, textOf(grep));
+  assert.is(textOf(grep), '(no output)');
+  const wait = (await client.callTool({ name: 'get_logs', arguments: { id, wait_for: '^(a|aa)+$', timeout: 1 } }, undefined, { timeout: 30_000 })) as CallToolResult;
+  assert.ok(wait.isError, 'nothing matches');
+  assert.match(textOf(wait), /no line matched/);
+  assert.ok(Date.now() - t0 < 20_000, `answered in ${Date.now() - t0} ms`);
+  // A backreference can only be run by backtracking: refused, with what to use instead.
+  const back = await call('get_logs', { id, grep: '^((a+)+)\\1$' });
+  assert.ok(back.isError);
+  assert.match(textOf(back), /^get_logs: error: grep "\^\(\(a\+\)\+\)\\1\$" needs backtracking \(a backreference or lookaround\)/);
+  assert.is((back.structuredContent as { error: { exitCode: number } }).error.exitCode, 2);
+  const listed = await call('list_processes');
+  assert.is((listed.structuredContent as { processes: { status: string }[] }).processes[0]!.status, 'running');
+  await call('stop_process', { ids: [id] });
 });
 
 mcpTest('MCP: a cancelled wait and a client gone mid-call leave the process running; the server exits by itself and a new client carries on', async (_sb, note, open) => {
@@ -192,6 +228,34 @@ mcpTest('MCP: a cancelled wait and a client gone mid-call leave the process runn
   assert.match(textOf(logs), /^ready$/m);
   assert.not.ok((await two.call('stop_process', { ids: ['sleeper'] })).isError);
   assert.not.ok(alive(pid));
+});
+
+mcpTest("MCP: stdin closed during start_process's or restart_process's readiness wait: the server exits at once, the process runs on", async (sb, note, open) => {
+  const first = await (await open('starter')).call('start_process', { command: ['sleep', '300'], pty: false, name: 'restarted' });
+  const firstPid = (first.structuredContent as { pid: number }).pid;
+  for (const [tool, args] of [
+    ['start_process', { command: ['sleep', '300'], pty: false, name: 'waited', wait_for: 'never', wait_timeout: 120 }],
+    ['restart_process', { id: 'restarted', wait_port: 1, wait_timeout: 120 }],
+  ] as const) {
+    // A host that only closes stdin (no SIGTERM after it, as the SDK's client sends 2 s later).
+    const server = spawn(process.execPath, [SERVER], { env: sb.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    track(sb, server.pid!);
+    let said = '';
+    server.stderr.on('data', (d) => (said += d));
+    const send = (m: object) => server.stdin.write(`${JSON.stringify(m)}\n`);
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: tool, arguments: args } });
+    const name = tool === 'start_process' ? 'waited' : 'restarted';
+    const running = await waitFor(`${name} to run`, async () => (await listJson(sb)).find((p) => p.name === name && p.status === 'running' && p.pid !== firstPid), 60_000);
+    const t0 = Date.now();
+    server.stdin.end();
+    const exited = await waitFor(`the server to exit (${tool})`, () => server.exitCode !== null || server.signalCode !== null || (Date.now() - t0 > 15_000 ? 'still running' : undefined), 20_000);
+    note(`   (${tool}: stdin closed; ${exited === 'still running' ? 'still running after 15 s' : `exited in ${Date.now() - t0} ms`}; server said: ${said.trim()})`);
+    assert.is(exited, true, `${tool}: the server exited (not ${exited})`);
+    assert.ok(alive(running.pid), `${tool}: the managed process runs on`);
+  }
+  await run(sb, 'stop_process.ts', ['--all']);
 });
 
 mcpTest('MCP: a subscribed log resource gets an update notification when output arrives, and reads the new output', async (_sb, note, open) => {

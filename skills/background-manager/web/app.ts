@@ -32,11 +32,59 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const MAX_LINES = 20_000;
 const LIVE = new Set(['running', 'orphaned', 'restarting', 'exiting', 'zombie']);
 
+/**
+ * A server-sent event stream read with fetch, so the token goes in the X-BG-Token header:
+ * EventSource cannot send headers, and a cookie would not do (a browser sends 127.0.0.1's
+ * cookies to every port of it, any other local server's included).
+ */
+interface Feed {
+  close(): void;
+}
+function openFeed(url: string, on: Record<string, (data: string) => void>, status?: (live: boolean) => void, again = false): Feed {
+  const abort = new AbortController();
+  let closed = false;
+  const run = async () => {
+    const r = await fetch(url, { headers: { 'X-BG-Token': token }, signal: abort.signal });
+    if (!r.ok || !r.body) throw new Error(`the dashboard answered ${r.status}`);
+    status?.(true);
+    const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let cut;
+      while ((cut = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, cut);
+        buf = buf.slice(cut + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+        const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        on[event]?.(data);
+      }
+    }
+  };
+  const loop = async () => {
+    while (!closed) {
+      await run().catch(() => undefined);
+      if (closed || !again) return;
+      status?.(false); // as EventSource: the process list reconnects after a moment
+      await new Promise((ok) => setTimeout(ok, 2000));
+    }
+  };
+  void loop();
+  return {
+    close() {
+      closed = true;
+      abort.abort();
+    },
+  };
+}
+
 let procs: Proc[] = [];
 let selected: string | undefined;
 let seenRun = ''; // startedAt of the run whose output streams are open
-let logES: EventSource | undefined;
-let termES: EventSource | undefined;
+let logES: Feed | undefined;
+let termES: Feed | undefined;
 let lines: LogLine[] = [];
 let term: Terminal | undefined;
 
@@ -162,32 +210,38 @@ function openStreams(p: Proc): void {
   seenRun = p.startedAt;
   lines = [];
   renderLines();
-  logES = new EventSource(`/api/log/${encodeURIComponent(p.id)}?n=2000`);
-  logES.addEventListener('lines', (e) => addLines(JSON.parse((e as MessageEvent).data)));
-  logES.addEventListener('issue', (e) => notice(`Log: ${JSON.parse((e as MessageEvent).data)}`, true));
-  logES.addEventListener('end', () => logES?.close());
+  logES = openFeed(`/api/log/${encodeURIComponent(p.id)}?n=2000`, {
+    lines: (d) => addLines(JSON.parse(d)),
+    issue: (d) => notice(`Log: ${JSON.parse(d)}`, true),
+    end: () => logES?.close(),
+  });
   if (!p.pty) return;
   term ??= newTerminal();
-  termES = new EventSource(`/api/term/${encodeURIComponent(p.id)}`);
-  termES.addEventListener('reset', (e) => {
-    const r = JSON.parse((e as MessageEvent).data) as { cols: number; rows: number; data: string };
-    term!.reset();
-    term!.resize(r.cols, r.rows);
-    term!.write(fromBase64(r.data));
+  termES = openFeed(`/api/term/${encodeURIComponent(p.id)}`, {
+    reset: (d) => {
+      const r = JSON.parse(d) as { cols: number; rows: number; data: string };
+      term!.reset();
+      term!.resize(r.cols, r.rows);
+      // Queries in the replay (where is the cursor? what terminal is this?) were asked long
+      // ago, of no one: xterm's answers to them would be typed into the process. Dropped.
+      replaying = true;
+      term!.write(fromBase64(r.data), () => (replaying = false));
+    },
+    out: (d) => term!.write(fromBase64(JSON.parse(d))),
+    end: () => termES?.close(),
   });
-  termES.addEventListener('out', (e) => term!.write(fromBase64(JSON.parse((e as MessageEvent).data))));
-  termES.addEventListener('end', () => termES?.close());
 }
 
 // Keystrokes go in order, one request at a time, each as the exact bytes xterm made of them.
 let typing: Promise<unknown> = Promise.resolve();
+let replaying = false;
 function newTerminal(): Terminal {
   const t = new Terminal({ cols: 200, rows: 50, fontSize: 13, scrollback: 1000, convertEol: false });
   t.open($('term'));
   const enc = new TextEncoder();
   t.onData((d) => {
     const id = selected;
-    if (!id) return;
+    if (!id || replaying) return;
     typing = typing.then(() => act('send', id, { data: toBase64(enc.encode(d)) }, true));
   });
   return t;
@@ -239,17 +293,21 @@ function wire(): void {
   $('stream').addEventListener('change', renderLines);
   $('t-output').addEventListener('click', () => showTab('output'));
   $('t-term').addEventListener('click', () => showTab('term'));
-  const events = new EventSource('/api/events');
-  events.addEventListener('open', () => ($('conn').textContent = 'live'));
-  events.addEventListener('error', () => ($('conn').textContent = 'reconnecting…'));
-  events.addEventListener('processes', (e) => {
-    const snap = JSON.parse((e as MessageEvent).data) as { processes?: Proc[]; error?: string };
-    if (snap.error) return notice(snap.error, true);
-    procs = snap.processes ?? [];
-    if (selected && !procs.some((p) => p.id === selected)) selected = undefined;
-    renderList();
-    renderDetail();
-  });
+  openFeed(
+    '/api/events',
+    {
+      processes: (d) => {
+        const snap = JSON.parse(d) as { processes?: Proc[]; error?: string };
+        if (snap.error) return notice(snap.error, true);
+        procs = snap.processes ?? [];
+        if (selected && !procs.some((p) => p.id === selected)) selected = undefined;
+        renderList();
+        renderDetail();
+      },
+    },
+    (live) => ($('conn').textContent = live ? 'live' : 'reconnecting…'),
+    true,
+  );
   const wanted = /^#p=([0-9a-f]+)$/.exec(location.hash)?.[1];
   if (wanted) selected = wanted;
 }

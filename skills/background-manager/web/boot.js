@@ -1,6 +1,7 @@
 // The page's first script, served without the token (it holds no data): it takes the token
 // from the URL's fragment (never sent to a server, so never in a log), drops it from the
-// address bar, hands it over once in a header for a cookie, then loads the page itself.
+// address bar, checks it once (in a header, as every request of the page sends it; never a
+// cookie, which every port of 127.0.0.1 would get), then loads the page itself.
 (async () => {
   const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
   if (fromHash) {

@@ -45,13 +45,16 @@ export function checkName(name: string): string {
   return name;
 }
 
+/** What a variable name may be (as a shell's): letters, digits, _, not starting with a digit. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /** --env KEY=VALUE pairs, checked: a valid variable name, and never the password. */
 export function parseEnvPairs(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     const key = eq < 0 ? pair : pair.slice(0, eq);
-    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+    if (eq < 0 || !ENV_NAME.test(key)) {
       throw new BgError('USAGE', `--env "${pair}" is not KEY=VALUE with a valid variable name (letters, digits, _; not starting with a digit).`);
     }
     if (SECRET_VARS.includes(key)) throw new BgError('USAGE', `--env ${key} is refused: the password never reaches a child process.`);

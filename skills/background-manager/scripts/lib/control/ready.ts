@@ -19,10 +19,15 @@ function current(ctx: Context, id: string): ProcessRecord | undefined {
   return findRecord(ctx.store.read(), id);
 }
 
-/** `from`: where in the log this run's output starts (a restart continues the log). */
-export async function waitReady(ctx: Context, id: string, opts: { pattern?: RegExp; port?: number; timeoutMs: number; from?: Cursor }): Promise<ReadyResult> {
+/**
+ * `from`: where in the log this run's output starts (a restart continues the log). `signal`:
+ * the wait ends early (as if the process had ended) once it is aborted, say by an MCP client
+ * that cancelled the call or went away; the caller tells the two apart.
+ */
+export async function waitReady(ctx: Context, id: string, opts: { pattern?: RegExp; port?: number; timeoutMs: number; from?: Cursor; signal?: AbortSignal }): Promise<ReadyResult> {
   const deadline = Date.now() + opts.timeoutMs;
   const alive = () => {
+    if (opts.signal?.aborted) return false;
     const rec = current(ctx, id);
     return !!rec && isLive(rec);
   };
@@ -50,7 +55,7 @@ export async function waitReady(ctx: Context, id: string, opts: { pattern?: RegE
   const ok = await waitFor(
     () => {
       const rec = current(ctx, id);
-      if (!rec || !isLive(rec)) return (ended = true);
+      if (opts.signal?.aborted || !rec || !isLive(rec)) return (ended = true);
       return listeningPorts(rec.pid).includes(port);
     },
     Math.max(0, deadline - Date.now()),

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { compileRegex, durationSec } from '../cli/cli.ts';
+import { durationSec } from '../cli/cli.ts';
+import { linearRegex } from './regex.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { parseSince } from '../commands/get_logs.ts';
 import { isLogging } from '../process/status.ts';
@@ -185,8 +186,8 @@ export function registerLogsTool(server: McpServer, session: Session): void {
       const sinceMs = a.since === undefined ? undefined : parseSince(a.since);
       if (a.since !== undefined && sinceMs === undefined) throw new BgError('USAGE', `since "${a.since}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
       const timeoutSec = a.wait_for === undefined ? undefined : durationSec([], 'timeout', a.timeout ?? 30, true);
-      const grep = a.grep === undefined ? undefined : compileRegex('grep', a.grep);
-      const pattern = a.wait_for === undefined ? undefined : compileRegex('wait_for', a.wait_for);
+      const grep = a.grep === undefined ? undefined : linearRegex('grep', a.grep);
+      const pattern = a.wait_for === undefined ? undefined : linearRegex('wait_for', a.wait_for);
       const ctx = session.context();
       const rec = resolveProcess(ctx.store.read(), a.id);
       if (rec.pty && a.stream === 'stderr') throw new BgError('USAGE', 'stderr is merged into the terminal for PTY processes; start with pty: false to keep it apart (stream output shows it with the rest).');

@@ -96,7 +96,7 @@ function registerStop(server: McpServer, session: Session, changed: () => void):
         ids: ids.optional(),
         all: z.boolean().default(false).describe('Stop every live process (and background jobs ended ones left running)'),
         signal: z.string().default('TERM').describe('The first signal: TERM, INT (a graceful Ctrl-C), HUP, QUIT, KILL'),
-        timeout: z.number().default(5).describe('Seconds to wait after the signal before SIGKILL'),
+        timeout: z.number().max(MAX_WAIT_SEC).default(5).describe(`Seconds to wait after the signal before SIGKILL (at most ${MAX_WAIT_SEC})`),
         force: z.boolean().default(false).describe('SIGKILL at once'),
       },
     },

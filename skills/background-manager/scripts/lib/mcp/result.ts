@@ -57,7 +57,11 @@ export interface ShownLine {
 /** One log line as the model reads it: rendered text, cut at MAX_LINE_CHARS. */
 export function shownLine(l: Line): ShownLine {
   let text = lineText(l, false);
-  if (text.length > MAX_LINE_CHARS) text = `${text.slice(0, MAX_LINE_CHARS)}… (${text.length - MAX_LINE_CHARS} more characters)`;
+  if (text.length > MAX_LINE_CHARS) {
+    // Never between the two halves of an emoji: a lone surrogate is not text (it becomes U+FFFD).
+    const cut = /[\ud800-\udbff]/.test(text[MAX_LINE_CHARS - 1]!) ? MAX_LINE_CHARS - 1 : MAX_LINE_CHARS;
+    text = `${text.slice(0, cut)}… (${text.length - cut} more characters)`;
+  }
   return { time: new Date(l.time).toISOString(), stream: l.stream, text, ...(!l.complete && l.stream !== 'input' ? { partial: true as const } : {}) };
 }
 

@@ -4,9 +4,10 @@
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { compileRegex, durationSec } from '../cli/cli.ts';
+import { durationSec } from '../cli/cli.ts';
+import { linearRegex } from './regex.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
-import { checkName, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
+import { ENV_NAME, checkName, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
 import { notReady, waitReady } from '../control/ready.ts';
 import { MIN_MAX_LOG_SIZE, type Cursor } from '../log/logset.ts';
 import { resolveProcess } from '../process/resolve.ts';
@@ -42,7 +43,7 @@ const startShape = {
 
 /** The readiness a call asks for, checked as start_process checks its flags. */
 function readiness(a: { wait_for?: string; wait_port?: number; wait_timeout?: number }): { ready?: Readiness; pattern?: RegExp } {
-  const pattern = a.wait_for === undefined ? undefined : compileRegex('wait_for', a.wait_for);
+  const pattern = a.wait_for === undefined ? undefined : linearRegex('wait_for', a.wait_for);
   if (a.wait_timeout !== undefined) durationSec([], 'wait_timeout', a.wait_timeout, false);
   if (!pattern && a.wait_port === undefined) {
     if (a.wait_timeout !== undefined) throw new BgError('USAGE', 'wait_timeout needs wait_for or wait_port: it says how long to wait for them.');
@@ -51,10 +52,21 @@ function readiness(a: { wait_for?: string; wait_port?: number; wait_timeout?: nu
   return { ready: { pattern: a.wait_for, port: a.wait_port, timeoutSec: a.wait_timeout ?? 30 }, pattern };
 }
 
+/** The env object as KEY=VALUE pairs, checked first: joined, a key with "=" would split elsewhere. */
+function envPairs(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([k, v]) => {
+    if (!ENV_NAME.test(k)) throw new BgError('USAGE', `env key ${JSON.stringify(k)} is not a variable name (letters, digits, _; not starting with a digit).`);
+    if (v.includes('\0')) throw new BgError('USAGE', `env ${k} holds a NUL character, which no environment variable can hold.`);
+    return `${k}=${v}`;
+  });
+}
+
 /** Wait for readiness; the answer says what it found, or fails with the script's message and the last lines. */
-async function answerReady(tool: string, ctx: Context, id: string, head: string, facts: Record<string, unknown>, w: { ready?: Readiness; pattern?: RegExp }, from?: Cursor): Promise<CallToolResult> {
+async function answerReady(tool: string, ctx: Context, id: string, head: string, facts: Record<string, unknown>, w: { ready?: Readiness; pattern?: RegExp }, signal: AbortSignal, from?: Cursor): Promise<CallToolResult> {
   if (!w.ready) return ok(head, facts);
-  const res = await waitReady(ctx, id, { pattern: w.pattern, port: w.ready.port, timeoutMs: w.ready.timeoutSec * 1000, from });
+  // A cancelled call, or a client gone, ends the wait at the next status check (not at wait_timeout).
+  const res = await waitReady(ctx, id, { pattern: w.pattern, port: w.ready.port, timeoutMs: w.ready.timeoutSec * 1000, from, signal });
+  if (signal.aborted) throw new BgError('TIMEOUT', `the call was cancelled before process ${id} was ready; it runs on (stop_process ${id} ends it).`);
   if (res.ready) return ok(`${head}\nReady: ${res.detail}`, { ...facts, ready: true, readyDetail: res.detail });
   const { message, tail } = notReady(ctx, id, w.ready, w.pattern, res.why, from);
   const lines = tail.map(shownLine);
@@ -72,11 +84,11 @@ export function registerStartTools(server: McpServer, session: Session, changed:
         'Then read its output with get_logs, type into it with send_input, end it with stop_process.',
       inputSchema: startShape,
     },
-    guarded('start_process', session.closed, async (a) => {
+    guarded('start_process', session.closed, async (a, signal) => {
       const maxLogSize = parseSize(a.max_log_size);
       if (maxLogSize === undefined || maxLogSize < MIN_MAX_LOG_SIZE) throw new BgError('USAGE', `max_log_size must be a size of at least 1M, like 50M or 2G (got "${a.max_log_size}").`);
       const name = a.name === undefined ? undefined : checkName(a.name);
-      const extraEnv = parseEnvPairs(Object.entries(a.env ?? {}).map(([k, v]) => `${k}=${v}`));
+      const extraEnv = parseEnvPairs(envPairs(a.env ?? {}));
       const w = readiness(a);
       const timeoutSec = a.timeout === undefined ? undefined : durationSec([], 'timeout', a.timeout, false);
       const command = typeof a.command === 'string' ? [a.command] : a.command;
@@ -95,7 +107,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       });
       changed();
       const head = `Started process ${started.id} (PID ${started.pid})${name ? ` named ${name}` : ''}. Read its output with get_logs ${name ?? started.id}.`;
-      return answerReady('start_process', session.context(), started.id, head, { id: started.id, pid: started.pid, name: name ?? null }, w);
+      return answerReady('start_process', session.context(), started.id, head, { id: started.id, pid: started.pid, name: name ?? null }, w, signal);
     }),
   );
 
@@ -113,18 +125,18 @@ export function registerStartTools(server: McpServer, session: Session, changed:
         wait: z.boolean().default(true).describe('Wait for readiness as the process was started with (default)'),
       },
     },
-    guarded('restart_process', session.closed, async (a) => {
+    guarded('restart_process', session.closed, async (a, signal) => {
       durationSec([], 'timeout', a.timeout, true);
       const given = a.wait_for !== undefined || a.wait_port !== undefined;
       if (given && !a.wait) throw new BgError('USAGE', 'wait: false and wait_for/wait_port contradict each other: give one.');
       const ctx = session.context();
       const rec = resolveProcess(ctx.store.read(), a.id);
-      const w = given ? readiness(a) : !a.wait || !rec.ready ? {} : { ready: { ...rec.ready, timeoutSec: a.wait_timeout ?? rec.ready.timeoutSec }, pattern: rec.ready.pattern === undefined ? undefined : compileRegex('wait_for', rec.ready.pattern) };
+      const w = given ? readiness(a) : !a.wait || !rec.ready ? {} : { ready: { ...rec.ready, timeoutSec: a.wait_timeout ?? rec.ready.timeoutSec }, pattern: rec.ready.pattern === undefined ? undefined : linearRegex('wait_for', rec.ready.pattern) };
       if (a.wait_timeout !== undefined && !w.ready) throw new BgError('USAGE', `wait_timeout needs something to wait for: process ${rec.id} was started without wait_for or wait_port, so give one.`);
       const { started, from, how, note } = await restartRecord(ctx, rec, Math.round(a.timeout * 1000), !!w.ready);
       changed();
       const head = `Restarted process ${started.id} (PID ${started.pid}; ${how}).${note ? ` Note: ${note}.` : ''}`;
-      return answerReady('restart_process', ctx, started.id, head, { id: started.id, pid: started.pid, how }, w, from);
+      return answerReady('restart_process', ctx, started.id, head, { id: started.id, pid: started.pid, how }, w, signal, from);
     }),
   );
 }

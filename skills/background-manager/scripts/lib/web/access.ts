@@ -1,16 +1,16 @@
 // Who may use the dashboard. A page on any site the person visits can make their browser send
 // requests to 127.0.0.1, so the loopback address alone proves nothing: every request needs this
-// run's random token (the X-BG-Token header, or the cookie the page gets for it once), and the
-// Host header must name this server (a DNS-rebinding page arrives under its own host name),
-// and a cross-site Origin is refused. Changes (POST) need the header itself, never just the
-// cookie, so no form or fetch from another site can make one (CSRF).
+// run's random token in the X-BG-Token header, and the Host header must name this server (a
+// DNS-rebinding page arrives under its own host name), and a cross-site Origin is refused. No
+// cookie carries the token: a browser sends 127.0.0.1's cookies to every port of it (another
+// local user's server, a managed dev server behind a port link), and a header is something no
+// form or page of another site can add (CSRF).
 import os from 'node:os';
 import type http from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface Access {
   token: string;
-  cookie: string; // the cookie's name: per port, as cookies are shared between ports of a host
   hosts: Set<string>; // Host header values that name this server
 }
 
@@ -31,7 +31,6 @@ function hostNames(bound: string): string[] {
 export function newAccess(bound: string, port: number, token = randomBytes(32).toString('base64url')): Access {
   return {
     token,
-    cookie: `bgdash_${port}`,
     hosts: new Set(hostNames(bound).map((h) => `${h.toLowerCase()}:${port}`)),
   };
 }
@@ -41,14 +40,6 @@ function sameToken(a: Access, given: string | undefined): boolean {
   const x = Buffer.from(given);
   const y = Buffer.from(a.token);
   return x.length === y.length && timingSafeEqual(x, y); // no timing hint on how much matched
-}
-
-function cookieOf(req: http.IncomingMessage, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }
 
 /** Host and Origin name this server (checked on every request, the open page too). */
@@ -63,15 +54,9 @@ export function checkOrigin(a: Access, req: http.IncomingMessage): Verdict {
   return { ok: true };
 }
 
-/** The token, in the header (any request) or the cookie (reads only). */
+/** The token, in the X-BG-Token header (the page reads its event streams with fetch for it). */
 export function checkToken(a: Access, req: http.IncomingMessage): Verdict {
   const header = req.headers['x-bg-token'];
   if (sameToken(a, typeof header === 'string' ? header : undefined)) return { ok: true };
-  if (req.method === 'GET' && sameToken(a, cookieOf(req, a.cookie))) return { ok: true };
   return { ok: false, status: 401, why: 'the token is missing or wrong: open the Dashboard URL the command printed' };
-}
-
-/** The cookie that lets the page's reads (EventSource cannot send headers) carry the token. */
-export function sessionCookie(a: Access): string {
-  return `${a.cookie}=${a.token}; HttpOnly; SameSite=Strict; Path=/`;
 }

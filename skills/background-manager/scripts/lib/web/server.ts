@@ -1,14 +1,14 @@
 // The dashboard's HTTP server: the page's files, its event streams and its buttons, every
-// request checked by access.ts first. Only the open page itself (index.html, boot.js: no data
-// in them) is served without the token, because the token travels in the URL's fragment,
-// which a browser never sends: boot.js hands it over in a header once and gets a cookie.
+// request checked by access.ts first. Only the page's code (index.html, boot.js, app.js,
+// app.css: no data in them) is served without the token, because the token travels in the
+// URL's fragment, which a browser never sends: the page's scripts send it in a header.
 import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import type { Context } from '../store/context.ts';
 import { BgError } from '../cli/errors.ts';
 import { resolveProcess } from '../process/resolve.ts';
-import { checkOrigin, checkToken, sessionCookie, type Access } from './access.ts';
+import { checkOrigin, checkToken, type Access } from './access.ts';
 import { ProcessFeed, streamLog, streamTerminal, sendEvent } from './feeds.ts';
 import { runAction, type Action } from './actions.ts';
 
@@ -25,10 +25,10 @@ const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'none'",
 };
 
-// Files of the page: the shell and its first script are public, the rest needs the token.
-const FILES: Record<string, { file: string; type: string; open?: boolean }> = {
-  '/': { file: 'index.html', type: 'text/html; charset=utf-8', open: true },
-  '/boot.js': { file: 'boot.js', type: 'text/javascript; charset=utf-8', open: true },
+// Files of the page: code only, public (as the repository is); every piece of data needs the token.
+const FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/boot.js': { file: 'boot.js', type: 'text/javascript; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
@@ -83,14 +83,11 @@ async function route(ctx: Context, access: Access, feed: ProcessFeed, pageDir: s
   const origin = checkOrigin(access, req);
   if (!origin.ok) return reply(res, origin.status, { ok: false, error: origin.why });
   const file = req.method === 'GET' ? FILES[url.pathname] : undefined;
-  if (file?.open) return serveFile(res, pageDir, file);
+  if (file) return serveFile(res, pageDir, file);
   const token = checkToken(access, req);
   if (!token.ok) return reply(res, token.status, { ok: false, error: token.why });
-  if (file) return serveFile(res, pageDir, file);
-  if (req.method === 'POST' && url.pathname === '/api/session') {
-    res.writeHead(204, { ...SECURITY_HEADERS, 'Set-Cookie': sessionCookie(access) });
-    return void res.end();
-  }
+  // boot.js asks whether its token is this run's before it loads the page (no cookie: access.ts).
+  if (req.method === 'POST' && url.pathname === '/api/session') return void res.writeHead(204, SECURITY_HEADERS).end();
   if (req.method === 'GET' && url.pathname === '/api/events') {
     openStream(res);
     return feed.add(res);

@@ -1,0 +1,25 @@
+// Regular expressions a client sends (grep, wait_for) run in the MCP server's one thread, on
+// lines a process chose. In V8's backtracking engine a pattern like ^(a+)+$ on "aaaa…a!" takes
+// exponential time: one call would hold every other call, cancellations and the client's exit
+// for hours. V8's linear-time engine (the `l` flag) cannot be made to backtrack; a pattern it
+// cannot run (a backreference, a lookaround) is refused with what to do instead.
+import v8 from 'node:v8';
+import { compileRegex } from '../cli/cli.ts';
+import { BgError } from '../cli/errors.ts';
+
+let linearOn = false;
+
+/** `src` compiled for V8's linear-time engine; a USAGE error if it is not a regex or needs backtracking. */
+export function linearRegex(flag: string, src: string): RegExp {
+  compileRegex(flag, src); // not a regex at all: the scripts' words
+  if (!linearOn) {
+    // Read when a regex is compiled, so turning it on now (not at node's start) is enough.
+    v8.setFlagsFromString('--enable-experimental-regexp-engine');
+    linearOn = true;
+  }
+  try {
+    return new RegExp(src, 'l');
+  } catch {
+    throw new BgError('USAGE', `${flag} "${src}" needs backtracking (a backreference or lookaround), which a crafted line can make take hours; write it without them, or use get_logs.ts --grep from a shell.`);
+  }
+}
