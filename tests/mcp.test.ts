@@ -185,6 +185,16 @@ mcpTest('MCP: a grep or wait_for that would backtrack for ever answers at once a
   assert.ok(wait.isError, 'nothing matches');
   assert.match(textOf(wait), /no line matched/);
   assert.ok(Date.now() - t0 < 20_000, `answered in ${Date.now() - t0} ms`);
+  // The same on a PTY process's screen (its rows are matched with the pattern's own flags).
+  const tty = await call('start_process', { command: ['python3', '-c', 'print("a" * 40 + "!", flush=True)\nimport time\ntime.sleep(600)'], wait_for: '!$' });
+  assert.not.ok(tty.isError, textOf(tty));
+  const ttyId = (tty.structuredContent as { id: string }).id;
+  const t1 = Date.now();
+  const screen = (await client.callTool({ name: 'get_logs', arguments: { id: ttyId, screen: true, wait_for: '^(a+)+$', timeout: 1 } }, undefined, { timeout: 30_000 })) as CallToolResult;
+  assert.ok(screen.isError, 'the screen never matches');
+  assert.match(textOf(screen), /the screen did not match/);
+  assert.ok(Date.now() - t1 < 20_000, `screen answered in ${Date.now() - t1} ms`);
+  await call('stop_process', { ids: [ttyId] });
   // A backreference can only be run by backtracking: refused, with what to use instead.
   const back = await call('get_logs', { id, grep: '^((a+)+)\\1$' });
   assert.ok(back.isError);

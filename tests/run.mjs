@@ -19,7 +19,7 @@ const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
 const FILE_LIMIT_MS = 20 * 60_000;
 
 // The longest files first, so that no long file starts last (seconds, quiet machine, one at a time).
-const SLOW_FIRST = ['reliability', 'hostrepo', 'e2e', 'integrity-store', 'escaped-jobs', 'logs', 'lifecycle', 'screen'];
+const SLOW_FIRST = ['reliability', 'hostrepo', 'e2e', 'logs', 'lifecycle', 'integrity-store', 'dashboard', 'screen', 'mcp', 'direct-exec', 'escaped-jobs'];
 
 function parseArgs(argv) {
   const opts = { unit: true, full: true, jobs: Number(process.env.TEST_JOBS || 2), filter: '' };
@@ -28,7 +28,10 @@ function parseArgs(argv) {
     if (a === '--unit') opts.full = false;
     else if (a === '--full') opts.unit = false;
     else if (a === '--jobs') opts.jobs = Number(argv[++i]);
-    else opts.filter = a;
+    else if (a.startsWith('-')) {
+      console.error(`run.mjs: unknown option ${a}. Usage: node tests/run.mjs [--unit | --full] [--jobs N] [file-name regex]`);
+      process.exit(2);
+    } else opts.filter = a;
   }
   if (!Number.isInteger(opts.jobs) || opts.jobs < 1) {
     console.error(`run.mjs: --jobs (or TEST_JOBS) must be a whole number from 1, not ${opts.jobs}.`);
@@ -46,16 +49,28 @@ function fullTierFiles(filter) {
   return files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-// Ctrl-C or a CI timeout ends every file still running, with all it started (own groups).
-const running = new Set();
-for (const sig of ['SIGINT', 'SIGTERM']) {
+// Ctrl-C or a CI timeout ends every file still running: SIGTERM to its process group first, so
+// that its tests' cleanup can stop the supervisors they started (those run in sessions of their
+// own, out of the group's reach), SIGKILL 10 s later. What each printed so far is shown.
+const running = new Map(); // pid -> { label, out() }
+let interrupted = 0; // the exit code a signal asked for
+const endGroup = (pid, sig) => {
+  try {
+    process.kill(-pid, sig);
+  } catch {}
+};
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
   process.on(sig, () => {
-    for (const pid of running) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {}
+    interrupted = code;
+    for (const [pid, f] of running) {
+      process.stdout.write(`${f.out().trimEnd()}\nINTERRUPTED ${f.label}: still running at ${sig}\n\n`);
+      endGroup(pid, 'SIGTERM');
     }
-    process.exit(130);
+    setTimeout(() => {
+      for (const pid of running.keys()) endGroup(pid, 'SIGKILL');
+      process.exit(code);
+    }, running.size ? 10_000 : 0).unref?.();
+    if (!running.size) process.exit(code);
   });
 }
 
@@ -71,22 +86,23 @@ function runUvu(dir, pattern, label) {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
     });
-    running.add(child.pid);
     let out = '';
+    running.set(child.pid, { label, out: () => out });
+    process.stdout.write(`start ${label}\n`);
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {}
+      endGroup(child.pid, 'SIGTERM'); // its cleanup may still run
+      setTimeout(() => endGroup(child.pid, 'SIGKILL'), 10_000).unref();
     }, FILE_LIMIT_MS);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       running.delete(child.pid);
       const plain = strip(out);
-      const count = (what) => Number(plain.match(new RegExp(`${what}:\\s+(\\d+)`))?.[1] ?? 0);
+      // uvu's summary is the last thing it prints: take the last match, not a test's own output.
+      const count = (what) => Number([...plain.matchAll(new RegExp(`^\\s*${what}:\\s+(\\d+)`, 'gm'))].pop()?.[1] ?? 0);
       const total = count('Total');
       const passed = count('Passed');
       const ok = code === 0 && !timedOut && total > 0 && passed === total;
@@ -131,6 +147,7 @@ async function main() {
   const passed = results.reduce((n, r) => n + r.passed, 0);
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   console.log(`${passed}/${total} tests passed in ${results.length} files, ${minutes} min${opts.full ? ` (${opts.jobs} files side by side)` : ''}.`);
+  if (interrupted) process.exit(interrupted);
   if (failed.length) {
     console.log(`FAILED: ${failed.map((r) => `${r.label}${r.why ? ` (${r.why})` : ''}`).join(', ')}`);
     process.exit(1);

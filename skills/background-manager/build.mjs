@@ -273,6 +273,9 @@ function cjsEntry(file) {
  * here first with its main left out (the warm-up flag), so that the functions its modules call
  * as they load (yargs, mostly) are compiled and in the cache too. The launcher uses the data
  * only beside the very same body, as V8 itself checks little more than the source's length.
+ * So the rule for every module an entry script bundles: loading it has no side effects (no
+ * files, processes, timers or reads of secrets at top level); the warm-up runs inside whoever
+ * builds (npm run build, or start_process rebuilding dist/).
  */
 async function codeCache(file) {
   const body = fs.readFileSync(file, 'utf8');

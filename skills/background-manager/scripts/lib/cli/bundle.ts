@@ -59,7 +59,8 @@ export async function ensureSupervisorBundle(secretVars: readonly string[]): Pro
   try {
     const mod = (await import(pathToFileURL(path.join(skillRoot(), 'build.mjs')).href)) as { build(names?: string[]): Promise<void>; ENTRY_SCRIPTS: string[] };
     await mod.build(['supervisor', 'log-thread']);
-    entryBuild = mod.build(mod.ENTRY_SCRIPTS).catch(() => undefined); // the .ts scripts then run from source
+    // The page too: the entry bundles are stamped with the newest source time, web/ included.
+    entryBuild = mod.build([...mod.ENTRY_SCRIPTS, 'page']).catch(() => undefined); // the .ts scripts then run from source
   } finally {
     for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
   }

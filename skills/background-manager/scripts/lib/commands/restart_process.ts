@@ -15,11 +15,13 @@ import type { ProcessRecord, Readiness } from '../store/state.ts';
  * Stop `rec` (if it runs) as stop_process does, SIGKILL after `timeoutMs`, and start its
  * command again under the same ID: the one restart, used by this script, the MCP server and
  * the dashboard. `from`: where the new run's output begins (when `wantFrom`), so readiness
- * counts only what it prints; `how`: how the old run ended; `note`: what the stop noticed.
+ * counts only what it prints; `how`: how the old run ended. `note` hears what the stop noticed,
+ * as soon as it is known (before a failed start too).
  */
-export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs: number, wantFrom = false): Promise<{ started: Started; from?: ReturnType<typeof logEnd>; how: string; note?: string }> {
+export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs: number, wantFrom = false, note: (text: string) => void = () => undefined): Promise<{ started: Started; from?: ReturnType<typeof logEnd>; how: string }> {
   if (rec.legacy) throw new BgError('REFUSED', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
   const stopped = await stopProcess(ctx, rec, 'SIGTERM', timeoutMs, 'restart');
+  if (!stopped.already && stopped.note) note(stopped.note);
   // The old supervisor closes the log last; the new one must not open it before that.
   if (!(await waitFor(() => !supervisorAlive(rec), 10_000))) {
     throw new BgError('SUPERVISOR', `the supervisor of ${rec.id} (PID ${rec.supervisorPid}) did not exit after the stop; not restarting.`);
@@ -40,7 +42,7 @@ export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs:
     context: () => ctx,
   });
   const how = stopped.already ? 'it was not running' : stopped.result.endedBy === 'exited' ? 'it had just exited' : `stopped by ${stopped.result.endedBy}`;
-  return { started, from, how, note: stopped.already ? undefined : stopped.note };
+  return { started, from, how };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -75,8 +77,8 @@ export async function main(argv: string[]): Promise<number> {
   if (waitTimeout !== undefined && !ready) {
     throw new BgError('USAGE', `--wait-timeout needs something to wait for: process ${rec.id} was started without --wait-for or --wait-port, so give one.`);
   }
-  const { started, from, how, note } = await restartRecord(ctx, rec, Math.round(args.timeout * 1000), !!ready);
-  if (note) process.stderr.write(`restart_process: note: ${rec.id}: ${note}.\n`);
+  const note = (text: string) => process.stderr.write(`restart_process: note: ${rec.id}: ${text}.\n`);
+  const { started, from, how } = await restartRecord(ctx, rec, Math.round(args.timeout * 1000), !!ready, note);
   process.stdout.write(`Restarted process ${started.id} (PID ${started.pid}; ${how}).\n`);
   const code = ready ? await reportReady(ctx, started.id, ready, ready.pattern === undefined ? undefined : compileRegex('--wait-for', ready.pattern), 'restart_process', from) : EXIT.OK;
   await entryBundlesBuilt(); // a rebuild of dist/ that ran beside the start

@@ -84,7 +84,8 @@ export function planRead(o: ReadOptions): ReadPlan {
 
 // --new keeps a position per view (what --stream and --grep select), so that reading the
 // errors with --new --grep does not mark the other lines as read for a plain --new.
-function viewOf(o: ReadOptions, streams: Set<StreamName>): string | undefined {
+/** The --new view a read belongs to (undefined: the default one); get_logs.ts and the MCP get_logs share it. */
+export function viewOf(o: Pick<ReadOptions, 'stream' | 'grep' | 'raw'>, streams: Set<StreamName>): string | undefined {
   if (o.stream === 'output' && o.grep === undefined) return undefined;
   return `${[...streams].join('+')}${o.grep !== undefined ? ` grep${o.raw ? ' raw' : ''} ${o.grep}` : ''}`;
 }

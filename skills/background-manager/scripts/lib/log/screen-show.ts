@@ -53,7 +53,8 @@ export async function showScreen(o: ScreenOptions): Promise<number> {
     return damaged ? EXIT.DAMAGED : EXIT.OK;
   }
   // Rows are matched as one text, a row a line: ^ and $ match at row starts and ends.
-  const re = new RegExp(o.waitFor.source, 'm');
+  // The pattern's own flags stay (the MCP server's are the linear-time engine's `l`).
+  const re = new RegExp(o.waitFor.source, o.waitFor.flags.includes('m') ? o.waitFor.flags : `${o.waitFor.flags}m`);
   const deadline = o.timeoutSec === undefined ? Infinity : Date.now() + o.timeoutSec * 1000;
   for (;;) {
     const ended = !o.running(); // read before the screen: output up to the end is then in it

@@ -11,7 +11,7 @@ import { linearRegex } from './regex.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { parseSince } from '../commands/get_logs.ts';
 import { isLogging } from '../process/status.ts';
-import { STREAM_CHOICES } from '../log/read-plan.ts';
+import { STREAM_CHOICES, viewOf } from '../log/read-plan.ts';
 import { currentRecord, readerOf } from '../log/read-modes.ts';
 import { newCursorOf, saveNewCursor } from '../store/state.ts';
 import { logFileOf } from '../log/logset.ts';
@@ -23,10 +23,9 @@ import { showScreen } from '../log/screen-show.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
-import { DEFAULT_LINES, MAX_LINES, MAX_TEXT_BYTES, fitBytes, guarded, linesText, notMet, ok, shownLine, type ShownLine } from './result.ts';
+import { DEFAULT_LINES, MAX_LINES, MAX_TEXT_BYTES, fitBytes, guarded, linesText, notMet, ok, shownLine, type ShownLine, MAX_WAIT_SEC } from './result.ts';
 import type { Session } from './session.ts';
 
-const MAX_WAIT_SEC = 600;
 
 const shape = {
   id: z.string().describe('Process ID, unique ID prefix, or name'),
@@ -151,6 +150,7 @@ async function screen(r: Read, pattern: RegExp | undefined, timeoutSec: number |
     running: () => !r.signal.aborted && isLogging(currentRecord(r.ctx, r.rec)),
     write: (t) => (text += t),
   });
+  if (r.signal.aborted) throw new BgError('TIMEOUT', 'the call was cancelled before the screen matched.');
   const s = JSON.parse(text) as { rows: string[]; cursor: unknown; size: unknown };
   while (s.rows.length && s.rows[s.rows.length - 1] === '') s.rows.pop(); // blank rows below cost context, say nothing
   const rows = s.rows.join('\n');
@@ -195,7 +195,7 @@ export function registerLogsTool(server: McpServer, session: Session): void {
       if (!ctx.unlocked) throw new BgError('DAMAGED', `${logFileOf(ctx.dataDir, rec)} needs key.json, which is missing. Restore it from a backup.`);
       const streams = new Set(STREAM_CHOICES[a.stream]!);
       // The view name get_logs.ts keys its --new positions by, so both share them.
-      const view = a.stream === 'output' && !grep ? undefined : `${[...streams].join('+')}${grep ? ` grep ${a.grep}` : ''}`;
+      const view = viewOf({ stream: a.stream, grep: a.grep, raw: false }, streams);
       const r: Read = { ctx, rec, a, view, cap: a.lines ?? DEFAULT_LINES, signal, q: { streams, sinceMs, grep, raw: false, lines: 0 } };
       if (a.screen) return screen(r, pattern, timeoutSec);
       return pattern ? waitLine(r, pattern, timeoutSec!) : readLines(r);

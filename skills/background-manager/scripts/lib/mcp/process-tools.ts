@@ -17,13 +17,12 @@ import { isLive, liveLeftovers, liveStatus, STATUSES } from '../process/status.t
 import { stopProcess } from '../process/stop.ts';
 import { signalNumber } from '../process/proc.ts';
 import { KEY_NAMES } from '../process/keys-input.ts';
-import { guarded, ok } from './result.ts';
+import { guarded, ok, MAX_WAIT_SEC } from './result.ts';
 import type { Session } from './session.ts';
 import { findRecord } from '../store/records.ts';
 
 /** Rows a list answer shows; the rest are counted (filter with status to see them). */
 const MAX_ROWS = 200;
-const MAX_WAIT_SEC = 600;
 
 const ids = z.array(z.string()).describe('Process IDs, unique ID prefixes, or names');
 

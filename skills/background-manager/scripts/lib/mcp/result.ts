@@ -5,6 +5,9 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { lineText, type Line } from '../log/lines.ts';
 
+/** The longest any tool waits (seconds): hosts give up on a call long before. */
+export const MAX_WAIT_SEC = 600;
+
 /** Lines a log answer holds unless the call asks for fewer or more (up to MAX_LINES). */
 export const DEFAULT_LINES = 100;
 export const MAX_LINES = 1000;

@@ -14,11 +14,10 @@ import { resolveProcess } from '../process/resolve.ts';
 import { restartRecord } from '../commands/restart_process.ts';
 import type { Readiness, RestartMode } from '../store/state.ts';
 import type { Context } from '../store/context.ts';
-import { guarded, linesText, notMet, ok, shownLine } from './result.ts';
+import { guarded, linesText, notMet, ok, shownLine, MAX_WAIT_SEC } from './result.ts';
 import type { Session } from './session.ts';
 
 /** Longest readiness wait a call may ask for: hosts time a call out (the SDK's client after 60 s). */
-const MAX_WAIT_SEC = 600;
 
 const waitFields = {
   wait_for: z.string().optional().describe('Return only once an output line (or a prompt without a newline, quiet for 0.2 s) matches this regular expression'),
@@ -120,7 +119,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
         'Waits for readiness as it was started with, or as wait_for/wait_port say here (new output only); wait: false returns once it runs. Returns {id, pid, how, ready?}.',
       inputSchema: {
         id: z.string().describe('Process ID, unique ID prefix, or name'),
-        timeout: z.number().default(5).describe('Seconds to wait after SIGTERM before SIGKILL'),
+        timeout: z.number().max(MAX_WAIT_SEC).default(5).describe(`Seconds to wait after SIGTERM before SIGKILL (at most ${MAX_WAIT_SEC})`),
         ...waitFields,
         wait: z.boolean().default(true).describe('Wait for readiness as the process was started with (default)'),
       },
@@ -133,9 +132,10 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       const rec = resolveProcess(ctx.store.read(), a.id);
       const w = given ? readiness(a) : !a.wait || !rec.ready ? {} : { ready: { ...rec.ready, timeoutSec: a.wait_timeout ?? rec.ready.timeoutSec }, pattern: rec.ready.pattern === undefined ? undefined : linearRegex('wait_for', rec.ready.pattern) };
       if (a.wait_timeout !== undefined && !w.ready) throw new BgError('USAGE', `wait_timeout needs something to wait for: process ${rec.id} was started without wait_for or wait_port, so give one.`);
-      const { started, from, how, note } = await restartRecord(ctx, rec, Math.round(a.timeout * 1000), !!w.ready);
+      const notes: string[] = [];
+      const { started, from, how } = await restartRecord(ctx, rec, Math.round(a.timeout * 1000), !!w.ready, (n) => notes.push(n));
       changed();
-      const head = `Restarted process ${started.id} (PID ${started.pid}; ${how}).${note ? ` Note: ${note}.` : ''}`;
+      const head = `Restarted process ${started.id} (PID ${started.pid}; ${how}).${notes.map((n) => ` Note: ${n}.`).join('')}`;
       return answerReady('restart_process', ctx, started.id, head, { id: started.id, pid: started.pid, how }, w, signal, from);
     }),
   );

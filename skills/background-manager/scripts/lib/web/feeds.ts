@@ -16,8 +16,9 @@ import { follow } from '../log/follow.ts';
 import { lineText, type Line } from '../log/lines.ts';
 import { outputSinceReset, PTY_COLS, PTY_ROWS } from '../log/screen.ts';
 import { STREAMS } from '../log/logfile.ts';
-import { liveStatus } from '../process/status.ts';
+import { isLogging } from '../process/status.ts';
 import { findRecord } from '../store/records.ts';
+import { readerOf } from '../log/read-modes.ts';
 
 // Ports and statuses also change without a state write (a server starts listening, a process
 // is lost): looked at again this often while a page is open.
@@ -108,15 +109,11 @@ export class ProcessFeed {
   }
 }
 
-function readerOf(ctx: Context, rec: ProcessRecord): LogSetReader {
-  return new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id, { endSeq: rec.logEnd, chained: rec.logVersion === 2 });
-}
-
-// Whether the process may still write to its log (as get_logs decides it).
+// Whether the process may still write to its log (as get_logs decides it); false if it is gone.
 function stillWriting(ctx: Context, id: string): boolean {
   try {
     const rec = findRecord(ctx.store.read(), id);
-    return !!rec && ['running', 'restarting', 'exiting', 'zombie'].includes(liveStatus(rec).status);
+    return !!rec && isLogging(rec);
   } catch {
     return false;
   }
@@ -132,7 +129,7 @@ const lineJson = (l: Line) => ({ t: l.time, s: l.stream, x: lineText(l, false), 
 export async function streamLog(ctx: Context, rec: ProcessRecord, n: number, res: http.ServerResponse): Promise<void> {
   let gone = false;
   res.on('close', () => (gone = true));
-  const reader = readerOf(ctx, rec);
+  const reader = readerOf(ctx, rec, logFileOf(ctx.dataDir, rec));
   const sel = selectLines(reader, { streams: new Set(STREAMS), lines: n, raw: false });
   sendEvent(res, 'lines', sel.lines.map(lineJson));
   for (const issue of sel.issues) sendEvent(res, 'issue', issue.message);
@@ -163,7 +160,7 @@ function endNoting(reader: LogSetReader): { reader: LogSetReader; end: () => Cur
 export async function streamTerminal(ctx: Context, rec: ProcessRecord, res: http.ServerResponse): Promise<void> {
   let gone = false;
   res.on('close', () => (gone = true));
-  const reader = readerOf(ctx, rec);
+  const reader = readerOf(ctx, rec, logFileOf(ctx.dataDir, rec));
   const noted = endNoting(reader);
   const parts = outputSinceReset(noted.reader);
   sendEvent(res, 'reset', { cols: PTY_COLS, rows: PTY_ROWS, data: Buffer.concat(parts).toString('base64') });
