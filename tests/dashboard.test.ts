@@ -246,6 +246,23 @@ if (!fs.existsSync(CHROMIUM)) {
     }
   });
 
+  withSandbox('the page shows a command with C1, U+2028 and bidi controls as list_processes does: escaped, as text', async (sb) => {
+    const { id } = await start(sb, ['--no-pty', '--', 'true # <b>\u0085\u2028\u202e\u2066</b>']);
+    const dash = await startDashboard(sb);
+    const page = await newPage(sb.dir);
+    try {
+      await page.goto(dash.url);
+      await rowOf(page, id).waitFor({ timeout: 90_000 });
+      const cmd = await rowOf(page, id).locator('.command').evaluate((td) => ({ text: td.textContent, tags: td.children.length }));
+      assert.equal(cmd, { text: 'true # <b>\\x85\\u2028\\u202e\\u2066</b>', tags: 0 }, 'escaped, and no markup made of it');
+      const table = await run(sb, 'list_processes.ts', []);
+      assert.ok(table.stdout.includes(cmd.text!), 'the same text as the table');
+    } finally {
+      await page.close();
+      await stopDashboard(dash);
+    }
+  });
+
   withSandbox('--detach: the dashboard runs as a managed process, gets the token over its handoff only, and stop_process ends it', async (sb) => {
     const r = await run(sb, 'dashboard.ts', ['--detach'], { timeoutMs: 120_000 });
     assert.is(r.code, 0, r.stderr);

@@ -296,6 +296,41 @@ mcpTest('MCP: a subscribed log resource gets an update notification when output 
   await call('stop_process', { ids: [id] });
 });
 
+mcpTest('MCP: start_process with a NUL in command (string or argv element), cwd or name is a usage error and starts nothing', async (sb, _note, open) => {
+  const { call } = await open();
+  const cases: [string, Record<string, unknown>][] = [
+    ['command string, PTY', { command: 'sleep 30\0; echo cut' }],
+    ['command string, pipes', { command: 'sleep 30\0; echo cut', pty: false }],
+    ['argv element, PTY', { command: ['sleep', '30\0x'] }],
+    ['argv element, pipes', { command: ['sleep', '30\0x'], pty: false }],
+    ['cwd', { command: ['sleep', '30'], cwd: `${sb.dir}\0/x` }],
+    ['name', { command: ['sleep', '30'], name: 'web\0x' }],
+  ];
+  for (const [what, args] of cases) {
+    const res = await call('start_process', args);
+    const text = textOf(res);
+    assert.ok(res.isError, `${what}: refused (${text})`);
+    assert.equal((res.structuredContent as { error?: { code: string; exitCode: number } }).error, { code: 'USAGE', exitCode: 2, message: text.replace(/^start_process: error: /, '') }, `${what}: a usage error`);
+    assert.match(text, /NUL/, `${what}: says it is the NUL (${text})`);
+    assert.not.match(text, /\0/, `${what}: the NUL itself is not echoed`);
+  }
+  const listed = await call('list_processes');
+  assert.equal((listed.structuredContent as { processes: unknown[] }).processes, [], 'nothing was started or recorded');
+});
+
+mcpTest('MCP: list_processes and errors show C1, U+2028 and bidi controls in a command or an ID as escapes', async (_sb, _note, open) => {
+  const { call } = await open();
+  const started = await call('start_process', { command: 'true # <\u0085\u2028\u202e\u2066>', pty: false });
+  assert.not.ok(started.isError, textOf(started));
+  const listed = textOf(await call('list_processes'));
+  assert.is(listed.split('\n').length, 2, `a header and one row: ${JSON.stringify(listed)}`);
+  assert.ok(listed.endsWith('true # <\\x85\\u2028\\u202e\\u2066>'), JSON.stringify(listed));
+  const stop = await call('stop_process', { ids: ['\x1b[2J\u202e'] });
+  assert.ok(stop.isError);
+  assert.ok(textOf(stop).includes('"\\x1b[2J\\u202e"'), JSON.stringify(textOf(stop)));
+  assert.not.match(textOf(stop), /[\x1b\u202e]/);
+});
+
 
 // The host configuration README.md and REFERENCE.md show, run as written: only the paths and
 // the password change (to this checkout and the sandbox's).

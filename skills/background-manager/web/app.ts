@@ -6,6 +6,7 @@
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import './app.css';
+import { oneLine } from '../scripts/lib/cli/format.ts';
 
 interface Proc {
   id: string;
@@ -118,7 +119,7 @@ function renderList(): void {
     tr.dataset.id = p.id;
     tr.className = p.id === selected ? 'sel' : '';
     cell(tr, `status st-${p.status}`, p.label, 'Status');
-    cell(tr, 'name', p.name ? `${p.name} (${p.id})` : p.id, 'Name');
+    cell(tr, 'name', p.name ? `${oneLine(p.name)} (${p.id})` : p.id, 'Name');
     cell(tr, 'pid', String(p.pid), 'PID');
     const ports = cell(tr, 'ports', '', 'Ports');
     for (const port of p.ports) {
@@ -132,7 +133,8 @@ function renderList(): void {
     cell(tr, 'restarts', String(p.restarts), 'Restarts');
     cell(tr, 'started', when(p.startedAt), 'Started');
     cell(tr, 'ended', when(p.endedAt), 'Ended');
-    cell(tr, 'command', p.command, 'Command');
+    // As list_processes shows them: a bidi control cannot reorder the command, a control is seen.
+    cell(tr, 'command', oneLine(p.command), 'Command');
     tr.addEventListener('click', () => select(p.id));
   }
 }
@@ -141,7 +143,7 @@ function renderDetail(): void {
   const p = procs.find((x) => x.id === selected);
   $('detail').hidden = !p;
   if (!p) return;
-  $('d-title').textContent = `${p.name ?? p.id} · ${p.label}`;
+  $('d-title').textContent = `${oneLine(p.name ?? p.id)} · ${p.label}`;
   ($('b-stop') as HTMLButtonElement).disabled = !LIVE.has(p.status);
   ($('send-text') as HTMLInputElement).disabled = p.status !== 'running';
   $('t-term').hidden = !p.pty;
@@ -281,7 +283,7 @@ function wire(): void {
   $('b-restart').addEventListener('click', () => selected && act('restart', selected));
   $('b-remove').addEventListener('click', () => {
     const p = procs.find((x) => x.id === selected);
-    if (p && confirm(`Remove ${p.name ?? p.id} and delete its log? This cannot be undone.`)) act('remove', p.id);
+    if (p && confirm(`Remove ${oneLine(p.name ?? p.id)} and delete its log? This cannot be undone.`)) act('remove', p.id);
   });
   $('send-form').addEventListener('submit', (e) => {
     e.preventDefault();

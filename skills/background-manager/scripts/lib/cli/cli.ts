@@ -5,6 +5,7 @@ import { BgError, EXIT } from './errors.ts';
 import { KEK_PREFETCH, type KekPrefetch } from '../store/crypto.ts';
 import { MAX_DURATION_SEC } from './timer.ts';
 import { howToRun } from './hints.ts';
+import { oneLine, shownMessage } from './format.ts';
 
 export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing or wrong,
 4 no such process (or ambiguous prefix), 5 not running, 6 damaged data, 7 data dir unusable.`;
@@ -88,8 +89,8 @@ export function typed(argv: string[], value: number, ...flags: string[]): string
     const a = argv[i]!;
     if (a === '--') break;
     for (const f of flags) {
-      if (a === f) return argv[i + 1] ?? String(value);
-      if (a.startsWith(`${f}=`)) return a.slice(f.length + 1);
+      if (a === f) return oneLine(argv[i + 1] ?? String(value));
+      if (a.startsWith(`${f}=`)) return oneLine(a.slice(f.length + 1));
     }
   }
   return String(value);
@@ -114,7 +115,7 @@ export function compileRegex(flag: string, src: string): RegExp {
   try {
     return new RegExp(src);
   } catch (err) {
-    throw new BgError('USAGE', `${flag} "${src}" is not a valid regular expression (${(err as Error).message}).`);
+    throw new BgError('USAGE', `${flag} "${oneLine(src)}" is not a valid regular expression (${(err as Error).message}).`);
   }
 }
 
@@ -131,7 +132,9 @@ export async function runMain(name: string, main: (argv: string[]) => Promise<nu
     process.exitCode = code ?? EXIT.OK;
   } catch (err) {
     if (err instanceof BgError) {
-      process.stderr.write(`${name}: error: ${err.message}\n`);
+      // Each line of it as oneLine shows it: an ID, a path or a flag's value echoed in it can
+      // neither drive the terminal nor reorder the line.
+      process.stderr.write(`${name}: error: ${shownMessage(err.message)}\n`);
       process.exitCode = err.exitCode;
     } else {
       process.stderr.write(`${name}: internal error: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -13,7 +13,25 @@ export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Text on one line of a table or a message: newlines and other control bytes escaped. */
+// What a terminal would act on or hide rather than show: C0 and C1 controls and DEL (\p{Cc}),
+// the line and paragraph separators, and the bidi controls that reorder what follows (U+061C,
+// U+200E/F, U+202A-U+202E, U+2066-U+2069). A backslash is left as it is.
+const UNSHOWN = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/gu;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * User-given text (a command, a name, an ID argument) on one line of a table or a message, as
+ * it is: newline, CR and tab as \n, \r, \t; other characters up to U+00FF as \xNN; the
+ * rest as \uNNNN. Every place that prints such text goes through here (REFERENCE.md).
+ */
 export function oneLine(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]/g, (c) => ({ '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(UNSHOWN, (c) => {
+    const n = c.codePointAt(0)!;
+    return NAMED[c] ?? (n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`);
+  });
+}
+
+/** A message of ours, several lines maybe: each line as oneLine shows it (the newlines kept). */
+export function shownMessage(text: string): string {
+  return text.split('\n').map(oneLine).join('\n');
 }

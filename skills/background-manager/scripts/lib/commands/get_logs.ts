@@ -15,6 +15,7 @@ import { showScreen } from '../log/screen-show.ts';
 import { planRead, STREAM_CHOICES, type ReadOptions, type ReadPlan } from '../log/read-plan.ts';
 import { currentRecord, followLog, readOnce, waitForMatch, type ReadRun } from '../log/read-modes.ts';
 import { isLogging } from '../process/status.ts';
+import { oneLine } from '../cli/format.ts';
 
 /** "30s", "5m", "2h", "1d", or an ISO time: the moment it names, in ms since the epoch. */
 export function parseSince(text: string, now = Date.now()): number | undefined {
@@ -65,7 +66,7 @@ function readOptions(argv: string[], args: Args): ReadOptions {
   }
   const sinceMs = args.since === undefined ? undefined : parseSince(args.since);
   if (args.since !== undefined && sinceMs === undefined) {
-    throw new BgError('USAGE', `--since "${args.since}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
+    throw new BgError('USAGE', `--since "${oneLine(String(args.since))}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
   }
   if (args.timeout !== undefined) durationSec(argv, '--timeout', args.timeout, true);
   if (args.n !== undefined && args.waitFor !== undefined) {

@@ -32,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (rows.length === 0) {
-    process.stdout.write(args.status ? `No processes with status ${args.status}.\n` : `No managed processes in ${ctx.dataDir}.\n`);
+    process.stdout.write(args.status ? `No processes with status ${args.status}.\n` : `No managed processes in ${oneLine(ctx.dataDir)}.\n`);
     return 0;
   }
   process.stdout.write(processTable(rows));
@@ -75,7 +75,7 @@ export function processTable(rows: Listed[]): string {
   // what read its table by position still works; ours go before COMMAND, which stays last.
   const table = [['ID', 'PID', 'STATUS', 'STARTED', 'NAME', 'RESTARTS', 'PORTS', 'COMMAND']];
   for (const { p, s, ports } of rows) {
-    table.push([p.id, String(p.pid), s.label, localStamp(Date.parse(p.startedAt), false), p.name ?? '-', String(p.restarts ?? 0), ports.length ? ports.join(',') : '-', oneLine(p.command)]);
+    table.push([p.id, String(p.pid), s.label, localStamp(Date.parse(p.startedAt), false), p.name === undefined ? '-' : oneLine(p.name), String(p.restarts ?? 0), ports.length ? ports.join(',') : '-', oneLine(p.command)]);
   }
   return formatTable(table);
 }

@@ -51,7 +51,7 @@ export async function removeTargets(ctx: Context, targets: ProcessRecord[], opts
   return targets.map((p) => {
     for (const seg of listSegments(logFileOf(ctx.dataDir, p))) fs.rmSync(seg.file, { force: true });
     const how = stoppedBy.has(p.id) ? ` (stopped first by ${stoppedBy.get(p.id)})` : '';
-    return `Removed process ${p.id}${p.name ? ` (${p.name})` : ''}${how}: ${oneLine(p.command)}`;
+    return `Removed process ${p.id}${p.name ? ` (${oneLine(p.name)})` : ''}${how}: ${oneLine(p.command)}`;
   });
 }
 

@@ -4,7 +4,7 @@ import { openContext, type Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { stopProcess } from '../process/stop.ts';
 import { supervisorAlive } from '../process/status.ts';
-import { startProcess, type Started } from '../control/launch.ts';
+import { refuseNuls, startProcess, type Started } from '../control/launch.ts';
 import { waitFor } from '../cli/wait.ts';
 import { entryBundlesBuilt } from '../cli/bundle.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
@@ -20,6 +20,8 @@ import type { ProcessRecord, Readiness } from '../store/state.ts';
  */
 export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs: number, wantFrom = false, note: (text: string) => void = () => undefined): Promise<{ started: Started; from?: ReturnType<typeof logEnd>; how: string }> {
   if (rec.legacy) throw new BgError('REFUSED', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
+  // A record that cannot start again (a NUL an older version let in) is refused before the stop.
+  refuseNuls({ command: rec.argv, cwd: rec.cwd, name: rec.name, extraEnv: rec.env }, `process ${rec.id}'s recorded `);
   const stopped = await stopProcess(ctx, rec, 'SIGTERM', timeoutMs, 'restart');
   if (!stopped.already && stopped.note) note(stopped.note);
   // The old supervisor closes the log last; the new one must not open it before that.

@@ -9,6 +9,7 @@ import { BgError } from '../cli/errors.ts';
 import { inputPieces, openInput } from '../process/input-source.ts';
 import { KEY_NAMES, keyBytes, needsCursorMode, readAppCursorMode, splitKeys } from '../process/keys-input.ts';
 import { LogSetReader, logFileOf } from '../log/logset.ts';
+import { oneLine } from '../cli/format.ts';
 
 /** The bytes of these keypresses for this process (arrows as its terminal expects them). */
 export function keysText(ctx: Context, rec: ProcessRecord, keys: string[]): string {
@@ -69,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   const keys = [...([] as unknown[]).concat(args.key ?? []).map(String), ...([] as unknown[]).concat(args.keys ?? []).flatMap((k) => splitKeys(String(k)))];
   const fromStdin = textArg === '-';
   if (args.file !== undefined && textArg !== undefined) {
-    throw new BgError('USAGE', `give the input once: --file ${args.file} or ${fromStdin ? '- (standard input)' : 'the text'}, not both.`);
+    throw new BgError('USAGE', `give the input once: --file ${oneLine(String(args.file))} or ${fromStdin ? '- (standard input)' : 'the text'}, not both.`);
   }
   if (textArg === undefined && args.file === undefined && keys.length === 0 && !args.eof) {
     throw new BgError('USAGE', 'nothing to send: give <text>, - (standard input), --file PATH, --key NAME, --keys \'NAME NAME\' or --eof. Run with --help for usage.');

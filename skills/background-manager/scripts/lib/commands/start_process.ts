@@ -1,7 +1,7 @@
 // start_process: run a command in the background under a supervisor.
 import { compileRegex, durationSec, makeParser, typed } from '../cli/cli.ts';
 import { checkName, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
-import { shellQuote } from '../cli/format.ts';
+import { oneLine, shellQuote } from '../cli/format.ts';
 import { MIN_MAX_LOG_SIZE } from '../log/logset.ts';
 import { entryBundlesBuilt } from '../cli/bundle.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
@@ -69,7 +69,7 @@ function checked(argv: string[], args: Args) {
   const command = [...(args._ as (string | number)[]), ...((args['--'] as (string | number)[] | undefined) ?? [])].map(String);
   const maxLogSize = parseSize(args.maxLogSize);
   if (maxLogSize === undefined || maxLogSize < MIN_MAX_LOG_SIZE) {
-    throw new BgError('USAGE', `--max-log-size must be a size of at least 1M, like 50M or 2G (got "${args.maxLogSize}").`);
+    throw new BgError('USAGE', `--max-log-size must be a size of at least 1M, like 50M or 2G (got "${oneLine(String(args.maxLogSize))}").`);
   }
   const name = args.name === undefined ? undefined : checkName(args.name);
   if (args.replace && !name) throw new BgError('USAGE', '--replace needs --name: it replaces the live process of that name.');

@@ -7,12 +7,13 @@ import { exitStatusOf, isLive, liveLeftovers, liveStatus } from '../process/stat
 import { BgError, EXIT } from '../cli/errors.ts';
 import { signalNumber } from '../process/proc.ts';
 import type { ProcessRecord } from '../store/state.ts';
+import { oneLine, shownMessage } from '../cli/format.ts';
 
 export function describeStop(rec: ProcessRecord, out: StopOutcome, sig: string, timeoutSec: number): string {
   if (out.already && out.leftovers) {
     const l = out.leftovers;
     const them = l.count === 1 ? 'it' : 'them';
-    return `Process ${rec.id} is not running (${liveStatus(out.rec).label}); stopped what it left running: ${l.names}: ${l.endedBy === 'SIGKILL' && sig !== 'SIGKILL' ? `SIGKILL ended ${them} after ${timeoutSec} s` : `${l.endedBy} ended ${them}`}.`;
+    return `Process ${rec.id} is not running (${liveStatus(out.rec).label}); stopped what it left running: ${oneLine(l.names)}: ${l.endedBy === 'SIGKILL' && sig !== 'SIGKILL' ? `SIGKILL ended ${them} after ${timeoutSec} s` : `${l.endedBy} ended ${them}`}.`;
   }
   if (out.already) return `Process ${rec.id} is not running (${liveStatus(out.rec).label}); nothing to stop.`;
   const r = out.result;
@@ -54,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   durationSec(argv, '--timeout', args.timeout, true);
   const sig = args.force ? 'SIGKILL' : `SIG${args.signal.toUpperCase().replace(/^SIG/, '')}`;
-  if (signalNumber(sig) === undefined) throw new BgError('USAGE', `unknown signal "${args.signal}". Use a name like TERM, INT, HUP, QUIT or KILL.`);
+  if (signalNumber(sig) === undefined) throw new BgError('USAGE', `unknown signal "${oneLine(args.signal)}". Use a name like TERM, INT, HUP, QUIT or KILL.`);
   const ctx = openContext({ create: false });
   const doc = ctx.store.read();
   const targets = args.all ? doc.processes.filter((p) => isLive(p) || liveLeftovers(p).length > 0) : [...new Map(resolveAll(doc, refs, 'stopped').map((p) => [p.id, p])).values()];
@@ -72,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     else {
       const err = o.reason instanceof BgError ? o.reason : new BgError('SUPERVISOR', String((o.reason as Error)?.message ?? o.reason));
-      process.stderr.write(`stop_process: error: ${targets[i]!.id}: ${err.message}\n`);
+      process.stderr.write(`stop_process: error: ${targets[i]!.id}: ${shownMessage(err.message)}\n`);
       failed ??= err;
     }
   });

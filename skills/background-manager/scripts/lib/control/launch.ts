@@ -9,7 +9,7 @@ import { openContext, type Context } from '../store/context.ts';
 import { writeHandoff, type SupervisorConfig, type SupervisorHello } from './supervisor-config.ts';
 import { DEFAULT_MAX_LOG_SIZE } from '../log/logset.ts';
 import type { Readiness, RestartMode } from '../store/state.ts';
-import { shellQuote } from '../cli/format.ts';
+import { oneLine, shellQuote } from '../cli/format.ts';
 import { execLine, isPlainWord } from '../process/shellplan.ts';
 import { PTY_COLS, PTY_ROWS } from '../log/screen.ts';
 
@@ -33,8 +33,9 @@ export interface StartOptions {
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function checkName(name: string): string {
+  refuseNul('name', name);
   if (!NAME_RE.test(name)) {
-    throw new BgError('USAGE', `name "${name}" is not usable: use 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit (no spaces or slashes).`);
+    throw new BgError('USAGE', `name "${oneLine(name)}" is not usable: use 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit (no spaces or slashes).`);
   }
   // Every script takes an ID, an ID prefix or a name in one place: a name that reads as hex
   // digits could be another process's ID (which wins over a name) or hide an ID prefix (which
@@ -43,6 +44,27 @@ export function checkName(name: string): string {
     throw new BgError('USAGE', `name "${name}" is not usable: it could be read as a process ID (up to 8 hex digits). Add a letter from g to z, or a dash: e.g. "${name}-1".`);
   }
   return name;
+}
+
+/**
+ * A NUL ends a C string: exec would run a command, or enter a folder, cut short at it while the
+ * state showed it whole. Refused before anything starts, saying where it is. `whose` begins
+ * the message when the value is a recorded one (restart_process).
+ */
+export function refuseNul(what: string, value: string | readonly string[] | undefined, whose = ''): void {
+  const values = typeof value === 'string' ? [value] : (value ?? []);
+  const at = values.findIndex((v) => v.includes('\0'));
+  if (at < 0) return;
+  const where = typeof value === 'string' ? what : `${what}[${at}]`;
+  throw new BgError('USAGE', `${whose}${where} holds a NUL character ("${oneLine(values[at]!)}"), which no command, folder or name can hold: remove it.`);
+}
+
+/** refuseNul for everything a start hands to exec: the command, its folder, its name and --env values. */
+export function refuseNuls(opts: Pick<StartOptions, 'command' | 'cwd' | 'name' | 'extraEnv'>, whose = ''): void {
+  refuseNul('command', opts.command.length === 1 ? opts.command[0] : opts.command, whose);
+  refuseNul('cwd', opts.cwd, whose);
+  refuseNul('name', opts.name, whose);
+  for (const [k, v] of Object.entries(opts.extraEnv ?? {})) refuseNul(`env ${k}`, v, whose);
 }
 
 /** What a variable name may be (as a shell's): letters, digits, _, not starting with a digit. */
@@ -55,7 +77,7 @@ export function parseEnvPairs(pairs: string[]): Record<string, string> {
     const eq = pair.indexOf('=');
     const key = eq < 0 ? pair : pair.slice(0, eq);
     if (eq < 0 || !ENV_NAME.test(key)) {
-      throw new BgError('USAGE', `--env "${pair}" is not KEY=VALUE with a valid variable name (letters, digits, _; not starting with a digit).`);
+      throw new BgError('USAGE', `--env "${oneLine(pair)}" is not KEY=VALUE with a valid variable name (letters, digits, _; not starting with a digit).`);
     }
     if (SECRET_VARS.includes(key)) throw new BgError('USAGE', `--env ${key} is refused: the password never reaches a child process.`);
     env[key] = pair.slice(eq + 1);
@@ -130,8 +152,8 @@ function cannotFind(cmd: string): BgError {
   return new BgError(
     'CANNOT_START',
     cmd.includes('/')
-      ? `cannot run ${cmd}: no such executable file. Check the path, and that the file is executable (chmod +x).`
-      : `cannot run ${cmd}: command not found on PATH. Check the spelling, install it, or give its full path.`,
+      ? `cannot run ${oneLine(cmd)}: no such executable file. Check the path, and that the file is executable (chmod +x).`
+      : `cannot run ${oneLine(cmd)}: command not found on PATH. Check the spelling, install it, or give its full path.`,
   );
 }
 
@@ -160,17 +182,18 @@ function checkCwd(cwd: string): void {
   try {
     st = fs.statSync(cwd);
   } catch {
-    throw new BgError('CANNOT_START', `working folder ${cwd} does not exist. Create it or pass another --cwd.`);
+    throw new BgError('CANNOT_START', `working folder ${oneLine(cwd)} does not exist. Create it or pass another --cwd.`);
   }
-  if (!st.isDirectory()) throw new BgError('CANNOT_START', `working folder ${cwd} is not a folder. Pass a folder to --cwd.`);
+  if (!st.isDirectory()) throw new BgError('CANNOT_START', `working folder ${oneLine(cwd)} is not a folder. Pass a folder to --cwd.`);
   try {
     fs.accessSync(cwd, fs.constants.X_OK);
   } catch {
-    throw new BgError('CANNOT_START', `working folder ${cwd} cannot be entered (permission denied).`);
+    throw new BgError('CANNOT_START', `working folder ${oneLine(cwd)} cannot be entered (permission denied).`);
   }
 }
 
 export async function startProcess(opts: StartOptions): Promise<Started> {
+  refuseNuls(opts);
   const callerEnv = opts.env ?? process.env;
   const cwd = path.resolve(opts.cwd);
   checkCwd(cwd);

@@ -12,6 +12,7 @@ import { howToRun } from '../cli/hints.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
 import { findRecord } from '../store/records.ts';
+import { oneLine } from '../cli/format.ts';
 
 export type ReadyResult = { ready: true; detail: string } | { ready: false; why: 'timeout' | 'ended' };
 
@@ -80,8 +81,8 @@ export function notReady(ctx: Context, id: string, ready: Readiness, pattern: Re
   const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), { streams: new Set(['stdout', 'stderr']), raw: false, lines: 20, ...(from ? { from } : {}) });
   const last = tail.lines.length ? 'Its last lines:' : 'It printed nothing.';
   const st = liveStatus(rec);
-  const missed = [pattern ? `no line matched /${ready.pattern}/` : '', port !== undefined ? `nothing listened on port ${port}` : ''].filter(Boolean).join(' and ');
-  const before = [pattern ? `a line matched /${ready.pattern}/` : '', port !== undefined ? `anything listened on port ${port}` : ''].filter(Boolean).join(' or ');
+  const missed = [pattern ? `no line matched /${oneLine(ready.pattern!)}/` : '', port !== undefined ? `nothing listened on port ${port}` : ''].filter(Boolean).join(' and ');
+  const before = [pattern ? `a line matched /${oneLine(ready.pattern!)}/` : '', port !== undefined ? `anything listened on port ${port}` : ''].filter(Boolean).join(' or ');
   const message =
     why === 'timeout'
       ? `${missed} within ${timeoutSec} s; process ${id} is still running (stop it with ${howToRun('stop_process')} ${rec.name ?? id}). ${last}`

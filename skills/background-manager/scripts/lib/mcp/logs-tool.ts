@@ -25,6 +25,7 @@ import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
 import { DEFAULT_LINES, MAX_LINES, MAX_TEXT_BYTES, fitBytes, guarded, linesText, notMet, ok, shownLine, type ShownLine, MAX_WAIT_SEC } from './result.ts';
 import type { Session } from './session.ts';
+import { oneLine } from '../cli/format.ts';
 
 
 const shape = {
@@ -184,7 +185,7 @@ export function registerLogsTool(server: McpServer, session: Session): void {
     guarded('get_logs', session.closed, async (a: Args, signal) => {
       checkArgs(a);
       const sinceMs = a.since === undefined ? undefined : parseSince(a.since);
-      if (a.since !== undefined && sinceMs === undefined) throw new BgError('USAGE', `since "${a.since}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
+      if (a.since !== undefined && sinceMs === undefined) throw new BgError('USAGE', `since "${oneLine(a.since)}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
       const timeoutSec = a.wait_for === undefined ? undefined : durationSec([], 'timeout', a.timeout ?? 30, true);
       const grep = a.grep === undefined ? undefined : linearRegex('grep', a.grep);
       const pattern = a.wait_for === undefined ? undefined : linearRegex('wait_for', a.wait_for);

@@ -20,6 +20,7 @@ import { KEY_NAMES } from '../process/keys-input.ts';
 import { guarded, ok, MAX_WAIT_SEC } from './result.ts';
 import type { Session } from './session.ts';
 import { findRecord } from '../store/records.ts';
+import { oneLine, shownMessage } from '../cli/format.ts';
 
 /** Rows a list answer shows; the rest are counted (filter with status to see them). */
 const MAX_ROWS = 200;
@@ -49,7 +50,7 @@ function registerList(server: McpServer, session: Session): void {
       const rows = listed(ctx.store.read(), a.status);
       const shown = rows.slice(-MAX_ROWS);
       const more = rows.length - shown.length;
-      const text = rows.length === 0 ? (a.status ? `No processes with status ${a.status}.` : `No managed processes in ${ctx.dataDir}.`) : processTable(shown).trimEnd();
+      const text = rows.length === 0 ? (a.status ? `No processes with status ${a.status}.` : `No managed processes in ${oneLine(ctx.dataDir)}.`) : processTable(shown).trimEnd();
       return ok(more ? `${text}\n(${more} older processes not shown; pass status to filter.)` : text, { processes: shown.map(listedJson), omitted: more });
     }),
   );
@@ -104,7 +105,7 @@ function registerStop(server: McpServer, session: Session, changed: () => void):
       if (a.all ? refs.length > 0 : refs.length === 0) throw new BgError('USAGE', a.all ? 'all takes no ids.' : 'give the process IDs or names in ids (list_processes shows them), or all: true.');
       durationSec([], 'timeout', a.timeout, true);
       const sig = a.force ? 'SIGKILL' : `SIG${a.signal.toUpperCase().replace(/^SIG/, '')}`;
-      if (signalNumber(sig) === undefined) throw new BgError('USAGE', `unknown signal "${a.signal}". Use a name like TERM, INT, HUP, QUIT or KILL.`);
+      if (signalNumber(sig) === undefined) throw new BgError('USAGE', `unknown signal "${oneLine(a.signal)}". Use a name like TERM, INT, HUP, QUIT or KILL.`);
       const ctx = session.context();
       const doc = ctx.store.read();
       const targets = a.all ? doc.processes.filter((p) => isLive(p) || liveLeftovers(p).length > 0) : [...new Map(resolveAll(doc, refs, 'stopped').map((p) => [p.id, p])).values()];
@@ -116,7 +117,7 @@ function registerStop(server: McpServer, session: Session, changed: () => void):
         if (o.status === 'fulfilled') stopped.push({ id, text: describeStop(targets[i]!, o.value, sig, a.timeout), ...(!o.value.already && o.value.note ? { note: o.value.note } : {}) });
         else {
           const err = o.reason instanceof BgError ? o.reason : new BgError('SUPERVISOR', String((o.reason as Error)?.message ?? o.reason));
-          failed.push({ id, code: err.code, exitCode: err.exitCode, message: err.message });
+          failed.push({ id, code: err.code, exitCode: err.exitCode, message: shownMessage(err.message) });
         }
       });
       changed();

@@ -6,6 +6,7 @@
 import v8 from 'node:v8';
 import { compileRegex } from '../cli/cli.ts';
 import { BgError } from '../cli/errors.ts';
+import { oneLine } from '../cli/format.ts';
 
 let linearOn = false;
 
@@ -20,6 +21,6 @@ export function linearRegex(flag: string, src: string): RegExp {
   try {
     return new RegExp(src, 'l');
   } catch {
-    throw new BgError('USAGE', `${flag} "${src}" needs backtracking (a backreference or lookaround), which a crafted line can make take hours; write it without them, or use get_logs.ts --grep from a shell.`);
+    throw new BgError('USAGE', `${flag} "${oneLine(src)}" needs backtracking (a backreference or lookaround), which a crafted line can make take hours; write it without them, or use get_logs.ts --grep from a shell.`);
   }
 }

@@ -4,6 +4,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BgError, EXIT } from '../cli/errors.ts';
 import { lineText, type Line } from '../log/lines.ts';
+import { shownMessage } from '../cli/format.ts';
 
 /** The longest any tool waits (seconds): hosts give up on a call long before. */
 export const MAX_WAIT_SEC = 600;
@@ -23,7 +24,7 @@ export function ok(text: string, structured: Record<string, unknown>): CallToolR
 /** A failed call: the line a script would print on stderr, and its code and exit code. */
 export function failed(tool: string, err: unknown): CallToolResult {
   const e = err instanceof BgError ? err : undefined;
-  const message = e ? e.message : `internal error: ${(err as Error)?.message ?? String(err)}`;
+  const message = shownMessage(e ? e.message : `internal error: ${(err as Error)?.message ?? String(err)}`);
   const exitCode = e ? e.exitCode : EXIT.FAILED;
   return {
     content: [{ type: 'text', text: `${tool}: error: ${message}` }],

@@ -16,6 +16,7 @@ import type { Readiness, RestartMode } from '../store/state.ts';
 import type { Context } from '../store/context.ts';
 import { guarded, linesText, notMet, ok, shownLine, MAX_WAIT_SEC } from './result.ts';
 import type { Session } from './session.ts';
+import { oneLine } from '../cli/format.ts';
 
 /** Longest readiness wait a call may ask for: hosts time a call out (the SDK's client after 60 s). */
 
@@ -85,7 +86,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
     },
     guarded('start_process', session.closed, async (a, signal) => {
       const maxLogSize = parseSize(a.max_log_size);
-      if (maxLogSize === undefined || maxLogSize < MIN_MAX_LOG_SIZE) throw new BgError('USAGE', `max_log_size must be a size of at least 1M, like 50M or 2G (got "${a.max_log_size}").`);
+      if (maxLogSize === undefined || maxLogSize < MIN_MAX_LOG_SIZE) throw new BgError('USAGE', `max_log_size must be a size of at least 1M, like 50M or 2G (got "${oneLine(a.max_log_size)}").`);
       const name = a.name === undefined ? undefined : checkName(a.name);
       const extraEnv = parseEnvPairs(envPairs(a.env ?? {}));
       const w = readiness(a);

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { BgError } from '../cli/errors.ts';
+import { oneLine } from '../cli/format.ts';
 
 export const INPUT_PIECE = 1 << 20;
 
@@ -21,11 +22,11 @@ export function openInput(file: string | undefined, stdin: { isTTY?: boolean } =
     fd = fs.openSync(file, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new BgError('USAGE', `--file ${file} cannot be read (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code}). Give a readable file.`, { cause: err });
+    throw new BgError('USAGE', `--file ${oneLine(file)} cannot be read (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code}). Give a readable file.`, { cause: err });
   }
   if (fs.fstatSync(fd).isDirectory()) {
     fs.closeSync(fd);
-    throw new BgError('USAGE', `--file ${file} is a folder. Give a file.`);
+    throw new BgError('USAGE', `--file ${oneLine(file)} is a folder. Give a file.`);
   }
   return fs.createReadStream('', { fd, highWaterMark: INPUT_PIECE });
 }

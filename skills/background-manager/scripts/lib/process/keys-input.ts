@@ -5,6 +5,7 @@
 // Escape followed by text. The mode is read back from the output the program wrote.
 import { BgError } from '../cli/errors.ts';
 import type { LogSetReader } from '../log/logset.ts';
+import { oneLine } from '../cli/format.ts';
 
 const NAMED_KEYS: Record<string, string> = {
   enter: '\r', return: '\r', tab: '\t', 'shift-tab': '\x1b[Z', backtab: '\x1b[Z', escape: '\x1b', esc: '\x1b', backspace: '\x7f', space: ' ',
@@ -39,7 +40,7 @@ export function keyBytes(name: string, mode: KeyMode): string {
   }
   // One printable character is the key that types it (--key q, --key y), case kept.
   if ([...name].length === 1 && name > ' ' && name !== '\x7f') return name;
-  throw new BgError('USAGE', `unknown key "${name}". Use one of: ${KEY_NAMES.join(', ')}, ctrl-<letter> (e.g. ctrl-c), alt-<key> (e.g. alt-x) or one character (e.g. q).`);
+  throw new BgError('USAGE', `unknown key "${oneLine(name)}". Use one of: ${KEY_NAMES.join(', ')}, ctrl-<letter> (e.g. ctrl-c), alt-<key> (e.g. alt-x) or one character (e.g. q).`);
 }
 
 /** The names in a --keys list: 'down down enter' (spaces or commas between). */

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { hkdf, KEY_BYTES, open, seal, type SubKeys } from './crypto.ts';
 import { BgError, isErrno } from '../cli/errors.ts';
+import { oneLine } from '../cli/format.ts';
 import { keyCacheDir, keyCacheEntry, keyCacheTtl, MAX_TTL_SECONDS } from '../../../keycache-locate.mjs';
 
 const FORMAT = 'background-manager-key-cache';
@@ -31,7 +32,7 @@ interface Entry {
 export function cacheTtl(env: NodeJS.ProcessEnv = process.env): number {
   const ttl = keyCacheTtl(env);
   if (Number.isNaN(ttl)) {
-    throw new BgError('USAGE', `BG_KEY_CACHE="${env.BG_KEY_CACHE}" is not off or a number of seconds (0-${MAX_TTL_SECONDS}). Unset it for the default (600), or set BG_KEY_CACHE=off.`);
+    throw new BgError('USAGE', `BG_KEY_CACHE="${oneLine(String(env.BG_KEY_CACHE))}" is not off or a number of seconds (0-${MAX_TTL_SECONDS}). Unset it for the default (600), or set BG_KEY_CACHE=off.`);
   }
   return ttl;
 }
