@@ -1,6 +1,6 @@
 // Issue 23: the dashboard's server without a browser. A detached dashboard is restarted from a
 // shell only, takes nothing from a path another user can make, and says so when it cannot
-// serve; the page and MCP refuse to restart it.
+// serve; the page and MCP refuse to restart it; a malformed request is a 400, not a 500.
 // Run: npx uvu -r tsx tests 'dashboard-server\.test\.ts$'
 import fs from 'node:fs';
 import net from 'node:net';
@@ -220,6 +220,19 @@ withSandbox("the page's Restart and MCP restart_process refuse a detached dashbo
   assert.is(after.status, 'running');
   assert.is(after.pid, before.pid, 'not stopped');
   assert.is((await request(detached.base, '/api/events', detached.token)).status, 200);
+});
+
+withSandbox('the dashboard answers malformed percent-encoding with 400, not 500', async (sb) => {
+  const page = await foregroundDashboard(sb);
+  try {
+    for (const p of ['/api/log/%E0%A4%A', '/api/term/%E0%A4%A', '/api/stop/%E0%A4%A']) {
+      const r = await request(page.base, p, page.token, p.includes('stop') ? 'POST' : 'GET');
+      assert.is(r.status, 400, `${p}: ${r.body}`);
+      assert.match(JSON.parse(r.body).error, /not valid percent-encoding/);
+    }
+  } finally {
+    await page.stop();
+  }
 });
 
 test.run();
