@@ -105,7 +105,9 @@ export async function handOver(dataDir: string, handoff: Handoff, what: string, 
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(dir.address, resolve));
     fs.chmodSync(dir.address, 0o600);
   } catch (err) {
-    close();
+    server.close(); // removes the socket file (if it was made) at once, through the folder's fd
+    closed = true;
+    fs.closeSync(dir.fd);
     throw storageError(socket, err);
   }
   let started: Started;
