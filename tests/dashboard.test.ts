@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { freePort, listJson, run, SCRIPTS, start, track, waitFor, withSandbox, PASSWORD, type Sandbox } from './helpers.ts';
+import { freePort, httpRequest as request, listJson, run, SCRIPTS, start, track, waitFor, withSandbox, PASSWORD, type Sandbox } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser | undefined;
@@ -44,22 +44,6 @@ async function stopDashboard(d: Dash): Promise<void> {
   const closed = new Promise((r) => d.child.once('close', r));
   d.child.kill('SIGTERM');
   await closed;
-}
-
-/** One plain HTTP request with exactly these headers (a browser would add its own). */
-function request(base: string, p: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${p}`, { method, headers }, (res) => {
-      let body = '';
-      res.on('data', (c) => {
-        body += c;
-        if (res.headers['content-type']?.startsWith('text/event-stream')) req.destroy(); // enough: it answered
-      });
-      res.on('close', () => resolve({ status: res.statusCode!, body }));
-    });
-    req.on('error', reject);
-    req.end(method === 'POST' ? '{}' : undefined);
-  });
 }
 
 async function newPage(dir: string): Promise<Page> {

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -186,6 +187,22 @@ export function cleanup(sb: Sandbox): void {
   }
   for (const r of runtimes) fs.rmSync(r, { recursive: true, force: true });
   fs.rmSync(sb.dir, { recursive: true, force: true });
+}
+
+/** One plain HTTP request with exactly these headers (a browser would add its own). */
+export function httpRequest(base: string, p: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${p}`, { method, headers }, (res) => {
+      let body = '';
+      res.on('data', (c) => {
+        body += c;
+        if (res.headers['content-type']?.startsWith('text/event-stream')) req.destroy(); // enough: it answered
+      });
+      res.on('close', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end(method === 'POST' ? '{}' : undefined);
+  });
 }
 
 /** A free TCP port on 127.0.0.1, from the kernel. */

@@ -1,31 +1,23 @@
 // dashboard: a live web page of every process, for the person beside the agent. It unlocks
 // the key once (BG_PASSWORD), serves on loopback, and prints the URL with this run's token.
 // --detach runs it as a managed process of its own (stop_process ends it): the password and
-// the token reach it over a socket in a private folder (0700), never through argv or the
-// environment, which a managed child never gets the password in (launch.ts childEnv).
-import fs from 'node:fs';
-import os from 'node:os';
+// the token reach it over a socket in the data dir's run/ folder (web/handoff.ts), never
+// through argv or the environment, which a managed child never gets the password in
+// (launch.ts childEnv).
 import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { makeParser, typed } from '../cli/cli.ts';
 import { openContext } from '../store/context.ts';
-import { skillRoot } from '../store/paths.ts';
+import { dataDirFromEnv, skillRoot } from '../store/paths.ts';
 import { BgError, EXIT, isErrno } from '../cli/errors.ts';
 import { checkName, startProcess } from '../control/launch.ts';
 import { entryBundlesBuilt } from '../cli/bundle.ts';
 import { serveDashboard } from '../web/server.ts';
 import { newAccess } from '../web/access.ts';
+import { handOver, takeHandoff, withHandoff } from '../web/handoff.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
-const HANDOFF_MS = 30_000;
-
-interface Handoff {
-  password: string;
-  token: string;
-  dataDir: string;
-}
-
 /** The URL to open: a wildcard address is reached as 127.0.0.1 from this machine. */
 function urlOf(host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -35,7 +27,7 @@ function urlOf(host: string, port: number): string {
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: $0 [--port PORT] [--host ADDRESS] [--detach [--name NAME]]\n\nServes a live page of every managed process (status, ports, output, a PTY\'s terminal;\nstop, restart, remove, send input) on 127.0.0.1 and prints its URL with a token\nfor this run. Runs until interrupted; --detach runs it as a managed process.',
+    'Usage: $0 [--port PORT] [--host ADDRESS] [--detach [--name NAME]]\n\nServes a live page of every managed process (status, ports, output, a PTY\'s terminal;\nstop, restart, remove, send input) on 127.0.0.1 and prints its URL with a token\nfor this run. Runs until interrupted; --detach runs it as a managed process\n(restart_process NAME starts it again from a shell and prints its new URL).',
   )
     .option('port', { type: 'number', default: 0, describe: 'TCP port (default: a free one)', requiresArg: true })
     .option('host', { type: 'string', describe: 'Address to listen on (default 127.0.0.1). Anything else is reachable by others: a warning says so', requiresArg: true })
@@ -81,75 +73,36 @@ async function serve(ctx: ReturnType<typeof openContext>, host: string, port: nu
   return EXIT.OK;
 }
 
-/** --detach: start `dashboard --handoff SOCKET` as a managed process, hand it the password and a token, print the URL. */
+/** --detach: start `dashboard --handoff NAME` as a managed process, hand it the password and a token, print the URL. */
 async function detach(argv: string[], name: string): Promise<number> {
   const ctx = openContext({ create: true });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bg-dashboard-')); // 0700: only this user
-  const socket = path.join(dir, 'handoff.sock');
   const token = randomBytes(32).toString('base64url');
-  // Half open: each side ends its writes and still reads the other's answer.
-  const server = net.createServer({ allowHalfOpen: true });
-  try {
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socket, resolve));
-    const reply = new Promise<{ port?: number; error?: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new BgError('SUPERVISOR', `the detached dashboard did not ask for its key within ${HANDOFF_MS / 1000} s; see get_logs ${name}.`)), HANDOFF_MS);
-      server.once('connection', (conn) => {
-        server.close(); // one connection only: the first to come gets the password
-        const handoff: Handoff = { password: ctx.password, token, dataDir: ctx.dataDir };
-        conn.end(JSON.stringify(handoff) + '\n');
-        let buf = '';
-        conn.setEncoding('utf8').on('data', (d: string) => (buf += d));
-        conn.on('close', () => {
-          clearTimeout(timer);
-          try {
-            resolve(JSON.parse(buf));
-          } catch {
-            resolve({ error: 'it exited before it served' });
-          }
-        });
-      });
-    });
-    const rest = argv.filter((a, i) => !['--detach', '--name'].includes(a) && argv[i - 1] !== '--name' && !a.startsWith('--name='));
-    const entry = path.join(skillRoot(), 'dist', 'dashboard.mjs');
-    const started = await startProcess({ command: [process.execPath, entry, '--handoff', socket, ...rest], cwd: process.cwd(), pty: false, name, context: () => ctx });
-    const r = await reply;
-    if (!r.port) throw new BgError('CANNOT_START', `the detached dashboard (process ${started.id}) did not start serving: ${r.error ?? 'no reply'}. See get_logs ${started.id}.`);
-    const host = argv.includes('--host') ? (argv[argv.indexOf('--host') + 1] ?? '127.0.0.1') : '127.0.0.1';
-    process.stdout.write(`Dashboard: ${urlOf(host, r.port)}#token=${token}\n`);
-    process.stdout.write(`Started process ${started.id} (PID ${started.pid}) named ${name}; stop_process ${name} ends it.\n`);
-    await entryBundlesBuilt();
-    return EXIT.OK;
-  } finally {
-    server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const rest = argv.filter((a, i) => !['--detach', '--name'].includes(a) && argv[i - 1] !== '--name' && !a.startsWith('--name='));
+  const entry = path.join(skillRoot(), 'dist', 'dashboard.mjs');
+  const { started, url } = await handOver(ctx.dataDir, { password: ctx.password, token }, 'the detached dashboard', (socket) =>
+    // Its data dir is in its own recorded environment, for restart_process to start it on again.
+    startProcess({ command: withHandoff([process.execPath, entry, ...rest], socket), cwd: process.cwd(), pty: false, name, extraEnv: { BG_DATA_DIR: ctx.dataDir }, context: () => ctx }),
+  );
+  process.stdout.write(`Dashboard: ${url}#token=${token}\n`);
+  process.stdout.write(`Started process ${started.id} (PID ${started.pid}) named ${name}; stop_process ${name} ends it.\n`);
+  await entryBundlesBuilt();
+  return EXIT.OK;
 }
 
-/** The detached side: take the password and token from the socket, serve, say the port back. */
+/** The detached side: the password and token from its handoff socket, its data dir from its own environment; serve, say the URL back. */
 async function serveHandedOver(socket: string, host: string, port: number): Promise<number> {
-  const conn = net.createConnection({ path: socket, allowHalfOpen: true });
-  let buf = '';
-  conn.setEncoding('utf8');
-  const handoff = await new Promise<Handoff>((resolve, reject) => {
-    conn.on('data', (d: string) => (buf += d));
-    conn.once('error', reject);
-    conn.once('end', () => {
-      try {
-        resolve(JSON.parse(buf) as Handoff);
-      } catch {
-        reject(new BgError('USAGE', '--handoff is for dashboard --detach only.'));
-      }
-    });
-  });
+  const dataDir = dataDirFromEnv(process.env);
+  const handoff = await takeHandoff(dataDir, socket);
   try {
-    const ctx = openContext({ create: true }, { ...process.env, BG_PASSWORD: handoff.password, BG_DATA_DIR: handoff.dataDir });
-    return await serve(ctx, host, port, handoff.token, (url, p) => {
-      conn.end(JSON.stringify({ port: p }));
+    const ctx = openContext({ create: false }, { ...process.env, BG_PASSWORD: handoff.password });
+    return await serve(ctx, host, port, handoff.token, (url) => {
+      const address = url.replace(/#.*/, '');
+      handoff.answer({ url: address });
       // Its log gets the address, not the token: that went to the caller only.
-      process.stdout.write(`Dashboard: ${url.replace(/#.*/, '')} (the token was given to the caller)\n`);
+      process.stdout.write(`Dashboard: ${address} (the token was given to the caller)\n`);
     });
   } catch (err) {
-    conn.end(JSON.stringify({ error: (err as Error).message }));
+    handoff.answer({ error: (err as Error).message });
     throw err;
   }
 }

@@ -117,7 +117,8 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       title: 'Restart a process',
       description:
         'Stop a process (if it runs) and start the same command again under the same ID, with the same folder, env and options; its log continues. ' +
-        'Waits for readiness as it was started with, or as wait_for/wait_port say here (new output only); wait: false returns once it runs. Returns {id, pid, how, ready?}.',
+        'Waits for readiness as it was started with, or as wait_for/wait_port say here (new output only); wait: false returns once it runs. Returns {id, pid, how, ready?}. ' +
+        'A detached dashboard is refused: it needs the password handed over from a shell (restart_process.ts NAME).',
       inputSchema: {
         id: z.string().describe('Process ID, unique ID prefix, or name'),
         timeout: z.number().max(MAX_WAIT_SEC).default(5).describe(`Seconds to wait after SIGTERM before SIGKILL (at most ${MAX_WAIT_SEC})`),

@@ -78,6 +78,15 @@ function serveFile(res: http.ServerResponse, pageDir: string, f: { file: string;
   res.end(body);
 }
 
+/** The process named in a path, percent-decoded; malformed encoding is the client's mistake (400). */
+function processRef(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new BgError('USAGE', `the process in the path ("${encoded.slice(0, 100)}") is not valid percent-encoding.`);
+  }
+}
+
 async function route(ctx: Context, access: Access, feed: ProcessFeed, pageDir: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   const origin = checkOrigin(access, req);
@@ -94,10 +103,11 @@ async function route(ctx: Context, access: Access, feed: ProcessFeed, pageDir: s
   }
   const m = /^\/api\/(log|term|stop|restart|remove|send)\/([^/]+)$/.exec(url.pathname);
   if (!m) return reply(res, 404, { ok: false, error: `no such page: ${url.pathname}` });
-  const [, what, ref] = m as unknown as [string, string, string];
+  const [, what, encoded] = m as unknown as [string, string, string];
+  const ref = processRef(encoded);
   if (what === 'log' || what === 'term') {
     if (req.method !== 'GET') return reply(res, 405, { ok: false, error: 'use GET' });
-    const rec = resolveProcess(ctx.store.read(), decodeURIComponent(ref));
+    const rec = resolveProcess(ctx.store.read(), ref);
     openStream(res);
     if (!ctx.unlocked) return void sendEvent(res, 'end', 'ended');
     const n = Math.min(Math.max(Number(url.searchParams.get('n') ?? 500) || 500, 1), 10_000);
@@ -105,7 +115,7 @@ async function route(ctx: Context, access: Access, feed: ProcessFeed, pageDir: s
     return void res.end();
   }
   if (req.method !== 'POST') return reply(res, 405, { ok: false, error: 'use POST' });
-  const message = await runAction(ctx, what as Action, decodeURIComponent(ref), await readBody(req));
+  const message = await runAction(ctx, what as Action, ref, await readBody(req));
   reply(res, 200, { ok: true, message });
 }
 

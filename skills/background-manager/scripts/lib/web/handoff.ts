@@ -1,0 +1,173 @@
+// A detached dashboard's handoff. `dashboard --detach`, and `restart_process` of such a
+// dashboard, start `node dist/dashboard.mjs --handoff dashboard-<24 hex>.sock` with BG_DATA_DIR
+// set to the data dir (recorded with the process, as --env values are), listen on that socket
+// in the data dir's run/ folder, and give the first to connect (the dashboard) the password and
+// this run's token; the dashboard answers with its URL, or why it could not serve.
+//
+// Nothing in it can come from another user: the dashboard serves the data dir of its own
+// environment, never one it is sent, and both sides reach the socket only through a run/
+// folder that is the caller's and closed to everyone else, checked on the open folder as the
+// control sockets are (control/protocol.ts openSocketDir). Another user can neither make that
+// socket nor connect to it. The page and MCP cannot restart such a dashboard: they have no
+// one to hand the password over from (restartRecord refuses).
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openSocketDir, Unanswered } from '../control/protocol.ts';
+import { BgError } from '../cli/errors.ts';
+import { storageError } from '../store/fsutil.ts';
+import { readStat } from '../process/proc.ts';
+import type { Started } from '../control/launch.ts';
+
+export const HANDOFF_MS = 30_000;
+const NAME_RE = /^dashboard-[0-9a-f]{24}\.sock$/;
+const MAX_MESSAGE = 64 << 10;
+
+/** What the caller hands over. Never the data dir: the dashboard has its own. */
+export interface Handoff {
+  password: string;
+  token: string;
+}
+
+/** The dashboard's answer: where it serves (no token), or why it does not. */
+interface HandoffReply {
+  url?: string;
+  error?: string;
+}
+
+/** Why the page, MCP or a supervisor cannot restart a detached dashboard, and what does. */
+export function restartFromShell(ref: string): string {
+  return `a detached dashboard is restarted from a shell: restart_process ${ref}, or dashboard --detach.`;
+}
+
+/** Is this recorded command a detached dashboard's (`node .../dashboard.mjs --handoff ...`)? */
+export function isDetachedDashboard(argv: readonly string[]): boolean {
+  return path.basename(argv[1] ?? '') === 'dashboard.mjs' && argv.some((a) => a === '--handoff' || a.startsWith('--handoff='));
+}
+
+/** `argv` (node, dashboard.mjs, its options) with `--handoff name` in place of any it had. */
+export function withHandoff(argv: readonly string[], name: string): string[] {
+  const rest = argv.slice(2).filter((a, i, all) => a !== '--handoff' && all[i - 1] !== '--handoff' && !a.startsWith('--handoff='));
+  return [argv[0]!, argv[1]!, '--handoff', name, ...rest];
+}
+
+/** Read a small JSON object up to the end of the other side's writes; undefined if it is not one. */
+function readMessage(conn: net.Socket): Promise<Record<string, unknown> | undefined> {
+  return new Promise((resolve) => {
+    let buf = '';
+    conn.setEncoding('utf8');
+    conn.on('data', (d: string) => {
+      buf += d;
+      if (buf.length > MAX_MESSAGE) conn.destroy();
+    });
+    const done = () => {
+      try {
+        const v: unknown = JSON.parse(buf);
+        resolve(v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    };
+    conn.once('end', done).once('close', done);
+  });
+}
+
+/**
+ * The caller's side: listen on a new handoff socket in `dataDir`/run/, run `start(name)` (which
+ * starts the dashboard with that name in its command), hand the first connection `handoff`, and
+ * resolve once the dashboard serves, with its URL and token. Fails, saying why, when it says it
+ * cannot serve, exits first, or does not answer within HANDOFF_MS.
+ */
+export async function handOver(dataDir: string, handoff: Handoff, what: string, start: (name: string) => Promise<Started>): Promise<{ started: Started; url: string }> {
+  const name = `dashboard-${randomBytes(12).toString('hex')}.sock`;
+  const socket = path.join(path.resolve(dataDir), 'run', name);
+  const dir = openSocketDir(socket, true);
+  // Half open: each side ends its writes and still reads the other's answer.
+  const server = net.createServer({ allowHalfOpen: true });
+  let connected = false;
+  const answer = new Promise<HandoffReply>((resolve) => {
+    server.once('connection', (conn) => {
+      connected = true;
+      server.close(); // one connection only: the first to come gets the password
+      conn.on('error', () => undefined);
+      conn.end(JSON.stringify(handoff) + '\n');
+      void readMessage(conn).then((r) => resolve(r ?? { error: 'it exited before it served' }));
+    });
+  });
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    server.close(() => fs.closeSync(dir.fd)); // the socket file is removed through the folder's fd first
+  };
+  try {
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(dir.address, resolve));
+    fs.chmodSync(dir.address, 0o600);
+  } catch (err) {
+    server.close(); // removes the socket file (if it was made) at once, through the folder's fd
+    closed = true;
+    fs.closeSync(dir.fd);
+    throw storageError(socket, err);
+  }
+  let started: Started;
+  try {
+    started = await start(name);
+  } catch (err) {
+    close();
+    throw err;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<HandoffReply>((resolve) => {
+    const deadline = Date.now() + HANDOFF_MS;
+    const check = () => {
+      const st = connected ? undefined : readStat(started.pid);
+      if (!connected && (!st || st.state === 'Z')) return resolve({ error: 'it exited before it asked for its handoff' });
+      if (Date.now() > deadline) return resolve({ error: `it did not answer within ${HANDOFF_MS / 1000} s` });
+      timer = setTimeout(check, 50);
+    };
+    check();
+  });
+  let r: HandoffReply;
+  try {
+    r = await Promise.race([answer, gaveUp]);
+  } finally {
+    clearTimeout(timer);
+    close();
+  }
+  if (typeof r.url !== 'string' || !/^http:\/\/\S+\/$/.test(r.url)) {
+    const why = String(r.error ?? 'no answer').replace(/\.$/, '');
+    throw new BgError('CANNOT_START', `${what} (process ${started.id}) did not start serving: ${why}. See get_logs ${started.id}.`);
+  }
+  return { started, url: r.url };
+}
+
+/**
+ * The dashboard's side: the password and token from handoff socket `name` in the run/ folder
+ * of `dataDir` (its own); `answer` tells the caller how it went.
+ */
+export async function takeHandoff(dataDir: string, name: string): Promise<Handoff & { answer: (r: HandoffReply) => void }> {
+  if (!NAME_RE.test(name)) throw new BgError('USAGE', `--handoff is for dashboard --detach only: it names a socket in the data dir's run/ folder, as dashboard-<24 hex>.sock.`);
+  let dir: { fd: number; address: string };
+  try {
+    dir = openSocketDir(path.join(dataDir, 'run', name), false);
+  } catch (err) {
+    if (err instanceof Unanswered) throw new BgError('CANNOT_START', `no handoff for this dashboard in ${dataDir}: ${restartFromShell('NAME')}`);
+    throw err;
+  }
+  const conn = net.createConnection({ path: dir.address, allowHalfOpen: true });
+  try {
+    await new Promise<void>((resolve, reject) => conn.once('connect', resolve).once('error', reject));
+  } catch (err) {
+    throw new BgError('CANNOT_START', `no handoff for this dashboard (${(err as NodeJS.ErrnoException).code ?? err}): ${restartFromShell('NAME')}`);
+  } finally {
+    fs.closeSync(dir.fd);
+  }
+  conn.on('error', () => undefined);
+  const got = await readMessage(conn);
+  if (typeof got?.password !== 'string' || typeof got.token !== 'string' || !got.password || got.token.length < 32) {
+    conn.destroy();
+    throw new BgError('CANNOT_START', `the handoff for this dashboard was not one: ${restartFromShell('NAME')}`);
+  }
+  return { password: got.password, token: got.token, answer: (r) => conn.end(JSON.stringify(r)) };
+}
