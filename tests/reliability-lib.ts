@@ -78,6 +78,24 @@ async function warmFastPath(): Promise<void> {
   await new Promise((resolve) => spawn(process.execPath, [launcher, '--help'], { stdio: 'ignore' }).on('close', resolve));
 }
 
+/** Fill the filesystem of `dir` (a small tmpfs) to the last byte with a file `filler` in it; returns its path. */
+export function fillDisk(dir: string): string {
+  const filler = path.join(dir, 'filler');
+  const fd = fs.openSync(filler, 'w');
+  try {
+    for (const size of [1 << 20, 64 << 10, 512, 1]) {
+      try {
+        for (;;) fs.writeSync(fd, Buffer.alloc(size, 0x55));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return filler;
+}
+
 async function unmount(dir: string): Promise<void> {
   try {
     await waitFor(`${dir} to unmount`, () => {

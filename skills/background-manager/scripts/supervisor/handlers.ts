@@ -12,8 +12,9 @@ const status: Handler<'status'> = async (sv) => ({ ok: true, pid: sv.child.pid }
 
 // One stop per supervisor: a second request (or the --timeout) gets the first one's result.
 const stop: Handler<'stop'> = async (sv, req) => {
+  const joined = sv.stop?.reason; // the caller is told it did not make this stop, and who did
   sv.stop ??= { reason: req.reason ?? 'stop', result: stopChild(sv, req.signal, req.timeoutMs, req.reason ?? 'stop') };
-  return { ok: true, stop: await sv.stop.result };
+  return { ok: true, stop: await sv.stop.result, ...(joined ? { joined } : {}) };
 };
 
 const closeInput: Handler<'close-input'> = async (sv) => {

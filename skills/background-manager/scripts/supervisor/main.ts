@@ -91,10 +91,7 @@ async function register(sv: Supervisor, socketPath: string): Promise<string> {
   ensureDir(path.join(cfg.dataDir, 'logs'));
   return sv.store.update((doc) => {
     const holder = cfg.name ? liveNameHolder(doc, cfg.name, cfg.reuseId) : undefined;
-    if (holder) {
-      const fix = cfg.reuseId ? 'Stop it first, then restart this one.' : 'Stop it, pick another name, or pass --replace.';
-      throw new BgError('REFUSED', `the name "${cfg.name}" belongs to running process ${holder.id}. ${fix}`);
-    }
+    if (holder) throw nameTaken(cfg, holder.id);
     const rec = registerRun(doc, runFields(sv, socketPath), cfg.reuseId);
     const dropped = rec.logDropped ?? { bytes: 0, records: 0 }; // by the cap in earlier runs (restart_process)
     out.open({ file: path.join(cfg.dataDir, rec.logFile), keys: sv.keys, procId: rec.id, maxBytes: cfg.maxLogSize, dropped, lost: { bytes: 0, chunks: 0, reason: '' } });
@@ -103,6 +100,20 @@ async function register(sv: Supervisor, socketPath: string): Promise<string> {
     out.appendNow('event', Buffer.from(`${verb}: ${cfg.command} (PID ${sv.child.pid}${cfg.pty ? ', pty' : ''})`));
     return rec.id;
   });
+}
+
+// The name went to another process after start_process checked it.
+function nameTaken(cfg: Supervisor['cfg'], holder: string): BgError {
+  if (cfg.replacing) {
+    // --replace did its part; another call (another --replace, or a start that found the name free) came first.
+    const when = cfg.replacing.id ? `while this one was replacing ${cfg.replacing.id}` : 'meanwhile';
+    return new BgError(
+      'REFUSED',
+      `the name "${cfg.name}" was taken by process ${holder}, which another call started ${when}; this one's command was ended at once and not recorded. Run it again to replace ${holder}, or pick another name.`,
+    );
+  }
+  const fix = cfg.reuseId ? 'Stop it first, then restart this one.' : 'Stop it, pick another name, or pass --replace.';
+  return new BgError('REFUSED', `the name "${cfg.name}" belongs to running process ${holder}. ${fix}`);
 }
 
 function runFields(sv: Supervisor, socketPath: string) {

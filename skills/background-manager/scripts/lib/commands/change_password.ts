@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { makeParser } from '../cli/cli.ts';
 import { dataDirFromEnv } from '../store/paths.ts';
-import { KEY_FILE, noKeyToChange, passwordFromEnv, rewrapKey } from '../store/keys.ts';
+import { checkNewPassword, KEY_FILE, noKeyToChange, passwordFromEnv, rewrapKey } from '../store/keys.ts';
 import { STATE_FILE, withLock } from '../store/state.ts';
 import { checkDataDir } from '../store/datadir.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
@@ -19,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
     .parseAsync();
   const oldPw = passwordFromEnv(process.env, 'BG_PASSWORD');
   const newPw = passwordFromEnv(process.env, 'BG_NEW_PASSWORD');
+  checkNewPassword(newPw); // before the lock: a refused password changes nothing, not even the lock
   if (newPw === oldPw) throw new BgError('USAGE', 'BG_NEW_PASSWORD is the same as BG_PASSWORD; nothing to change.');
   const dataDir = dataDirFromEnv();
   checkDataDir(dataDir);

@@ -105,8 +105,12 @@ function noteMisplaced(argv: string[], command: string[]): void {
   }
 }
 
-/** --name: refused while a live process holds it, unless --replace, which stops that one first. */
-async function claimName(context: () => Context, name: string | undefined, replace: boolean): Promise<void> {
+/**
+ * --name: refused while a live process holds it, unless --replace, which stops that one first
+ * and says who did: this call, or another whose stop was under way. Returns what --replace
+ * tells the supervisor (which words a lost name race from it).
+ */
+async function claimName(context: () => Context, name: string | undefined, replace: boolean): Promise<{ id?: string } | undefined> {
   if (name && !replace) {
     // Checked again by the supervisor under the state lock; this saves starting anything.
     const holder = liveNameHolder(context().store.read(), name);
@@ -115,12 +119,18 @@ async function claimName(context: () => Context, name: string | undefined, repla
   if (name && replace) {
     const ctx = context();
     const live = liveNameHolder(ctx.store.read(), name);
-    if (live) {
-      const r = await stopProcess(ctx, live, 'SIGTERM', 5000, 'replace');
-      if (!r.already && r.note) process.stderr.write(`start_process: note: ${live.id}: ${r.note}.\n`);
-      process.stdout.write(`Stopped process ${live.id} (${name}) to replace it${r.already ? '' : ` (${r.result.endedBy})`}.\n`);
-    }
+    if (!live) return {};
+    const r = await stopProcess(ctx, live, 'SIGTERM', 5000, 'replace');
+    if (!r.already && r.note) process.stderr.write(`start_process: note: ${live.id}: ${r.note}.\n`);
+    const said = r.already
+      ? `Process ${live.id} (${name}) had already ended; nothing to stop.`
+      : r.joined
+        ? `Process ${live.id} (${name}) was already being stopped ${r.joined === 'timeout' ? 'by its --timeout' : 'by another call'}; it ended (${r.result.endedBy}).`
+        : `Stopped process ${live.id} (${name}) to replace it (${r.result.endedBy}).`;
+    process.stdout.write(`${said}\n`);
+    return { id: live.id };
   }
+  return undefined;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -130,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
   // The key is derived once, late: startProcess asks for it while the supervisor boots.
   let unlocked: Context | undefined;
   const context = () => (unlocked ??= openContext({ create: true }));
-  await claimName(context, name, args.replace);
+  const replacing = await claimName(context, name, args.replace);
   const started = await startProcess({
     command,
     cwd: args.cwd ?? process.cwd(),
@@ -141,6 +151,7 @@ export async function main(argv: string[]): Promise<number> {
     restart: { mode: args.restart as RestartMode, max: args.restart === 'no' ? 0 : args.maxRestarts },
     timeoutSec,
     ready,
+    replacing,
     context,
   });
   const ctx = context();

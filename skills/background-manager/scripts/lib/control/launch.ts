@@ -25,6 +25,7 @@ export interface StartOptions {
   timeoutSec?: number;
   ready?: Readiness; // recorded, for restart_process to wait the same way
   reuseId?: string; // restart_process: the same ID, the log continued
+  replacing?: { id?: string }; // --replace: the process it stopped for the name, if any
   display?: string; // how to show the command, when `command` is a recorded argv
   /** The unlocked data dir, made on demand: called once the supervisor is booting. */
   context?: () => Context;
@@ -228,6 +229,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
       timeoutSec: opts.timeoutSec,
       ready: opts.ready,
       reuseId: opts.reuseId,
+      replacing: opts.replacing,
     };
   } catch (err) {
     sup.child.kill('SIGKILL');

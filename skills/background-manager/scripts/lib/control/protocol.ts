@@ -36,7 +36,7 @@ export interface StopResult {
 }
 
 export type Reply =
-  | { ok: true; stop?: StopResult; bytes?: number; pid?: number }
+  | { ok: true; stop?: StopResult; joined?: StopReason; bytes?: number; pid?: number } // joined: the reason of a stop already under way
   | { ok: false; code: ErrorCode; message: string };
 
 const MAX_LINE = 64 << 20;

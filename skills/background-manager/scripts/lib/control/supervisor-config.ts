@@ -25,6 +25,7 @@ export interface SupervisorConfig {
   timeoutSec?: number;
   ready?: Readiness; // recorded for restart_process
   reuseId?: string; // restart_process: run again under this ID, continuing its log
+  replacing?: { id?: string }; // start_process --replace: the process it stopped for the name, if any
 }
 
 export type SupervisorHello =

@@ -22,7 +22,7 @@ export interface LeftoversStopped {
 
 export type StopOutcome =
   | { already: true; rec: ProcessRecord; leftovers?: LeftoversStopped }
-  | { already: false; result: StopResult; rec: ProcessRecord; note?: string }; // note: how the stop went around the supervisor
+  | { already: false; result: StopResult; rec: ProcessRecord; note?: string; joined?: StopReason }; // note: how the stop went around the supervisor; joined: why a stop already under way was made
 
 export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number, reason: StopReason = 'stop'): Promise<StopOutcome> {
   const st = liveStatus(rec);
@@ -47,7 +47,7 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
     }
     if (!reply.ok) throw new BgError(reply.code, reply.message);
     const after = findRecord(ctx.store.read(), rec.id) ?? rec;
-    return { already: false, result: reply.stop!, rec: after };
+    return { already: false, result: reply.stop!, rec: after, joined: reply.joined };
   }
   return { already: false, ...(await stopWithoutSupervisor(ctx, rec, signal, timeoutMs, reason)) };
 }

@@ -2,7 +2,8 @@
 // (one PBKDF2 derivation per call) and the state store.
 import fs from 'node:fs';
 import { dataDirFromEnv } from './paths.ts';
-import { passwordFromEnv, unlock, type Unlocked } from './keys.ts';
+import { isNotUtf8, passwordFromEnv, unlock, type Unlocked } from './keys.ts';
+import { howToRun } from '../cli/hints.ts';
 import { StateStore } from './state.ts';
 import { cacheTtl } from './keycache.ts';
 import { BgError } from '../cli/errors.ts';
@@ -29,5 +30,9 @@ export function openContext(opts: { create: boolean }, env: NodeJS.ProcessEnv = 
   }
   checkDataDir(dataDir);
   const unlocked = unlock(dataDir, password, opts);
+  if (unlocked && isNotUtf8(password)) {
+    // Made before such passwords were refused: it opens, but so would other bad bytes.
+    process.stderr.write(`note: BG_PASSWORD is not valid UTF-8, so other passwords with bad bytes in the same places open this data too. Set a valid one: BG_NEW_PASSWORD='a long passphrase' ${howToRun('change_password')}\n`);
+  }
   return { dataDir, password, unlocked, store: new StateStore({ dataDir, keys: unlocked?.keys, password }) };
 }

@@ -57,6 +57,24 @@ export function passwordFromEnv(env: NodeJS.ProcessEnv = process.env, name = 'BG
   return pw;
 }
 
+/**
+ * A password Node read from bytes that are not valid UTF-8: each bad byte became U+FFFD, so
+ * other byte strings read the same and would open the same data. (A literal U+FFFD cannot be
+ * told apart, and is refused with them.)
+ */
+export function isNotUtf8(password: string): boolean {
+  return password.includes('\uFFFD');
+}
+
+/** Refuse, where a password is set (a data dir's key made, change_password), one that is not valid UTF-8. */
+export function checkNewPassword(password: string, name = 'BG_NEW_PASSWORD'): void {
+  if (!isNotUtf8(password)) return;
+  throw new BgError(
+    'NO_PASSWORD',
+    `${name} must be valid UTF-8: it holds bytes that are not (or the character U+FFFD), which all read as U+FFFD, so other passwords would open the data too. Set it to valid UTF-8 text, e.g. ${name}='a long passphrase'.`,
+  );
+}
+
 function wrapKeys(kek: Buffer): SubKeys {
   return { enc: hkdf(kek, 'background-manager key wrap encryption'), mac: hkdf(kek, 'background-manager key wrap authentication'), control: Buffer.alloc(0) };
 }
@@ -175,6 +193,7 @@ export function unlock(dataDir: string, password: string, opts: { create: boolea
       `${file} is missing, but ${orphaned} holds data encrypted under the key it held. Restore key.json from a backup: a new key could not open that data, so none was made. Nothing was changed.`,
     );
   }
+  checkNewPassword(password, 'BG_PASSWORD');
   ensureDir(dataDir);
   const dataKey = randomBytes(KEY_BYTES);
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -218,6 +237,7 @@ export function noKeyToChange(file: string): BgError {
 // `lock` (the state lock, which also guards key.json) the file is replaced only while the lock
 // is ours. What key.json vouches for besides the key (the state generation) is kept.
 export function rewrapKey(dataDir: string, oldPassword: string, newPassword: string, opts: { iterations?: number; lock?: HeldLock } = {}): void {
+  checkNewPassword(newPassword);
   const file = path.join(dataDir, KEY_FILE);
   const raw = readIfExists(file);
   if (!raw) throw noKeyToChange(file);

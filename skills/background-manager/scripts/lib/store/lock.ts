@@ -57,6 +57,21 @@ function sweepTempFiles(dir: string, names: string[]): void {
   }
 }
 
+// After a failed write of our token: remove the owner file if what it holds is ours (nothing,
+// or a part of our token) and say whether the lock is still ours. Another holder's token means
+// we stalled past the stale time inside the write: the file and the lock are that holder's.
+function dropUnwrittenToken(ownerFile: string, token: string): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(ownerFile, 'utf8');
+  } catch {
+    return true; // never created: the lock is ours, with no token to remove
+  }
+  if (!token.startsWith(text)) return false;
+  fs.rmSync(ownerFile, { force: true });
+  return true;
+}
+
 /**
  * Run `fn` holding the proper-lockfile lock of `file` (a `<file>.lock` folder). A lock older
  * than 15 s is taken over; a waiter retries for about 20 s before giving up. `guards` names
@@ -102,11 +117,19 @@ export async function withLock<T>(file: string, fn: (lock: HeldLock) => T | Prom
     }
   };
   try {
+    fs.writeFileSync(ownerFile, token, { mode: 0o600 });
+  } catch (err) {
+    // The lock is ours even though its token never made it to disk (a full disk creates the
+    // file, then fails to write it): remove what was written and release it now, or every
+    // other call would wait for a lock its holder no longer uses.
+    if (!compromised && dropUnwrittenToken(ownerFile, token)) await release().catch(() => undefined);
+    throw storageError(ownerFile, err);
+  }
+  try {
     try {
-      fs.writeFileSync(ownerFile, token, { mode: 0o600 });
       sweepTempFiles(dir, [path.basename(file), ...(opts.guards ?? [])]);
     } catch (err) {
-      throw err instanceof BgError ? err : storageError(ownerFile, err);
+      throw err instanceof BgError ? err : storageError(dir, err);
     }
     const held: HeldLock = {
       replace(target, data, unchanged) {
