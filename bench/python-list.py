@@ -1,6 +1,9 @@
-# The cost the Python skill paid per list_processes call, for the bench's side-by-side row:
+# The reference for the bench's rows beside the Python skill this project replaces. That skill
+# is not in this repository: this re-implements the work its list_processes.py did per call:
 # decrypt a JSON state with `openssl enc -d -aes-256-cbc -pbkdf2` (PBKDF2-SHA256, 10,000
-# iterations) and print a table. Usage: python3 bench/python-list.py STATE_FILE (BG_PASSWORD set).
+# iterations) and print a table. The bench runs it with the interpreter itself (sys.executable
+# of `python3` on PATH), never through a shim such as pyenv's (a bash script: ~60 ms more).
+# Usage: <python> bench/python-list.py STATE_FILE (BG_PASSWORD set).
 import json
 import subprocess
 import sys
