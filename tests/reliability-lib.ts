@@ -4,7 +4,7 @@
 // for waits. The scripts run through their fast path (node dist/<script>.mjs, which SKILL.md
 // documents as equivalent to npx tsx) so that 50 of them at once fit on a small machine;
 // BG_TEST_RUNNER=tsx runs them from the TypeScript sources instead, as e2e.test.ts does.
-// BG_TEST_ONLY=<regex> runs only the tests whose name matches.
+// BG_TEST_ONLY=<regex> runs only the tests whose name matches; each other one says SKIP (tests/run.mjs counts it).
 import { test } from 'uvu';
 import fs from 'node:fs';
 import path from 'node:path';

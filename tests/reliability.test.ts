@@ -4,7 +4,7 @@
 // Heavier variants live in tests/stress (make stress). The harness is tests/reliability-lib.ts:
 // the scripts run through their fast path (BG_TEST_RUNNER=tsx: from the sources); waits read
 // the state and the logs in-process, and what a test asserts about a script, it asks the script.
-// Run: npx uvu -r tsx tests reliability      (BG_TEST_ONLY=<regex> runs only the matching tests)
+// Run: npx uvu -r tsx tests reliability      (BG_TEST_ONLY=<regex> runs only the matching tests; the rest say SKIP)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
