@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { freePort, httpRequest as request, listJson, run, SCRIPTS, start, track, waitFor, withSandbox, PASSWORD, type Sandbox } from './helpers.ts';
+import { freePort, httpRequest as request, listJson, run, SCRIPTS, skip, start, track, waitFor, withSandbox, PASSWORD, type Sandbox } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser | undefined;
@@ -57,7 +57,7 @@ async function newPage(dir: string): Promise<Page> {
 const rowOf = (page: Page, id: string) => page.locator(`#procs tr[data-id="${id}"]`);
 
 if (!fs.existsSync(CHROMIUM)) {
-  console.log(`dashboard.test.ts: skipped: no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH).`);
+  test('the dashboard in a browser', () => skip(`the dashboard's browser tests: no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`));
 } else {
   test.after(async () => {
     await browser?.close();

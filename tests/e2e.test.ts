@@ -332,7 +332,8 @@ withSandbox('secrets: the child and the supervisor never see BG_PASSWORD; files 
 withSandbox('bad input: clear errors, documented exit codes, nothing changed', async (sb) => {
   const { id } = await start(sb, ['sleep', '1000']);
   const before = await snapshot(sb.env.BG_DATA_DIR!);
-  const cases: [string, string[], number, RegExp, NodeJS.ProcessEnv?][] = [
+  // Each: script, arguments, exit code, stderr, env, and the lines on stderr (one unless said).
+  const cases: [string, string[], number, RegExp, NodeJS.ProcessEnv?, number?][] = [
     ['start_process.ts', [], 2, /no command given/],
     ['start_process.ts', ['no-such-command-xyz', 'arg'], 1, /command not found on PATH/],
     ['start_process.ts', ['no-such-command-xyz'], 1, /command not found on PATH/],
@@ -344,7 +345,7 @@ withSandbox('bad input: clear errors, documented exit codes, nothing changed', a
     ['get_logs.ts', [], 2, /give the process ID or name \(list them with: npx tsx skills\/background-manager\/scripts\/list_processes\.ts\)/],
     ['stop_process.ts', ['zzzz'], 4, /no process with ID/],
     ['stop_process.ts', [id, 'zzzz'], 4, /no process with ID or name "zzzz" \(list them with: npx tsx skills\/background-manager\/scripts\/list_processes\.ts\)\. Nothing was stopped\.\n$/],
-    ['stop_process.ts', ['zzzz', id, 'yyyy'], 4, /"zzzz"[^]*\n.*"yyyy"[^]* Nothing was stopped\.\n$/],
+    ['stop_process.ts', ['zzzz', id, 'yyyy'], 4, /"zzzz"[^]*\n.*"yyyy"[^]* Nothing was stopped\.\n$/, undefined, 2],
     ['get_logs.ts', [id, '--wait-for', 'x', '-n', '5'], 2, /-n does not apply to --wait-for/],
     ['stop_process.ts', ['--singal', 'INT', id], 2, /Unknown argument: --singal\. Did you mean --signal\? Run with --help/],
     ['stop_process.ts', [id, '--timeout', 'soon'], 2, /--timeout must be a number of seconds, 0 or more \(got soon\)/],
@@ -356,11 +357,11 @@ withSandbox('bad input: clear errors, documented exit codes, nothing changed', a
     ['start_process.ts', ['true', 'x'], 3, /BG_PASSWORD is empty/, { ...sb.env, BG_PASSWORD: '' }],
     ['start_process.ts', ['true', 'x'], 3, /wrong BG_PASSWORD/, { ...sb.env, BG_PASSWORD: 'nope' }],
   ];
-  for (const [script, args, code, msg, env] of cases) {
+  for (const [script, args, code, msg, env, lines = 1] of cases) {
     const r = await run(sb, script, args, env ? { env } : {});
     assert.is(r.code, code, `${script} ${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, msg, `${script} ${args.join(' ')}`);
-    assert.is(r.stderr.trim().split('\n').length >= 1, true);
+    assert.is(r.stderr.trim().split('\n').length, lines, `${script} ${args.join(' ')}: lines on stderr: ${r.stderr}`);
     assert.is(r.stdout, '', `${script} ${args.join(' ')} printed to stdout`);
   }
   assert.equal(await snapshot(sb.env.BG_DATA_DIR!), before, 'no file changed');

@@ -218,6 +218,8 @@ for (const [shape, doc] of [
     const runtime = fs.mkdtempSync('/dev/shm/bgm-host-runtime-');
     const env = userEnv({ XDG_RUNTIME_DIR: runtime });
     let password = FIRST_PASSWORD;
+    const parent = path.dirname(host);
+    let parentHolds: string[] = [];
     try {
       const times = await install(host, env);
       const skillDir = path.join(host, 'skills/background-manager');
@@ -265,12 +267,14 @@ for (const [shape, doc] of [
       assert.is(stop.code, 0, stop.err);
     } finally {
       await stopAll(host, password);
-      const parent = path.dirname(host);
-      assert.equal(fs.readdirSync(parent).sort(), ['package.json', 'repo'], 'nothing was installed into the parent folder');
+      parentHolds = fs.readdirSync(parent).sort();
       fs.rmSync(parent, { recursive: true, force: true });
       fs.rmSync(runtime, { recursive: true, force: true });
       fs.rmSync(elsewhere, { recursive: true, force: true });
     }
+    // Checked after the cleanup, not inside it: a failure there would hide the test's own
+    // failure and leave the folders behind.
+    assert.equal(parentHolds, ['package.json', 'repo'], 'nothing was installed into the parent folder');
   });
 }
 

@@ -5,10 +5,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ROOT, PASSWORD, makeSandbox, cleanup, waitFor, type Sandbox } from './helpers.ts';
+import { ROOT, PASSWORD, makeSandbox, cleanup, skip, waitFor, type Sandbox } from './helpers.ts';
 import { rewrapKey, unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { keyCacheEntry } from '../skills/background-manager/keycache-locate.mjs';
 
@@ -190,7 +190,7 @@ test('a cache folder that is not ours, not 0700, a symlink, or on disk is refuse
     const disk = fs.mkdtempSync(path.join(os.tmpdir(), 'bgm-disk-xdg-'));
     const cases: [string, () => NodeJS.ProcessEnv, RegExp][] = [
       ['mode 755', () => (fs.mkdirSync(b.cacheDir, { mode: 0o755 }), fs.chmodSync(b.cacheDir, 0o755), b.env), /mode 755, not 700/],
-      // (Giving a folder away takes root: as another user, this case is left out.)
+      // (Giving a folder away takes root: as another user, this case is skipped, and says so below.)
       ...(process.getuid!() === 0 ? [['owned by nobody', () => (fs.chmodSync(b.cacheDir, 0o700), fs.chownSync(b.cacheDir, 65534, 65534), b.env), /owned by uid 65534/] as [string, () => NodeJS.ProcessEnv, RegExp]] : []),
       ['a symlink', () => (fs.rmSync(b.cacheDir, { recursive: true }), fs.symlinkSync(b.shm, b.cacheDir), b.env), /a symbolic link/],
       ['on disk', () => ({ ...b.env, XDG_RUNTIME_DIR: disk }), /not on memory-backed storage/],
@@ -211,6 +211,7 @@ test('a cache folder that is not ours, not 0700, a symlink, or on disk is refuse
         assert.is(r.stderr.match(/note: the key cache is not used/g)?.length, 1, `${what}: one note per call`);
       }
       assert.not.ok(fs.existsSync(path.join(disk, 'background-manager')), 'nothing made on disk');
+      if (process.getuid!() !== 0) skip('the key cache folder owned by nobody: giving a folder to another user takes root');
     } finally {
       fs.rmSync(disk, { recursive: true, force: true });
     }
@@ -219,24 +220,62 @@ test('a cache folder that is not ours, not 0700, a symlink, or on disk is refuse
   }
 });
 
-test('no key material in any file on persistent storage, nor in the clear in the cache', async () => {
+/**
+ * Run a fast-path script under strace -f (it, the supervisor it starts, their threads) and
+ * return every file they opened for writing, created, or renamed or linked into place.
+ */
+function tracedWrites(env: NodeJS.ProcessEnv, script: string, args: string[]): Promise<{ code: number | null; files: string[] }> {
+  const trace = path.join(os.tmpdir(), `bgm-strace-${process.pid}-${Date.now()}.txt`);
+  const syscalls = 'trace=open,openat,creat,rename,renameat,renameat2,link,linkat';
+  return new Promise((resolve, reject) => {
+    const c = spawn('strace', ['-f', '-qq', '-y', '-e', syscalls, '-e', 'status=successful', '-o', trace, NODE_BIN, path.join(DIST, `${script}.mjs`), ...args], { env, cwd: ROOT, stdio: 'ignore' });
+    c.on('error', reject);
+    c.on('close', (code) => {
+      const files = new Set<string>();
+      // With -y a directory argument carries its path: openat(AT_FDCWD</cwd>, "file", O_WRONLY|...)
+      // or openat(5</a/dir>, "name", ...); rename and link: the second path is the one written.
+      const dirfd = String.raw`(?:AT_FDCWD|\d+)(?:<([^>]*)>)?`;
+      const opened = new RegExp(String.raw`\b(?:open|creat)\("([^"]+)"(?:, ([A-Z_|]+))?`);
+      const openedAt = new RegExp(String.raw`\bopenat\(${dirfd}, "([^"]+)", ([A-Z_|]+)`);
+      const moved = new RegExp(String.raw`\b(?:rename|link)(?:at2?)?\((?:${dirfd}, )?"[^"]+", (?:${dirfd}, )?"([^"]+)"`);
+      const writes = /O_WRONLY|O_RDWR|O_CREAT/;
+      for (const line of fs.readFileSync(trace, 'utf8').split('\n')) {
+        let m = opened.exec(line);
+        if (m && (line.includes('creat(') || writes.test(m[2] ?? ''))) files.add(path.resolve(ROOT, m[1]!));
+        m = openedAt.exec(line);
+        if (m && writes.test(m[3]!)) files.add(path.resolve(m[1] ?? ROOT, m[2]!));
+        m = moved.exec(line);
+        if (m) files.add(path.resolve(m[2] ?? ROOT, m[3]!));
+      }
+      fs.rmSync(trace, { force: true });
+      resolve({ code, files: [...files].filter((f) => !f.startsWith('/dev/') || f.startsWith('/dev/shm/')) });
+    });
+  });
+}
+
+test('no key material in any file on persistent storage (every file a start, its supervisor and two lists write, traced), nor in the clear in the cache', async () => {
+  const hasStrace = spawnSync('strace', ['-V']).status === 0;
+  if (!hasStrace) return skip('the key material scan: strace is not on the PATH (apt-get install strace)');
   const b = await box();
   try {
-    await call(b.env, 'list_processes');
-    await call(b.env, 'list_processes');
+    const written = new Set<string>();
+    for (const [script, args] of [
+      ['start_process', ['--no-pty', 'sh', '-c', 'echo hello']],
+      ['list_processes', []],
+      ['list_processes', []],
+    ] as const) {
+      const r = await tracedWrites(b.env, script, [...args]);
+      assert.is(r.code, 0, `${script} under strace`);
+      for (const f of r.files) written.add(f);
+    }
     const key = unlock(b.sb.env.BG_DATA_DIR!, PASSWORD, { create: false })!.dataKey;
     const forms = [key, Buffer.from(key.toString('base64')), Buffer.from(key.toString('hex')), Buffer.from(key.toString('base64url'))];
-    const files: string[] = [];
-    const walk = (d: string) => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-        const p = path.join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (e.isFile()) files.push(p);
-      }
-    };
-    walk(b.sb.dir);
-    walk(b.shm);
-    assert.ok(files.some((f) => f === b.entry), 'the entry was scanned too');
+    const files = [...written].filter((f) => fs.existsSync(f) && fs.statSync(f).isFile());
+    // The scan is not empty: the state, a log and the cache entry were among the writes.
+    const dataDir = b.sb.env.BG_DATA_DIR!;
+    assert.ok(files.includes(path.join(dataDir, 'processes.json.enc')), `the state file was traced: ${files.join(', ')}`);
+    assert.ok(files.some((f) => f.startsWith(path.join(dataDir, 'logs') + path.sep)), `a log was traced: ${files.join(', ')}`);
+    assert.ok(files.includes(b.entry), `the cache entry was traced: ${files.join(', ')}`);
     for (const f of files) {
       const bytes = fs.readFileSync(f);
       for (const form of forms) assert.is(bytes.indexOf(form), -1, `${f} holds the data key`);
@@ -247,7 +286,7 @@ test('no key material in any file on persistent storage, nor in the clear in the
 });
 
 test('a uid with no passwd entry (as in containers), without XDG_RUNTIME_DIR, gets the cache in /dev/shm', async () => {
-  if (process.getuid!() !== 0) return void process.stderr.write('  [skip] running as another uid takes root\n');
+  if (process.getuid!() !== 0) return skip('the key cache of a uid with no passwd entry: running as another uid takes root');
   const uid = 54321; // in no passwd file
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bgm-nouser-'));
   const cache = `/dev/shm/background-manager-${uid}`;

@@ -98,7 +98,10 @@ withSandbox('--follow and --wait-for with open lines: --wait-for waits for the w
   const w = spawnGetLogs(sb, [port.id, '--wait-for', 'port [0-9]+', '--timeout', '30']);
   const j = spawnGetLogs(sb, [port.id, '-f', '--raw', '--json']);
   const g = spawnGetLogs(sb, [port.id, '-f', '--raw', '--grep', 'ERROR']);
-  await waitFor('the followers to start', async () => (await logs(sb, port.id, ['--stream', 'events'])).stdout !== '' && j.out === '' && g.out === '' && w.code === undefined);
+  // All three must be following (an inotify watch each) before the halves are written: one that
+  // starts later reads the whole line at once and never meets the open first half.
+  await waitFor('the three followers to watch the log', () => [w, j, g].every((s) => watching(s.pid)), 30_000);
+  assert.ok(j.out === '' && g.out === '' && w.code === undefined, `nothing printed yet: ${JSON.stringify([j.out, g.out, w.out, w.err])}`);
   await run(sb, 'send_input.ts', [port.id, 'go']);
   await waitFor('--wait-for', () => w.code !== undefined);
   assert.is(w.out, 'listening on port 8080\n');

@@ -138,12 +138,19 @@ withSandbox('get_logs -f --timeout 3000000 follows until the process ends, with 
   assert.is(code, 0, stderr);
 });
 
-withSandbox('stop_process --timeout 3000000 waits for the stop instead of reporting no answer at once', async (sb) => {
-  const { id, pid } = await start(sb, ['--no-pty', 'sleep', '300']);
+// Ends 2 s after SIGTERM: the stop has to wait for it, with its 3000000 s allowance.
+const SLOW_TO_END = 'import signal, sys, time\ndef bye(*_):\n    time.sleep(2)\n    sys.exit(0)\nsignal.signal(signal.SIGTERM, bye)\nprint("ready", flush=True)\nwhile True:\n    signal.pause()';
+
+withSandbox('stop_process --timeout 3000000 waits for the stop (a process that takes 2 s to end on SIGTERM) instead of reporting no answer at once', async (sb) => {
+  const { id, pid } = await start(sb, ['--no-pty', 'python3', '-c', SLOW_TO_END]);
+  await waitFor('the process to be ready', async () => (await logs(sb, id)).includes('ready'), 30_000);
+  const t0 = Date.now();
   const r = await run(sb, 'stop_process.ts', [id, '--timeout', '3000000']);
+  const ms = Date.now() - t0;
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`Stopped process ${id}`));
-  assert.not.match(r.stderr, /TimeoutOverflowWarning/);
+  assert.match(r.stdout, new RegExp(`^Stopped process ${id} \\(PID ${pid}\\): SIGTERM ended it \\(exit status 0\\)\\.$`, 'm'), r.stdout);
+  assert.is(r.stderr, '', 'no note that the supervisor did not answer, no TimeoutOverflowWarning');
+  assert.ok(ms >= 2000, `the stop returned after ${ms} ms, before the process could end`);
   assert.not.ok(alive(pid));
 });
 

@@ -4,13 +4,13 @@
 // for waits. The scripts run through their fast path (node dist/<script>.mjs, which SKILL.md
 // documents as equivalent to npx tsx) so that 50 of them at once fit on a small machine;
 // BG_TEST_RUNNER=tsx runs them from the TypeScript sources instead, as e2e.test.ts does.
-// BG_TEST_ONLY=<regex> runs only the tests whose name matches.
+// BG_TEST_ONLY=<regex> runs only the tests whose name matches; each other one says SKIP (tests/run.mjs counts it).
 import { test } from 'uvu';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { cleanup, endRecorded, figure, FIXTURES, makeSandbox, ROOT, SCRIPTS, track, waitFor, type Sandbox } from './helpers.ts';
+import { cleanup, endRecorded, figure, FIXTURES, makeSandbox, ROOT, SCRIPTS, skip, track, waitFor, type Sandbox } from './helpers.ts';
 
 export { figure, FIXTURES };
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
@@ -30,14 +30,14 @@ const ONLY = process.env.BG_TEST_ONLY ? new RegExp(process.env.BG_TEST_ONLY, 'i'
 // Harness: a sandbox per test, plus tmpfs mounts and stray processes ended at cleanup.
 
 export interface Ctx {
-  /** Mount a tmpfs at `dir` (made if missing); false, with a note, where that is not allowed. */
+  /** Mount a tmpfs at `dir` (made if missing); where that is not allowed, skip() says so and it is false: then return. */
   mount(dir: string, options: string): boolean;
   /** Processes a test saw start (e.g. a supervisor of a failed start): killed if still the same. */
   strays: ProcStat[];
 }
 
 export function rtest(name: string, fn: (sb: Sandbox, ctx: Ctx) => Promise<void>): void {
-  if (ONLY && !ONLY.test(name)) return;
+  if (ONLY && !ONLY.test(name)) return test(name, () => skip(`BG_TEST_ONLY=${process.env.BG_TEST_ONLY} leaves out "${name}"`));
   test(name, async () => {
     const sb = makeSandbox('bgm-rel-');
     const mounts: string[] = [];
@@ -49,7 +49,7 @@ export function rtest(name: string, fn: (sb: Sandbox, ctx: Ctx) => Promise<void>
         try {
           execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
         } catch (err) {
-          figure(`SKIPPED part of "${name}": cannot mount a tmpfs (${String((err as Error).message).split('\n')[0]}); run as root to cover it`);
+          skip(`"${name}": cannot mount a tmpfs (${String((err as Error).message).split('\n')[0]}); run as root to cover it`);
           return false;
         }
         mounts.push(dir);

@@ -4,7 +4,7 @@
 // Heavier variants live in tests/stress (make stress). The harness is tests/reliability-lib.ts:
 // the scripts run through their fast path (BG_TEST_RUNNER=tsx: from the sources); waits read
 // the state and the logs in-process, and what a test asserts about a script, it asks the script.
-// Run: npx uvu -r tsx tests reliability      (BG_TEST_ONLY=<regex> runs only the matching tests)
+// Run: npx uvu -r tsx tests reliability      (BG_TEST_ONLY=<regex> runs only the matching tests; the rest say SKIP)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
@@ -13,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { ROOT, track, ussKiB, waitFor, type Sandbox } from './helpers.ts';
+import { ROOT, skip, track, ussKiB, waitFor, type Sandbox } from './helpers.ts';
 import { allStats, readStat, type ProcStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
 import { withLock } from '../skills/background-manager/scripts/lib/store/state.ts';
 import { requestControl, socketAddress } from '../skills/background-manager/scripts/lib/control/protocol.ts';
@@ -468,7 +468,7 @@ rtest('faults: a start that fails after its command ended never signals a proces
       assert.is(r.code, 6, r.stderr);
       assert.match(r.stderr, /processes\.json\.enc/);
     }
-    if (!placed) return figure('SKIPPED part of the PID reuse test: could not put a process on the freed PID (not root, or another process took it)');
+    if (!placed) return skip('the PID reuse check: could not put a process on the freed PID (not root, or another process took it)');
     const alive = strangers.filter((s) => readStat(s.pid) && s.child.exitCode === null && s.child.signalCode === null);
     assert.is(alive.length, 2, `signalled: ${strangers.filter((s) => !alive.includes(s)).map((s) => `${s.pid} (${s.child.signalCode})`).join(', ')}`);
     figure(`PID reuse: both freed PIDs held by unrelated sleeps (${strangers.map((s) => s.pid).join(', ')}); the two failed starts signalled neither`);
@@ -634,7 +634,7 @@ interface Scan {
 }
 
 /** Look for each secret (in every leak form) in every file under `dir` changed since `sinceMs`. */
-function scanFiles(dir: string, secrets: Record<string, string>, sinceMs: number, into: Scan, skip: (p: string) => boolean = () => false, depth = 0): void {
+function scanFiles(dir: string, secrets: Record<string, string>, sinceMs: number, into: Scan, leaveOut: (p: string) => boolean = () => false, depth = 0): void {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -644,9 +644,9 @@ function scanFiles(dir: string, secrets: Record<string, string>, sinceMs: number
   const forms = Object.entries(secrets).map(([name, s]) => ({ name, forms: leakForms(s) }));
   for (const e of entries) {
     const p = path.join(dir, e.name);
-    if (skip(p)) continue;
+    if (leaveOut(p)) continue;
     if (e.isDirectory()) {
-      if (depth < 12) scanFiles(p, secrets, sinceMs, into, skip, depth + 1);
+      if (depth < 12) scanFiles(p, secrets, sinceMs, into, leaveOut, depth + 1);
       continue;
     }
     if (!e.isFile()) continue;

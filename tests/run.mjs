@@ -5,9 +5,17 @@
 // half the time of one after another on two cores. Every file runs and reports even when an
 // earlier one failed; a file that hangs is ended (its whole process group) after FILE_LIMIT.
 //
-//   node tests/run.mjs [--unit | --full] [--jobs N] [file-name regex]
+// A check that cannot run here (root needed, a mount refused...) calls skip() from
+// tests/helpers.ts, which prints a line starting `SKIP: ` on stdout and returns: the runner
+// counts those lines per file, shows them, and counts that test as skipped, not passed (uvu's
+// own test.skip too). With CI set (anything but '', 0 or false), a skip fails the run.
+// Each file's output is shown with '| ' before every line, so that nothing a test prints can
+// pass for the runner's lines; the last line is always 'N passed, N failed, N skipped'.
 //
-// TEST_JOBS sets the default number of files side by side (2).
+//   node tests/run.mjs [--unit | --full] [--jobs N] [--dir FOLDER] [file-name regex]
+//
+// TEST_JOBS sets the default number of files side by side (2); --dir runs the *.test.ts files
+// of another folder as the full tier (tests/runner.test.ts runs fixtures that way).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 
 const tests = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(tests);
+const CI = !!process.env.CI && !/^(0|false)$/i.test(process.env.CI);
 const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
 const FILE_LIMIT_MS = 20 * 60_000;
 
@@ -22,14 +31,15 @@ const FILE_LIMIT_MS = 20 * 60_000;
 const SLOW_FIRST = ['reliability', 'hostrepo', 'e2e', 'logs', 'lifecycle', 'integrity-store', 'dashboard', 'screen', 'mcp', 'direct-exec', 'escaped-jobs'];
 
 function parseArgs(argv) {
-  const opts = { unit: true, full: true, jobs: Number(process.env.TEST_JOBS || 2), filter: '' };
+  const opts = { unit: true, full: true, jobs: Number(process.env.TEST_JOBS || 2), filter: '', dir: tests };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--unit') opts.full = false;
     else if (a === '--full') opts.unit = false;
     else if (a === '--jobs') opts.jobs = Number(argv[++i]);
+    else if (a === '--dir') opts.dir = path.resolve(argv[++i] ?? '');
     else if (a.startsWith('-')) {
-      console.error(`run.mjs: unknown option ${a}. Usage: node tests/run.mjs [--unit | --full] [--jobs N] [file-name regex]`);
+      console.error(`run.mjs: unknown option ${a}. Usage: node tests/run.mjs [--unit | --full] [--jobs N] [--dir FOLDER] [file-name regex]`);
       process.exit(2);
     } else opts.filter = a;
   }
@@ -40,8 +50,8 @@ function parseArgs(argv) {
   return opts;
 }
 
-function fullTierFiles(filter) {
-  const files = fs.readdirSync(tests).filter((f) => f.endsWith('.test.ts') && new RegExp(filter).test(f));
+function fullTierFiles(dir, filter) {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.test.ts') && new RegExp(filter).test(f));
   const rank = (f) => {
     const i = SLOW_FIRST.indexOf(f.slice(0, -'.test.ts'.length));
     return i < 0 ? SLOW_FIRST.length : i;
@@ -63,7 +73,7 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
   process.on(sig, () => {
     interrupted = code;
     for (const [pid, f] of running) {
-      process.stdout.write(`${f.out().trimEnd()}\nINTERRUPTED ${f.label}: still running at ${sig}\n\n`);
+      process.stdout.write(`${quoted(f.out())}\nINTERRUPTED ${f.label}: still running at ${sig}\n\n`);
       endGroup(pid, 'SIGTERM');
     }
     setTimeout(() => {
@@ -75,6 +85,10 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
 }
 
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
+/** A file's output as shown: every line after '| ', so none of it can read as the runner's own. */
+const quoted = (out) => out.trimEnd().split('\n').map((l) => `| ${l}`).join('\n');
+// uvu's summary, which ends its stdout: counts printed anywhere else (by a test) are not taken.
+const SUMMARY = /\n {2}Total: +(\d+)\n {2}Passed: +(\d+)\n {2}Skipped: +(\d+)\n {2}Duration: +[\d.]+m?s\n*$/;
 
 /** Runs uvu on one folder and pattern; resolves with its output, exit status and counts. */
 function runUvu(dir, pattern, label) {
@@ -86,10 +100,11 @@ function runUvu(dir, pattern, label) {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
     });
-    let out = '';
+    let out = ''; // stdout and stderr as they came, to show
+    let stdout = ''; // stdout alone, to count from
     running.set(child.pid, { label, out: () => out });
     process.stdout.write(`start ${label}\n`);
-    child.stdout.on('data', (d) => (out += d));
+    child.stdout.on('data', (d) => ((out += d), (stdout += d)));
     child.stderr.on('data', (d) => (out += d));
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -100,21 +115,25 @@ function runUvu(dir, pattern, label) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       running.delete(child.pid);
-      const plain = strip(out);
-      // uvu's summary is the last thing it prints: take the last match, not a test's own output.
-      const count = (what) => Number([...plain.matchAll(new RegExp(`^\\s*${what}:\\s+(\\d+)`, 'gm'))].pop()?.[1] ?? 0);
-      const total = count('Total');
-      const passed = count('Passed');
-      const ok = code === 0 && !timedOut && total > 0 && passed === total;
-      const why = timedOut ? `ended after ${FILE_LIMIT_MS / 60_000} min` : signal ? `killed by ${signal}` : code !== 0 ? `exit ${code}` : '';
-      resolve({ label, ok, total, passed, seconds: (Date.now() - started) / 1000, out, why });
+      const plain = strip(stdout);
+      const [, total = 0, uvuPassed = 0, uvuSkipped = 0] = (SUMMARY.exec(plain) ?? []).map(Number);
+      const said = [...plain.matchAll(/^SKIP: (.*)$/gm)].map((m) => m[1].trim());
+      // A test that said SKIP counts as skipped, not passed (each calls skip() once, then returns);
+      // tests left out by test.skip or test.only are skipped too.
+      const skipped = said.length + uvuSkipped;
+      const skips = uvuSkipped ? [...said, `${uvuSkipped} test(s) left out by test.skip or test.only`] : said;
+      const passed = Math.max(0, uvuPassed - said.length);
+      const ok = code === 0 && !timedOut && total > 0 && uvuPassed === total;
+      const failed = ok ? 0 : Math.max(1, total - uvuPassed); // a file that crashed counts once
+      const why = timedOut ? `ended after ${FILE_LIMIT_MS / 60_000} min` : signal ? `killed by ${signal}` : code !== 0 ? `exit ${code}` : total === 0 ? 'no uvu summary' : '';
+      resolve({ label, ok, total, passed, failed, skipped, skips, seconds: (Date.now() - started) / 1000, out, why });
     });
   });
 }
 
 function report(r) {
-  const mark = r.ok ? 'ok  ' : 'FAIL';
-  process.stdout.write(`${r.out.trimEnd()}\n${mark} ${r.label}: ${r.passed}/${r.total} in ${r.seconds.toFixed(1)} s${r.why ? ` (${r.why})` : ''}\n\n`);
+  const mark = !r.ok ? 'FAIL' : r.skipped ? 'SKIP' : 'ok  ';
+  process.stdout.write(`${quoted(r.out)}\n${mark} ${r.label}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped in ${r.seconds.toFixed(1)} s${r.why ? ` (${r.why})` : ''}\n\n`);
 }
 
 async function main() {
@@ -127,15 +146,15 @@ async function main() {
     results.push(r);
   }
   if (opts.full) {
-    const queue = fullTierFiles(opts.filter);
+    const queue = fullTierFiles(opts.dir, opts.filter);
     if (queue.length === 0) {
-      console.error(`run.mjs: no file in tests/ matches /${opts.filter}/. Give part of a file name, e.g. lifecycle.`);
+      console.error(`run.mjs: no *.test.ts file in ${path.relative(root, opts.dir) || '.'}/ matches /${opts.filter}/. Give part of a file name, e.g. lifecycle.`);
       process.exit(2);
     }
     const worker = async () => {
       for (let f = queue.shift(); f; f = queue.shift()) {
         const name = f.replace(/[.]/g, '\\.');
-        const r = await runUvu('tests', `^${name}$`, f);
+        const r = await runUvu(path.relative(root, opts.dir) || '.', `^${name}$`, f);
         report(r);
         results.push(r);
       }
@@ -143,15 +162,16 @@ async function main() {
     await Promise.all(Array.from({ length: opts.jobs }, worker));
   }
   const failed = results.filter((r) => !r.ok);
-  const total = results.reduce((n, r) => n + r.total, 0);
-  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const sum = (k) => results.reduce((n, r) => n + r[k], 0);
+  const skipped = sum('skipped');
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-  console.log(`${passed}/${total} tests passed in ${results.length} files, ${minutes} min${opts.full ? ` (${opts.jobs} files side by side)` : ''}.`);
+  for (const r of results) for (const s of r.skips) console.log(`SKIPPED in ${r.label}: ${s}`);
+  if (failed.length) console.log(`FAILED: ${failed.map((r) => `${r.label}${r.why ? ` (${r.why})` : ''}`).join(', ')}`);
+  if (skipped && CI) console.log(`FAILED: ${skipped} skipped, and CI is set: in CI every check must run.`);
+  console.log(`${results.length} file${results.length === 1 ? '' : 's'} in ${minutes} min${opts.full ? ` (${opts.jobs} files side by side)` : ''}.`);
+  console.log(`${sum('passed')} passed, ${sum('failed')} failed, ${skipped} skipped`);
   if (interrupted) process.exit(interrupted);
-  if (failed.length) {
-    console.log(`FAILED: ${failed.map((r) => `${r.label}${r.why ? ` (${r.why})` : ''}`).join(', ')}`);
-    process.exit(1);
-  }
+  if (failed.length || (skipped && CI)) process.exit(1);
 }
 
 await main();

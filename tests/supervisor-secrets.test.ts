@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { figure, records, waitFor, withSandbox, PASSWORD, ROOT, SCRIPTS, type Sandbox } from './helpers.ts';
+import { figure, records, skip, waitFor, withSandbox, PASSWORD, ROOT, SCRIPTS, type Sandbox } from './helpers.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 
 /** start_process run with the soft core-file limit raised to the hard one (the caller allows cores). */
@@ -89,7 +89,7 @@ withSandbox("the supervisor's memory holds no base64 form of the data key and at
     } catch (err) {
       // Reading another process's memory needs ptrace rights (same user and no Yama restriction, or root).
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM') return figure(`skipped the memory check: /proc/${sup}/mem is not readable here (${code})`);
+      if (code === 'EACCES' || code === 'EPERM') return skip(`the memory check: /proc/${sup}/mem is not readable here (${code})`);
       throw err;
     }
     const [b64, raw, hex] = counts as [number, number, number];
