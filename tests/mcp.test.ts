@@ -324,4 +324,21 @@ mcpTest('MCP: the host configuration in README.md and REFERENCE.md starts a work
   }
 });
 
+// Issue 23, item 4: a model that polls with new: true is told what the size cap dropped before
+// it read it, and is never handed the tail of a dropped line as a line.
+mcpTest('MCP: get_logs new after the cap dropped unread output says so and starts at a whole line', async (sb, _note, open) => {
+  const { call } = await open();
+  const go = path.join(sb.dir, 'go');
+  const script = `echo first; while [ ! -e ${go} ]; do sleep 0.05; done; yes abcdefghij | head -n 200000 | cat -n; echo LAST`;
+  await call('start_process', { command: ['sh', '-c', script], name: 'burst', pty: false, max_log_size: '1M' });
+  await waitFor('the first line', async () => textOf(await call('get_logs', { id: 'burst', lines: 1 })) === 'first');
+  assert.is(textOf(await call('get_logs', { id: 'burst', new: true })), 'first');
+  fs.writeFileSync(go, '');
+  await waitFor('the exit', async () => (await listJson(sb))[0]!.status === 'exited', 60_000);
+  const res = await call('get_logs', { id: 'burst', new: true, lines: 1000 });
+  const s = res.structuredContent as { lines: { text: string }[]; note?: string };
+  assert.match(s.note ?? '', /^(about )?\d+\.\d MiB of output \(\d+ records\) that no earlier new read returned was dropped to keep the log under its 1\.0 MiB cap; it is not shown\./);
+  for (const l of s.lines) assert.match(l.text, /^ *\d+\tabcdefghij$/, 'every line whole');
+});
+
 test.run();

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LogRecord } from './logfile.ts';
-import { LogSetReader, type Cursor } from './logset.ts';
+import { LogSetReader, type Cursor, type Gap } from './logset.ts';
 import { LineAssembler, type Line } from './lines.ts';
 import { setLongTimeout, type LongTimer } from '../cli/timer.ts';
 
@@ -28,6 +28,11 @@ export interface FollowOptions {
   running: () => boolean;
   timeoutMs?: number;
   statusEveryMs?: number;
+  /**
+   * The reader fell behind the size cap: these records were dropped before it read them. Lines
+   * they cut go to onLine marked `cut`; the first line after the gap is left out (its start is gone).
+   */
+  onGap?: (gap: Gap) => void;
 }
 
 export type FollowEnd = 'stopped' | 'ended' | 'timeout';
@@ -141,7 +146,18 @@ class Follower {
     const fresh: Line[] = [];
     const ends: number[] = []; // where in its record each line of fresh ends
     let stopAt: Cursor | undefined;
+    const onGap = (gap: Gap) => {
+      this.o.onGap?.(gap);
+      const cut: Line[] = [];
+      this.assembler.gap(cut);
+      for (const line of cut) {
+        if (stopAt || this.o.onLine(line)) continue;
+        stopAt = this.cursor; // stopped before the gap: a later read meets it again
+        this.stoppedAt = { line, open: this.assembler.open() };
+      }
+    };
     const end = this.o.reader.forward(this.cursor, (rec: LogRecord) => {
+      if (stopAt) return false;
       this.assembler.push(rec, fresh, ends);
       for (let i = 0; i < fresh.length && !stopAt; i++) {
         if (this.o.onLine(fresh[i]!)) continue;
@@ -151,7 +167,7 @@ class Follower {
       fresh.length = 0;
       ends.length = 0;
       return !stopAt;
-    });
+    }, onGap);
     this.cursor = stopAt ?? end;
     return !stopAt;
   }

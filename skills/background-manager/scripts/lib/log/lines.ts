@@ -9,11 +9,20 @@ export interface Line {
   time: number;
   bytes: Buffer; // without the newline
   complete: boolean; // ended by a newline (or an event)
+  /** Never to be ended: the rest of it was dropped by the size cap before it was read. */
+  cut?: true;
 }
+
+/** What ends a line whose rest was dropped (text and --raw; JSON says "cut": true). */
+export const CUT_MARK = ' [cut: the rest of this line was dropped by the size cap]';
 
 export class LineAssembler {
   private readonly partial = new Map<StreamName, { time: number; chunks: Buffer[] }>();
   private readonly fresh = new Set<StreamName>();
+  /** Bytes left out as the tail of a line whose start is not in the records read. */
+  skippedBytes = 0;
+  /** Streams a fragment was left out of (skippedBytes may be 0: a record began with its newline). */
+  readonly skipped = new Set<StreamName>();
 
   /** `skipFirstFragment`: streams whose records start mid-line, so their first fragment is cut. */
   constructor(skipFirstFragment: Iterable<StreamName> = []) {
@@ -39,6 +48,8 @@ export class LineAssembler {
       const p = this.partial.get(rec.stream);
       this.partial.delete(rec.stream);
       if (this.fresh.delete(rec.stream)) {
+        this.skippedBytes += nl - start + (p ? p.chunks.reduce((n, c) => n + c.length, 0) : 0);
+        this.skipped.add(rec.stream);
         start = nl + 1;
         continue; // the tail of a line that began before the records we have
       }
@@ -53,11 +64,27 @@ export class LineAssembler {
       ends?.push(data.length);
       return;
     }
+    if (start < data.length && this.fresh.has(rec.stream)) {
+      this.skippedBytes += data.length - start; // still the line begun before: nothing kept of it
+      return;
+    }
     if (start < data.length) {
       const p = this.partial.get(rec.stream);
       if (p) p.chunks.push(data.subarray(start));
       else this.partial.set(rec.stream, { time: rec.time, chunks: [data.subarray(start)] });
     }
+  }
+
+  /**
+   * Records were dropped before the next one (LogSetReader's gap): lines still open lost their
+   * rest (they go to `out` marked cut), and each output stream's first line after the gap lost
+   * its start (left out, as with skipFirstFragment).
+   */
+  gap(out: Line[]): void {
+    for (const l of this.open()) out.push({ ...l, cut: true });
+    this.partial.clear();
+    this.fresh.add('stdout');
+    this.fresh.add('stderr');
   }
 
   /** Take up a line left open by an earlier read: what follows it continues that line. */
@@ -110,13 +137,18 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
   if (o.json) {
     // An input send without a newline is whole as sent; only output can be partial.
     const partial = !line.complete && line.stream !== 'input';
-    const obj = { time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw), ...(partial ? { partial: true } : {}) };
+    const obj = { time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw), ...(partial ? { partial: true } : {}), ...(line.cut ? { cut: true } : {}) };
     return Buffer.from(JSON.stringify(obj) + '\n');
   }
   const prefix = (o.timestamps ? localStamp(line.time) + ' ' : '') + (o.labelStreams && line.stream !== 'stdout' ? `[${line.stream}] ` : '');
   if (o.raw) {
     // Exact bytes: nothing added but the prefixes asked for; no newline invented.
-    return Buffer.concat([Buffer.from(prefix), line.bytes, line.complete ? Buffer.from('\n') : Buffer.alloc(0)]);
+    return Buffer.concat([Buffer.from(prefix), line.bytes, Buffer.from(lineEnd(line))]);
   }
-  return Buffer.from(prefix + lineText(line, false) + '\n');
+  return Buffer.from(prefix + lineText(line, false) + (line.cut ? CUT_MARK : '') + '\n');
+}
+
+/** What --raw writes after a line's bytes: its newline, the cut mark, or nothing (still open). */
+export function lineEnd(line: Line): string {
+  return line.cut ? `${CUT_MARK}\n` : line.complete ? '\n' : '';
 }

@@ -1,7 +1,7 @@
 // get_logs's selection: which lines of a log to show (last N, since a time, new since the last
 // --new read, matching a pattern), read with as little I/O as the question allows.
 import type { LogRecord, StreamName, LogIssue } from './logfile.ts';
-import { LogSetReader, type Cursor } from './logset.ts';
+import { LogSetReader, type Cursor, type Gap } from './logset.ts';
 import { countNewlines } from './render.ts';
 import { LineAssembler, linesOf, lineText, type Line } from './lines.ts';
 
@@ -19,6 +19,10 @@ export interface Selection {
   open?: Line[]; // lines still open at the end (no newline yet), whatever the filters
   end: Cursor | undefined; // where following (or the next --new) continues
   reachedStart: boolean; // the selection goes back to the oldest kept record
+  /** Records it wanted that were no longer kept (LogSetReader.forward's gap). */
+  gap?: Gap;
+  /** A line's tail was left out at the start: its beginning is not in the log any more. */
+  cutStart?: boolean;
   issues: LogIssue[];
   bytesRead: number;
 }
@@ -71,11 +75,16 @@ export function selectLines(reader: LogSetReader, q: Query): Selection {
     return true;
   });
   collected.reverse();
-  const skip = reachedStart ? [] : [...seen].filter((s) => !boundary.has(s));
-  const all = linesOf(collected, skip);
+  // At the start of a log whose oldest records are gone, the first record may begin mid-line too.
+  const skip = reachedStart && !reader.startsAfterGap ? [] : [...seen].filter((s) => !boundary.has(s));
+  const assembler = new LineAssembler(skip);
+  const all: Line[] = [];
+  for (const r of collected) assembler.push(r, all);
+  assembler.flush(all);
   let lines = all.filter((l) => matches(q, l));
   if (q.lines > 0) lines = lines.slice(-q.lines);
-  return { lines, open: openLines(all), end: newest, reachedStart, issues: reader.issues, bytesRead: reader.bytesRead };
+  const cutStart = reachedStart && assembler.skippedBytes > 0;
+  return { lines, open: openLines(all), end: newest, reachedStart, cutStart, issues: reader.issues, bytesRead: reader.bytesRead };
 }
 
 function selectForward(reader: LogSetReader, q: Query): Selection {
@@ -116,11 +125,19 @@ export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) =
     ends.length = 0;
     return !stopped;
   };
-  const end = reader.forward(q.from ?? undefined, (rec) => {
-    if (!q.streams.has(rec.stream)) return true;
-    assembler.push(rec, batch, ends);
-    return deliver(rec);
-  });
+  let gap: Gap | undefined;
+  const end = reader.forward(
+    q.from ?? undefined,
+    (rec) => {
+      if (!q.streams.has(rec.stream)) return true;
+      assembler.push(rec, batch, ends);
+      return deliver(rec);
+    },
+    (g) => {
+      gap = g;
+      assembler.gap(batch); // nothing is open yet: a read begins here
+    },
+  );
   let open = stopped ? openAtStop : openLines(assembler.open());
   if (!stopped) {
     assembler.flush(batch);
@@ -130,7 +147,8 @@ export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) =
   }
   // Stopped at a line: the end is just after it, so what followed it in its record is unread;
   // `open` is then what was still open there, so that a caller can show it before the stop.
-  return { end: stopAt ?? end, open, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
+  const cutStart = assembler.skippedBytes > 0;
+  return { end: stopAt ?? end, open, reachedStart: !q.from, gap, cutStart, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
 }
 
 // Output lines still waiting for their newline (input is never left open: each send is whole).

@@ -12,7 +12,7 @@ import { BgError, EXIT } from '../cli/errors.ts';
 import { parseSince } from '../commands/get_logs.ts';
 import { isLogging } from '../process/status.ts';
 import { STREAM_CHOICES, viewOf } from '../log/read-plan.ts';
-import { currentRecord, readerOf } from '../log/read-modes.ts';
+import { currentRecord, droppedNotes, readerOf } from '../log/read-modes.ts';
 import { newCursorOf, saveNewCursor } from '../store/state.ts';
 import { logFileOf } from '../log/logset.ts';
 import { matches, selectLines, streamLines, type Query } from '../log/logquery.ts';
@@ -69,14 +69,16 @@ async function readLines(r: Read): Promise<CallToolResult> {
     const got: ShownLine[] = [];
     let bytes = 0;
     // Stops after the line that reaches a cap: the position saved is just after it.
-    const sel = streamLines(reader, { ...r.q, lines: 0, from: newCursorOf(r.rec, r.view) ?? null }, (l) => {
+    const from = newCursorOf(r.rec, r.view);
+    const sel = streamLines(reader, { ...r.q, lines: 0, from: from ?? null }, (l) => {
       got.push(shownLine(l));
       bytes += Buffer.byteLength(got[got.length - 1]!.text) + 1;
       return got.length < r.cap && bytes < MAX_TEXT_BYTES;
     });
     if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
-    const note = sel.stopped ? `there may be more new output: call get_logs with new: true again` : undefined;
-    return answer(r, got, note, { more: sel.stopped }, sel.issues);
+    // What the size cap dropped before this read reached it is said first.
+    const notes = [...droppedNotes(r.ctx, r.rec, sel, from, 'new read returned'), ...(sel.stopped ? ['there may be more new output: call get_logs with new: true again'] : [])];
+    return answer(r, got, notes.join('; ') || undefined, { more: sel.stopped }, sel.issues);
   }
   const sel = selectLines(reader, { ...r.q, lines: r.cap + 1 });
   const fit = fitBytes(sel.lines.slice(-r.cap).map(shownLine), 'last');
