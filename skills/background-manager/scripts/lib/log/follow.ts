@@ -33,6 +33,8 @@ export interface FollowOptions {
    * they cut go to onLine marked `cut`; the first line after the gap is left out (its start is gone).
    */
   onGap?: (gap: Gap) => void;
+  /** Hold at most this many bytes of a line (the rest is counted in Line.more): MCP answers. */
+  keepBytes?: number;
 }
 
 export type FollowEnd = 'stopped' | 'ended' | 'timeout';
@@ -53,7 +55,7 @@ export function follow(o: FollowOptions): Promise<FollowResult> {
 /** One follow: what it has read, what it showed, and the watcher and timers that wake it. */
 class Follower {
   private cursor: Cursor | undefined;
-  private readonly assembler = new LineAssembler();
+  private readonly assembler: LineAssembler;
   private done = false;
   private statusTimer: NodeJS.Timeout | undefined;
   private timeout: LongTimer | undefined; // a user's --timeout: may exceed one Node timer
@@ -67,6 +69,7 @@ class Follower {
     private readonly resolve: (r: FollowResult) => void,
   ) {
     this.cursor = o.from;
+    this.assembler = new LineAssembler([], { keepBytes: o.keepBytes });
     for (const line of o.open ?? []) this.assembler.reopen(line);
     for (const line of o.shown ?? []) this.shownPartial.add(keyOf(line));
   }

@@ -23,6 +23,8 @@ export interface ReadRun {
   plan: ReadPlan;
   out: SyncOut;
   write: (line: Line) => void;
+  /** A piece of a line too long to hold (LineAssembler's spill); the line's end goes to write. */
+  piece?: (piece: Line) => void;
   timeoutSec?: number;
   waitForText?: string; // --wait-for as typed, for messages
   said: Set<string>; // issue messages printed already
@@ -144,17 +146,23 @@ function firstRead(run: ReadRun): { reader: LogSetReader; query: Query; sel: Sel
   return { reader, query, sel, damaged, running };
 }
 
-// Without a line limit the output is streamed as it is read: a big log never sits in memory.
+// Without a line limit the output is streamed as it is read: a big log never sits in memory,
+// nor a long line (its pieces are written as they come), except while following (a line still
+// open is shown again whole when it ends).
 function select(reader: LogSetReader, query: Query, run: ReadRun): Selection {
+  const limits = run.piece && run.plan.mode !== 'follow' ? { spill: { bytes: SPILL_BYTES, out: run.piece } } : {};
   switch (run.plan.delivery) {
     case 'copy':
       return copyRaw(reader, query, run.out);
     case 'stream':
-      return { ...streamLines(reader, query, run.write), lines: [] };
+      return { ...streamLines(reader, query, run.write, limits), lines: [] };
     case 'select':
-      return selectLines(reader, query);
+      return selectLines(reader, query, limits, limits.spill && run.write);
   }
 }
+
+/** A line longer than this is written in pieces as it is read, not held whole. */
+const SPILL_BYTES = 1 << 20;
 
 // Every byte, as written: no lines to find, so records are copied straight out (fast).
 function copyRaw(reader: LogSetReader, q: Query, out: SyncOut): Selection {

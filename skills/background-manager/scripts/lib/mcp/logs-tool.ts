@@ -23,9 +23,12 @@ import { showScreen } from '../log/screen-show.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
-import { DEFAULT_LINES, MAX_LINES, MAX_TEXT_BYTES, fitBytes, guarded, linesText, notMet, ok, shownLine, type ShownLine, MAX_WAIT_SEC } from './result.ts';
+import { KEEP_LINE_BYTES, DEFAULT_LINES, MAX_LINES, MAX_TEXT_BYTES, fitBytes, guarded, linesText, notMet, ok, shownLine, type ShownLine, MAX_WAIT_SEC } from './result.ts';
 import type { Session } from './session.ts';
 
+
+/** What an answer holds of one line while reading it: a bounded head (result.ts). */
+const KEEP = { keepBytes: KEEP_LINE_BYTES };
 
 const shape = {
   id: z.string().describe('Process ID, unique ID prefix, or name'),
@@ -74,13 +77,13 @@ async function readLines(r: Read): Promise<CallToolResult> {
       got.push(shownLine(l));
       bytes += Buffer.byteLength(got[got.length - 1]!.text) + 1;
       return got.length < r.cap && bytes < MAX_TEXT_BYTES;
-    });
+    }, KEEP);
     if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
     // What the size cap dropped before this read reached it is said first.
     const notes = [...droppedNotes(r.ctx, r.rec, sel, from, 'new read returned'), ...(sel.stopped ? ['there may be more new output: call get_logs with new: true again'] : [])];
     return answer(r, got, notes.join('; ') || undefined, { more: sel.stopped }, sel.issues);
   }
-  const sel = selectLines(reader, { ...r.q, lines: r.cap + 1 });
+  const sel = selectLines(reader, { ...r.q, lines: r.cap + 1 }, KEEP);
   const fit = fitBytes(sel.lines.slice(-r.cap).map(shownLine), 'last');
   const earlier = sel.lines.length > r.cap || fit.omitted > 0;
   const note = earlier ? `only the last ${fit.lines.length} lines are shown; ask for up to ${MAX_LINES} lines, or narrow with since or grep` : undefined;
@@ -106,7 +109,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number): Promise<C
     if (!pattern.test(lineText(l, false))) return l.complete || l.stream === 'input' ? keep(l) : true;
     hit = l;
     return false;
-  });
+  }, KEEP);
   let end = sel.end;
   let how: 'timeout' | 'ended' | 'stopped' = 'stopped';
   if (!hit) {
@@ -121,6 +124,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number): Promise<C
       onLine: (l) => (hits(l) ? !(hit = l) : !matches({ ...r.q, sinceMs: undefined }, l) || keep(l)),
       onPartial: (l) => !(hits(l) && (hit = l)),
       partialQuietMs: PROMPT_QUIET_MS,
+      keepBytes: KEEP.keepBytes,
     });
     end = res.cursor;
     how = res.end;
@@ -132,7 +136,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number): Promise<C
   if (hit) return answer(r, [...shown.lines, shownLine(hit)], note, { matched: shownLine(hit) }, reader.issues);
   if (r.signal.aborted) throw new BgError('TIMEOUT', 'the call was cancelled before a line matched.');
   const why = how === 'timeout' ? `no line matched /${r.a.wait_for}/ within ${timeoutSec} s` : `the process ended before a line matched /${r.a.wait_for}/`;
-  const tail = r.a.new ? shown.lines : fitBytes(selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: 20 }).lines.map(shownLine), 'last').lines;
+  const tail = r.a.new ? shown.lines : fitBytes(selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: 20 }, KEEP).lines.map(shownLine), 'last').lines;
   const said = r.a.new ? (tail.length ? 'what was new:' : 'nothing new came.') : 'its last lines:';
   return notMet('get_logs', `${why}; ${said}\n${linesText(tail, r.a.stream === 'all')}`.trimEnd(), how === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING, { id: r.rec.id, lines: tail, matched: null });
 }
