@@ -355,7 +355,9 @@ mcpTest('MCP: get_logs of a 60 MB line cuts it while reading, says where, and ke
   for (const args of [{ id: 'long' }, { id: 'long', new: true }]) answers.push((await call('get_logs', args)).structuredContent as { lines: { text: string }[] });
   const peak = hwm();
   figure(`MCP get_logs of a 60000000-byte line: server peak RSS ${peak.toFixed(0)} MiB (${before.toFixed(0)} MiB before)`);
-  assert.ok(peak - before < 60, `server peak RSS ${peak.toFixed(0)} MiB, ${before.toFixed(0)} MiB before`);
+  // Reading any long log leaves some 60 to 100 MiB of buffers not yet collected; the whole line
+  // held took 220 MiB more (issue 23, item 10).
+  assert.ok(peak - before < 120, `server peak RSS ${peak.toFixed(0)} MiB, ${before.toFixed(0)} MiB before`);
   for (const s of answers) {
     assert.is(s.lines.length, 2);
     assert.match(s.lines[0]!.text, /^x{2000}… \(the line is 60000000 bytes long; cut after byte 65536 as it was read, and its text after 2000 characters\)$/);
