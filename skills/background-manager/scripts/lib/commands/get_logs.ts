@@ -9,7 +9,8 @@ import { BgError } from '../cli/errors.ts';
 import { logFileOf } from '../log/logset.ts';
 import { matches } from '../log/logquery.ts';
 import { SyncOut } from '../log/syncout.ts';
-import { formatLine, linesOf, type Line } from '../log/lines.ts';
+import { linesOf, type Line } from '../log/lines.ts';
+import { LineWriter } from '../log/line-writer.ts';
 import { decryptOpenssl, isOpensslFile } from '../store/legacy.ts';
 import { showScreen } from '../log/screen-show.ts';
 import { planRead, STREAM_CHOICES, type ReadOptions, type ReadPlan } from '../log/read-plan.ts';
@@ -90,9 +91,10 @@ export async function main(argv: string[]): Promise<number> {
     throw new BgError('USAGE', 'stderr is merged into the terminal for PTY processes; start with --no-pty to keep it apart (--stream output shows it with the rest).');
   }
   const out = new SyncOut();
-  const write = (line: Line) => out.write(formatLine(line, plan.format));
+  const lines = new LineWriter(plan.format, (b) => out.write(b));
+  const write = (line: Line) => lines.line(line);
   const running = () => isLogging(currentRecord(ctx, rec));
-  const run: ReadRun = { ctx, rec, activeFile: logFileOf(ctx.dataDir, rec), plan, out, write, timeoutSec: args.timeout, waitForText: args.waitFor, said: new Set(), runningAtStart: isLogging(rec), running };
+  const run: ReadRun = { ctx, rec, activeFile: logFileOf(ctx.dataDir, rec), plan, out, write, piece: (p) => lines.piece(p), timeoutSec: args.timeout, waitForText: args.waitFor, said: new Set(), runningAtStart: isLogging(rec), running };
   try {
     return await read(run, args.cursor);
   } finally {

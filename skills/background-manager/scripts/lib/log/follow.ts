@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LogRecord } from './logfile.ts';
-import { LogSetReader, type Cursor } from './logset.ts';
+import { LogSetReader, type Cursor, type Gap } from './logset.ts';
 import { LineAssembler, type Line } from './lines.ts';
 import { setLongTimeout, type LongTimer } from '../cli/timer.ts';
 
@@ -28,6 +28,13 @@ export interface FollowOptions {
   running: () => boolean;
   timeoutMs?: number;
   statusEveryMs?: number;
+  /**
+   * The reader fell behind the size cap: these records were dropped before it read them. Lines
+   * they cut go to onLine marked `cut`; the first line after the gap is left out (its start is gone).
+   */
+  onGap?: (gap: Gap) => void;
+  /** Hold at most this many bytes of a line (the rest is counted in Line.more): MCP answers. */
+  keepBytes?: number;
 }
 
 export type FollowEnd = 'stopped' | 'ended' | 'timeout';
@@ -48,7 +55,7 @@ export function follow(o: FollowOptions): Promise<FollowResult> {
 /** One follow: what it has read, what it showed, and the watcher and timers that wake it. */
 class Follower {
   private cursor: Cursor | undefined;
-  private readonly assembler = new LineAssembler();
+  private readonly assembler: LineAssembler;
   private done = false;
   private statusTimer: NodeJS.Timeout | undefined;
   private timeout: LongTimer | undefined; // a user's --timeout: may exceed one Node timer
@@ -62,6 +69,7 @@ class Follower {
     private readonly resolve: (r: FollowResult) => void,
   ) {
     this.cursor = o.from;
+    this.assembler = new LineAssembler([], { keepBytes: o.keepBytes });
     for (const line of o.open ?? []) this.assembler.reopen(line);
     for (const line of o.shown ?? []) this.shownPartial.add(keyOf(line));
   }
@@ -141,7 +149,18 @@ class Follower {
     const fresh: Line[] = [];
     const ends: number[] = []; // where in its record each line of fresh ends
     let stopAt: Cursor | undefined;
+    const onGap = (gap: Gap) => {
+      this.o.onGap?.(gap);
+      const cut: Line[] = [];
+      this.assembler.gap(cut);
+      for (const line of cut) {
+        if (stopAt || this.o.onLine(line)) continue;
+        stopAt = this.cursor; // stopped before the gap: a later read meets it again
+        this.stoppedAt = { line, open: this.assembler.open() };
+      }
+    };
     const end = this.o.reader.forward(this.cursor, (rec: LogRecord) => {
+      if (stopAt) return false;
       this.assembler.push(rec, fresh, ends);
       for (let i = 0; i < fresh.length && !stopAt; i++) {
         if (this.o.onLine(fresh[i]!)) continue;
@@ -151,7 +170,7 @@ class Follower {
       fresh.length = 0;
       ends.length = 0;
       return !stopAt;
-    });
+    }, onGap);
     this.cursor = stopAt ?? end;
     return !stopAt;
   }

@@ -9,15 +9,50 @@ export interface Line {
   time: number;
   bytes: Buffer; // without the newline
   complete: boolean; // ended by a newline (or an event)
+  /** Never to be ended: the rest of it was dropped by the size cap before it was read. */
+  cut?: true;
+  /** Its earlier bytes went out as pieces (AssemblerLimits.spill): `bytes` is what follows them. */
+  continued?: true;
+  /** Bytes of it past AssemblerLimits.keepBytes: counted, not kept. */
+  more?: number;
+}
+
+/** What ends a line whose rest was dropped (text and --raw; JSON says "cut": true). */
+export const CUT_MARK = ' [cut: the rest of this line was dropped by the size cap]';
+
+/**
+ * What an assembler may hold of one line. `spill`: past `bytes`, a line's bytes so far go to
+ * `out` as a piece (a Line with `complete: false`, `continued` on all but the first) and are not
+ * held; the line's last piece is the Line it ends with (`continued`). Lines of other streams
+ * that end meanwhile wait until it has, so pieces are never interleaved (get_logs's output).
+ * `keepBytes`: a line's bytes past this many are counted in `more`, not kept (MCP answers).
+ */
+export interface AssemblerLimits {
+  spill?: { bytes: number; out: (piece: Line) => void };
+  keepBytes?: number;
+}
+
+interface OpenLine {
+  time: number;
+  chunks: Buffer[];
+  size: number; // bytes in chunks
+  spilled: boolean; // pieces of it went out already
+  more: number; // bytes past keepBytes, not kept
 }
 
 export class LineAssembler {
-  private readonly partial = new Map<StreamName, { time: number; chunks: Buffer[] }>();
+  private readonly partial = new Map<StreamName, OpenLine>();
   private readonly fresh = new Set<StreamName>();
+  private readonly limits: AssemblerLimits;
+  private spilling: StreamName | undefined; // the stream whose line is going out in pieces
+  private held: { line: Line; end: number }[] = []; // lines of other streams ended meanwhile
+  /** Bytes left out as the tail of a line whose start is not in the records read. */
+  skippedBytes = 0;
 
   /** `skipFirstFragment`: streams whose records start mid-line, so their first fragment is cut. */
-  constructor(skipFirstFragment: Iterable<StreamName> = []) {
+  constructor(skipFirstFragment: Iterable<StreamName> = [], limits: AssemblerLimits = {}) {
     for (const s of skipFirstFragment) if (s !== 'event') this.fresh.add(s);
+    this.limits = limits;
   }
 
   /**
@@ -26,8 +61,7 @@ export class LineAssembler {
    */
   push(rec: LogRecord, out: Line[], ends?: number[]): void {
     if (rec.stream === 'event') {
-      out.push({ stream: 'event', time: rec.time, bytes: rec.data, complete: true });
-      ends?.push(rec.data.length);
+      this.deliver({ stream: 'event', time: rec.time, bytes: rec.data, complete: true }, rec.data.length, out, ends);
       return;
     }
     const data = rec.data;
@@ -35,48 +69,112 @@ export class LineAssembler {
     for (;;) {
       const nl = data.indexOf(0x0a, start);
       if (nl < 0) break;
-      const head = data.subarray(start, nl);
       const p = this.partial.get(rec.stream);
       this.partial.delete(rec.stream);
       if (this.fresh.delete(rec.stream)) {
+        this.skippedBytes += nl - start + (p ? p.size + p.more : 0);
         start = nl + 1;
         continue; // the tail of a line that began before the records we have
       }
-      out.push({ stream: rec.stream, time: p ? p.time : rec.time, bytes: p ? Buffer.concat([...p.chunks, head]) : Buffer.from(head), complete: true });
-      ends?.push(nl + 1);
+      const line = p ?? { time: rec.time, chunks: [], size: 0, spilled: false, more: 0 };
+      this.add(line, data.subarray(start, nl));
+      this.deliver(lineOf(rec.stream, line, true), nl + 1, out, ends);
       start = nl + 1;
     }
     if (start < data.length && rec.stream === 'input') {
       // Input comes in whole sends (text -n, a keypress): an unterminated one is a line of its
       // own at its own time, not the start of whatever is typed later.
-      out.push({ stream: 'input', time: rec.time, bytes: Buffer.from(data.subarray(start)), complete: false });
-      ends?.push(data.length);
+      this.deliver({ stream: 'input', time: rec.time, bytes: Buffer.from(data.subarray(start)), complete: false }, data.length, out, ends);
+      return;
+    }
+    if (start < data.length && this.fresh.has(rec.stream)) {
+      this.skippedBytes += data.length - start; // still the line begun before: nothing kept of it
       return;
     }
     if (start < data.length) {
-      const p = this.partial.get(rec.stream);
-      if (p) p.chunks.push(data.subarray(start));
-      else this.partial.set(rec.stream, { time: rec.time, chunks: [data.subarray(start)] });
+      let p = this.partial.get(rec.stream);
+      if (!p) this.partial.set(rec.stream, (p = { time: rec.time, chunks: [], size: 0, spilled: false, more: 0 }));
+      this.add(p, data.subarray(start));
+      this.spill(rec.stream, p);
     }
+  }
+
+  // Bytes of a line: kept up to keepBytes, counted past it.
+  private add(p: OpenLine, chunk: Buffer): void {
+    const room = this.limits.keepBytes === undefined ? chunk.length : Math.max(0, this.limits.keepBytes - p.size);
+    if (chunk.length > room) p.more += chunk.length - room;
+    if (room === 0) return;
+    p.chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+    p.size += Math.min(room, chunk.length);
+  }
+
+  // An open line past the spill size goes out as a piece (one stream at a time).
+  private spill(stream: StreamName, p: OpenLine): void {
+    const sp = this.limits.spill;
+    if (!sp || p.size < sp.bytes || (this.spilling && this.spilling !== stream)) return;
+    this.spilling = stream;
+    sp.out({ stream, time: p.time, bytes: p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks, p.size), complete: false, ...(p.spilled ? { continued: true as const } : {}) });
+    p.spilled = true;
+    p.chunks = [];
+    p.size = 0;
+  }
+
+  // A line to `out`, unless another stream's line is going out in pieces: then after it.
+  private deliver(line: Line, end: number, out: Line[], ends?: number[]): void {
+    if (this.spilling && line.stream !== this.spilling) {
+      this.held.push({ line, end });
+      return;
+    }
+    out.push(line);
+    ends?.push(end);
+    if (this.spilling === line.stream) this.release(out, ends);
+  }
+
+  private release(out: Line[], ends?: number[]): void {
+    this.spilling = undefined;
+    for (const h of this.held) {
+      out.push(h.line);
+      ends?.push(h.end);
+    }
+    this.held = [];
+  }
+
+  /**
+   * Records were dropped before the next one (LogSetReader's gap): lines still open lost their
+   * rest (they go to `out` marked cut), and each output stream's first line after the gap lost
+   * its start (left out, as with skipFirstFragment).
+   */
+  gap(out: Line[]): void {
+    for (const l of this.open()) out.push({ ...l, cut: true });
+    this.partial.clear();
+    this.release(out);
+    this.fresh.add('stdout');
+    this.fresh.add('stderr');
   }
 
   /** Take up a line left open by an earlier read: what follows it continues that line. */
   reopen(line: Line): void {
     if (line.complete || line.stream === 'event' || line.stream === 'input') return; // input: never open (see push)
-    this.partial.set(line.stream, { time: line.time, chunks: [line.bytes] });
+    this.partial.set(line.stream, { time: line.time, chunks: [line.bytes], size: line.bytes.length, spilled: !!line.continued, more: line.more ?? 0 });
   }
 
   /** Lines still open (a prompt, a progress bar), in arrival order; they stay open. */
   open(): Line[] {
     const rest = [...this.partial.entries()].filter(([s]) => !this.fresh.has(s)).sort((a, b) => a[1].time - b[1].time);
-    return rest.map(([stream, p]) => ({ stream, time: p.time, bytes: Buffer.concat(p.chunks), complete: false }));
+    return rest.map(([stream, p]) => lineOf(stream, p, false));
   }
 
   /** Lines still open at the end, in arrival order; the assembler is empty afterwards. */
   flush(out: Line[]): void {
     out.push(...this.open());
     this.partial.clear();
+    this.release(out);
   }
+}
+
+function lineOf(stream: StreamName, p: OpenLine, complete: boolean): Line {
+  const bytes = p.chunks.length === 1 && !complete ? p.chunks[0]! : Buffer.concat(p.chunks, p.size);
+  return { stream, time: p.time, bytes, complete, ...(p.spilled ? { continued: true as const } : {}), ...(p.more ? { more: p.more } : {}) };
 }
 
 export function linesOf(records: LogRecord[], skipFirstFragment: Iterable<StreamName> = [], withPartial = true): Line[] {
@@ -95,7 +193,7 @@ export interface FormatOptions {
 }
 
 // Anything the terminal renderer would change: control bytes (tab aside), DEL, ESC.
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+export const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** The text of a line as a person reads it (or the decoded bytes, with --raw). */
 export function lineText(line: Line, raw: boolean): string {
@@ -110,13 +208,18 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
   if (o.json) {
     // An input send without a newline is whole as sent; only output can be partial.
     const partial = !line.complete && line.stream !== 'input';
-    const obj = { time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw), ...(partial ? { partial: true } : {}) };
+    const obj = { time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw), ...(partial ? { partial: true } : {}), ...(line.cut ? { cut: true } : {}) };
     return Buffer.from(JSON.stringify(obj) + '\n');
   }
   const prefix = (o.timestamps ? localStamp(line.time) + ' ' : '') + (o.labelStreams && line.stream !== 'stdout' ? `[${line.stream}] ` : '');
   if (o.raw) {
     // Exact bytes: nothing added but the prefixes asked for; no newline invented.
-    return Buffer.concat([Buffer.from(prefix), line.bytes, line.complete ? Buffer.from('\n') : Buffer.alloc(0)]);
+    return Buffer.concat([Buffer.from(prefix), line.bytes, Buffer.from(lineEnd(line))]);
   }
-  return Buffer.from(prefix + lineText(line, false) + '\n');
+  return Buffer.from(prefix + lineText(line, false) + (line.cut ? CUT_MARK : '') + '\n');
+}
+
+/** What --raw writes after a line's bytes: its newline, the cut mark, or nothing (still open). */
+export function lineEnd(line: Line): string {
+  return line.cut ? `${CUT_MARK}\n` : line.complete ? '\n' : '';
 }

@@ -155,8 +155,9 @@ export interface ReadStats {
   bytesRead: number;
 }
 
-function pread(fd: number, position: number, length: number, stats?: ReadStats): Buffer {
-  const buf = Buffer.allocUnsafe(length);
+/** `into`: read into this buffer (its start) instead of a new one. */
+function pread(fd: number, position: number, length: number, stats?: ReadStats, into?: Buffer): Buffer {
+  const buf = into && into.length >= length ? into : Buffer.allocUnsafe(length);
   let got = 0;
   while (got < length) {
     const n = fs.readSync(fd, buf, got, length - got, position + got);
@@ -164,7 +165,7 @@ function pread(fd: number, position: number, length: number, stats?: ReadStats):
     got += n;
   }
   if (stats) stats.bytesRead += got;
-  return got === length ? buf : buf.subarray(0, got);
+  return got === buf.length ? buf : buf.subarray(0, got);
 }
 
 export class LogReader {
@@ -175,6 +176,7 @@ export class LogReader {
   /** Where the first record starts: the header's length. */
   readonly start: number;
   readonly stats: ReadStats = { bytesRead: 0 };
+  private scratch: Buffer | undefined; // readForward's chunk buffer
 
   private constructor(file: string, fd: number, keys: SubKeys, header: LogHeader) {
     this.file = file;
@@ -236,7 +238,10 @@ export class LogReader {
     let bufStart = start;
     while (pos < end) {
       if (pos - bufStart + MAX_RECORD > buf.length && bufStart + buf.length < end) {
-        buf = pread(this.fd, pos, Math.min(end - pos, CHUNK), this.stats);
+        // Into the same buffer each time: records are decrypted into buffers of their own, and
+        // a long read makes no garbage of 8 MiB chunks (a process's memory stays flat).
+        this.scratch ??= Buffer.allocUnsafe(CHUNK);
+        buf = pread(this.fd, pos, Math.min(end - pos, CHUNK), this.stats, this.scratch);
         bufStart = pos;
       }
       const rel = pos - bufStart;

@@ -1,9 +1,9 @@
 // get_logs's selection: which lines of a log to show (last N, since a time, new since the last
 // --new read, matching a pattern), read with as little I/O as the question allows.
 import type { LogRecord, StreamName, LogIssue } from './logfile.ts';
-import { LogSetReader, type Cursor } from './logset.ts';
+import { LogSetReader, type Cursor, type Gap } from './logset.ts';
 import { countNewlines } from './render.ts';
-import { LineAssembler, linesOf, lineText, type Line } from './lines.ts';
+import { LineAssembler, linesOf, lineText, type AssemblerLimits, type Line } from './lines.ts';
 
 export interface Query {
   streams: Set<StreamName>;
@@ -19,6 +19,10 @@ export interface Selection {
   open?: Line[]; // lines still open at the end (no newline yet), whatever the filters
   end: Cursor | undefined; // where following (or the next --new) continues
   reachedStart: boolean; // the selection goes back to the oldest kept record
+  /** Records it wanted that were no longer kept (LogSetReader.forward's gap). */
+  gap?: Gap;
+  /** A line's tail was left out at the start: its beginning is not in the log any more. */
+  cutStart?: boolean;
   issues: LogIssue[];
   bytesRead: number;
 }
@@ -29,18 +33,30 @@ export function matches(q: Query, line: Line): boolean {
   return !q.grep || q.grep.test(lineText(line, q.raw));
 }
 
-export function selectLines(reader: LogSetReader, q: Query): Selection {
-  if (q.from !== undefined || q.lines === 0) return selectForward(reader, q);
+/**
+ * The lines `q` selects. `limits` bound what is held of one line (AssemblerLimits); with
+ * `emit`, the lines of a plain tail (no grep, no since) go to it as they are read, in order,
+ * after any pieces of them `limits.spill` took, instead of into `lines`.
+ */
+export function selectLines(reader: LogSetReader, q: Query, limits: AssemblerLimits = {}, emit?: (line: Line) => void): Selection {
+  if (q.from !== undefined || q.lines === 0) return selectForward(reader, q, { keepBytes: limits.keepBytes });
+  // A plain tail counts lines on the way back and reads them forward after: no data is held.
+  const plain = !q.grep && q.sinceMs === undefined;
   // Walk back from the end until enough lines (matching ones, with --grep) are in hand.
   const collected: LogRecord[] = [];
+  let first: Cursor | undefined; // where the oldest record wanted starts
   let newest: Cursor | undefined;
   let newlines = 0;
   let need = q.lines + 1;
   let finishing = false; // enough lines: now find where each stream's first line begins
   const boundary = new Set<StreamName>();
   const seen = new Set<StreamName>();
+  const take = (rec: LogRecord) => {
+    first = { fileId: reader.lastCursor!.fileId, offset: rec.offset, seq: rec.seq };
+    if (!plain) collected.push(rec);
+  };
   const enough = () => {
-    if (!q.grep && q.sinceMs === undefined) return true;
+    if (plain) return true;
     const lines = linesOf([...collected].reverse(), seen).filter((l) => matches(q, l));
     return lines.length >= q.lines;
   };
@@ -53,11 +69,11 @@ export function selectLines(reader: LogSetReader, q: Query): Selection {
       if (!pending()) return false;
       if (!seen.has(rec.stream) || rec.stream === 'event' || boundary.has(rec.stream)) return true;
       if (rec.data[rec.data.length - 1] === 0x0a) boundary.add(rec.stream);
-      else collected.push(rec); // still the same line: it began earlier
+      else take(rec); // still the same line: it began earlier
       return pending();
     }
     if (!q.streams.has(rec.stream)) return true;
-    collected.push(rec);
+    take(rec);
     seen.add(rec.stream);
     // An input send without a newline is a line too (LineAssembler).
     newlines += rec.stream === 'event' ? 1 : countNewlines(rec.data) + (rec.stream === 'input' && rec.data[rec.data.length - 1] !== 0x0a ? 1 : 0);
@@ -71,20 +87,72 @@ export function selectLines(reader: LogSetReader, q: Query): Selection {
     return true;
   });
   collected.reverse();
-  const skip = reachedStart ? [] : [...seen].filter((s) => !boundary.has(s));
-  const all = linesOf(collected, skip);
+  // At the start of a log whose oldest records are gone, the first record may begin mid-line too.
+  const skip = reachedStart && !reader.startsAfterGap ? [] : [...seen].filter((s) => !boundary.has(s));
+  const base = { end: newest, reachedStart, issues: reader.issues, bytesRead: reader.bytesRead };
+  if (plain) {
+    const { lines, open, skippedBytes } = readTail(reader, q, first, newest, skip, limits, emit);
+    return { ...base, lines, open, cutStart: reachedStart && skippedBytes > 0, bytesRead: reader.bytesRead };
+  }
+  const assembler = new LineAssembler(skip, { keepBytes: limits.keepBytes });
+  const all: Line[] = [];
+  for (const r of collected) assembler.push(r, all);
+  assembler.flush(all);
   let lines = all.filter((l) => matches(q, l));
   if (q.lines > 0) lines = lines.slice(-q.lines);
-  return { lines, open: openLines(all), end: newest, reachedStart, issues: reader.issues, bytesRead: reader.bytesRead };
+  return { ...base, lines, open: openLines(all), cutStart: reachedStart && assembler.skippedBytes > 0 };
 }
 
-function selectForward(reader: LogSetReader, q: Query): Selection {
+/**
+ * The last q.lines lines from `first` up to `newest`, read forward twice: once counting them
+ * (nothing of them held), once handing the wanted ones on (to `emit`, else returned).
+ */
+function readTail(reader: LogSetReader, q: Query, first: Cursor | undefined, newest: Cursor | undefined, skip: StreamName[], limits: AssemblerLimits, emit?: (line: Line) => void): { lines: Line[]; open: Line[]; skippedBytes: number } {
+  const pass = (lim: AssemblerLimits, each: (l: Line) => void): LineAssembler => {
+    const a = new LineAssembler(skip, lim);
+    const out: Line[] = [];
+    const drain = () => {
+      for (const l of out) each(l);
+      out.length = 0;
+    };
+    reader.forward(first, (rec) => {
+      if (rec.seq >= newest!.seq) return false; // newer than the walk back: not part of the tail
+      if (q.streams.has(rec.stream)) a.push(rec, out);
+      drain();
+    });
+    a.flush(out);
+    drain();
+    return a;
+  };
+  if (!first || !newest) return { lines: [], open: [], skippedBytes: 0 };
+  let total = 0;
+  pass({ keepBytes: 0 }, () => total++);
+  const from = Math.max(0, total - q.lines);
+  let ix = 0;
+  const lines: Line[] = [];
+  const open: Line[] = [];
+  const spill = limits.spill && (emit ? { bytes: limits.spill.bytes, out: (p: Line) => ix >= from && limits.spill!.out(p) } : undefined);
+  const a = pass({ keepBytes: limits.keepBytes, spill }, (l) => {
+    if (!l.complete && l.stream !== 'input') open.push(l);
+    if (ix++ < from) return;
+    if (emit) emit(l);
+    else lines.push(l);
+  });
+  return { lines, open, skippedBytes: a.skippedBytes };
+}
+
+function selectForward(reader: LogSetReader, q: Query, limits: AssemblerLimits): Selection {
   // Only the last q.lines lines are kept while reading (all of them when q.lines is 0).
   const lines: Line[] = [];
-  const res = streamLines(reader, q, (l) => {
-    lines.push(l);
-    if (q.lines > 0 && lines.length > q.lines * 2) lines.splice(0, lines.length - q.lines);
-  });
+  const res = streamLines(
+    reader,
+    q,
+    (l) => {
+      lines.push(l);
+      if (q.lines > 0 && lines.length > q.lines * 2) lines.splice(0, lines.length - q.lines);
+    },
+    limits,
+  );
   return { ...res, lines: q.lines > 0 ? lines.slice(-q.lines) : lines };
 }
 
@@ -92,8 +160,11 @@ function selectForward(reader: LogSetReader, q: Query): Selection {
  * Matching lines from `q.from` (default: the oldest kept record) to the end, handed to `emit`
  * as they are read, nothing kept; `emit` may return false to stop there.
  */
-export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) => boolean | void): Omit<Selection, 'lines'> & { stopped: boolean } {
-  const assembler = new LineAssembler();
+export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) => boolean | void, limits: AssemblerLimits = {}): Omit<Selection, 'lines'> & { stopped: boolean } {
+  // Pieces of a long line go out as it is read: only where a line is not matched by its text.
+  const sp = limits.spill;
+  const spill = sp && !q.grep ? { bytes: sp.bytes, out: (p: Line) => matches(q, p) && sp.out(p) } : undefined;
+  const assembler = new LineAssembler([], { keepBytes: limits.keepBytes, spill });
   const batch: Line[] = [];
   const ends: number[] = []; // where in its record each line of the batch ends
   let stopped = false;
@@ -116,11 +187,19 @@ export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) =
     ends.length = 0;
     return !stopped;
   };
-  const end = reader.forward(q.from ?? undefined, (rec) => {
-    if (!q.streams.has(rec.stream)) return true;
-    assembler.push(rec, batch, ends);
-    return deliver(rec);
-  });
+  let gap: Gap | undefined;
+  const end = reader.forward(
+    q.from ?? undefined,
+    (rec) => {
+      if (!q.streams.has(rec.stream)) return true;
+      assembler.push(rec, batch, ends);
+      return deliver(rec);
+    },
+    (g) => {
+      gap = g;
+      assembler.gap(batch); // nothing is open yet: a read begins here
+    },
+  );
   let open = stopped ? openAtStop : openLines(assembler.open());
   if (!stopped) {
     assembler.flush(batch);
@@ -130,7 +209,8 @@ export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) =
   }
   // Stopped at a line: the end is just after it, so what followed it in its record is unread;
   // `open` is then what was still open there, so that a caller can show it before the stop.
-  return { end: stopAt ?? end, open, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
+  const cutStart = assembler.skippedBytes > 0;
+  return { end: stopAt ?? end, open, reachedStart: !q.from, gap, cutStart, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
 }
 
 // Output lines still waiting for their newline (input is never left open: each send is whole).

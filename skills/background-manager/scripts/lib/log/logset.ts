@@ -89,6 +89,16 @@ export interface Cursor {
   skip?: number; // bytes of the record at `offset` already read
 }
 
+/**
+ * Records a forward read could not give because they are no longer kept (the size cap dropped
+ * them, or segments were deleted): `from` (the first the read wanted) to `to`; the read goes on
+ * with `to + 1`, the oldest record kept, which may begin inside a line.
+ */
+export interface Gap {
+  from: number;
+  to: number;
+}
+
 /** What the state says about a log, for the checks a reader can make (ProcessRecord fields). */
 export interface LogExpectations {
   /** The seq after the last record, committed when the process ended (ProcessRecord.logEnd). */
@@ -117,6 +127,8 @@ export class LogSetReader {
   readonly issues: LogIssue[] = [];
   private readonly said = new Set<string>(); // issue messages already in `issues` (reads repeat)
   bytesRead = 0;
+  /** After a backward() that reached the start: records before the oldest kept one are gone. */
+  startsAfterGap = false;
   /** During backward(): the position just after the record being visited. */
   lastCursor: Cursor | undefined;
   /** During forward(): the record being visited (its segment, and the bytes cut from its front). */
@@ -265,6 +277,7 @@ export class LogSetReader {
       }
       if (opened.length === 0) this.checkEnd(undefined, opened);
       this.checkStart(opened);
+      this.startsAfterGap = (opened[0]?.r.header.baseSeq ?? 0) > 0;
       return true;
     } finally {
       for (const { r } of opened) r.close();
@@ -280,15 +293,20 @@ export class LogSetReader {
 
   /**
    * Records after `from` (default: from the oldest kept), oldest first, up to the current
-   * end. Returns the cursor to continue from.
+   * end. Returns the cursor to continue from. `onGap`, before any record is visited: the
+   * records wanted that are no longer kept (a cursor older than the oldest kept record, or a
+   * read from the start of a log whose oldest records are gone).
    */
-  forward(from: Cursor | undefined, visit: (rec: LogRecord) => boolean | void): Cursor | undefined {
+  forward(from: Cursor | undefined, visit: (rec: LogRecord) => boolean | void, onGap?: (gap: Gap) => void): Cursor | undefined {
     const readers = this.snapshot();
     try {
       // The cursor's segment, found by file ID (archiving renames a segment, never changes it).
       let startIx = from ? readers.findIndex(({ r }) => r.header.fileId.toString('hex') === from.fileId) : 0;
       const minSeq = startIx < 0 ? from!.seq : 0; // its segment was dropped: skip nothing newer
       if (startIx < 0) startIx = 0;
+      const oldest = readers[0]?.r.header.baseSeq;
+      const wanted = startIx === 0 && from?.fileId !== readers[0]?.r.header.fileId.toString('hex') ? (from?.seq ?? 0) : undefined;
+      if (oldest !== undefined && wanted !== undefined && wanted < oldest) onGap?.({ from: wanted, to: oldest - 1 });
       if (startIx === 0) this.checkStart(readers);
       let cursor = from;
       let nextSeq: number | undefined; // where the previous segment ended

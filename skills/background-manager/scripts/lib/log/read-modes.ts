@@ -3,10 +3,10 @@
 // for a line. --screen is screen-show.ts's. Each returns the exit code.
 import fs from 'node:fs';
 import { EXIT } from '../cli/errors.ts';
-import { LogSetReader } from './logset.ts';
+import { LogSetReader, type Gap } from './logset.ts';
 import { selectLines, streamLines, matches, type Query, type Selection } from './logquery.ts';
 import type { SyncOut } from './syncout.ts';
-import { formatLine, type FormatOptions, type Line } from './lines.ts';
+import { formatLine, lineEnd, type FormatOptions, type Line } from './lines.ts';
 import { follow, PROMPT_QUIET_MS } from './follow.ts';
 import { waitForLine } from './wait-for.ts';
 import { newCursorOf, saveNewCursor, type ProcessRecord } from '../store/state.ts';
@@ -23,6 +23,8 @@ export interface ReadRun {
   plan: ReadPlan;
   out: SyncOut;
   write: (line: Line) => void;
+  /** A piece of a line too long to hold (LineAssembler's spill); the line's end goes to write. */
+  piece?: (piece: Line) => void;
   timeoutSec?: number;
   waitForText?: string; // --wait-for as typed, for messages
   said: Set<string>; // issue messages printed already
@@ -75,6 +77,7 @@ export async function followLog(run: ReadRun): Promise<number> {
     onLine,
     onPartial: onLine,
     partialQuietMs: PROMPT_QUIET_MS,
+    onGap: (gap) => noteGap(run.ctx, run.rec, gap),
   });
   damaged = reportIssues(reader.issues, run.running(), run.said) || damaged;
   await saveCursor(run, res.cursor);
@@ -103,12 +106,13 @@ export async function waitForMatch(run: ReadRun): Promise<number> {
     onPassed: plan.upTo ? printNew : undefined,
     afterRead: (sel) => {
       damaged = reportIssues(sel.issues, run.runningAtStart, run.said);
-      noteDropped(ctx, rec, { ...sel, lines: [] }, plan.saveCursor ? newCursorOf(rec, plan.view) : undefined);
+      noteDropped(ctx, rec, sel, plan.saveCursor ? newCursorOf(rec, plan.view) : undefined);
     },
     beforeFollow: () => {
       run.out.flush();
       run.out.immediate = true;
     },
+    onGap: (gap) => noteGap(ctx, rec, gap),
   });
   if (res.followed) damaged = reportIssues(reader.issues, run.running(), run.said) || damaged;
   // Lines begun before the match (or still open where waiting stopped) are shown now.
@@ -142,24 +146,35 @@ function firstRead(run: ReadRun): { reader: LogSetReader; query: Query; sel: Sel
   return { reader, query, sel, damaged, running };
 }
 
-// Without a line limit the output is streamed as it is read: a big log never sits in memory.
+// Without a line limit the output is streamed as it is read: a big log never sits in memory,
+// nor a long line (its pieces are written as they come), except while following (a line still
+// open is shown again whole when it ends).
 function select(reader: LogSetReader, query: Query, run: ReadRun): Selection {
+  const limits = run.piece && run.plan.mode !== 'follow' ? { spill: { bytes: SPILL_BYTES, out: run.piece } } : {};
   switch (run.plan.delivery) {
     case 'copy':
       return copyRaw(reader, query, run.out);
     case 'stream':
-      return { ...streamLines(reader, query, run.write), lines: [] };
+      return { ...streamLines(reader, query, run.write, limits), lines: [] };
     case 'select':
-      return selectLines(reader, query);
+      return selectLines(reader, query, limits, limits.spill && run.write);
   }
 }
 
+/** A line longer than this is written in pieces as it is read, not held whole. */
+const SPILL_BYTES = 1 << 20;
+
 // Every byte, as written: no lines to find, so records are copied straight out (fast).
 function copyRaw(reader: LogSetReader, q: Query, out: SyncOut): Selection {
-  const end = reader.forward(q.from ?? undefined, (rec) => {
-    if (q.streams.has(rec.stream) && (q.sinceMs === undefined || rec.time >= q.sinceMs)) out.write(rec.data);
-  });
-  return { lines: [], end, reachedStart: !q.from, issues: reader.issues, bytesRead: reader.bytesRead };
+  let gap: Gap | undefined;
+  const end = reader.forward(
+    q.from ?? undefined,
+    (rec) => {
+      if (q.streams.has(rec.stream) && (q.sinceMs === undefined || rec.time >= q.sinceMs)) out.write(rec.data);
+    },
+    (g) => (gap = g),
+  );
+  return { lines: [], end, reachedStart: !q.from, gap, issues: reader.issues, bytesRead: reader.bytesRead };
 }
 
 /**
@@ -175,10 +190,10 @@ function followWriter(fmt: FormatOptions, shownOpen: Line[], write: (b: Buffer) 
   const rest = (l: Line) => {
     const key = `${l.stream}:${l.time}`;
     const done = printed.get(key);
-    if (l.complete) printed.delete(key);
+    if (l.complete || l.cut) printed.delete(key);
     else printed.set(key, l.bytes.length);
     if (done === undefined) return formatLine(l, fmt);
-    return Buffer.concat([l.bytes.subarray(done), l.complete ? Buffer.from('\n') : Buffer.alloc(0)]);
+    return Buffer.concat([l.bytes.subarray(done), Buffer.from(lineEnd(l))]);
   };
   return (l) => write(exact ? rest(l) : formatLine(l, fmt));
 }
@@ -209,13 +224,41 @@ function mib(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
-function noteDropped(ctx: Context, rec: ProcessRecord, sel: Selection, newFrom: unknown): void {
+/** How much of what the cap dropped `records` of it are: exact when it is all of it. */
+function droppedSize(records: number, dropped: ProcessRecord['logDropped']): string {
+  if (!dropped?.records) return 'output';
+  return `${records >= dropped.records ? '' : 'about '}${mib((dropped.bytes * Math.min(records, dropped.records)) / dropped.records)} of output`;
+}
+
+/**
+ * What the size cap dropped that this read wanted (REFERENCE.md lists these notes): the oldest
+ * output, when the read reaches back to it; output no earlier --new read showed, when a --new
+ * cursor (`newFrom`) is older than the oldest record kept; and a line cut at the start.
+ * get_logs prints each as a note on stderr, MCP get_logs puts them in its answer.
+ */
+export function droppedNotes(ctx: Context, rec: ProcessRecord, sel: Omit<Selection, 'lines'>, newFrom: unknown, verb = '--new read showed'): string[] {
   const dropped = currentRecord(ctx, rec).logDropped;
-  if (!dropped || dropped.bytes === 0) return;
-  const missedByNew = newFrom && sel.lines.length > 0 && sel.reachedStart === false;
-  if (sel.reachedStart || missedByNew) {
-    process.stderr.write(`get_logs: note: ${mib(dropped.bytes)} of the oldest output (${dropped.records} records) was dropped to keep the log under its ${mib(rec.maxLogSize ?? 0)} cap.\n`);
+  const cap = mib(rec.maxLogSize ?? 0);
+  const notes: string[] = [];
+  if (sel.gap && newFrom) {
+    const n = sel.gap.to - sel.gap.from + 1;
+    notes.push(`${droppedSize(n, dropped)} (${n} records) that no earlier ${verb} was dropped to keep the log under its ${cap} cap; it is not shown.`);
+  } else if (sel.reachedStart && dropped && dropped.bytes > 0) {
+    notes.push(`${mib(dropped.bytes)} of the oldest output (${dropped.records} records) was dropped to keep the log under its ${cap} cap.`);
   }
+  if (sel.cutStart) notes.push('the first line kept may have lost its start to the cap; it is not shown.');
+  return notes;
+}
+
+function noteDropped(ctx: Context, rec: ProcessRecord, sel: Omit<Selection, 'lines'>, newFrom: unknown): void {
+  for (const n of droppedNotes(ctx, rec, sel, newFrom)) process.stderr.write(`get_logs: note: ${n}\n`);
+}
+
+/** Following fell behind the size cap (the cap dropped records before they were read). */
+function noteGap(ctx: Context, rec: ProcessRecord, gap: Gap): void {
+  const n = gap.to - gap.from + 1;
+  const size = droppedSize(n, currentRecord(ctx, rec).logDropped);
+  process.stderr.write(`get_logs: note: following fell behind the size cap: ${size} (${n} records) was dropped before it was read; output goes on at the first whole line kept.\n`);
 }
 
 // --new: the next --new read of this view goes on from `end`.

@@ -4,7 +4,7 @@
 import { follow, PROMPT_QUIET_MS, type FollowEnd } from './follow.ts';
 import { lineText, type Line } from './lines.ts';
 import { matches, streamLines, type Query, type Selection } from './logquery.ts';
-import type { Cursor, LogSetReader } from './logset.ts';
+import type { Cursor, Gap, LogSetReader } from './logset.ts';
 
 export interface WaitForLineOptions {
   reader: LogSetReader;
@@ -28,6 +28,8 @@ export interface WaitForLineOptions {
   afterRead?: (sel: Omit<Selection, 'lines'>) => void;
   /** Before following starts (get_logs stops buffering its output). */
   beforeFollow?: () => void;
+  /** While following: records the size cap dropped before they were read (follow.ts). */
+  onGap?: (gap: Gap) => void;
 }
 
 export interface WaitForLineResult {
@@ -75,6 +77,7 @@ export async function waitForLine(o: WaitForLineOptions): Promise<WaitForLineRes
     onLine,
     onPartial: (l) => !(hits(l) && (hit = l)),
     partialQuietMs: PROMPT_QUIET_MS, // quiet: not half of a line
+    onGap: o.onGap,
   });
   return { hit, end: hit ? 'found' : res.end, followed: true, cursor: res.cursor, open: res.open };
 }

@@ -12,7 +12,7 @@ import { BgError, EXIT } from '../cli/errors.ts';
 import { parseSince } from '../commands/get_logs.ts';
 import { isLogging } from '../process/status.ts';
 import { STREAM_CHOICES, viewOf } from '../log/read-plan.ts';
-import { currentRecord, readerOf } from '../log/read-modes.ts';
+import { currentRecord, droppedNotes, readerOf } from '../log/read-modes.ts';
 import { newCursorOf, saveNewCursor } from '../store/state.ts';
 import { logFileOf } from '../log/logset.ts';
 import { matches, selectLines, streamLines, type Query } from '../log/logquery.ts';
@@ -23,10 +23,13 @@ import { showScreen } from '../log/screen-show.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
-import { DEFAULT_LINES, MAX_LINES, MAX_TEXT_BYTES, fitBytes, guarded, linesText, notMet, ok, shownLine, type ShownLine, MAX_WAIT_SEC } from './result.ts';
+import { KEEP_LINE_BYTES, DEFAULT_LINES, MAX_LINES, MAX_TEXT_BYTES, fitBytes, guarded, linesText, notMet, ok, shownLine, type ShownLine, MAX_WAIT_SEC } from './result.ts';
 import type { Session } from './session.ts';
 import { oneLine } from '../cli/format.ts';
 
+
+/** What an answer holds of one line while reading it: a bounded head (result.ts). */
+const KEEP = { keepBytes: KEEP_LINE_BYTES };
 
 const shape = {
   id: z.string().describe('Process ID, unique ID prefix, or name'),
@@ -70,16 +73,18 @@ async function readLines(r: Read): Promise<CallToolResult> {
     const got: ShownLine[] = [];
     let bytes = 0;
     // Stops after the line that reaches a cap: the position saved is just after it.
-    const sel = streamLines(reader, { ...r.q, lines: 0, from: newCursorOf(r.rec, r.view) ?? null }, (l) => {
+    const from = newCursorOf(r.rec, r.view);
+    const sel = streamLines(reader, { ...r.q, lines: 0, from: from ?? null }, (l) => {
       got.push(shownLine(l));
       bytes += Buffer.byteLength(got[got.length - 1]!.text) + 1;
       return got.length < r.cap && bytes < MAX_TEXT_BYTES;
-    });
+    }, KEEP);
     if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
-    const note = sel.stopped ? `there may be more new output: call get_logs with new: true again` : undefined;
-    return answer(r, got, note, { more: sel.stopped }, sel.issues);
+    // What the size cap dropped before this read reached it is said first.
+    const notes = [...droppedNotes(r.ctx, r.rec, sel, from, 'new read returned'), ...(sel.stopped ? ['there may be more new output: call get_logs with new: true again'] : [])];
+    return answer(r, got, notes.join('; ') || undefined, { more: sel.stopped }, sel.issues);
   }
-  const sel = selectLines(reader, { ...r.q, lines: r.cap + 1 });
+  const sel = selectLines(reader, { ...r.q, lines: r.cap + 1 }, KEEP);
   const fit = fitBytes(sel.lines.slice(-r.cap).map(shownLine), 'last');
   const earlier = sel.lines.length > r.cap || fit.omitted > 0;
   const note = earlier ? `only the last ${fit.lines.length} lines are shown; ask for up to ${MAX_LINES} lines, or narrow with since or grep` : undefined;
@@ -105,7 +110,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number): Promise<C
     if (!pattern.test(lineText(l, false))) return l.complete || l.stream === 'input' ? keep(l) : true;
     hit = l;
     return false;
-  });
+  }, KEEP);
   let end = sel.end;
   let how: 'timeout' | 'ended' | 'stopped' = 'stopped';
   if (!hit) {
@@ -120,6 +125,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number): Promise<C
       onLine: (l) => (hits(l) ? !(hit = l) : !matches({ ...r.q, sinceMs: undefined }, l) || keep(l)),
       onPartial: (l) => !(hits(l) && (hit = l)),
       partialQuietMs: PROMPT_QUIET_MS,
+      keepBytes: KEEP.keepBytes,
     });
     end = res.cursor;
     how = res.end;
@@ -131,7 +137,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number): Promise<C
   if (hit) return answer(r, [...shown.lines, shownLine(hit)], note, { matched: shownLine(hit) }, reader.issues);
   if (r.signal.aborted) throw new BgError('TIMEOUT', 'the call was cancelled before a line matched.');
   const why = how === 'timeout' ? `no line matched /${r.a.wait_for}/ within ${timeoutSec} s` : `the process ended before a line matched /${r.a.wait_for}/`;
-  const tail = r.a.new ? shown.lines : fitBytes(selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: 20 }).lines.map(shownLine), 'last').lines;
+  const tail = r.a.new ? shown.lines : fitBytes(selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: 20 }, KEEP).lines.map(shownLine), 'last').lines;
   const said = r.a.new ? (tail.length ? 'what was new:' : 'nothing new came.') : 'its last lines:';
   return notMet('get_logs', `${why}; ${said}\n${linesText(tail, r.a.stream === 'all')}`.trimEnd(), how === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING, { id: r.rec.id, lines: tail, matched: null });
 }

@@ -58,14 +58,20 @@ export interface ShownLine {
   partial?: true;
 }
 
+/**
+ * Bytes of one line an answer holds while reading it (LineAssembler's keepBytes): the rest is
+ * counted, not kept, so a 60 MB line costs no more than a short one. Enough for MAX_LINE_CHARS
+ * characters after rendering in all but heavily redrawn lines.
+ */
+export const KEEP_LINE_BYTES = 64 * 1024;
+
 /** One log line as the model reads it: rendered text, cut at MAX_LINE_CHARS. */
 export function shownLine(l: Line): ShownLine {
   let text = lineText(l, false);
-  if (text.length > MAX_LINE_CHARS) {
-    // Never between the two halves of an emoji: a lone surrogate is not text (it becomes U+FFFD).
-    const cut = /[\ud800-\udbff]/.test(text[MAX_LINE_CHARS - 1]!) ? MAX_LINE_CHARS - 1 : MAX_LINE_CHARS;
-    text = `${text.slice(0, cut)}… (${text.length - cut} more characters)`;
-  }
+  const cut = text.length > MAX_LINE_CHARS ? (/[\ud800-\udbff]/.test(text[MAX_LINE_CHARS - 1]!) ? MAX_LINE_CHARS - 1 : MAX_LINE_CHARS) : text.length;
+  // Never between the two halves of an emoji: a lone surrogate is not text (it becomes U+FFFD).
+  if (l.more) text = `${text.slice(0, cut)}… (the line is ${l.bytes.length + l.more} bytes long; cut after byte ${l.bytes.length} as it was read${cut < text.length ? `, and its text after ${cut} characters` : ''})`;
+  else if (cut < text.length) text = `${text.slice(0, cut)}… (${text.length - cut} more characters)`;
   return { time: new Date(l.time).toISOString(), stream: l.stream, text, ...(!l.complete && l.stream !== 'input' ? { partial: true as const } : {}) };
 }
 
