@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { skip, waitFor } from './helpers.ts';
+import { waitFor } from './helpers.ts';
 import { withLock } from '../skills/background-manager/scripts/lib/store/state.ts';
 import { BgError } from '../skills/background-manager/scripts/lib/cli/errors.ts';
 import { exec, figure, fillDisk, liveAs, rec, rows, rtest, startP } from './reliability-lib.ts';
