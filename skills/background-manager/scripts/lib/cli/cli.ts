@@ -7,8 +7,8 @@ import { MAX_DURATION_SEC } from './timer.ts';
 import { howToRun } from './hints.ts';
 import { oneLine, shownMessage } from './format.ts';
 
-export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing or wrong,
-4 no such process (or ambiguous prefix), 5 not running, 6 damaged data, 7 data dir unusable.`;
+export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing, wrong or not UTF-8,
+4 no such process (or ambiguous prefix), 5 not running, 6 damaged data, 7 data dir unusable (or disk full).`;
 
 const SCRIPTS = new Set(['start_process', 'list_processes', 'get_logs', 'stop_process', 'send_input', 'restart_process', 'remove_process', 'wait_process', 'change_password', 'mcp_server', 'dashboard']);
 
