@@ -447,19 +447,22 @@ rtest('faults: a start that fails after its command ended never signals a proces
     fs.writeFileSync(stateFile, randomBytes(200));
     await waitFor('both commands to be gone', () => pids.every((pid) => !readStat(pid)), 20_000);
     // An unrelated process on each of their PIDs (the next PID is set by hand; as root only).
+    // On a busy machine another fork can take the PID between the write and the spawn: try
+    // again (the PID stays free until something takes it), up to 50 times a PID.
     for (const pid of pids) {
-      try {
-        fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
-      } catch {
-        placed = false;
-        break;
+      let child: import('node:child_process').ChildProcess | undefined;
+      for (let attempt = 0; attempt < 50 && !child && !readStat(pid); attempt++) {
+        try {
+          fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+        } catch {
+          break; // not root
+        }
+        const c = spawn('sleep', ['60'], { stdio: 'ignore' });
+        if (c.pid === pid) child = c;
+        else c.kill('SIGKILL');
       }
-      const child = spawn('sleep', ['60'], { stdio: 'ignore' });
-      if (child.pid === pid) strangers.push({ pid, child });
-      else {
-        child.kill('SIGKILL');
-        placed = false;
-      }
+      if (child) strangers.push({ pid, child });
+      else placed = false;
     }
   });
   const results = await Promise.all(runs);
