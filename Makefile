@@ -47,6 +47,10 @@ demo:               ## start a short demo process in a throwaway data dir and sh
 # CMD and TEXT reach the scripts through the environment as typed: quotes and $ stay as they
 # are (make and the shell would otherwise expand or split them). CMD is one shell command line.
 # OPTS are start_process's options, split at spaces (e.g. OPTS="--name web --wait-port 8080").
+# Make exports the variables given on its command line to every recipe, expanding them first:
+# a CMD or TEXT holding $(shell ...) would run it (even for `make list`). They are not exported;
+# the recipes get their raw text through BG_MAKE_CMD and BG_MAKE_TEXT.
+unexport CMD TEXT
 start: export BG_MAKE_CMD := $(value CMD)
 send: export BG_MAKE_TEXT := $(value TEXT)
 
