@@ -235,4 +235,63 @@ withSandbox('the dashboard answers malformed percent-encoding with 400, not 500'
   }
 });
 
+withSandbox('a detached dashboard that connects but does not answer in time is stopped, and the CLI exits at once, non-zero', async (sb) => {
+  // A preload (through NODE_OPTIONS, which the dashboard inherits) holds back the dashboard's
+  // answer on its handoff socket: it takes the password, serves, and never says so.
+  const hold = path.join(sb.dir, 'hold-answer.cjs');
+  fs.writeFileSync(hold, `const net = require('net');
+const end = net.Socket.prototype.end;
+net.Socket.prototype.end = function (data, ...rest) {
+  if (typeof data === 'string' && data.startsWith('{"url"')) { console.log('answer held'); return this; }
+  return end.call(this, data, ...rest);
+};
+`);
+  const env = { ...sb.env, NODE_OPTIONS: `${sb.env.NODE_OPTIONS ?? ''} --require ${hold}`.trim() };
+  const began = Date.now();
+  const r = await run(sb, 'dashboard.ts', ['--detach', '--name', 'dash'], { env, timeoutMs: 60_000 });
+  const seconds = (Date.now() - began) / 1000;
+  assert.is(r.code, 1, `${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /the detached dashboard \(process [0-9a-f]{8}\) did not start serving: it did not answer within 30 s; stopped it \(SIGTERM\)\. See get_logs [0-9a-f]{8}\./);
+  assert.ok(seconds < 45, `the CLI took ${seconds} s`);
+  const dash = (await listJson(sb)).find((p) => p.name === 'dash')!;
+  assert.is.not(dash.status, 'running', 'its record does not say it runs');
+  assert.not.ok(dash.pid && fs.existsSync(`/proc/${dash.pid}`) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${dash.pid}/status`, 'utf8')), `PID ${dash.pid} ended`);
+  const log = await run(sb, 'get_logs.ts', ['dash', '--stream', 'all']);
+  assert.match(log.stdout, /answer held/, 'it did connect and got its handoff');
+});
+
+withSandbox('a program named dashboard.mjs that is not this skill\'s own is restarted as an ordinary process: never handed the password', async (sb) => {
+  // It acts as a detached dashboard would: reads the handoff socket its --handoff names, in the
+  // data dir restart_process would give it, and prints what it got.
+  const fake = path.join(sb.dir, 'x', 'dashboard.mjs');
+  fs.mkdirSync(path.dirname(fake));
+  fs.writeFileSync(fake, `import net from 'node:net';
+import path from 'node:path';
+const name = process.argv[process.argv.indexOf('--handoff') + 1];
+const dir = process.env.BG_DATA_DIR;
+console.log('fake up; data dir ' + (dir ? 'given' : 'not given'));
+if (dir) {
+  const c = net.connect(path.join(dir, 'run', name));
+  let got = '';
+  c.on('data', (d) => (got += d));
+  c.on('error', (e) => console.log('no handoff: ' + e.code));
+  c.on('end', () => console.log('handed: ' + got));
+}
+setInterval(() => {}, 1000);
+`);
+  const started = await run(sb, 'start_process.ts', ['--name', 'fake', '--', process.execPath, fake, '--handoff', 'dashboard-000000000000000000000000.sock']);
+  assert.is(started.code, 0, started.stderr);
+  const r = await run(sb, 'restart_process.ts', ['fake'], { timeoutMs: 60_000 });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Restarted process [0-9a-f]{8}/m);
+  assert.not.match(r.stdout, /Dashboard:/);
+  const log = await waitFor('the restarted run to say what it got', async () => {
+    const l = await run(sb, 'get_logs.ts', ['fake', '--stream', 'all']);
+    return (l.stdout.match(/fake up/g) ?? []).length === 2 && l.stdout;
+  }, 20_000);
+  assert.not.ok(log.includes(sb.env.BG_PASSWORD!), `the fake got the password:\n${log}`);
+  assert.not.match(log, /handed: \{/);
+  assert.match(log, /no handoff: ENOENT/, 'nobody listened on the socket its --handoff names');
+});
+
 test.run();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ROOT, PASSWORD, makeSandbox, cleanup, skip, waitFor, type Sandbox } from './helpers.ts';
+import { ROOT, PASSWORD, makeSandbox, cleanup, figure, skip, waitFor, type Sandbox } from './helpers.ts';
 import { rewrapKey, unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { keyCacheEntry } from '../skills/background-manager/keycache-locate.mjs';
 
@@ -222,33 +222,49 @@ test('a cache folder that is not ours, not 0700, a symlink, or on disk is refuse
 
 /**
  * Run a fast-path script under strace -f (it, the supervisor it starts, their threads) and
- * return every file they opened for writing, created, or renamed or linked into place.
+ * return every file they opened for writing, created, or renamed or linked into place, and
+ * every byte they wrote to a file (write, pwrite, writev, pwritev; all of it, in hex), by the
+ * file's path: a file written and then removed (a temp file renamed over, say) reached the disk
+ * too, and its bytes are scanned though the file is gone.
  */
-function tracedWrites(env: NodeJS.ProcessEnv, script: string, args: string[]): Promise<{ code: number | null; files: string[] }> {
+function tracedWrites(env: NodeJS.ProcessEnv, script: string, args: string[]): Promise<{ code: number | null; files: string[]; wrote: Map<string, Buffer[]> }> {
   const trace = path.join(os.tmpdir(), `bgm-strace-${process.pid}-${Date.now()}.txt`);
-  const syscalls = 'trace=open,openat,creat,rename,renameat,renameat2,link,linkat';
+  const syscalls = 'trace=open,openat,creat,rename,renameat,renameat2,link,linkat,write,pwrite64,writev,pwritev,pwritev2';
   return new Promise((resolve, reject) => {
-    const c = spawn('strace', ['-f', '-qq', '-y', '-e', syscalls, '-e', 'status=successful', '-o', trace, NODE_BIN, path.join(DIST, `${script}.mjs`), ...args], { env, cwd: ROOT, stdio: 'ignore' });
+    const c = spawn('strace', ['-f', '-qq', '-y', '-xx', '-s', String(1 << 24), '-e', syscalls, '-e', 'status=successful', '-o', trace, NODE_BIN, path.join(DIST, `${script}.mjs`), ...args], { env, cwd: ROOT, stdio: 'ignore' });
     c.on('error', reject);
     c.on('close', (code) => {
       const files = new Set<string>();
+      const wrote = new Map<string, Buffer[]>();
       // With -y a directory argument carries its path: openat(AT_FDCWD</cwd>, "file", O_WRONLY|...)
       // or openat(5</a/dir>, "name", ...); rename and link: the second path is the one written.
       const dirfd = String.raw`(?:AT_FDCWD|\d+)(?:<([^>]*)>)?`;
       const opened = new RegExp(String.raw`\b(?:open|creat)\("([^"]+)"(?:, ([A-Z_|]+))?`);
       const openedAt = new RegExp(String.raw`\bopenat\(${dirfd}, "([^"]+)", ([A-Z_|]+)`);
       const moved = new RegExp(String.raw`\b(?:rename|link)(?:at2?)?\((?:${dirfd}, )?"[^"]+", (?:${dirfd}, )?"([^"]+)"`);
+      // A write to a file: write(5</path/to/file>, "\x..", n); pipes and sockets have no path.
+      const written = /\b(?:p?writev?\d*|pwrite64)\(\d+<(\\x2f[^>]*)>, (.*)$/;
       const writes = /O_WRONLY|O_RDWR|O_CREAT/;
+      // -xx writes paths in hex too: "\x2f\x74..." is /t...
+      const un = (p: string | undefined) => (p === undefined ? undefined : Buffer.from(p.replace(/\\x/g, ''), 'hex').toString('utf8'));
       for (const line of fs.readFileSync(trace, 'utf8').split('\n')) {
         let m = opened.exec(line);
-        if (m && (line.includes('creat(') || writes.test(m[2] ?? ''))) files.add(path.resolve(ROOT, m[1]!));
+        if (m && (line.includes('creat(') || writes.test(m[2] ?? ''))) files.add(path.resolve(ROOT, un(m[1])!));
         m = openedAt.exec(line);
-        if (m && writes.test(m[3]!)) files.add(path.resolve(m[1] ?? ROOT, m[2]!));
+        if (m && writes.test(m[3]!)) files.add(path.resolve(un(m[1]) ?? ROOT, un(m[2])!));
         m = moved.exec(line);
-        if (m) files.add(path.resolve(m[2] ?? ROOT, m[3]!));
+        if (m) files.add(path.resolve(un(m[2]) ?? ROOT, un(m[3])!));
+        m = written.exec(line);
+        if (m) {
+          // Every quoted buffer of the call (writev has several), as the bytes written.
+          const bufs = [...m[2]!.matchAll(/"((?:\\x[0-9a-f]{2})*)"/g)].map((q) => Buffer.from(q[1]!.replace(/\\x/g, ''), 'hex'));
+          const f = un(m[1])!;
+          wrote.set(f, [...(wrote.get(f) ?? []), ...bufs]);
+        }
       }
       fs.rmSync(trace, { force: true });
-      resolve({ code, files: [...files].filter((f) => !f.startsWith('/dev/') || f.startsWith('/dev/shm/')) });
+      const kept = (f: string) => !f.startsWith('/dev/') || f.startsWith('/dev/shm/');
+      resolve({ code, files: [...files].filter(kept), wrote: new Map([...wrote].filter(([f]) => kept(f))) });
     });
   });
 }
@@ -259,6 +275,7 @@ test('no key material in any file on persistent storage (every file a start, its
   const b = await box();
   try {
     const written = new Set<string>();
+    const bytesTo = new Map<string, Buffer[]>();
     for (const [script, args] of [
       ['start_process', ['--no-pty', 'sh', '-c', 'echo hello']],
       ['list_processes', []],
@@ -267,6 +284,7 @@ test('no key material in any file on persistent storage (every file a start, its
       const r = await tracedWrites(b.env, script, [...args]);
       assert.is(r.code, 0, `${script} under strace`);
       for (const f of r.files) written.add(f);
+      for (const [f, bufs] of r.wrote) bytesTo.set(f, [...(bytesTo.get(f) ?? []), ...bufs]);
     }
     const key = unlock(b.sb.env.BG_DATA_DIR!, PASSWORD, { create: false })!.dataKey;
     const forms = [key, Buffer.from(key.toString('base64')), Buffer.from(key.toString('hex')), Buffer.from(key.toString('base64url'))];
@@ -279,6 +297,15 @@ test('no key material in any file on persistent storage (every file a start, its
     for (const f of files) {
       const bytes = fs.readFileSync(f);
       for (const form of forms) assert.is(bytes.indexOf(form), -1, `${f} holds the data key`);
+    }
+    // What was written, file by file in the order written (a form cut across two writes is
+    // found too), whether or not the file is still there.
+    const gone = [...bytesTo.keys()].filter((f) => !fs.existsSync(f));
+    figure(`key scan: ${files.length} files kept, ${bytesTo.size} files written to (${[...bytesTo.values()].flat().reduce((n, b) => n + b.length, 0)} bytes), ${gone.length} of them gone: ${gone.join(', ')}`);
+    assert.ok(bytesTo.has(path.join(dataDir, 'processes.json.enc')) || [...bytesTo.keys()].some((f) => f.startsWith(dataDir + path.sep)), `writes into the data dir were traced: ${[...bytesTo.keys()].join(', ')}`);
+    for (const [f, bufs] of bytesTo) {
+      const bytes = Buffer.concat(bufs);
+      for (const form of forms) assert.is(bytes.indexOf(form), -1, `${f} was written the data key`);
     }
   } finally {
     done(b);

@@ -11,7 +11,9 @@ import { isLive } from '../skills/background-manager/scripts/lib/process/status.
 const N = 4;
 
 rtest('replace race: of several start_process --replace --name X at once, one takes the name; the others name the winner and say who stopped the old process', async (sb, ctx) => {
-  const a = await startP(sb, ['--no-pty', '--name', 'svc', 'sleep', '400']);
+  // The old process takes 3 s to end on SIGTERM, so every call finds it live and the calls
+  // overlap (run one after another, each would replace the last and all would succeed).
+  const a = await startP(sb, ['--no-pty', '--name', 'svc', 'sh', '-c', 'trap "sleep 3; exit 0" TERM; sleep 400 & wait']);
   const calls = await Promise.all(
     Array.from({ length: N }, () => exec(sb, 'start_process.ts', ['--no-pty', '--replace', '--name', 'svc', 'sleep', '401'], { watch: ctx.strays, timeoutMs: 120_000 })),
   );
@@ -30,8 +32,15 @@ rtest('replace race: of several start_process --replace --name X at once, one ta
     assert.match(c.out, new RegExp(`^(Stopped process ${a.id} \\(svc\\) to replace it \\(SIGTERM\\)|Process ${a.id} \\(svc\\) (was already being stopped by another call; it ended \\(SIGTERM\\)|had already ended; nothing to stop))\\.$`, 'm'));
   }
 
+  // They overlapped: more than one read the old process live (while its stop took 3 s); then
+  // one won and every other lost.
+  assert.ok(calls.filter((c) => c.out.includes(a.id)).length >= 2, 'the calls overlapped in the stop');
+  assert.is(calls.filter((c) => c.code === 0).length, 1, 'exactly one call took the name');
+  assert.is(started.length, 1, `one process started and kept: ${started.join(', ')}`);
   // The losers: refused, naming the process that took the name, without "pass --replace".
-  for (const c of calls.filter((x) => x.code !== 0)) {
+  const losers = calls.filter((x) => x.code !== 0);
+  assert.is(losers.length, N - 1, 'the others lost');
+  for (const c of losers) {
     assert.is(c.code, 1, c.stderr);
     assert.not.match(c.stderr, /pass --replace/, `a caller that passed --replace is told to pass it: ${c.stderr.trim()}`);
     const m = /^start_process: error: the name "svc" was taken by process ([0-9a-f]{8}), which another call started (while this one was replacing ([0-9a-f]{8})|meanwhile); this one's command was ended at once and not recorded\. Run it again to replace \1, or pick another name\.$/m.exec(c.stderr);

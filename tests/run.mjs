@@ -7,8 +7,9 @@
 //
 // A check that cannot run here (root needed, a mount refused...) calls skip() from
 // tests/helpers.ts, which prints a line starting `SKIP: ` on stdout and returns: the runner
-// counts those lines per file, shows them, and counts that test as skipped, not passed (uvu's
-// own test.skip too). With CI set (anything but '', 0 or false), a skip fails the run.
+// counts those lines per test, shows them, and counts that test as skipped, not passed (a test that
+// skipped and then failed is a failure; uvu's own test.skip counts too). With CI set (anything but
+// '', 0 or false), a skip fails the run.
 // Each file's output is shown with '| ' before every line, so that nothing a test prints can
 // pass for the runner's lines; the last line is always 'N passed, N failed, N skipped'.
 //
@@ -117,9 +118,19 @@ function runUvu(dir, pattern, label) {
       running.delete(child.pid);
       const plain = strip(stdout);
       const [, total = 0, uvuPassed = 0, uvuSkipped = 0] = (SUMMARY.exec(plain) ?? []).map(Number);
-      const said = [...plain.matchAll(/^SKIP: (.*)$/gm)].map((m) => m[1].trim());
-      // A test that said SKIP counts as skipped, not passed (each calls skip() once, then returns);
-      // tests left out by test.skip or test.only are skipped too.
+      // A test that said SKIP and then passed counts as skipped, not passed; one that said SKIP and
+      // then failed is a failure. uvu prints each test's mark (• passed, ✘ failed) after what the
+      // test printed, so a SKIP line belongs to the test whose mark comes next. Tests left out by
+      // test.skip or test.only are skipped too.
+      const said = [];
+      let pending = [];
+      for (const m of plain.matchAll(/^SKIP: (.*)$|•|✘/gm)) {
+        if (m[1] !== undefined) pending.push(m[1].trim());
+        else {
+          if (m[0] === '•' && pending.length) said.push(pending.join('; '));
+          pending = [];
+        }
+      }
       const skipped = said.length + uvuSkipped;
       const skips = uvuSkipped ? [...said, `${uvuSkipped} test(s) left out by test.skip or test.only`] : said;
       const passed = Math.max(0, uvuPassed - said.length);

@@ -56,7 +56,15 @@ test('a failing test is counted as failed and fails the run; counts add up over 
   assert.match(fails.out, /^FAILED: fails\.test\.ts \(exit 1\)$/m);
   const both = await runner('', 'true');
   assert.is(both.code, 1, both.out);
-  assert.is(closing(both.out), '3 passed, 1 failed, 1 skipped');
+  assert.is(closing(both.out), '4 passed, 2 failed, 1 skipped');
+});
+
+test('a test that says SKIP and then fails counts as failed, not skipped, and takes no pass from the others', async () => {
+  const r = await runner('skipthenfail', undefined);
+  assert.is(r.code, 1, r.out);
+  assert.is(closing(r.out), '1 passed, 1 failed, 0 skipped');
+  assert.match(r.out, /^FAIL skipthenfail\.test\.ts: 1 passed, 1 failed, 0 skipped in [\d.]+ s \(exit 1\)$/m);
+  assert.not.match(r.out, /^SKIPPED in/m);
 });
 
 test.run();

@@ -6,7 +6,11 @@
 // anything is stopped or started.
 import * as assert from 'uvu/assert';
 import { test } from 'uvu';
-import { alive, records, run, start, waitFor, withSandbox, PASSWORD, type Sandbox } from './helpers.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { alive, records, ROOT, run, start, track, waitFor, withSandbox, PASSWORD, type Sandbox } from './helpers.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/store/state.ts';
 
@@ -94,6 +98,41 @@ withSandbox('restart_process of a recorded command holding a NUL: exit 2 before 
   // The record stays as it was: stop it as usual.
   assert.is((await run(sb, 'stop_process.ts', [id])).code, 0);
   await waitFor('stopped', () => !alive(pid));
+});
+
+withSandbox('an internal error (not one of ours) is one escaped line; its stack only with BG_DEBUG', async (sb) => {
+  // A preload makes the first thing runMain awaits fail with a plain Error whose message holds
+  // a newline and terminal controls, as a bug echoing a path could.
+  const preload = path.join(sb.dir, 'fail.cjs');
+  fs.writeFileSync(preload, `globalThis[Symbol.for('background-manager.kek-prefetch')] = { ready: { then(_, fail) { fail(new Error('boom \\x1b[31mred\\u202e\\nsecond line')); } } };\n`);
+  const env: NodeJS.ProcessEnv = { ...sb.env, NODE_OPTIONS: `${sb.env.NODE_OPTIONS ?? ''} --require ${preload}`.trim() };
+  delete env.BG_DEBUG;
+  const r = await run(sb, 'list_processes.ts', [], { env });
+  assert.is(r.code, 1, r.stderr);
+  assert.is(r.stderr.trim().split('\n').length, 1, `one line: ${JSON.stringify(r.stderr)}`);
+  assert.not.match(r.stderr, RAW, JSON.stringify(r.stderr));
+  assert.ok(r.stderr.startsWith('list_processes: internal error: boom \\x1b[31mred\\u202e\\nsecond line'), JSON.stringify(r.stderr));
+  const debug = await run(sb, 'list_processes.ts', [], { env: { ...env, BG_DEBUG: '1' } });
+  assert.is(debug.code, 1, debug.stderr);
+  assert.match(debug.stderr, /^\s+at /m, 'the stack with BG_DEBUG');
+  assert.not.match(debug.stderr, RAW, JSON.stringify(debug.stderr));
+});
+
+withSandbox('MCP: a log resource\'s description shows the command escaped', async (sb) => {
+  await start(sb, ['--no-pty', 'true', '\x1b[31mred\u009b\u202egnp\u2028x']);
+  const transport = new StdioClientTransport({ command: process.execPath, args: [path.join(ROOT, 'skills/background-manager/dist/mcp_server.mjs')], env: sb.env as Record<string, string>, stderr: 'pipe' });
+  const client = new Client({ name: 'bgm-test', version: '1.0.0' });
+  await client.connect(transport);
+  track(sb, transport.pid!);
+  try {
+    const { resources } = await client.listResources();
+    const mine = resources.filter((r) => r.uri.startsWith('bg://process/'));
+    assert.is(mine.length, 1, JSON.stringify(resources));
+    assert.not.match(mine[0]!.description ?? '', RAW, JSON.stringify(mine[0]));
+    assert.ok(mine[0]!.description!.includes('\\x1b[31mred\\x9b\\u202egnp\\u2028x'), JSON.stringify(mine[0]));
+  } finally {
+    await client.close();
+  }
 });
 
 test.run();

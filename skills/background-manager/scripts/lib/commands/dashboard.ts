@@ -79,7 +79,7 @@ async function detach(argv: string[], name: string): Promise<number> {
   const token = randomBytes(32).toString('base64url');
   const rest = argv.filter((a, i) => !['--detach', '--name'].includes(a) && argv[i - 1] !== '--name' && !a.startsWith('--name='));
   const entry = path.join(skillRoot(), 'dist', 'dashboard.mjs');
-  const { started, url } = await handOver(ctx.dataDir, { password: ctx.password, token }, 'the detached dashboard', (socket) =>
+  const { started, url } = await handOver(ctx, { password: ctx.password, token }, 'the detached dashboard', (socket) =>
     // Its data dir is in its own recorded environment, for restart_process to start it on again.
     startProcess({ command: withHandoff([process.execPath, entry, ...rest], socket), cwd: process.cwd(), pty: false, name, extraEnv: { BG_DATA_DIR: ctx.dataDir }, context: () => ctx }),
   );

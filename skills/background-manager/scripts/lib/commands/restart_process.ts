@@ -61,7 +61,7 @@ export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs:
 async function restartDashboard(ctx: Context, rec: ProcessRecord, timeoutMs: number, wantFrom: boolean, note: (text: string) => void): ReturnType<typeof restartRecord> {
   const token = randomBytes(32).toString('base64url');
   let done: Awaited<ReturnType<typeof restartRecord>> | undefined;
-  const { url } = await handOver(ctx.dataDir, { password: ctx.password, token }, 'the restarted dashboard', async (socket) => {
+  const { url } = await handOver(ctx, { password: ctx.password, token }, 'the restarted dashboard', async (socket) => {
     done = await restartRecord(ctx, rec, timeoutMs, wantFrom, note, socket);
     return done.started;
   });

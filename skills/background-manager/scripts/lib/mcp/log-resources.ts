@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { BgError } from '../cli/errors.ts';
+import { oneLine } from '../cli/format.ts';
 import { readerOf } from '../log/read-modes.ts';
 import { logFileOf } from '../log/logset.ts';
 import { selectLines } from '../log/logquery.ts';
@@ -82,7 +83,7 @@ export function registerLogResources(server: McpServer, session: Session): () =>
       resources: session
         .context()
         .store.read()
-        .processes.map((p) => ({ uri: logUri(p.id), name: p.name ?? p.id, description: `Output of: ${p.command}`, mimeType: 'text/plain' })),
+        .processes.map((p) => ({ uri: logUri(p.id), name: p.name ?? p.id, description: `Output of: ${oneLine(p.command)}`, mimeType: 'text/plain' })),
     }),
   });
   server.registerResource(

@@ -19,8 +19,14 @@ import { BgError } from '../cli/errors.ts';
 import { storageError } from '../store/fsutil.ts';
 import { readStat } from '../process/proc.ts';
 import type { Started } from '../control/launch.ts';
+import type { Context } from '../store/context.ts';
+import { findRecord } from '../store/records.ts';
+import { stopProcess } from '../process/stop.ts';
+import { oneLine } from '../cli/format.ts';
+import { skillRoot } from '../store/paths.ts';
 
 export const HANDOFF_MS = 30_000;
+const STOP_MS = 5_000; // SIGTERM, then SIGKILL after this, as stop_process's default
 const NAME_RE = /^dashboard-[0-9a-f]{24}\.sock$/;
 const MAX_MESSAGE = 64 << 10;
 
@@ -41,9 +47,25 @@ export function restartFromShell(ref: string): string {
   return `a detached dashboard is restarted from a shell: restart_process ${ref}, or dashboard --detach.`;
 }
 
-/** Is this recorded command a detached dashboard's (`node .../dashboard.mjs --handoff ...`)? */
+/**
+ * Is this recorded command a detached dashboard's: a node binary running this skill's own
+ * dist/dashboard.mjs (by real path) with --handoff? Any other program, whatever its name, is an
+ * ordinary process, restarted as one: it is never handed the password.
+ */
 export function isDetachedDashboard(argv: readonly string[]): boolean {
-  return path.basename(argv[1] ?? '') === 'dashboard.mjs' && argv.some((a) => a === '--handoff' || a.startsWith('--handoff='));
+  if (!argv.some((a) => a === '--handoff' || a.startsWith('--handoff='))) return false;
+  const [node, script] = [argv[0] ?? '', argv[1] ?? ''];
+  if (!path.isAbsolute(node) || !path.isAbsolute(script)) return false;
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const own = real(path.join(skillRoot(), 'dist', 'dashboard.mjs'));
+  const nodeReal = real(node);
+  return own !== undefined && real(script) === own && nodeReal !== undefined && (nodeReal === real(process.execPath) || path.basename(nodeReal) === 'node');
 }
 
 /** `argv` (node, dashboard.mjs, its options) with `--handoff name` in place of any it had. */
@@ -74,26 +96,35 @@ function readMessage(conn: net.Socket): Promise<Record<string, unknown> | undefi
 }
 
 /**
- * The caller's side: listen on a new handoff socket in `dataDir`/run/, run `start(name)` (which
- * starts the dashboard with that name in its command), hand the first connection `handoff`, and
- * resolve once the dashboard serves, with its URL and token. Fails, saying why, when it says it
- * cannot serve, exits first, or does not answer within HANDOFF_MS.
+ * The caller's side: listen on a new handoff socket in the data dir's run/ folder, run
+ * `start(name)` (which starts the dashboard with that name in its command), hand the first
+ * connection `handoff` once the start has succeeded, and resolve once the dashboard serves, with
+ * its URL. Fails, saying why, when it says it cannot serve, exits first, or does not answer
+ * within HANDOFF_MS; then the dashboard it started is stopped (as stop_process stops), and the
+ * connection to it is closed, so neither it nor this process goes on waiting.
  */
-export async function handOver(dataDir: string, handoff: Handoff, what: string, start: (name: string) => Promise<Started>): Promise<{ started: Started; url: string }> {
+export async function handOver(ctx: Context, handoff: Handoff, what: string, start: (name: string) => Promise<Started>): Promise<{ started: Started; url: string }> {
   const name = `dashboard-${randomBytes(12).toString('hex')}.sock`;
-  const socket = path.join(path.resolve(dataDir), 'run', name);
+  const socket = path.join(path.resolve(ctx.dataDir), 'run', name);
   const dir = openSocketDir(socket, true);
   // Half open: each side ends its writes and still reads the other's answer.
   const server = net.createServer({ allowHalfOpen: true });
-  let connected = false;
-  const answer = new Promise<HandoffReply>((resolve) => {
-    server.once('connection', (conn) => {
-      connected = true;
-      server.close(); // one connection only: the first to come gets the password
-      conn.on('error', () => undefined);
-      conn.end(JSON.stringify(handoff) + '\n');
-      void readMessage(conn).then((r) => resolve(r ?? { error: 'it exited before it served' }));
-    });
+  let conn: net.Socket | undefined;
+  let started: Started | undefined;
+  let giveAnswer: (r: HandoffReply) => void = () => undefined;
+  const answer = new Promise<HandoffReply>((resolve) => (giveAnswer = resolve));
+  // The password goes to the first to connect, and only once the start has succeeded.
+  const send = () => {
+    if (!conn || !started || conn.writableEnded) return;
+    conn.end(JSON.stringify(handoff) + '\n');
+    void readMessage(conn).then((r) => giveAnswer(r ?? { error: 'it exited before it served' }));
+  };
+  server.on('connection', (c) => {
+    c.on('error', () => undefined);
+    if (conn) return void c.destroy(); // one connection only: another accepted in the same tick gets nothing
+    conn = c;
+    server.close();
+    send();
   });
   let closed = false;
   const close = () => {
@@ -110,36 +141,54 @@ export async function handOver(dataDir: string, handoff: Handoff, what: string, 
     fs.closeSync(dir.fd);
     throw storageError(socket, err);
   }
-  let started: Started;
-  try {
-    started = await start(name);
-  } catch (err) {
-    close();
-    throw err;
-  }
   let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<HandoffReply>((resolve) => {
-    const deadline = Date.now() + HANDOFF_MS;
-    const check = () => {
-      const st = connected ? undefined : readStat(started.pid);
-      if (!connected && (!st || st.state === 'Z')) return resolve({ error: 'it exited before it asked for its handoff' });
-      if (Date.now() > deadline) return resolve({ error: `it did not answer within ${HANDOFF_MS / 1000} s` });
-      timer = setTimeout(check, 50);
-    };
-    check();
-  });
   let r: HandoffReply;
   try {
-    r = await Promise.race([answer, gaveUp]);
+    try {
+      started = await start(name);
+    } catch (err) {
+      close();
+      throw err;
+    }
+    send();
+    const pid = started.pid;
+    const gaveUp = new Promise<HandoffReply>((resolve) => {
+      const deadline = Date.now() + HANDOFF_MS;
+      const check = () => {
+        const st = conn ? undefined : readStat(pid);
+        if (!conn && (!st || st.state === 'Z')) return resolve({ error: 'it exited before it asked for its handoff' });
+        if (Date.now() > deadline) return resolve({ error: `it did not answer within ${HANDOFF_MS / 1000} s` });
+        timer = setTimeout(check, 50);
+      };
+      check();
+    });
+    try {
+      r = await Promise.race([answer, gaveUp]);
+    } finally {
+      clearTimeout(timer);
+      close();
+    }
   } finally {
-    clearTimeout(timer);
-    close();
+    conn?.destroy(); // its answer is in, or will never count: nothing waits on it
   }
   if (typeof r.url !== 'string' || !/^http:\/\/\S+\/$/.test(r.url)) {
     const why = String(r.error ?? 'no answer').replace(/\.$/, '');
-    throw new BgError('CANNOT_START', `${what} (process ${started.id}) did not start serving: ${why}. See get_logs ${started.id}.`);
+    const stopped = await stopStarted(ctx, started);
+    throw new BgError('CANNOT_START', `${what} (process ${started.id}) did not start serving: ${why}; ${stopped}. See get_logs ${started.id}.`);
   }
   return { started, url: r.url };
+}
+
+/** Stop a dashboard that did not start serving, as stop_process does; what became of it. */
+async function stopStarted(ctx: Context, started: Started): Promise<string> {
+  const rec = findRecord(ctx.store.read(), started.id);
+  if (!rec) return 'its record is gone';
+  try {
+    const out = await stopProcess(ctx, rec, 'SIGTERM', STOP_MS, 'stop');
+    return out.already ? 'it is not running' : out.result.endedBy === 'exited' ? 'it had just exited' : `stopped it (${out.result.endedBy})`;
+  } catch (err) {
+    return `stopping it failed too (${oneLine((err as Error).message).replace(/\.$/, '')}): stop_process ${started.id}`;
+  }
 }
 
 /**
