@@ -53,10 +53,10 @@ function measured(sb: Sandbox, args: string[], cmd: string[] = ['--import', 'tsx
   });
 }
 
-async function longLine(sb: Sandbox): Promise<{ id: string; short: string }> {
-  const { id } = await start(sb, ['--no-pty', 'sh', '-c', `head -c ${LINE} /dev/zero | tr '\\0' x; echo; echo after`]);
+async function longLine(sb: Sandbox, bytes = LINE): Promise<{ id: string; short: string }> {
+  const { id } = await start(sb, ['--no-pty', '--max-log-size', '1G', 'sh', '-c', `head -c ${bytes} /dev/zero | tr '\\0' x; echo; echo after`]);
   const short = (await start(sb, ['--no-pty', 'echo', 'short'])).id;
-  await waitFor('the exits', async () => (await listJson(sb)).every((p) => p.status === 'exited'), 120_000, 200);
+  await waitFor('the exits', async () => (await listJson(sb)).every((p) => p.status === 'exited'), 180_000, 200);
   return { id, short };
 }
 
@@ -82,6 +82,50 @@ withSandbox('get_logs -n 2 and -n 0 of a 60 MB line stream it: the same output, 
   assert.match(json.head, /^\{"time":"[^"]+","stream":"stdout","text":"xxxx/, json.head);
   assert.match(json.tail, /xxxx"\}\n\{"time":"[^"]+","stream":"stdout","text":"after"\}\n$/);
   assert.is(json.bytes, LINE + 2 * (json.head.indexOf('xxxx') + 3) + 'after'.length, '--json: each line one object');
+});
+
+// Issue 23, item 10, the second time: memory flat in the line's length, in every mode, matching
+// ones too (a pattern sees a line's first MATCH_BYTES; a matching line still prints whole).
+const BIG = 180_000_000;
+/** Peak RSS of a read of the 180 MB line over the same read of the 60 MB one (GC timing aside, 0). */
+const FLAT_MIB = 20;
+/** Peak RSS of any read of a long line over a read of a one-line log (measured: 20 to 35 MiB). */
+const OVER_TRIVIAL_MIB = 60;
+
+withSandbox('get_logs peak memory is flat in line length (60 MB vs 180 MB line), matching modes and --follow too', async (sb) => {
+  const small = await longLine(sb, LINE);
+  const big = (await longLine(sb, BIG)).id;
+  const base = (await measured(sb, [small.short, '-n', '2'])).peakMiB;
+  const modes: { args: string[]; want: (n: number) => { bytes: number; sha?: string } }[] = [
+    { args: ['-n', '2'], want: (n) => ({ bytes: n + 7 }) },
+    { args: ['-n', '0'], want: (n) => ({ bytes: n + 7 }) },
+    { args: ['--new'], want: (n) => ({ bytes: n + 7 }) },
+    { args: ['-n', '2', '--raw'], want: (n) => ({ bytes: n + 7 }) },
+    { args: ['--grep', 'after'], want: () => ({ bytes: 6, sha: sha('after\n') }) },
+    { args: ['--grep', '^x+$', '-n', '1'], want: (n) => ({ bytes: n + 1 }) }, // matched on its first MiB, printed whole
+    { args: ['-f', '-n', '2'], want: (n) => ({ bytes: n + 7 }) },
+  ];
+  const failures: string[] = [];
+  for (const { args, want } of modes) {
+    const peaks: number[] = [];
+    for (const [id, n] of [
+      [small.id, LINE],
+      [big, BIG],
+    ] as const) {
+      const r = await measured(sb, [id, ...args]);
+      assert.is(r.code, 0, `${args.join(' ')}: ${r.err}`);
+      const w = want(n);
+      assert.is(r.bytes, w.bytes, `${args.join(' ')} of ${n}: bytes`);
+      if (w.sha) assert.is(r.sha, w.sha, `${args.join(' ')}: output`);
+      else assert.ok(r.head.startsWith('xxxx') && r.tail.endsWith(args.includes('^x+$') ? 'xxxx\n' : 'xxxx\nafter\n'), `${args.join(' ')}: the line whole`);
+      peaks.push(r.peakMiB);
+    }
+    const [p60, p180] = peaks as [number, number];
+    figure(`get_logs ${args.join(' ')}: peak RSS ${p60.toFixed(0)} MiB (60 MB line), ${p180.toFixed(0)} MiB (180 MB line), ${base.toFixed(0)} MiB (one-line log)`);
+    if (p180 - p60 >= FLAT_MIB) failures.push(`${args.join(' ')}: ${p180.toFixed(0)} MiB for 180 MB vs ${p60.toFixed(0)} MiB for 60 MB (over ${FLAT_MIB})`);
+    if (Math.max(p60, p180) - base >= OVER_TRIVIAL_MIB) failures.push(`${args.join(' ')}: ${Math.max(p60, p180).toFixed(0)} MiB, over ${base.toFixed(0)} + ${OVER_TRIVIAL_MIB} MiB`);
+  }
+  assert.equal(failures, [], failures.join('; '));
 });
 
 test.run();

@@ -17,6 +17,24 @@ export interface Line {
   more?: number;
 }
 
+/**
+ * What a pattern (--grep, --wait-for, MCP grep and wait_for) sees of a line: its first this many
+ * bytes. So a line of any length costs a match no more memory than this; get_logs still prints
+ * a matching line whole (in pieces, as it reads it, past this size).
+ */
+export const MATCH_BYTES = 1 << 20;
+
+/** `line` held up to `keep` bytes (a copy: not the buffer of the rest), the rest counted in `more`. */
+export function trimLine(line: Line, keep: number | undefined): Line {
+  if (keep === undefined || line.bytes.length <= keep) return line;
+  return { ...line, bytes: Buffer.from(line.bytes.subarray(0, keep)), more: (line.more ?? 0) + line.bytes.length - keep };
+}
+
+/** What follows a line held only up to MATCH_BYTES (get_logs --wait-for; text and --raw; JSON says "more": N). */
+export function moreMark(more: number): string {
+  return ` [long line: ${more} more bytes not shown]`;
+}
+
 /** What ends a line whose rest was dropped (text and --raw; JSON says "cut": true). */
 export const CUT_MARK = ' [cut: the rest of this line was dropped by the size cap]';
 
@@ -208,15 +226,15 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
   if (o.json) {
     // An input send without a newline is whole as sent; only output can be partial.
     const partial = !line.complete && line.stream !== 'input';
-    const obj = { time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw), ...(partial ? { partial: true } : {}), ...(line.cut ? { cut: true } : {}) };
+    const obj = { time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw), ...(partial ? { partial: true } : {}), ...(line.cut ? { cut: true } : {}), ...(line.more ? { more: line.more } : {}) };
     return Buffer.from(JSON.stringify(obj) + '\n');
   }
   const prefix = (o.timestamps ? localStamp(line.time) + ' ' : '') + (o.labelStreams && line.stream !== 'stdout' ? `[${line.stream}] ` : '');
   if (o.raw) {
     // Exact bytes: nothing added but the prefixes asked for; no newline invented.
-    return Buffer.concat([Buffer.from(prefix), line.bytes, Buffer.from(lineEnd(line))]);
+    return Buffer.concat([Buffer.from(prefix), line.bytes, Buffer.from((line.more ? moreMark(line.more) : '') + lineEnd(line))]);
   }
-  return Buffer.from(prefix + lineText(line, false) + (line.cut ? CUT_MARK : '') + '\n');
+  return Buffer.from(prefix + lineText(line, false) + (line.more ? moreMark(line.more) : '') + (line.cut ? CUT_MARK : '') + '\n');
 }
 
 /** What --raw writes after a line's bytes: its newline, the cut mark, or nothing (still open). */

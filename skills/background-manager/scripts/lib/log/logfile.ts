@@ -2,6 +2,7 @@
 // that are each sealed on their own and carry a sequence number, a stream tag, a time and a
 // length trailer. Writers append one record per write(); readers go forward from any record
 // offset or walk back from the end, and report damage without losing the other records.
+import { reclaimAfter } from './reclaim.ts';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { BgError, isErrno } from '../cli/errors.ts';
@@ -126,6 +127,7 @@ function decodeRecordAt(keys: SubKeys, fileId: Buffer, buf: Buffer, pos: number,
   const head = buf.subarray(pos, pos + REC_HEAD_BYTES);
   const data = open(keys, Buffer.concat([fileId, head]), buf.subarray(pos + REC_HEAD_BYTES, t));
   if (!data) return undefined;
+  reclaimAfter(data.length);
   return {
     seq: Number(head.readBigUInt64BE(4)),
     stream: STREAMS[streamIx]!,
@@ -168,6 +170,20 @@ function pread(fd: number, position: number, length: number, stats?: ReadStats, 
   return got === buf.length ? buf : buf.subarray(0, got);
 }
 
+// Read buffers, shared by every LogReader: a read of a log opens all its segments, and a
+// buffer per segment (8 MiB each) was what made a long log's read take memory in proportion
+// to its length. Taken while in use (a visitor may read another log meanwhile: it gets its own).
+const scratchFree: Buffer[] = [];
+
+function takeScratch(size: number): Buffer {
+  const ix = scratchFree.findIndex((b) => b.length >= size);
+  return ix >= 0 ? scratchFree.splice(ix, 1)[0]! : Buffer.allocUnsafe(size);
+}
+
+function giveScratch(b: Buffer): void {
+  if (scratchFree.length < 2) scratchFree.push(b);
+}
+
 export class LogReader {
   readonly file: string;
   readonly header: LogHeader;
@@ -176,7 +192,6 @@ export class LogReader {
   /** Where the first record starts: the header's length. */
   readonly start: number;
   readonly stats: ReadStats = { bytesRead: 0 };
-  private scratch: Buffer | undefined; // readForward's chunk buffer
 
   private constructor(file: string, fd: number, keys: SubKeys, header: LogHeader) {
     this.file = file;
@@ -236,12 +251,13 @@ export class LogReader {
     const CHUNK = 8 << 20;
     let buf: Buffer = Buffer.alloc(0);
     let bufStart = start;
+    const scratch = takeScratch(CHUNK);
+    try {
     while (pos < end) {
       if (pos - bufStart + MAX_RECORD > buf.length && bufStart + buf.length < end) {
         // Into the same buffer each time: records are decrypted into buffers of their own, and
         // a long read makes no garbage of 8 MiB chunks (a process's memory stays flat).
-        this.scratch ??= Buffer.allocUnsafe(CHUNK);
-        buf = pread(this.fd, pos, Math.min(end - pos, CHUNK), this.stats, this.scratch);
+        buf = pread(this.fd, pos, Math.min(end - pos, CHUNK), this.stats, scratch);
         bufStart = pos;
       }
       const rel = pos - bufStart;
@@ -280,6 +296,9 @@ export class LogReader {
       // is read (expect resumes from it).
     }
     return { records, issues, next: pos, nextSeq: expect ?? 0 };
+    } finally {
+      giveScratch(scratch);
+    }
   }
 
   // Whether a whole valid record starts anywhere in buf[rel..] (buf already reaches the end).
@@ -321,8 +340,13 @@ export class LogReader {
       const total = trail.readUInt32BE(0);
       let rec: LogRecord | undefined;
       if (trail.subarray(4).equals(TRAIL_MAGIC) && total <= end - this.start && total >= REC_OVERHEAD + 16 && total <= MAX_RECORD) {
-        const buf = pread(this.fd, end - total, total, this.stats);
-        rec = decodeRecordAt(this.keys, this.header.fileId, buf, 0, end - total);
+        // Into one buffer for the walk: a record's data is decrypted into a buffer of its own.
+        const scratch = takeScratch(MAX_RECORD);
+        try {
+          rec = decodeRecordAt(this.keys, this.header.fileId, pread(this.fd, end - total, total, this.stats, scratch), 0, end - total);
+        } finally {
+          giveScratch(scratch);
+        }
       }
       if (!rec) {
         // Damage in the middle: find the nearest valid record before `end` and report the span.

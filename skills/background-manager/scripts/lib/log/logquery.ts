@@ -3,7 +3,10 @@
 import type { LogRecord, StreamName, LogIssue } from './logfile.ts';
 import { LogSetReader, type Cursor, type Gap } from './logset.ts';
 import { countNewlines } from './render.ts';
-import { LineAssembler, linesOf, lineText, type AssemblerLimits, type Line } from './lines.ts';
+import { LineAssembler, lineText, MATCH_BYTES, trimLine, type AssemblerLimits, type Line } from './lines.ts';
+
+// What an assembler holds of a line when a caller bounds it: what a pattern sees at least.
+const held = (keep: number | undefined) => (keep === undefined ? undefined : Math.max(keep, MATCH_BYTES));
 
 export interface Query {
   streams: Set<StreamName>;
@@ -27,23 +30,42 @@ export interface Selection {
   bytesRead: number;
 }
 
+/** Whether `line` is one `q` selects; a pattern sees its first MATCH_BYTES bytes only. */
 export function matches(q: Query, line: Line): boolean {
   if (!q.streams.has(line.stream)) return false;
   if (q.sinceMs !== undefined && line.time < q.sinceMs) return false;
-  return !q.grep || q.grep.test(lineText(line, q.raw));
+  return !q.grep || q.grep.test(lineText(line.bytes.length > MATCH_BYTES ? { ...line, bytes: line.bytes.subarray(0, MATCH_BYTES) } : line, q.raw));
+}
+
+/**
+ * A spill (AssemblerLimits.spill) that lets through the pieces of the lines `want` takes, as
+ * `want` judges a line by its first piece (its first MATCH_BYTES bytes at least), and the
+ * judgement on the line going out in pieces, for its end (`continued`) to follow.
+ */
+function judgedSpill(bytes: number, want: (first: Line) => boolean, out: (piece: Line) => void): { spill: NonNullable<AssemblerLimits['spill']>; wanted: (l: Line, whole: (l: Line) => boolean) => boolean } {
+  let last = false;
+  return {
+    spill: {
+      bytes,
+      out: (p) => {
+        if (!p.continued) last = want(p);
+        if (last) out(p);
+      },
+    },
+    wanted: (l, whole) => (l.continued ? last : whole(l)),
+  };
 }
 
 /**
  * The lines `q` selects. `limits` bound what is held of one line (AssemblerLimits); with
- * `emit`, the lines of a plain tail (no grep, no since) go to it as they are read, in order,
- * after any pieces of them `limits.spill` took, instead of into `lines`.
+ * `emit`, the lines go to it as they are read, in order, after any pieces of them
+ * `limits.spill` took, instead of into `lines`. Nothing is held of the log but what is
+ * returned: the walk back counts, a forward read from where it stopped hands the lines on.
  */
 export function selectLines(reader: LogSetReader, q: Query, limits: AssemblerLimits = {}, emit?: (line: Line) => void): Selection {
-  if (q.from !== undefined || q.lines === 0) return selectForward(reader, q, { keepBytes: limits.keepBytes });
-  // A plain tail counts lines on the way back and reads them forward after: no data is held.
+  if (q.from !== undefined || q.lines === 0) return selectForward(reader, q, limits, emit);
   const plain = !q.grep && q.sinceMs === undefined;
-  // Walk back from the end until enough lines (matching ones, with --grep) are in hand.
-  const collected: LogRecord[] = [];
+  // Walk back from the end until enough lines (matching ones, with --grep or --since) are in hand.
   let first: Cursor | undefined; // where the oldest record wanted starts
   let newest: Cursor | undefined;
   let newlines = 0;
@@ -53,14 +75,10 @@ export function selectLines(reader: LogSetReader, q: Query, limits: AssemblerLim
   const seen = new Set<StreamName>();
   const take = (rec: LogRecord) => {
     first = { fileId: reader.lastCursor!.fileId, offset: rec.offset, seq: rec.seq };
-    if (!plain) collected.push(rec);
   };
-  const enough = () => {
-    if (plain) return true;
-    const lines = linesOf([...collected].reverse(), seen).filter((l) => matches(q, l));
-    return lines.length >= q.lines;
-  };
-  // Streams whose first collected record may begin mid-line (events never do).
+  // Enough matching lines from `first` on (read forward again, a line held up to MATCH_BYTES).
+  const enough = () => plain || countLines(reader, q, first!, newest!, [...seen]) >= q.lines;
+  // Streams whose first record read may begin mid-line (events never do).
   const pending = () => [...seen].some((s) => s !== 'event' && !boundary.has(s));
   const reachedStart = reader.backward((rec) => {
     newest ??= reader.lastCursor;
@@ -86,26 +104,36 @@ export function selectLines(reader: LogSetReader, q: Query, limits: AssemblerLim
     }
     return true;
   });
-  collected.reverse();
   // At the start of a log whose oldest records are gone, the first record may begin mid-line too.
   const skip = reachedStart && !reader.startsAfterGap ? [] : [...seen].filter((s) => !boundary.has(s));
   const base = { end: newest, reachedStart, issues: reader.issues, bytesRead: reader.bytesRead };
-  if (plain) {
-    const { lines, open, skippedBytes } = readTail(reader, q, first, newest, skip, limits, emit);
-    return { ...base, lines, open, cutStart: reachedStart && skippedBytes > 0, bytesRead: reader.bytesRead };
-  }
-  const assembler = new LineAssembler(skip, { keepBytes: limits.keepBytes });
-  const all: Line[] = [];
-  for (const r of collected) assembler.push(r, all);
-  assembler.flush(all);
-  let lines = all.filter((l) => matches(q, l));
-  if (q.lines > 0) lines = lines.slice(-q.lines);
-  return { ...base, lines, open: openLines(all), cutStart: reachedStart && assembler.skippedBytes > 0 };
+  const { lines, open, skippedBytes } = readTail(reader, q, first, newest, skip, limits, emit);
+  return { ...base, lines, open, cutStart: reachedStart && skippedBytes > 0, bytesRead: reader.bytesRead };
+}
+
+// How many lines `q` selects from `first` up to `newest` (a line held up to MATCH_BYTES).
+function countLines(reader: LogSetReader, q: Query, first: Cursor, newest: Cursor, skip: StreamName[]): number {
+  let n = 0;
+  const a = new LineAssembler(skip, { keepBytes: q.grep ? MATCH_BYTES : 0 });
+  const out: Line[] = [];
+  const count = () => {
+    for (const l of out) if (matches(q, l)) n++;
+    out.length = 0;
+  };
+  reader.forward(first, (rec) => {
+    if (rec.seq >= newest.seq) return false;
+    if (q.streams.has(rec.stream)) a.push(rec, out);
+    count();
+  });
+  a.flush(out);
+  count();
+  return n;
 }
 
 /**
- * The last q.lines lines from `first` up to `newest`, read forward twice: once counting them
- * (nothing of them held), once handing the wanted ones on (to `emit`, else returned).
+ * The last q.lines lines `q` selects from `first` up to `newest`, read forward twice: once
+ * counting them (nothing of them held but MATCH_BYTES of a line, for --grep), once handing the
+ * wanted ones on (to `emit`, else returned). A line in pieces (spill) is judged by its first.
  */
 function readTail(reader: LogSetReader, q: Query, first: Cursor | undefined, newest: Cursor | undefined, skip: StreamName[], limits: AssemblerLimits, emit?: (line: Line) => void): { lines: Line[]; open: Line[]; skippedBytes: number } {
   const pass = (lim: AssemblerLimits, each: (l: Line) => void): LineAssembler => {
@@ -125,30 +153,42 @@ function readTail(reader: LogSetReader, q: Query, first: Cursor | undefined, new
     return a;
   };
   if (!first || !newest) return { lines: [], open: [], skippedBytes: 0 };
-  let total = 0;
-  pass({ keepBytes: 0 }, () => total++);
+  const total = countLines(reader, q, first, newest, skip);
   const from = Math.max(0, total - q.lines);
-  let ix = 0;
+  let ix = 0; // lines selected so far
   const lines: Line[] = [];
   const open: Line[] = [];
-  const spill = limits.spill && (emit ? { bytes: limits.spill.bytes, out: (p: Line) => ix >= from && limits.spill!.out(p) } : undefined);
-  const a = pass({ keepBytes: limits.keepBytes, spill }, (l) => {
+  const sp = limits.spill;
+  const judged = sp && emit ? judgedSpill(sp.bytes, (p) => matches(q, p), (p) => ix >= from && sp.out(p)) : undefined;
+  const a = pass({ keepBytes: held(limits.keepBytes), spill: judged?.spill }, (l) => {
     if (!l.complete && l.stream !== 'input') open.push(l);
+    if (!(judged ? judged.wanted(l, (w) => matches(q, w)) : matches(q, l))) return;
     if (ix++ < from) return;
     if (emit) emit(l);
-    else lines.push(l);
+    else lines.push(trimLine(l, limits.keepBytes));
   });
   return { lines, open, skippedBytes: a.skippedBytes };
 }
 
-function selectForward(reader: LogSetReader, q: Query, limits: AssemblerLimits): Selection {
+function selectForward(reader: LogSetReader, q: Query, limits: AssemblerLimits, emit?: (line: Line) => void): Selection {
+  if (emit && q.lines === 0) return { ...streamLines(reader, q, emit, limits), lines: [] };
+  if (emit) {
+    // The last q.lines of them, handed on as they are read: counted first (a line held up to
+    // MATCH_BYTES), then read again up to the last of them. The first read says where it ended.
+    let total = 0;
+    const counted = streamLines(reader, q, () => void total++, { keepBytes: q.grep ? MATCH_BYTES : 0 });
+    const from = Math.max(0, total - q.lines);
+    let ix = 0;
+    if (total > 0) streamLines(reader, q, (l) => (ix++ >= from && emit(l), ix < total), { ...limits, shown: () => ix >= from && ix < total });
+    return { ...counted, lines: [] };
+  }
   // Only the last q.lines lines are kept while reading (all of them when q.lines is 0).
   const lines: Line[] = [];
   const res = streamLines(
     reader,
     q,
     (l) => {
-      lines.push(l);
+      lines.push(trimLine(l, limits.keepBytes));
       if (q.lines > 0 && lines.length > q.lines * 2) lines.splice(0, lines.length - q.lines);
     },
     limits,
@@ -158,13 +198,16 @@ function selectForward(reader: LogSetReader, q: Query, limits: AssemblerLimits):
 
 /**
  * Matching lines from `q.from` (default: the oldest kept record) to the end, handed to `emit`
- * as they are read, nothing kept; `emit` may return false to stop there.
+ * as they are read, nothing kept; `emit` may return false to stop there. With
+ * `limits.keepBytes`, a line comes held up to that or MATCH_BYTES, whichever is more.
  */
-export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) => boolean | void, limits: AssemblerLimits = {}): Omit<Selection, 'lines'> & { stopped: boolean } {
-  // Pieces of a long line go out as it is read: only where a line is not matched by its text.
+export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) => boolean | void, limits: AssemblerLimits & { shown?: () => boolean } = {}): Omit<Selection, 'lines'> & { stopped: boolean } {
+  // Pieces of a long line go out as it is read, if its first piece matches (`shown`: and if
+  // the caller shows the line that is).
   const sp = limits.spill;
-  const spill = sp && !q.grep ? { bytes: sp.bytes, out: (p: Line) => matches(q, p) && sp.out(p) } : undefined;
-  const assembler = new LineAssembler([], { keepBytes: limits.keepBytes, spill });
+  const judged = sp ? judgedSpill(sp.bytes, (p) => matches(q, p), (p) => (limits.shown?.() ?? true) && sp.out(p)) : undefined;
+  const selected = (l: Line) => (judged ? judged.wanted(l, (w) => matches(q, w)) : matches(q, l));
+  const assembler = new LineAssembler([], { keepBytes: held(limits.keepBytes), spill: judged?.spill });
   const batch: Line[] = [];
   const ends: number[] = []; // where in its record each line of the batch ends
   let stopped = false;
@@ -173,7 +216,7 @@ export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) =
   let openAtStop: Line[] = [];
   const deliver = (rec?: LogRecord) => {
     for (let i = 0; i < batch.length; i++) {
-      if (matches(q, batch[i]!) && emit(batch[i]!) === false) {
+      if (selected(batch[i]!) && emit(batch[i]!) === false) {
         stopped = true;
         stopLine = batch[i];
         if (rec) {

@@ -6,7 +6,7 @@ import { EXIT } from '../cli/errors.ts';
 import { LogSetReader, type Gap } from './logset.ts';
 import { selectLines, streamLines, matches, type Query, type Selection } from './logquery.ts';
 import type { SyncOut } from './syncout.ts';
-import { formatLine, lineEnd, type FormatOptions, type Line } from './lines.ts';
+import { formatLine, lineEnd, MATCH_BYTES, type FormatOptions, type Line } from './lines.ts';
 import { follow, PROMPT_QUIET_MS } from './follow.ts';
 import { waitForLine } from './wait-for.ts';
 import { newCursorOf, saveNewCursor, type ProcessRecord } from '../store/state.ts';
@@ -146,11 +146,10 @@ function firstRead(run: ReadRun): { reader: LogSetReader; query: Query; sel: Sel
   return { reader, query, sel, damaged, running };
 }
 
-// Without a line limit the output is streamed as it is read: a big log never sits in memory,
-// nor a long line (its pieces are written as they come), except while following (a line still
-// open is shown again whole when it ends).
+// The output is streamed as it is read: a big log never sits in memory, nor a long line (its
+// pieces are written as they come). Following then holds a line until it ends.
 function select(reader: LogSetReader, query: Query, run: ReadRun): Selection {
-  const limits = run.piece && run.plan.mode !== 'follow' ? { spill: { bytes: SPILL_BYTES, out: run.piece } } : {};
+  const limits = run.piece ? { spill: { bytes: SPILL_BYTES, out: run.piece } } : {};
   switch (run.plan.delivery) {
     case 'copy':
       return copyRaw(reader, query, run.out);
@@ -161,8 +160,8 @@ function select(reader: LogSetReader, query: Query, run: ReadRun): Selection {
   }
 }
 
-/** A line longer than this is written in pieces as it is read, not held whole. */
-const SPILL_BYTES = 1 << 20;
+/** A line longer than this is written in pieces as it is read, not held whole (a pattern sees its first piece). */
+const SPILL_BYTES = MATCH_BYTES;
 
 // Every byte, as written: no lines to find, so records are copied straight out (fast).
 function copyRaw(reader: LogSetReader, q: Query, out: SyncOut): Selection {

@@ -2,7 +2,7 @@
 // restart_process --wait-for share this. What is in the log already is read first (as a
 // selection, so --new and --since apply), then the log is followed as it grows.
 import { follow, PROMPT_QUIET_MS, type FollowEnd } from './follow.ts';
-import { lineText, type Line } from './lines.ts';
+import { lineText, MATCH_BYTES, type Line } from './lines.ts';
 import { matches, streamLines, type Query, type Selection } from './logquery.ts';
 import type { Cursor, Gap, LogSetReader } from './logset.ts';
 
@@ -52,7 +52,7 @@ export async function waitForLine(o: WaitForLineOptions): Promise<WaitForLineRes
     if (o.pattern.test(text(l))) return !(hit = l);
     if (settled) o.onPassed?.(l);
     return true;
-  });
+  }, { keepBytes: MATCH_BYTES });
   o.afterRead?.(sel);
   if (hit) return { hit, end: 'found', followed: false, cursor: sel.end, open: sel.open ?? [] };
 
@@ -78,6 +78,7 @@ export async function waitForLine(o: WaitForLineOptions): Promise<WaitForLineRes
     onPartial: (l) => !(hits(l) && (hit = l)),
     partialQuietMs: PROMPT_QUIET_MS, // quiet: not half of a line
     onGap: o.onGap,
+    keepBytes: MATCH_BYTES, // a line is held up to what the pattern sees, and shown so far
   });
   return { hit, end: hit ? 'found' : res.end, followed: true, cursor: res.cursor, open: res.open };
 }

@@ -17,7 +17,7 @@ import { newCursorOf, saveNewCursor } from '../store/state.ts';
 import { logFileOf } from '../log/logset.ts';
 import { matches, selectLines, streamLines, type Query } from '../log/logquery.ts';
 import { follow, PROMPT_QUIET_MS } from '../log/follow.ts';
-import { lineText, type Line } from '../log/lines.ts';
+import { lineText, MATCH_BYTES, type Line } from '../log/lines.ts';
 import type { LogIssue } from '../log/logfile.ts';
 import { showScreen } from '../log/screen-show.ts';
 import { resolveProcess } from '../process/resolve.ts';
@@ -125,7 +125,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number): Promise<C
       onLine: (l) => (hits(l) ? !(hit = l) : !matches({ ...r.q, sinceMs: undefined }, l) || keep(l)),
       onPartial: (l) => !(hits(l) && (hit = l)),
       partialQuietMs: PROMPT_QUIET_MS,
-      keepBytes: KEEP.keepBytes,
+      keepBytes: MATCH_BYTES, // what the pattern sees; shownLine keeps less
     });
     end = res.cursor;
     how = res.end;

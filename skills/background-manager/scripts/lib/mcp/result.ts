@@ -3,7 +3,7 @@
 // and exit codes. Answers are bounded here, so that one call cannot flood a model's context.
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BgError, EXIT } from '../cli/errors.ts';
-import { lineText, type Line } from '../log/lines.ts';
+import { lineText, trimLine, type Line } from '../log/lines.ts';
 import { shownMessage } from '../cli/format.ts';
 
 /** The longest any tool waits (seconds): hosts give up on a call long before. */
@@ -66,7 +66,8 @@ export interface ShownLine {
 export const KEEP_LINE_BYTES = 64 * 1024;
 
 /** One log line as the model reads it: rendered text, cut at MAX_LINE_CHARS. */
-export function shownLine(l: Line): ShownLine {
+export function shownLine(line: Line): ShownLine {
+  const l = trimLine(line, KEEP_LINE_BYTES); // read up to MATCH_BYTES, for a pattern to see
   let text = lineText(l, false);
   const cut = text.length > MAX_LINE_CHARS ? (/[\ud800-\udbff]/.test(text[MAX_LINE_CHARS - 1]!) ? MAX_LINE_CHARS - 1 : MAX_LINE_CHARS) : text.length;
   // Never between the two halves of an emoji: a lone surrogate is not text (it becomes U+FFFD).
