@@ -81,6 +81,23 @@ withSandbox('an ID argument holding ESC, C1 or bidi controls is echoed escaped i
   assert.ok(bad.stderr.includes('name "\\x1b]0;title\\x07" is not usable'), JSON.stringify(bad.stderr));
 });
 
+withSandbox('get_logs --stream events and all: the command in the "started:" line is shown escaped (--raw keeps it exact)', async (sb) => {
+  const arg = CLASSES.map(([, c]) => c).join('') + '\x07end';
+  const { id } = await start(sb, ['--no-pty', 'sh', '-c', 'exit 0', 'sh', arg]);
+  await waitFor('its end', async () => /exited/.test((await run(sb, 'get_logs.ts', [id, '--stream', 'events', '-n', '0'])).stdout));
+  for (const stream of ['events', 'all']) {
+    const r = await run(sb, 'get_logs.ts', [id, '--stream', stream, '-n', '0']);
+    assert.is(r.code, 0, r.stderr);
+    const started = r.stdout.split('\n').find((l) => l.includes('started: '));
+    assert.ok(started, `${stream}: a started line in ${JSON.stringify(r.stdout)}`);
+    assert.not.match(started, RAW, `${stream}: no unshown character printed raw`);
+    assert.not.match(started, /\x07/, `${stream}: no BEL printed raw`);
+    for (const [, , esc] of CLASSES) assert.ok(started.includes(esc), `${stream}: ${esc} shown in ${started}`);
+  }
+  const raw = await run(sb, 'get_logs.ts', [id, '--stream', 'events', '-n', '0', '--raw']);
+  assert.ok(raw.stdout.includes(arg), '--raw keeps the bytes');
+});
+
 withSandbox('restart_process of a recorded command holding a NUL: exit 2 before anything is stopped or started', async (sb) => {
   const { id, pid } = await start(sb, ['--no-pty', 'sleep', '300']);
   await patchRecords(sb, (p) => {

@@ -2,7 +2,7 @@
 // is joined again), events are one line each. Each line keeps the time its first byte arrived.
 import type { LogRecord, StreamName } from './logfile.ts';
 import { decodeUtf8, renderTerminal } from './render.ts';
-import { localStamp } from '../cli/format.ts';
+import { localStamp, oneLine } from '../cli/format.ts';
 
 export interface Line {
   stream: StreamName;
@@ -216,7 +216,11 @@ export const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** The text of a line as a person reads it (or the decoded bytes, with --raw). */
 export function lineText(line: Line, raw: boolean): string {
   const text = decodeUtf8(line.bytes);
-  if (raw || line.stream === 'event' || !CONTROL.test(text)) return text; // plain text: as is
+  if (raw) return text;
+  // An event is our own line, but it quotes what a user gave (a command, a job's name): shown
+  // as list_processes shows them, so that it stays one line and cannot move the terminal.
+  if (line.stream === 'event') return oneLine(text);
+  if (!CONTROL.test(text)) return text; // plain text: as is
   // Input is what was typed: keypresses show as ^C, ^M, ^[ rather than vanish.
   if (line.stream === 'input') return text.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => (c === '\x7f' ? '^?' : `^${String.fromCharCode(c.charCodeAt(0) + 64)}`));
   return renderTerminal(text).replace(/\n$/, '');
