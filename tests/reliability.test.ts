@@ -1009,6 +1009,7 @@ rtest('bad input on every script: one clear line on stderr, the documented exit 
     { script: 'get_logs.ts', args: [p.id, '-n', '-5'], code: 2, msg: /-n/ },
     { script: 'get_logs.ts', args: [p.id, '-n', 'abc'], code: 2, msg: /-n/ },
     { script: 'get_logs.ts', args: [p.id, '-n', '1.5'], code: 2, msg: /-n/ },
+    { script: 'get_logs.ts', args: [p.id, '-n', ''], code: 2, msg: /-n/ },
     { script: 'get_logs.ts', args: [p.id, '-n'], code: 2 },
     { script: 'get_logs.ts', args: [p.id, '--stream', 'nope'], code: 2, msg: /nope/ },
     { script: 'get_logs.ts', args: [p.id, '--timeout', '3'], code: 2, msg: /--timeout applies only to --follow and --wait-for/ },

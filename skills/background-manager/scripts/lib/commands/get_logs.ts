@@ -62,7 +62,8 @@ type Args = Awaited<ReturnType<typeof parse>>;
 
 /** The parsed flags as ReadOptions, refusing combinations that do not apply (exit 2). */
 function readOptions(argv: string[], args: Args): ReadOptions {
-  if (args.n !== undefined && (!Number.isInteger(args.n) || args.n < 0)) {
+  // yargs reads an empty value as 0 (all lines): an empty -n is refused like any other non-number.
+  if (args.n !== undefined && (!Number.isInteger(args.n) || args.n < 0 || typed(argv, args.n, '-n', '--lines').trim() === '')) {
     throw new BgError('USAGE', `-n must be a whole number of lines, 0 or more (got ${typed(argv, args.n, '-n', '--lines')}).`);
   }
   const sinceMs = args.since === undefined ? undefined : parseSince(args.since);
