@@ -26,6 +26,7 @@ export interface StartOptions {
   ready?: Readiness; // recorded, for restart_process to wait the same way
   reuseId?: string; // restart_process: the same ID, the log continued
   replacing?: { id?: string }; // --replace: the process it stopped for the name, if any
+  restartClaim?: string; // restart_process: the token of its claim on reuseId's next run
   display?: string; // how to show the command, when `command` is a recorded argv
   /** The unlocked data dir, made on demand: called once the supervisor is booting. */
   context?: () => Context;
@@ -230,6 +231,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
       ready: opts.ready,
       reuseId: opts.reuseId,
       replacing: opts.replacing,
+      restartClaim: opts.restartClaim,
     };
   } catch (err) {
     sup.child.kill('SIGKILL');

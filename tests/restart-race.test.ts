@@ -1,0 +1,61 @@
+// Concurrent restart_process of one process (issue 23, "Trust, round two", item A): exactly one
+// call starts the new run; the others join it and say so (exit 0), no second run is left live
+// for the ID, and its log has one writer. Real processes, the calls run at once.
+// Run: npx uvu -r tsx tests restart-race
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { exec, figure, rtest, sameProcess, startP } from './reliability-lib.ts';
+import { waitFor } from './helpers.ts';
+import { allStats } from '../skills/background-manager/scripts/lib/process/proc.ts';
+import fs from 'node:fs';
+
+const N = 4;
+
+// Live processes whose command line holds `mark` (looked at only, never signalled by it).
+function holding(mark: string): number[] {
+  const pids: number[] = [];
+  for (const st of allStats()) {
+    if (st.state === 'Z' || st.state === 'X') continue;
+    try {
+      if (fs.readFileSync(`/proc/${st.pid}/cmdline`, 'utf8').includes(mark)) pids.push(st.pid);
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+rtest('restart race: of several restart_process calls at once, one starts the new run; the others say they joined it, and stop_process leaves nothing running', async (sb, ctx) => {
+  const mark = `tick-${randomBytes(4).toString('hex')}`;
+  const a = await startP(sb, ['--no-pty', '--name', 'cr', `while :; do echo ${mark}; sleep .2; done`]);
+  const calls = await Promise.all(Array.from({ length: N }, () => exec(sb, 'restart_process.ts', ['cr'], { watch: ctx.strays, timeoutMs: 120_000 })));
+  for (const [i, c] of calls.entries()) figure(`call ${i}: exit ${c.code}: ${(c.out + c.stderr).trim().replace(/\n/g, ' | ')}`);
+
+  const winners = calls.filter((c) => /^Restarted process /m.test(c.out));
+  assert.is(winners.length, 1, 'exactly one call says it restarted the process');
+  const w = new RegExp(`^Restarted process ${a.id} \\(PID (\\d+); stopped by SIGTERM\\)\\.$`, 'm').exec(winners[0]!.out);
+  assert.ok(w, `the winner's line: ${winners[0]!.out}`);
+  const pid = Number(w![1]);
+  for (const c of calls) {
+    assert.is(c.code, 0, `every call exits 0: ${c.out}${c.stderr}`);
+    if (c === winners[0]) continue;
+    assert.match(c.out, new RegExp(`^Process ${a.id} \\(cr\\) was restarted by another call meanwhile \\(PID ${pid}\\)\\.$`, 'm'), `a joiner says so: ${c.out}${c.stderr}`);
+  }
+  // One live run of the command: the new one.
+  await waitFor('the old run to be gone', () => !holding(mark).includes(a.pid));
+  const live = holding(mark);
+  figure(`live processes of the command after the restarts: ${live.join(', ')}`);
+  assert.equal(live, [pid], `one run of the command is live, the new one (${pid}); found ${live.join(', ')}`);
+
+  const stop = await exec(sb, 'stop_process.ts', ['cr']);
+  assert.is(stop.code, 0, stop.stderr);
+  // Nothing any restart started is left: checked by PID and start time of each.
+  await waitFor('every process the restarts started to end', () => ctx.strays.every((s) => !sameProcess(s)), 15_000);
+  assert.equal(holding(mark), [], 'no process of the command is alive after stop_process');
+  const logs = await exec(sb, 'get_logs.ts', ['cr', '--stream', 'all']);
+  assert.is(logs.code, 0, `get_logs --stream all: ${logs.stderr}`);
+  assert.ok(logs.out.includes(mark));
+});
+
+test.run();
