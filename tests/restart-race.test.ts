@@ -7,8 +7,9 @@ import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { exec, figure, rtest, sameProcess, startP } from './reliability-lib.ts';
 import { waitFor } from './helpers.ts';
-import { allStats } from '../skills/background-manager/scripts/lib/process/proc.ts';
+import { allStats, readStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
 import fs from 'node:fs';
+import path from 'node:path';
 
 const N = 4;
 
@@ -56,6 +57,39 @@ rtest('restart race: of several restart_process calls at once, one starts the ne
   const logs = await exec(sb, 'get_logs.ts', ['cr', '--stream', 'all']);
   assert.is(logs.code, 0, `get_logs --stream all: ${logs.stderr}`);
   assert.ok(logs.out.includes(mark));
+});
+
+// B: a --replace or restart whose command cannot run is refused before the live process is
+// stopped, with the line a plain start gives (exit 1); the live process runs on, untouched.
+rtest('replace/restart that cannot run: refused before the stop, the live process untouched', async (sb) => {
+  const a = await startP(sb, ['--no-pty', '--name', 'k', 'sleep', '600']);
+  const aSt = readStat(a.pid)!;
+  const gone = path.join(sb.dir, 'gone');
+  fs.mkdirSync(gone);
+  const cases: [string[], RegExp][] = [
+    [['--replace', '--name', 'k', '--cwd', '/nonexistent', 'sleep', '1'], /^start_process: error: working folder \/nonexistent does not exist\. Create it or pass another --cwd\.$/m],
+    [['--replace', '--name', 'k', '/nonexistent/cmd'], /^start_process: error: cannot run \/nonexistent\/cmd: no such executable file\./m],
+    [['--replace', '--name', 'k', 'no-such-cmd-xyz', 'arg'], /^start_process: error: cannot run no-such-cmd-xyz: command not found on PATH\./m],
+  ];
+  for (const [args, said] of cases) {
+    const r = await exec(sb, 'start_process.ts', ['--no-pty', ...args]);
+    figure(`start_process ${args.join(' ')}: exit ${r.code}: ${(r.out + r.stderr).trim().replace(/\n/g, ' | ')}`);
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, said);
+    assert.not.match(r.out, /Stopped process/, 'nothing was stopped');
+    assert.ok(sameProcess(aSt), 'the live process runs on');
+  }
+  // restart_process of a process whose working folder was deleted.
+  const b = await startP(sb, ['--no-pty', '--name', 'inside', '--cwd', gone, 'sleep', '600']);
+  const bSt = readStat(b.pid)!;
+  fs.rmdirSync(gone);
+  const r = await exec(sb, 'restart_process.ts', ['inside']);
+  figure(`restart_process inside (cwd deleted): exit ${r.code}: ${(r.out + r.stderr).trim().replace(/\n/g, ' | ')}`);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^restart_process: error: process [0-9a-f]{8} was not stopped: working folder \S+gone does not exist\. Create it or start the command anew with start_process --cwd\.$/m);
+  assert.ok(sameProcess(bSt), 'the process whose folder went runs on');
+  assert.not.match(r.out, /Restarted/);
+  for (const id of [a.id, b.id]) assert.is((await exec(sb, 'stop_process.ts', [id])).code, 0);
 });
 
 test.run();

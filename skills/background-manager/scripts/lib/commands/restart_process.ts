@@ -4,7 +4,7 @@ import { openContext, type Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { stopProcess } from '../process/stop.ts';
 import { supervisorAlive } from '../process/status.ts';
-import { refuseNuls, startProcess, type Started } from '../control/launch.ts';
+import { planStart, refuseNuls, startProcess, type Started } from '../control/launch.ts';
 import { waitFor } from '../cli/wait.ts';
 import { entryBundlesBuilt } from '../cli/bundle.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
@@ -29,6 +29,14 @@ export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs:
   refuseNuls({ command: rec.argv, cwd: rec.cwd, name: rec.name, extraEnv: rec.env }, `process ${rec.id}'s recorded `);
   const dashboard = isDetachedDashboard(rec.argv);
   if (dashboard && !handoff) throw new BgError('USAGE', restartFromShell(rec.name ?? rec.id));
+  // Nor one that cannot run any more (its folder deleted, its program gone).
+  try {
+    planStart({ command: rec.argv, cwd: rec.cwd, pty: rec.pty, name: rec.name, extraEnv: rec.env });
+  } catch (err) {
+    // restart_process has no --cwd: the fix is a new start.
+    if (err instanceof BgError) err.message = `process ${rec.id} was not stopped: ${err.message.replace('pass another --cwd.', 'start the command anew with start_process --cwd.')}`;
+    throw err;
+  }
   const stopped = await stopProcess(ctx, rec, 'SIGTERM', timeoutMs, 'restart');
   if (!stopped.already && stopped.note) note(stopped.note);
   // The old supervisor closes the log last; the new one must not open it before that.
