@@ -50,21 +50,21 @@ export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs:
   let started: Started;
   try {
     started = await startProcess({
-    // A dashboard: its new handoff socket, and the data dir it is restarted in.
-    command: dashboard ? withHandoff(rec.argv, handoff!) : rec.argv,
-    display: dashboard ? undefined : rec.command,
-    cwd: rec.cwd,
-    pty: rec.pty,
-    maxLogSize: rec.maxLogSize,
-    name: rec.name,
-    extraEnv: dashboard ? { ...rec.env, BG_DATA_DIR: ctx.dataDir } : rec.env,
-    restart: rec.restart,
-    timeoutSec: rec.timeoutSec,
-    ready: rec.ready,
-    reuseId: rec.id,
-    restartClaim: claim.token,
-    context: () => ctx,
-  });
+      // A dashboard: its new handoff socket, and the data dir it is restarted in.
+      command: dashboard ? withHandoff(rec.argv, handoff!) : rec.argv,
+      display: dashboard ? undefined : rec.command,
+      cwd: rec.cwd,
+      pty: rec.pty,
+      maxLogSize: rec.maxLogSize,
+      name: rec.name,
+      extraEnv: dashboard ? { ...rec.env, BG_DATA_DIR: ctx.dataDir } : rec.env,
+      restart: rec.restart,
+      timeoutSec: rec.timeoutSec,
+      ready: rec.ready,
+      reuseId: rec.id,
+      restartClaim: claim.token,
+      context: () => ctx,
+    });
   } finally {
     await releaseClaim(ctx, rec.id, claim.token);
   }
