@@ -6,7 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { exec, figure, rtest, sameProcess, startP } from './reliability-lib.ts';
-import { waitFor } from './helpers.ts';
+import { ROOT, track, waitFor } from './helpers.ts';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { allStats, readStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -57,6 +60,34 @@ rtest('restart race: of several restart_process calls at once, one starts the ne
   const logs = await exec(sb, 'get_logs.ts', ['cr', '--stream', 'all']);
   assert.is(logs.code, 0, `get_logs --stream all: ${logs.stderr}`);
   assert.ok(logs.out.includes(mark));
+});
+
+// The same through one MCP server (one PID for every call: the dashboard's case too).
+rtest('restart race over MCP: of several restart_process tool calls at once, one starts the new run; the others say they joined it', async (sb) => {
+  const mark = `mcp-${randomBytes(4).toString('hex')}`;
+  const a = await startP(sb, ['--no-pty', '--name', 'mr', `while :; do echo ${mark}; sleep .2; done`]);
+  const transport = new StdioClientTransport({ command: process.execPath, args: [path.join(ROOT, 'skills/background-manager/dist/mcp_server.mjs')], env: sb.env as Record<string, string>, stderr: 'pipe' });
+  const client = new Client({ name: 'bgm-test', version: '1.0.0' });
+  await client.connect(transport);
+  track(sb, transport.pid!);
+  let texts: string[];
+  try {
+    const res = await Promise.all(Array.from({ length: 3 }, () => client.callTool({ name: 'restart_process', arguments: { id: 'mr' } }, undefined, { timeout: 120_000 }) as Promise<CallToolResult>));
+    for (const r of res) assert.not.ok(r.isError, JSON.stringify(r.content));
+    texts = res.map((r) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n'));
+  } finally {
+    await client.close();
+  }
+  for (const t of texts) figure(`tool call: ${t.replace(/\n/g, ' | ')}`);
+  const winners = texts.filter((t) => t.startsWith('Restarted process '));
+  assert.is(winners.length, 1, 'exactly one tool call restarted it');
+  const pid = Number(/\(PID (\d+);/.exec(winners[0]!)![1]);
+  for (const t of texts) if (t !== winners[0]) assert.is(t, `Process ${a.id} (mr) was restarted by another call meanwhile (PID ${pid}).`);
+  await waitFor('the old run to be gone', () => !holding(mark).includes(a.pid));
+  assert.equal(holding(mark), [pid], 'one run of the command is live, the new one');
+  assert.is((await exec(sb, 'stop_process.ts', ['mr'])).code, 0);
+  await waitFor('the new run to end', () => holding(mark).length === 0);
+  assert.is((await exec(sb, 'get_logs.ts', ['mr', '--stream', 'all'])).code, 0);
 });
 
 // B: a --replace or restart whose command cannot run is refused before the live process is
