@@ -13,7 +13,7 @@ import { subKeys } from '../lib/store/crypto.ts';
 import { OutputLog } from '../lib/log/outputlog.ts';
 import type { Dropped } from '../lib/log/logsink.ts';
 import { StateStore } from '../lib/store/state.ts';
-import { registerRun } from '../lib/store/records.ts';
+import { findRecord, registerRun } from '../lib/store/records.ts';
 import { liveNameHolder } from '../lib/process/status.ts';
 import { newSocketPath, serveControl } from '../lib/control/protocol.ts';
 import { bootId, readStat, sessionMembersOf, TREE_MARK_ENV } from '../lib/process/proc.ts';
@@ -90,6 +90,11 @@ async function register(sv: Supervisor, socketPath: string): Promise<string> {
   const { cfg, out } = sv;
   ensureDir(path.join(cfg.dataDir, 'logs'));
   return sv.store.update((doc) => {
+    // restart_process: only the call that claimed the next run starts it (its claim may have been
+    // taken over as stale, when this supervisor took that long to boot).
+    if (cfg.restartClaim && findRecord(doc, cfg.reuseId!)?.restartClaim?.token !== cfg.restartClaim) {
+      throw new BgError('REFUSED', `process ${cfg.reuseId} was restarted by another call meanwhile; this one's command was ended at once and not recorded.`);
+    }
     const holder = cfg.name ? liveNameHolder(doc, cfg.name, cfg.reuseId) : undefined;
     if (holder) throw nameTaken(cfg, holder.id);
     const rec = registerRun(doc, runFields(sv, socketPath), cfg.reuseId);

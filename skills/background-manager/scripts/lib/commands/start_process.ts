@@ -1,6 +1,6 @@
 // start_process: run a command in the background under a supervisor.
 import { compileRegex, durationSec, makeParser, typed } from '../cli/cli.ts';
-import { checkName, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
+import { checkName, parseEnvPairs, parseSize, planStart, startProcess } from '../control/launch.ts';
 import { oneLine, shellQuote } from '../cli/format.ts';
 import { MIN_MAX_LOG_SIZE } from '../log/logset.ts';
 import { entryBundlesBuilt } from '../cli/bundle.ts';
@@ -41,7 +41,7 @@ function parse(argv: string[]) {
   )
     .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true, 'parse-positional-numbers': false })
     .option('name', { type: 'string', describe: 'A name to use instead of the ID in every script; unique among live processes', requiresArg: true })
-    .option('replace', { type: 'boolean', default: false, describe: 'With --name: stop a live process of that name first' })
+    .option('replace', { type: 'boolean', default: false, describe: 'With --name: stop a live process of that name first (not when this command cannot run)' })
     .option('cwd', { type: 'string', describe: 'Working folder for the command (default: the current one)', requiresArg: true })
     // Not `array: true`: that would swallow the command's words after the first KEY=VALUE.
     .option('env', { type: 'string', describe: 'KEY=VALUE for the command (repeatable; kept encrypted, never in argv)', requiresArg: true })
@@ -140,10 +140,13 @@ export async function main(argv: string[]): Promise<number> {
   // The key is derived once, late: startProcess asks for it while the supervisor boots.
   let unlocked: Context | undefined;
   const context = () => (unlocked ??= openContext({ create: true }));
+  const cwd = args.cwd ?? process.cwd();
+  // A command that cannot run is refused before --replace stops the live process.
+  planStart({ command, cwd, pty: args.pty, name, extraEnv });
   const replacing = await claimName(context, name, args.replace);
   const started = await startProcess({
     command,
-    cwd: args.cwd ?? process.cwd(),
+    cwd,
     pty: args.pty,
     maxLogSize,
     name,

@@ -26,6 +26,7 @@ export interface StartOptions {
   ready?: Readiness; // recorded, for restart_process to wait the same way
   reuseId?: string; // restart_process: the same ID, the log continued
   replacing?: { id?: string }; // --replace: the process it stopped for the name, if any
+  restartClaim?: string; // restart_process: the token of its claim on reuseId's next run
   display?: string; // how to show the command, when `command` is a recorded argv
   /** The unlocked data dir, made on demand: called once the supervisor is booting. */
   context?: () => Context;
@@ -193,13 +194,21 @@ function checkCwd(cwd: string): void {
   }
 }
 
-export async function startProcess(opts: StartOptions): Promise<Started> {
+/**
+ * Whether the command can run (no NUL, its folder there, its program found): checked by
+ * startProcess, and by --replace and restart_process before they stop the live one.
+ */
+export function planStart(opts: Pick<StartOptions, 'command' | 'cwd' | 'pty' | 'env' | 'extraEnv' | 'name'>): { cwd: string; env: Record<string, string>; plan: { argv: string[]; display: string } } {
   refuseNuls(opts);
-  const callerEnv = opts.env ?? process.env;
   const cwd = path.resolve(opts.cwd);
   checkCwd(cwd);
-  const env = { ...childEnv(callerEnv, opts.pty), ...(opts.extraEnv ?? {}) };
-  const plan = planCommand(opts.command, env, cwd);
+  const env = { ...childEnv(opts.env ?? process.env, opts.pty), ...(opts.extraEnv ?? {}) };
+  return { cwd, env, plan: planCommand(opts.command, env, cwd) };
+}
+
+export async function startProcess(opts: StartOptions): Promise<Started> {
+  const callerEnv = opts.env ?? process.env;
+  const { cwd, env, plan } = planStart(opts);
   if (opts.display) plan.display = opts.display;
   const bundle = await ensureSupervisorBundle(SECRET_VARS);
   // Start the supervisor first: it boots while this process derives the key.
@@ -230,6 +239,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
       ready: opts.ready,
       reuseId: opts.reuseId,
       replacing: opts.replacing,
+      restartClaim: opts.restartClaim,
     };
   } catch (err) {
     sup.child.kill('SIGKILL');

@@ -26,6 +26,7 @@ export interface SupervisorConfig {
   ready?: Readiness; // recorded for restart_process
   reuseId?: string; // restart_process: run again under this ID, continuing its log
   replacing?: { id?: string }; // start_process --replace: the process it stopped for the name, if any
+  restartClaim?: string; // restart_process: its claim on reuseId's next run (the record's restartClaim.token)
 }
 
 export type SupervisorHello =

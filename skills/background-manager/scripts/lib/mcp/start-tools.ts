@@ -11,7 +11,7 @@ import { ENV_NAME, checkName, parseEnvPairs, parseSize, startProcess } from '../
 import { notReady, waitReady } from '../control/ready.ts';
 import { MIN_MAX_LOG_SIZE, type Cursor } from '../log/logset.ts';
 import { resolveProcess } from '../process/resolve.ts';
-import { restartRecord } from '../commands/restart_process.ts';
+import { joinedLine, restartRecord } from '../commands/restart_process.ts';
 import type { Readiness, RestartMode } from '../store/state.ts';
 import type { Context } from '../store/context.ts';
 import { guarded, linesText, notMet, ok, shownLine, MAX_WAIT_SEC } from './result.ts';
@@ -135,8 +135,10 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       const w = given ? readiness(a) : !a.wait || !rec.ready ? {} : { ready: { ...rec.ready, timeoutSec: a.wait_timeout ?? rec.ready.timeoutSec }, pattern: rec.ready.pattern === undefined ? undefined : linearRegex('wait_for', rec.ready.pattern) };
       if (a.wait_timeout !== undefined && !w.ready) throw new BgError('USAGE', `wait_timeout needs something to wait for: process ${rec.id} was started without wait_for or wait_port, so give one.`);
       const notes: string[] = [];
-      const { started, from, how } = await restartRecord(ctx, rec, Math.round(a.timeout * 1000), !!w.ready, (n) => notes.push(n));
+      const { started, from, how, joined } = await restartRecord(ctx, rec, Math.round(a.timeout * 1000), !!w.ready, (n) => notes.push(n));
       changed();
+      // Another call started the new run (and waits for it): this one says so, as the script does.
+      if (joined) return ok(joinedLine(rec, started.pid), { id: started.id, pid: started.pid, joined: true });
       const head = `Restarted process ${started.id} (PID ${started.pid}; ${how}).${notes.map((n) => ` Note: ${n}.`).join('')}`;
       return answerReady('restart_process', ctx, started.id, head, { id: started.id, pid: started.pid, how }, w, signal, from);
     }),

@@ -19,7 +19,7 @@ export type RunFields = Pick<
 >;
 
 // How the previous run of a reused record ended, and its restarts: a new run starts without them.
-const PREVIOUS_RUN = ['ended', 'exitCode', 'signal', 'endedAt', 'stopRequest', 'restartingAt', 'gaveUp', 'lastExit', 'restarts', 'logEnd'] as const;
+const PREVIOUS_RUN = ['ended', 'exitCode', 'signal', 'endedAt', 'stopRequest', 'restartingAt', 'gaveUp', 'lastExit', 'restarts', 'logEnd', 'restartClaim'] as const;
 
 /**
  * Record a new run: under `reuseId` (restart_process: same ID, its log continued, the earlier

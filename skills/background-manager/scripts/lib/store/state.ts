@@ -68,6 +68,7 @@ export interface ProcessRecord {
   treeMark?: string; // the value of BACKGROUND_MANAGER_TREE in the command's environment (lib/process/proc.ts markedWith)
   restarts?: number; // automatic restarts so far
   restartingAt?: string; // between runs: when the next run starts
+  restartClaim?: { token: string; pid: number; at: string }; // restart_process: the one call starting the next run (lib/commands/restart_process.ts)
   gaveUp?: boolean; // the restart policy wanted another run but the budget was used up
   lastExit?: { exitCode: number | null; signal: string | null; at: string }; // of the previous run
   ended?: boolean; // the supervisor saw the child exit and recorded how

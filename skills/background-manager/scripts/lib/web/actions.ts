@@ -5,7 +5,7 @@ import type { Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { stopProcess } from '../process/stop.ts';
 import { describeStop } from '../commands/stop_process.ts';
-import { restartRecord } from '../commands/restart_process.ts';
+import { joinedLine, restartRecord } from '../commands/restart_process.ts';
 import { removeTargets } from '../commands/remove_process.ts';
 import { sendInput } from '../commands/send_input.ts';
 import { BgError } from '../cli/errors.ts';
@@ -37,7 +37,8 @@ export async function runAction(ctx: Context, action: Action, ref: string, body:
       return describeStop(rec, out, 'SIGTERM', STOP_TIMEOUT_SEC);
     }
     case 'restart': {
-      const { started, how } = await restartRecord(ctx, rec, STOP_TIMEOUT_SEC * 1000);
+      const { started, how, joined } = await restartRecord(ctx, rec, STOP_TIMEOUT_SEC * 1000);
+      if (joined) return joinedLine(rec, started.pid);
       return `Restarted process ${started.id} (PID ${started.pid}; ${how}).`;
     }
     case 'remove': {
