@@ -140,7 +140,7 @@ export async function runMain(name: string, main: (argv: string[]) => Promise<nu
       // One line, escaped as ours are (a message may echo anything); the stack only with BG_DEBUG.
       const message = err instanceof Error ? err.message : String(err);
       const stack = process.env.BG_DEBUG && err instanceof Error && err.stack ? `\n${shownMessage(err.stack)}` : '';
-      process.stderr.write(`${name}: internal error: ${oneLine(message)} (set BG_DEBUG=1 for its stack trace)${stack}\n`);
+      process.stderr.write(`${name}: internal error: ${oneLine(message)}${stack ? '' : ' (set BG_DEBUG=1 for its stack trace)'}${stack}\n`);
       process.exitCode = EXIT.FAILED;
     }
   }

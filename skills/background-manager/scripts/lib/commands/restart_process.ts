@@ -65,9 +65,13 @@ export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs:
       restartClaim: claim.token,
       context: () => ctx,
     });
-  } finally {
-    await releaseClaim(ctx, rec.id, claim.token);
+  } catch (err) {
+    // A run that started was recorded, and that cleared the claim; only a failed start leaves
+    // one to release. A failure to release (the claim then lapses) must not hide the start's own.
+    await releaseClaim(ctx, rec.id, claim.token).catch(() => undefined);
+    throw err;
   }
+  ownClaims.delete(claim.token);
   const how = stopped.already ? 'it was not running' : stopped.result.endedBy === 'exited' ? 'it had just exited' : `stopped by ${stopped.result.endedBy}`;
   return { started, from, how };
 }
@@ -159,7 +163,7 @@ async function restartDashboard(ctx: Context, rec: ProcessRecord, timeoutMs: num
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: $0 <id|name> [--timeout SECONDS] [--wait-for REGEX | --wait-port PORT] [--wait-timeout SECONDS] [--no-wait]\n\nStops the process (if it runs) as stop_process does, then starts the same command\nwith the same working folder, --env values and options, under the same ID. Its log\ncontinues. The rest of the environment is the one restart_process is called with.\nIf it was started with --wait-for or --wait-port, the restart waits the same way\n(for output of the new run only) unless told otherwise here. A detached dashboard\nis handed BG_PASSWORD from here and a new token: its new URL is printed, and the\nexit is 0 only once it serves (the page and MCP cannot restart it). Of restarts\nmade at once, one starts the new run; the others say so and exit 0 (no wait).',
+    'Usage: $0 <id|name> [--timeout SECONDS] [--wait-for REGEX | --wait-port PORT] [--wait-timeout SECONDS] [--no-wait]\n\nStops the process (if it runs) as stop_process does, then starts the same command\nwith the same working folder, --env values and options, under the same ID. Its log\ncontinues. The rest of the environment is the one restart_process is called with.\nIf it was started with --wait-for or --wait-port, the restart waits the same way\n(for output of the new run only) unless told otherwise here. A detached dashboard\nis handed BG_PASSWORD from here and a new token: its new URL is printed, and the\nexit is 0 only once it serves (the page and MCP cannot restart it). Of restarts\nmade at once, one starts the new run; the others say so and exit 0 (no wait;\nof a detached dashboard: exit 1: the other call printed the URL).',
   )
     .option('timeout', { type: 'number', default: 5, describe: 'Seconds to wait after SIGTERM before SIGKILL', requiresArg: true })
     .option('wait-for', { type: 'string', describe: 'Return only once a line of the new run matches this regular expression (instead of what start_process was given)', requiresArg: true })
