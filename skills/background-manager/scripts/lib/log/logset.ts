@@ -119,6 +119,9 @@ interface Opened {
  * past what the newest segment says the size cap kept; an ended process's log must reach the
  * end committed in the state. Anything else is reported as an issue, never silently skipped.
  */
+/** Listings a read takes while a rotation changes them, before it reports what it sees. */
+const SNAPSHOT_TRIES = 10;
+
 export class LogSetReader {
   private readonly activeFile: string;
   private readonly keys: SubKeys;
@@ -186,14 +189,16 @@ export class LogSetReader {
       const opened: Opened[] = [];
       let changed = false;
       for (const seg of segs) {
-        const r = this.open(seg.file, attempt >= 5);
+        const r = this.open(seg.file, attempt >= SNAPSHOT_TRIES);
         if (r === 'gone') changed = true;
         else if (r) opened.push({ seg, r });
       }
       const again = listSegments(this.activeFile).map((x) => x.file).join('\n');
-      if ((changed || again !== segs.map((x) => x.file).join('\n')) && attempt < 5) {
+      if ((changed || again !== segs.map((x) => x.file).join('\n')) && attempt < SNAPSHOT_TRIES) {
         for (const o of opened) o.r.close();
-        // The writer is mid-rotation: give it a moment (1, 2, 4, 8 ms) to finish.
+        // The writer is mid-rotation: give it a moment (1, 2, 4, ... 256 ms: half a second in
+        // all, as a loaded machine can hold a writer between making a segment and writing its
+        // header; 15 ms once reported a segment being made as damaged in a full test run).
         if (attempt > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2 ** (attempt - 1));
         continue;
       }
