@@ -4,7 +4,7 @@ import { openContext, type Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { stopProcess } from '../process/stop.ts';
 import { supervisorAlive } from '../process/status.ts';
-import { planStart, refuseNuls, startProcess, type Started } from '../control/launch.ts';
+import { planStart, startProcess, type Started } from '../control/launch.ts';
 import { waitFor } from '../cli/wait.ts';
 import { entryBundlesBuilt } from '../cli/bundle.ts';
 import { BgError, EXIT } from '../cli/errors.ts';
@@ -25,11 +25,10 @@ import { handOver, isDetachedDashboard, restartFromShell, withHandoff } from '..
  */
 export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs: number, wantFrom = false, note: (text: string) => void = () => undefined, handoff?: string): Promise<Restarted> {
   if (rec.legacy) throw new BgError('REFUSED', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
-  // A record that cannot start again (a NUL an older version let in) is refused before the stop.
-  refuseNuls({ command: rec.argv, cwd: rec.cwd, name: rec.name, extraEnv: rec.env }, `process ${rec.id}'s recorded `);
   const dashboard = isDetachedDashboard(rec.argv);
   if (dashboard && !handoff) throw new BgError('USAGE', restartFromShell(rec.name ?? rec.id));
-  // Nor one that cannot run any more (its folder deleted, its program gone).
+  // A record that cannot run any more (a NUL an older version let in, its folder deleted, its
+  // program gone) is refused before the stop.
   try {
     planStart({ command: rec.argv, cwd: rec.cwd, pty: rec.pty, name: rec.name, extraEnv: rec.env });
   } catch (err) {

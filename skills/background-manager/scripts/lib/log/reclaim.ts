@@ -6,8 +6,7 @@
 // them (a few milliseconds each on get_logs's small heap; a young-generation one is not enough:
 // a buffer still in use at one is promoted, and then waits for the next full one), and only
 // reads that big pay for it.
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { createRequire } from 'node:module';
 
 const RECLAIM_BYTES = 8 << 20;
 
@@ -21,8 +20,11 @@ export function reclaimAfter(bytes: number): void {
   pending = 0;
   if (gc === undefined) {
     try {
-      v8.setFlagsFromString('--expose-gc');
-      gc = vm.runInNewContext('gc') as typeof gc;
+      // Loaded here, not at start-up: most reads never get this far (node:v8 costs every call
+      // that imports this module about 2-3 ms).
+      const require = createRequire(import.meta.url);
+      (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
+      gc = (require('node:vm') as typeof import('node:vm')).runInNewContext('gc') as typeof gc;
     } catch {
       gc = null; // not available: V8 collects on its own, later
     }
