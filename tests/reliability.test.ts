@@ -437,8 +437,9 @@ rtest('faults: a start that fails after its command ended never signals a proces
   });
   const stateFile = path.join(sb.env.BG_DATA_DIR!, 'processes.json.enc');
   let runs: Promise<Exec>[] = [];
-  const strangers: { pid: number; child: import('node:child_process').ChildProcess }[] = [];
-  let placed = true;
+  let placer: import('node:child_process').ChildProcess | undefined;
+  let placerOut = '';
+  let placedLines: string[] = [];
   await withLock(stateFile, async () => {
     // Both commands run, end and are reaped while their supervisors wait for the state lock;
     // then the state they will read is damaged, so both starts fail after that.
@@ -447,23 +448,15 @@ rtest('faults: a start that fails after its command ended never signals a proces
     fs.writeFileSync(stateFile, randomBytes(200));
     await waitFor('both commands to be gone', () => pids.every((pid) => !readStat(pid)), 20_000);
     // An unrelated process on each of their PIDs (the next PID is set by hand; as root only).
-    // On a busy machine another fork can take the PID between the write and the spawn: try
-    // again (the PID stays free until something takes it), up to 50 times a PID.
-    for (const pid of pids) {
-      let child: import('node:child_process').ChildProcess | undefined;
-      for (let attempt = 0; attempt < 50 && !child && !readStat(pid); attempt++) {
-        try {
-          fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
-        } catch {
-          break; // not root
-        }
-        const c = spawn('sleep', ['60'], { stdio: 'ignore' });
-        if (c.pid === pid) child = c;
-        else c.kill('SIGKILL');
-      }
-      if (child) strangers.push({ pid, child });
-      else placed = false;
-    }
+    // The fixture writes the PID and forks in one process, and when another fork on a busy
+    // machine took the PID first, waits for it to end and tries again (seen with two CPU hogs:
+    // node's spawn after the write lost the PID in 50 tries out of 50).
+    placer = spawn('python3', [path.join(FIXTURES, 'place-on-pids.py'), ...pids.map(String)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    placer.stdout!.on('data', (d: Buffer) => (placerOut += d.toString()));
+    placedLines = await waitFor('the fixture to place both PIDs', () => {
+      const lines = placerOut.split('\n').filter((l) => /^(placed|missed) /.test(l));
+      return lines.length === 2 && lines;
+    }, 60_000);
   });
   const results = await Promise.all(runs);
   try {
@@ -471,12 +464,22 @@ rtest('faults: a start that fails after its command ended never signals a proces
       assert.is(r.code, 6, r.stderr);
       assert.match(r.stderr, /processes\.json\.enc/);
     }
-    if (!placed) return skip('the PID reuse check: could not put a process on the freed PID (not root, or another process took it)');
-    const alive = strangers.filter((s) => readStat(s.pid) && s.child.exitCode === null && s.child.signalCode === null);
-    assert.is(alive.length, 2, `signalled: ${strangers.filter((s) => !alive.includes(s)).map((s) => `${s.pid} (${s.child.signalCode})`).join(', ')}`);
-    figure(`PID reuse: both freed PIDs held by unrelated sleeps (${strangers.map((s) => s.pid).join(', ')}); the two failed starts signalled neither`);
+    const missed = placedLines.filter((l) => l.startsWith('missed '));
+    if (missed.some((l) => /ns_last_pid/.test(l))) return skip(`the PID reuse check: not root (${missed.join('; ')})`);
+    assert.is(missed.length, 0, `the fixture could not place an unrelated process on a freed PID: ${missed.join('; ')}`);
+    placer!.stdin!.write('check\n');
+    const verdicts = await waitFor('the fixture to report', () => {
+      const lines = placerOut.split('\n').filter((l) => /^(alive|ended) /.test(l));
+      return lines.length === 2 && lines;
+    }, 20_000);
+    assert.equal(verdicts.filter((l) => !l.startsWith('alive ')), [], 'a failed start signalled a process that took its command\'s PID');
+    figure(`PID reuse: both freed PIDs held by unrelated sleeps (${placedLines.map((l) => l.split(' ')[1]).join(', ')}); the two failed starts signalled neither`);
   } finally {
-    for (const s of strangers) s.child.kill('SIGKILL');
+    // It kills its sleeps on a line (or at end of input) and exits.
+    if (placer && placer.exitCode === null) {
+      placer.stdin!.end('\n');
+      await waitFor('the fixture to end', () => placer!.exitCode !== null || placer!.signalCode !== null, 20_000);
+    }
   }
 });
 

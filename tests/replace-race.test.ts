@@ -12,8 +12,12 @@ const N = 4;
 
 rtest('replace race: of several start_process --replace --name X at once, one takes the name; the others name the winner and say who stopped the old process', async (sb, ctx) => {
   // The old process takes 3 s to end on SIGTERM, so every call finds it live and the calls
-  // overlap (run one after another, each would replace the last and all would succeed).
-  const a = await startP(sb, ['--no-pty', '--name', 'svc', 'sh', '-c', 'trap "sleep 3; exit 0" TERM; sleep 400 & wait']);
+  // overlap (run one after another, each would replace the last and all would succeed). The
+  // delay is python's own sleep: a shell trap's `sleep 3` is a child, and the tree stop ends it
+  // at once. It says so once its handler is set: a SIGTERM before that would end it at once
+  // (seen in CI: the calls then ran one after another and two of them took the name in turn).
+  const slow = 'import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *a: (time.sleep(3), sys.exit(0)))\nprint("handler set", flush=True)\ntime.sleep(400)';
+  const a = await startP(sb, ['--no-pty', '--name', 'svc', '--wait-for', 'handler set', 'python3', '-c', slow]);
   const calls = await Promise.all(
     Array.from({ length: N }, () => exec(sb, 'start_process.ts', ['--no-pty', '--replace', '--name', 'svc', 'sleep', '401'], { watch: ctx.strays, timeoutMs: 120_000 })),
   );
