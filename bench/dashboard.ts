@@ -27,19 +27,29 @@ const fmt = (xs: number[]) => {
 };
 
 /** The figures, measured in a sandbox of their own; everything started is ended. */
-export async function measureDashboard(opts: { skill?: string; python?: string; reps?: number } = {}): Promise<{ fcp: number[]; list: number[]; line: number[] }> {
+export async function measureDashboard(
+  opts: { skill?: string; python?: string; reps?: number } = {},
+): Promise<{ fcp: number[]; list: number[]; line: number[] }> {
   const skill = opts.skill ?? LIVE_SKILL; // the skill folder whose dist/ runs (make bench: its frozen copy)
   const python = opts.python ?? 'python3';
   const reps = opts.reps ?? REPS;
   const sb = makeSandbox('bgm-bench-dash-');
   const browser = await chromium.launch({ executablePath: CHROMIUM });
-  const dash = spawn(process.execPath, [path.join(skill, 'dist/dashboard.mjs')], { env: sb.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const dash = spawn(process.execPath, [path.join(skill, 'dist/dashboard.mjs')], {
+    env: sb.env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     track(sb, dash.pid!);
     let out = '';
     dash.stdout!.on('data', (d) => (out += d));
-    const prog = 'import time\nwhile True:\n    print("mark %d" % int(time.time() * 1000), flush=True)\n    time.sleep(0.2)';
-    const st = await timeRun(process.execPath, [path.join(skill, 'dist/start_process.mjs'), '--name', 'marks', '--no-pty', '--', python, '-c', prog], { env: sb.env, cwd: ROOT });
+    const prog =
+      'import time\nwhile True:\n    print("mark %d" % int(time.time() * 1000), flush=True)\n    time.sleep(0.2)';
+    const st = await timeRun(
+      process.execPath,
+      [path.join(skill, 'dist/start_process.mjs'), '--name', 'marks', '--no-pty', '--', python, '-c', prog],
+      { env: sb.env, cwd: ROOT },
+    );
     const id = /^Started process ([0-9a-f]{8}) /m.exec(st.stdout)?.[1];
     if (st.code !== 0 || !id) throw new Error(`start_process: exit ${st.code}\n${st.stdout}${st.stderr}`);
     const url = await waitFor('the Dashboard line', () => /^Dashboard: (\S+)$/m.exec(out)?.[1], 60_000);
@@ -62,13 +72,16 @@ export async function measureDashboard(opts: { skill?: string; python?: string; 
       w.lat = [];
       new MutationObserver((muts) => {
         const now = Date.now();
-        for (const m of muts) for (const n of m.addedNodes) {
-          const t = /^mark (\d+)$/.exec(n.textContent ?? '')?.[1];
-          if (t) w.lat.push(now - Number(t));
-        }
+        for (const m of muts)
+          for (const n of m.addedNodes) {
+            const t = /^mark (\d+)$/.exec(n.textContent ?? '')?.[1];
+            if (t) w.lat.push(now - Number(t));
+          }
       }).observe(document.getElementById('log')!, { childList: true });
     });
-    await page.waitForFunction((n) => (window as unknown as { lat: number[] }).lat.length >= n, LINES, { timeout: 60_000 + LINES * 1000 });
+    await page.waitForFunction((n) => (window as unknown as { lat: number[] }).lat.length >= n, LINES, {
+      timeout: 60_000 + LINES * 1000,
+    });
     const line = await page.evaluate(() => (window as unknown as { lat: number[] }).lat);
     await page.close();
     return { fcp, list, line };

@@ -36,7 +36,11 @@ export const running = new Set<number>();
  * Run a command to its end and time it from just before spawn. With `until`, also the time
  * at which its stdout first matched (e.g. "Started process").
  */
-export function timeRun(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; until?: RegExp; timeoutMs?: number } = {}): Promise<Timed> {
+export function timeRun(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; until?: RegExp; timeoutMs?: number } = {},
+): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -52,7 +56,9 @@ export function timeRun(cmd: string, args: string[], opts: { env?: NodeJS.Proces
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')}: no exit within ${opts.timeoutMs ?? 120_000} ms\n${stdout}\n${stderr}`));
+      reject(
+        new Error(`${cmd} ${args.join(' ')}: no exit within ${opts.timeoutMs ?? 120_000} ms\n${stdout}\n${stderr}`),
+      );
     }, opts.timeoutMs ?? 120_000);
     child.once('error', (err) => {
       clearTimeout(timer);
@@ -71,7 +77,11 @@ export function timeRun(cmd: string, args: string[], opts: { env?: NodeJS.Proces
  * Run each side once untimed (warm-up: page cache, npx cache), then `reps` rounds of
  * A, B, A, B ... so that noise on the machine hits every side alike.
  */
-export async function interleave<K extends string>(reps: number, sides: Record<K, () => Promise<number>>, warmUp = true): Promise<Record<K, number[]>> {
+export async function interleave<K extends string>(
+  reps: number,
+  sides: Record<K, () => Promise<number>>,
+  warmUp = true,
+): Promise<Record<K, number[]>> {
   const keys = Object.keys(sides) as K[];
   const out = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as unknown as Record<K, number[]>;
   if (warmUp) for (const k of keys) await sides[k]();
@@ -85,7 +95,12 @@ export async function interleave<K extends string>(reps: number, sides: Record<K
   return out;
 }
 
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -6,7 +6,14 @@ import { createRequire } from 'node:module';
 const pty = createRequire(new URL('../skills/background-manager/package.json', import.meta.url))('@lydell/node-pty');
 
 const [cmd, ...args] = process.argv.slice(2);
-const term = pty.spawn(cmd, args, { name: 'xterm-256color', cols: 200, rows: 50, cwd: process.cwd(), env: process.env, encoding: null });
+const term = pty.spawn(cmd, args, {
+  name: 'xterm-256color',
+  cols: 200,
+  rows: 50,
+  cwd: process.cwd(),
+  env: process.env,
+  encoding: null,
+});
 let bytes = 0;
 term.onData((d) => (bytes += d.length));
 term.onExit(({ exitCode }) => {

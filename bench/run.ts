@@ -38,7 +38,21 @@ const INGEST_REPS = Number(process.env.BENCH_INGEST_REPS ?? 5);
 const INGEST_BYTES = Number(process.env.BENCH_INGEST_MB ?? 500) * 1e6;
 const PTY_BYTES = Number(process.env.BENCH_PTY_MB ?? 100) * 1e6;
 
-const GROUPS = ['tsx', 'fast', 'start', 'ingest', 'pty', 'logs', 'many', 'warm', 'wtsx', 'python', 'screen', 'load', 'dash'];
+const GROUPS = [
+  'tsx',
+  'fast',
+  'start',
+  'ingest',
+  'pty',
+  'logs',
+  'many',
+  'warm',
+  'wtsx',
+  'python',
+  'screen',
+  'load',
+  'dash',
+];
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean); // e.g. BENCH_ONLY=fast,warm
 const bad = ONLY?.filter((g) => !GROUPS.includes(g));
 if (bad?.length) {
@@ -74,9 +88,14 @@ function freeze(): void {
  * script, about 60 ms per call), so every Python the bench runs is the interpreter itself.
  */
 function resolvePython(): { exe: string; version: string } {
-  const r = spawnSync('python3', ['-c', 'import sys, platform; print(sys.executable); print(platform.python_version())'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'python3',
+    ['-c', 'import sys, platform; print(sys.executable); print(platform.python_version())'],
+    { encoding: 'utf8' },
+  );
   const [exe, version] = (r.stdout ?? '').trim().split('\n');
-  if (r.status !== 0 || !exe || !fs.existsSync(exe)) throw new Error(`python3 is needed (the live data dirs run python3 REPLs and servers): ${r.stderr || r.error}`);
+  if (r.status !== 0 || !exe || !fs.existsSync(exe))
+    throw new Error(`python3 is needed (the live data dirs run python3 REPLs and servers): ${r.stderr || r.error}`);
   return { exe, version: version! };
 }
 
@@ -254,7 +273,8 @@ function log(msg: string): void {
 /** One timed script run; checks exit code 0 and that stdout matches `expect`. */
 async function script(cmd: string[], env: NodeJS.ProcessEnv, expect: RegExp, until?: RegExp): Promise<number> {
   const r = await timeRun(cmd[0]!, cmd.slice(1), { env, cwd: ROOT, until });
-  if (r.code !== 0 || !expect.test(r.stdout)) throw new Error(`${cmd.join(' ')}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  if (r.code !== 0 || !expect.test(r.stdout))
+    throw new Error(`${cmd.join(' ')}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   return until ? r.untilMs! : r.ms;
 }
 
@@ -298,7 +318,10 @@ async function liveDir(n: 1 | 10): Promise<DataDir> {
     for (let i = 0; i < 4; i++) await startOne(['sleep', '600']);
     for (let i = 0; i < 4; i++) {
       const port = await freePort();
-      const cmd = i < 2 ? [PY.exe, '-m', 'http.server', String(port), '--bind', '127.0.0.1'] : [NODE, '-e', `require('http').createServer().listen(${port}, '127.0.0.1')`];
+      const cmd =
+        i < 2
+          ? [PY.exe, '-m', 'http.server', String(port), '--bind', '127.0.0.1']
+          : [NODE, '-e', `require('http').createServer().listen(${port}, '127.0.0.1')`];
       await startOne(['--no-pty', '--wait-port', String(port), '--', ...cmd]);
       servers.push(port);
     }
@@ -324,7 +347,10 @@ async function liveDir(n: 1 | 10): Promise<DataDir> {
     30_000,
     100,
   );
-  const label = n === 1 ? '1 live: a PTY python3 REPL with 1 MiB of log' : '10 live: 2 PTY python3 REPLs (one with 1 MiB of log), 4 PTY `sleep`, 4 `--no-pty` servers on ports (2 python3 http.server, 2 node)';
+  const label =
+    n === 1
+      ? '1 live: a PTY python3 REPL with 1 MiB of log'
+      : '10 live: 2 PTY python3 REPLs (one with 1 MiB of log), 4 PTY `sleep`, 4 `--no-pty` servers on ports (2 python3 http.server, 2 node)';
   return { sb, label, repl, listRe: new RegExp(`^ID\\s.*\\n(?:[0-9a-f]{8} .*running.*\\n){${n}}$`) };
 }
 
@@ -349,7 +375,9 @@ const TAIL20 = /^(?:.*\n){19}.*\n?$/;
 const dirNote = (d: DataDir) => `data dir: ${d.label}`;
 
 async function rowTsxList(): Promise<void> {
-  log('list_processes via npx tsx (1 and 10 live processes) vs npx tsx empty.ts, and the key derivation; key cache off');
+  log(
+    'list_processes via npx tsx (1 and 10 live processes) vs npx tsx empty.ts, and the key derivation; key cache off',
+  );
   const [d1, d10] = [await live1(), await live10()];
   const empty = path.join(scratch, 'empty.ts');
   fs.writeFileSync(empty, '');
@@ -399,13 +427,24 @@ async function rowDistList(): Promise<void> {
   });
   const node = stat(t.node);
   const kdf = stat(t.kdf);
-  notes.push(`fast path floor with the key cache off: \`node -e\` running only the key derivation (PBKDF2-SHA256, 600,000 iterations) took ${fmtMs(kdf)} = ${ratio(kdf, node)} \`node -e 0\` in the same run`);
+  notes.push(
+    `fast path floor with the key cache off: \`node -e\` running only the key derivation (PBKDF2-SHA256, 600,000 iterations) took ${fmtMs(kdf)} = ${ratio(kdf, node)} \`node -e 0\` in the same run`,
+  );
   for (const [d, xs] of [
     [d1, t.list1],
     [d10, t.list10],
   ] as const) {
     const list = stat(xs);
-    rows.push({ figure: `\`list_processes\` via the fast path (\`node dist/list_processes.mjs\`); ${dirNote(d)}`, cache: KEY_OFF, value: fmtMs(list), reference: '`node -e 0`', refValue: fmtMs(node), ratio: ratio(list, node), target: '≤ 2.5x', met: list.median <= 2.5 * node.median });
+    rows.push({
+      figure: `\`list_processes\` via the fast path (\`node dist/list_processes.mjs\`); ${dirNote(d)}`,
+      cache: KEY_OFF,
+      value: fmtMs(list),
+      reference: '`node -e 0`',
+      refValue: fmtMs(node),
+      ratio: ratio(list, node),
+      target: '≤ 2.5x',
+      met: list.median <= 2.5 * node.median,
+    });
   }
 }
 
@@ -444,15 +483,27 @@ async function rowStart(): Promise<void> {
     if (kib !== undefined) idle.push(kib);
   }
   const s = stat(idle);
-  rows.push({ figure: `supervisor USS, idle (PTY child \`sleep\`; ${idle.length} supervisors)`, cache: 'n/a', value: fmtMB(s), reference: 'none', refValue: '', ratio: '', target: '≤ 16 MB (every one)', met: MB(s.max) <= 16 });
+  rows.push({
+    figure: `supervisor USS, idle (PTY child \`sleep\`; ${idle.length} supervisors)`,
+    cache: 'n/a',
+    value: fmtMB(s),
+    reference: 'none',
+    refValue: '',
+    ratio: '',
+    target: '≤ 16 MB (every one)',
+    met: MB(s.max) <= 16,
+  });
 
   log(`stopping the ${recs.length} started processes with stop_process`);
   for (const r of recs) {
     const out = await timeRun(NODE, [dist('stop_process'), r.id], { env: sbStart.env, cwd: ROOT });
-    if (out.code !== 0 || !/^Stopped process /m.test(out.stdout)) notes.push(`stop_process ${r.id} failed (the clean-up killed it by PID): ${(out.stderr || out.stdout).trim()}`);
+    if (out.code !== 0 || !/^Stopped process /m.test(out.stdout))
+      notes.push(`stop_process ${r.id} failed (the clean-up killed it by PID): ${(out.stderr || out.stdout).trim()}`);
   }
   drop(sbStart); // kills whatever stop_process left, by PID after checking its identity
-  await waitFor('every started child and supervisor to end', () => recs.every((r) => !alive(r.pid) && !(r.supervisorPid && alive(r.supervisorPid))));
+  await waitFor('every started child and supervisor to end', () =>
+    recs.every((r) => !alive(r.pid) && !(r.supervisorPid && alive(r.supervisorPid))),
+  );
 }
 
 interface Ingest {
@@ -470,7 +521,11 @@ async function ingestOurs(bytes: number, pty: boolean): Promise<Ingest> {
     const t0 = performance.now();
     // A log cap above the output, so that every byte can be checked.
     const cap = ['--max-log-size', `${Math.ceil((2 * bytes) / MiB)}M`];
-    const st = await timeRun(NODE, [dist('start_process'), ...cap, ...(pty ? [] : ['--no-pty']), '--', 'head', '-c', String(bytes), '/dev/zero'], { env: cold(sb), cwd: ROOT });
+    const st = await timeRun(
+      NODE,
+      [dist('start_process'), ...cap, ...(pty ? [] : ['--no-pty']), '--', 'head', '-c', String(bytes), '/dev/zero'],
+      { env: cold(sb), cwd: ROOT },
+    );
     const id = /^Started process ([0-9a-f]{8})/m.exec(st.stdout)?.[1];
     if (st.code !== 0 || !id) throw new Error(`start: ${st.stdout}${st.stderr}`);
     let lastKey = '';
@@ -494,7 +549,8 @@ async function ingestOurs(bytes: number, pty: boolean): Promise<Ingest> {
     const ms = performance.now() - t0;
     if (done.exitCode !== 0) throw new Error(`head exited ${done.exitCode}/${done.signal}`);
     const got = countLogBytes(path.join(sb.env.BG_DATA_DIR!, done.logFile), keys);
-    if (got !== bytes) notes.push(`${pty ? 'PTY' : '--no-pty'} ingest: the log holds ${got} of the ${bytes} bytes written`);
+    if (got !== bytes)
+      notes.push(`${pty ? 'PTY' : '--no-pty'} ingest: the log holds ${got} of the ${bytes} bytes written`);
     return { ms, mbps: got / 1e6 / (ms / 1000), peakUssKiB: peak };
   } finally {
     drop(sb);
@@ -502,7 +558,11 @@ async function ingestOurs(bytes: number, pty: boolean): Promise<Ingest> {
 }
 
 async function ingestRef(bytes: number, pty: boolean): Promise<number> {
-  const r = await timeRun(NODE, [path.join(ROOT, 'bench', pty ? 'pty-reader.mjs' : 'pipe-reader.mjs'), 'head', '-c', String(bytes), '/dev/zero'], { cwd: ROOT });
+  const r = await timeRun(
+    NODE,
+    [path.join(ROOT, 'bench', pty ? 'pty-reader.mjs' : 'pipe-reader.mjs'), 'head', '-c', String(bytes), '/dev/zero'],
+    { cwd: ROOT },
+  );
   const got = Number(r.stdout.trim());
   if (r.code !== 0 || !(got > 0)) throw new Error(`reference reader: ${r.stdout}${r.stderr}`);
   if (got !== bytes) notes.push(`${pty ? 'node-pty' : 'pipe'} reference: read ${got} of the ${bytes} bytes written`);
@@ -546,7 +606,12 @@ async function rowIngest(pty: boolean, bytes: number, peaks: number[]): Promise<
 }
 
 /** A data dir with two ended processes' logs, written as the supervisor writes them. */
-async function logsDir(prefix: string, big: { id: string; command: string; written: number; cap: number }, small: { id: string; command: string; written: number; cap: number }, batch: (n: number) => Buffer) {
+async function logsDir(
+  prefix: string,
+  big: { id: string; command: string; written: number; cap: number },
+  small: { id: string; command: string; written: number; cap: number },
+  batch: (n: number) => Buffer,
+) {
   const sb = sandbox(prefix);
   const keys = keysOf(sb);
   const t0 = performance.now();
@@ -560,7 +625,9 @@ async function logsDir(prefix: string, big: { id: string; command: string; writt
     sb,
     out.map((o) => o.rec),
   );
-  log(`wrote ${out.map((o) => `${(o.onDisk / MiB).toFixed(0)} MiB in ${o.pieces} piece(s)`).join(' and ')} of log in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `wrote ${out.map((o) => `${(o.onDisk / MiB).toFixed(0)} MiB in ${o.pieces} piece(s)`).join(' and ')} of log in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return { sb, big: out[0]!, small: out[1]! };
 }
 
@@ -572,7 +639,12 @@ const sizeLabel = (o: { onDisk: number; pieces: number; rec: ProcessRecord }, wr
 async function rowGetLogs(): Promise<void> {
   log('get_logs -n 20 on a log at its 1 GiB cap vs a 1 MiB log (writing the logs); key cache warm');
   const bigWritten = (1 << 30) + 127 * MiB; // past the cap: the oldest pieces dropped, the active one almost full
-  const { sb, big, small } = await logsDir('bgm-bench-logs-', { id: 'b1b1b1b1', command: 'bench 1 GiB', written: bigWritten, cap: 1 << 30 }, { id: '5a5a5a5a', command: 'bench 1 MiB', written: MiB, cap: 100 * MiB }, lineBatch);
+  const { sb, big, small } = await logsDir(
+    'bgm-bench-logs-',
+    { id: 'b1b1b1b1', command: 'bench 1 GiB', written: bigWritten, cap: 1 << 30 },
+    { id: '5a5a5a5a', command: 'bench 1 MiB', written: MiB, cap: 100 * MiB },
+    lineBatch,
+  );
   try {
     const tail = (last: string) => new RegExp(`^(?:\\d{8}:\\d{4} \\.+\\n){19}${last.replace(/\./g, '\\.')}\\n$`);
     const t = await interleave(REPS, {
@@ -612,7 +684,16 @@ async function rowList500(): Promise<void> {
     });
     const m = stat(t.many);
     const o = stat(t.one);
-    rows.push({ figure: '`list_processes` (fast path); data dir: 500 ended records, no live process', cache: KEY_WARM, value: fmtMs(m), reference: `the same; data dir: ${one.label}`, refValue: fmtMs(o), ratio: ratio(m, o), target: '≤ 1.5x', met: m.median <= 1.5 * o.median });
+    rows.push({
+      figure: '`list_processes` (fast path); data dir: 500 ended records, no live process',
+      cache: KEY_WARM,
+      value: fmtMs(m),
+      reference: `the same; data dir: ${one.label}`,
+      refValue: fmtMs(o),
+      ratio: ratio(m, o),
+      target: '≤ 1.5x',
+      met: m.median <= 1.5 * o.median,
+    });
   } finally {
     drop(sb);
   }
@@ -624,7 +705,9 @@ async function rowsWarm(): Promise<void> {
   const [d1, d10, de] = [await live1(), await live10(), await ended()];
   const sbStart = sandbox('bgm-bench-warm-start-');
   try {
-    log('key cache warm: list_processes, get_logs -n 20, send_input (1 and 10 live processes), start_process (fast path) vs node -e 0');
+    log(
+      'key cache warm: list_processes, get_logs -n 20, send_input (1 and 10 live processes), start_process (fast path) vs node -e 0',
+    );
     const t = await interleave(REPS, {
       node: () => script([NODE, '-e', '0'], warm(d1.sb), /^$/),
       list1: () => script(viaDist('list_processes'), warm(d1.sb), d1.listRe),
@@ -639,7 +722,16 @@ async function rowsWarm(): Promise<void> {
     const node = stat(t.node);
     const push = (figure: string, xs: number[], limit: number, extra = '') => {
       const x = stat(xs);
-      rows.push({ figure: `${figure}${extra}`, cache: KEY_WARM, value: fmtMs(x), reference: '`node -e 0`', refValue: fmtMs(node), ratio: ratio(x, node), target: `≤ ${limit}x`, met: x.median <= limit * node.median });
+      rows.push({
+        figure: `${figure}${extra}`,
+        cache: KEY_WARM,
+        value: fmtMs(x),
+        reference: '`node -e 0`',
+        refValue: fmtMs(node),
+        ratio: ratio(x, node),
+        target: `≤ ${limit}x`,
+        met: x.median <= limit * node.median,
+      });
     };
     push(`\`list_processes\` via the fast path; ${dirNote(d1)}`, t.list1, 1.6);
     push(`\`list_processes\` via the fast path; ${dirNote(d10)}`, t.list10, 1.6);
@@ -647,8 +739,16 @@ async function rowsWarm(): Promise<void> {
     push(`\`get_logs -n 20\` of the 1 MiB REPL via the fast path; ${dirNote(d10)}`, t.logs10, 2.2);
     push(`\`send_input\` (\`pass\` to the 1 MiB REPL) via the fast path; ${dirNote(d1)}`, t.send1, 2.2);
     push(`\`send_input\` (\`pass\` to the 1 MiB REPL) via the fast path; ${dirNote(d10)}`, t.send10, 2.2);
-    push('`start_process` until it prints `Started` (PTY, `sleep 600`) via the fast path; data dir: the `sleep`s this row started', t.start, 2.2);
-    push(`\`list_processes\` via the fast path; ${dirNote(de)}: **not the target** (no process to check; the rows with live processes are)`, t.listEnded, 1.6);
+    push(
+      '`start_process` until it prints `Started` (PTY, `sleep 600`) via the fast path; data dir: the `sleep`s this row started',
+      t.start,
+      2.2,
+    );
+    push(
+      `\`list_processes\` via the fast path; ${dirNote(de)}: **not the target** (no process to check; the rows with live processes are)`,
+      t.listEnded,
+      1.6,
+    );
   } finally {
     drop(sbStart);
   }
@@ -670,7 +770,16 @@ async function rowsWarmTsx(): Promise<void> {
     [d10, u.list10],
   ] as const) {
     const list = stat(xs);
-    rows.push({ figure: `\`list_processes\` via \`npx tsx\`; ${dirNote(d)}`, cache: KEY_WARM, value: fmtMs(list), reference: '`npx tsx` empty `.ts`', refValue: fmtMs(emp), ratio: ratio(list, emp), target: `≤ 1.00x + 60 ms (≤ ${((emp.median + 60) / emp.median).toFixed(2)}x here)`, met: list.median <= emp.median + 60 });
+    rows.push({
+      figure: `\`list_processes\` via \`npx tsx\`; ${dirNote(d)}`,
+      cache: KEY_WARM,
+      value: fmtMs(list),
+      reference: '`npx tsx` empty `.ts`',
+      refValue: fmtMs(emp),
+      ratio: ratio(list, emp),
+      target: `≤ 1.00x + 60 ms (≤ ${((emp.median + 60) / emp.median).toFixed(2)}x here)`,
+      met: list.median <= emp.median + 60,
+    });
   }
 }
 
@@ -684,11 +793,29 @@ async function rowsPython(): Promise<void> {
     return;
   }
   const [d1, d10] = [await live1(), await live10()];
-  log(`key cache warm: list_processes (fast path, 1 and 10 live processes) vs ${PY.exe} bench/python-list.py on a state with the same processes`);
+  log(
+    `key cache warm: list_processes (fast path, 1 and 10 live processes) vs ${PY.exe} bench/python-list.py on a state with the same processes`,
+  );
   const stateOf = (d: DataDir, name: string) => {
     const file = path.join(scratch, name);
-    const doc = Object.fromEntries(storeOf(d.sb).read().processes.map((p) => [p.id, { id: p.id, pid: p.pid, status: 'running', start_time: Math.floor(Date.parse(p.startedAt) / 1000), command: p.command }]));
-    const enc = spawnSync('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-pass', 'env:BG_PASSWORD', '-out', file], { input: JSON.stringify(doc), env: d.sb.env });
+    const doc = Object.fromEntries(
+      storeOf(d.sb)
+        .read()
+        .processes.map((p) => [
+          p.id,
+          {
+            id: p.id,
+            pid: p.pid,
+            status: 'running',
+            start_time: Math.floor(Date.parse(p.startedAt) / 1000),
+            command: p.command,
+          },
+        ]),
+    );
+    const enc = spawnSync('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-pass', 'env:BG_PASSWORD', '-out', file], {
+      input: JSON.stringify(doc),
+      env: d.sb.env,
+    });
     if (enc.status !== 0) throw new Error(`openssl: ${enc.stderr}`);
     return file;
   };
@@ -722,7 +849,12 @@ async function rowsPython(): Promise<void> {
 async function rowScreen(): Promise<void> {
   log('get_logs --screen on a log of redraws at its 1 GiB cap vs a 1 MiB one (writing the logs); key cache warm');
   const bigWritten = (1 << 30) + 127 * MiB;
-  const { sb, big, small } = await logsDir('bgm-bench-screen-', { id: 'c1c1c1c1', command: 'bench screen 1 GiB', written: bigWritten, cap: 1 << 30 }, { id: 'c2c2c2c2', command: 'bench screen 1 MiB', written: MiB, cap: 100 * MiB }, screenBatch);
+  const { sb, big, small } = await logsDir(
+    'bgm-bench-screen-',
+    { id: 'c1c1c1c1', command: 'bench screen 1 GiB', written: bigWritten, cap: 1 << 30 },
+    { id: 'c2c2c2c2', command: 'bench screen 1 MiB', written: MiB, cap: 100 * MiB },
+    screenBatch,
+  );
   try {
     const screen = /^Counter: \d{8}  row 00\.+\n(?:Counter: .*\n){39}$/;
     const t = await interleave(REPS, {
@@ -731,7 +863,16 @@ async function rowScreen(): Promise<void> {
     });
     const b = stat(t.big);
     const m = stat(t.small);
-    rows.push({ figure: `\`get_logs --screen\` (fast path) on an ended process's log of full-screen redraws: ${sizeLabel(big, bigWritten)}`, cache: KEY_WARM, value: fmtMs(b), reference: `the same on a small log: ${sizeLabel(small, MiB)}`, refValue: fmtMs(m), ratio: ratio(b, m), target: '≤ 1.5x', met: b.median <= 1.5 * m.median });
+    rows.push({
+      figure: `\`get_logs --screen\` (fast path) on an ended process's log of full-screen redraws: ${sizeLabel(big, bigWritten)}`,
+      cache: KEY_WARM,
+      value: fmtMs(b),
+      reference: `the same on a small log: ${sizeLabel(small, MiB)}`,
+      refValue: fmtMs(m),
+      ratio: ratio(b, m),
+      target: '≤ 1.5x',
+      met: b.median <= 1.5 * m.median,
+    });
   } finally {
     drop(sb);
   }
@@ -746,7 +887,11 @@ async function rowStartUnderLoad(): Promise<void> {
     const once = async () => {
       const port = await freePort();
       const server = `require('http').createServer().listen(${port}, '127.0.0.1')`;
-      return script(viaDist('start_process', '--wait-port', String(port), '--', NODE, '-e', server), warm(sb), /^Ready: listening on port \d+$/m);
+      return script(
+        viaDist('start_process', '--wait-port', String(port), '--', NODE, '-e', server),
+        warm(sb),
+        /^Ready: listening on port \d+$/m,
+      );
     };
     const t = await interleave(REPS, {
       idle: once,
@@ -765,7 +910,17 @@ async function rowStartUnderLoad(): Promise<void> {
     });
     const l = stat(t.loaded);
     const i = stat(t.idle);
-    rows.push({ figure: '`start_process --wait-port` until `Ready` (fast path, a node server) with two CPU hogs running; data dir: the servers this row started', cache: KEY_WARM, value: fmtMs(l), reference: 'the same with no hog', refValue: fmtMs(i), ratio: ratio(l, i), target: '≤ 3x', met: l.median <= 3 * i.median });
+    rows.push({
+      figure:
+        '`start_process --wait-port` until `Ready` (fast path, a node server) with two CPU hogs running; data dir: the servers this row started',
+      cache: KEY_WARM,
+      value: fmtMs(l),
+      reference: 'the same with no hog',
+      refValue: fmtMs(i),
+      ratio: ratio(l, i),
+      target: '≤ 3x',
+      met: l.median <= 3 * i.median,
+    });
   } finally {
     drop(sb);
   }
@@ -786,15 +941,54 @@ async function rowsDashboard(): Promise<void> {
   const line = stat(r.line);
   const dir = 'data dir: 1 live `--no-pty` python3 printing a line every 200 ms';
   const cache = 'key held by the dashboard process (derived once at its start); page cache warm';
-  rows.push({ figure: `dashboard: first contentful paint of a fresh page (${r.fcp.length} page loads, chromium); ${dir}`, cache, value: fmtMs(fcp), reference: 'none', refValue: '', ratio: '', target: 'none', met: 'reported' });
-  rows.push({ figure: `dashboard: page load to the first process row shown (navigation start to the row in the list; ${r.list.length} page loads); ${dir}`, cache, value: fmtMs(list), reference: 'none', refValue: '', ratio: '', target: 'none', met: 'reported' });
-  rows.push({ figure: `dashboard: a line printed to the line shown in the browser (${r.line.length} lines); ${dir}`, cache, value: fmtMs(line), reference: 'none', refValue: '', ratio: '', target: '< 300 ms (median)', met: line.median < 300 });
+  rows.push({
+    figure: `dashboard: first contentful paint of a fresh page (${r.fcp.length} page loads, chromium); ${dir}`,
+    cache,
+    value: fmtMs(fcp),
+    reference: 'none',
+    refValue: '',
+    ratio: '',
+    target: 'none',
+    met: 'reported',
+  });
+  rows.push({
+    figure: `dashboard: page load to the first process row shown (navigation start to the row in the list; ${r.list.length} page loads); ${dir}`,
+    cache,
+    value: fmtMs(list),
+    reference: 'none',
+    refValue: '',
+    ratio: '',
+    target: 'none',
+    met: 'reported',
+  });
+  rows.push({
+    figure: `dashboard: a line printed to the line shown in the browser (${r.line.length} lines); ${dir}`,
+    cache,
+    value: fmtMs(line),
+    reference: 'none',
+    refValue: '',
+    ratio: '',
+    target: '< 300 ms (median)',
+    met: line.median < 300,
+  });
 }
 
 function table(): string {
-  const head = ['figure', 'key cache; page cache', 'median (min–max)', 'reference in the same run', 'reference median (min–max)', 'ratio', 'target', 'met'];
+  const head = [
+    'figure',
+    'key cache; page cache',
+    'median (min–max)',
+    'reference in the same run',
+    'reference median (min–max)',
+    'ratio',
+    'target',
+    'met',
+  ];
   const lines = [head, head.map(() => '---')].map((r) => `| ${r.join(' | ')} |`);
-  for (const r of rows) lines.push(`| ${[r.figure, r.cache, r.value, r.reference, r.refValue, r.ratio, r.target, r.met === 'reported' ? 'reported' : r.met ? 'yes' : '**NO**'].join(' | ')} |`);
+  for (const r of rows)
+    lines.push(
+      `| ${[r.figure, r.cache, r.value, r.reference, r.refValue, r.ratio, r.target, r.met === 'reported' ? 'reported' : r.met ? 'yes' : '**NO**'].join(' | ')} |`,
+    );
   return lines.join('\n');
 }
 
@@ -809,7 +1003,15 @@ const LOAD0 = os.loadavg();
 const STARTED_AT = new Date();
 
 async function main(): Promise<void> {
-  for (const name of ['start_process', 'list_processes', 'get_logs', 'send_input', 'stop_process', 'supervisor', 'dashboard']) {
+  for (const name of [
+    'start_process',
+    'list_processes',
+    'get_logs',
+    'send_input',
+    'stop_process',
+    'supervisor',
+    'dashboard',
+  ]) {
     const file = path.join(LIVE_SKILL, 'dist', `${name}.mjs`);
     if (!fs.existsSync(file)) throw new Error(`${file} is missing: run npm run build first (npm run bench does).`);
   }
@@ -825,7 +1027,16 @@ async function main(): Promise<void> {
   if (want('pty')) await rowIngest(true, PTY_BYTES, peaks);
   if (peaks.length) {
     const p = stat(peaks);
-    rows.push({ figure: `supervisor USS, peak during the ingest runs above (${peaks.length} runs, sampled every 25 ms)`, cache: 'n/a', value: fmtMB(p), reference: 'none', refValue: '', ratio: '', target: '≤ 64 MB (every run)', met: MB(p.max) <= 64 });
+    rows.push({
+      figure: `supervisor USS, peak during the ingest runs above (${peaks.length} runs, sampled every 25 ms)`,
+      cache: 'n/a',
+      value: fmtMB(p),
+      reference: 'none',
+      refValue: '',
+      ratio: '',
+      target: '≤ 64 MB (every run)',
+      met: MB(p.max) <= 64,
+    });
   }
   if (want('logs')) await rowGetLogs();
   if (want('many')) await rowList500();
@@ -843,7 +1054,9 @@ async function main(): Promise<void> {
       `Load average ${LOAD0.map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min) at the start, ${os
         .loadavg()
         .map((x) => x.toFixed(1))
-        .join(' / ')} at the end; the run took ${elapsed.toFixed(0)} s. ${REPS} interleaved runs a side (ingest: ${INGEST_REPS}), after one untimed warm-up each (none for ingest); the scripts run from a copy of skills/background-manager taken after the build${ONLY ? `; only the groups ${ONLY.join(', ')} (BENCH_ONLY)` : ''}.\n`,
+        .join(
+          ' / ',
+        )} at the end; the run took ${elapsed.toFixed(0)} s. ${REPS} interleaved runs a side (ingest: ${INGEST_REPS}), after one untimed warm-up each (none for ingest); the scripts run from a copy of skills/background-manager taken after the build${ONLY ? `; only the groups ${ONLY.join(', ')} (BENCH_ONLY)` : ''}.\n`,
   );
   console.log(table());
   for (const n of [...new Set(notes)]) console.log(`\nnote: ${n}`);

@@ -66,7 +66,8 @@ function measure(name: string, file: string, keys: SubKeys, built: Built): Resul
     const reader = new LogSetReader(file, keys, PROC, { endSeq: built.endSeq, chained: true });
     const lines = lastLines(reader, TAIL);
     times.push(performance.now() - t0);
-    if (lines.length !== TAIL || lines[TAIL - 1] !== want) throw new Error(`${name}: wrong tail: ${JSON.stringify(lines.slice(-2))}`);
+    if (lines.length !== TAIL || lines[TAIL - 1] !== want)
+      throw new Error(`${name}: wrong tail: ${JSON.stringify(lines.slice(-2))}`);
     if (bytesRead >= 0 && reader.bytesRead !== bytesRead) throw new Error(`${name}: bytesRead varies between runs`);
     bytesRead = reader.bytesRead;
   }
@@ -83,7 +84,9 @@ function fmtBytes(n: number): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
+  return rows
+    .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '))
+    .join('\n');
 }
 
 function main(): void {
@@ -112,9 +115,19 @@ function main(): void {
     const rows = [['log', 'on disk', 'pieces', 'median ms', 'min ms', 'max ms', 'bytesRead']];
     for (const r of results) {
       const s = [...r.times].sort((a, b) => a - b);
-      rows.push([r.name, fmtBytes(r.size), String(r.pieces), ms(s[Math.floor(s.length / 2)]!), ms(s[0]!), ms(s[s.length - 1]!), `${r.bytesRead} (${fmtBytes(r.bytesRead)})`]);
+      rows.push([
+        r.name,
+        fmtBytes(r.size),
+        String(r.pieces),
+        ms(s[Math.floor(s.length / 2)]!),
+        ms(s[0]!),
+        ms(s[s.length - 1]!),
+        `${r.bytesRead} (${fmtBytes(r.bytesRead)})`,
+      ]);
     }
-    console.log(`\nlast ${TAIL} lines via LogSetReader.backward, ${RUNS} runs each (open every piece + read + close):\n`);
+    console.log(
+      `\nlast ${TAIL} lines via LogSetReader.backward, ${RUNS} runs each (open every piece + read + close):\n`,
+    );
     console.log(table(rows));
   } finally {
     cleanup();

@@ -8,7 +8,18 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
-import { alive, figure, listJson, records, run, SCRIPTS, start, waitFor, withSandbox, type Sandbox } from './helpers.ts';
+import {
+  alive,
+  figure,
+  listJson,
+  records,
+  run,
+  SCRIPTS,
+  start,
+  waitFor,
+  withSandbox,
+  type Sandbox,
+} from './helpers.ts';
 
 /** Where a client connects: a path, or (older records) a name in the abstract namespace. */
 const addressOf = (socket: string) => (socket.startsWith('/') ? socket : `\0${socket}`);
@@ -19,8 +30,19 @@ function connectAsNobody(address: string): Promise<string> {
 s.on('connect', () => { console.log('connected'); s.destroy(); });
 s.on('error', (e) => console.log(e.code));`;
   return new Promise((resolve, reject) =>
-    execFile('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', script, Buffer.from(address, 'latin1').toString('hex')], { timeout: 30_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim()),
+    execFile(
+      'setpriv',
+      [
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+        process.execPath,
+        '-e',
+        script,
+        Buffer.from(address, 'latin1').toString('hex'),
+      ],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim())),
     ),
   );
 }
@@ -31,7 +53,18 @@ const fdCount = (pid: number) => fs.readdirSync(`/proc/${pid}/fd`).length;
 /** start_process under a lower open-file limit (soft and hard), which the supervisor inherits. */
 function startLimited(sb: Sandbox, nofile: number, args: string[]): Promise<{ id: string; pid: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('prlimit', [`--nofile=${nofile}:${nofile}`, process.execPath, '--import', 'tsx', path.join(SCRIPTS, 'start_process.ts'), ...args], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'prlimit',
+      [
+        `--nofile=${nofile}:${nofile}`,
+        process.execPath,
+        '--import',
+        'tsx',
+        path.join(SCRIPTS, 'start_process.ts'),
+        ...args,
+      ],
+      { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -70,7 +103,7 @@ function flood(address: string, count: number): { opened: () => number; stop: ()
   };
 }
 
-withSandbox('another user cannot connect to a supervisor\'s control socket', async (sb) => {
+withSandbox("another user cannot connect to a supervisor's control socket", async (sb) => {
   const p = await start(sb, ['sleep', '1000']);
   // Only the socket's own folder may keep others out: the folders above it are opened up.
   fs.chmodSync(sb.dir, 0o755);
@@ -81,23 +114,31 @@ withSandbox('another user cannot connect to a supervisor\'s control socket', asy
   assert.is(r.code, 0, r.stderr);
 });
 
-withSandbox('a flood of idle connections from the owner leaves the supervisor its descriptors, and stop_process still stops the process', async (sb) => {
-  const p = await startLimited(sb, 256, ['sleep', '1000']);
-  const rec = records(sb).find((r) => r.id === p.id)!;
-  const f = flood(addressOf(rec.socket!), 400);
-  try {
-    await waitFor('the flood to be under way', () => f.opened() >= 800, 60_000);
-    const fds = fdCount(rec.supervisorPid!);
-    assert.ok(fds < 100, `the supervisor holds ${fds} descriptors`);
-    const r = await run(sb, 'stop_process.ts', [p.id, '--timeout', '5'], { timeoutMs: 90_000 });
-    assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, new RegExp(`^Stopped process ${p.id} \\(PID ${p.pid}\\): SIGTERM ended it \\(exit status 143\\)\\.\\n$`));
-    assert.not.ok(alive(p.pid));
-    figure(`flood of 400 idle connections (${f.opened()} opened in all): the supervisor held ${fds} fds; stop_process: ${(r.stderr.trim() || 'answered by the supervisor').slice(0, 160)}`);
-  } finally {
-    f.stop();
-  }
-});
+withSandbox(
+  'a flood of idle connections from the owner leaves the supervisor its descriptors, and stop_process still stops the process',
+  async (sb) => {
+    const p = await startLimited(sb, 256, ['sleep', '1000']);
+    const rec = records(sb).find((r) => r.id === p.id)!;
+    const f = flood(addressOf(rec.socket!), 400);
+    try {
+      await waitFor('the flood to be under way', () => f.opened() >= 800, 60_000);
+      const fds = fdCount(rec.supervisorPid!);
+      assert.ok(fds < 100, `the supervisor holds ${fds} descriptors`);
+      const r = await run(sb, 'stop_process.ts', [p.id, '--timeout', '5'], { timeoutMs: 90_000 });
+      assert.is(r.code, 0, r.stdout + r.stderr);
+      assert.match(
+        r.stdout,
+        new RegExp(`^Stopped process ${p.id} \\(PID ${p.pid}\\): SIGTERM ended it \\(exit status 143\\)\\.\\n$`),
+      );
+      assert.not.ok(alive(p.pid));
+      figure(
+        `flood of 400 idle connections (${f.opened()} opened in all): the supervisor held ${fds} fds; stop_process: ${(r.stderr.trim() || 'answered by the supervisor').slice(0, 160)}`,
+      );
+    } finally {
+      f.stop();
+    }
+  },
+);
 
 withSandbox('stop_process stops the process itself when its supervisor does not answer', async (sb) => {
   const p = await start(sb, ['sleep', '1000']);
@@ -105,8 +146,17 @@ withSandbox('stop_process stops the process itself when its supervisor does not 
   process.kill(rec.supervisorPid!, 'SIGSTOP'); // it cannot answer; cleanup SIGKILLs it
   const r = await run(sb, 'stop_process.ts', [p.id, '--timeout', '5'], { timeoutMs: 90_000 });
   assert.is(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, new RegExp(`^Stopped process ${p.id} \\(PID ${p.pid}\\): SIGTERM ended it \\(exit status 143\\)\\.\\n$`));
-  assert.match(r.stderr, new RegExp(`^stop_process: note: ${p.id}: its supervisor \\(PID ${rec.supervisorPid}\\) did not answer .+; ended it and stopped the process directly`, 'm'));
+  assert.match(
+    r.stdout,
+    new RegExp(`^Stopped process ${p.id} \\(PID ${p.pid}\\): SIGTERM ended it \\(exit status 143\\)\\.\\n$`),
+  );
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^stop_process: note: ${p.id}: its supervisor \\(PID ${rec.supervisorPid}\\) did not answer .+; ended it and stopped the process directly`,
+      'm',
+    ),
+  );
   assert.not.ok(alive(p.pid));
   assert.is((await listJson(sb)).find((x) => x.id === p.id)!.status, 'stopped');
 });
@@ -117,7 +167,13 @@ withSandbox('restart_process restarts a process whose supervisor does not answer
   process.kill(rec.supervisorPid!, 'SIGSTOP'); // cleanup SIGKILLs it, should the restart not
   const r = await run(sb, 'restart_process.ts', [p.id], { timeoutMs: 90_000 });
   assert.is(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stderr, new RegExp(`^restart_process: note: ${p.id}: its supervisor \\(PID ${rec.supervisorPid}\\) did not answer .+; ended it and stopped the process directly`, 'm'));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^restart_process: note: ${p.id}: its supervisor \\(PID ${rec.supervisorPid}\\) did not answer .+; ended it and stopped the process directly`,
+      'm',
+    ),
+  );
   const m = new RegExp(`^Restarted process ${p.id} \\(PID (\\d+); stopped by SIGTERM\\)\\.$`, 'm').exec(r.stdout);
   assert.ok(m, r.stdout);
   assert.not.ok(alive(p.pid));

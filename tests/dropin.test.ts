@@ -24,11 +24,16 @@ function pythonDataDir(dataDir: string, logs: Record<string, Buffer>): void {
     };
     fs.writeFileSync(path.join(dataDir, 'logs', `${id}.log.enc`), logs[id]!, { mode: 0o600 });
   }
-  fs.writeFileSync(path.join(dataDir, 'processes.json.enc'), openssl(Buffer.from(JSON.stringify(state))), { mode: 0o600 });
+  fs.writeFileSync(path.join(dataDir, 'processes.json.enc'), openssl(Buffer.from(JSON.stringify(state))), {
+    mode: 0o600,
+  });
 }
 
 function openssl(input: Buffer): Buffer {
-  const r = spawnSync('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-pass', 'env:BG_PASSWORD'], { input, env: { ...process.env, BG_PASSWORD: PASSWORD } });
+  const r = spawnSync('openssl', ['enc', '-aes-256-cbc', '-pbkdf2', '-pass', 'env:BG_PASSWORD'], {
+    input,
+    env: { ...process.env, BG_PASSWORD: PASSWORD },
+  });
   assert.is(r.status, 0, String(r.stderr));
   return r.stdout;
 }
@@ -36,7 +41,10 @@ function openssl(input: Buffer): Buffer {
 test('a Python skill log of 0 bytes (it never flushed) reads as an empty log: no output, exit 0, a note', async () => {
   const sb = makeSandbox();
   try {
-    pythonDataDir(sb.env.BG_DATA_DIR!, { e5f6a7b8: Buffer.alloc(0), a1b2c3d4: openssl(Buffer.from('hello from python\n')) });
+    pythonDataDir(sb.env.BG_DATA_DIR!, {
+      e5f6a7b8: Buffer.alloc(0),
+      a1b2c3d4: openssl(Buffer.from('hello from python\n')),
+    });
     for (const n of [[], ['-n', '0'], ['--new']]) {
       const empty = await run(sb, 'get_logs.ts', ['e5f6a7b8', ...n]);
       assert.is(empty.code, 0, `get_logs ${n.join(' ')} on an empty Python log: ${empty.stderr}`);

@@ -7,20 +7,38 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { alive, figure, withSandbox, freePort, listJson, records, run, snapshot, start, track, waitFor, PASSWORD, ROOT, SCRIPTS, type Sandbox } from './helpers.ts';
+import {
+  alive,
+  figure,
+  withSandbox,
+  freePort,
+  listJson,
+  records,
+  run,
+  snapshot,
+  start,
+  track,
+  waitFor,
+  PASSWORD,
+  ROOT,
+  SCRIPTS,
+  type Sandbox,
+} from './helpers.ts';
 import { treeMembers } from '../skills/background-manager/scripts/lib/process/proc.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { LogReader } from '../skills/background-manager/scripts/lib/log/logfile.ts';
 
-
-const logs = async (sb: Sandbox, id: string, args: string[] = []) => (await run(sb, 'get_logs.ts', [id, ...args])).stdout;
+const logs = async (sb: Sandbox, id: string, args: string[] = []) =>
+  (await run(sb, 'get_logs.ts', [id, ...args])).stdout;
 
 function get(port: number, urlPath: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      })
+      .on('error', reject);
   });
 }
 
@@ -35,45 +53,61 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-withSandbox('the documented flow: http.server started verbatim with npx tsx, listed, logged live, stopped, log kept', async (sb) => {
-  const port = await freePort();
-  const started = await run(sb, 'start_process.ts', ['python3', '-m', 'http.server', String(port)], { npx: true });
-  assert.is(started.code, 0, started.stderr);
-  const m = /^Started process ([0-9a-f]{8}) \(PID (\d+)\)\n/.exec(started.stdout);
-  assert.ok(m, started.stdout);
-  assert.match(started.stdout, /get_logs\.ts [0-9a-f]{8}/);
-  const id = m![1]!;
-  const listed = await run(sb, 'list_processes.ts', []);
-  // The Python skill's columns in its order (ID PID STATUS STARTED), ours, then COMMAND last.
-  assert.match(listed.stdout, /^ID\s+PID\s+STATUS\s+STARTED\s+NAME\s+RESTARTS\s+PORTS\s+COMMAND\n/);
-  assert.match(listed.stdout, new RegExp(`^${id}\\s+${m![2]}\\s+running\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+-\\s+0\\s+\\S+\\s+python3 -m http\\.server ${port}$`, 'm'));
-  await waitFor('the server to listen', () => portOpen(port));
-  // "Logged live": timed with a follower that is already running, so that the figure is the
-  // log's latency, not the ~1-3 s a fresh node + tsx get_logs takes to boot on a loaded machine.
-  const follower = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'get_logs.ts'), id, '-f', '-n', '0'], { env: sb.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
-  const followerClosed = new Promise((r) => follower.on('close', r));
-  let followed = '';
-  follower.stdout.on('data', (d) => (followed += d));
-  try {
-    await waitFor('the follower to show the server banner', () => followed.includes('Serving HTTP'), 30_000);
-    assert.is(await get(port, '/probe-request-1'), 404);
-    const t0 = Date.now();
-    await waitFor('the request in get_logs -f', () => followed.includes('GET /probe-request-1'), 10_000, 10);
-    const loggedMs = Date.now() - t0;
-    figure(`documented flow: a request to http.server showed in get_logs -f ${loggedMs} ms after its response`);
-    assert.ok(loggedMs < 2000, `logged after ${loggedMs} ms`);
-  } finally {
-    follower.kill('SIGKILL');
-    await followerClosed;
-  }
-  const stop = await run(sb, 'stop_process.ts', [id]);
-  assert.is(stop.code, 0, stop.stderr);
-  assert.match(stop.stdout, new RegExp(`^Stopped process ${id} \\(PID \\d+\\): SIGTERM ended it \\(exit status \\d+\\)\\.$`, 'm'));
-  assert.not.ok(await portOpen(port), 'the port is free after stop');
-  assert.match(await logs(sb, id), /GET \/probe-request-1/);
-  const after = await listJson(sb);
-  assert.is(after[0]!.status, 'stopped');
-});
+withSandbox(
+  'the documented flow: http.server started verbatim with npx tsx, listed, logged live, stopped, log kept',
+  async (sb) => {
+    const port = await freePort();
+    const started = await run(sb, 'start_process.ts', ['python3', '-m', 'http.server', String(port)], { npx: true });
+    assert.is(started.code, 0, started.stderr);
+    const m = /^Started process ([0-9a-f]{8}) \(PID (\d+)\)\n/.exec(started.stdout);
+    assert.ok(m, started.stdout);
+    assert.match(started.stdout, /get_logs\.ts [0-9a-f]{8}/);
+    const id = m![1]!;
+    const listed = await run(sb, 'list_processes.ts', []);
+    // The Python skill's columns in its order (ID PID STATUS STARTED), ours, then COMMAND last.
+    assert.match(listed.stdout, /^ID\s+PID\s+STATUS\s+STARTED\s+NAME\s+RESTARTS\s+PORTS\s+COMMAND\n/);
+    assert.match(
+      listed.stdout,
+      new RegExp(
+        `^${id}\\s+${m![2]}\\s+running\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+-\\s+0\\s+\\S+\\s+python3 -m http\\.server ${port}$`,
+        'm',
+      ),
+    );
+    await waitFor('the server to listen', () => portOpen(port));
+    // "Logged live": timed with a follower that is already running, so that the figure is the
+    // log's latency, not the ~1-3 s a fresh node + tsx get_logs takes to boot on a loaded machine.
+    const follower = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(SCRIPTS, 'get_logs.ts'), id, '-f', '-n', '0'],
+      { env: sb.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const followerClosed = new Promise((r) => follower.on('close', r));
+    let followed = '';
+    follower.stdout.on('data', (d) => (followed += d));
+    try {
+      await waitFor('the follower to show the server banner', () => followed.includes('Serving HTTP'), 30_000);
+      assert.is(await get(port, '/probe-request-1'), 404);
+      const t0 = Date.now();
+      await waitFor('the request in get_logs -f', () => followed.includes('GET /probe-request-1'), 10_000, 10);
+      const loggedMs = Date.now() - t0;
+      figure(`documented flow: a request to http.server showed in get_logs -f ${loggedMs} ms after its response`);
+      assert.ok(loggedMs < 2000, `logged after ${loggedMs} ms`);
+    } finally {
+      follower.kill('SIGKILL');
+      await followerClosed;
+    }
+    const stop = await run(sb, 'stop_process.ts', [id]);
+    assert.is(stop.code, 0, stop.stderr);
+    assert.match(
+      stop.stdout,
+      new RegExp(`^Stopped process ${id} \\(PID \\d+\\): SIGTERM ended it \\(exit status \\d+\\)\\.$`, 'm'),
+    );
+    assert.not.ok(await portOpen(port), 'the port is free after stop');
+    assert.match(await logs(sb, id), /GET \/probe-request-1/);
+    const after = await listJson(sb);
+    assert.is(after[0]!.status, 'stopped');
+  },
+);
 
 withSandbox('a REPL under a PTY: send_input gets 42 back; -n then a second call completes one line', async (sb) => {
   const { id } = await start(sb, ['python3']);
@@ -93,12 +127,16 @@ withSandbox('a REPL under a PTY: send_input gets 42 back; -n then a second call 
 
 withSandbox('a command that exits at once is recorded as exited(0) with its output', async (sb) => {
   const { id } = await start(sb, ['echo', 'done-at-once']);
-  const row = await waitFor('the exit to be recorded', async () => (await listJson(sb)).find((p) => p.id === id && p.status === 'exited'));
+  const row = await waitFor('the exit to be recorded', async () =>
+    (await listJson(sb)).find((p) => p.id === id && p.status === 'exited'),
+  );
   assert.is(row.exitCode, 0);
   assert.match((await run(sb, 'list_processes.ts', [])).stdout, new RegExp(`${id}\\s+\\d+\\s+exited\\(0\\)\\s`));
   assert.is(await logs(sb, id), 'done-at-once\n');
   const fail = await start(sb, ['sh -c "exit 3"']);
-  const f = await waitFor('exit 3', async () => (await listJson(sb)).find((p) => p.id === fail.id && p.status === 'exited'));
+  const f = await waitFor('exit 3', async () =>
+    (await listJson(sb)).find((p) => p.id === fail.id && p.status === 'exited'),
+  );
   assert.is(f.exitCode, 3);
   // A command of several lines stays on its row of the table.
   const multi = await start(sb, ['sh', '-c', 'echo one\necho two']);
@@ -107,142 +145,238 @@ withSandbox('a command that exits at once is recorded as exited(0) with its outp
   assert.is(table.trimEnd().split('\n').length, 4, table);
 });
 
-withSandbox('the last output before an exit is kept (PTY, 8 at once), and a background job\'s output up to 1 s after it', async (sb) => {
-  // Each prints 256 KiB and a last line, then exits at once: the end of the output is still in
-  // the terminal's buffer when the exit is noticed.
-  const quick = await Promise.all(
-    Array.from({ length: 8 }, (_, i) => start(sb, [`head -c 262144 /dev/zero | tr '\\0' x; echo; echo LAST-LINE-${i}`])),
-  );
-  // The background job outlives the shell (it ignores the hang-up a terminal sends then).
-  // The hang-up is ignored before the job is made (no race with the shell's exit).
-  const bg = `trap "" HUP; (sleep 0.3; echo late) & echo early; sleep 0.1`;
-  const jobs = await Promise.all([start(sb, ['sh', '-c', bg]), start(sb, ['--no-pty', 'sh', '-c', bg])]);
-  const ids = [...quick, ...jobs].map((p) => p.id);
-  await waitFor('every exit to be recorded', async () => (await listJson(sb)).filter((p) => ids.includes(p.id) && p.status === 'exited').length === ids.length, 20_000);
-  for (const [i, p] of quick.entries()) assert.is(await logs(sb, p.id, ['-n', '1']), `LAST-LINE-${i}\n`);
-  for (const p of quick) assert.is((await logs(sb, p.id, ['-n', '0', '--raw'])).length, 262144 + `\r\nLAST-LINE-0\r\n`.length);
-  for (const p of jobs) assert.is(await logs(sb, p.id), 'early\nlate\n', `${p.id}: the background job's line is in the log`);
-  // The exit is noticed when it happens (node-pty's own path takes 200 ms more): recorded well
-  // within 190 ms of the last output. Timed on one process at a time (the 8 above share two
-  // cores with the rest of the suite): the best of up to 5 runs.
-  const gapOf = async (id: string) => {
-    const rows = (await logs(sb, id, ['--stream', 'all', '--json', '-n', '2'])).trim().split('\n').map((l) => JSON.parse(l) as { time: string; stream: string; text: string });
-    assert.match(rows[1]!.text, /^exited with code 0$/);
-    return Date.parse(rows[1]!.time) - Date.parse(rows[0]!.time);
-  };
-  const gaps: number[] = [];
-  for (let i = 0; i < 5 && !gaps.some((g) => g < 190); i++) {
-    const one = await start(sb, [`head -c 262144 /dev/zero | tr '\\0' x; echo; echo LAST-LINE`]);
-    await waitFor('its exit to be recorded', async () => (await listJson(sb)).some((p) => p.id === one.id && p.status === 'exited'), 20_000);
-    gaps.push(await gapOf(one.id));
-  }
-  assert.ok(Math.min(...gaps) < 190, `last output to the recorded exit: ${gaps.join(', ')} ms`);
-});
+withSandbox(
+  "the last output before an exit is kept (PTY, 8 at once), and a background job's output up to 1 s after it",
+  async (sb) => {
+    // Each prints 256 KiB and a last line, then exits at once: the end of the output is still in
+    // the terminal's buffer when the exit is noticed.
+    const quick = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        start(sb, [`head -c 262144 /dev/zero | tr '\\0' x; echo; echo LAST-LINE-${i}`]),
+      ),
+    );
+    // The background job outlives the shell (it ignores the hang-up a terminal sends then).
+    // The hang-up is ignored before the job is made (no race with the shell's exit).
+    const bg = `trap "" HUP; (sleep 0.3; echo late) & echo early; sleep 0.1`;
+    const jobs = await Promise.all([start(sb, ['sh', '-c', bg]), start(sb, ['--no-pty', 'sh', '-c', bg])]);
+    const ids = [...quick, ...jobs].map((p) => p.id);
+    await waitFor(
+      'every exit to be recorded',
+      async () => (await listJson(sb)).filter((p) => ids.includes(p.id) && p.status === 'exited').length === ids.length,
+      20_000,
+    );
+    for (const [i, p] of quick.entries()) assert.is(await logs(sb, p.id, ['-n', '1']), `LAST-LINE-${i}\n`);
+    for (const p of quick)
+      assert.is((await logs(sb, p.id, ['-n', '0', '--raw'])).length, 262144 + `\r\nLAST-LINE-0\r\n`.length);
+    for (const p of jobs)
+      assert.is(await logs(sb, p.id), 'early\nlate\n', `${p.id}: the background job's line is in the log`);
+    // The exit is noticed when it happens (node-pty's own path takes 200 ms more): recorded well
+    // within 190 ms of the last output. Timed on one process at a time (the 8 above share two
+    // cores with the rest of the suite): the best of up to 5 runs.
+    const gapOf = async (id: string) => {
+      const rows = (await logs(sb, id, ['--stream', 'all', '--json', '-n', '2']))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { time: string; stream: string; text: string });
+      assert.match(rows[1]!.text, /^exited with code 0$/);
+      return Date.parse(rows[1]!.time) - Date.parse(rows[0]!.time);
+    };
+    const gaps: number[] = [];
+    for (let i = 0; i < 5 && !gaps.some((g) => g < 190); i++) {
+      const one = await start(sb, [`head -c 262144 /dev/zero | tr '\\0' x; echo; echo LAST-LINE`]);
+      await waitFor(
+        'its exit to be recorded',
+        async () => (await listJson(sb)).some((p) => p.id === one.id && p.status === 'exited'),
+        20_000,
+      );
+      gaps.push(await gapOf(one.id));
+    }
+    assert.ok(Math.min(...gaps) < 190, `last output to the recorded exit: ${gaps.join(', ')} ms`);
+  },
+);
 
-withSandbox('background jobs that outlive the command: named in the log, their port listed, ended by stop_process and --all', async (sb) => {
-  const port = await freePort();
-  const { id } = await start(sb, ['sh', '-c', `trap "" HUP; sleep 300 & echo "job $!"; python3 -m http.server ${port} >/dev/null 2>&1 & echo "web $!"`]);
-  await waitFor('the exit', async () => (await listJson(sb)).find((p) => p.id === id && p.status === 'exited'));
-  const out = await logs(sb, id);
-  const job = Number(/^job (\d+)$/m.exec(out)![1]);
-  const web = Number(/^web (\d+)$/m.exec(out)![1]);
-  track(sb, job, web); // ended by cleanup should the tool fail to
-  assert.ok(alive(job) && alive(web));
-  const events = await logs(sb, id, ['--stream', 'events']);
-  // Named as it was when the command ended: a job not yet past its exec is still "sh".
-  assert.match(events, new RegExp(`^still running after it ended, not stopped with it: .*PID ${job} \\((sleep|sh)\\)`, 'm'), events);
-  // The server it left behind holds a port: list_processes shows it on the ended process.
-  const row = await waitFor('the port in list_processes', async () => (await listJson(sb)).find((p) => p.id === id && p.ports.includes(port)), 20_000);
-  assert.equal(((row as unknown as { leftovers: { pid: number }[] }).leftovers ?? []).map((l) => l.pid).sort(), [job, web].sort());
-  // Forgetting it would lose the way to stop them: remove_process refuses, --exited keeps it.
-  const refused = await run(sb, 'remove_process.ts', [id]);
-  assert.is(refused.code, 1);
-  assert.match(refused.stderr, new RegExp(`${id} left PID \\d+, PID \\d+ running; stop it first, or pass --force\\. Nothing was removed\\.`));
-  const kept = await run(sb, 'remove_process.ts', ['--exited']);
-  assert.is(kept.code, 0, kept.stderr);
-  assert.match(kept.stderr, new RegExp(`note: kept ${id}: it left PID \\d+, PID \\d+ running; stop_process ${id} ends them \\(or remove_process --exited --force\\)\\.`));
-  assert.ok((await listJson(sb)).some((p) => p.id === id) && alive(job) && alive(web));
-  const stop = await run(sb, 'stop_process.ts', [id]);
-  assert.is(stop.code, 0, stop.stderr);
-  assert.match(stop.stdout, new RegExp(`^Process ${id} is not running \\(exited\\(0\\)\\); stopped what it left running: .+: SIGTERM ended them\\.\n$`));
-  assert.ok(stop.stdout.includes(`PID ${job} (sleep)`) && (stop.stdout.includes(`PID ${web} (python3)`) || stop.stdout.includes(`PID ${web} (bash)`)), stop.stdout);
-  assert.not.ok(alive(job) || alive(web), 'both ended');
-  assert.not.ok(await portOpen(port), 'the port is free');
-  assert.equal((await listJson(sb)).find((p) => p.id === id)!.ports, []);
-  assert.match((await run(sb, 'stop_process.ts', [id])).stdout, /nothing to stop\.$/m);
-  // --all includes ended processes that left something running.
-  const again = await start(sb, ['--no-pty', 'sh', '-c', 'sleep 301 & echo "job $!"']);
-  await waitFor('the second exit', async () => (await listJson(sb)).find((p) => p.id === again.id && p.status === 'exited'));
-  const job2 = Number(/^job (\d+)$/m.exec(await logs(sb, again.id))![1]);
-  track(sb, job2);
-  const all = await run(sb, 'stop_process.ts', ['--all']);
-  assert.is(all.code, 0, all.stderr);
-  assert.match(all.stdout, new RegExp(`^Process ${again.id} is not running \\(exited\\(0\\)\\); stopped what it left running: PID ${job2} \\(sleep\\): SIGTERM ended it\\.\n$`));
-  assert.not.ok(alive(job2));
-  // A stop right after the command ended, before its end is recorded (a job holds its output
-  // open for up to 1 s): what it left running gets the signal too.
-  const port2 = await freePort();
-  // Its output goes elsewhere: the supervisor closes the pipe 1 s after the shell ends, and a
-  // server still starting then (pyenv's shim is slow under load) would die of EPIPE.
-  const quick = await start(sb, ['--no-pty', 'sh', '-c', `python3 -m http.server ${port2} >/dev/null 2>&1 & echo "web $!"`]);
-  // (python3 may still be bash when it is recorded: pyenv's shim is a bash script that execs it.)
-  // The stop goes out once the shell has ended (on a loaded machine it could otherwise reach
-  // the shell first, and this run would test an ordinary stop).
-  await waitFor('the shell to end', () => !alive(quick.pid), 30_000, 5);
-  const stopNow = await run(sb, '../dist/stop_process.mjs', [quick.id]);
-  assert.is(stopNow.code, 0, stopNow.stderr);
-  assert.match(stopNow.stdout, new RegExp(`^(Stopped process ${quick.id} \\(PID \\d+\\): it had already exited \\(exit status 0\\); SIGTERM went to the process it left running|Process ${quick.id} is not running .*stopped what it left running: PID \\d+ \\((?:python3|bash)\\): SIGTERM ended it)\\.\n$`), stopNow.stdout);
-  const web2 = Number(/^web (\d+)$/m.exec(await logs(sb, quick.id))![1]);
-  track(sb, web2);
-  await waitFor('the server to be gone', () => !alive(web2), 10_000);
-  assert.not.ok(await portOpen(port2), 'its port is free');
-  figure(`stop right after the command ended: ${stopNow.stdout.trim()}`);
-  // remove_process --exited --force stops what is left first, and removes every ended one.
-  const third = await start(sb, ['--no-pty', 'sh', '-c', 'sleep 302 & echo "job $!"']);
-  await waitFor('the third exit', async () => (await listJson(sb)).find((p) => p.id === third.id && p.status === 'exited'));
-  const job3 = Number(/^job (\d+)$/m.exec(await logs(sb, third.id))![1]);
-  track(sb, job3);
-  const forced = await run(sb, 'remove_process.ts', ['--exited', '--force']);
-  assert.is(forced.code, 0, forced.stderr);
-  assert.match(forced.stdout, new RegExp(`^Removed process ${third.id} \\(stopped first by SIGTERM, what it left running\\): `, 'm'));
-  assert.not.ok(alive(job3));
-  assert.equal(await listJson(sb), []);
-  // A --restart policy: each run leaves a job; a stop (during a run or between runs) ends all.
-  const loop = await start(sb, ['--no-pty', '--restart', 'always', 'sh', '-c', 'sleep 303 & echo "job $!"; exit 1']);
-  const jobs = await waitFor('three runs', async () => {
-    const found = [...(await logs(sb, loop.id, ['-n', '0'])).matchAll(/^job (\d+)$/gm)].map((m) => Number(m[1]));
-    return found.length >= 3 && found;
-  }, 20_000);
-  track(sb, ...jobs);
-  const stopLoop = await run(sb, '../dist/stop_process.mjs', [loop.id]);
-  assert.is(stopLoop.code, 0, stopLoop.stderr);
-  // During a run, just after one ended, or between runs: each way, all runs' jobs get the signal.
-  assert.match(stopLoop.stdout, /^Stopped process [0-9a-f]{8} \(PID \d+\): (it was waiting to restart; not restarted \(exit status 1\); SIGTERM went to the \d+ processes its runs left running|it had already exited \(exit status 1\); SIGTERM went to the \d+ processes its runs left running|SIGTERM ended it .*)\.\n$/, stopLoop.stdout);
-  const after = [...(await logs(sb, loop.id, ['-n', '0'])).matchAll(/^job (\d+)$/gm)].map((m) => Number(m[1]));
-  track(sb, ...after);
-  assert.equal(after.filter((pid) => alive(pid)), [], `every run's job ended: ${stopLoop.stdout}`);
-});
+withSandbox(
+  'background jobs that outlive the command: named in the log, their port listed, ended by stop_process and --all',
+  async (sb) => {
+    const port = await freePort();
+    const { id } = await start(sb, [
+      'sh',
+      '-c',
+      `trap "" HUP; sleep 300 & echo "job $!"; python3 -m http.server ${port} >/dev/null 2>&1 & echo "web $!"`,
+    ]);
+    await waitFor('the exit', async () => (await listJson(sb)).find((p) => p.id === id && p.status === 'exited'));
+    const out = await logs(sb, id);
+    const job = Number(/^job (\d+)$/m.exec(out)![1]);
+    const web = Number(/^web (\d+)$/m.exec(out)![1]);
+    track(sb, job, web); // ended by cleanup should the tool fail to
+    assert.ok(alive(job) && alive(web));
+    const events = await logs(sb, id, ['--stream', 'events']);
+    // Named as it was when the command ended: a job not yet past its exec is still "sh".
+    assert.match(
+      events,
+      new RegExp(`^still running after it ended, not stopped with it: .*PID ${job} \\((sleep|sh)\\)`, 'm'),
+      events,
+    );
+    // The server it left behind holds a port: list_processes shows it on the ended process.
+    const row = await waitFor(
+      'the port in list_processes',
+      async () => (await listJson(sb)).find((p) => p.id === id && p.ports.includes(port)),
+      20_000,
+    );
+    assert.equal(
+      ((row as unknown as { leftovers: { pid: number }[] }).leftovers ?? []).map((l) => l.pid).sort(),
+      [job, web].sort(),
+    );
+    // Forgetting it would lose the way to stop them: remove_process refuses, --exited keeps it.
+    const refused = await run(sb, 'remove_process.ts', [id]);
+    assert.is(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      new RegExp(`${id} left PID \\d+, PID \\d+ running; stop it first, or pass --force\\. Nothing was removed\\.`),
+    );
+    const kept = await run(sb, 'remove_process.ts', ['--exited']);
+    assert.is(kept.code, 0, kept.stderr);
+    assert.match(
+      kept.stderr,
+      new RegExp(
+        `note: kept ${id}: it left PID \\d+, PID \\d+ running; stop_process ${id} ends them \\(or remove_process --exited --force\\)\\.`,
+      ),
+    );
+    assert.ok((await listJson(sb)).some((p) => p.id === id) && alive(job) && alive(web));
+    const stop = await run(sb, 'stop_process.ts', [id]);
+    assert.is(stop.code, 0, stop.stderr);
+    assert.match(
+      stop.stdout,
+      new RegExp(
+        `^Process ${id} is not running \\(exited\\(0\\)\\); stopped what it left running: .+: SIGTERM ended them\\.\n$`,
+      ),
+    );
+    assert.ok(
+      stop.stdout.includes(`PID ${job} (sleep)`) &&
+        (stop.stdout.includes(`PID ${web} (python3)`) || stop.stdout.includes(`PID ${web} (bash)`)),
+      stop.stdout,
+    );
+    assert.not.ok(alive(job) || alive(web), 'both ended');
+    assert.not.ok(await portOpen(port), 'the port is free');
+    assert.equal((await listJson(sb)).find((p) => p.id === id)!.ports, []);
+    assert.match((await run(sb, 'stop_process.ts', [id])).stdout, /nothing to stop\.$/m);
+    // --all includes ended processes that left something running.
+    const again = await start(sb, ['--no-pty', 'sh', '-c', 'sleep 301 & echo "job $!"']);
+    await waitFor('the second exit', async () =>
+      (await listJson(sb)).find((p) => p.id === again.id && p.status === 'exited'),
+    );
+    const job2 = Number(/^job (\d+)$/m.exec(await logs(sb, again.id))![1]);
+    track(sb, job2);
+    const all = await run(sb, 'stop_process.ts', ['--all']);
+    assert.is(all.code, 0, all.stderr);
+    assert.match(
+      all.stdout,
+      new RegExp(
+        `^Process ${again.id} is not running \\(exited\\(0\\)\\); stopped what it left running: PID ${job2} \\(sleep\\): SIGTERM ended it\\.\n$`,
+      ),
+    );
+    assert.not.ok(alive(job2));
+    // A stop right after the command ended, before its end is recorded (a job holds its output
+    // open for up to 1 s): what it left running gets the signal too.
+    const port2 = await freePort();
+    // Its output goes elsewhere: the supervisor closes the pipe 1 s after the shell ends, and a
+    // server still starting then (pyenv's shim is slow under load) would die of EPIPE.
+    const quick = await start(sb, [
+      '--no-pty',
+      'sh',
+      '-c',
+      `python3 -m http.server ${port2} >/dev/null 2>&1 & echo "web $!"`,
+    ]);
+    // (python3 may still be bash when it is recorded: pyenv's shim is a bash script that execs it.)
+    // The stop goes out once the shell has ended (on a loaded machine it could otherwise reach
+    // the shell first, and this run would test an ordinary stop).
+    await waitFor('the shell to end', () => !alive(quick.pid), 30_000, 5);
+    const stopNow = await run(sb, '../dist/stop_process.mjs', [quick.id]);
+    assert.is(stopNow.code, 0, stopNow.stderr);
+    assert.match(
+      stopNow.stdout,
+      new RegExp(
+        `^(Stopped process ${quick.id} \\(PID \\d+\\): it had already exited \\(exit status 0\\); SIGTERM went to the process it left running|Process ${quick.id} is not running .*stopped what it left running: PID \\d+ \\((?:python3|bash)\\): SIGTERM ended it)\\.\n$`,
+      ),
+      stopNow.stdout,
+    );
+    const web2 = Number(/^web (\d+)$/m.exec(await logs(sb, quick.id))![1]);
+    track(sb, web2);
+    await waitFor('the server to be gone', () => !alive(web2), 10_000);
+    assert.not.ok(await portOpen(port2), 'its port is free');
+    figure(`stop right after the command ended: ${stopNow.stdout.trim()}`);
+    // remove_process --exited --force stops what is left first, and removes every ended one.
+    const third = await start(sb, ['--no-pty', 'sh', '-c', 'sleep 302 & echo "job $!"']);
+    await waitFor('the third exit', async () =>
+      (await listJson(sb)).find((p) => p.id === third.id && p.status === 'exited'),
+    );
+    const job3 = Number(/^job (\d+)$/m.exec(await logs(sb, third.id))![1]);
+    track(sb, job3);
+    const forced = await run(sb, 'remove_process.ts', ['--exited', '--force']);
+    assert.is(forced.code, 0, forced.stderr);
+    assert.match(
+      forced.stdout,
+      new RegExp(`^Removed process ${third.id} \\(stopped first by SIGTERM, what it left running\\): `, 'm'),
+    );
+    assert.not.ok(alive(job3));
+    assert.equal(await listJson(sb), []);
+    // A --restart policy: each run leaves a job; a stop (during a run or between runs) ends all.
+    const loop = await start(sb, ['--no-pty', '--restart', 'always', 'sh', '-c', 'sleep 303 & echo "job $!"; exit 1']);
+    const jobs = await waitFor(
+      'three runs',
+      async () => {
+        const found = [...(await logs(sb, loop.id, ['-n', '0'])).matchAll(/^job (\d+)$/gm)].map((m) => Number(m[1]));
+        return found.length >= 3 && found;
+      },
+      20_000,
+    );
+    track(sb, ...jobs);
+    const stopLoop = await run(sb, '../dist/stop_process.mjs', [loop.id]);
+    assert.is(stopLoop.code, 0, stopLoop.stderr);
+    // During a run, just after one ended, or between runs: each way, all runs' jobs get the signal.
+    assert.match(
+      stopLoop.stdout,
+      /^Stopped process [0-9a-f]{8} \(PID \d+\): (it was waiting to restart; not restarted \(exit status 1\); SIGTERM went to the \d+ processes its runs left running|it had already exited \(exit status 1\); SIGTERM went to the \d+ processes its runs left running|SIGTERM ended it .*)\.\n$/,
+      stopLoop.stdout,
+    );
+    const after = [...(await logs(sb, loop.id, ['-n', '0'])).matchAll(/^job (\d+)$/gm)].map((m) => Number(m[1]));
+    track(sb, ...after);
+    assert.equal(
+      after.filter((pid) => alive(pid)),
+      [],
+      `every run's job ended: ${stopLoop.stdout}`,
+    );
+  },
+);
 
-withSandbox('stop: a child that ignores SIGTERM is SIGKILLed after the grace period; no grandchild survives', async (sb) => {
-  const { id, pid } = await start(sb, ['--no-pty', 'sh', '-c', 'trap "" TERM; sleep 300 & sleep 301 & setsid sleep 302 & (trap "" TERM; sleep 303) & echo ready; wait']);
-  await waitFor('ready', async () => (await logs(sb, id)).includes('ready'));
-  const tree = await waitFor('4 descendants', () => {
-    const t = treeMembers(pid).filter((m) => m.pid !== pid);
-    return t.length >= 4 ? t : undefined; // the 4 sleeps (a subshell may exec its last command)
-  });
-  const t0 = Date.now();
-  const stop = await run(sb, 'stop_process.ts', [id, '--timeout', '1']);
-  assert.is(stop.code, 0, stop.stderr);
-  assert.match(stop.stdout, /did not exit within 1 s of SIGTERM; SIGKILL ended it \(exit status 137\)/);
-  assert.ok(Date.now() - t0 >= 1000, 'waited for the grace period');
-  for (const m of [...tree, { pid }]) assert.not.ok(alive(m.pid), `pid ${m.pid} still alive`);
-  const [row] = await listJson(sb);
-  assert.is(row!.status, 'stopped');
-  assert.is(row!.signal, 'SIGKILL');
-  const again = await run(sb, 'stop_process.ts', [id]);
-  assert.is(again.code, 0);
-  assert.match(again.stdout, /is not running \(stopped\(SIGKILL\)\); nothing to stop/);
-});
+withSandbox(
+  'stop: a child that ignores SIGTERM is SIGKILLed after the grace period; no grandchild survives',
+  async (sb) => {
+    const { id, pid } = await start(sb, [
+      '--no-pty',
+      'sh',
+      '-c',
+      'trap "" TERM; sleep 300 & sleep 301 & setsid sleep 302 & (trap "" TERM; sleep 303) & echo ready; wait',
+    ]);
+    await waitFor('ready', async () => (await logs(sb, id)).includes('ready'));
+    const tree = await waitFor('4 descendants', () => {
+      const t = treeMembers(pid).filter((m) => m.pid !== pid);
+      return t.length >= 4 ? t : undefined; // the 4 sleeps (a subshell may exec its last command)
+    });
+    const t0 = Date.now();
+    const stop = await run(sb, 'stop_process.ts', [id, '--timeout', '1']);
+    assert.is(stop.code, 0, stop.stderr);
+    assert.match(stop.stdout, /did not exit within 1 s of SIGTERM; SIGKILL ended it \(exit status 137\)/);
+    assert.ok(Date.now() - t0 >= 1000, 'waited for the grace period');
+    for (const m of [...tree, { pid }]) assert.not.ok(alive(m.pid), `pid ${m.pid} still alive`);
+    const [row] = await listJson(sb);
+    assert.is(row!.status, 'stopped');
+    assert.is(row!.signal, 'SIGKILL');
+    const again = await run(sb, 'stop_process.ts', [id]);
+    assert.is(again.code, 0);
+    assert.match(again.stdout, /is not running \(stopped\(SIGKILL\)\); nothing to stop/);
+  },
+);
 
 withSandbox('arguments keep their quoting; one argument is a shell line; --no-pty keeps stderr apart', async (sb) => {
   const a = await start(sb, ['--no-pty', 'sh', '-c', 'echo "a  b"; echo c; echo err >&2']);
@@ -259,17 +393,30 @@ withSandbox('arguments keep their quoting; one argument is a shell line; --no-pt
     recs.filter((r) => r.stream === 'stderr').map((r) => r.data.toString()),
     ['err\n'],
   );
-  assert.ok(recs.filter((r) => r.stream === 'stdout').map((r) => r.data.toString()).join('').includes('a  b\nc\n'));
+  assert.ok(
+    recs
+      .filter((r) => r.stream === 'stdout')
+      .map((r) => r.data.toString())
+      .join('')
+      .includes('a  b\nc\n'),
+  );
 });
 
-withSandbox('get_logs renders colours and \\r redraws away by default; --raw gives the bytes; -n counts lines', async (sb) => {
-  const { id } = await start(sb, ['--no-pty', 'printf', '\\033[31mred\\033[0m\\n10%%\\r50%%\\r100%%\\nl1\\nl2\\nl3\\n']);
-  await waitFor('exit', async () => (await listJson(sb))[0]!.status === 'exited');
-  assert.is(await logs(sb, id, ['-n', '0']), 'red\n100%\nl1\nl2\nl3\n');
-  assert.is(await logs(sb, id, ['-n', '2']), 'l2\nl3\n');
-  const raw = await logs(sb, id, ['-n', '0', '--raw']);
-  assert.is(raw, '\x1b[31mred\x1b[0m\n10%\r50%\r100%\nl1\nl2\nl3\n');
-});
+withSandbox(
+  'get_logs renders colours and \\r redraws away by default; --raw gives the bytes; -n counts lines',
+  async (sb) => {
+    const { id } = await start(sb, [
+      '--no-pty',
+      'printf',
+      '\\033[31mred\\033[0m\\n10%%\\r50%%\\r100%%\\nl1\\nl2\\nl3\\n',
+    ]);
+    await waitFor('exit', async () => (await listJson(sb))[0]!.status === 'exited');
+    assert.is(await logs(sb, id, ['-n', '0']), 'red\n100%\nl1\nl2\nl3\n');
+    assert.is(await logs(sb, id, ['-n', '2']), 'l2\nl3\n');
+    const raw = await logs(sb, id, ['-n', '0', '--raw']);
+    assert.is(raw, '\x1b[31mred\x1b[0m\n10%\r50%\r100%\nl1\nl2\nl3\n');
+  },
+);
 
 withSandbox('20 start_process calls at once: 20 records, 20 running processes, all stoppable', async (sb) => {
   await start(sb, ['true']); // make the key first so the 20 do not each race to create it
@@ -342,14 +489,34 @@ withSandbox('bad input: clear errors, documented exit codes, nothing changed', a
     ['get_logs.ts', ['ffffffff'], 4, /no process with ID or name "ffffffff"/],
     ['get_logs.ts', [id, '-n', '-5'], 2, /-n must be a whole number/],
     ['get_logs.ts', [id, '-n', 'abc'], 2, /-n must be a whole number/],
-    ['get_logs.ts', [], 2, /give the process ID or name \(list them with: npx tsx skills\/background-manager\/scripts\/list_processes\.ts\)/],
+    [
+      'get_logs.ts',
+      [],
+      2,
+      /give the process ID or name \(list them with: npx tsx skills\/background-manager\/scripts\/list_processes\.ts\)/,
+    ],
     ['stop_process.ts', ['zzzz'], 4, /no process with ID/],
-    ['stop_process.ts', [id, 'zzzz'], 4, /no process with ID or name "zzzz" \(list them with: npx tsx skills\/background-manager\/scripts\/list_processes\.ts\)\. Nothing was stopped\.\n$/],
+    [
+      'stop_process.ts',
+      [id, 'zzzz'],
+      4,
+      /no process with ID or name "zzzz" \(list them with: npx tsx skills\/background-manager\/scripts\/list_processes\.ts\)\. Nothing was stopped\.\n$/,
+    ],
     ['stop_process.ts', ['zzzz', id, 'yyyy'], 4, /"zzzz"[^]*\n.*"yyyy"[^]* Nothing was stopped\.\n$/, undefined, 2],
     ['get_logs.ts', [id, '--wait-for', 'x', '-n', '5'], 2, /-n does not apply to --wait-for/],
-    ['stop_process.ts', ['--singal', 'INT', id], 2, /Unknown argument: --singal\. Did you mean --signal\? Run with --help/],
+    [
+      'stop_process.ts',
+      ['--singal', 'INT', id],
+      2,
+      /Unknown argument: --singal\. Did you mean --signal\? Run with --help/,
+    ],
     ['stop_process.ts', [id, '--timeout', 'soon'], 2, /--timeout must be a number of seconds, 0 or more \(got soon\)/],
-    ['start_process.ts', ['--wait-port', 'eighty', 'true'], 2, /--wait-port must be a TCP port, 1 to 65535 \(got eighty\)/],
+    [
+      'start_process.ts',
+      ['--wait-port', 'eighty', 'true'],
+      2,
+      /--wait-port must be a TCP port, 1 to 65535 \(got eighty\)/,
+    ],
     ['send_input.ts', [id], 2, /nothing to send/],
     ['send_input.ts', [id, 'x', '--key', 'hyperkey'], 2, /unknown key/],
     ['list_processes.ts', [], 3, /wrong BG_PASSWORD/, { ...sb.env, BG_PASSWORD: 'not the password' }],

@@ -28,10 +28,14 @@ function sleepPid(secs: string): number | undefined {
 }
 
 async function jobsOf(sb: Sandbox, ...secs: string[]): Promise<number[]> {
-  const pids = await waitFor(`sleep ${secs.join(', ')} running`, () => {
-    const found = secs.map(sleepPid);
-    return found.every((p) => p !== undefined) ? (found as number[]) : undefined;
-  }, 30_000);
+  const pids = await waitFor(
+    `sleep ${secs.join(', ')} running`,
+    () => {
+      const found = secs.map(sleepPid);
+      return found.every((p) => p !== undefined) ? (found as number[]) : undefined;
+    },
+    30_000,
+  );
   track(sb, ...pids);
   return pids;
 }
@@ -49,19 +53,28 @@ for (const pty of [false, true]) {
   withSandbox(`${mode}: stop_process ends a job that called setsid after the command exited`, async (sb) => {
     const [a, b] = [uniqueSleep(), uniqueSleep()];
     // (Ignoring SIGHUP: under a PTY, the terminal's hang-up at the command's exit would end them.)
-    const p = await start(sb, [...(pty ? [] : ['--no-pty']), '--', 'sh', '-c', `trap '' HUP; sleep ${a} & setsid sleep ${b} & echo started`]);
+    const p = await start(sb, [
+      ...(pty ? [] : ['--no-pty']),
+      '--',
+      'sh',
+      '-c',
+      `trap '' HUP; sleep ${a} & setsid sleep ${b} & echo started`,
+    ]);
     const jobs = await jobsOf(sb, a, b);
     await stopAndCheckGone(sb, p.id, jobs);
   });
 
-  withSandbox(`${mode}: stop_process ends a job that left the session and whose parent ended, while the command runs`, async (sb) => {
-    const [a, b] = [uniqueSleep(), uniqueSleep()];
-    // The subshell starts the job in its own session and exits: the job's parent is init.
-    const p = await start(sb, [...(pty ? [] : ['--no-pty']), '--', 'sh', '-c', `(setsid sleep ${b} &); sleep ${a}`]);
-    const jobs = await jobsOf(sb, a, b);
-    assert.is.not(readStat(jobs[1]!)?.sid, p.pid, 'the job left the command\'s session');
-    await stopAndCheckGone(sb, p.id, jobs);
-  });
+  withSandbox(
+    `${mode}: stop_process ends a job that left the session and whose parent ended, while the command runs`,
+    async (sb) => {
+      const [a, b] = [uniqueSleep(), uniqueSleep()];
+      // The subshell starts the job in its own session and exits: the job's parent is init.
+      const p = await start(sb, [...(pty ? [] : ['--no-pty']), '--', 'sh', '-c', `(setsid sleep ${b} &); sleep ${a}`]);
+      const jobs = await jobsOf(sb, a, b);
+      assert.is.not(readStat(jobs[1]!)?.sid, p.pid, "the job left the command's session");
+      await stopAndCheckGone(sb, p.id, jobs);
+    },
+  );
 }
 
 test.run();

@@ -23,7 +23,10 @@ test('the build writes a code cache that V8 accepts for the body beside it', asy
   const sb = makeSandbox();
   try {
     const skill = builtCopy(sb);
-    const { BODY_HEAD, BODY_TAIL } = (await import(path.join(skill, 'build.mjs'))) as { BODY_HEAD: string; BODY_TAIL: string };
+    const { BODY_HEAD, BODY_TAIL } = (await import(path.join(skill, 'build.mjs'))) as {
+      BODY_HEAD: string;
+      BODY_TAIL: string;
+    };
     for (const name of ['list_processes', 'get_logs', 'send_input', 'start_process']) {
       const body = fs.readFileSync(path.join(skill, 'dist/bundle', `${name}.js`), 'utf8');
       const cache = fs.readFileSync(path.join(skill, 'dist/bundle', `${name}.cache`));
@@ -48,7 +51,10 @@ test('a body edited after the build (same length) runs as edited, not from the s
     const stamp = fs.statSync(body).mtime;
     fs.writeFileSync(body, edited);
     fs.utimesSync(body, stamp, stamp); // still as new as the sources: no rebuild
-    const r = spawnSync(process.execPath, [path.join(skill, 'dist/list_processes.mjs'), '--help'], { encoding: 'utf8', env: sb.env });
+    const r = spawnSync(process.execPath, [path.join(skill, 'dist/list_processes.mjs'), '--help'], {
+      encoding: 'utf8',
+      env: sb.env,
+    });
     assert.is(r.status, 0, r.stderr);
     assert.match(r.stdout, /\nExit kodes: 0 ok/);
   } finally {

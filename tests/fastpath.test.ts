@@ -6,13 +6,28 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { alive, cleanup, copySkillSources, makeSandbox, records, ROOT, run, waitFor, type RunResult, type Sandbox } from './helpers.ts';
+import {
+  alive,
+  cleanup,
+  copySkillSources,
+  makeSandbox,
+  records,
+  ROOT,
+  run,
+  waitFor,
+  type RunResult,
+  type Sandbox,
+} from './helpers.ts';
 
 const DIST = path.join(ROOT, 'skills/background-manager/dist');
 
 function fast(sb: Sandbox, script: string, args: string[]): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(DIST, `${script}.mjs`), ...args], { env: sb.env, cwd: sb.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(DIST, `${script}.mjs`), ...args], {
+      env: sb.env,
+      cwd: sb.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -31,14 +46,20 @@ function fast(sb: Sandbox, script: string, args: string[]): Promise<RunResult> {
 
 test.before(() => {
   if (!fs.existsSync(path.join(DIST, 'list_processes.mjs'))) {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'skills/background-manager/build.mjs')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'skills/background-manager/build.mjs')], {
+      encoding: 'utf8',
+    });
     assert.is(r.status, 0, r.stderr);
   }
 });
 
 // Help text names the script as run ($0): list_processes.mjs against list_processes.ts.
 // Help names the script as it was called (npx tsx .../scripts/x.ts or node .../dist/x.mjs), so that its examples run as printed.
-const sameHelp = (text: string) => text.replace(/npx tsx \S*scripts\/(\w+)\.ts|node \S*dist\/(\w+)\.mjs/g, '$1$2').replace(/\.mjs\b/g, '.ts').replace(/[ \t]+/g, ' ');
+const sameHelp = (text: string) =>
+  text
+    .replace(/npx tsx \S*scripts\/(\w+)\.ts|node \S*dist\/(\w+)\.mjs/g, '$1$2')
+    .replace(/\.mjs\b/g, '.ts')
+    .replace(/[ \t]+/g, ' ');
 
 test('dist/list_processes.mjs and dist/start_process.mjs: the same output as the .ts scripts; the started process is stopped', async () => {
   const sb = makeSandbox();
@@ -52,7 +73,10 @@ test('dist/list_processes.mjs and dist/start_process.mjs: the same output as the
     const m = /^Started process ([0-9a-f]{8}) \(PID (\d+)\)$/m.exec(started.stdout);
     assert.ok(m, started.stdout);
     // Started on the fast path from outside the repository: the fast path's get_logs, by full path.
-    assert.ok(started.stdout.includes(`\nRead its output with: node ${path.join(DIST, 'get_logs.mjs')} ${m![1]}\n`), started.stdout);
+    assert.ok(
+      started.stdout.includes(`\nRead its output with: node ${path.join(DIST, 'get_logs.mjs')} ${m![1]}\n`),
+      started.stdout,
+    );
     const [, id, pidText] = m!;
     const pid = Number(pidText);
     assert.ok(alive(pid), 'the command runs');
@@ -96,7 +120,10 @@ function copySkill(sb: Sandbox): { skill: string; runTs: (script: string, args: 
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
   const runTs = (script: string, args: string[]) =>
     new Promise<RunResult>((resolve) => {
-      const c = spawn(process.execPath, ['--import', 'tsx', path.join(skill, 'scripts', script), ...args], { env: sb.env, cwd: copy });
+      const c = spawn(process.execPath, ['--import', 'tsx', path.join(skill, 'scripts', script), ...args], {
+        env: sb.env,
+        cwd: copy,
+      });
       let stdout = '';
       let stderr = '';
       c.stdout.on('data', (d) => (stdout += d));
@@ -124,7 +151,10 @@ test('the .ts scripts run their TypeScript without a current bundle, and hand ov
     const start = await runTs('start_process.ts', ['sleep', '300']);
     assert.is(start.code, 0, start.stderr);
     const bundle = path.join(skill, 'dist/bundle/list_processes.js');
-    assert.ok(fs.existsSync(bundle) && fs.existsSync(path.join(skill, 'dist/list_processes.mjs')), 'the bundles were built');
+    assert.ok(
+      fs.existsSync(bundle) && fs.existsSync(path.join(skill, 'dist/list_processes.mjs')),
+      'the bundles were built',
+    );
     fs.appendFileSync(bundle, "\nprocess.stdout.write('(from the bundle)\\n');\n");
     const handedOver = await list(['--status', 'running']);
     assert.is(handedOver.code, 0, handedOver.stderr);
@@ -152,7 +182,10 @@ test('a supervisor that dies before the command runs: start_process says why, ex
     fs.appendFileSync(path.join(skill, 'dist/supervisor.mjs'), '\nthis is not javascript(\n');
     const r = await runTs('start_process.ts', ['sleep', '301']);
     assert.is(r.code, 1, r.stderr);
-    assert.match(r.stderr, /^start_process: error: the supervisor exited before it started the command \(SyntaxError: [^)]+\)\. Nothing was recorded/);
+    assert.match(
+      r.stderr,
+      /^start_process: error: the supervisor exited before it started the command \(SyntaxError: [^)]+\)\. Nothing was recorded/,
+    );
     assert.is(r.stdout, '');
     assert.equal(records(sb), []);
   } finally {

@@ -24,7 +24,8 @@ export function copySkillSources(skill: string): void {
   fs.mkdirSync(skill, { recursive: true });
   fs.symlinkSync(path.join(from, 'node_modules'), path.join(skill, 'node_modules'));
   for (const e of fs.readdirSync(from)) {
-    if (!['node_modules', 'dist', 'data', 'SKILL.md'].includes(e)) fs.cpSync(path.join(from, e), path.join(skill, e), { recursive: true });
+    if (!['node_modules', 'dist', 'data', 'SKILL.md'].includes(e))
+      fs.cpSync(path.join(from, e), path.join(skill, e), { recursive: true });
   }
 }
 export const SCRIPTS = path.join(ROOT, 'skills/background-manager/scripts');
@@ -59,7 +60,12 @@ export function makeSandbox(prefix = 'bgm-test-'): Sandbox {
   // sandbox's own (on tmpfs), removed with it.
   const runtime = fs.mkdtempSync('/dev/shm/bgm-runtime-');
   fs.symlinkSync(runtime, path.join(dir, 'runtime')); // cleanup finds it through the sandbox
-  const env: NodeJS.ProcessEnv = { ...process.env, BG_PASSWORD: PASSWORD, BG_DATA_DIR: path.join(dir, 'data'), XDG_RUNTIME_DIR: runtime };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BG_PASSWORD: PASSWORD,
+    BG_DATA_DIR: path.join(dir, 'data'),
+    XDG_RUNTIME_DIR: runtime,
+  };
   delete env.BG_KEY_CACHE;
   return { dir, env, extraPids: [] };
 }
@@ -71,10 +77,17 @@ export interface RunResult {
 }
 
 /** Run an entry script the fast way (node --import tsx); `npx` runs it as SKILL.md shows. */
-export function run(sb: Sandbox | NodeJS.ProcessEnv, script: string, args: string[], opts: { npx?: boolean; cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function run(
+  sb: Sandbox | NodeJS.ProcessEnv,
+  script: string,
+  args: string[],
+  opts: { npx?: boolean; cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
   const env = opts.env ?? ('env' in sb ? (sb as Sandbox).env : (sb as NodeJS.ProcessEnv));
   const file = path.join(SCRIPTS, script);
-  const [cmd, argv] = opts.npx ? ['npx', ['tsx', file, ...args]] : [process.execPath, ['--import', 'tsx', file, ...args]];
+  const [cmd, argv] = opts.npx
+    ? ['npx', ['tsx', file, ...args]]
+    : [process.execPath, ['--import', 'tsx', file, ...args]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { env, cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -83,12 +96,21 @@ export function run(sb: Sandbox | NodeJS.ProcessEnv, script: string, args: strin
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`));
+      reject(
+        new Error(`${script} ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`),
+      );
     }, opts.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr: stderr.split('\n').filter((l) => !l.startsWith('npm warn')).join('\n') });
+      resolve({
+        code,
+        stdout,
+        stderr: stderr
+          .split('\n')
+          .filter((l) => !l.startsWith('npm warn'))
+          .join('\n'),
+      });
     });
   });
 }
@@ -100,7 +122,12 @@ export async function start(sb: Sandbox, args: string[]): Promise<{ id: string; 
   return { id: m[1]!, pid: Number(m[2]), out };
 }
 
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 30): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  everyMs = 30,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -155,8 +182,12 @@ export function endRecorded(sb: Sandbox): void {
     return; // damaged on purpose, or unreadable: the test ends what it knows by PID
   }
   for (const r of recs) {
-    if (matchIdentity({ pid: r.pid, startTicks: r.startTicks, bootId: r.bootId })) signalTree(r.pid, 'SIGKILL', r.startTicks);
-    if (r.supervisorPid && matchIdentity({ pid: r.supervisorPid, startTicks: r.supervisorStartTicks, bootId: r.bootId })) {
+    if (matchIdentity({ pid: r.pid, startTicks: r.startTicks, bootId: r.bootId }))
+      signalTree(r.pid, 'SIGKILL', r.startTicks);
+    if (
+      r.supervisorPid &&
+      matchIdentity({ pid: r.supervisorPid, startTicks: r.supervisorStartTicks, bootId: r.bootId })
+    ) {
       try {
         process.kill(r.supervisorPid, 'SIGKILL');
       } catch {
@@ -195,7 +226,12 @@ export function removeSandbox(sb: Sandbox): void {
 }
 
 /** One plain HTTP request with exactly these headers (a browser would add its own). */
-export function httpRequest(base: string, p: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; body: string }> {
+export function httpRequest(
+  base: string,
+  p: string,
+  headers: Record<string, string>,
+  method = 'GET',
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${base}${p}`, { method, headers }, (res) => {
       let body = '';
@@ -232,7 +268,8 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.isSocket()) out[path.relative(dir, p)] = 'socket'; // a live supervisor's (run/): nothing to read
+      else if (e.isSocket())
+        out[path.relative(dir, p)] = 'socket'; // a live supervisor's (run/): nothing to read
       else out[path.relative(dir, p)] = createHash('sha256').update(fs.readFileSync(p)).digest('hex');
     }
   };

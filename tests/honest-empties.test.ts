@@ -4,7 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listJson, run, start, waitFor, withSandbox } from './helpers.ts';
 
-const REFUSAL = 'get_logs: error: stderr is merged into the terminal for PTY processes; start with --no-pty to keep it apart (--stream output shows it with the rest).\n';
+const REFUSAL =
+  'get_logs: error: stderr is merged into the terminal for PTY processes; start with --no-pty to keep it apart (--stream output shows it with the rest).\n';
 
 withSandbox('get_logs --stream stderr under a PTY exits 2 and says stderr is merged into the terminal', async (sb) => {
   const { id } = await start(sb, ['--wait-for', 'oops', 'sh', '-c', 'echo oops >&2; sleep 300']);
@@ -37,12 +38,22 @@ withSandbox('get_logs --new on a removed process fails with exit 4, not an empty
 });
 
 withSandbox('get_logs --since from before the cap dropped the oldest output says so', async (sb) => {
-  const { id } = await start(sb, ['--no-pty', '--max-log-size', '1M', 'sh', '-c', 'echo FIRST-LINE; head -c 3000000 /dev/zero | tr "\\0" x; echo; echo LAST-LINE']);
+  const { id } = await start(sb, [
+    '--no-pty',
+    '--max-log-size',
+    '1M',
+    'sh',
+    '-c',
+    'echo FIRST-LINE; head -c 3000000 /dev/zero | tr "\\0" x; echo; echo LAST-LINE',
+  ]);
   await waitFor('the exit', async () => (await listJson(sb))[0]!.status === 'exited', 60_000);
   const r = await run(sb, 'get_logs.ts', [id, '--since', '1h', '--grep', 'FIRST-LINE|LAST-LINE']);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, 'LAST-LINE\n');
-  assert.match(r.stderr, /^get_logs: note: \d+\.\d MiB of the oldest output \(\d+ records\) was dropped to keep the log under its 1\.0 MiB cap\.$/m);
+  assert.match(
+    r.stderr,
+    /^get_logs: note: \d+\.\d MiB of the oldest output \(\d+ records\) was dropped to keep the log under its 1\.0 MiB cap\.$/m,
+  );
 });
 
 test.run();

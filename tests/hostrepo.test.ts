@@ -84,7 +84,9 @@ function duKiB(dir: string): number {
 /** The ```bash blocks of a markdown file, each as its lines (comments and blank lines left out). */
 function bashBlocks(file: string): string[][] {
   const text = fs.readFileSync(file, 'utf8');
-  return [...text.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map((m) => m[1]!.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')));
+  return [...text.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map((m) =>
+    m[1]!.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')),
+  );
 }
 
 const README = path.join(ROOT, 'README.md');
@@ -106,7 +108,12 @@ async function portMap(lines: string[]): Promise<Map<string, string>> {
  * through bash from the host's root, `export X=...` lines carried over to the next ones.
  * Returns the password in force at the end.
  */
-async function runExamples(doc: string, host: string, env: NodeJS.ProcessEnv, lines = bashBlocks(doc).flat()): Promise<string> {
+async function runExamples(
+  doc: string,
+  host: string,
+  env: NodeJS.ProcessEnv,
+  lines = bashBlocks(doc).flat(),
+): Promise<string> {
   assert.ok(lines.length >= 5, `${doc} has examples`);
   const ports = await portMap(lines);
   const slow: [number, string][] = [];
@@ -120,11 +127,20 @@ async function runExamples(doc: string, host: string, env: NodeJS.ProcessEnv, li
     }
     const r = await sh(line, host, env);
     slow.push([r.ms, original]);
-    assert.is(r.code, 0, `${path.basename(doc)} example failed (exit ${r.code}): ${original}\nstdout: ${r.out}\nstderr: ${r.err}`);
+    assert.is(
+      r.code,
+      0,
+      `${path.basename(doc)} example failed (exit ${r.code}): ${original}\nstdout: ${r.out}\nstderr: ${r.err}`,
+    );
     assert.not.match(r.err, /error/i, `${path.basename(doc)} example printed an error: ${original}\n${r.err}`);
   }
   slow.sort((a, b) => b[0] - a[0]);
-  figure(`${path.basename(doc)}: ${lines.length} examples took ${(slow.reduce((t, [ms]) => t + ms, 0) / 1000).toFixed(1)} s; slowest: ${slow.slice(0, 3).map(([ms, l]) => `${ms} ms ${l.replace(/^npx tsx skills\/background-manager\/scripts\//, '')}`).join('; ')}`);
+  figure(
+    `${path.basename(doc)}: ${lines.length} examples took ${(slow.reduce((t, [ms]) => t + ms, 0) / 1000).toFixed(1)} s; slowest: ${slow
+      .slice(0, 3)
+      .map(([ms, l]) => `${ms} ms ${l.replace(/^npx tsx skills\/background-manager\/scripts\//, '')}`)
+      .join('; ')}`,
+  );
   return env.BG_PASSWORD!;
 }
 
@@ -135,8 +151,12 @@ async function stopAll(host: string, password: string): Promise<void> {
   if (!u) return;
   const recs = new StateStore({ dataDir, keys: u.keys }).read().processes;
   for (const r of recs) {
-    if (matchIdentity({ pid: r.pid, startTicks: r.startTicks, bootId: r.bootId })) signalTree(r.pid, 'SIGKILL', r.startTicks);
-    if (r.supervisorPid && matchIdentity({ pid: r.supervisorPid, startTicks: r.supervisorStartTicks, bootId: r.bootId })) {
+    if (matchIdentity({ pid: r.pid, startTicks: r.startTicks, bootId: r.bootId }))
+      signalTree(r.pid, 'SIGKILL', r.startTicks);
+    if (
+      r.supervisorPid &&
+      matchIdentity({ pid: r.supervisorPid, startTicks: r.supervisorStartTicks, bootId: r.bootId })
+    ) {
       try {
         process.kill(r.supervisorPid, 'SIGKILL');
       } catch {
@@ -152,7 +172,9 @@ async function install(host: string, env: NodeJS.ProcessEnv): Promise<{ skillMs:
   assert.ok(lines.length >= 3, 'README has the install lines');
   const times = { skillMs: 0, tsxMs: 0 };
   for (const original of lines) {
-    const line = original.replace('/path/to/background-manager', ROOT).replace(/^(npm install [^#]*?)\s*(#.*)?$/, '$1 --prefer-offline --no-audit --no-fund');
+    const line = original
+      .replace('/path/to/background-manager', ROOT)
+      .replace(/^(npm install [^#]*?)\s*(#.*)?$/, '$1 --prefer-offline --no-audit --no-fund');
     const before = listOutsideSkill(host);
     const r = await sh(line, host, env, 300_000);
     assert.is(r.code, 0, `README install line failed: ${original}\n${r.out}${r.err}`);
@@ -165,7 +187,13 @@ async function install(host: string, env: NodeJS.ProcessEnv): Promise<{ skillMs:
   const skill = path.join(host, 'skills/background-manager');
   assert.ok(fs.lstatSync(path.join(skill, 'SKILL.md')).isFile(), 'SKILL.md is copied as a file');
   assert.not.ok(fs.existsSync(path.join(skill, 'data')), 'no data came along');
-  for (const f of ['dist/start_process.mjs', 'dist/supervisor.mjs', 'node_modules/@lydell/node-pty/package.json', 'package-lock.json', 'references/REFERENCE.md']) {
+  for (const f of [
+    'dist/start_process.mjs',
+    'dist/supervisor.mjs',
+    'node_modules/@lydell/node-pty/package.json',
+    'package-lock.json',
+    'references/REFERENCE.md',
+  ]) {
     assert.ok(fs.existsSync(path.join(skill, f)), `the install made skills/background-manager/${f}`);
   }
   return times;
@@ -223,14 +251,23 @@ for (const [shape, doc] of [
     try {
       const times = await install(host, env);
       const skillDir = path.join(host, 'skills/background-manager');
-      figure(`${shape} host: npm install --prefix skills/background-manager took ${(times.skillMs / 1000).toFixed(1)} s (warm cache), npm install --save-dev tsx ${(times.tsxMs / 1000).toFixed(1)} s; installed folder ${(duKiB(skillDir) / 1024).toFixed(1)} MiB`);
+      figure(
+        `${shape} host: npm install --prefix skills/background-manager took ${(times.skillMs / 1000).toFixed(1)} s (warm cache), npm install --save-dev tsx ${(times.tsxMs / 1000).toFixed(1)} s; installed folder ${(duKiB(skillDir) / 1024).toFixed(1)} MiB`,
+      );
 
       password = await runExamples(path.join(ROOT, doc), host, env);
       if (shape === 'bare') await runExamples(README, host, env, readmeBlock(/^export BG_PASSWORD/));
-      assert.ok(fs.existsSync(path.join(skillDir, 'data/key.json')), 'the data dir is the skill folder\'s data/');
-      const untracked = spawnSync('git', ['status', '--porcelain', '-uall'], { cwd: host, encoding: 'utf8' }).stdout.split('\n');
+      assert.ok(fs.existsSync(path.join(skillDir, 'data/key.json')), "the data dir is the skill folder's data/");
+      const untracked = spawnSync('git', ['status', '--porcelain', '-uall'], {
+        cwd: host,
+        encoding: 'utf8',
+      }).stdout.split('\n');
       const leaks = untracked.filter((l) => /skills\/background-manager\/(node_modules|dist|data)\//.test(l));
-      assert.equal(leaks, [], 'the skill folder\'s .gitignore keeps its packages, build and data out of the host\'s commits');
+      assert.equal(
+        leaks,
+        [],
+        "the skill folder's .gitignore keeps its packages, build and data out of the host's commits",
+      );
 
       const callEnv = { ...env, BG_PASSWORD: password };
       // A relative --cwd, and the command's own folder, are the caller's current folder.
@@ -246,20 +283,41 @@ for (const [shape, doc] of [
           const started = await sh(`${cmd} --no-pty ${opt} -- pwd`, elsewhere, callEnv);
           assert.is(started.code, 0, `${how} ${opt}: ${started.err}`);
           const id = /Started process ([0-9a-f]{8})/.exec(started.out)![1]!;
-          assert.match(started.out, new RegExp(`Read its output with: node ${skillDir}/dist/get_logs.mjs ${id}`), `${how}: the hint runs from where the caller stands`);
-          const logs = await waitFor(`pwd's output (${how} ${opt})`, async () => {
-            const r = await sh(`node ${skillDir}/dist/get_logs.mjs ${id} -n 0`, elsewhere, callEnv);
-            return r.out.trim() ? r : undefined;
-          }, 30_000, 100);
-          assert.is(logs.out.trim(), fs.realpathSync(want), `${how} ${opt || '(no --cwd)'}: the command ran in the caller's folder`);
+          assert.match(
+            started.out,
+            new RegExp(`Read its output with: node ${skillDir}/dist/get_logs.mjs ${id}`),
+            `${how}: the hint runs from where the caller stands`,
+          );
+          const logs = await waitFor(
+            `pwd's output (${how} ${opt})`,
+            async () => {
+              const r = await sh(`node ${skillDir}/dist/get_logs.mjs ${id} -n 0`, elsewhere, callEnv);
+              return r.out.trim() ? r : undefined;
+            },
+            30_000,
+            100,
+          );
+          assert.is(
+            logs.out.trim(),
+            fs.realpathSync(want),
+            `${how} ${opt || '(no --cwd)'}: the command ran in the caller's folder`,
+          );
         }
       }
       // The fast path and the host's tsx, by absolute paths, from a folder outside the host.
       const fast = await sh(`node ${skillDir}/dist/list_processes.mjs`, elsewhere, callEnv);
       assert.is(fast.code, 0, fast.err);
       assert.match(fast.out, /^ID\s+PID\s+STATUS\s+STARTED/, 'the fast path lists from another folder');
-      assert.is(fast.out.match(/^[0-9a-f]{8} .* pwd$/gm)?.length, 4, `the fast path lists the same data (the four pwd runs): ${fast.out}`);
-      const viaTsx = await sh(`${host}/node_modules/.bin/tsx ${skillDir}/scripts/list_processes.ts`, elsewhere, callEnv);
+      assert.is(
+        fast.out.match(/^[0-9a-f]{8} .* pwd$/gm)?.length,
+        4,
+        `the fast path lists the same data (the four pwd runs): ${fast.out}`,
+      );
+      const viaTsx = await sh(
+        `${host}/node_modules/.bin/tsx ${skillDir}/scripts/list_processes.ts`,
+        elsewhere,
+        callEnv,
+      );
       assert.is(viaTsx.code, 0, viaTsx.err);
       assert.is(viaTsx.out, fast.out, 'tsx by absolute path lists the same');
 
@@ -283,7 +341,11 @@ test('SKILL.md is within its budget and names REFERENCE.md, which exists', () =>
   assert.ok(skill.length <= 10_000, `SKILL.md is ${skill.length} characters (at most 10,000)`);
   assert.match(skill, /skills\/background-manager\/references\/REFERENCE\.md/);
   assert.ok(fs.existsSync(path.join(SKILL_SRC, 'references/REFERENCE.md')));
-  assert.is(fs.realpathSync(path.join(SKILL_SRC, 'SKILL.md')), path.join(ROOT, 'SKILL.md'), 'the skill folder carries SKILL.md');
+  assert.is(
+    fs.realpathSync(path.join(SKILL_SRC, 'SKILL.md')),
+    path.join(ROOT, 'SKILL.md'),
+    'the skill folder carries SKILL.md',
+  );
 });
 
 test.run();

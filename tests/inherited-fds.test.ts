@@ -30,8 +30,14 @@ function fdsOf(pid: number): Map<number, string> {
  * process keeps only the read end. Resolves with start_process's result and whether EOF came.
  */
 async function startHoldingPipe(sb: Sandbox, args: string[]) {
-  const stdio: ('pipe' | 'ignore')[] = Array.from({ length: HIGH_FD + 1 }, (_, i) => (i === 0 ? 'ignore' : i <= 2 || i === HIGH_FD ? 'pipe' : 'ignore'));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'start_process.ts'), ...args], { env: sb.env, cwd: ROOT, stdio });
+  const stdio: ('pipe' | 'ignore')[] = Array.from({ length: HIGH_FD + 1 }, (_, i) =>
+    i === 0 ? 'ignore' : i <= 2 || i === HIGH_FD ? 'pipe' : 'ignore',
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'start_process.ts'), ...args], {
+    env: sb.env,
+    cwd: ROOT,
+    stdio,
+  });
   const extra = (child.stdio as unknown as net.Socket[])[HIGH_FD]!;
   let eof = false;
   extra.on('end', () => (eof = true));
@@ -49,22 +55,32 @@ async function startHoldingPipe(sb: Sandbox, args: string[]) {
 }
 
 for (const pty of [false, true]) {
-  withSandbox(`an fd the caller passed to start_process${pty ? '' : ' --no-pty'} reaches EOF once it returns, while the command runs on`, async (sb) => {
-    const s = await startHoldingPipe(sb, [...(pty ? [] : ['--no-pty']), 'sleep', '300']);
-    try {
-      const sup = records(sb)[0]!.supervisorPid!;
-      const holders = () => [sup, s.pid].filter((p) => [...fdsOf(p).keys()].includes(HIGH_FD)).map((p) => (p === sup ? `supervisor ${p}` : `command ${p}`));
-      // Every holder closed it before start_process returned; the event may take a moment to arrive here.
-      await waitFor('EOF on the passed fd', () => s.eof(), 10_000).catch((err: Error) => {
-        throw new Error(`${err.message}; held by ${holders().join(', ')}`);
-      });
-      assert.ok(alive(s.pid), 'the command runs on');
-      assert.equal([...fdsOf(s.pid).keys()].sort((a, b) => a - b), [0, 1, 2], `the command holds only its stdio: ${[...fdsOf(s.pid)].join('; ')}`);
-      assert.not.ok(fdsOf(sup).has(HIGH_FD), 'the supervisor let it go');
-    } finally {
-      s.close();
-    }
-  });
+  withSandbox(
+    `an fd the caller passed to start_process${pty ? '' : ' --no-pty'} reaches EOF once it returns, while the command runs on`,
+    async (sb) => {
+      const s = await startHoldingPipe(sb, [...(pty ? [] : ['--no-pty']), 'sleep', '300']);
+      try {
+        const sup = records(sb)[0]!.supervisorPid!;
+        const holders = () =>
+          [sup, s.pid]
+            .filter((p) => [...fdsOf(p).keys()].includes(HIGH_FD))
+            .map((p) => (p === sup ? `supervisor ${p}` : `command ${p}`));
+        // Every holder closed it before start_process returned; the event may take a moment to arrive here.
+        await waitFor('EOF on the passed fd', () => s.eof(), 10_000).catch((err: Error) => {
+          throw new Error(`${err.message}; held by ${holders().join(', ')}`);
+        });
+        assert.ok(alive(s.pid), 'the command runs on');
+        assert.equal(
+          [...fdsOf(s.pid).keys()].sort((a, b) => a - b),
+          [0, 1, 2],
+          `the command holds only its stdio: ${[...fdsOf(s.pid)].join('; ')}`,
+        );
+        assert.not.ok(fdsOf(sup).has(HIGH_FD), 'the supervisor let it go');
+      } finally {
+        s.close();
+      }
+    },
+  );
 }
 
 test.run();

@@ -7,15 +7,31 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { figure, listJson, run, start, waitFor, withSandbox, ROOT, SCRIPTS, type RunResult, type Sandbox } from './helpers.ts';
+import {
+  figure,
+  listJson,
+  run,
+  start,
+  waitFor,
+  withSandbox,
+  ROOT,
+  SCRIPTS,
+  type RunResult,
+  type Sandbox,
+} from './helpers.ts';
 
-const logs = async (sb: Sandbox, id: string, args: string[] = []) => (await run(sb, 'get_logs.ts', [id, ...args])).stdout;
+const logs = async (sb: Sandbox, id: string, args: string[] = []) =>
+  (await run(sb, 'get_logs.ts', [id, ...args])).stdout;
 
 /** send_input with `file` as its standard input. */
 function sendFromStdin(sb: Sandbox, args: string[], file: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const fd = fs.openSync(file, 'r');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'send_input.ts'), ...args], { env: sb.env, cwd: ROOT, stdio: [fd, 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'send_input.ts'), ...args], {
+      env: sb.env,
+      cwd: ROOT,
+      stdio: [fd, 'pipe', 'pipe'],
+    });
     fs.closeSync(fd);
     let stdout = '';
     let stderr = '';
@@ -36,46 +52,74 @@ function randomFile(sb: Sandbox, name: string, bytes: number): { file: string; s
 const SIZES = { pipe: 16 << 20, pty: 1 << 20 };
 
 for (const via of ['--file', 'stdin'] as const) {
-  withSandbox(`16 MiB of random bytes by ${via} reach a --no-pty child whole (sha256sum of what it read)`, async (sb) => {
-    const { file, sha } = randomFile(sb, 'big.bin', SIZES.pipe);
-    const { id } = await start(sb, ['--no-pty', 'sha256sum']);
-    const t0 = Date.now();
-    const r = via === '--file' ? await run(sb, 'send_input.ts', [id, '-n', '--file', file, '--eof'], { timeoutMs: 300_000 }) : await sendFromStdin(sb, [id, '-n', '-', '--eof'], file);
-    assert.is(r.code, 0, r.stderr);
-    assert.is(r.stdout, `Sent ${SIZES.pipe} bytes to process ${id} and closed its input.\n`);
-    figure(`send_input ${via}: 16 MiB to a --no-pty child in ${Date.now() - t0} ms`);
-    await waitFor('the checksum', async () => (await listJson(sb))[0]!.status === 'exited', 120_000, 200);
-    assert.is(await logs(sb, id), `${sha}  -\n`);
-  });
+  withSandbox(
+    `16 MiB of random bytes by ${via} reach a --no-pty child whole (sha256sum of what it read)`,
+    async (sb) => {
+      const { file, sha } = randomFile(sb, 'big.bin', SIZES.pipe);
+      const { id } = await start(sb, ['--no-pty', 'sha256sum']);
+      const t0 = Date.now();
+      const r =
+        via === '--file'
+          ? await run(sb, 'send_input.ts', [id, '-n', '--file', file, '--eof'], { timeoutMs: 300_000 })
+          : await sendFromStdin(sb, [id, '-n', '-', '--eof'], file);
+      assert.is(r.code, 0, r.stderr);
+      assert.is(r.stdout, `Sent ${SIZES.pipe} bytes to process ${id} and closed its input.\n`);
+      figure(`send_input ${via}: 16 MiB to a --no-pty child in ${Date.now() - t0} ms`);
+      await waitFor('the checksum', async () => (await listJson(sb))[0]!.status === 'exited', 120_000, 200);
+      assert.is(await logs(sb, id), `${sha}  -\n`);
+    },
+  );
 
-  withSandbox(`1 MiB of random bytes by ${via} reach a raw-mode PTY child whole (sha256sum of what it read)`, async (sb) => {
-    const { file, sha } = randomFile(sb, 'mid.bin', SIZES.pty);
-    // Raw mode: no line editing, no signals from ^C, no flow control, no echo.
-    const { id } = await start(sb, ['--wait-for', '^READY$', 'sh', '-c', `stty raw -echo; echo READY; head -c ${SIZES.pty} | sha256sum`]);
-    const r = via === '--file' ? await run(sb, 'send_input.ts', [id, '-n', '--file', file], { timeoutMs: 300_000 }) : await sendFromStdin(sb, [id, '-n', '-'], file);
-    assert.is(r.code, 0, r.stderr);
-    assert.is(r.stdout, `Sent ${SIZES.pty} bytes to process ${id}.\n`);
-    await waitFor('the checksum', async () => (await listJson(sb))[0]!.status === 'exited', 120_000, 200);
-    assert.is((await logs(sb, id)).trim().split('\n').pop(), `${sha}  -`);
-  });
+  withSandbox(
+    `1 MiB of random bytes by ${via} reach a raw-mode PTY child whole (sha256sum of what it read)`,
+    async (sb) => {
+      const { file, sha } = randomFile(sb, 'mid.bin', SIZES.pty);
+      // Raw mode: no line editing, no signals from ^C, no flow control, no echo.
+      const { id } = await start(sb, [
+        '--wait-for',
+        '^READY$',
+        'sh',
+        '-c',
+        `stty raw -echo; echo READY; head -c ${SIZES.pty} | sha256sum`,
+      ]);
+      const r =
+        via === '--file'
+          ? await run(sb, 'send_input.ts', [id, '-n', '--file', file], { timeoutMs: 300_000 })
+          : await sendFromStdin(sb, [id, '-n', '-'], file);
+      assert.is(r.code, 0, r.stderr);
+      assert.is(r.stdout, `Sent ${SIZES.pty} bytes to process ${id}.\n`);
+      await waitFor('the checksum', async () => (await listJson(sb))[0]!.status === 'exited', 120_000, 200);
+      assert.is((await logs(sb, id)).trim().split('\n').pop(), `${sha}  -`);
+    },
+  );
 }
 
-withSandbox('input from stdin gets Enter after it as text does, unless -n; --file and text together are refused', async (sb) => {
-  const { id } = await start(sb, ['--no-pty', 'cat']);
-  const f = path.join(sb.dir, 'answer.txt');
-  fs.writeFileSync(f, 'yes');
-  assert.is((await sendFromStdin(sb, [id, '-'], f)).stdout, `Sent 4 bytes to process ${id}.\n`);
-  assert.is((await sendFromStdin(sb, [id, '-n', '-'], f)).code, 0);
-  assert.is((await run(sb, 'send_input.ts', [id, '--file', f, '--key', 'tab'])).code, 0);
-  await waitFor('the input in the log', async () => (await logs(sb, id, ['--stream', 'input', '-n', '0', '--raw'])).length === 12);
-  assert.is(await logs(sb, id, ['--stream', 'input', '-n', '0', '--raw']), 'yes\nyesyes\n\t');
-  const both = await run(sb, 'send_input.ts', [id, '--file', f, 'text']);
-  assert.is(both.code, 2);
-  assert.match(both.stderr, /give the input once: --file .* or the text, not both/);
-  const missing = await run(sb, 'send_input.ts', [id, '--file', path.join(sb.dir, 'nope.txt')]);
-  assert.is(missing.code, 2);
-  assert.match(missing.stderr, /--file .*nope\.txt cannot be read \(no such file\)/);
-  assert.is(await logs(sb, id, ['--stream', 'input', '-n', '0', '--raw']), 'yes\nyesyes\n\t', 'nothing more was sent');
-});
+withSandbox(
+  'input from stdin gets Enter after it as text does, unless -n; --file and text together are refused',
+  async (sb) => {
+    const { id } = await start(sb, ['--no-pty', 'cat']);
+    const f = path.join(sb.dir, 'answer.txt');
+    fs.writeFileSync(f, 'yes');
+    assert.is((await sendFromStdin(sb, [id, '-'], f)).stdout, `Sent 4 bytes to process ${id}.\n`);
+    assert.is((await sendFromStdin(sb, [id, '-n', '-'], f)).code, 0);
+    assert.is((await run(sb, 'send_input.ts', [id, '--file', f, '--key', 'tab'])).code, 0);
+    await waitFor(
+      'the input in the log',
+      async () => (await logs(sb, id, ['--stream', 'input', '-n', '0', '--raw'])).length === 12,
+    );
+    assert.is(await logs(sb, id, ['--stream', 'input', '-n', '0', '--raw']), 'yes\nyesyes\n\t');
+    const both = await run(sb, 'send_input.ts', [id, '--file', f, 'text']);
+    assert.is(both.code, 2);
+    assert.match(both.stderr, /give the input once: --file .* or the text, not both/);
+    const missing = await run(sb, 'send_input.ts', [id, '--file', path.join(sb.dir, 'nope.txt')]);
+    assert.is(missing.code, 2);
+    assert.match(missing.stderr, /--file .*nope\.txt cannot be read \(no such file\)/);
+    assert.is(
+      await logs(sb, id, ['--stream', 'input', '-n', '0', '--raw']),
+      'yes\nyesyes\n\t',
+      'nothing more was sent',
+    );
+  },
+);
 
 test.run();

@@ -24,39 +24,57 @@ const logs = (sb: Sandbox, id: string, args: string[] = []) => run(sb, 'get_logs
  * they make many records and the 1 MiB cap's 128 KiB segments whatever the machine's speed.
  */
 async function printed(sb: Sandbox, n: number, cap = '1M'): Promise<{ id: string; active: string }> {
-  const script = n <= 1000 ? `seq -f 'line %06g' 1 ${n}` : `i=0; while [ $i -lt ${n / 1000} ]; do seq -f 'line %06g' $((i*1000+1)) $((i*1000+1000)); i=$((i+1)); sleep 0.02; done`;
+  const script =
+    n <= 1000
+      ? `seq -f 'line %06g' 1 ${n}`
+      : `i=0; while [ $i -lt ${n / 1000} ]; do seq -f 'line %06g' $((i*1000+1)) $((i*1000+1000)); i=$((i+1)); sleep 0.02; done`;
   const { id } = await start(sb, ['--no-pty', '--max-log-size', cap, 'sh', '-c', script]);
-  await waitFor('the process to end', async () => (await listJson(sb)).find((p) => p.id === id)?.status === 'exited', 60_000, 100);
+  await waitFor(
+    'the process to end',
+    async () => (await listJson(sb)).find((p) => p.id === id)?.status === 'exited',
+    60_000,
+    100,
+  );
   return { id, active: logFileOf(sb.env.BG_DATA_DIR!, records(sb).find((r) => r.id === id)!) };
 }
 
 const archived = (active: string) => listSegments(active).filter((s) => s.firstSeq !== undefined);
 
 /** The numbers of the "line N" lines printed, in order. */
-const numbers = (out: string) => out.split('\n').filter(Boolean).map((l) => Number(/^line (\d+)$/.exec(l)?.[1]));
+const numbers = (out: string) =>
+  out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => Number(/^line (\d+)$/.exec(l)?.[1]));
 
 function expectGap(r: { code: number | null; stderr: string }, what: string): void {
   assert.is(r.code, 6, `${what}: exit code (stderr: ${r.stderr})`);
   assert.match(r.stderr, /records #\d+\.\.#\d+ (are|were) missing/, `${what}: the span is named`);
 }
 
-withSandbox('log chain: an untampered capped log reads whole from its oldest kept line, with the cap note, exit 0', async (sb) => {
-  const { id, active } = await printed(sb, 150_000);
-  assert.ok(archived(active).length >= 3, 'several archived segments');
-  const r = await logs(sb, id, ['-n', '0']);
-  assert.is(r.code, 0, r.stderr);
-  assert.match(r.stderr, /of the oldest output \(\d+ records\) was dropped to keep the log under its 1\.0 MiB cap/);
-  assert.not.match(r.stderr, /warning/);
-  // The oldest kept record may begin mid-line: that piece of a line is not a number.
-  const nums = numbers(r.stdout).filter((v, i) => i > 0 || Number.isFinite(v));
-  assert.ok(nums[0]! > 1, `the oldest lines were dropped by the cap (${r.stdout.slice(0, 40)})`);
-  assert.is(nums[nums.length - 1], 150_000);
-  assert.ok(nums.every((v, i) => i === 0 || v === nums[i - 1]! + 1), 'no line missing between the first kept and the last');
-  const tail = await logs(sb, id, ['-n', '3']);
-  assert.equal([tail.code, tail.stdout], [0, 'line 149998\nline 149999\nline 150000\n']);
-});
+withSandbox(
+  'log chain: an untampered capped log reads whole from its oldest kept line, with the cap note, exit 0',
+  async (sb) => {
+    const { id, active } = await printed(sb, 150_000);
+    assert.ok(archived(active).length >= 3, 'several archived segments');
+    const r = await logs(sb, id, ['-n', '0']);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, /of the oldest output \(\d+ records\) was dropped to keep the log under its 1\.0 MiB cap/);
+    assert.not.match(r.stderr, /warning/);
+    // The oldest kept record may begin mid-line: that piece of a line is not a number.
+    const nums = numbers(r.stdout).filter((v, i) => i > 0 || Number.isFinite(v));
+    assert.ok(nums[0]! > 1, `the oldest lines were dropped by the cap (${r.stdout.slice(0, 40)})`);
+    assert.is(nums[nums.length - 1], 150_000);
+    assert.ok(
+      nums.every((v, i) => i === 0 || v === nums[i - 1]! + 1),
+      'no line missing between the first kept and the last',
+    );
+    const tail = await logs(sb, id, ['-n', '3']);
+    assert.equal([tail.code, tail.stdout], [0, 'line 149998\nline 149999\nline 150000\n']);
+  },
+);
 
-withSandbox('log chain: reads racing the writer\'s rotations and drops report nothing (no false damage)', async (sb) => {
+withSandbox("log chain: reads racing the writer's rotations and drops report nothing (no false damage)", async (sb) => {
   const script = `i=0; while [ $i -lt 300 ]; do seq -f 'line %06g' $((i*1000+1)) $((i*1000+1000)); i=$((i+1)); sleep 0.01; done`;
   const { id } = await start(sb, ['--no-pty', '--max-log-size', '1M', 'sh', '-c', script]);
   const follower = run(sb, 'get_logs.ts', [id, '-f', '-n', '0', '--grep', 'line 2999']);
@@ -75,14 +93,17 @@ withSandbox('log chain: reads racing the writer\'s rotations and drops report no
   assert.ok(reads > 0, 'read while it ran');
 });
 
-withSandbox('log chain: deleting a middle archived segment is reported as damage (exit 6, the span named)', async (sb) => {
-  const { id, active } = await printed(sb, 50_000);
-  const segs = archived(active);
-  assert.ok(segs.length >= 3, `${segs.length} archived segments`);
-  fs.rmSync(segs[1]!.file);
-  expectGap(await logs(sb, id, ['-n', '0']), 'forward read');
-  expectGap(await logs(sb, id, ['-n', '100000']), 'tail read through the gap');
-});
+withSandbox(
+  'log chain: deleting a middle archived segment is reported as damage (exit 6, the span named)',
+  async (sb) => {
+    const { id, active } = await printed(sb, 50_000);
+    const segs = archived(active);
+    assert.ok(segs.length >= 3, `${segs.length} archived segments`);
+    fs.rmSync(segs[1]!.file);
+    expectGap(await logs(sb, id, ['-n', '0']), 'forward read');
+    expectGap(await logs(sb, id, ['-n', '100000']), 'tail read through the gap');
+  },
+);
 
 withSandbox('log chain: deleting the oldest segment the cap kept is damage, not the cap note', async (sb) => {
   const { id, active } = await printed(sb, 150_000);
@@ -91,7 +112,7 @@ withSandbox('log chain: deleting the oldest segment the cap kept is damage, not 
   expectGap(await logs(sb, id, ['-n', '0']), 'forward read');
 });
 
-withSandbox('log chain: swapping two archived segments\' names is reported as damage', async (sb) => {
+withSandbox("log chain: swapping two archived segments' names is reported as damage", async (sb) => {
   const { id, active } = await printed(sb, 50_000);
   const [a, b] = archived(active);
   const tmp = a!.file + '.swap';
@@ -102,7 +123,10 @@ withSandbox('log chain: swapping two archived segments\' names is reported as da
   assert.is(r.code, 6, r.stderr);
   assert.match(r.stderr, /is named for record #\d+ but starts at #\d+/);
   const nums = numbers(r.stdout);
-  assert.ok(nums.every((v, i) => i === 0 || v > nums[i - 1]!), 'nothing shown out of order');
+  assert.ok(
+    nums.every((v, i) => i === 0 || v > nums[i - 1]!),
+    'nothing shown out of order',
+  );
 });
 
 withSandbox('log chain: deleting the active segment of an ended process is reported as damage', async (sb) => {
@@ -123,12 +147,17 @@ withSandbox('log chain: the active segment deleted while the process runs is rep
   const active = logFileOf(sb.env.BG_DATA_DIR!, records(sb).find((r) => r.id === id)!);
   fs.rmSync(active); // the supervisor writes on into the deleted file
   assert.is((await run(sb, 'send_input.ts', [id, 'go'])).code, 0);
-  await waitFor('the process to end', async () => (await listJson(sb)).find((p) => p.id === id)?.status === 'exited', 60_000, 100);
+  await waitFor(
+    'the process to end',
+    async () => (await listJson(sb)).find((p) => p.id === id)?.status === 'exited',
+    60_000,
+    100,
+  );
   expectGap(await logs(sb, id, ['-n', '0']), 'forward read');
   expectGap(await logs(sb, id), 'tail read');
 });
 
-withSandbox('log chain: truncating an ended process\'s log at a record boundary is reported as damage', async (sb) => {
+withSandbox("log chain: truncating an ended process's log at a record boundary is reported as damage", async (sb) => {
   const { id, active } = await printed(sb, 3);
   const u = records(sb).find((r) => r.id === id)!;
   // Cut off the last record (the "exited" event), exactly at its start.
@@ -143,25 +172,32 @@ withSandbox('log chain: truncating an ended process\'s log at a record boundary 
   expectGap(await logs(sb, id), 'tail read');
 });
 
-withSandbox('log chain: a torn record at the end of an ended process\'s log is reported by forward reads as by tail reads', async (sb) => {
-  const { id, active } = await printed(sb, 3);
-  // The start of a record that never got written whole (a crash mid-write): the first 50
-  // bytes of a real one.
-  const bytes = fs.readFileSync(active);
-  const r0 = LogReader.open(active, keysOf(sb), id);
-  const last = r0.readForward().records.pop()!;
-  r0.close();
-  fs.appendFileSync(active, bytes.subarray(last.offset, last.offset + 50));
-  const tail = await logs(sb, id);
-  assert.is(tail.code, 0, tail.stderr);
-  assert.match(tail.stderr, /incomplete/, 'the tail read reports it (before and after the fix)');
-  for (const args of [['-n', '0'], ['--new'], ['-f'], ['-n', '0', '--raw']]) {
-    const r = await logs(sb, id, args);
-    assert.is(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stdout, /line 000003/, `${args.join(' ')} shows the lines`);
-    assert.match(r.stderr, /warning: .*the last record at byte \d+ is incomplete/, `${args.join(' ')} reports the torn record`);
-  }
-});
+withSandbox(
+  "log chain: a torn record at the end of an ended process's log is reported by forward reads as by tail reads",
+  async (sb) => {
+    const { id, active } = await printed(sb, 3);
+    // The start of a record that never got written whole (a crash mid-write): the first 50
+    // bytes of a real one.
+    const bytes = fs.readFileSync(active);
+    const r0 = LogReader.open(active, keysOf(sb), id);
+    const last = r0.readForward().records.pop()!;
+    r0.close();
+    fs.appendFileSync(active, bytes.subarray(last.offset, last.offset + 50));
+    const tail = await logs(sb, id);
+    assert.is(tail.code, 0, tail.stderr);
+    assert.match(tail.stderr, /incomplete/, 'the tail read reports it (before and after the fix)');
+    for (const args of [['-n', '0'], ['--new'], ['-f'], ['-n', '0', '--raw']]) {
+      const r = await logs(sb, id, args);
+      assert.is(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /line 000003/, `${args.join(' ')} shows the lines`);
+      assert.match(
+        r.stderr,
+        /warning: .*the last record at byte \d+ is incomplete/,
+        `${args.join(' ')} reports the torn record`,
+      );
+    }
+  },
+);
 
 /** The data dir's file keys, unwrapped the way the scripts do. */
 function keysOf(sb: Sandbox) {
@@ -184,7 +220,10 @@ test('log chain: segments in the format before the chain still read, across segm
     const reader = new LogSetReader(active, keys, 'p1');
     const got: number[] = [];
     reader.forward(undefined, (rec) => void got.push(rec.seq));
-    assert.equal(got, Array.from({ length: 30 }, (_, i) => i));
+    assert.equal(
+      got,
+      Array.from({ length: 30 }, (_, i) => i),
+    );
     assert.equal(reader.issues, []);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -205,7 +244,10 @@ test('log chain: for a process recorded as chained, a segment in the format befo
     const got: string[] = [];
     chained.forward(undefined, (rec) => void got.push(rec.data.toString()));
     assert.equal(got, [], 'nothing of it shown');
-    assert.ok(chained.issues.some((i) => i.kind === 'damaged' && /format before chaining/.test(i.message)), JSON.stringify(chained.issues));
+    assert.ok(
+      chained.issues.some((i) => i.kind === 'damaged' && /format before chaining/.test(i.message)),
+      JSON.stringify(chained.issues),
+    );
     const before = new LogSetReader(active, keys, 'p1'); // a process from before the chain
     before.forward(undefined, (rec) => void got.push(rec.data.toString()));
     assert.equal([got, before.issues], [['old format\n'], []]);

@@ -9,7 +9,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { listJson, records, run, ROOT, snapshot, start, track, waitFor, withSandbox, PASSWORD, figure, alive, skip, type Sandbox } from './helpers.ts';
+import {
+  listJson,
+  records,
+  run,
+  ROOT,
+  snapshot,
+  start,
+  track,
+  waitFor,
+  withSandbox,
+  PASSWORD,
+  figure,
+  alive,
+  skip,
+  type Sandbox,
+} from './helpers.ts';
 import { unlock, KEY_FILE } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore, STATE_FILE } from '../skills/background-manager/scripts/lib/store/state.ts';
 import { readStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
@@ -20,106 +35,136 @@ const dataOf = (sb: Sandbox) => sb.env.BG_DATA_DIR!;
 // ---------------------------------------------------------------------------------------
 // item 1: a stalled writer
 
-withSandbox('a writer stalled inside the lock past its stale time never erases a process started meanwhile', async (sb) => {
-  const dataDir = dataOf(sb);
-  unlock(dataDir, PASSWORD, { create: true });
-  await new StateStore({ dataDir, keys: unlock(dataDir, PASSWORD, { create: false })!.keys }).update(() => undefined);
-  const writer = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'tests/fixtures/stalling-writer.ts'), dataDir, 'abcdef01'], {
-    cwd: ROOT,
-    env: { ...sb.env, BG_TEST_PASSWORD: PASSWORD },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  writer.stdout.on('data', (d) => (out += d));
-  writer.stderr.on('data', (d) => (err += d));
-  let ended: { code: number | null } | undefined;
-  writer.on('close', (code) => (ended = { code }));
-  await waitFor('the writer to stop itself inside the lock', () => out.includes('in-lock') && readStat(writer.pid!)?.state === 'T', 30_000);
-  track(sb, writer.pid!);
-  const stoppedAt = Date.now();
-  // The start waits for the lock until it is stale (15 s), takes it over and records "web".
-  const web = await start(sb, ['--name', 'web', '--', 'sleep', '1000']);
-  assert.ok((await listJson(sb)).some((p) => p.id === web.id && p.status === 'running'), 'web is listed while the writer is stalled');
-  const stall = Date.now() - stoppedAt;
-  figure(`stall before resuming the writer: ${(stall / 1000).toFixed(1)} s (lock stale time 15 s)`);
-  assert.ok(stall > 15_000, `the stall (${stall} ms) outlasted the stale time`);
-  process.kill(writer.pid!, 'SIGCONT');
-  // A deadline, not a raced 60 s timer: a timer left pending kept the file running 47 s past its last test.
-  const { code } = await waitFor('the resumed writer to end', () => ended, 60_000);
-  // It may finish on fresh state (its record added) or refuse with exit 7; never clobber.
-  assert.ok(code === 0 || code === 7, `the resumed writer ended with ${code}: ${out}${err}`);
-  const listed = await listJson(sb);
-  assert.ok(listed.some((p) => p.id === web.id && p.status === 'running'), `web is still listed after the stalled writer resumed: ${JSON.stringify(listed)}`);
-  if (code === 0) assert.ok(listed.some((p) => p.id === 'abcdef01'), 'the resumed writer wrote its record on fresh state');
-  else assert.match(err, /lock/);
-  const stop = await run(sb, 'stop_process.ts', ['--all']);
-  assert.is(stop.code, 0, stop.stderr);
-  assert.match(stop.stdout, new RegExp(`Stopped process ${web.id}`), 'stop_process --all sees web');
-  await waitFor('web to end', () => !alive(web.pid), 10_000);
-});
+withSandbox(
+  'a writer stalled inside the lock past its stale time never erases a process started meanwhile',
+  async (sb) => {
+    const dataDir = dataOf(sb);
+    unlock(dataDir, PASSWORD, { create: true });
+    await new StateStore({ dataDir, keys: unlock(dataDir, PASSWORD, { create: false })!.keys }).update(() => undefined);
+    const writer = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'tests/fixtures/stalling-writer.ts'), dataDir, 'abcdef01'],
+      {
+        cwd: ROOT,
+        env: { ...sb.env, BG_TEST_PASSWORD: PASSWORD },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    writer.stdout.on('data', (d) => (out += d));
+    writer.stderr.on('data', (d) => (err += d));
+    let ended: { code: number | null } | undefined;
+    writer.on('close', (code) => (ended = { code }));
+    await waitFor(
+      'the writer to stop itself inside the lock',
+      () => out.includes('in-lock') && readStat(writer.pid!)?.state === 'T',
+      30_000,
+    );
+    track(sb, writer.pid!);
+    const stoppedAt = Date.now();
+    // The start waits for the lock until it is stale (15 s), takes it over and records "web".
+    const web = await start(sb, ['--name', 'web', '--', 'sleep', '1000']);
+    assert.ok(
+      (await listJson(sb)).some((p) => p.id === web.id && p.status === 'running'),
+      'web is listed while the writer is stalled',
+    );
+    const stall = Date.now() - stoppedAt;
+    figure(`stall before resuming the writer: ${(stall / 1000).toFixed(1)} s (lock stale time 15 s)`);
+    assert.ok(stall > 15_000, `the stall (${stall} ms) outlasted the stale time`);
+    process.kill(writer.pid!, 'SIGCONT');
+    // A deadline, not a raced 60 s timer: a timer left pending kept the file running 47 s past its last test.
+    const { code } = await waitFor('the resumed writer to end', () => ended, 60_000);
+    // It may finish on fresh state (its record added) or refuse with exit 7; never clobber.
+    assert.ok(code === 0 || code === 7, `the resumed writer ended with ${code}: ${out}${err}`);
+    const listed = await listJson(sb);
+    assert.ok(
+      listed.some((p) => p.id === web.id && p.status === 'running'),
+      `web is still listed after the stalled writer resumed: ${JSON.stringify(listed)}`,
+    );
+    if (code === 0)
+      assert.ok(
+        listed.some((p) => p.id === 'abcdef01'),
+        'the resumed writer wrote its record on fresh state',
+      );
+    else assert.match(err, /lock/);
+    const stop = await run(sb, 'stop_process.ts', ['--all']);
+    assert.is(stop.code, 0, stop.stderr);
+    assert.match(stop.stdout, new RegExp(`Stopped process ${web.id}`), 'stop_process --all sees web');
+    await waitFor('web to end', () => !alive(web.pid), 10_000);
+  },
+);
 
 // ---------------------------------------------------------------------------------------
 // item 3: a missing key.json
 
-withSandbox('a missing key.json beside an existing state file is reported (exit 6) and no new key is made', async (sb) => {
-  const dataDir = dataOf(sb);
-  const u = unlock(dataDir, PASSWORD, { create: true })!;
-  await new StateStore({ dataDir, keys: u.keys }).update(() => undefined);
-  fs.rmSync(path.join(dataDir, KEY_FILE));
-  const before = await snapshot(dataDir);
-  for (const [script, args] of [
-    ['start_process.ts', ['true']],
-    ['list_processes.ts', []],
-  ] as const) {
-    const r = await run(sb, script, [...args]);
-    assert.is(r.code, 6, `${script}: ${r.stdout}${r.stderr}`);
-    assert.match(r.stderr, /key\.json is missing/, `${script}: ${r.stderr}`);
-    assert.match(r.stderr, /restore/i, script);
-    assert.equal(await snapshot(dataDir), before, `${script} left the data dir unchanged (no new key)`);
-  }
-});
+withSandbox(
+  'a missing key.json beside an existing state file is reported (exit 6) and no new key is made',
+  async (sb) => {
+    const dataDir = dataOf(sb);
+    const u = unlock(dataDir, PASSWORD, { create: true })!;
+    await new StateStore({ dataDir, keys: u.keys }).update(() => undefined);
+    fs.rmSync(path.join(dataDir, KEY_FILE));
+    const before = await snapshot(dataDir);
+    for (const [script, args] of [
+      ['start_process.ts', ['true']],
+      ['list_processes.ts', []],
+    ] as const) {
+      const r = await run(sb, script, [...args]);
+      assert.is(r.code, 6, `${script}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /key\.json is missing/, `${script}: ${r.stderr}`);
+      assert.match(r.stderr, /restore/i, script);
+      assert.equal(await snapshot(dataDir), before, `${script} left the data dir unchanged (no new key)`);
+    }
+  },
+);
 
-withSandbox('a missing key.json beside existing logs (no state file) is reported (exit 6) and no new key is made', async (sb) => {
-  const dataDir = dataOf(sb);
-  const s = await start(sb, ['--no-pty', '--', 'echo', 'hello']);
-  await waitFor('the echo to end', async () => (await listJson(sb)).find((p) => p.id === s.id)?.status === 'exited');
-  fs.rmSync(path.join(dataDir, KEY_FILE));
-  fs.rmSync(path.join(dataDir, STATE_FILE));
-  const before = await snapshot(dataDir);
-  const r = await run(sb, 'start_process.ts', ['true']);
-  assert.is(r.code, 6, r.stdout + r.stderr);
-  assert.match(r.stderr, /key\.json is missing/);
-  assert.match(r.stderr, /logs/);
-  assert.equal(await snapshot(dataDir), before, 'no new key');
-});
+withSandbox(
+  'a missing key.json beside existing logs (no state file) is reported (exit 6) and no new key is made',
+  async (sb) => {
+    const dataDir = dataOf(sb);
+    const s = await start(sb, ['--no-pty', '--', 'echo', 'hello']);
+    await waitFor('the echo to end', async () => (await listJson(sb)).find((p) => p.id === s.id)?.status === 'exited');
+    fs.rmSync(path.join(dataDir, KEY_FILE));
+    fs.rmSync(path.join(dataDir, STATE_FILE));
+    const before = await snapshot(dataDir);
+    const r = await run(sb, 'start_process.ts', ['true']);
+    assert.is(r.code, 6, r.stdout + r.stderr);
+    assert.match(r.stderr, /key\.json is missing/);
+    assert.match(r.stderr, /logs/);
+    assert.equal(await snapshot(dataDir), before, 'no new key');
+  },
+);
 
 // ---------------------------------------------------------------------------------------
 // item 9: rollback
 
-withSandbox('a state file rolled back to an older copy is reported (exit 6), not trusted, and left as it is', async (sb) => {
-  const dataDir = dataOf(sb);
-  const stateFile = path.join(dataDir, STATE_FILE);
-  const a = await start(sb, ['--name', 'svc-a', '--', 'sleep', '300']);
-  const older = fs.readFileSync(stateFile);
-  const b = await start(sb, ['--name', 'svc-b', '--', 'sleep', '301']);
-  for (const r of records(sb)) track(sb, r.pid, r.supervisorPid!); // cleanup cannot read a rolled-back state
-  const newest = fs.readFileSync(stateFile);
-  fs.writeFileSync(stateFile, older);
-  for (const [script, args] of [
-    ['list_processes.ts', []],
-    ['start_process.ts', ['sleep', '302']],
-    ['stop_process.ts', ['--all']],
-  ] as const) {
-    const r = await run(sb, script, [...args]);
-    assert.is(r.code, 6, `${script}: ${r.stdout}${r.stderr}`);
-    assert.match(r.stderr, /rolled back/, script);
-    assert.ok(fs.readFileSync(stateFile).equals(older), `${script} left the state file as it is`);
-  }
-  assert.ok(alive(a.pid) && alive(b.pid), 'nothing was stopped');
-  fs.writeFileSync(stateFile, newest);
-  assert.equal((await listJson(sb)).map((p) => p.name).sort(), ['svc-a', 'svc-b'], 'the newest state reads again');
-});
+withSandbox(
+  'a state file rolled back to an older copy is reported (exit 6), not trusted, and left as it is',
+  async (sb) => {
+    const dataDir = dataOf(sb);
+    const stateFile = path.join(dataDir, STATE_FILE);
+    const a = await start(sb, ['--name', 'svc-a', '--', 'sleep', '300']);
+    const older = fs.readFileSync(stateFile);
+    const b = await start(sb, ['--name', 'svc-b', '--', 'sleep', '301']);
+    for (const r of records(sb)) track(sb, r.pid, r.supervisorPid!); // cleanup cannot read a rolled-back state
+    const newest = fs.readFileSync(stateFile);
+    fs.writeFileSync(stateFile, older);
+    for (const [script, args] of [
+      ['list_processes.ts', []],
+      ['start_process.ts', ['sleep', '302']],
+      ['stop_process.ts', ['--all']],
+    ] as const) {
+      const r = await run(sb, script, [...args]);
+      assert.is(r.code, 6, `${script}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /rolled back/, script);
+      assert.ok(fs.readFileSync(stateFile).equals(older), `${script} left the state file as it is`);
+    }
+    assert.ok(alive(a.pid) && alive(b.pid), 'nothing was stopped');
+    fs.writeFileSync(stateFile, newest);
+    assert.equal((await listJson(sb)).map((p) => p.name).sort(), ['svc-a', 'svc-b'], 'the newest state reads again');
+  },
+);
 
 // ---------------------------------------------------------------------------------------
 // item 10: key.json parameters
@@ -128,7 +173,9 @@ withSandbox('a state file rolled back to an older copy is reported (exit 6), not
 function editKeyFile(file: string, edit: (k: any) => void): void {
   const k = JSON.parse(fs.readFileSync(file, 'utf8'));
   edit(k);
-  k.checksum = createHash('sha256').update(`${k.format}|${k.version}|${k.kdf.algorithm}|${k.kdf.iterations}|${k.kdf.salt}|${k.wrappedKey}`).digest('base64');
+  k.checksum = createHash('sha256')
+    .update(`${k.format}|${k.version}|${k.kdf.algorithm}|${k.kdf.iterations}|${k.kdf.salt}|${k.wrappedKey}`)
+    .digest('base64');
   fs.writeFileSync(file, JSON.stringify(k, null, 2) + '\n');
 }
 
@@ -181,15 +228,25 @@ test('a key.json written by the earlier version (v1, parameters not bound) still
     const dataKey = Buffer.alloc(32, 9);
     const salt = Buffer.alloc(16, 3);
     const kek = derivePasswordKey(PASSWORD, salt, 600_000);
-    const wrap = { enc: hkdf(kek, 'background-manager key wrap encryption'), mac: hkdf(kek, 'background-manager key wrap authentication'), control: Buffer.alloc(0) };
+    const wrap = {
+      enc: hkdf(kek, 'background-manager key wrap encryption'),
+      mac: hkdf(kek, 'background-manager key wrap authentication'),
+      control: Buffer.alloc(0),
+    };
     const body = {
       format: 'background-manager-key',
       version: 1,
       kdf: { algorithm: 'pbkdf2-sha256', iterations: 600_000, salt: salt.toString('base64') },
       wrappedKey: seal(wrap, Buffer.from('background-manager key v1'), dataKey).toString('base64'),
     };
-    const checksum = createHash('sha256').update(`${body.format}|${body.version}|${body.kdf.algorithm}|${body.kdf.iterations}|${body.kdf.salt}|${body.wrappedKey}`).digest('base64');
-    fs.writeFileSync(path.join(dataDir, KEY_FILE), JSON.stringify({ ...body, checksum }, null, 2) + '\n', { mode: 0o600 });
+    const checksum = createHash('sha256')
+      .update(
+        `${body.format}|${body.version}|${body.kdf.algorithm}|${body.kdf.iterations}|${body.kdf.salt}|${body.wrappedKey}`,
+      )
+      .digest('base64');
+    fs.writeFileSync(path.join(dataDir, KEY_FILE), JSON.stringify({ ...body, checksum }, null, 2) + '\n', {
+      mode: 0o600,
+    });
     assert.ok(unlock(dataDir, PASSWORD, { create: false })!.dataKey.equals(dataKey), 'v1 opens');
     const l = await run(sb, 'list_processes.ts', []);
     assert.is(l.code, 0, l.stderr);
@@ -197,7 +254,10 @@ test('a key.json written by the earlier version (v1, parameters not bound) still
     assert.is(c.code, 0, c.stderr);
     const k = JSON.parse(fs.readFileSync(path.join(dataDir, KEY_FILE), 'utf8'));
     assert.is(k.version, 2, 'rewritten as version 2');
-    assert.ok(unlock(dataDir, 'next one', { create: false })!.dataKey.equals(dataKey), 'same data key under the new password');
+    assert.ok(
+      unlock(dataDir, 'next one', { create: false })!.dataKey.equals(dataKey),
+      'same data key under the new password',
+    );
   } finally {
     cleanup(sb);
   }
@@ -206,22 +266,25 @@ test('a key.json written by the earlier version (v1, parameters not bound) still
 // ---------------------------------------------------------------------------------------
 // item 13: data dir owner and mode
 
-withSandbox('a data dir that group or others can write (0777) is refused (exit 7) with the chmod fix, and nothing is made', async (sb) => {
-  const dataDir = dataOf(sb);
-  fs.mkdirSync(dataDir);
-  fs.chmodSync(dataDir, 0o777);
-  for (const [script, args] of [
-    ['start_process.ts', ['true']],
-    ['list_processes.ts', []],
-    ['change_password.ts', []],
-  ] as const) {
-    const r = await run(sb, script, [...args], { env: { ...sb.env, BG_NEW_PASSWORD: 'x y z' } });
-    assert.is(r.code, 7, `${script}: ${r.stdout}${r.stderr}`);
-    assert.ok(r.stderr.includes(`chmod 700 ${dataDir}`), `${script}: ${r.stderr}`);
-  }
-  assert.equal(fs.readdirSync(dataDir), [], 'nothing was created');
-  assert.is(fs.statSync(dataDir).mode & 0o777, 0o777, 'the mode is left for the user to fix');
-});
+withSandbox(
+  'a data dir that group or others can write (0777) is refused (exit 7) with the chmod fix, and nothing is made',
+  async (sb) => {
+    const dataDir = dataOf(sb);
+    fs.mkdirSync(dataDir);
+    fs.chmodSync(dataDir, 0o777);
+    for (const [script, args] of [
+      ['start_process.ts', ['true']],
+      ['list_processes.ts', []],
+      ['change_password.ts', []],
+    ] as const) {
+      const r = await run(sb, script, [...args], { env: { ...sb.env, BG_NEW_PASSWORD: 'x y z' } });
+      assert.is(r.code, 7, `${script}: ${r.stdout}${r.stderr}`);
+      assert.ok(r.stderr.includes(`chmod 700 ${dataDir}`), `${script}: ${r.stderr}`);
+    }
+    assert.equal(fs.readdirSync(dataDir), [], 'nothing was created');
+    assert.is(fs.statSync(dataDir).mode & 0o777, 0o777, 'the mode is left for the user to fix');
+  },
+);
 
 withSandbox('a logs/ folder that others can write is refused (exit 7) with the chmod fix', async (sb) => {
   const dataDir = dataOf(sb);

@@ -53,12 +53,18 @@ interface Box {
 async function box(): Promise<Box> {
   const sb = makeSandbox();
   const shm = sb.env.XDG_RUNTIME_DIR!; // the sandbox's own, on tmpfs
-  const env: NodeJS.ProcessEnv = { ...sb.env, BG_KEY_CACHE: "off" };
+  const env: NodeJS.ProcessEnv = { ...sb.env, BG_KEY_CACHE: 'off' };
   const made = await call(env, 'start_process', ['--no-pty', 'true']);
   assert.is(made.code, 0, made.stderr);
   rewrapKey(sb.env.BG_DATA_DIR!, PASSWORD, PASSWORD, { iterations: SLOW_ITERATIONS });
   delete env.BG_KEY_CACHE;
-  return { sb, shm, env, cacheDir: path.join(shm, 'background-manager'), entry: keyCacheEntry(sb.env.BG_DATA_DIR!, env) };
+  return {
+    sb,
+    shm,
+    env,
+    cacheDir: path.join(shm, 'background-manager'),
+    entry: keyCacheEntry(sb.env.BG_DATA_DIR!, env),
+  };
 }
 
 function done(b: Box): void {
@@ -89,7 +95,9 @@ test('a second call with the same password skips the KDF; the entry is on tmpfs,
     assert.is(fs.statSync(b.cacheDir).mode & 0o777, 0o700);
     assert.is(fs.statSync(b.entry).mode & 0o777, 0o600);
     assert.is(fs.statfsSync(b.entry).type, 0x01021994, 'tmpfs');
-    process.stderr.write(`  [figure] list_processes CPU: ${Math.round(cold)} ms with the KDF at ${SLOW_ITERATIONS} iterations, ${Math.round(second.cpuMs)} ms from the cache\n`);
+    process.stderr.write(
+      `  [figure] list_processes CPU: ${Math.round(cold)} ms with the KDF at ${SLOW_ITERATIONS} iterations, ${Math.round(second.cpuMs)} ms from the cache\n`,
+    );
   } finally {
     done(b);
   }
@@ -122,7 +130,12 @@ test('an entry expires BG_KEY_CACHE seconds after its last use, and the next cal
     fs.writeFileSync(stale, '{}', { mode: 0o600 });
     fs.utimesSync(stale, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
     const before = fs.readFileSync(b.entry, 'utf8');
-    await waitFor('the entry to be over a second unused', () => Date.now() - fs.statSync(b.entry).mtimeMs > 1_200, 10_000, 50);
+    await waitFor(
+      'the entry to be over a second unused',
+      () => Date.now() - fs.statSync(b.entry).mtimeMs > 1_200,
+      10_000,
+      50,
+    );
     const after = await call(env, 'list_processes');
     assert.is(after.code, 0, after.stderr);
     assert.ok(after.cpuMs > cold / 2, `an expired entry was used (${after.cpuMs} ms of CPU, a derivation ${cold})`);
@@ -189,16 +202,33 @@ test('a cache folder that is not ours, not 0700, a symlink, or on disk is refuse
     const cold = await coldCost(b);
     const disk = fs.mkdtempSync(path.join(os.tmpdir(), 'bgm-disk-xdg-'));
     const cases: [string, () => NodeJS.ProcessEnv, RegExp][] = [
-      ['mode 755', () => (fs.mkdirSync(b.cacheDir, { mode: 0o755 }), fs.chmodSync(b.cacheDir, 0o755), b.env), /mode 755, not 700/],
+      [
+        'mode 755',
+        () => (fs.mkdirSync(b.cacheDir, { mode: 0o755 }), fs.chmodSync(b.cacheDir, 0o755), b.env),
+        /mode 755, not 700/,
+      ],
       // (Giving a folder away takes root: as another user, this case is skipped, and says so below.)
-      ...(process.getuid!() === 0 ? [['owned by nobody', () => (fs.chmodSync(b.cacheDir, 0o700), fs.chownSync(b.cacheDir, 65534, 65534), b.env), /owned by uid 65534/] as [string, () => NodeJS.ProcessEnv, RegExp]] : []),
-      ['a symlink', () => (fs.rmSync(b.cacheDir, { recursive: true }), fs.symlinkSync(b.shm, b.cacheDir), b.env), /a symbolic link/],
+      ...(process.getuid!() === 0
+        ? [
+            [
+              'owned by nobody',
+              () => (fs.chmodSync(b.cacheDir, 0o700), fs.chownSync(b.cacheDir, 65534, 65534), b.env),
+              /owned by uid 65534/,
+            ] as [string, () => NodeJS.ProcessEnv, RegExp],
+          ]
+        : []),
+      [
+        'a symlink',
+        () => (fs.rmSync(b.cacheDir, { recursive: true }), fs.symlinkSync(b.shm, b.cacheDir), b.env),
+        /a symbolic link/,
+      ],
       ['on disk', () => ({ ...b.env, XDG_RUNTIME_DIR: disk }), /not on memory-backed storage/],
     ];
     try {
       for (const [what, arrange, why] of cases) {
         const env = arrange();
-        const inside = () => (fs.existsSync(b.cacheDir) && fs.lstatSync(b.cacheDir).isDirectory() ? fs.readdirSync(b.cacheDir) : []);
+        const inside = () =>
+          fs.existsSync(b.cacheDir) && fs.lstatSync(b.cacheDir).isDirectory() ? fs.readdirSync(b.cacheDir) : [];
         const listed = [...fs.readdirSync(b.shm)];
         const listedInside = inside();
         const r = await call(env, 'list_processes');
@@ -211,7 +241,8 @@ test('a cache folder that is not ours, not 0700, a symlink, or on disk is refuse
         assert.is(r.stderr.match(/note: the key cache is not used/g)?.length, 1, `${what}: one note per call`);
       }
       assert.not.ok(fs.existsSync(path.join(disk, 'background-manager')), 'nothing made on disk');
-      if (process.getuid!() !== 0) skip('the key cache folder owned by nobody: giving a folder to another user takes root');
+      if (process.getuid!() !== 0)
+        skip('the key cache folder owned by nobody: giving a folder to another user takes root');
     } finally {
       fs.rmSync(disk, { recursive: true, force: true });
     }
@@ -227,11 +258,36 @@ test('a cache folder that is not ours, not 0700, a symlink, or on disk is refuse
  * file's path: a file written and then removed (a temp file renamed over, say) reached the disk
  * too, and its bytes are scanned though the file is gone.
  */
-function tracedWrites(env: NodeJS.ProcessEnv, script: string, args: string[]): Promise<{ code: number | null; files: string[]; wrote: Map<string, Buffer[]> }> {
+function tracedWrites(
+  env: NodeJS.ProcessEnv,
+  script: string,
+  args: string[],
+): Promise<{ code: number | null; files: string[]; wrote: Map<string, Buffer[]> }> {
   const trace = path.join(os.tmpdir(), `bgm-strace-${process.pid}-${Date.now()}.txt`);
-  const syscalls = 'trace=open,openat,creat,rename,renameat,renameat2,link,linkat,write,pwrite64,writev,pwritev,pwritev2';
+  const syscalls =
+    'trace=open,openat,creat,rename,renameat,renameat2,link,linkat,write,pwrite64,writev,pwritev,pwritev2';
   return new Promise((resolve, reject) => {
-    const c = spawn('strace', ['-f', '-qq', '-y', '-xx', '-s', String(1 << 24), '-e', syscalls, '-e', 'status=successful', '-o', trace, NODE_BIN, path.join(DIST, `${script}.mjs`), ...args], { env, cwd: ROOT, stdio: 'ignore' });
+    const c = spawn(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-y',
+        '-xx',
+        '-s',
+        String(1 << 24),
+        '-e',
+        syscalls,
+        '-e',
+        'status=successful',
+        '-o',
+        trace,
+        NODE_BIN,
+        path.join(DIST, `${script}.mjs`),
+        ...args,
+      ],
+      { env, cwd: ROOT, stdio: 'ignore' },
+    );
     c.on('error', reject);
     c.on('close', (code) => {
       const files = new Set<string>();
@@ -241,12 +297,15 @@ function tracedWrites(env: NodeJS.ProcessEnv, script: string, args: string[]): P
       const dirfd = String.raw`(?:AT_FDCWD|\d+)(?:<([^>]*)>)?`;
       const opened = new RegExp(String.raw`\b(?:open|creat)\("([^"]+)"(?:, ([A-Z_|]+))?`);
       const openedAt = new RegExp(String.raw`\bopenat\(${dirfd}, "([^"]+)", ([A-Z_|]+)`);
-      const moved = new RegExp(String.raw`\b(?:rename|link)(?:at2?)?\((?:${dirfd}, )?"[^"]+", (?:${dirfd}, )?"([^"]+)"`);
+      const moved = new RegExp(
+        String.raw`\b(?:rename|link)(?:at2?)?\((?:${dirfd}, )?"[^"]+", (?:${dirfd}, )?"([^"]+)"`,
+      );
       // A write to a file: write(5</path/to/file>, "\x..", n); pipes and sockets have no path.
       const written = /\b(?:p?writev?\d*|pwrite64)\(\d+<(\\x2f[^>]*)>, (.*)$/;
       const writes = /O_WRONLY|O_RDWR|O_CREAT/;
       // -xx writes paths in hex too: "\x2f\x74..." is /t...
-      const un = (p: string | undefined) => (p === undefined ? undefined : Buffer.from(p.replace(/\\x/g, ''), 'hex').toString('utf8'));
+      const un = (p: string | undefined) =>
+        p === undefined ? undefined : Buffer.from(p.replace(/\\x/g, ''), 'hex').toString('utf8');
       for (const line of fs.readFileSync(trace, 'utf8').split('\n')) {
         let m = opened.exec(line);
         if (m && (line.includes('creat(') || writes.test(m[2] ?? ''))) files.add(path.resolve(ROOT, un(m[1])!));
@@ -257,7 +316,9 @@ function tracedWrites(env: NodeJS.ProcessEnv, script: string, args: string[]): P
         m = written.exec(line);
         if (m) {
           // Every quoted buffer of the call (writev has several), as the bytes written.
-          const bufs = [...m[2]!.matchAll(/"((?:\\x[0-9a-f]{2})*)"/g)].map((q) => Buffer.from(q[1]!.replace(/\\x/g, ''), 'hex'));
+          const bufs = [...m[2]!.matchAll(/"((?:\\x[0-9a-f]{2})*)"/g)].map((q) =>
+            Buffer.from(q[1]!.replace(/\\x/g, ''), 'hex'),
+          );
           const f = un(m[1])!;
           wrote.set(f, [...(wrote.get(f) ?? []), ...bufs]);
         }
@@ -287,12 +348,23 @@ test('no key material in any file on persistent storage (every file a start, its
       for (const [f, bufs] of r.wrote) bytesTo.set(f, [...(bytesTo.get(f) ?? []), ...bufs]);
     }
     const key = unlock(b.sb.env.BG_DATA_DIR!, PASSWORD, { create: false })!.dataKey;
-    const forms = [key, Buffer.from(key.toString('base64')), Buffer.from(key.toString('hex')), Buffer.from(key.toString('base64url'))];
+    const forms = [
+      key,
+      Buffer.from(key.toString('base64')),
+      Buffer.from(key.toString('hex')),
+      Buffer.from(key.toString('base64url')),
+    ];
     const files = [...written].filter((f) => fs.existsSync(f) && fs.statSync(f).isFile());
     // The scan is not empty: the state, a log and the cache entry were among the writes.
     const dataDir = b.sb.env.BG_DATA_DIR!;
-    assert.ok(files.includes(path.join(dataDir, 'processes.json.enc')), `the state file was traced: ${files.join(', ')}`);
-    assert.ok(files.some((f) => f.startsWith(path.join(dataDir, 'logs') + path.sep)), `a log was traced: ${files.join(', ')}`);
+    assert.ok(
+      files.includes(path.join(dataDir, 'processes.json.enc')),
+      `the state file was traced: ${files.join(', ')}`,
+    );
+    assert.ok(
+      files.some((f) => f.startsWith(path.join(dataDir, 'logs') + path.sep)),
+      `a log was traced: ${files.join(', ')}`,
+    );
     assert.ok(files.includes(b.entry), `the cache entry was traced: ${files.join(', ')}`);
     for (const f of files) {
       const bytes = fs.readFileSync(f);
@@ -301,8 +373,14 @@ test('no key material in any file on persistent storage (every file a start, its
     // What was written, file by file in the order written (a form cut across two writes is
     // found too), whether or not the file is still there.
     const gone = [...bytesTo.keys()].filter((f) => !fs.existsSync(f));
-    figure(`key scan: ${files.length} files kept, ${bytesTo.size} files written to (${[...bytesTo.values()].flat().reduce((n, b) => n + b.length, 0)} bytes), ${gone.length} of them gone: ${gone.join(', ')}`);
-    assert.ok(bytesTo.has(path.join(dataDir, 'processes.json.enc')) || [...bytesTo.keys()].some((f) => f.startsWith(dataDir + path.sep)), `writes into the data dir were traced: ${[...bytesTo.keys()].join(', ')}`);
+    figure(
+      `key scan: ${files.length} files kept, ${bytesTo.size} files written to (${[...bytesTo.values()].flat().reduce((n, b) => n + b.length, 0)} bytes), ${gone.length} of them gone: ${gone.join(', ')}`,
+    );
+    assert.ok(
+      bytesTo.has(path.join(dataDir, 'processes.json.enc')) ||
+        [...bytesTo.keys()].some((f) => f.startsWith(dataDir + path.sep)),
+      `writes into the data dir were traced: ${[...bytesTo.keys()].join(', ')}`,
+    );
     for (const [f, bufs] of bytesTo) {
       const bytes = Buffer.concat(bufs);
       for (const form of forms) assert.is(bytes.indexOf(form), -1, `${f} was written the data key`);
@@ -313,7 +391,8 @@ test('no key material in any file on persistent storage (every file a start, its
 });
 
 test('a uid with no passwd entry (as in containers), without XDG_RUNTIME_DIR, gets the cache in /dev/shm', async () => {
-  if (process.getuid!() !== 0) return skip('the key cache of a uid with no passwd entry: running as another uid takes root');
+  if (process.getuid!() !== 0)
+    return skip('the key cache of a uid with no passwd entry: running as another uid takes root');
   const uid = 54321; // in no passwd file
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bgm-nouser-'));
   const cache = `/dev/shm/background-manager-${uid}`;
@@ -322,10 +401,27 @@ test('a uid with no passwd entry (as in containers), without XDG_RUNTIME_DIR, ge
     fs.chmodSync(dir, 0o755);
     fs.mkdirSync(path.join(dir, 'data'), { mode: 0o700 });
     fs.chownSync(path.join(dir, 'data'), uid, uid);
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, BG_PASSWORD: PASSWORD, BG_DATA_DIR: path.join(dir, 'data') };
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      BG_PASSWORD: PASSWORD,
+      BG_DATA_DIR: path.join(dir, 'data'),
+    };
     const as = (script: string, args: string[]) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const c = spawn('setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', NODE_BIN, path.join(DIST, `${script}.mjs`), ...args], { env, cwd: dir });
+        const c = spawn(
+          'setpriv',
+          [
+            '--reuid',
+            String(uid),
+            '--regid',
+            String(uid),
+            '--clear-groups',
+            NODE_BIN,
+            path.join(DIST, `${script}.mjs`),
+            ...args,
+          ],
+          { env, cwd: dir },
+        );
         let out = '';
         c.stdout.on('data', (d) => (out += d));
         c.stderr.on('data', (d) => (out += d));
@@ -335,7 +431,10 @@ test('a uid with no passwd entry (as in containers), without XDG_RUNTIME_DIR, ge
     assert.is(started.code, 0, started.out);
     const listed = await as('list_processes', []);
     assert.is(listed.code, 0, listed.out);
-    assert.ok(fs.readdirSync(cache).some((f) => f.endsWith('.key')), 'an entry in /dev/shm/background-manager-54321');
+    assert.ok(
+      fs.readdirSync(cache).some((f) => f.endsWith('.key')),
+      'an entry in /dev/shm/background-manager-54321',
+    );
   } finally {
     fs.rmSync(cache, { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });

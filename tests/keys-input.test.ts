@@ -29,14 +29,17 @@ test('key names give the bytes an xterm sends', () => {
   assert.throws(() => keyBytes('f13', pty), /unknown key "f13"/);
 });
 
-withSandbox('a curses menu driven by --keys: F5, shift-tab and alt-x are seen, and down down enter picks the third entry', async (sb) => {
-  const { id } = await start(sb, ['--wait-for', 'Four', 'python3', 'tests/fixtures/menu.py']);
-  const r = await run(sb, 'send_input.ts', [id, '--keys', 'f5 shift-tab alt-x down down enter']);
-  assert.is(r.code, 0, r.stderr);
-  await waitFor('the menu to exit', async () => (await listJson(sb))[0]!.status === 'exited', 30_000);
-  const out = (await run(sb, 'get_logs.ts', [id, '-n', '2'])).stdout;
-  assert.is(out, 'keys: F5 shift-tab alt-x\nchose: Three\n');
-});
+withSandbox(
+  'a curses menu driven by --keys: F5, shift-tab and alt-x are seen, and down down enter picks the third entry',
+  async (sb) => {
+    const { id } = await start(sb, ['--wait-for', 'Four', 'python3', 'tests/fixtures/menu.py']);
+    const r = await run(sb, 'send_input.ts', [id, '--keys', 'f5 shift-tab alt-x down down enter']);
+    assert.is(r.code, 0, r.stderr);
+    await waitFor('the menu to exit', async () => (await listJson(sb))[0]!.status === 'exited', 30_000);
+    const out = (await run(sb, 'get_logs.ts', [id, '-n', '2'])).stdout;
+    assert.is(out, 'keys: F5 shift-tab alt-x\nchose: Three\n');
+  },
+);
 
 withSandbox('send_input --keys with an unknown name sends nothing and exits 2', async (sb) => {
   const { id } = await start(sb, ['--no-pty', 'cat']);

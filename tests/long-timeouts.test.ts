@@ -92,13 +92,22 @@ test('a long timer cleared between steps never fires', () => {
 
 test('with real timers, a chained wait fires no sooner than asked', async () => {
   const t0 = Date.now();
-  const firedAt = await new Promise<number>((resolve) => setLongTimeout(() => resolve(Date.now()), 120, { maxStepMs: 25 }));
+  const firedAt = await new Promise<number>((resolve) =>
+    setLongTimeout(() => resolve(Date.now()), 120, { maxStepMs: 25 }),
+  );
   assert.ok(firedAt - t0 >= 120, `fired after ${firedAt - t0} ms`);
   assert.ok(MAX_DURATION_SEC * 1000 > MAX_TIMER_MS, 'the documented maximum needs the chain');
 });
 
 withSandbox('start_process --timeout 3000000 (beyond 2^31 ms) leaves the process running', async (sb) => {
-  const { id, pid } = await start(sb, ['--timeout', '3000000', '--no-pty', 'sh', '-c', 'echo one; sleep 2; echo two; sleep 300']);
+  const { id, pid } = await start(sb, [
+    '--timeout',
+    '3000000',
+    '--no-pty',
+    'sh',
+    '-c',
+    'echo one; sleep 2; echo two; sleep 300',
+  ]);
   // "two" comes 2 s after the start: a timer that overflowed fired long before.
   await waitFor('the second line, or the end', async () => /two/.test(await logs(sb, id)) || !alive(pid), 30_000, 100);
   assert.ok(alive(pid), `the process runs on; its log:\n${await logs(sb, id)}`);
@@ -109,71 +118,114 @@ withSandbox('start_process --timeout 3000000 (beyond 2^31 ms) leaves the process
 });
 
 withSandbox('start_process --wait-timeout 3000000 waits for the line rather than giving up at once', async (sb) => {
-  const r = await run(sb, 'start_process.ts', ['--wait-for', 'ready', '--wait-timeout', '3000000', '--no-pty', 'sh', '-c', 'sleep 1; echo ready; sleep 300']);
+  const r = await run(sb, 'start_process.ts', [
+    '--wait-for',
+    'ready',
+    '--wait-timeout',
+    '3000000',
+    '--no-pty',
+    'sh',
+    '-c',
+    'sleep 1; echo ready; sleep 300',
+  ]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /Ready: ready\n$/);
   assert.not.match(r.stderr, /TimeoutOverflowWarning/);
 });
 
-withSandbox('get_logs -f --timeout 3000000 follows until the process ends, with no TimeoutOverflowWarning', async (sb) => {
-  const { id } = await start(sb, ['--no-pty', 'sh', '-c', 'echo first; read x; echo got $x']);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'get_logs.ts'), id, '-f', '--timeout', '3000000'], { env: sb.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const closed = new Promise<number | null>((r) => child.on('close', r));
-  let code: number | null | undefined;
-  void closed.then((c) => (code = c));
-  try {
-    await waitFor('get_logs to print the first line', () => /first/.test(stdout) || code !== undefined, 30_000);
-    const s = await run(sb, 'send_input.ts', [id, 'hello\n']);
-    assert.is(s.code, 0, s.stderr);
-    await waitFor('get_logs to end', () => code !== undefined, 30_000);
-  } finally {
-    child.kill('SIGKILL');
-  }
-  assert.not.match(stderr, /TimeoutOverflowWarning/);
-  assert.match(stdout, /got hello/, `get_logs printed:\n${stdout}\n${stderr}`);
-  assert.is(code, 0, stderr);
-});
+withSandbox(
+  'get_logs -f --timeout 3000000 follows until the process ends, with no TimeoutOverflowWarning',
+  async (sb) => {
+    const { id } = await start(sb, ['--no-pty', 'sh', '-c', 'echo first; read x; echo got $x']);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(SCRIPTS, 'get_logs.ts'), id, '-f', '--timeout', '3000000'],
+      { env: sb.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    let code: number | null | undefined;
+    void closed.then((c) => (code = c));
+    try {
+      await waitFor('get_logs to print the first line', () => /first/.test(stdout) || code !== undefined, 30_000);
+      const s = await run(sb, 'send_input.ts', [id, 'hello\n']);
+      assert.is(s.code, 0, s.stderr);
+      await waitFor('get_logs to end', () => code !== undefined, 30_000);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    assert.not.match(stderr, /TimeoutOverflowWarning/);
+    assert.match(stdout, /got hello/, `get_logs printed:\n${stdout}\n${stderr}`);
+    assert.is(code, 0, stderr);
+  },
+);
 
 // Ends 2 s after SIGTERM: the stop has to wait for it, with its 3000000 s allowance.
-const SLOW_TO_END = 'import signal, sys, time\ndef bye(*_):\n    time.sleep(2)\n    sys.exit(0)\nsignal.signal(signal.SIGTERM, bye)\nprint("ready", flush=True)\nwhile True:\n    signal.pause()';
+const SLOW_TO_END =
+  'import signal, sys, time\ndef bye(*_):\n    time.sleep(2)\n    sys.exit(0)\nsignal.signal(signal.SIGTERM, bye)\nprint("ready", flush=True)\nwhile True:\n    signal.pause()';
 
-withSandbox('stop_process --timeout 3000000 waits for the stop (a process that takes 2 s to end on SIGTERM) instead of reporting no answer at once', async (sb) => {
-  const { id, pid } = await start(sb, ['--no-pty', 'python3', '-c', SLOW_TO_END]);
-  await waitFor('the process to be ready', async () => (await logs(sb, id)).includes('ready'), 30_000);
-  const t0 = Date.now();
-  const r = await run(sb, 'stop_process.ts', [id, '--timeout', '3000000']);
-  const ms = Date.now() - t0;
-  assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`^Stopped process ${id} \\(PID ${pid}\\): SIGTERM ended it \\(exit status 0\\)\\.$`, 'm'), r.stdout);
-  assert.is(r.stderr, '', 'no note that the supervisor did not answer, no TimeoutOverflowWarning');
-  assert.ok(ms >= 2000, `the stop returned after ${ms} ms, before the process could end`);
-  assert.not.ok(alive(pid));
-});
+withSandbox(
+  'stop_process --timeout 3000000 waits for the stop (a process that takes 2 s to end on SIGTERM) instead of reporting no answer at once',
+  async (sb) => {
+    const { id, pid } = await start(sb, ['--no-pty', 'python3', '-c', SLOW_TO_END]);
+    await waitFor('the process to be ready', async () => (await logs(sb, id)).includes('ready'), 30_000);
+    const t0 = Date.now();
+    const r = await run(sb, 'stop_process.ts', [id, '--timeout', '3000000']);
+    const ms = Date.now() - t0;
+    assert.is(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(`^Stopped process ${id} \\(PID ${pid}\\): SIGTERM ended it \\(exit status 0\\)\\.$`, 'm'),
+      r.stdout,
+    );
+    assert.is(r.stderr, '', 'no note that the supervisor did not answer, no TimeoutOverflowWarning');
+    assert.ok(ms >= 2000, `the stop returned after ${ms} ms, before the process could end`);
+    assert.not.ok(alive(pid));
+  },
+);
 
-withSandbox('durations that are not numbers, negative, infinite or beyond the documented maximum are refused with exit 2', async (sb) => {
-  const tooLong = String(MAX_DURATION_SEC + 1);
-  const cases: [string, string[], RegExp][] = [
-    ['start_process.ts', ['--timeout', tooLong, 'true'], /--timeout .*at most 315360000 seconds/],
-    ['start_process.ts', ['--timeout', 'Infinity', 'true'], /--timeout must be a number of seconds above 0 \(got Infinity\)/],
-    ['start_process.ts', ['--wait-for', 'x', '--wait-timeout', '1e12', 'true'], /--wait-timeout .*at most 315360000 seconds/],
-    ['get_logs.ts', ['abc', '-f', '--timeout', 'Infinity'], /--timeout must be a number of seconds, 0 or more \(got Infinity\)/],
-    ['get_logs.ts', ['abc', '-f', '--timeout', tooLong], /--timeout .*at most 315360000 seconds/],
-    ['wait_process.ts', ['abc', '--timeout', tooLong], /--timeout .*at most 315360000 seconds/],
-    ['wait_process.ts', ['abc', '--timeout', '-1'], /--timeout must be a number of seconds, 0 or more \(got -1\)/],
-    ['stop_process.ts', ['abc', '--timeout', tooLong], /--timeout .*at most 315360000 seconds/],
-    ['restart_process.ts', ['abc', '--timeout', tooLong], /--timeout .*at most 315360000 seconds/],
-    ['restart_process.ts', ['abc', '--wait-timeout', 'NaN'], /--wait-timeout must be a number of seconds above 0 \(got NaN\)/],
-  ];
-  for (const [script, args, msg] of cases) {
-    const r = await run(sb, script, args);
-    assert.is(r.code, 2, `${script} ${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, msg, `${script} ${args.join(' ')}`);
-    assert.is(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-  }
-});
+withSandbox(
+  'durations that are not numbers, negative, infinite or beyond the documented maximum are refused with exit 2',
+  async (sb) => {
+    const tooLong = String(MAX_DURATION_SEC + 1);
+    const cases: [string, string[], RegExp][] = [
+      ['start_process.ts', ['--timeout', tooLong, 'true'], /--timeout .*at most 315360000 seconds/],
+      [
+        'start_process.ts',
+        ['--timeout', 'Infinity', 'true'],
+        /--timeout must be a number of seconds above 0 \(got Infinity\)/,
+      ],
+      [
+        'start_process.ts',
+        ['--wait-for', 'x', '--wait-timeout', '1e12', 'true'],
+        /--wait-timeout .*at most 315360000 seconds/,
+      ],
+      [
+        'get_logs.ts',
+        ['abc', '-f', '--timeout', 'Infinity'],
+        /--timeout must be a number of seconds, 0 or more \(got Infinity\)/,
+      ],
+      ['get_logs.ts', ['abc', '-f', '--timeout', tooLong], /--timeout .*at most 315360000 seconds/],
+      ['wait_process.ts', ['abc', '--timeout', tooLong], /--timeout .*at most 315360000 seconds/],
+      ['wait_process.ts', ['abc', '--timeout', '-1'], /--timeout must be a number of seconds, 0 or more \(got -1\)/],
+      ['stop_process.ts', ['abc', '--timeout', tooLong], /--timeout .*at most 315360000 seconds/],
+      ['restart_process.ts', ['abc', '--timeout', tooLong], /--timeout .*at most 315360000 seconds/],
+      [
+        'restart_process.ts',
+        ['abc', '--wait-timeout', 'NaN'],
+        /--wait-timeout must be a number of seconds above 0 \(got NaN\)/,
+      ],
+    ];
+    for (const [script, args, msg] of cases) {
+      const r = await run(sb, script, args);
+      assert.is(r.code, 2, `${script} ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg, `${script} ${args.join(' ')}`);
+      assert.is(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+    }
+  },
+);
 
 test.run();

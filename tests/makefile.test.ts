@@ -11,28 +11,44 @@ import { run, waitFor, withSandbox, ROOT } from './helpers.ts';
 
 function make(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('make', ['-s', '--no-print-directory', ...args, 'FAST=1'], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      'make',
+      ['-s', '--no-print-directory', ...args, 'FAST=1'],
+      { cwd: ROOT, env, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? Number((err as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0,
+          stdout,
+          stderr,
+        }),
     );
   });
 }
 
-withSandbox('make start, send and list: CMD and TEXT reach the process as typed, and make runs none of their $(shell ...)', async (sb) => {
-  const ran = (what: string) => path.join(sb.dir, `ran-${what}`);
-  const started = await make(sb.env, ['start', `CMD=cat; : '$(shell touch ${ran('cmd')})'`, 'OPTS=--name mk --no-pty']);
-  assert.is(started.code, 0, started.stderr);
-  assert.match(started.stdout, /^Started process [0-9a-f]{8}/m);
-  const text = `it's "$HOME" $(shell touch ${ran('text')}) done`;
-  const sent = await make(sb.env, ['send', 'ID=mk', `TEXT=${text}`]);
-  assert.is(sent.code, 0, sent.stderr);
-  const listed = await make(sb.env, ['list', `TEXT=$(shell touch ${ran('list')})`]);
-  assert.is(listed.code, 0, listed.stderr);
-  const out = await waitFor('the text in the log', async () => {
-    const r = await run(sb, 'get_logs.ts', ['mk', '-n', '0']);
-    return r.stdout.includes('done') && r.stdout;
-  });
-  assert.is(out, `${text}\n`, 'the process got the text as typed');
-  for (const what of ['cmd', 'text', 'list']) assert.not.ok(fs.existsSync(ran(what)), `make ran the $(shell ...) in ${what.toUpperCase()}`);
-});
+withSandbox(
+  'make start, send and list: CMD and TEXT reach the process as typed, and make runs none of their $(shell ...)',
+  async (sb) => {
+    const ran = (what: string) => path.join(sb.dir, `ran-${what}`);
+    const started = await make(sb.env, [
+      'start',
+      `CMD=cat; : '$(shell touch ${ran('cmd')})'`,
+      'OPTS=--name mk --no-pty',
+    ]);
+    assert.is(started.code, 0, started.stderr);
+    assert.match(started.stdout, /^Started process [0-9a-f]{8}/m);
+    const text = `it's "$HOME" $(shell touch ${ran('text')}) done`;
+    const sent = await make(sb.env, ['send', 'ID=mk', `TEXT=${text}`]);
+    assert.is(sent.code, 0, sent.stderr);
+    const listed = await make(sb.env, ['list', `TEXT=$(shell touch ${ran('list')})`]);
+    assert.is(listed.code, 0, listed.stderr);
+    const out = await waitFor('the text in the log', async () => {
+      const r = await run(sb, 'get_logs.ts', ['mk', '-n', '0']);
+      return r.stdout.includes('done') && r.stdout;
+    });
+    assert.is(out, `${text}\n`, 'the process got the text as typed');
+    for (const what of ['cmd', 'text', 'list'])
+      assert.not.ok(fs.existsSync(ran(what)), `make ran the $(shell ...) in ${what.toUpperCase()}`);
+  },
+);
 
 test.run();

@@ -26,7 +26,14 @@ function sandbox(): { dir: string; keys: SubKeys; state: (file: string) => SinkS
   return {
     dir,
     keys,
-    state: (file) => ({ file, keys, procId: 'p1', maxBytes: 100 << 20, dropped: { bytes: 0, records: 0 }, lost: { bytes: 0, chunks: 0, reason: '' } }),
+    state: (file) => ({
+      file,
+      keys,
+      procId: 'p1',
+      maxBytes: 100 << 20,
+      dropped: { bytes: 0, records: 0 },
+      lost: { bytes: 0, chunks: 0, reason: '' },
+    }),
     done: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -118,7 +125,10 @@ test('the log folder gone while the log thread writes: no crash, the loss is sai
     assert.match(note!, /could not be written \(.*ENOENT.*\)/);
     assert.is(log.bytes, 'after\n'.length, 'only what came after the folder was back');
     const lostBytes = Number(/output dropped: (\d+) bytes/.exec(note!)![1]);
-    assert.ok(lostBytes >= 'unwritable\n'.length && lostBytes <= sent + 'unwritable\n'.length, `${lostBytes} said lost of ${sent}`);
+    assert.ok(
+      lostBytes >= 'unwritable\n'.length && lostBytes <= sent + 'unwritable\n'.length,
+      `${lostBytes} said lost of ${sent}`,
+    );
   } finally {
     sb.done();
   }
@@ -150,7 +160,11 @@ test('a writer with no active piece numbers on from the archived ones (no reused
     for (let i = 0; i < 20; i++) again.append('stdout', Buffer.alloc(32 << 10, 0x61));
     again.close();
     const all = seqs();
-    assert.equal(all.slice(-21), Array.from({ length: 21 }, (_, i) => last + 1 + i), 'every record after it, in order');
+    assert.equal(
+      all.slice(-21),
+      Array.from({ length: 21 }, (_, i) => last + 1 + i),
+      'every record after it, in order',
+    );
     assert.equal(readLog(file, sb.keys).issues, []);
   } finally {
     sb.done();

@@ -10,12 +10,29 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { cleanup, endRecorded, figure, FIXTURES, makeSandbox, ROOT, SCRIPTS, skip, track, waitFor, type Sandbox } from './helpers.ts';
+import {
+  cleanup,
+  endRecorded,
+  figure,
+  FIXTURES,
+  makeSandbox,
+  ROOT,
+  SCRIPTS,
+  skip,
+  track,
+  waitFor,
+  type Sandbox,
+} from './helpers.ts';
 
 export { figure, FIXTURES };
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore, type ProcessRecord, type StateDoc } from '../skills/background-manager/scripts/lib/store/state.ts';
-import { allStats, readStat, signalTree, type ProcStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
+import {
+  allStats,
+  readStat,
+  signalTree,
+  type ProcStat,
+} from '../skills/background-manager/scripts/lib/process/proc.ts';
 import { LogReader, type LogRecord } from '../skills/background-manager/scripts/lib/log/logfile.ts';
 import { LogSetReader, listSegments, logFileOf } from '../skills/background-manager/scripts/lib/log/logset.ts';
 import { selectLines } from '../skills/background-manager/scripts/lib/log/logquery.ts';
@@ -24,7 +41,6 @@ import { liveStatus } from '../skills/background-manager/scripts/lib/process/sta
 import type { SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
 
 const ONLY = process.env.BG_TEST_ONLY ? new RegExp(process.env.BG_TEST_ONLY, 'i') : undefined;
-
 
 // ---------------------------------------------------------------------------------------
 // Harness: a sandbox per test, plus tmpfs mounts and stray processes ended at cleanup.
@@ -37,7 +53,8 @@ export interface Ctx {
 }
 
 export function rtest(name: string, fn: (sb: Sandbox, ctx: Ctx) => Promise<void>): void {
-  if (ONLY && !ONLY.test(name)) return test(name, () => skip(`BG_TEST_ONLY=${process.env.BG_TEST_ONLY} leaves out "${name}"`));
+  if (ONLY && !ONLY.test(name))
+    return test(name, () => skip(`BG_TEST_ONLY=${process.env.BG_TEST_ONLY} leaves out "${name}"`));
   test(name, async () => {
     const sb = makeSandbox('bgm-rel-');
     const mounts: string[] = [];
@@ -49,7 +66,9 @@ export function rtest(name: string, fn: (sb: Sandbox, ctx: Ctx) => Promise<void>
         try {
           execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
         } catch (err) {
-          skip(`"${name}": cannot mount a tmpfs (${String((err as Error).message).split('\n')[0]}); run as root to cover it`);
+          skip(
+            `"${name}": cannot mount a tmpfs (${String((err as Error).message).split('\n')[0]}); run as root to cover it`,
+          );
           return false;
         }
         mounts.push(dir);
@@ -75,7 +94,9 @@ export function rtest(name: string, fn: (sb: Sandbox, ctx: Ctx) => Promise<void>
 async function warmFastPath(): Promise<void> {
   const launcher = path.join(DIST, 'list_processes.mjs');
   if (VIA_TSX || !fs.existsSync(launcher)) return;
-  await new Promise((resolve) => spawn(process.execPath, [launcher, '--help'], { stdio: 'ignore' }).on('close', resolve));
+  await new Promise((resolve) =>
+    spawn(process.execPath, [launcher, '--help'], { stdio: 'ignore' }).on('close', resolve),
+  );
 }
 
 /** Fill the filesystem of `dir` (a small tmpfs) to the last byte with a file `filler` in it; returns its path. */
@@ -98,14 +119,19 @@ export function fillDisk(dir: string): string {
 
 async function unmount(dir: string): Promise<void> {
   try {
-    await waitFor(`${dir} to unmount`, () => {
-      try {
-        execFileSync('umount', [dir], { stdio: 'pipe' });
-        return true;
-      } catch {
-        return false; // EBUSY while the killed processes finish dying
-      }
-    }, 5000, 50);
+    await waitFor(
+      `${dir} to unmount`,
+      () => {
+        try {
+          execFileSync('umount', [dir], { stdio: 'pipe' });
+          return true;
+        } catch {
+          return false; // EBUSY while the killed processes finish dying
+        }
+      },
+      5000,
+      50,
+    );
   } catch {
     execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
   }
@@ -142,7 +168,8 @@ function scriptArgv(script: string): string[] {
 /** Run an entry script, keeping stdout as bytes. */
 export function exec(sb: Sandbox, script: string, args: string[], o: ExecOptions = {}): Promise<Exec> {
   const node = [...scriptArgv(script), ...args];
-  const [cmd, argv] = o.umask === undefined ? [node[0]!, node.slice(1)] : ['sh', ['-c', `umask ${o.umask}; exec "$@"`, 'sh', ...node]];
+  const [cmd, argv] =
+    o.umask === undefined ? [node[0]!, node.slice(1)] : ['sh', ['-c', `umask ${o.umask}; exec "$@"`, 'sh', ...node]];
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { env: o.env ?? sb.env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -153,14 +180,25 @@ export function exec(sb: Sandbox, script: string, args: string[], o: ExecOptions
     const watcher = o.watch ? setInterval(() => collectDescendants(child.pid!, o.watch!), 5) : undefined;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} ${args.join(' ').slice(0, 200)} did not finish in ${o.timeoutMs ?? 60_000} ms\n${stderr}`));
+      reject(
+        new Error(`${script} ${args.join(' ').slice(0, 200)} did not finish in ${o.timeoutMs ?? 60_000} ms\n${stderr}`),
+      );
     }, o.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
       clearInterval(watcher);
       const stdout = Buffer.concat(chunks);
-      resolve({ code, stdout, out: stdout.toString('utf8'), stderr: stderr.split('\n').filter((l) => !l.startsWith('npm warn')).join('\n'), ms: Date.now() - t0 });
+      resolve({
+        code,
+        stdout,
+        out: stdout.toString('utf8'),
+        stderr: stderr
+          .split('\n')
+          .filter((l) => !l.startsWith('npm warn'))
+          .join('\n'),
+        ms: Date.now() - t0,
+      });
     });
   });
 }
@@ -181,10 +219,15 @@ function collectDescendants(root: number, into: ProcStat[]): void {
   }
 }
 
-export async function startP(sb: Sandbox, args: string[], env?: NodeJS.ProcessEnv): Promise<{ id: string; pid: number }> {
+export async function startP(
+  sb: Sandbox,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ id: string; pid: number }> {
   const r = await exec(sb, 'start_process.ts', args, { env, timeoutMs: 180_000 });
   const m = /^Started process ([0-9a-f]{8}) \(PID (\d+)\)$/m.exec(r.out);
-  if (r.code !== 0 || !m) throw new Error(`start_process ${args.join(' ').slice(0, 200)} failed (${r.code}): ${r.out}${r.stderr}`);
+  if (r.code !== 0 || !m)
+    throw new Error(`start_process ${args.join(' ').slice(0, 200)} failed (${r.code}): ${r.out}${r.stderr}`);
   return { id: m[1]!, pid: Number(m[2]) };
 }
 
@@ -297,7 +340,8 @@ export function snapshotAll(dir: string): Record<string, string> {
       if (e.isDirectory()) {
         out[path.relative(dir, p)] = `dir ${(fs.statSync(p).mode & 0o777).toString(8)}`;
         walk(p);
-      } else if (e.isSocket()) out[path.relative(dir, p)] = 'socket'; // a live supervisor's (run/): nothing to read
+      } else if (e.isSocket())
+        out[path.relative(dir, p)] = 'socket'; // a live supervisor's (run/): nothing to read
       else out[path.relative(dir, p)] = createHash('sha256').update(fs.readFileSync(p)).digest('hex');
     }
   };
@@ -307,9 +351,12 @@ export function snapshotAll(dir: string): Record<string, string> {
 
 export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-
 /** Records of a whole log (every segment), read a window at a time; checks the sequence. */
-export function forEachRecord(sb: Sandbox, id: string, visit: (rec: LogRecord) => void): { records: number; bytes: number; issues: string[]; firstSeq: number | undefined } {
+export function forEachRecord(
+  sb: Sandbox,
+  id: string,
+  visit: (rec: LogRecord) => void,
+): { records: number; bytes: number; issues: string[]; firstSeq: number | undefined } {
   const keys = keysOf(sb);
   const active = logFileOf(sb.env.BG_DATA_DIR!, rec(sb, id));
   const issues: string[] = [];

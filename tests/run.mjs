@@ -29,7 +29,19 @@ const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
 const FILE_LIMIT_MS = 20 * 60_000;
 
 // The longest files first, so that no long file starts last (seconds, quiet machine, one at a time).
-const SLOW_FIRST = ['reliability', 'hostrepo', 'e2e', 'logs', 'lifecycle', 'integrity-store', 'dashboard', 'screen', 'mcp', 'direct-exec', 'escaped-jobs'];
+const SLOW_FIRST = [
+  'reliability',
+  'hostrepo',
+  'e2e',
+  'logs',
+  'lifecycle',
+  'integrity-store',
+  'dashboard',
+  'screen',
+  'mcp',
+  'direct-exec',
+  'escaped-jobs',
+];
 
 function parseArgs(argv) {
   const opts = { unit: true, full: true, jobs: Number(process.env.TEST_JOBS || 2), filter: '', dir: tests };
@@ -40,7 +52,9 @@ function parseArgs(argv) {
     else if (a === '--jobs') opts.jobs = Number(argv[++i]);
     else if (a === '--dir') opts.dir = path.resolve(argv[++i] ?? '');
     else if (a.startsWith('-')) {
-      console.error(`run.mjs: unknown option ${a}. Usage: node tests/run.mjs [--unit | --full] [--jobs N] [--dir FOLDER] [file-name regex]`);
+      console.error(
+        `run.mjs: unknown option ${a}. Usage: node tests/run.mjs [--unit | --full] [--jobs N] [--dir FOLDER] [file-name regex]`,
+      );
       process.exit(2);
     } else opts.filter = a;
   }
@@ -70,24 +84,35 @@ const endGroup = (pid, sig) => {
     process.kill(-pid, sig);
   } catch {}
 };
-for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+for (const [sig, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+]) {
   process.on(sig, () => {
     interrupted = code;
     for (const [pid, f] of running) {
       process.stdout.write(`${quoted(f.out())}\nINTERRUPTED ${f.label}: still running at ${sig}\n\n`);
       endGroup(pid, 'SIGTERM');
     }
-    setTimeout(() => {
-      for (const pid of running.keys()) endGroup(pid, 'SIGKILL');
-      process.exit(code);
-    }, running.size ? 10_000 : 0).unref?.();
+    setTimeout(
+      () => {
+        for (const pid of running.keys()) endGroup(pid, 'SIGKILL');
+        process.exit(code);
+      },
+      running.size ? 10_000 : 0,
+    ).unref?.();
     if (!running.size) process.exit(code);
   });
 }
 
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 /** A file's output as shown: every line after '| ', so none of it can read as the runner's own. */
-const quoted = (out) => out.trimEnd().split('\n').map((l) => `| ${l}`).join('\n');
+const quoted = (out) =>
+  out
+    .trimEnd()
+    .split('\n')
+    .map((l) => `| ${l}`)
+    .join('\n');
 // uvu's summary, which ends its stdout: counts printed anywhere else (by a test) are not taken.
 const SUMMARY = /\n {2}Total: +(\d+)\n {2}Passed: +(\d+)\n {2}Skipped: +(\d+)\n {2}Duration: +[\d.]+m?s\n*$/;
 
@@ -136,7 +161,15 @@ function runUvu(dir, pattern, label) {
       const passed = Math.max(0, uvuPassed - said.length);
       const ok = code === 0 && !timedOut && total > 0 && uvuPassed === total;
       const failed = ok ? 0 : Math.max(1, total - uvuPassed); // a file that crashed counts once
-      const why = timedOut ? `ended after ${FILE_LIMIT_MS / 60_000} min` : signal ? `killed by ${signal}` : code !== 0 ? `exit ${code}` : total === 0 ? 'no uvu summary' : '';
+      const why = timedOut
+        ? `ended after ${FILE_LIMIT_MS / 60_000} min`
+        : signal
+          ? `killed by ${signal}`
+          : code !== 0
+            ? `exit ${code}`
+            : total === 0
+              ? 'no uvu summary'
+              : '';
       resolve({ label, ok, total, passed, failed, skipped, skips, seconds: (Date.now() - started) / 1000, out, why });
     });
   });
@@ -144,7 +177,9 @@ function runUvu(dir, pattern, label) {
 
 function report(r) {
   const mark = !r.ok ? 'FAIL' : r.skipped ? 'SKIP' : 'ok  ';
-  process.stdout.write(`${quoted(r.out)}\n${mark} ${r.label}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped in ${r.seconds.toFixed(1)} s${r.why ? ` (${r.why})` : ''}\n\n`);
+  process.stdout.write(
+    `${quoted(r.out)}\n${mark} ${r.label}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped in ${r.seconds.toFixed(1)} s${r.why ? ` (${r.why})` : ''}\n\n`,
+  );
 }
 
 async function main() {
@@ -159,7 +194,9 @@ async function main() {
   if (opts.full) {
     const queue = fullTierFiles(opts.dir, opts.filter);
     if (queue.length === 0) {
-      console.error(`run.mjs: no *.test.ts file in ${path.relative(root, opts.dir) || '.'}/ matches /${opts.filter}/. Give part of a file name, e.g. lifecycle.`);
+      console.error(
+        `run.mjs: no *.test.ts file in ${path.relative(root, opts.dir) || '.'}/ matches /${opts.filter}/. Give part of a file name, e.g. lifecycle.`,
+      );
       process.exit(2);
     }
     const worker = async () => {
@@ -179,7 +216,9 @@ async function main() {
   for (const r of results) for (const s of r.skips) console.log(`SKIPPED in ${r.label}: ${s}`);
   if (failed.length) console.log(`FAILED: ${failed.map((r) => `${r.label}${r.why ? ` (${r.why})` : ''}`).join(', ')}`);
   if (skipped && CI) console.log(`FAILED: ${skipped} skipped, and CI is set: in CI every check must run.`);
-  console.log(`${results.length} file${results.length === 1 ? '' : 's'} in ${minutes} min${opts.full ? ` (${opts.jobs} files side by side)` : ''}.`);
+  console.log(
+    `${results.length} file${results.length === 1 ? '' : 's'} in ${minutes} min${opts.full ? ` (${opts.jobs} files side by side)` : ''}.`,
+  );
   console.log(`${sum('passed')} passed, ${sum('failed')} failed, ${skipped} skipped`);
   if (interrupted) process.exit(interrupted);
   if (failed.length || (skipped && CI)) process.exit(1);

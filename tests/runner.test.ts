@@ -15,7 +15,11 @@ function runner(filter: string, ci: string | undefined): Promise<{ code: number 
   delete env.CI;
   if (ci !== undefined) env.CI = ci;
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [path.join(ROOT, 'tests/run.mjs'), '--full', '--dir', 'tests/fixtures/runner', filter], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(
+      process.execPath,
+      [path.join(ROOT, 'tests/run.mjs'), '--full', '--dir', 'tests/fixtures/runner', filter],
+      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     c.stdout.on('data', (d) => (out += d));
     c.stderr.on('data', (d) => (out += d));

@@ -4,14 +4,19 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { figure, listJson, run, start, waitFor, withSandbox, type Sandbox } from './helpers.ts';
 
-const screen = (sb: Sandbox, id: string, args: string[] = []) => run(sb, 'get_logs.ts', [id, '--screen', ...args], { timeoutMs: 120_000 });
+const screen = (sb: Sandbox, id: string, args: string[] = []) =>
+  run(sb, 'get_logs.ts', [id, '--screen', ...args], { timeoutMs: 120_000 });
 
 withSandbox('a curses counter: --screen shows its exact rows mid-run, and what is left after it exits', async (sb) => {
   const { id } = await start(sb, ['--wait-for', 'quit', 'python3', 'tests/fixtures/counter.py']);
   const mid = await screen(sb, id, ['--wait-for', '^Counter: 3$', '--timeout', '60']);
   assert.is(mid.code, 0, mid.stderr);
   assert.is(mid.stdout, 'Counter: 3\n\npress q to quit\n');
-  const json = JSON.parse((await screen(sb, id, ['--json'])).stdout) as { rows: string[]; cursor: { row: number; col: number }; size: { cols: number; rows: number }};
+  const json = JSON.parse((await screen(sb, id, ['--json'])).stdout) as {
+    rows: string[];
+    cursor: { row: number; col: number };
+    size: { cols: number; rows: number };
+  };
   assert.equal(json.size, { cols: 200, rows: 50 });
   assert.is(json.rows.length, 50);
   assert.equal(json.rows.slice(0, 4), ['Counter: 3', '', 'press q to quit', '']);
@@ -33,7 +38,10 @@ withSandbox('top under a PTY: --screen shows its header row', async (sb) => {
   assert.match(rows[0]!, /^top - \d\d:\d\d:\d\d up .*load average: /);
   assert.match(rows[1]!, /^Tasks: +\d+ total/);
   assert.match(r.stdout, /^ +PID USER +PR +NI/m);
-  assert.ok(rows.every((l) => l === l.trimEnd()), 'no trailing spaces');
+  assert.ok(
+    rows.every((l) => l === l.trimEnd()),
+    'no trailing spaces',
+  );
   assert.ok(rows.length <= 51, `${rows.length} rows`);
   assert.is((await run(sb, 'send_input.ts', [id, '-n', 'q'])).code, 0);
   await waitFor('top to quit', async () => (await listJson(sb))[0]!.status === 'exited', 30_000);
@@ -53,43 +61,65 @@ withSandbox('a menu driven by --keys, read with --screen between keypresses', as
   assert.is((await run(sb, 'get_logs.ts', [id, '-n', '1'])).stdout, 'chose: Two\n');
 });
 
-withSandbox('--screen on a --no-pty process exits 2 and says why; --screen --wait-for gives up at --timeout with exit 1', async (sb) => {
-  const plain = await start(sb, ['--no-pty', 'sh', '-c', 'echo hello; sleep 300']);
-  const r = await screen(sb, plain.id);
-  assert.is(r.code, 2);
-  assert.is(r.stdout, '');
-  assert.match(r.stderr, /runs without a terminal \(--no-pty\), so it has no screen/);
-  const clash = await run(sb, 'get_logs.ts', [plain.id, '--screen', '-n', '5']);
-  assert.is(clash.code, 2);
-  assert.match(clash.stderr, /--screen prints the whole screen as it stands; -n applies to lines/);
-  const { id } = await start(sb, ['--wait-for', 'ready', 'sh', '-c', 'echo ready; sleep 300']);
-  const late = await screen(sb, id, ['--wait-for', 'never-there', '--timeout', '1']);
-  assert.is(late.code, 1);
-  assert.match(late.stderr, /the screen did not match \/never-there\/ within 1 s; the screen as it stands:/);
-  assert.is(late.stdout, 'ready\n');
-});
+withSandbox(
+  '--screen on a --no-pty process exits 2 and says why; --screen --wait-for gives up at --timeout with exit 1',
+  async (sb) => {
+    const plain = await start(sb, ['--no-pty', 'sh', '-c', 'echo hello; sleep 300']);
+    const r = await screen(sb, plain.id);
+    assert.is(r.code, 2);
+    assert.is(r.stdout, '');
+    assert.match(r.stderr, /runs without a terminal \(--no-pty\), so it has no screen/);
+    const clash = await run(sb, 'get_logs.ts', [plain.id, '--screen', '-n', '5']);
+    assert.is(clash.code, 2);
+    assert.match(clash.stderr, /--screen prints the whole screen as it stands; -n applies to lines/);
+    const { id } = await start(sb, ['--wait-for', 'ready', 'sh', '-c', 'echo ready; sleep 300']);
+    const late = await screen(sb, id, ['--wait-for', 'never-there', '--timeout', '1']);
+    assert.is(late.code, 1);
+    assert.match(late.stderr, /the screen did not match \/never-there\/ within 1 s; the screen as it stands:/);
+    assert.is(late.stdout, 'ready\n');
+  },
+);
 
-withSandbox('--screen replays only from the last full-screen clear: 32 MiB of redraws cost about what 1 MiB does', async (sb) => {
-  const small = await start(sb, ['--wait-for', 'FINAL FRAME', 'python3', 'tests/fixtures/redraw.py', String(1 << 20)]);
-  const big = await start(sb, ['--wait-for', 'FINAL FRAME', '--wait-timeout', '300', 'python3', 'tests/fixtures/redraw.py', String(32 << 20)]);
-  const time = async (id: string) => {
-    const t0 = process.hrtime.bigint();
-    const r = await screen(sb, id);
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    assert.is(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^FINAL FRAME \d+\nrow 0\n(.*\n){9}$/);
-    return ms;
-  };
-  await time(small.id); // warm-up
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    a.push(await time(small.id));
-    b.push(await time(big.id));
-  }
-  const med = (v: number[]) => [...v].sort((x, y) => x - y)[1]!;
-  figure(`get_logs --screen: 32 MiB of redraws ${med(b).toFixed(0)} ms, 1 MiB ${med(a).toFixed(0)} ms (medians of 3), ratio ${(med(b) / med(a)).toFixed(2)}x`);
-  assert.ok(med(b) < med(a) * 2, `32 MiB: ${b.join(', ')} ms; 1 MiB: ${a.join(', ')} ms`);
-});
+withSandbox(
+  '--screen replays only from the last full-screen clear: 32 MiB of redraws cost about what 1 MiB does',
+  async (sb) => {
+    const small = await start(sb, [
+      '--wait-for',
+      'FINAL FRAME',
+      'python3',
+      'tests/fixtures/redraw.py',
+      String(1 << 20),
+    ]);
+    const big = await start(sb, [
+      '--wait-for',
+      'FINAL FRAME',
+      '--wait-timeout',
+      '300',
+      'python3',
+      'tests/fixtures/redraw.py',
+      String(32 << 20),
+    ]);
+    const time = async (id: string) => {
+      const t0 = process.hrtime.bigint();
+      const r = await screen(sb, id);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      assert.is(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^FINAL FRAME \d+\nrow 0\n(.*\n){9}$/);
+      return ms;
+    };
+    await time(small.id); // warm-up
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      a.push(await time(small.id));
+      b.push(await time(big.id));
+    }
+    const med = (v: number[]) => [...v].sort((x, y) => x - y)[1]!;
+    figure(
+      `get_logs --screen: 32 MiB of redraws ${med(b).toFixed(0)} ms, 1 MiB ${med(a).toFixed(0)} ms (medians of 3), ratio ${(med(b) / med(a)).toFixed(2)}x`,
+    );
+    assert.ok(med(b) < med(a) * 2, `32 MiB: ${b.join(', ')} ms; 1 MiB: ${a.join(', ')} ms`);
+  },
+);
 
 test.run();

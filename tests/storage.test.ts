@@ -26,7 +26,12 @@ import {
   type LogRecord,
   type StreamName,
 } from '../skills/background-manager/scripts/lib/log/logfile.ts';
-import { LEGACY_BACKUP_SUFFIX, STATE_FILE, StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/store/state.ts';
+import {
+  LEGACY_BACKUP_SUFFIX,
+  STATE_FILE,
+  StateStore,
+  type ProcessRecord,
+} from '../skills/background-manager/scripts/lib/store/state.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'state-updater.ts');
@@ -145,7 +150,12 @@ const SAMPLE: Item[] = [
 ];
 
 // Write items to a new log; returns the file's bytes and each record's [offset, end).
-function writeLog(file: string, keys: SubKeys, items: Item[], procId = 'p1'): { bytes: Buffer; spans: [number, number][] } {
+function writeLog(
+  file: string,
+  keys: SubKeys,
+  items: Item[],
+  procId = 'p1',
+): { bytes: Buffer; spans: [number, number][] } {
   const w = LogWriter.create(file, keys, procId);
   const spans: [number, number][] = [];
   for (const it of items) {
@@ -157,7 +167,10 @@ function writeLog(file: string, keys: SubKeys, items: Item[], procId = 'p1'): { 
   return { bytes: fs.readFileSync(file), spans };
 }
 
-function readBoth(file: string, keys: SubKeys): {
+function readBoth(
+  file: string,
+  keys: SubKeys,
+): {
   fwd: { records: LogRecord[]; issues: LogIssue[] };
   bwd: { records: LogRecord[]; issues: LogIssue[] };
 } {
@@ -225,7 +238,7 @@ test('round trip: state written with update() reads back', async () => {
     assert.is(fs.existsSync(store.file), false, 'read() never writes');
 
     const a = proc('a1b2c3d4', 'npm run dev', { exitCode: null, supervisorPid: 99, socket: '\0bg-a1b2' });
-    const b = proc('e5f6a7b8', "python3 -c 'print(\"héllo ✓\")'", { pty: true, cwd: '/home/u/projekt ü' });
+    const b = proc('e5f6a7b8', 'python3 -c \'print("héllo ✓")\'', { pty: true, cwd: '/home/u/projekt ü' });
     const ret = await store.update((doc) => {
       doc.processes.push(a);
       return 'done';
@@ -239,15 +252,15 @@ test('round trip: state written with update() reads back', async () => {
       doc.processes[0]!.exitCode = 0;
     });
 
-    const expected = { version: 1, generation: 3, processes: [{ ...a, endedAt: '2024-01-02T03:05:00.000Z', exitCode: 0 }, b] };
+    const expected = {
+      version: 1,
+      generation: 3,
+      processes: [{ ...a, endedAt: '2024-01-02T03:05:00.000Z', exitCode: 0 }, b],
+    };
     assert.equal(store.read(), expected);
     assert.equal(new StateStore({ dataDir, keys }).read(), expected, 'a fresh store reads the same');
     assert.ok(fs.readFileSync(store.file).subarray(0, 8).equals(Buffer.from('BGSTATE1')), 'magic');
-    assert.equal(
-      fs.readdirSync(dataDir).sort(),
-      [STATE_FILE],
-      'no temp files or lock left behind',
-    );
+    assert.equal(fs.readdirSync(dataDir).sort(), [STATE_FILE], 'no temp files or lock left behind');
   });
 });
 
@@ -296,7 +309,12 @@ test('round trip: log records forward and backward (data, stream, seq, time)', a
     assert.is(r.header.procId, 'p1');
     assert.is(r.header.baseSeq, 0);
     const mid = fwd.records[4]!;
-    checkRecords(r.readForward({ offset: mid.offset, expectSeq: 4 }).records, items, all.slice(4), 'forward from offset');
+    checkRecords(
+      r.readForward({ offset: mid.offset, expectSeq: 4 }).records,
+      items,
+      all.slice(4),
+      'forward from offset',
+    );
     const seen: number[] = [];
     r.readBackward((rec) => {
       seen.push(rec.seq);
@@ -323,7 +341,10 @@ test('round trip: a chunk larger than one record is split and read back whole', 
     const f = r.readForward();
     r.close();
     assert.is(f.issues.length, 0, describeIssues(f.issues));
-    assert.equal(f.records.map((x) => x.seq), [7, 8, 9, 10]);
+    assert.equal(
+      f.records.map((x) => x.seq),
+      [7, 8, 9, 10],
+    );
     assert.ok(Buffer.concat(f.records.slice(0, 3).map((x) => x.data)).equals(big));
     assert.is(f.records[3]!.data.toString(), 'end');
   });
@@ -387,7 +408,10 @@ const LEGACY_EXPECTED: ProcessRecord[] = [
 test('legacy: the Python state file is read, converted on update, original kept byte-identical', async () => {
   await withDir(async (dataDir) => {
     const file = path.join(dataDir, STATE_FILE);
-    const original = openssl(['enc', '-aes-256-cbc', '-pbkdf2', '-pass', `pass:${LEGACY_PW}`], Buffer.from(legacyStateJson()));
+    const original = openssl(
+      ['enc', '-aes-256-cbc', '-pbkdf2', '-pass', `pass:${LEGACY_PW}`],
+      Buffer.from(legacyStateJson()),
+    );
     assert.ok(original.subarray(0, 8).equals(Buffer.from('Salted__')), 'openssl wrote a salted file');
     fs.writeFileSync(file, original, { mode: 0o600 });
 
@@ -419,7 +443,8 @@ test('legacy: the Python state file is read, converted on update, original kept 
 
 test('legacy: a Python log decrypts with decryptOpenssl', async () => {
   await withDir((dir) => {
-    const lines = Array.from({ length: 300 }, (_, i) => `[${i}] GET /api/items?page=${i} 200 ${i * 7} ms — ok`).join('\n') + '\n';
+    const lines =
+      Array.from({ length: 300 }, (_, i) => `[${i}] GET /api/items?page=${i} 200 ${i * 7} ms — ok`).join('\n') + '\n';
     const plain = Buffer.from(lines);
     const enc = openssl(['enc', '-aes-256-cbc', '-pbkdf2', '-pass', `pass:${LEGACY_PW}`], plain);
     fs.writeFileSync(path.join(dir, 'x.log.enc'), enc);
@@ -429,7 +454,10 @@ test('legacy: a Python log decrypts with decryptOpenssl', async () => {
     assert.ok(out!.data.equals(plain), 'same plaintext');
 
     // Empty input: openssl writes one block of padding.
-    const empty = decryptOpenssl(openssl(['enc', '-aes-256-cbc', '-pbkdf2', '-pass', `pass:${LEGACY_PW}`], Buffer.alloc(0)), LEGACY_PW);
+    const empty = decryptOpenssl(
+      openssl(['enc', '-aes-256-cbc', '-pbkdf2', '-pass', `pass:${LEGACY_PW}`], Buffer.alloc(0)),
+      LEGACY_PW,
+    );
     assert.equal([empty?.complete, empty?.data.length], [true, 0]);
     assert.is(decryptOpenssl(Buffer.from('not an openssl file at all'), LEGACY_PW), undefined);
   });
@@ -437,7 +465,9 @@ test('legacy: a Python log decrypts with decryptOpenssl', async () => {
 
 test('legacy: a Python log cut mid-stream gives its whole-block prefix', async () => {
   await withDir((dir) => {
-    const plain = Buffer.from(Array.from({ length: 200 }, (_, i) => `line ${i}: building module ${i % 13}`).join('\n') + '\n');
+    const plain = Buffer.from(
+      Array.from({ length: 200 }, (_, i) => `line ${i}: building module ${i % 13}`).join('\n') + '\n',
+    );
     const enc = openssl(['enc', '-aes-256-cbc', '-pbkdf2', '-pass', `pass:${LEGACY_PW}`], plain);
     const body = enc.length - 16;
     assert.is(body % 16, 0);
@@ -471,12 +501,20 @@ test('wrong password: WRONG_PASSWORD and the data dir is byte-identical', async 
     writeLog(path.join(dataDir, 'logs', 'a1b2c3d4.log.enc'), u.keys, SAMPLE);
 
     const before = snapshot(dataDir);
-    const err = expectBgError(() => unlock(dataDir, 'wrong password', { create: false }), 'WRONG_PASSWORD', 'wrong password');
+    const err = expectBgError(
+      () => unlock(dataDir, 'wrong password', { create: false }),
+      'WRONG_PASSWORD',
+      'wrong password',
+    );
     assert.is(err.exitCode, 3);
     assert.match(err.message, 'BG_PASSWORD');
     sameSnapshot(before, snapshot(dataDir), 'after a wrong password');
     // create:true must not replace an existing key either.
-    expectBgError(() => unlock(dataDir, 'Right password', { create: true }), 'WRONG_PASSWORD', 'wrong password, create');
+    expectBgError(
+      () => unlock(dataDir, 'Right password', { create: true }),
+      'WRONG_PASSWORD',
+      'wrong password, create',
+    );
     sameSnapshot(before, snapshot(dataDir), 'after a wrong password with create');
   });
 });
@@ -484,14 +522,22 @@ test('wrong password: WRONG_PASSWORD and the data dir is byte-identical', async 
 test('wrong password on the Python state file: WRONG_PASSWORD, files unchanged', async () => {
   await withDir(async (dataDir) => {
     const file = path.join(dataDir, STATE_FILE);
-    fs.writeFileSync(file, openssl(['enc', '-aes-256-cbc', '-pbkdf2', '-pass', `pass:${LEGACY_PW}`], Buffer.from(legacyStateJson())), { mode: 0o600 });
+    fs.writeFileSync(
+      file,
+      openssl(['enc', '-aes-256-cbc', '-pbkdf2', '-pass', `pass:${LEGACY_PW}`], Buffer.from(legacyStateJson())),
+      { mode: 0o600 },
+    );
     const before = snapshot(dataDir);
     // Several wrong passwords: about 1 in 256 gets past the padding check and must still be
     // refused by the content check.
     for (const pw of ['wrong', 'Correct horse battery staple', 'correct horse battery stapl', ' ']) {
       const store = new StateStore({ dataDir, keys: fakeKeys(), password: pw });
       expectBgError(() => store.read(), 'WRONG_PASSWORD', `read with ${JSON.stringify(pw)}`);
-      await expectBgErrorAsync(() => store.update(() => undefined), 'WRONG_PASSWORD', `update with ${JSON.stringify(pw)}`);
+      await expectBgErrorAsync(
+        () => store.update(() => undefined),
+        'WRONG_PASSWORD',
+        `update with ${JSON.stringify(pw)}`,
+      );
       sameSnapshot(before, snapshot(dataDir), `after ${JSON.stringify(pw)}`);
     }
   });
@@ -520,7 +566,11 @@ test('damaged key.json gives DAMAGED, never WRONG_PASSWORD', async () => {
         const bad = Buffer.from(good);
         bad[i]! ^= mask;
         fs.writeFileSync(file, bad);
-        expectBgError(() => unlock(dataDir, 'pw', { create: false }), 'DAMAGED', `byte ${i} ^ ${mask} (${JSON.stringify(text[i])})`);
+        expectBgError(
+          () => unlock(dataDir, 'pw', { create: false }),
+          'DAMAGED',
+          `byte ${i} ^ ${mask} (${JSON.stringify(text[i])})`,
+        );
       }
     }
     // ~800 attempts; a PBKDF2 run per attempt would take minutes.
@@ -533,7 +583,11 @@ test('damaged key.json gives DAMAGED, never WRONG_PASSWORD', async () => {
       Buffer.from(JSON.stringify({ ...k, kdf: { ...k.kdf, iterations: 1 } })),
     ]) {
       fs.writeFileSync(file, variant);
-      const e = expectBgError(() => unlock(dataDir, 'pw', { create: true }), 'DAMAGED', `variant ${variant.toString().slice(0, 40)}`);
+      const e = expectBgError(
+        () => unlock(dataDir, 'pw', { create: true }),
+        'DAMAGED',
+        `variant ${variant.toString().slice(0, 40)}`,
+      );
       assert.match(e.message, file, 'the message names the file');
     }
   });
@@ -551,8 +605,15 @@ test('rewrapKey: new password opens the same data key, old one is refused, nothi
     const before = snapshot(dataDir);
     before.delete(KEY_FILE);
 
-    expectBgError(() => rewrapKey(dataDir, 'not the old password', 'new password'), 'WRONG_PASSWORD', 'rewrap with a wrong old password');
-    assert.ok(fs.readFileSync(path.join(dataDir, KEY_FILE)).equals(keyBefore), 'key.json unchanged after a refused rewrap');
+    expectBgError(
+      () => rewrapKey(dataDir, 'not the old password', 'new password'),
+      'WRONG_PASSWORD',
+      'rewrap with a wrong old password',
+    );
+    assert.ok(
+      fs.readFileSync(path.join(dataDir, KEY_FILE)).equals(keyBefore),
+      'key.json unchanged after a refused rewrap',
+    );
 
     rewrapKey(dataDir, 'old password', 'new password');
     const after = snapshot(dataDir);
@@ -560,11 +621,23 @@ test('rewrapKey: new password opens the same data key, old one is refused, nothi
     after.delete(KEY_FILE);
     sameSnapshot(before, after, 'other files after rewrap');
 
-    expectBgError(() => unlock(dataDir, 'old password', { create: false }), 'WRONG_PASSWORD', 'old password after rewrap');
+    expectBgError(
+      () => unlock(dataDir, 'old password', { create: false }),
+      'WRONG_PASSWORD',
+      'old password after rewrap',
+    );
     const u2 = unlock(dataDir, 'new password', { create: false })!;
     assert.ok(u2.dataKey.equals(u.dataKey), 'same data key');
-    assert.equal(new StateStore({ dataDir, keys: u2.keys }).read().processes.map((p) => p.id), ['a1b2c3d4']);
-    checkRecords(readBoth(path.join(dataDir, 'logs', 'a1b2c3d4.log.enc'), u2.keys).fwd.records, SAMPLE, [0, 1, 2, 3, 4], 'log after rewrap');
+    assert.equal(
+      new StateStore({ dataDir, keys: u2.keys }).read().processes.map((p) => p.id),
+      ['a1b2c3d4'],
+    );
+    checkRecords(
+      readBoth(path.join(dataDir, 'logs', 'a1b2c3d4.log.enc'), u2.keys).fwd.records,
+      SAMPLE,
+      [0, 1, 2, 3, 4],
+      'log after rewrap',
+    );
     assert.equal(fs.readdirSync(dataDir).sort(), [KEY_FILE, 'logs', STATE_FILE], 'no temp files');
   });
 });
@@ -597,7 +670,10 @@ test('tampering: a flipped byte anywhere in a middle record or the header is rep
           fs.writeFileSync(file, bad);
           const what = `${name} byte ${i - o} ^ 0x${mask.toString(16)}`;
           const { fwd, bwd } = readBoth(file, keys);
-          for (const [dirName, res] of [['forward', fwd], ['backward', bwd]] as const) {
+          for (const [dirName, res] of [
+            ['forward', fwd],
+            ['backward', bwd],
+          ] as const) {
             assert.ok(
               res.issues.length > 0 && res.issues.every((x) => x.kind === 'damaged' && x.offset === o),
               `${what}, ${dirName}: expected one 'damaged' at ${o}, got ${describeIssues(res.issues)}`,
@@ -632,15 +708,29 @@ test('tampering: a deleted middle record is reported missing', async () => {
     const [o, e] = spans[2]!;
     fs.writeFileSync(file, Buffer.concat([bytes.subarray(0, o), bytes.subarray(e)]));
     const { fwd, bwd } = readBoth(file, keys);
-    for (const [name, res] of [['forward', fwd], ['backward', bwd]] as const) {
-      assert.equal(res.issues.map((x) => [x.kind, x.offset]), [['missing', o]], `${name}: ${describeIssues(res.issues)}`);
+    for (const [name, res] of [
+      ['forward', fwd],
+      ['backward', bwd],
+    ] as const) {
+      assert.equal(
+        res.issues.map((x) => [x.kind, x.offset]),
+        [['missing', o]],
+        `${name}: ${describeIssues(res.issues)}`,
+      );
       checkRecords(res.records, SAMPLE, [0, 1, 3, 4], name);
     }
     // The first record deleted: reported too.
     fs.writeFileSync(file, Buffer.concat([bytes.subarray(0, HEADER_BYTES), bytes.subarray(spans[0]![1])]));
     const first = readBoth(file, keys);
-    for (const [name, res] of [['forward', first.fwd], ['backward', first.bwd]] as const) {
-      assert.equal(res.issues.map((x) => x.kind), ['missing'], `first deleted, ${name}: ${describeIssues(res.issues)}`);
+    for (const [name, res] of [
+      ['forward', first.fwd],
+      ['backward', first.bwd],
+    ] as const) {
+      assert.equal(
+        res.issues.map((x) => x.kind),
+        ['missing'],
+        `first deleted, ${name}: ${describeIssues(res.issues)}`,
+      );
       checkRecords(res.records, SAMPLE, [1, 2, 3, 4], `first deleted, ${name}`);
     }
   });
@@ -654,8 +744,15 @@ test('tampering: a duplicated record is reported and read once', async () => {
     const [o, e] = spans[2]!;
     fs.writeFileSync(file, Buffer.concat([bytes.subarray(0, e), bytes.subarray(o, e), bytes.subarray(e)]));
     const { fwd, bwd } = readBoth(file, keys);
-    for (const [name, res] of [['forward', fwd], ['backward', bwd]] as const) {
-      assert.equal(res.issues.map((x) => x.kind), ['duplicate'], `${name}: ${describeIssues(res.issues)}`);
+    for (const [name, res] of [
+      ['forward', fwd],
+      ['backward', bwd],
+    ] as const) {
+      assert.equal(
+        res.issues.map((x) => x.kind),
+        ['duplicate'],
+        `${name}: ${describeIssues(res.issues)}`,
+      );
       assert.ok([o, e].includes(res.issues[0]!.offset), `${name}: at one of the copies`);
       checkRecords(res.records, SAMPLE, [0, 1, 2, 3, 4], name);
     }
@@ -671,13 +768,23 @@ test('tampering: swapped records are reported', async () => {
     const r3 = bytes.subarray(spans[3]![0], spans[3]![1]);
     fs.writeFileSync(file, Buffer.concat([bytes.subarray(0, spans[2]![0]), r3, r2, bytes.subarray(spans[3]![1])]));
     const { fwd, bwd } = readBoth(file, keys);
-    for (const [name, res] of [['forward', fwd], ['backward', bwd]] as const) {
+    for (const [name, res] of [
+      ['forward', fwd],
+      ['backward', bwd],
+    ] as const) {
       const kinds = new Set(res.issues.map((x) => x.kind));
       assert.ok(res.issues.length > 0, `${name}: the swap is reported`);
-      assert.ok([...kinds].every((k) => k === 'missing' || k === 'out-of-order'), `${name}: ${describeIssues(res.issues)}`);
+      assert.ok(
+        [...kinds].every((k) => k === 'missing' || k === 'out-of-order'),
+        `${name}: ${describeIssues(res.issues)}`,
+      );
       // Whatever is returned is genuine, in increasing seq order, and never garbage.
       const seqs = res.records.map((x) => x.seq);
-      assert.equal(seqs, [...seqs].sort((a, b) => a - b), `${name}: in order`);
+      assert.equal(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+        `${name}: in order`,
+      );
       checkRecords(res.records, SAMPLE, seqs, name);
       assert.ok(seqs.length >= 4, `${name}: at most one record dropped`);
     }
@@ -699,15 +806,29 @@ test('tampering: a valid record spliced in from another log is damaged (MAC bind
     // Replaced (same seq, stream, time and length as the genuine record).
     fs.writeFileSync(file, Buffer.concat([bytes.subarray(0, o), foreign, bytes.subarray(e)]));
     let res = readBoth(file, keys);
-    for (const [name, r] of [['forward', res.fwd], ['backward', res.bwd]] as const) {
-      assert.equal(r.issues.map((x) => [x.kind, x.offset]), [['damaged', o]], `replaced, ${name}: ${describeIssues(r.issues)}`);
+    for (const [name, r] of [
+      ['forward', res.fwd],
+      ['backward', res.bwd],
+    ] as const) {
+      assert.equal(
+        r.issues.map((x) => [x.kind, x.offset]),
+        [['damaged', o]],
+        `replaced, ${name}: ${describeIssues(r.issues)}`,
+      );
       checkRecords(r.records, SAMPLE, [0, 1, 3, 4], `replaced, ${name}`);
     }
     // Inserted between two genuine records.
     fs.writeFileSync(file, Buffer.concat([bytes.subarray(0, o), foreign, bytes.subarray(o)]));
     res = readBoth(file, keys);
-    for (const [name, r] of [['forward', res.fwd], ['backward', res.bwd]] as const) {
-      assert.equal(r.issues.map((x) => [x.kind, x.offset]), [['damaged', o]], `inserted, ${name}: ${describeIssues(r.issues)}`);
+    for (const [name, r] of [
+      ['forward', res.fwd],
+      ['backward', res.bwd],
+    ] as const) {
+      assert.equal(
+        r.issues.map((x) => [x.kind, x.offset]),
+        [['damaged', o]],
+        `inserted, ${name}: ${describeIssues(r.issues)}`,
+      );
       checkRecords(r.records, SAMPLE, [0, 1, 2, 3, 4], `inserted, ${name}`);
     }
   });
@@ -724,8 +845,15 @@ test('torn tail: a cut last record is reported as torn-tail; openExisting trunca
       const what = `cut ${into} bytes into the last record`;
       fs.writeFileSync(file, bytes.subarray(0, o + into));
       const { fwd, bwd } = readBoth(file, keys);
-      for (const [name, res] of [['forward', fwd], ['backward', bwd]] as const) {
-        assert.equal(res.issues.map((x) => [x.kind, x.offset]), [['torn-tail', o]], `${what}, ${name}: ${describeIssues(res.issues)}`);
+      for (const [name, res] of [
+        ['forward', fwd],
+        ['backward', bwd],
+      ] as const) {
+        assert.equal(
+          res.issues.map((x) => [x.kind, x.offset]),
+          [['torn-tail', o]],
+          `${what}, ${name}: ${describeIssues(res.issues)}`,
+        );
         checkRecords(res.records, SAMPLE, [0, 1, 2, 3], `${what}, ${name}`);
       }
       const w = LogWriter.openExisting(file, keys, 'p1');
@@ -764,7 +892,11 @@ test('crash garbage: zeros after the last record (more than the backward window)
       const r = LogReader.open(file, keys, 'p1');
       const f = r.readForward();
       r.close();
-      assert.equal(f.issues.map((x) => [x.kind, x.offset]), [['damaged', end]], `${zeros} zeros, forward: ${describeIssues(f.issues)}`);
+      assert.equal(
+        f.issues.map((x) => [x.kind, x.offset]),
+        [['damaged', end]],
+        `${zeros} zeros, forward: ${describeIssues(f.issues)}`,
+      );
       checkRecords(f.records, SAMPLE, [0, 1, 2, 3, 4], `${zeros} zeros, forward`);
       // Reopening for append cuts the garbage, and only the garbage.
       const w = LogWriter.openExisting(file, keys, 'p1');
@@ -815,7 +947,10 @@ test('state concurrency: 20 processes x 25 updates, no update lost', async () =>
     // Each child's own entries are in the order it wrote them.
     for (let w = 0; w < N; w++) {
       const mine = ids.filter((id) => id.startsWith(`w${w}-`));
-      assert.equal(mine, Array.from({ length: M }, (_, k) => `w${w}-${k}`));
+      assert.equal(
+        mine,
+        Array.from({ length: M }, (_, k) => `w${w}-${k}`),
+      );
     }
     assert.equal(fs.readdirSync(dataDir).sort(), [KEY_FILE, STATE_FILE], 'no lock or temp files left');
   });
@@ -896,7 +1031,9 @@ test('tail: the last 20 lines read a bounded number of bytes, whatever the log s
       try {
         const lines = lastLines(r, 20);
         const lastRec = String(n - 1).padStart(8, '0');
-        const want = Array.from({ length: 20 }, (_, i) => `${lastRec}:${String(RECORD / LINE - 20 + i).padStart(4, '0')} `.padEnd(LINE - 1, '.'));
+        const want = Array.from({ length: 20 }, (_, i) =>
+          `${lastRec}:${String(RECORD / LINE - 20 + i).padStart(4, '0')} `.padEnd(LINE - 1, '.'),
+        );
         assert.equal(lines, want, 'the last 20 lines');
         return { bytesRead: r.stats.bytesRead, size: r.size() };
       } finally {
@@ -927,7 +1064,11 @@ test('no plaintext on disk: a canary written through every API never appears in 
     const store = new StateStore({ dataDir, keys: u.keys });
     await store.update((doc) => {
       doc.processes.push(
-        proc('a1b2c3d4', `echo ${canary}`, { argv: ['echo', canary], cwd: `/tmp/${canary}`, stopRequest: { signal: canary, at: canary } }),
+        proc('a1b2c3d4', `echo ${canary}`, {
+          argv: ['echo', canary],
+          cwd: `/tmp/${canary}`,
+          stopRequest: { signal: canary, at: canary },
+        }),
       );
     });
     ensureDir(path.join(dataDir, 'logs'));
@@ -953,7 +1094,14 @@ test('no plaintext on disk: a canary written through every API never appears in 
       ['utf16be', Buffer.from(canary, 'utf16le').swap16()],
       ['hex', Buffer.from(c.toString('hex'))],
       ['HEX', Buffer.from(c.toString('hex').toUpperCase())],
-      ...[0, 1, 2].map((k): [string, Buffer] => ['base64 +' + k, Buffer.from(Buffer.concat([Buffer.alloc(k), c]).toString('base64').slice(4, -4))]),
+      ...[0, 1, 2].map((k): [string, Buffer] => [
+        'base64 +' + k,
+        Buffer.from(
+          Buffer.concat([Buffer.alloc(k), c])
+            .toString('base64')
+            .slice(4, -4),
+        ),
+      ]),
     ];
     const files = allFiles(dataDir);
     assert.ok(files.length >= 3, 'key, state and log are there');
@@ -991,11 +1139,21 @@ test('modes: files 0600 and folders 0700 whatever the umask', async () => {
         process.umask(old);
       }
       const um = `umask ${mask.toString(8).padStart(3, '0')}`;
-      for (const d of [path.join(dir, 'a'), path.join(dir, 'a', 'b'), dataDir, path.join(dataDir, 'logs'), path.join(dataDir, 'logs', 'deeper')]) {
+      for (const d of [
+        path.join(dir, 'a'),
+        path.join(dir, 'a', 'b'),
+        dataDir,
+        path.join(dataDir, 'logs'),
+        path.join(dataDir, 'logs', 'deeper'),
+      ]) {
         assert.is((fs.statSync(d).mode & 0o777).toString(8), '700', `${um}: ${path.relative(dir, d)}`);
       }
       const files = allFiles(dataDir);
-      assert.equal(files.map((f) => path.relative(dataDir, f)).sort(), [KEY_FILE, path.join('logs', 'a1b2c3d4.log.enc'), STATE_FILE]);
+      assert.equal(files.map((f) => path.relative(dataDir, f)).sort(), [
+        KEY_FILE,
+        path.join('logs', 'a1b2c3d4.log.enc'),
+        STATE_FILE,
+      ]);
       for (const f of files) {
         assert.is((fs.statSync(f).mode & 0o777).toString(8), '600', `${um}: ${path.relative(dir, f)}`);
       }

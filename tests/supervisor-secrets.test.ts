@@ -10,12 +10,27 @@ import { figure, records, skip, waitFor, withSandbox, PASSWORD, ROOT, SCRIPTS, t
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 
 /** start_process run with the soft core-file limit raised to the hard one (the caller allows cores). */
-function startAllowingCores(sb: Sandbox, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('/bin/sh', ['-c', 'ulimit -S -c "$(ulimit -H -c)" && exec "$0" "$@"', process.execPath, '--import', 'tsx', path.join(SCRIPTS, 'start_process.ts'), ...args], {
-    env: sb.env,
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function startAllowingCores(
+  sb: Sandbox,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(
+    '/bin/sh',
+    [
+      '-c',
+      'ulimit -S -c "$(ulimit -H -c)" && exec "$0" "$@"',
+      process.execPath,
+      '--import',
+      'tsx',
+      path.join(SCRIPTS, 'start_process.ts'),
+      ...args,
+    ],
+    {
+      env: sb.env,
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -62,14 +77,21 @@ function countInMemory(pid: number, needles: Buffer[]): number[] {
   return counts;
 }
 
-withSandbox('the supervisor runs with a core-file size limit of 0 even when its caller allows core dumps', async (sb) => {
-  const r = await startAllowingCores(sb, ['--no-pty', 'sleep', '300']);
-  assert.is(r.code, 0, r.stderr);
-  const rec = records(sb)[0]!;
-  const hard = coreLimits(process.pid)[1];
-  assert.equal(coreLimits(rec.supervisorPid!), ['0', hard], 'soft 0; the hard limit as it was, so the command may raise its own');
-  assert.equal(coreLimits(rec.pid), ['0', hard], 'the command inherits the soft limit');
-});
+withSandbox(
+  'the supervisor runs with a core-file size limit of 0 even when its caller allows core dumps',
+  async (sb) => {
+    const r = await startAllowingCores(sb, ['--no-pty', 'sleep', '300']);
+    assert.is(r.code, 0, r.stderr);
+    const rec = records(sb)[0]!;
+    const hard = coreLimits(process.pid)[1];
+    assert.equal(
+      coreLimits(rec.supervisorPid!),
+      ['0', hard],
+      'soft 0; the hard limit as it was, so the command may raise its own',
+    );
+    assert.equal(coreLimits(rec.pid), ['0', hard], 'the command inherits the soft limit');
+  },
+);
 
 withSandbox("the supervisor's memory holds no base64 form of the data key and at most one raw copy", async (sb) => {
   for (const mode of [['--no-pty'], []]) {
@@ -82,18 +104,25 @@ withSandbox("the supervisor's memory holds no base64 form of the data key and at
     const sup = rec.supervisorPid!;
     // Up and serving (its socket is in the state): the handoff is over. A path socket is
     // listed under the path it was bound by (/proc/self/fd/N/<name>): look for its name.
-    await waitFor('the supervisor to serve', () => fs.readFileSync(`/proc/${sup}/net/unix`, 'latin1').includes(path.basename(rec.socket!)), 10_000);
+    await waitFor(
+      'the supervisor to serve',
+      () => fs.readFileSync(`/proc/${sup}/net/unix`, 'latin1').includes(path.basename(rec.socket!)),
+      10_000,
+    );
     let counts: number[];
     try {
       counts = countInMemory(sup, needles);
     } catch (err) {
       // Reading another process's memory needs ptrace rights (same user and no Yama restriction, or root).
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM') return skip(`the memory check: /proc/${sup}/mem is not readable here (${code})`);
+      if (code === 'EACCES' || code === 'EPERM')
+        return skip(`the memory check: /proc/${sup}/mem is not readable here (${code})`);
       throw err;
     }
     const [b64, raw, hex] = counts as [number, number, number];
-    figure(`supervisor ${sup} (${rec.pty ? 'pty' : 'pipes'}): data key copies in memory: base64 ${b64}, raw ${raw}, hex ${hex}`);
+    figure(
+      `supervisor ${sup} (${rec.pty ? 'pty' : 'pipes'}): data key copies in memory: base64 ${b64}, raw ${raw}, hex ${hex}`,
+    );
     assert.is(b64, 0, 'no base64 copy');
     assert.is(hex, 0, 'no hex copy');
     assert.ok(raw <= 1, `${raw} raw copies`);

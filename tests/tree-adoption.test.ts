@@ -14,17 +14,20 @@ function st(pid: number, ppid: number, startTicks: number, sid = pid, pgid = pid
 
 const members = (...list: ProcStat[]) => new Map(list.map((m) => [m.pid, m]));
 
-test('a member whose PID now belongs to a stranger does not make the stranger\'s child ours', () => {
+test("a member whose PID now belongs to a stranger does not make the stranger's child ours", () => {
   const known = members(st(100, 1, 1000), st(101, 100, 1010));
   // 100 (the command) was reaped; its PID went to a stranger started at 5000, whose child is 200.
   const table = [st(1, 0, 1), st(100, 1, 5000), st(200, 100, 5100), st(101, 1, 1010)];
   assert.equal(adoptChildren(known, table), []);
 });
 
-test('a member\'s new child is taken on while the member is still the one we knew', () => {
+test("a member's new child is taken on while the member is still the one we knew", () => {
   const known = members(st(100, 1, 1000), st(101, 100, 1010));
   const table = [st(1, 0, 1), st(101, 1, 1010), st(300, 101, 1200, 300, 300)];
-  assert.equal(adoptChildren(known, table).map((m) => m.pid), [300]);
+  assert.equal(
+    adoptChildren(known, table).map((m) => m.pid),
+    [300],
+  );
 });
 
 test('a child is not taken on when its parent is missing from the table', () => {

@@ -162,7 +162,16 @@ async function buildPage(entry, outfile, copy, stamp) {
   const dir = path.dirname(outfile);
   const tmpDir = fs.mkdtempSync(path.join(dir, '.tmp-'));
   try {
-    await esbuild.build({ entryPoints: [path.join(root, entry)], bundle: true, platform: 'browser', format: 'iife', target: 'es2020', minify: true, outfile: path.join(tmpDir, path.basename(outfile)), logLevel: 'warning' });
+    await esbuild.build({
+      entryPoints: [path.join(root, entry)],
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      target: 'es2020',
+      minify: true,
+      outfile: path.join(tmpDir, path.basename(outfile)),
+      logLevel: 'warning',
+    });
     for (const f of copy) fs.copyFileSync(path.join(root, f), path.join(tmpDir, path.basename(f)));
     for (const f of fs.readdirSync(tmpDir)) {
       fs.utimesSync(path.join(tmpDir, f), stamp, stamp);
@@ -190,7 +199,11 @@ export async function build(names = Object.keys(BUNDLES)) {
     }
     const tmp = `${outfile}.${process.pid}.tmp${main ? '.js' : '.mjs'}`;
     await esbuild.build({
-      ...(entry ? { entryPoints: [path.join(root, entry)] } : { stdin: { contents: main, resolveDir: path.join(root, 'scripts'), sourcefile: `${name}.ts`, loader: 'ts' } }),
+      ...(entry
+        ? { entryPoints: [path.join(root, entry)] }
+        : {
+            stdin: { contents: main, resolveDir: path.join(root, 'scripts'), sourcefile: `${name}.ts`, loader: 'ts' },
+          }),
       bundle: true,
       platform: 'node',
       target: 'node20',
@@ -234,7 +247,9 @@ const lazyStringWidth = {
 // ESM bundle one. Node's built-ins come through it too (builtinsByRequire).
 const ESM_MODULE = {
   format: 'esm',
-  banner: { js: "import { createRequire as __bgRequire } from 'node:module'; const require = __bgRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __bgRequire } from 'node:module'; const require = __bgRequire(import.meta.url);",
+  },
 };
 
 // An ES module's import of a built-in makes node build an ESM facade that reads every export,
@@ -247,7 +262,10 @@ const builtinsByRequire = {
     b.onResolve({ filter: /^node:/ }, (args) =>
       args.namespace === 'builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'builtin' },
     );
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});\n`, loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});\n`,
+      loader: 'js',
+    }));
   },
 };
 
@@ -279,12 +297,22 @@ function cjsEntry(file) {
  */
 async function codeCache(file) {
   const body = fs.readFileSync(file, 'utf8');
-  const script = new vm.Script(BODY_HEAD + body + BODY_TAIL, { filename: file, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+  const script = new vm.Script(BODY_HEAD + body + BODY_TAIL, {
+    filename: file,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
   const warm = Symbol.for('background-manager.warm-up');
   globalThis[warm] = true;
   try {
     const module = { exports: {} };
-    await script.runInThisContext()(module.exports, createRequire(file), module, file, path.dirname(file), pathToFileURL(file).href);
+    await script.runInThisContext()(
+      module.exports,
+      createRequire(file),
+      module,
+      file,
+      path.dirname(file),
+      pathToFileURL(file).href,
+    );
   } finally {
     delete globalThis[warm];
   }

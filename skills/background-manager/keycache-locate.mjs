@@ -29,12 +29,16 @@ export function keyCacheDir(env = process.env) {
   const uid = process.getuid();
   const xdg = env.XDG_RUNTIME_DIR;
   // Only a runtime dir of the caller's own (not a stale one after su or sudo -E, not another's).
-  if (xdg && path.isAbsolute(xdg) && fs.statSync(xdg, { throwIfNoEntry: false })?.uid === uid) return path.join(xdg, 'background-manager');
+  if (xdg && path.isAbsolute(xdg) && fs.statSync(xdg, { throwIfNoEntry: false })?.uid === uid)
+    return path.join(xdg, 'background-manager');
   // process.getuid, not os.userInfo: a uid with no passwd entry (containers) is fine here.
   return path.join('/dev/shm', `background-manager-${uid}`);
 }
 
 /** One entry per data dir, named by a hash of its absolute path. */
 export function keyCacheEntry(dataDir, env = process.env) {
-  return path.join(keyCacheDir(env), `${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 32)}.key`);
+  return path.join(
+    keyCacheDir(env),
+    `${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 32)}.key`,
+  );
 }

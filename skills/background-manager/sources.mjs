@@ -10,13 +10,18 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 // scripts/ (every .ts, in every folder below it) and web/ (the page: every file).
-export const SOURCE_DIRS = [{ dir: 'scripts', only: '.ts' }, { dir: 'web', only: '' }];
+export const SOURCE_DIRS = [
+  { dir: 'scripts', only: '.ts' },
+  { dir: 'web', only: '' },
+];
 
 /** The newest modification time (ms) among build.mjs, sources.mjs, keycache-locate.mjs, package-lock.json and the sources in SOURCE_DIRS. */
 export function newestSourceMtime(skill) {
   const mtime = (f) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0;
   // package-lock.json too: an install that updates a package bundled into dist/ makes it stale.
-  let newest = Math.max(...['build.mjs', 'sources.mjs', 'keycache-locate.mjs', 'package-lock.json'].map((f) => mtime(path.join(skill, f))));
+  let newest = Math.max(
+    ...['build.mjs', 'sources.mjs', 'keycache-locate.mjs', 'package-lock.json'].map((f) => mtime(path.join(skill, f))),
+  );
   const walk = (dir, only) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const f = path.join(dir, e.name);

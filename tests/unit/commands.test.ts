@@ -109,26 +109,50 @@ withDir('remove_process forgets an ended record and deletes its log', async (u) 
   const r = await remove(u, 'aaaa0001');
   assert.is(r.code, 0);
   assert.is(r.stdout, 'Removed process aaaa0001: echo hello\n');
-  assert.equal(contextOf(u).store.read().processes.map((p) => p.id), ['aaaa0002']);
+  assert.equal(
+    contextOf(u)
+      .store.read()
+      .processes.map((p) => p.id),
+    ['aaaa0002'],
+  );
   assert.not.ok(fs.existsSync(logFileOf(u.dataDir, endedRecord('aaaa0001'))));
 });
 
 withDir('remove_process refuses a running process without --force (exit 1), and removes nothing', async (u) => {
   // This test process itself, recorded by its identity: live (orphaned: no supervisor). Never --force here.
   const me = readStat(process.pid)!;
-  await addRecords(u, endedRecord('aaaa0001', { ended: undefined, exitCode: undefined, endedAt: undefined, pid: process.pid, startTicks: me.startTicks, bootId: bootId() }));
+  await addRecords(
+    u,
+    endedRecord('aaaa0001', {
+      ended: undefined,
+      exitCode: undefined,
+      endedAt: undefined,
+      pid: process.pid,
+      startTicks: me.startTicks,
+      bootId: bootId(),
+    }),
+  );
   const r = await remove(u, 'aaaa0001');
   assert.is(r.code, 1);
-  assert.is(r.stderr, 'remove_process: error: aaaa0001 is still running; stop it first, or pass --force. Nothing was removed.\n');
+  assert.is(
+    r.stderr,
+    'remove_process: error: aaaa0001 is still running; stop it first, or pass --force. Nothing was removed.\n',
+  );
   assert.is(contextOf(u).store.read().processes.length, 1);
 });
 
 withDir('bad arguments: exit 2 with one line naming the fix', async (u) => {
   for (const [r, want] of [
-    [await logs(u, 'aaaa0001', '-n', '-3'), /^get_logs: error: -n must be a whole number of lines, 0 or more \(got -3\)\.\n$/],
+    [
+      await logs(u, 'aaaa0001', '-n', '-3'),
+      /^get_logs: error: -n must be a whole number of lines, 0 or more \(got -3\)\.\n$/,
+    ],
     [await logs(u, 'aaaa0001', '--since', 'yesterday'), /^get_logs: error: --since "yesterday" is not a time/],
     [await logs(u, 'aaaa0001', '--grep', '('), /^get_logs: error: --grep "\(" is not a valid regular expression/],
-    [await logs(u, 'aaaa0001', '--timeout', '5'), /^get_logs: error: --timeout applies only to --follow and --wait-for/],
+    [
+      await logs(u, 'aaaa0001', '--timeout', '5'),
+      /^get_logs: error: --timeout applies only to --follow and --wait-for/,
+    ],
     [await remove(u), /^remove_process: error: give the process IDs or names to remove/],
   ] as const) {
     assert.is(r.code, 2, r.stderr);

@@ -44,7 +44,13 @@ export function makeUnitDir(): UnitDir {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bgm-unit-'));
   const dataDir = path.join(dir, 'data');
   // BG_KEY_CACHE off: nothing of a unit test goes to the user's key cache.
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, BG_PASSWORD: PASSWORD, BG_DATA_DIR: dataDir, BG_KEY_CACHE: 'off' };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    BG_PASSWORD: PASSWORD,
+    BG_DATA_DIR: dataDir,
+    BG_KEY_CACHE: 'off',
+  };
   return { dir, dataDir, env };
 }
 
@@ -53,7 +59,11 @@ export function removeUnitDir(u: UnitDir): void {
 }
 
 /** A test of suite `t` in a data dir of its own, removed after it. */
-export function withUnitDir(t: ReturnType<typeof unitSuite>, name: string, fn: (u: UnitDir) => Promise<void> | void): void {
+export function withUnitDir(
+  t: ReturnType<typeof unitSuite>,
+  name: string,
+  fn: (u: UnitDir) => Promise<void> | void,
+): void {
   t(name, async () => {
     const u = makeUnitDir();
     try {
@@ -67,7 +77,12 @@ export function withUnitDir(t: ReturnType<typeof unitSuite>, name: string, fn: (
 /** The data dir unlocked (made on first use), as a command sees it. */
 export function contextOf(u: UnitDir): Context {
   const unlocked = unlock(u.dataDir, PASSWORD, { create: true })!;
-  return { dataDir: u.dataDir, password: PASSWORD, unlocked, store: new StateStore({ dataDir: u.dataDir, keys: unlocked.keys, password: PASSWORD }) };
+  return {
+    dataDir: u.dataDir,
+    password: PASSWORD,
+    unlocked,
+    store: new StateStore({ dataDir: u.dataDir, keys: unlocked.keys, password: PASSWORD }),
+  };
 }
 
 /** Add records to the state as they are given (a test's own PIDs, ended or not). */
@@ -90,14 +105,27 @@ let calling = false;
  * line, an exit code), with `env` as the whole environment. stdout and stderr are captured
  * from process.stdout/stderr.write and from the synchronous writes to fds 1 and 2 (SyncOut).
  */
-export async function callMain(name: string, main: (argv: string[]) => Promise<number | void>, argv: string[], env: NodeJS.ProcessEnv): Promise<Called> {
+export async function callMain(
+  name: string,
+  main: (argv: string[]) => Promise<number | void>,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Called> {
   if (calling) throw new Error('callMain: one call at a time (it swaps the process-wide streams)');
   calling = true;
   const out: string[] = [];
   const err: string[] = [];
   const savedEnv = process.env;
-  const saved = { out: process.stdout.write, err: process.stderr.write, writeSync: fs.writeSync, listeners: process.stdout.listeners('error') };
-  const grab = (into: string[]) => ((chunk: string | Uint8Array) => (into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')), true)) as typeof process.stdout.write;
+  const saved = {
+    out: process.stdout.write,
+    err: process.stderr.write,
+    writeSync: fs.writeSync,
+    listeners: process.stdout.listeners('error'),
+  };
+  const grab = (into: string[]) =>
+    ((chunk: string | Uint8Array) => (
+      into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')), true
+    )) as typeof process.stdout.write;
   process.stdout.write = grab(out);
   process.stderr.write = grab(err);
   fs.writeSync = ((fd: number, buf: Uint8Array | string, offset?: number, length?: number, ...rest: unknown[]) => {
@@ -121,7 +149,8 @@ export async function callMain(name: string, main: (argv: string[]) => Promise<n
     process.stdout.write = saved.out;
     process.stderr.write = saved.err;
     fs.writeSync = saved.writeSync;
-    for (const l of process.stdout.listeners('error')) if (!saved.listeners.includes(l)) process.stdout.off('error', l as (e: Error) => void);
+    for (const l of process.stdout.listeners('error'))
+      if (!saved.listeners.includes(l)) process.stdout.off('error', l as (e: Error) => void);
     calling = false;
   }
 }

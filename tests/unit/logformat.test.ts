@@ -27,7 +27,11 @@ function withLog(name: string, fn: (file: string, keys: SubKeys) => void): void 
 }
 
 const text = (file: string, keys: SubKeys, lines: number) =>
-  selectLines(new LogSetReader(file, keys, 'p1'), { streams: new Set(['stdout', 'stderr']), raw: false, lines }).lines.map((l) => lineText(l, false));
+  selectLines(new LogSetReader(file, keys, 'p1'), {
+    streams: new Set(['stdout', 'stderr']),
+    raw: false,
+    lines,
+  }).lines.map((l) => lineText(l, false));
 
 withLog('records come back in order forward and in reverse backward, with their streams', (file, keys) => {
   const w = new CappedLogWriter(file, keys, 'p1', 1 << 20);
@@ -37,7 +41,14 @@ withLog('records come back in order forward and in reverse backward, with their 
   w.close();
   const fwd: LogRecord[] = [];
   new LogSetReader(file, keys, 'p1').forward(undefined, (r) => void fwd.push(r));
-  assert.equal(fwd.map((r) => [r.seq, r.stream, r.time, r.data.toString()]), [[0, 'stdout', 1000, 'one\n'], [1, 'stderr', 2000, 'two\n'], [2, 'event', 3000, 'exited']]);
+  assert.equal(
+    fwd.map((r) => [r.seq, r.stream, r.time, r.data.toString()]),
+    [
+      [0, 'stdout', 1000, 'one\n'],
+      [1, 'stderr', 2000, 'two\n'],
+      [2, 'event', 3000, 'exited'],
+    ],
+  );
   const back: number[] = [];
   new LogSetReader(file, keys, 'p1').backward((r) => (back.push(r.seq), true));
   assert.equal(back, [2, 1, 0]);
@@ -59,7 +70,9 @@ withLog('nothing of the plaintext is on disk, and another key reads nothing', (f
   const other = new LogSetReader(file, subKeys(randomBytes(32)), 'p1');
   let lines: string[] = [];
   try {
-    lines = selectLines(other, { streams: new Set(['stdout']), raw: false, lines: 0 }).lines.map((l) => lineText(l, false));
+    lines = selectLines(other, { streams: new Set(['stdout']), raw: false, lines: 0 }).lines.map((l) =>
+      lineText(l, false),
+    );
   } catch (err) {
     if (!(err instanceof BgError)) throw err; // refused outright (a BgError) is as good; a crash is not
   }
@@ -86,8 +99,14 @@ withLog('a torn last record is reported as torn-tail and the records before it s
   fs.truncateSync(file, fs.statSync(file).size - 10);
   const reader = new LogSetReader(file, keys, 'p1');
   const sel = selectLines(reader, { streams: new Set(['stdout']), raw: false, lines: 0 });
-  assert.equal(sel.lines.map((l) => lineText(l, false)), ['kept']);
-  assert.equal(sel.issues.map((i) => i.kind), ['torn-tail']);
+  assert.equal(
+    sel.lines.map((l) => lineText(l, false)),
+    ['kept'],
+  );
+  assert.equal(
+    sel.issues.map((i) => i.kind),
+    ['torn-tail'],
+  );
 });
 
 withLog('a flipped byte inside a record is damage, not output', (file, keys) => {
@@ -100,7 +119,10 @@ withLog('a flipped byte inside a record is damage, not output', (file, keys) => 
   fs.writeFileSync(file, raw);
   const sel = selectLines(new LogSetReader(file, keys, 'p1'), { streams: new Set(['stdout']), raw: false, lines: 0 });
   assert.not.ok(sel.lines.some((l) => lineText(l, false) === 'second'));
-  assert.ok(sel.issues.some((i) => i.kind === 'damaged'), JSON.stringify(sel.issues));
+  assert.ok(
+    sel.issues.some((i) => i.kind === 'damaged'),
+    JSON.stringify(sel.issues),
+  );
 });
 
 test.run();

@@ -1,7 +1,12 @@
 // The MCP server's answer bounds (lib/mcp/result.ts), on lines made here: a line cut at
 // MAX_LINE_CHARS stays valid text, and an answer holds at most MAX_TEXT_BYTES of it.
 import * as assert from 'uvu/assert';
-import { MAX_LINE_CHARS, MAX_TEXT_BYTES, fitBytes, shownLine } from '../../skills/background-manager/scripts/lib/mcp/result.ts';
+import {
+  MAX_LINE_CHARS,
+  MAX_TEXT_BYTES,
+  fitBytes,
+  shownLine,
+} from '../../skills/background-manager/scripts/lib/mcp/result.ts';
 import { unitSuite } from './harness.ts';
 
 const test = unitSuite('mcp answers');

@@ -9,7 +9,15 @@ import { unitSuite } from './harness.ts';
 const test = unitSuite('oneLine');
 
 // What REFERENCE.md lists ("How your text is shown"), written out by hand.
-const RANGES: [number, number][] = [[0x00, 0x1f], [0x7f, 0x9f], [0x061c, 0x061c], [0x200e, 0x200f], [0x2028, 0x2029], [0x202a, 0x202e], [0x2066, 0x2069]];
+const RANGES: [number, number][] = [
+  [0x00, 0x1f],
+  [0x7f, 0x9f],
+  [0x061c, 0x061c],
+  [0x200e, 0x200f],
+  [0x2028, 0x2029],
+  [0x202a, 0x202e],
+  [0x2066, 0x2069],
+];
 const escaped = (n: number) => RANGES.some(([a, b]) => n >= a && n <= b);
 
 test('every code point: the listed ones become one escape, every other one stays as it is', () => {
@@ -21,7 +29,9 @@ test('every code point: the listed ones become one escape, every other one stays
       assert.is(out, c, `U+${n.toString(16)} is left alone`);
       continue;
     }
-    const want = { 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t' }[n] ?? (n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`);
+    const want =
+      { 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t' }[n] ??
+      (n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`);
     assert.is(out, want, `U+${n.toString(16)}`);
   }
   assert.is(oneLine('a\\x1b b'), 'a\\x1b b', 'a backslash is printed as it is');

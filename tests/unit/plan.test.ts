@@ -6,7 +6,15 @@ import { unitSuite } from './harness.ts';
 
 const test = unitSuite('get_logs planRead');
 
-const base: ReadOptions = { raw: false, follow: false, new: false, timestamps: false, stream: 'output', screen: false, json: false };
+const base: ReadOptions = {
+  raw: false,
+  follow: false,
+  new: false,
+  timestamps: false,
+  stream: 'output',
+  screen: false,
+  json: false,
+};
 const plan = (o: Partial<ReadOptions>) => planRead({ ...base, ...o });
 const cursor = { fileId: 'f', offset: 96, seq: 3 };
 
@@ -100,7 +108,12 @@ test('a Python-skill log shows -n lines, else 20, whatever else is asked', () =>
 });
 
 test('--stream all labels the streams; --json and -t pass through to the format', () => {
-  assert.equal(plan({ stream: 'all', json: true, timestamps: true }).format, { raw: false, json: true, timestamps: true, labelStreams: true });
+  assert.equal(plan({ stream: 'all', json: true, timestamps: true }).format, {
+    raw: false,
+    json: true,
+    timestamps: true,
+    labelStreams: true,
+  });
 });
 
 test.run();

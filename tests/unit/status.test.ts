@@ -4,15 +4,44 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ProcessRecord, StateDoc } from '../../skills/background-manager/scripts/lib/store/state.ts';
 import { findRecord } from '../../skills/background-manager/scripts/lib/store/records.ts';
-import { isLive, isLogging, liveNameHolder, liveStatus } from '../../skills/background-manager/scripts/lib/process/status.ts';
+import {
+  isLive,
+  isLogging,
+  liveNameHolder,
+  liveStatus,
+} from '../../skills/background-manager/scripts/lib/process/status.ts';
 import { bootId, readStat } from '../../skills/background-manager/scripts/lib/process/proc.ts';
 
 const me = readStat(process.pid)!;
-const base = { command: 'x', argv: ['x'], cwd: '/', pty: false, startedAt: new Date(0).toISOString(), logFile: 'logs/x.log.enc', bootId: bootId() };
+const base = {
+  command: 'x',
+  argv: ['x'],
+  cwd: '/',
+  pty: false,
+  startedAt: new Date(0).toISOString(),
+  logFile: 'logs/x.log.enc',
+  bootId: bootId(),
+};
 // The child is this process; the supervisor too (running) or a PID that is not ours (orphaned).
-const running = (id: string, name?: string): ProcessRecord => ({ ...base, id, name, pid: me.pid, startTicks: me.startTicks, supervisorPid: me.pid, supervisorStartTicks: me.startTicks });
-const orphaned = (id: string, name?: string): ProcessRecord => ({ ...running(id, name), supervisorStartTicks: me.startTicks + 1 });
-const ended = (id: string, name?: string): ProcessRecord => ({ ...running(id, name), ended: true, exitCode: 0, signal: null });
+const running = (id: string, name?: string): ProcessRecord => ({
+  ...base,
+  id,
+  name,
+  pid: me.pid,
+  startTicks: me.startTicks,
+  supervisorPid: me.pid,
+  supervisorStartTicks: me.startTicks,
+});
+const orphaned = (id: string, name?: string): ProcessRecord => ({
+  ...running(id, name),
+  supervisorStartTicks: me.startTicks + 1,
+});
+const ended = (id: string, name?: string): ProcessRecord => ({
+  ...running(id, name),
+  ended: true,
+  exitCode: 0,
+  signal: null,
+});
 
 test('a running process is live and logging', () => {
   assert.is(liveStatus(running('a')).status, 'running');
@@ -38,7 +67,10 @@ test('findRecord finds by the exact ID only', () => {
 });
 
 test('liveNameHolder: the live process of that name, never an ended one, and not the one left out', () => {
-  const doc: StateDoc = { version: 1, processes: [ended('old', 'web'), orphaned('cur', 'web'), running('other', 'db')] };
+  const doc: StateDoc = {
+    version: 1,
+    processes: [ended('old', 'web'), orphaned('cur', 'web'), running('other', 'db')],
+  };
   assert.is(liveNameHolder(doc, 'web')?.id, 'cur');
   assert.is(liveNameHolder(doc, 'web', 'cur'), undefined);
   assert.is(liveNameHolder(doc, 'nobody'), undefined);

@@ -5,10 +5,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { open, seal, subKeys, useTestKdfCost } from '../../skills/background-manager/scripts/lib/store/crypto.ts';
-import { DEFAULT_ITERATIONS, KEY_FILE, makeKeyFile, rewrapKey, unlock } from '../../skills/background-manager/scripts/lib/store/keys.ts';
+import {
+  DEFAULT_ITERATIONS,
+  KEY_FILE,
+  makeKeyFile,
+  rewrapKey,
+  unlock,
+} from '../../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore, STATE_FILE } from '../../skills/background-manager/scripts/lib/store/state.ts';
 import { BgError } from '../../skills/background-manager/scripts/lib/cli/errors.ts';
-import { contextOf, endedRecord, PASSWORD, TEST_KDF_ITERATIONS, type UnitDir, unitSuite, withUnitDir } from './harness.ts';
+import {
+  contextOf,
+  endedRecord,
+  PASSWORD,
+  TEST_KDF_ITERATIONS,
+  type UnitDir,
+  unitSuite,
+  withUnitDir,
+} from './harness.ts';
 
 const test = unitSuite('storage');
 
@@ -82,7 +96,10 @@ withDir('the state store keeps what update wrote, encrypted, with a rising gener
   await ctx.store.update((doc) => void doc.processes.push(endedRecord('aaaa0001')));
   await ctx.store.update((doc) => void doc.processes.push(endedRecord('aaaa0002')));
   const doc = new StateStore({ dataDir: u.dataDir, keys: ctx.unlocked!.keys }).read();
-  assert.equal(doc.processes.map((p) => p.id), ['aaaa0001', 'aaaa0002']);
+  assert.equal(
+    doc.processes.map((p) => p.id),
+    ['aaaa0001', 'aaaa0002'],
+  );
   assert.ok((doc.generation ?? 0) >= 2);
   assert.not.match(fs.readFileSync(path.join(u.dataDir, STATE_FILE)).toString('latin1'), /aaaa0001|echo hello/);
 });

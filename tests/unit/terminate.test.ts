@@ -50,7 +50,14 @@ class FakeTable implements ProcTable {
     this.procs.delete(pid); // reaped at once: gone from the table
   }
   list(): ProcStat[] {
-    return [...this.procs.values()].map(({ pid, state, ppid, pgid, sid, startTicks }) => ({ pid, state, ppid, pgid, sid, startTicks }));
+    return [...this.procs.values()].map(({ pid, state, ppid, pgid, sid, startTicks }) => ({
+      pid,
+      state,
+      ppid,
+      pgid,
+      sid,
+      startTicks,
+    }));
   }
   stat(pid: number): ProcStat | undefined {
     return this.list().find((p) => p.pid === pid);
@@ -64,7 +71,8 @@ class FakeTable implements ProcTable {
     this.sent.push({ pid, startTicks: p.startTicks, signal, at: this.clock.now() });
     if (signal === 'SIGKILL') this.exit(pid);
     else if (signal === 'SIGTERM' && p.onTerm === 'exit') this.exit(pid);
-    else if (signal === 'SIGTERM' && typeof p.onTerm === 'number') this.clock.at(this.clock.now() + p.onTerm, () => this.procs.get(pid) === p && this.exit(pid));
+    else if (signal === 'SIGTERM' && typeof p.onTerm === 'number')
+      this.clock.at(this.clock.now() + p.onTerm, () => this.procs.get(pid) === p && this.exit(pid));
     return true;
   }
   bootId(): string {
@@ -72,7 +80,9 @@ class FakeTable implements ProcTable {
   }
   /** The signals other than the SIGSTOP/SIGCONT around a tree's signal. */
   ends(pid?: number): Sent[] {
-    return this.sent.filter((s) => s.signal !== 'SIGSTOP' && s.signal !== 'SIGCONT' && (pid === undefined || s.pid === pid));
+    return this.sent.filter(
+      (s) => s.signal !== 'SIGSTOP' && s.signal !== 'SIGCONT' && (pid === undefined || s.pid === pid),
+    );
   }
 }
 
@@ -86,13 +96,28 @@ test('a member that ignores SIGTERM gets SIGKILL once the grace period has passe
   const { clock, table } = setup();
   table.spawn({ pid: 100, startTicks: 10 });
   table.spawn({ pid: 101, startTicks: 11, ppid: 100, pgid: 100, sid: 100, onTerm: 'ignore' });
-  const t = await terminateTree({ roots: [{ pid: 100, startTicks: 10 }], signal: 'SIGTERM', graceMs: 5000, table, clock });
-  assert.equal(table.ends(100).map((s) => s.signal), ['SIGTERM']);
+  const t = await terminateTree({
+    roots: [{ pid: 100, startTicks: 10 }],
+    signal: 'SIGTERM',
+    graceMs: 5000,
+    table,
+    clock,
+  });
+  assert.equal(
+    table.ends(100).map((s) => s.signal),
+    ['SIGTERM'],
+  );
   const sent101 = table.ends(101);
-  assert.equal(sent101.map((s) => s.signal), ['SIGTERM', 'SIGKILL']);
+  assert.equal(
+    sent101.map((s) => s.signal),
+    ['SIGTERM', 'SIGKILL'],
+  );
   assert.is(sent101[0]!.at, 0);
   assert.ok(sent101[1]!.at >= 5000 && sent101[1]!.at < 5100, `SIGKILL at ${sent101[1]!.at} ms`);
-  assert.equal(t.killed.map((m) => m.pid), [101]);
+  assert.equal(
+    t.killed.map((m) => m.pid),
+    [101],
+  );
   assert.equal(t.first.map((m) => m.pid).sort(), [100, 101]);
   assert.is(table.procs.size, 0);
 });
@@ -101,7 +126,13 @@ test('members that end within the grace period end the wait early, with no SIGKI
   const { clock, table } = setup();
   table.spawn({ pid: 100, startTicks: 10, onTerm: 300 });
   table.spawn({ pid: 101, startTicks: 11, ppid: 100, pgid: 100, sid: 100, onTerm: 200 });
-  const t = await terminateTree({ roots: [{ pid: 100, startTicks: 10 }], signal: 'SIGTERM', graceMs: 60_000, table, clock });
+  const t = await terminateTree({
+    roots: [{ pid: 100, startTicks: 10 }],
+    signal: 'SIGTERM',
+    graceMs: 60_000,
+    table,
+    clock,
+  });
   assert.equal(t.killed, []);
   assert.ok(clock.now() >= 300 && clock.now() < 400, `returned at ${clock.now()} ms`);
   assert.ok(!table.sent.some((s) => s.signal === 'SIGKILL'));
@@ -118,14 +149,23 @@ test('the whole tree gets the signal: its session, its process group and descend
   assert.equal([...new Set(table.ends().map((s) => s.pid))].sort(), [100, 101, 102, 103]);
   assert.ok(table.procs.has(200));
   // Each stopped first, so nothing forks between the collection and the signal.
-  assert.equal(table.sent.filter((s) => s.pid === 102).map((s) => s.signal), ['SIGSTOP', 'SIGTERM']);
+  assert.equal(
+    table.sent.filter((s) => s.pid === 102).map((s) => s.signal),
+    ['SIGSTOP', 'SIGTERM'],
+  );
 });
 
 test('a child forked by a member during the grace period is ended too', async () => {
   const { clock, table } = setup();
   table.spawn({ pid: 100, startTicks: 10, onTerm: 'ignore' });
   clock.at(1000, () => table.spawn({ pid: 150, startTicks: 20, ppid: 100, pgid: 150, sid: 150, onTerm: 'ignore' }));
-  const t = await terminateTree({ roots: [{ pid: 100, startTicks: 10 }], signal: 'SIGTERM', graceMs: 3000, table, clock });
+  const t = await terminateTree({
+    roots: [{ pid: 100, startTicks: 10 }],
+    signal: 'SIGTERM',
+    graceMs: 3000,
+    table,
+    clock,
+  });
   assert.equal(t.killed.map((m) => m.pid).sort(), [100, 150]);
   assert.is(table.procs.size, 0);
 });
@@ -134,11 +174,23 @@ test('a process carrying the tree mark that appears during the grace period gets
   const { clock, table } = setup();
   table.spawn({ pid: 100, startTicks: 10, onTerm: 'ignore', mark: 'm1' });
   // A job that called setsid and whose parent ended: only the mark ties it to the tree.
-  clock.at(1000, () => table.spawn({ pid: 160, startTicks: 30, ppid: 1, pgid: 160, sid: 160, mark: 'm1', onTerm: 100 }));
+  clock.at(1000, () =>
+    table.spawn({ pid: 160, startTicks: 30, ppid: 1, pgid: 160, sid: 160, mark: 'm1', onTerm: 100 }),
+  );
   table.spawn({ pid: 170, startTicks: 31, mark: 'other' });
-  await terminateTree({ roots: [{ pid: 100, startTicks: 10 }], signal: 'SIGTERM', graceMs: 5000, mark: 'm1', table, clock });
+  await terminateTree({
+    roots: [{ pid: 100, startTicks: 10 }],
+    signal: 'SIGTERM',
+    graceMs: 5000,
+    mark: 'm1',
+    table,
+    clock,
+  });
   const got = table.ends(160);
-  assert.equal(got.map((s) => s.signal), ['SIGTERM']);
+  assert.equal(
+    got.map((s) => s.signal),
+    ['SIGTERM'],
+  );
   assert.ok(got[0]!.at >= 1000 && got[0]!.at <= 1525, `SIGTERM at ${got[0]!.at} ms`);
   assert.equal(table.ends(170), []);
 });
@@ -147,16 +199,35 @@ test('members the caller discovers are watched, not signalled, and SIGKILLed aft
   const { clock, table } = setup();
   table.spawn({ pid: 100, startTicks: 10, onTerm: 1000 });
   clock.at(500, () => table.spawn({ pid: 180, startTicks: 40, onTerm: 'ignore' }));
-  const t = await terminateTree({ roots: [{ pid: 100, startTicks: 10 }], signal: 'SIGTERM', graceMs: 2000, discover: (stats) => stats.filter((s) => s.pid === 180), table, clock });
-  assert.equal(table.ends(180).map((s) => s.signal), ['SIGKILL']);
-  assert.equal(t.killed.map((m) => m.pid), [180]);
+  const t = await terminateTree({
+    roots: [{ pid: 100, startTicks: 10 }],
+    signal: 'SIGTERM',
+    graceMs: 2000,
+    discover: (stats) => stats.filter((s) => s.pid === 180),
+    table,
+    clock,
+  });
+  assert.equal(
+    table.ends(180).map((s) => s.signal),
+    ['SIGKILL'],
+  );
+  assert.equal(
+    t.killed.map((m) => m.pid),
+    [180],
+  );
 });
 
 test('a root whose PID now belongs to another process (same PID, other start time) is never signalled', async () => {
   const { clock, table } = setup();
   table.spawn({ pid: 100, startTicks: 99, onTerm: 'ignore' }); // the recorded one started at 10
   table.spawn({ pid: 101, startTicks: 100, ppid: 100, pgid: 100, sid: 100 });
-  const t = await terminateTree({ roots: [{ pid: 100, startTicks: 10 }], signal: 'SIGTERM', graceMs: 1000, table, clock });
+  const t = await terminateTree({
+    roots: [{ pid: 100, startTicks: 10 }],
+    signal: 'SIGTERM',
+    graceMs: 1000,
+    table,
+    clock,
+  });
   assert.equal(table.sent, []);
   assert.equal(t.first, []);
   assert.equal(t.killed, []);
@@ -169,8 +240,17 @@ test('a member whose PID is reused during the grace period: the new process is n
   // 101 ends at 100 ms; at 200 ms a stranger gets PID 101, and forks a child.
   clock.at(200, () => table.spawn({ pid: 101, startTicks: 50, ppid: 1, pgid: 101, sid: 101, onTerm: 'ignore' }));
   clock.at(300, () => table.spawn({ pid: 190, startTicks: 51, ppid: 101, pgid: 101, sid: 101, onTerm: 'ignore' }));
-  const t = await terminateTree({ roots: [{ pid: 100, startTicks: 10 }], signal: 'SIGTERM', graceMs: 2000, table, clock });
-  assert.equal(t.killed.map((m) => m.pid), [100]);
+  const t = await terminateTree({
+    roots: [{ pid: 100, startTicks: 10 }],
+    signal: 'SIGTERM',
+    graceMs: 2000,
+    table,
+    clock,
+  });
+  assert.equal(
+    t.killed.map((m) => m.pid),
+    [100],
+  );
   assert.ok(!table.sent.some((s) => s.pid === 101 && s.startTicks === 50), 'the stranger on PID 101 was signalled');
   assert.equal(table.ends(190), []);
   assert.ok(table.procs.has(101) && table.procs.has(190));
@@ -179,7 +259,15 @@ test('a member whose PID is reused during the grace period: the new process is n
 test('roots recorded in another boot are never signalled', async () => {
   const { clock, table } = setup();
   table.spawn({ pid: 100, startTicks: 10, mark: 'm1' });
-  const t = await terminateTree({ roots: [{ pid: 100, startTicks: 10 }], signal: 'SIGTERM', graceMs: 1000, bootId: 'boot-0', mark: 'm1', table, clock });
+  const t = await terminateTree({
+    roots: [{ pid: 100, startTicks: 10 }],
+    signal: 'SIGTERM',
+    graceMs: 1000,
+    bootId: 'boot-0',
+    mark: 'm1',
+    table,
+    clock,
+  });
   assert.equal(table.sent, []);
   assert.equal(t.first, []);
 });
@@ -187,7 +275,14 @@ test('roots recorded in another boot are never signalled', async () => {
 test('the wait also holds until the caller has settled (the supervisor: the end recorded)', async () => {
   const { clock, table } = setup();
   table.spawn({ pid: 100, startTicks: 10 });
-  const t = await terminateTree({ roots: [{ pid: 100, startTicks: 10 }], signal: 'SIGTERM', graceMs: 5000, settled: () => clock.now() >= 700, table, clock });
+  const t = await terminateTree({
+    roots: [{ pid: 100, startTicks: 10 }],
+    signal: 'SIGTERM',
+    graceMs: 5000,
+    settled: () => clock.now() >= 700,
+    table,
+    clock,
+  });
   assert.ok(clock.now() >= 700 && clock.now() < 800, `returned at ${clock.now()} ms`);
   assert.equal(t.killed, []);
 });

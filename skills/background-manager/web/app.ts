@@ -41,7 +41,12 @@ const LIVE = new Set(['running', 'orphaned', 'restarting', 'exiting', 'zombie'])
 interface Feed {
   close(): void;
 }
-function openFeed(url: string, on: Record<string, (data: string) => void>, status?: (live: boolean) => void, again = false): Feed {
+function openFeed(
+  url: string,
+  on: Record<string, (data: string) => void>,
+  status?: (live: boolean) => void,
+  again = false,
+): Feed {
   const abort = new AbortController();
   let closed = false;
   const run = async () => {
@@ -59,7 +64,11 @@ function openFeed(url: string, on: Record<string, (data: string) => void>, statu
         const block = buf.slice(0, cut);
         buf = buf.slice(cut + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-        const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        const data = block
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
         on[event]?.(data);
       }
     }
@@ -269,7 +278,11 @@ function select(id: string): void {
 
 async function act(what: string, id: string, body: object = {}, quiet = false): Promise<void> {
   try {
-    const r = await fetch(`/api/${what}/${encodeURIComponent(id)}`, { method: 'POST', headers: { 'X-BG-Token': token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(`/api/${what}/${encodeURIComponent(id)}`, {
+      method: 'POST',
+      headers: { 'X-BG-Token': token, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const j = (await r.json()) as { ok: boolean; message?: string; error?: string };
     if (!j.ok) notice(j.error ?? `failed (${r.status})`, true);
     else if (!quiet) notice(j.message ?? 'done');
@@ -283,7 +296,8 @@ function wire(): void {
   $('b-restart').addEventListener('click', () => selected && act('restart', selected));
   $('b-remove').addEventListener('click', () => {
     const p = procs.find((x) => x.id === selected);
-    if (p && confirm(`Remove ${oneLine(p.name ?? p.id)} and delete its log? This cannot be undone.`)) act('remove', p.id);
+    if (p && confirm(`Remove ${oneLine(p.name ?? p.id)} and delete its log? This cannot be undone.`))
+      act('remove', p.id);
   });
   $('send-form').addEventListener('submit', (e) => {
     e.preventDefault();

@@ -16,7 +16,9 @@
   };
   if (!r.ok) {
     if (document.readyState === 'loading') await new Promise((ok) => addEventListener('DOMContentLoaded', ok));
-    return show('This page needs the token of the running dashboard: open the Dashboard URL its command printed (a token from an earlier run no longer works).');
+    return show(
+      'This page needs the token of the running dashboard: open the Dashboard URL its command printed (a token from an earlier run no longer works).',
+    );
   }
   const css = document.createElement('link');
   css.rel = 'stylesheet';

@@ -23,7 +23,8 @@ export async function finish(sv: Supervisor, exit: Exit, note: string): Promise<
       });
       return;
     } catch (err) {
-      if (attempt >= END_ATTEMPTS) return sv.out.event(`could not record the end in the state: ${(err as Error).message}`);
+      if (attempt >= END_ATTEMPTS)
+        return sv.out.event(`could not record the end in the state: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt)));
     }
   }

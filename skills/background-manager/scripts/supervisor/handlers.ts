@@ -6,7 +6,11 @@ import type { Supervisor } from './state.ts';
 
 type Handler<T extends Request['type']> = (sv: Supervisor, req: Extract<Request, { type: T }>) => Promise<Reply>;
 
-const NOT_RUNNING: Reply = { ok: false, code: 'NOT_RUNNING', message: 'the process is not running; it takes no input now.' };
+const NOT_RUNNING: Reply = {
+  ok: false,
+  code: 'NOT_RUNNING',
+  message: 'the process is not running; it takes no input now.',
+};
 
 const status: Handler<'status'> = async (sv) => ({ ok: true, pid: sv.child.pid });
 
@@ -37,10 +41,16 @@ function takesInput(sv: Supervisor): boolean {
   return !sv.ended && !sv.stop && sv.childRunning;
 }
 
-const HANDLERS: { [T in Request['type']]: Handler<T> } = { status, stop, 'close-input': closeInput, 'send-input': sendInput };
+const HANDLERS: { [T in Request['type']]: Handler<T> } = {
+  status,
+  stop,
+  'close-input': closeInput,
+  'send-input': sendInput,
+};
 
 /** The supervisor's answer to one authenticated request. */
 export async function handleRequest(sv: Supervisor, req: Request): Promise<Reply> {
-  if (!Object.hasOwn(HANDLERS, req.type)) return { ok: false, code: 'USAGE', message: `unknown request type ${JSON.stringify(req.type)}.` };
+  if (!Object.hasOwn(HANDLERS, req.type))
+    return { ok: false, code: 'USAGE', message: `unknown request type ${JSON.stringify(req.type)}.` };
   return (HANDLERS[req.type] as Handler<typeof req.type>)(sv, req as never);
 }

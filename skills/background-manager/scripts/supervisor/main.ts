@@ -93,13 +93,23 @@ async function register(sv: Supervisor, socketPath: string): Promise<string> {
     // restart_process: only the call that claimed the next run starts it (its claim may have been
     // taken over as stale, when this supervisor took that long to boot).
     if (cfg.restartClaim && findRecord(doc, cfg.reuseId!)?.restartClaim?.token !== cfg.restartClaim) {
-      throw new BgError('REFUSED', `process ${cfg.reuseId} was restarted by another call meanwhile; this one's command was ended at once and not recorded.`);
+      throw new BgError(
+        'REFUSED',
+        `process ${cfg.reuseId} was restarted by another call meanwhile; this one's command was ended at once and not recorded.`,
+      );
     }
     const holder = cfg.name ? liveNameHolder(doc, cfg.name, cfg.reuseId) : undefined;
     if (holder) throw nameTaken(cfg, holder.id);
     const rec = registerRun(doc, runFields(sv, socketPath), cfg.reuseId);
     const dropped = rec.logDropped ?? { bytes: 0, records: 0 }; // by the cap in earlier runs (restart_process)
-    out.open({ file: path.join(cfg.dataDir, rec.logFile), keys: sv.keys, procId: rec.id, maxBytes: cfg.maxLogSize, dropped, lost: { bytes: 0, chunks: 0, reason: '' } });
+    out.open({
+      file: path.join(cfg.dataDir, rec.logFile),
+      keys: sv.keys,
+      procId: rec.id,
+      maxBytes: cfg.maxLogSize,
+      dropped,
+      lost: { bytes: 0, chunks: 0, reason: '' },
+    });
     // First in the log, before any output that arrived while the log was being set up.
     const verb = cfg.reuseId ? 'restarted by restart_process' : 'started';
     out.appendNow('event', Buffer.from(`${verb}: ${cfg.command} (PID ${sv.child.pid}${cfg.pty ? ', pty' : ''})`));
@@ -151,7 +161,14 @@ function runFields(sv: Supervisor, socketPath: string) {
 async function abandon(sv: Supervisor, err: BgError): Promise<never> {
   const roots = [...(sv.childStat ? [sv.childStat] : []), ...sessionMembersOf(sv.child.pid, sv.since(), !sv.childStat)];
   await terminateTree({ roots, signal: 'SIGKILL', graceMs: 0, mark: sv.treeMark });
-  const code = err.code === 'DAMAGED' || err.code === 'STORAGE' || err.code === 'CANNOT_START' || err.code === 'REFUSED' || err.code === 'NOT_FOUND' ? err.code : 'SUPERVISOR';
+  const code =
+    err.code === 'DAMAGED' ||
+    err.code === 'STORAGE' ||
+    err.code === 'CANNOT_START' ||
+    err.code === 'REFUSED' ||
+    err.code === 'NOT_FOUND'
+      ? err.code
+      : 'SUPERVISOR';
   hello({ ok: false, code, message: err.message });
   process.exit(1);
 }

@@ -45,18 +45,36 @@ export type Step =
   | { action: 'restart'; restarts: number; streak: number; delayMs: number; restartAt: number; note: string };
 
 /** What follows a run's end. A stop under way always wins: nothing restarts what was stopped. */
-export function nextStep(exit: RunEnd, policy: RestartPolicy, restarts: number, streak: number, stopping: StopReason | undefined, now: number): Step {
+export function nextStep(
+  exit: RunEnd,
+  policy: RestartPolicy,
+  restarts: number,
+  streak: number,
+  stopping: StopReason | undefined,
+  now: number,
+): Step {
   const how = describeExit(exit);
   const failed = exit.signal !== null || exit.exitCode !== 0;
   const wanted = !stopping && (policy.mode === 'always' || (policy.mode === 'on-failure' && failed));
   if (!wanted || restarts >= policy.max) {
-    const why = stopping ? ` (${STOP_NOTES[stopping]})` : wanted ? `; not restarted: all ${policy.max} restarts used` : '';
+    const why = stopping
+      ? ` (${STOP_NOTES[stopping]})`
+      : wanted
+        ? `; not restarted: all ${policy.max} restarts used`
+        : '';
     return { action: 'finish', note: `${how}${why}`, gaveUp: wanted };
   }
   const nextStreak = now - exit.startedAt < QUICK_RUN_MS ? streak + 1 : 1;
   const delayMs = restartDelayMs(nextStreak);
   const n = restarts + 1;
-  return { action: 'restart', restarts: n, streak: nextStreak, delayMs, restartAt: now + delayMs, note: `${how}; restarting in ${delayMs / 1000} s (restart ${n} of ${policy.max})` };
+  return {
+    action: 'restart',
+    restarts: n,
+    streak: nextStreak,
+    delayMs,
+    restartAt: now + delayMs,
+    note: `${how}; restarting in ${delayMs / 1000} s (restart ${n} of ${policy.max})`,
+  };
 }
 
 /** The note for a stop that came during the back-off: the run that ended was the last. */

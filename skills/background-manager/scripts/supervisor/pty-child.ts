@@ -28,7 +28,12 @@ const QUIET_MS = 50;
  * stream. That listener is our first sign of the exit: draining starts there, checked against
  * the child's /proc entry, so the exit is recorded about 200 ms sooner.
  */
-function readTerminalToTheEnd(term: pty.IPty, lastOutput: () => number, childGone: () => boolean, othersHold: () => boolean): void {
+function readTerminalToTheEnd(
+  term: pty.IPty,
+  lastOutput: () => number,
+  childGone: () => boolean,
+  othersHold: () => boolean,
+): void {
   const sock = (term as unknown as { _socket?: net.Socket })._socket;
   const pts = (term as unknown as { ptsName?: string }).ptsName;
   if (!sock || typeof sock.destroy !== 'function' || !pts) return;
@@ -87,7 +92,9 @@ export function startPtyChild(cfg: SupervisorConfig, out: OutputLog): Child {
     encoding: null,
   });
   const exited = new Promise<Exit>((resolve) =>
-    term.onExit(({ exitCode, signal }) => resolve(signal ? { exitCode: null, signal: signalName(signal) } : { exitCode, signal: null })),
+    term.onExit(({ exitCode, signal }) =>
+      resolve(signal ? { exitCode: null, signal: signalName(signal) } : { exitCode, signal: null }),
+    ),
   );
   let lastOutput = Date.now();
   term.onData((d) => {
@@ -106,7 +113,13 @@ export function startPtyChild(cfg: SupervisorConfig, out: OutputLog): Child {
   readTerminalToTheEnd(term, () => (out.paused ? Date.now() : lastOutput), gone, othersHold);
   let exitedFlag = false;
   void exited.then(() => (exitedFlag = true));
-  return { pid: term.pid, hasExited: () => exitedFlag || gone(), exited, write: (data) => writeToTerminal(term, data), closeInput: () => term.write('\x04') };
+  return {
+    pid: term.pid,
+    hasExited: () => exitedFlag || gone(),
+    exited,
+    write: (data) => writeToTerminal(term, data),
+    closeInput: () => term.write('\x04'),
+  };
 }
 
 // Input as the terminal takes it (pieces the line discipline will not cut), resolved once the

@@ -40,9 +40,14 @@ export async function runLoop(sv: Supervisor, ready: Promise<void>): Promise<voi
 function keepLeftovers(sv: Supervisor): void {
   const left = sessionMembersOf(sv.child.pid, sv.since(), !sv.childStat);
   // And what left the session (setsid) on the way: found by the mark in its environment.
-  for (const st of markedWith(sv.treeMark)) if (st.pid !== sv.child.pid && !left.some((l) => l.pid === st.pid) && !sv.leftovers.some((l) => l.pid === st.pid)) left.push(st);
+  for (const st of markedWith(sv.treeMark))
+    if (st.pid !== sv.child.pid && !left.some((l) => l.pid === st.pid) && !sv.leftovers.some((l) => l.pid === st.pid))
+      left.push(st);
   for (const st of left) sv.leftovers.push({ pid: st.pid, startTicks: st.startTicks, name: commOf(st.pid) ?? '?' });
-  if (left.length && !sv.stop) sv.out.event(`still running after it ended, not stopped with it: ${left.map((st) => `PID ${st.pid} (${commOf(st.pid) ?? '?'})`).join(', ')}`);
+  if (left.length && !sv.stop)
+    sv.out.event(
+      `still running after it ended, not stopped with it: ${left.map((st) => `PID ${st.pid} (${commOf(st.pid) ?? '?'})`).join(', ')}`,
+    );
 }
 
 // Wait out the back-off, unless a stop is under way or comes meanwhile (stopChild wakes it).

@@ -58,7 +58,9 @@ export class Supervisor {
 
   /** The leftovers still running (same PID and start time). */
   liveLeftovers(): ProcStat[] {
-    return stillAlive(this.leftovers.map((l) => ({ pid: l.pid, startTicks: l.startTicks, state: 'S', ppid: 0, pgid: 0, sid: 0 })));
+    return stillAlive(
+      this.leftovers.map((l) => ({ pid: l.pid, startTicks: l.startTicks, state: 'S', ppid: 0, pgid: 0, sid: 0 })),
+    );
   }
 
   /** Change this process's record; a failure is noted in the log, not thrown. */

@@ -7,7 +7,12 @@ import { readStat, sessionMembersOf, treeMembers } from '../lib/process/proc.ts'
 import { terminateTree } from '../lib/process/terminate.ts';
 import type { Supervisor } from './state.ts';
 
-export async function stopChild(sv: Supervisor, sigName: string, timeoutMs: number, reason: StopReason): Promise<StopResult> {
+export async function stopChild(
+  sv: Supervisor,
+  sigName: string,
+  timeoutMs: number,
+  reason: StopReason,
+): Promise<StopResult> {
   const sig = (sigName.startsWith('SIG') ? sigName : `SIG${sigName}`) as NodeJS.Signals;
   if (!sv.ended) {
     await sv.updateRecord((rec) => void (rec.stopRequest = { signal: sig, at: new Date().toISOString(), reason }));
@@ -21,10 +26,26 @@ export async function stopChild(sv: Supervisor, sigName: string, timeoutMs: numb
 
 // Between runs, or ended while this stop was being recorded: what the runs left running gets
 // the signal (and everything that carries the tree's mark), then SIGKILL after the grace period.
-async function stopBetweenRuns(sv: Supervisor, sig: NodeJS.Signals, deadline: number, wasBackoff: boolean): Promise<StopResult> {
+async function stopBetweenRuns(
+  sv: Supervisor,
+  sig: NodeJS.Signals,
+  deadline: number,
+  wasBackoff: boolean,
+): Promise<StopResult> {
   await sv.finished;
-  const t = await terminateTree({ roots: sv.liveLeftovers(), signal: sig, graceMs: Math.max(0, deadline - Date.now()), mark: sv.treeMark });
-  return { endedBy: wasBackoff ? 'exit' : 'exited', exitCode: sv.ended!.exitCode, signal: sv.ended!.signal, killedLeftovers: t.killed.length, endedLeftovers: t.first.length };
+  const t = await terminateTree({
+    roots: sv.liveLeftovers(),
+    signal: sig,
+    graceMs: Math.max(0, deadline - Date.now()),
+    mark: sv.treeMark,
+  });
+  return {
+    endedBy: wasBackoff ? 'exit' : 'exited',
+    exitCode: sv.ended!.exitCode,
+    signal: sv.ended!.signal,
+    killedLeftovers: t.killed.length,
+    endedLeftovers: t.first.length,
+  };
 }
 
 async function stopRunning(sv: Supervisor, sig: NodeJS.Signals, deadline: number): Promise<StopResult> {
@@ -51,5 +72,11 @@ async function stopRunning(sv: Supervisor, sig: NodeJS.Signals, deadline: number
   const endedBy = t.killed.some((m) => m.pid === pid) ? 'SIGKILL' : exitedBefore ? 'exited' : (sig as string);
   await sv.finished;
   const others = (list: { pid: number }[]) => list.filter((m) => m.pid !== pid).length;
-  return { endedBy, exitCode: sv.ended!.exitCode, signal: sv.ended!.signal, killedLeftovers: others(t.killed), ...(exitedBefore ? { endedLeftovers: others(t.first) } : {}) };
+  return {
+    endedBy,
+    exitCode: sv.ended!.exitCode,
+    signal: sv.ended!.signal,
+    killedLeftovers: others(t.killed),
+    ...(exitedBefore ? { endedLeftovers: others(t.first) } : {}),
+  };
 }

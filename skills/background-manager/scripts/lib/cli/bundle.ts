@@ -23,7 +23,10 @@ function mtimeOf(file: string): number | undefined {
 }
 
 /** Run entry script `name`: its fresh bundle if there is one, else `load()`'s main. */
-export async function runScript(name: string, load: () => Promise<{ main: (argv: string[]) => Promise<number | void> }>): Promise<void> {
+export async function runScript(
+  name: string,
+  load: () => Promise<{ main: (argv: string[]) => Promise<number | void> }>,
+): Promise<void> {
   const skill = skillRoot();
   if (bundlesFresh([`${name}.mjs`, `bundle/${name}.js`], skill)) {
     (globalThis as Record<symbol, unknown>)[Symbol.for('background-manager.bundle-checked')] = true; // the launcher need not look again
@@ -57,7 +60,10 @@ export async function ensureSupervisorBundle(secretVars: readonly string[]): Pro
   const saved = secretVars.map((v) => [v, process.env[v]] as const);
   for (const v of secretVars) delete process.env[v];
   try {
-    const mod = (await import(pathToFileURL(path.join(skillRoot(), 'build.mjs')).href)) as { build(names?: string[]): Promise<void>; ENTRY_SCRIPTS: string[] };
+    const mod = (await import(pathToFileURL(path.join(skillRoot(), 'build.mjs')).href)) as {
+      build(names?: string[]): Promise<void>;
+      ENTRY_SCRIPTS: string[];
+    };
     await mod.build(['supervisor', 'log-thread']);
     // The page too: the entry bundles are stamped with the newest source time, web/ included.
     entryBuild = mod.build([...mod.ENTRY_SCRIPTS, 'page']).catch(() => undefined); // the .ts scripts then run from source

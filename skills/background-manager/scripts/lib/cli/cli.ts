@@ -10,7 +10,19 @@ import { oneLine, shownMessage } from './format.ts';
 export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing, wrong or not UTF-8,
 4 no such process (or ambiguous prefix), 5 not running, 6 damaged data, 7 data dir unusable (or disk full).`;
 
-const SCRIPTS = new Set(['start_process', 'list_processes', 'get_logs', 'stop_process', 'send_input', 'restart_process', 'remove_process', 'wait_process', 'change_password', 'mcp_server', 'dashboard']);
+const SCRIPTS = new Set([
+  'start_process',
+  'list_processes',
+  'get_logs',
+  'stop_process',
+  'send_input',
+  'restart_process',
+  'remove_process',
+  'wait_process',
+  'change_password',
+  'mcp_server',
+  'dashboard',
+]);
 
 /** How the running script is called from here ($0 in usage and examples), so help runs as printed. */
 function scriptName(): string | undefined {
@@ -25,37 +37,49 @@ export function makeParser(argv: string[], usage: string): Argv {
   const parser = yargs(argv);
   const name = scriptName();
   if (name) parser.scriptName(name);
-  return parser
-    .usage(usage)
-    // Flags are checked strictly; each script checks its own positional arguments.
-    .strictOptions()
-    // Positionals are text (IDs, commands, input): "007" or "1e3" must stay as typed.
-    .parserConfiguration({ 'parse-positional-numbers': false })
-    .version(false)
-    .help('help')
-    .alias('help', 'h')
-    // No wrapping: an example broken across lines could not be copied as it stands.
-    .wrap(null)
-    .epilogue(`Needs BG_PASSWORD in the environment; BG_DATA_DIR moves the data dir.\n${EXIT_CODES_HELP}`)
-    .fail((msg, err, y) => {
-      if (err && err.name !== 'YError') throw err;
-      // yargs hands fail() its usage object: the described options are the known ones.
-      const known = Object.keys((y as unknown as { getDescriptions?: () => Record<string, unknown> }).getDescriptions?.() ?? {}).filter((k) => k.length > 1 && !/[A-Z]/.test(k));
-      let hint = '';
-      // One line on stderr: yargs spreads some messages ("Invalid values: ...") over several.
-      // yargs names unknown flags without their dashes ("Unknown argument: bogus").
-      const text = String(msg || err?.message)
-        .replace(/\s*\n\s*/g, ' ')
-        .trim()
-        .replace(/^(Unknown arguments?: )(.*)$/, (_, head: string, names: string) => {
-          // yargs lists a dashed flag twice, as given and camel-cased: keep the first.
-          const given = names.split(', ').filter((n, _i, all) => !(/[A-Z]/.test(n) && all.some((m) => m.includes('-') && m.replace(/-(.)/g, (_x, c: string) => c.toUpperCase()) === n)));
-          const guesses = given.map((n) => closest(n, known)).filter((g): g is string => !!g);
-          if (guesses.length) hint = ` Did you mean ${guesses.map((g) => `--${g}`).join(', ')}?`;
-          return `${given.length > 1 ? 'Unknown arguments: ' : 'Unknown argument: '}${given.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ')}`;
-        });
-      throw new BgError('USAGE', `${text}${/[.!?]$/.test(text) ? '' : '.'}${hint} Run with --help for usage.`);
-    });
+  return (
+    parser
+      .usage(usage)
+      // Flags are checked strictly; each script checks its own positional arguments.
+      .strictOptions()
+      // Positionals are text (IDs, commands, input): "007" or "1e3" must stay as typed.
+      .parserConfiguration({ 'parse-positional-numbers': false })
+      .version(false)
+      .help('help')
+      .alias('help', 'h')
+      // No wrapping: an example broken across lines could not be copied as it stands.
+      .wrap(null)
+      .epilogue(`Needs BG_PASSWORD in the environment; BG_DATA_DIR moves the data dir.\n${EXIT_CODES_HELP}`)
+      .fail((msg, err, y) => {
+        if (err && err.name !== 'YError') throw err;
+        // yargs hands fail() its usage object: the described options are the known ones.
+        const known = Object.keys(
+          (y as unknown as { getDescriptions?: () => Record<string, unknown> }).getDescriptions?.() ?? {},
+        ).filter((k) => k.length > 1 && !/[A-Z]/.test(k));
+        let hint = '';
+        // One line on stderr: yargs spreads some messages ("Invalid values: ...") over several.
+        // yargs names unknown flags without their dashes ("Unknown argument: bogus").
+        const text = String(msg || err?.message)
+          .replace(/\s*\n\s*/g, ' ')
+          .trim()
+          .replace(/^(Unknown arguments?: )(.*)$/, (_, head: string, names: string) => {
+            // yargs lists a dashed flag twice, as given and camel-cased: keep the first.
+            const given = names
+              .split(', ')
+              .filter(
+                (n, _i, all) =>
+                  !(
+                    /[A-Z]/.test(n) &&
+                    all.some((m) => m.includes('-') && m.replace(/-(.)/g, (_x, c: string) => c.toUpperCase()) === n)
+                  ),
+              );
+            const guesses = given.map((n) => closest(n, known)).filter((g): g is string => !!g);
+            if (guesses.length) hint = ` Did you mean ${guesses.map((g) => `--${g}`).join(', ')}?`;
+            return `${given.length > 1 ? 'Unknown arguments: ' : 'Unknown argument: '}${given.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ')}`;
+          });
+        throw new BgError('USAGE', `${text}${/[.!?]$/.test(text) ? '' : '.'}${hint} Run with --help for usage.`);
+      })
+  );
 }
 
 /** The known option nearest to a mistyped one (at most 2 edits, or a transposition), if any. */
@@ -71,7 +95,9 @@ function closest(typo: string, known: string[]): string | undefined {
 
 // Edit distance, a swap of two neighbours counting as one edit (--singal for --signal).
 function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
@@ -102,10 +128,16 @@ export function typed(argv: string[], value: number, ...flags: string[]): string
  */
 export function durationSec(argv: string[], flag: string, v: number, zeroOk: boolean): number {
   if (!Number.isFinite(v) || v < 0 || (!zeroOk && v === 0)) {
-    throw new BgError('USAGE', `${flag} must be a number of seconds${zeroOk ? ', 0 or more' : ' above 0'} (got ${typed(argv, v, flag)}).`);
+    throw new BgError(
+      'USAGE',
+      `${flag} must be a number of seconds${zeroOk ? ', 0 or more' : ' above 0'} (got ${typed(argv, v, flag)}).`,
+    );
   }
   if (v > MAX_DURATION_SEC) {
-    throw new BgError('USAGE', `${flag} ${typed(argv, v, flag)} is too long: give at most ${MAX_DURATION_SEC} seconds (10 years).`);
+    throw new BgError(
+      'USAGE',
+      `${flag} ${typed(argv, v, flag)} is too long: give at most ${MAX_DURATION_SEC} seconds (10 years).`,
+    );
   }
   return v;
 }
@@ -115,7 +147,10 @@ export function compileRegex(flag: string, src: string): RegExp {
   try {
     return new RegExp(src);
   } catch (err) {
-    throw new BgError('USAGE', `${flag} "${oneLine(src)}" is not a valid regular expression (${(err as Error).message}).`);
+    throw new BgError(
+      'USAGE',
+      `${flag} "${oneLine(src)}" is not a valid regular expression (${(err as Error).message}).`,
+    );
   }
 }
 
@@ -140,7 +175,9 @@ export async function runMain(name: string, main: (argv: string[]) => Promise<nu
       // One line, escaped as ours are (a message may echo anything); the stack only with BG_DEBUG.
       const message = err instanceof Error ? err.message : String(err);
       const stack = process.env.BG_DEBUG && err instanceof Error && err.stack ? `\n${shownMessage(err.stack)}` : '';
-      process.stderr.write(`${name}: internal error: ${oneLine(message)}${stack ? '' : ' (set BG_DEBUG=1 for its stack trace)'}${stack}\n`);
+      process.stderr.write(
+        `${name}: internal error: ${oneLine(message)}${stack ? '' : ' (set BG_DEBUG=1 for its stack trace)'}${stack}\n`,
+      );
       process.exitCode = EXIT.FAILED;
     }
   }

@@ -27,7 +27,9 @@ export async function main(argv: string[]): Promise<number> {
   // Checked again under the lock (rewrapKey); the lock needs the folder, which may not exist yet.
   if (!fs.existsSync(keyFile)) throw noKeyToChange(keyFile);
   // The state's lock: state writes also rewrite key.json (the generation it vouches for).
-  await withLock(path.join(dataDir, STATE_FILE), (lock) => rewrapKey(dataDir, oldPw, newPw, { lock }), { guards: [KEY_FILE] });
+  await withLock(path.join(dataDir, STATE_FILE), (lock) => rewrapKey(dataDir, oldPw, newPw, { lock }), {
+    guards: [KEY_FILE],
+  });
   process.stdout.write(`Password changed for ${dataDir}. Use the new one from now on (export BG_PASSWORD=...).\n`);
   return EXIT.OK;
 }

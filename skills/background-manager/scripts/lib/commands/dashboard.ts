@@ -27,22 +27,41 @@ function urlOf(host: string, port: number): string {
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: $0 [--port PORT] [--host ADDRESS] [--detach [--name NAME]]\n\nServes a live page of every managed process (status, ports, output, a PTY\'s terminal;\nstop, restart, remove, send input) on 127.0.0.1 and prints its URL with a token\nfor this run. Runs until interrupted; --detach runs it as a managed process\n(restart_process NAME starts it again from a shell and prints its new URL).',
+    "Usage: $0 [--port PORT] [--host ADDRESS] [--detach [--name NAME]]\n\nServes a live page of every managed process (status, ports, output, a PTY's terminal;\nstop, restart, remove, send input) on 127.0.0.1 and prints its URL with a token\nfor this run. Runs until interrupted; --detach runs it as a managed process\n(restart_process NAME starts it again from a shell and prints its new URL).",
   )
     .option('port', { type: 'number', default: 0, describe: 'TCP port (default: a free one)', requiresArg: true })
-    .option('host', { type: 'string', describe: 'Address to listen on (default 127.0.0.1). Anything else is reachable by others: a warning says so', requiresArg: true })
-    .option('detach', { type: 'boolean', default: false, describe: 'Run in the background as a managed process; stop_process ends it' })
-    .option('name', { type: 'string', default: 'dashboard', describe: 'With --detach: the process name', requiresArg: true })
+    .option('host', {
+      type: 'string',
+      describe: 'Address to listen on (default 127.0.0.1). Anything else is reachable by others: a warning says so',
+      requiresArg: true,
+    })
+    .option('detach', {
+      type: 'boolean',
+      default: false,
+      describe: 'Run in the background as a managed process; stop_process ends it',
+    })
+    .option('name', {
+      type: 'string',
+      default: 'dashboard',
+      describe: 'With --detach: the process name',
+      requiresArg: true,
+    })
     .option('handoff', { type: 'string', hidden: true, requiresArg: true })
     .example('$0', 'Serve on a free port until Ctrl-C')
     .example('$0 --detach', 'Serve in the background; stop_process dashboard ends it')
     .demandCommand(0, 0, '', 'dashboard takes no arguments.')
     .parseAsync();
   const port = args.port;
-  if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new BgError('USAGE', `--port must be a TCP port, 1 to 65535, or 0 for a free one (got ${typed(argv, port, '--port')}).`);
+  if (!(Number.isInteger(port) && port >= 0 && port < 65536))
+    throw new BgError(
+      'USAGE',
+      `--port must be a TCP port, 1 to 65535, or 0 for a free one (got ${typed(argv, port, '--port')}).`,
+    );
   const host = args.host ?? '127.0.0.1';
   if (args.host !== undefined && !LOOPBACK.has(host)) {
-    process.stderr.write(`dashboard: warning: listening on ${host}, not only on this machine: anyone who can reach it and has the URL's token can stop processes and read their output. Leave out --host to stay on 127.0.0.1.\n`);
+    process.stderr.write(
+      `dashboard: warning: listening on ${host}, not only on this machine: anyone who can reach it and has the URL's token can stop processes and read their output. Leave out --host to stay on 127.0.0.1.\n`,
+    );
   }
   if (args.detach) return detach(argv, checkName(args.name));
   if (args.handoff) return serveHandedOver(args.handoff, host, port);
@@ -50,14 +69,25 @@ export async function main(argv: string[]): Promise<number> {
   return serve(ctx, host, port, undefined, (url) => process.stdout.write(`Dashboard: ${url}\n`));
 }
 
-async function serve(ctx: ReturnType<typeof openContext>, host: string, port: number, token: string | undefined, announce: (url: string, port: number) => void): Promise<number> {
+async function serve(
+  ctx: ReturnType<typeof openContext>,
+  host: string,
+  port: number,
+  token: string | undefined,
+  announce: (url: string, port: number) => void,
+): Promise<number> {
   const pageDir = path.join(skillRoot(), 'dist', 'web');
   let dash;
   try {
     dash = await serveDashboard(ctx, host, port, pageDir, (p) => newAccess(host, p, token));
   } catch (err) {
-    if (isErrno(err, 'EADDRINUSE')) throw new BgError('USAGE', `port ${port} on ${host} is in use; give another --port, or leave it out for a free one.`);
-    if (isErrno(err, 'EADDRNOTAVAIL') || isErrno(err, 'ENOTFOUND')) throw new BgError('USAGE', `--host ${host} is not an address of this machine.`);
+    if (isErrno(err, 'EADDRINUSE'))
+      throw new BgError(
+        'USAGE',
+        `port ${port} on ${host} is in use; give another --port, or leave it out for a free one.`,
+      );
+    if (isErrno(err, 'EADDRNOTAVAIL') || isErrno(err, 'ENOTFOUND'))
+      throw new BgError('USAGE', `--host ${host} is not an address of this machine.`);
     throw err;
   }
   const bound = (dash.server.address() as net.AddressInfo).port;
@@ -77,14 +107,25 @@ async function serve(ctx: ReturnType<typeof openContext>, host: string, port: nu
 async function detach(argv: string[], name: string): Promise<number> {
   const ctx = openContext({ create: true });
   const token = randomBytes(32).toString('base64url');
-  const rest = argv.filter((a, i) => !['--detach', '--name'].includes(a) && argv[i - 1] !== '--name' && !a.startsWith('--name='));
+  const rest = argv.filter(
+    (a, i) => !['--detach', '--name'].includes(a) && argv[i - 1] !== '--name' && !a.startsWith('--name='),
+  );
   const entry = path.join(skillRoot(), 'dist', 'dashboard.mjs');
   const { started, url } = await handOver(ctx, { password: ctx.password, token }, 'the detached dashboard', (socket) =>
     // Its data dir is in its own recorded environment, for restart_process to start it on again.
-    startProcess({ command: withHandoff([process.execPath, entry, ...rest], socket), cwd: process.cwd(), pty: false, name, extraEnv: { BG_DATA_DIR: ctx.dataDir }, context: () => ctx }),
+    startProcess({
+      command: withHandoff([process.execPath, entry, ...rest], socket),
+      cwd: process.cwd(),
+      pty: false,
+      name,
+      extraEnv: { BG_DATA_DIR: ctx.dataDir },
+      context: () => ctx,
+    }),
   );
   process.stdout.write(`Dashboard: ${url}#token=${token}\n`);
-  process.stdout.write(`Started process ${started.id} (PID ${started.pid}) named ${name}; stop_process ${name} ends it.\n`);
+  process.stdout.write(
+    `Started process ${started.id} (PID ${started.pid}) named ${name}; stop_process ${name} ends it.\n`,
+  );
   await entryBundlesBuilt();
   return EXIT.OK;
 }

@@ -32,21 +32,74 @@ export function parseSince(text: string, now = Date.now()): number | undefined {
 function parse(argv: string[]) {
   return makeParser(
     argv,
-    "Usage: $0 <id> [-n LINES] [options]\n\nPrints what a process printed (stdout and stderr), while it runs or after it ended.\nTerminal escape sequences and \\r redraws are rendered away unless --raw is given.",
+    'Usage: $0 <id> [-n LINES] [options]\n\nPrints what a process printed (stdout and stderr), while it runs or after it ended.\nTerminal escape sequences and \\r redraws are rendered away unless --raw is given.',
   )
-    .option('n', { alias: 'lines', type: 'number', describe: 'Lines from the end (default 20; 0 for all). With --new or --since: no limit unless given. Not with --wait-for', requiresArg: true })
+    .option('n', {
+      alias: 'lines',
+      type: 'number',
+      describe:
+        'Lines from the end (default 20; 0 for all). With --new or --since: no limit unless given. Not with --wait-for',
+      requiresArg: true,
+    })
     .option('raw', { type: 'boolean', default: false, describe: 'The exact bytes the process wrote' })
-    .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new output until the process ends; a line without a newline yet (a prompt) shows once quiet for 0.2 s' })
-    .option('new', { type: 'boolean', default: false, describe: 'Only output not shown by an earlier --new read of this process (one position per --stream/--grep view)' })
-    .option('since', { type: 'string', describe: 'Only output since 30s, 5m, 2h, 1d ago, or an ISO time', requiresArg: true })
-    .option('timestamps', { alias: 't', type: 'boolean', default: false, describe: 'Prefix each line with the time it arrived' })
-    .option('stream', { type: 'string', default: 'output', choices: Object.keys(STREAM_CHOICES), describe: 'Which records: output (stdout+stderr), stdout, stderr, input, events, all' })
+    .option('follow', {
+      alias: 'f',
+      type: 'boolean',
+      default: false,
+      describe:
+        'Keep printing new output until the process ends; a line without a newline yet (a prompt) shows once quiet for 0.2 s',
+    })
+    .option('new', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'Only output not shown by an earlier --new read of this process (one position per --stream/--grep view)',
+    })
+    .option('since', {
+      type: 'string',
+      describe: 'Only output since 30s, 5m, 2h, 1d ago, or an ISO time',
+      requiresArg: true,
+    })
+    .option('timestamps', {
+      alias: 't',
+      type: 'boolean',
+      default: false,
+      describe: 'Prefix each line with the time it arrived',
+    })
+    .option('stream', {
+      type: 'string',
+      default: 'output',
+      choices: Object.keys(STREAM_CHOICES),
+      describe: 'Which records: output (stdout+stderr), stdout, stderr, input, events, all',
+    })
     .option('grep', { type: 'string', describe: 'Only lines matching this regular expression', requiresArg: true })
-    .option('wait-for', { type: 'string', describe: 'Wait until a line (a prompt without a newline too) matches this regular expression; print it (with --new: every new line up to it). Exit 1 on --timeout, 5 if the process ends first', requiresArg: true })
-    .option('timeout', { type: 'number', describe: 'With --wait-for or --follow: give up after this many seconds', requiresArg: true })
-    .option('screen', { type: 'boolean', default: false, describe: 'PTY processes: the terminal screen as it stands (or stood at the end), rows with trailing spaces trimmed. With --wait-for: wait until the screen matches' })
-    .option('cursor', { type: 'boolean', default: false, describe: 'With --screen: mark the cursor row with "> " (every other row gets two spaces)' })
-    .option('json', { type: 'boolean', default: false, describe: 'One JSON object per line: {"time","stream","text"}, "partial":true on a line without a newline yet' })
+    .option('wait-for', {
+      type: 'string',
+      describe:
+        'Wait until a line (a prompt without a newline too) matches this regular expression; print it (with --new: every new line up to it). Exit 1 on --timeout, 5 if the process ends first',
+      requiresArg: true,
+    })
+    .option('timeout', {
+      type: 'number',
+      describe: 'With --wait-for or --follow: give up after this many seconds',
+      requiresArg: true,
+    })
+    .option('screen', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'PTY processes: the terminal screen as it stands (or stood at the end), rows with trailing spaces trimmed. With --wait-for: wait until the screen matches',
+    })
+    .option('cursor', {
+      type: 'boolean',
+      default: false,
+      describe: 'With --screen: mark the cursor row with "> " (every other row gets two spaces)',
+    })
+    .option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'One JSON object per line: {"time","stream","text"}, "partial":true on a line without a newline yet',
+    })
     .example('$0 a1b2', 'Last 20 lines')
     .example('$0 a1b2 -n 0 --raw > out.bin', 'Everything, byte for byte')
     .example('$0 a1b2 --new', 'Only what arrived since the last --new read')
@@ -63,19 +116,34 @@ type Args = Awaited<ReturnType<typeof parse>>;
 /** The parsed flags as ReadOptions, refusing combinations that do not apply (exit 2). */
 function readOptions(argv: string[], args: Args): ReadOptions {
   // yargs reads an empty value as 0 (all lines): an empty -n is refused like any other non-number.
-  if (args.n !== undefined && (!Number.isInteger(args.n) || args.n < 0 || typed(argv, args.n, '-n', '--lines').trim() === '')) {
-    throw new BgError('USAGE', `-n must be a whole number of lines, 0 or more (got ${typed(argv, args.n, '-n', '--lines')}).`);
+  if (
+    args.n !== undefined &&
+    (!Number.isInteger(args.n) || args.n < 0 || typed(argv, args.n, '-n', '--lines').trim() === '')
+  ) {
+    throw new BgError(
+      'USAGE',
+      `-n must be a whole number of lines, 0 or more (got ${typed(argv, args.n, '-n', '--lines')}).`,
+    );
   }
   const sinceMs = args.since === undefined ? undefined : parseSince(args.since);
   if (args.since !== undefined && sinceMs === undefined) {
-    throw new BgError('USAGE', `--since "${oneLine(String(args.since))}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`);
+    throw new BgError(
+      'USAGE',
+      `--since "${oneLine(String(args.since))}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`,
+    );
   }
   if (args.timeout !== undefined) durationSec(argv, '--timeout', args.timeout, true);
   if (args.n !== undefined && args.waitFor !== undefined) {
-    throw new BgError('USAGE', '-n does not apply to --wait-for, which prints the matching line (with --new, every new line up to it). Leave out -n.');
+    throw new BgError(
+      'USAGE',
+      '-n does not apply to --wait-for, which prints the matching line (with --new, every new line up to it). Leave out -n.',
+    );
   }
   if (args.timeout !== undefined && !args.follow && args.waitFor === undefined) {
-    throw new BgError('USAGE', '--timeout applies only to --follow and --wait-for; without them get_logs returns at once.');
+    throw new BgError(
+      'USAGE',
+      '--timeout applies only to --follow and --wait-for; without them get_logs returns at once.',
+    );
   }
   checkScreenFlags(argv, args);
   const { raw, follow, timestamps, stream, grep, waitFor, screen, json } = args;
@@ -89,13 +157,29 @@ export async function main(argv: string[]): Promise<number> {
   const rec = resolveProcess(ctx.store.read(), String(args._[0]));
   // Under a PTY the terminal carries both streams as one: an empty answer would read as "no errors".
   if (rec.pty && args.stream === 'stderr') {
-    throw new BgError('USAGE', 'stderr is merged into the terminal for PTY processes; start with --no-pty to keep it apart (--stream output shows it with the rest).');
+    throw new BgError(
+      'USAGE',
+      'stderr is merged into the terminal for PTY processes; start with --no-pty to keep it apart (--stream output shows it with the rest).',
+    );
   }
   const out = new SyncOut();
   const lines = new LineWriter(plan.format, (b) => out.write(b));
   const write = (line: Line) => lines.line(line);
   const running = () => isLogging(currentRecord(ctx, rec));
-  const run: ReadRun = { ctx, rec, activeFile: logFileOf(ctx.dataDir, rec), plan, out, write, piece: (p) => lines.piece(p), timeoutSec: args.timeout, waitForText: args.waitFor, said: new Set(), runningAtStart: isLogging(rec), running };
+  const run: ReadRun = {
+    ctx,
+    rec,
+    activeFile: logFileOf(ctx.dataDir, rec),
+    plan,
+    out,
+    write,
+    piece: (p) => lines.piece(p),
+    timeoutSec: args.timeout,
+    waitForText: args.waitFor,
+    said: new Set(),
+    runningAtStart: isLogging(rec),
+    running,
+  };
   try {
     return await read(run, args.cursor);
   } finally {
@@ -108,21 +192,40 @@ async function read(run: ReadRun, cursor: boolean): Promise<number> {
   const { ctx, rec, activeFile, plan } = run;
   if (rec.legacy && fs.statSync(activeFile, { throwIfNoEntry: false })?.size === 0) {
     // The Python skill's openssl stream was never flushed when it stopped a process: 0 bytes.
-    process.stderr.write(`get_logs: note: the Python version of this skill recorded no output for ${rec.id} (its log is empty).\n`);
+    process.stderr.write(
+      `get_logs: note: the Python version of this skill recorded no output for ${rec.id} (its log is empty).\n`,
+    );
     return 0;
   }
   if (isLegacyLog(activeFile)) {
     // Such a log has no MAC: only a process imported from the Python skill may have one.
     if (!rec.legacy) {
-      throw new BgError('DAMAGED', `${activeFile} is in the Python skill's unauthenticated format, but process ${rec.id} was started by this tool, whose logs never are: something put it in place of the real log, so it is not shown. Restore the log from a backup, or remove the process with remove_process.`);
+      throw new BgError(
+        'DAMAGED',
+        `${activeFile} is in the Python skill's unauthenticated format, but process ${rec.id} was started by this tool, whose logs never are: something put it in place of the real log, so it is not shown. Restore the log from a backup, or remove the process with remove_process.`,
+      );
     }
-    if (plan.mode === 'screen') throw new BgError('USAGE', `--screen cannot replay process ${rec.id}'s log: the Python skill kept it as one openssl stream of text. Read it without --screen.`);
+    if (plan.mode === 'screen')
+      throw new BgError(
+        'USAGE',
+        `--screen cannot replay process ${rec.id}'s log: the Python skill kept it as one openssl stream of text. Read it without --screen.`,
+      );
     return showLegacy(ctx, activeFile, plan, run.write);
   }
-  if (!ctx.unlocked) throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
+  if (!ctx.unlocked)
+    throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
   switch (plan.mode) {
     case 'screen': {
-      const screenOpts = { activeFile, keys: ctx.unlocked.keys, rec, cursor, json: plan.format.json, waitFor: plan.waitFor, waitForText: run.waitForText, timeoutSec: run.timeoutSec };
+      const screenOpts = {
+        activeFile,
+        keys: ctx.unlocked.keys,
+        rec,
+        cursor,
+        json: plan.format.json,
+        waitFor: plan.waitFor,
+        waitForText: run.waitForText,
+        timeoutSec: run.timeoutSec,
+      };
       return await showScreen({ ...screenOpts, running: run.running, write: (t) => run.out.write(Buffer.from(t)) });
     }
     case 'wait-for':
@@ -138,10 +241,17 @@ async function read(run: ReadRun, cursor: boolean): Promise<number> {
 
 /** --screen is the whole screen: the line options do not apply to it. */
 function checkScreenFlags(argv: string[], args: { screen: boolean; cursor: boolean }): void {
-  if (args.cursor && !args.screen) throw new BgError('USAGE', '--cursor marks the cursor row of --screen: add --screen.');
+  if (args.cursor && !args.screen)
+    throw new BgError('USAGE', '--cursor marks the cursor row of --screen: add --screen.');
   if (!args.screen) return;
-  const clash = argv.find((a) => /^(-n\d*|--lines|--raw|--follow|-f|--new|--since|-t|--timestamps|--stream|--grep)(=|$)/.test(a));
-  if (clash) throw new BgError('USAGE', `--screen prints the whole screen as it stands; ${clash.replace(/=.*/, '')} applies to lines. Leave out one of them.`);
+  const clash = argv.find((a) =>
+    /^(-n\d*|--lines|--raw|--follow|-f|--new|--since|-t|--timestamps|--stream|--grep)(=|$)/.test(a),
+  );
+  if (clash)
+    throw new BgError(
+      'USAGE',
+      `--screen prints the whole screen as it stands; ${clash.replace(/=.*/, '')} applies to lines. Leave out one of them.`,
+    );
 }
 
 function isLegacyLog(file: string): boolean {
@@ -159,9 +269,14 @@ function isLegacyLog(file: string): boolean {
 // The Python skill's log: one openssl stream, decrypted whole (it has no records to seek by).
 function showLegacy(ctx: Context, file: string, plan: ReadPlan, write: (l: Line) => void): number {
   const plain = decryptOpenssl(fs.readFileSync(file), ctx.password);
-  if (plain && !plain.complete) process.stderr.write(`get_logs: note: ${file} (Python skill log) ends mid-stream; shown up to its last whole block.\n`);
+  if (plain && !plain.complete)
+    process.stderr.write(
+      `get_logs: note: ${file} (Python skill log) ends mid-stream; shown up to its last whole block.\n`,
+    );
   const q = { ...plan.query, from: undefined, sinceMs: undefined };
-  const lines = linesOf([{ seq: 0, stream: 'stdout', time: 0, data: plain?.data ?? Buffer.alloc(0), offset: 0, end: 0 }]).filter((l) => matches(q, l));
+  const lines = linesOf([
+    { seq: 0, stream: 'stdout', time: 0, data: plain?.data ?? Buffer.alloc(0), offset: 0, end: 0 },
+  ]).filter((l) => matches(q, l));
   for (const l of plan.legacyLines > 0 ? lines.slice(-plan.legacyLines) : lines) write(l);
   return 0;
 }

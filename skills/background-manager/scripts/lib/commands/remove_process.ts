@@ -16,20 +16,35 @@ import { oneLine } from '../cli/format.ts';
  * one runs, unless `force` stops it first. `exited`: the --exited sweep, which keeps, with a
  * `note`, the ones whose background jobs still run. One line per removed process.
  */
-export async function removeTargets(ctx: Context, targets: ProcessRecord[], opts: { exited: boolean; force: boolean }, note: (text: string) => void): Promise<string[]> {
+export async function removeTargets(
+  ctx: Context,
+  targets: ProcessRecord[],
+  opts: { exited: boolean; force: boolean },
+  note: (text: string) => void,
+): Promise<string[]> {
   const jobsOf = new Map(targets.map((p) => [p.id, isLive(p) ? [] : liveLeftovers(p)])); // read from /proc once
   const jobs = (p: ProcessRecord) => jobsOf.get(p.id)!;
-  const pids = (p: ProcessRecord) => jobs(p).map((st) => `PID ${st.pid}`).join(', ');
+  const pids = (p: ProcessRecord) =>
+    jobs(p)
+      .map((st) => `PID ${st.pid}`)
+      .join(', ');
   if (opts.exited && !opts.force) {
     for (const p of targets.filter((t) => jobs(t).length)) {
-      note(`kept ${p.id}: it left ${pids(p)} running; stop_process ${p.id} ends ${jobs(p).length === 1 ? 'it' : 'them'} (or remove_process --exited --force).`);
+      note(
+        `kept ${p.id}: it left ${pids(p)} running; stop_process ${p.id} ends ${jobs(p).length === 1 ? 'it' : 'them'} (or remove_process --exited --force).`,
+      );
     }
     targets = targets.filter((t) => jobs(t).length === 0);
   }
   const running = targets.filter((p) => isLive(p) || liveStatus(p).status === 'unverified' || jobs(p).length);
   if (running.length && !opts.force) {
-    const what = running.map((p) => (jobs(p).length ? `${p.id} left ${pids(p)} running` : `${p.id} is still running`)).join('; ');
-    throw new BgError('REFUSED', `${what}; stop ${running.length === 1 ? 'it' : 'them'} first, or pass --force. Nothing was removed.`);
+    const what = running
+      .map((p) => (jobs(p).length ? `${p.id} left ${pids(p)} running` : `${p.id} is still running`))
+      .join('; ');
+    throw new BgError(
+      'REFUSED',
+      `${what}; stop ${running.length === 1 ? 'it' : 'them'} first, or pass --force. Nothing was removed.`,
+    );
   }
   const stoppedBy = new Map<string, string>();
   for (const p of running) {
@@ -45,7 +60,11 @@ export async function removeTargets(ctx: Context, targets: ProcessRecord[], opts
   await ctx.store.update((d) => {
     // Checked again under the lock: a restart_process meanwhile makes it live again.
     const revived = d.processes.filter((p) => ids.has(p.id) && isLive(p) && liveStatus(p).status !== 'unverified');
-    if (revived.length) throw new BgError('REFUSED', `${revived.map((p) => p.id).join(', ')} started again meanwhile; nothing was removed.`);
+    if (revived.length)
+      throw new BgError(
+        'REFUSED',
+        `${revived.map((p) => p.id).join(', ')} started again meanwhile; nothing was removed.`,
+      );
     d.processes = d.processes.filter((p) => !ids.has(p.id));
   });
   return targets.map((p) => {
@@ -61,22 +80,32 @@ export async function main(argv: string[]): Promise<number> {
     'Usage: $0 <id|name>... [--force]\n       $0 --exited [--force]\n\nForgets processes that have ended and deletes their logs. A running process is\nrefused unless --force, which stops it first; so is an ended one whose background\njobs still run (--exited keeps it, unless --force). Nothing is removed if any is refused.',
   )
     .option('exited', { type: 'boolean', default: false, describe: 'Remove every process that has ended' })
-    .option('force', { type: 'boolean', default: false, describe: 'Stop running ones (and background jobs ended ones left running) first, then remove them' })
+    .option('force', {
+      type: 'boolean',
+      default: false,
+      describe: 'Stop running ones (and background jobs ended ones left running) first, then remove them',
+    })
     .example('$0 a1b2', 'Forget a1b2 and delete its log')
     .example('$0 --exited', 'Clean up everything that has ended')
     .parseAsync();
   const refs = args._.map(String);
   if (args.exited ? refs.length > 0 : refs.length === 0) {
-    throw new BgError('USAGE', args.exited ? '--exited takes no IDs.' : `give the process IDs or names to remove (${listHint()}), or --exited.`);
+    throw new BgError(
+      'USAGE',
+      args.exited ? '--exited takes no IDs.' : `give the process IDs or names to remove (${listHint()}), or --exited.`,
+    );
   }
   const ctx = openContext({ create: false });
   const doc = ctx.store.read();
   // Background jobs an ended process left running: forgetting it would leave them with no
   // handle, so they count as running (stop_process ends them).
-  let targets: ProcessRecord[] = args.exited ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified') : [...new Map(resolveAll(doc, refs, 'removed').map((p) => [p.id, p])).values()];
-  const removed = await removeTargets(ctx, targets, { exited: args.exited, force: args.force }, (note) => process.stderr.write(`remove_process: note: ${note}\n`));
+  let targets: ProcessRecord[] = args.exited
+    ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified')
+    : [...new Map(resolveAll(doc, refs, 'removed').map((p) => [p.id, p])).values()];
+  const removed = await removeTargets(ctx, targets, { exited: args.exited, force: args.force }, (note) =>
+    process.stderr.write(`remove_process: note: ${note}\n`),
+  );
   if (removed.length === 0) process.stdout.write('Nothing to remove.\n');
   for (const line of removed) process.stdout.write(`${line}\n`);
   return EXIT.OK;
 }
-

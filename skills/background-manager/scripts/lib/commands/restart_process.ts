@@ -23,8 +23,19 @@ import { handOver, isDetachedDashboard, restartFromShell, withHandoff } from '..
  * it the password (`handoff`: the socket name restartDashboard listens on); without one it is
  * refused before anything is stopped (the page, MCP).
  */
-export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs: number, wantFrom = false, note: (text: string) => void = () => undefined, handoff?: string): Promise<Restarted> {
-  if (rec.legacy) throw new BgError('REFUSED', `process ${rec.id} comes from the Python skill; start its command anew with start_process.`);
+export async function restartRecord(
+  ctx: Context,
+  rec: ProcessRecord,
+  timeoutMs: number,
+  wantFrom = false,
+  note: (text: string) => void = () => undefined,
+  handoff?: string,
+): Promise<Restarted> {
+  if (rec.legacy)
+    throw new BgError(
+      'REFUSED',
+      `process ${rec.id} comes from the Python skill; start its command anew with start_process.`,
+    );
   const dashboard = isDetachedDashboard(rec.argv);
   if (dashboard && !handoff) throw new BgError('USAGE', restartFromShell(rec.name ?? rec.id));
   // A record that cannot run any more (a NUL an older version let in, its folder deleted, its
@@ -33,14 +44,18 @@ export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs:
     planStart({ command: rec.argv, cwd: rec.cwd, pty: rec.pty, name: rec.name, extraEnv: rec.env });
   } catch (err) {
     // restart_process has no --cwd: the fix is a new start.
-    if (err instanceof BgError) err.message = `process ${rec.id} was not stopped: ${err.message.replace('pass another --cwd.', 'start the command anew with start_process --cwd.')}`;
+    if (err instanceof BgError)
+      err.message = `process ${rec.id} was not stopped: ${err.message.replace('pass another --cwd.', 'start the command anew with start_process --cwd.')}`;
     throw err;
   }
   const stopped = await stopProcess(ctx, rec, 'SIGTERM', timeoutMs, 'restart');
   if (!stopped.already && stopped.note) note(stopped.note);
   // The old supervisor closes the log last; the new one must not open it before that.
   if (!(await waitFor(() => !supervisorAlive(rec), 10_000))) {
-    throw new BgError('SUPERVISOR', `the supervisor of ${rec.id} (PID ${rec.supervisorPid}) did not exit after the stop; not restarting.`);
+    throw new BgError(
+      'SUPERVISOR',
+      `the supervisor of ${rec.id} (PID ${rec.supervisorPid}) did not exit after the stop; not restarting.`,
+    );
   }
   // Of calls that stopped this run, one starts the next (see claimRestart); the others join it.
   const claim = await claimRestart(ctx, rec);
@@ -71,7 +86,11 @@ export async function restartRecord(ctx: Context, rec: ProcessRecord, timeoutMs:
     throw err;
   }
   ownClaims.delete(claim.token);
-  const how = stopped.already ? 'it was not running' : stopped.result.endedBy === 'exited' ? 'it had just exited' : `stopped by ${stopped.result.endedBy}`;
+  const how = stopped.already
+    ? 'it was not running'
+    : stopped.result.endedBy === 'exited'
+      ? 'it had just exited'
+      : `stopped by ${stopped.result.endedBy}`;
   return { started, from, how };
 }
 
@@ -126,7 +145,10 @@ async function claimRestart(ctx: Context, rec: ProcessRecord): Promise<{ token: 
     });
     if (!('busy' in got)) return got;
     if (Date.now() > deadline) {
-      throw new BgError('REFUSED', `another call (PID ${got.busy}) is restarting process ${rec.id} and has not started it in ${CLAIM_WAIT_MS / 1000} s; not restarting. Check it with list_processes.`);
+      throw new BgError(
+        'REFUSED',
+        `another call (PID ${got.busy}) is restarting process ${rec.id} and has not started it in ${CLAIM_WAIT_MS / 1000} s; not restarting. Check it with list_processes.`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -147,12 +169,22 @@ async function releaseClaim(ctx: Context, id: string, token: string): Promise<vo
  * Restart a detached dashboard from this shell: hand it the caller's password and a new token
  * over a new handoff socket (web/handoff.ts), print its URL with the token once it serves.
  */
-async function restartDashboard(ctx: Context, rec: ProcessRecord, timeoutMs: number, wantFrom: boolean, note: (text: string) => void): Promise<Restarted> {
+async function restartDashboard(
+  ctx: Context,
+  rec: ProcessRecord,
+  timeoutMs: number,
+  wantFrom: boolean,
+  note: (text: string) => void,
+): Promise<Restarted> {
   const token = randomBytes(32).toString('base64url');
   let done: Awaited<ReturnType<typeof restartRecord>> | undefined;
   const { url } = await handOver(ctx, { password: ctx.password, token }, 'the restarted dashboard', async (socket) => {
     done = await restartRecord(ctx, rec, timeoutMs, wantFrom, note, socket);
-    if (done.joined) throw new BgError('REFUSED', `${joinedLine(rec, done.started.pid).slice(0, -1)}: its URL was printed by that call.`);
+    if (done.joined)
+      throw new BgError(
+        'REFUSED',
+        `${joinedLine(rec, done.started.pid).slice(0, -1)}: its URL was printed by that call.`,
+      );
     return done.started;
   });
   process.stdout.write(`Dashboard: ${url}#token=${token}\n`);
@@ -164,22 +196,46 @@ export async function main(argv: string[]): Promise<number> {
     argv,
     'Usage: $0 <id|name> [--timeout SECONDS] [--wait-for REGEX | --wait-port PORT] [--wait-timeout SECONDS] [--no-wait]\n\nStops the process (if it runs) as stop_process does, then starts the same command\nwith the same working folder, --env values and options, under the same ID. Its log\ncontinues. The rest of the environment is the one restart_process is called with.\nIf it was started with --wait-for or --wait-port, the restart waits the same way\n(for output of the new run only) unless told otherwise here. A detached dashboard\nis handed BG_PASSWORD from here and a new token: its new URL is printed, and the\nexit is 0 only once it serves (the page and MCP cannot restart it). Of restarts\nmade at once, one starts the new run; the others say so and exit 0 (no wait;\nof a detached dashboard: exit 1: the other call printed the URL).',
   )
-    .option('timeout', { type: 'number', default: 5, describe: 'Seconds to wait after SIGTERM before SIGKILL', requiresArg: true })
-    .option('wait-for', { type: 'string', describe: 'Return only once a line of the new run matches this regular expression (instead of what start_process was given)', requiresArg: true })
-    .option('wait-port', { type: 'number', describe: 'Return only once the new run listens on this TCP port (instead of what start_process was given)', requiresArg: true })
-    .option('wait-timeout', { type: 'number', describe: 'Seconds to wait for readiness (default: as at start, else 60)', requiresArg: true })
-    .option('wait', { type: 'boolean', default: true, describe: 'Wait for readiness as the process was started with; --no-wait returns once it runs' })
+    .option('timeout', {
+      type: 'number',
+      default: 5,
+      describe: 'Seconds to wait after SIGTERM before SIGKILL',
+      requiresArg: true,
+    })
+    .option('wait-for', {
+      type: 'string',
+      describe:
+        'Return only once a line of the new run matches this regular expression (instead of what start_process was given)',
+      requiresArg: true,
+    })
+    .option('wait-port', {
+      type: 'number',
+      describe: 'Return only once the new run listens on this TCP port (instead of what start_process was given)',
+      requiresArg: true,
+    })
+    .option('wait-timeout', {
+      type: 'number',
+      describe: 'Seconds to wait for readiness (default: as at start, else 60)',
+      requiresArg: true,
+    })
+    .option('wait', {
+      type: 'boolean',
+      default: true,
+      describe: 'Wait for readiness as the process was started with; --no-wait returns once it runs',
+    })
     .example('$0 web', 'Restart the process named web (and wait as start_process did)')
     .example("$0 web --wait-for 'Serving HTTP'", 'Restart it; return once the new run prints that')
     .demandCommand(1, 1, `give the process ID or name (${listHint()}).`, 'give one process ID or name.')
     .parseAsync();
   durationSec(argv, '--timeout', args.timeout, true);
   const port = args.waitPort;
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new BgError('USAGE', `--wait-port must be a TCP port, 1 to 65535 (got ${typed(argv, port, '--wait-port')}).`);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    throw new BgError('USAGE', `--wait-port must be a TCP port, 1 to 65535 (got ${typed(argv, port, '--wait-port')}).`);
   const waitTimeout = args.waitTimeout;
   if (waitTimeout !== undefined) durationSec(argv, '--wait-timeout', waitTimeout, false);
   const given = args.waitFor !== undefined || port !== undefined;
-  if (given && !args.wait) throw new BgError('USAGE', '--no-wait and --wait-for/--wait-port contradict each other: give one.');
+  if (given && !args.wait)
+    throw new BgError('USAGE', '--no-wait and --wait-for/--wait-port contradict each other: give one.');
   if (args.waitFor !== undefined) compileRegex('--wait-for', args.waitFor);
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), String(args._[0]));
@@ -189,18 +245,32 @@ export async function main(argv: string[]): Promise<number> {
       ? { pattern: args.waitFor, port, timeoutSec: waitTimeout ?? rec.ready?.timeoutSec ?? 60 }
       : rec.ready && { ...rec.ready, timeoutSec: waitTimeout ?? rec.ready.timeoutSec };
   if (waitTimeout !== undefined && !ready) {
-    throw new BgError('USAGE', `--wait-timeout needs something to wait for: process ${rec.id} was started without --wait-for or --wait-port, so give one.`);
+    throw new BgError(
+      'USAGE',
+      `--wait-timeout needs something to wait for: process ${rec.id} was started without --wait-for or --wait-port, so give one.`,
+    );
   }
   const note = (text: string) => process.stderr.write(`restart_process: note: ${rec.id}: ${text}.\n`);
   const timeoutMs = Math.round(args.timeout * 1000);
-  const { started, from, how, joined } = isDetachedDashboard(rec.argv) ? await restartDashboard(ctx, rec, timeoutMs, !!ready, note) : await restartRecord(ctx, rec, timeoutMs, !!ready, note);
+  const { started, from, how, joined } = isDetachedDashboard(rec.argv)
+    ? await restartDashboard(ctx, rec, timeoutMs, !!ready, note)
+    : await restartRecord(ctx, rec, timeoutMs, !!ready, note);
   if (joined) {
     // That call waits for readiness and reports it; this one started nothing.
     process.stdout.write(`${joinedLine(rec, started.pid)}\n`);
     return EXIT.OK;
   }
   process.stdout.write(`Restarted process ${started.id} (PID ${started.pid}; ${how}).\n`);
-  const code = ready ? await reportReady(ctx, started.id, ready, ready.pattern === undefined ? undefined : compileRegex('--wait-for', ready.pattern), 'restart_process', from) : EXIT.OK;
+  const code = ready
+    ? await reportReady(
+        ctx,
+        started.id,
+        ready,
+        ready.pattern === undefined ? undefined : compileRegex('--wait-for', ready.pattern),
+        'restart_process',
+        from,
+      )
+    : EXIT.OK;
   await entryBundlesBuilt(); // a rebuild of dist/ that ran beside the start
   return code;
 }

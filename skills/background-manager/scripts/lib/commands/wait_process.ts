@@ -13,7 +13,7 @@ export const EXIT_UNKNOWN = 125;
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: $0 <id|name> [--timeout SECONDS]\n\nWaits until the process ends (a --restart policy\'s restarts included) and exits\nwith its exit status: its exit code, or 128 + the signal number. 124 if --timeout\npasses first; 125 if it ended with no recorded status (lost).',
+    "Usage: $0 <id|name> [--timeout SECONDS]\n\nWaits until the process ends (a --restart policy's restarts included) and exits\nwith its exit status: its exit code, or 128 + the signal number. 124 if --timeout\npasses first; 125 if it ended with no recorded status (lost).",
   )
     .option('timeout', { type: 'number', describe: 'Give up after this many seconds (exit 124)', requiresArg: true })
     .example('$0 build && echo built', 'Wait for a background build')
@@ -24,10 +24,14 @@ export async function main(argv: string[]): Promise<number> {
   const ctx = openContext({ create: false });
   const id = resolveProcess(ctx.store.read(), String(args._[0])).id;
   const current = () => findRecord(ctx.store.read(), id);
-  const done = await waitFor(() => {
-    const rec = current();
-    return !rec || !isLive(rec);
-  }, args.timeout === undefined ? Infinity : args.timeout * 1000, 100);
+  const done = await waitFor(
+    () => {
+      const rec = current();
+      return !rec || !isLive(rec);
+    },
+    args.timeout === undefined ? Infinity : args.timeout * 1000,
+    100,
+  );
   const rec = current();
   if (!rec) throw new BgError('NOT_FOUND', `process ${id} was removed while waiting.`);
   const st = liveStatus(rec);

@@ -37,13 +37,19 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export function checkName(name: string): string {
   refuseNul('name', name);
   if (!NAME_RE.test(name)) {
-    throw new BgError('USAGE', `name "${oneLine(name)}" is not usable: use 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit (no spaces or slashes).`);
+    throw new BgError(
+      'USAGE',
+      `name "${oneLine(name)}" is not usable: use 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit (no spaces or slashes).`,
+    );
   }
   // Every script takes an ID, an ID prefix or a name in one place: a name that reads as hex
   // digits could be another process's ID (which wins over a name) or hide an ID prefix (which
   // the name wins over).
   if (/^[0-9a-f]{1,8}$/i.test(name)) {
-    throw new BgError('USAGE', `name "${name}" is not usable: it could be read as a process ID (up to 8 hex digits). Add a letter from g to z, or a dash: e.g. "${name}-1".`);
+    throw new BgError(
+      'USAGE',
+      `name "${name}" is not usable: it could be read as a process ID (up to 8 hex digits). Add a letter from g to z, or a dash: e.g. "${name}-1".`,
+    );
   }
   return name;
 }
@@ -58,7 +64,10 @@ export function refuseNul(what: string, value: string | readonly string[] | unde
   const at = values.findIndex((v) => v.includes('\0'));
   if (at < 0) return;
   const where = typeof value === 'string' ? what : `${what}[${at}]`;
-  throw new BgError('USAGE', `${whose}${where} holds a NUL character ("${oneLine(values[at]!)}"), which no command, folder or name can hold: remove it.`);
+  throw new BgError(
+    'USAGE',
+    `${whose}${where} holds a NUL character ("${oneLine(values[at]!)}"), which no command, folder or name can hold: remove it.`,
+  );
 }
 
 /** refuseNul for everything a start hands to exec: the command, its folder, its name and --env values. */
@@ -79,9 +88,13 @@ export function parseEnvPairs(pairs: string[]): Record<string, string> {
     const eq = pair.indexOf('=');
     const key = eq < 0 ? pair : pair.slice(0, eq);
     if (eq < 0 || !ENV_NAME.test(key)) {
-      throw new BgError('USAGE', `--env "${oneLine(pair)}" is not KEY=VALUE with a valid variable name (letters, digits, _; not starting with a digit).`);
+      throw new BgError(
+        'USAGE',
+        `--env "${oneLine(pair)}" is not KEY=VALUE with a valid variable name (letters, digits, _; not starting with a digit).`,
+      );
     }
-    if (SECRET_VARS.includes(key)) throw new BgError('USAGE', `--env ${key} is refused: the password never reaches a child process.`);
+    if (SECRET_VARS.includes(key))
+      throw new BgError('USAGE', `--env ${key} is refused: the password never reaches a child process.`);
     env[key] = pair.slice(eq + 1);
   }
   return env;
@@ -91,7 +104,9 @@ export function parseEnvPairs(pairs: string[]): Record<string, string> {
 export function parseSize(text: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(text);
   if (!m) return undefined;
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[
+    m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'
+  ];
   return Math.floor(Number(m[1]) * mult);
 }
 
@@ -105,7 +120,9 @@ const SECRET_VARS = ['BG_PASSWORD', 'BG_NEW_PASSWORD'];
 
 // Shell words that are not programs on PATH; a command line starting with one is not checked.
 const SHELL_WORDS = new Set(
-  'if then else elif fi case esac for while until do done in function select time { } ! [[ ]] . : source exec eval export set unset cd alias ulimit umask trap wait read test [ echo printf true false command builtin type local return exit shift let kill pwd jobs fg bg'.split(' '),
+  'if then else elif fi case esac for while until do done in function select time { } ! [[ ]] . : source exec eval export set unset cd alias ulimit umask trap wait read test [ echo printf true false command builtin type local return exit shift let kill pwd jobs fg bg'.split(
+    ' ',
+  ),
 );
 
 /** The child's environment: the caller's, minus secrets, plus defaults for unattended use. */
@@ -159,9 +176,16 @@ function cannotFind(cmd: string): BgError {
   );
 }
 
-export function planCommand(command: string[], env: Record<string, string>, cwd: string): { argv: string[]; display: string } {
+export function planCommand(
+  command: string[],
+  env: Record<string, string>,
+  cwd: string,
+): { argv: string[]; display: string } {
   if (command.length === 0 || (command.length === 1 && command[0]!.trim() === '')) {
-    throw new BgError('USAGE', 'no command given (start_process takes it after its options, e.g. python3 -m http.server 8080).');
+    throw new BgError(
+      'USAGE',
+      'no command given (start_process takes it after its options, e.g. python3 -m http.server 8080).',
+    );
   }
   if (command.length === 1) {
     const line = command[0]!;
@@ -170,7 +194,12 @@ export function planCommand(command: string[], env: Record<string, string>, cwd:
     if (isPlainWord(line) && findExecutable(line, env, cwd)) return { argv: [line], display: line };
     // Check the first word when it is plainly a program name (no quotes, variables, etc.).
     const first = line.trim().split(/\s+/)[0]!;
-    if (/^[\w./+-]+$/.test(first) && !/^\w+=/.test(first) && !SHELL_WORDS.has(first) && !findExecutable(first, env, cwd)) {
+    if (
+      /^[\w./+-]+$/.test(first) &&
+      !/^\w+=/.test(first) &&
+      !SHELL_WORDS.has(first) &&
+      !findExecutable(first, env, cwd)
+    ) {
       throw cannotFind(first);
     }
     return { argv: ['sh', '-c', execLine(line, isProgram) ?? line], display: line };
@@ -184,9 +213,13 @@ function checkCwd(cwd: string): void {
   try {
     st = fs.statSync(cwd);
   } catch {
-    throw new BgError('CANNOT_START', `working folder ${oneLine(cwd)} does not exist. Create it or pass another --cwd.`);
+    throw new BgError(
+      'CANNOT_START',
+      `working folder ${oneLine(cwd)} does not exist. Create it or pass another --cwd.`,
+    );
   }
-  if (!st.isDirectory()) throw new BgError('CANNOT_START', `working folder ${oneLine(cwd)} is not a folder. Pass a folder to --cwd.`);
+  if (!st.isDirectory())
+    throw new BgError('CANNOT_START', `working folder ${oneLine(cwd)} is not a folder. Pass a folder to --cwd.`);
   try {
     fs.accessSync(cwd, fs.constants.X_OK);
   } catch {
@@ -198,7 +231,11 @@ function checkCwd(cwd: string): void {
  * Whether the command can run (no NUL, its folder there, its program found): checked by
  * startProcess, and by --replace and restart_process before they stop the live one.
  */
-export function planStart(opts: Pick<StartOptions, 'command' | 'cwd' | 'pty' | 'env' | 'extraEnv' | 'name'>): { cwd: string; env: Record<string, string>; plan: { argv: string[]; display: string } } {
+export function planStart(opts: Pick<StartOptions, 'command' | 'cwd' | 'pty' | 'env' | 'extraEnv' | 'name'>): {
+  cwd: string;
+  env: Record<string, string>;
+  plan: { argv: string[]; display: string };
+} {
   refuseNuls(opts);
   const cwd = path.resolve(opts.cwd);
   checkCwd(cwd);
@@ -255,7 +292,10 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
  * The supervisor, started in its own session, and its hello: the first line on its stdout, or
  * (when it dies first) an error that says why, from what it printed on stderr.
  */
-function spawnSupervisor(bundle: string, callerEnv: NodeJS.ProcessEnv): { child: ChildProcess; hello: Promise<SupervisorHello> } {
+function spawnSupervisor(
+  bundle: string,
+  callerEnv: NodeJS.ProcessEnv,
+): { child: ChildProcess; hello: Promise<SupervisorHello> } {
   // --expose-gc: the supervisor collects its garbage as it ingests (see COLLECT_EVERY in log/logsink.ts).
   // Through sh, to turn core dumps off (soft RLIMIT_CORE 0): a dump would carry the keys to
   // disk, and Node can set neither that limit nor PR_SET_DUMPABLE. The hard limit stays, so
@@ -294,9 +334,15 @@ function spawnSupervisor(bundle: string, callerEnv: NodeJS.ProcessEnv): { child:
       return JSON.parse(line) as SupervisorHello;
     } catch {
       // Its own words, else the error line of what node printed (not the stack under it).
-      const lines = why.split('\n').map((l) => l.trim()).filter(Boolean);
+      const lines = why
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       const said = (line || lines.find((l) => /^\w*Error\b/.test(l)) || lines[lines.length - 1] || '').slice(0, 500);
-      throw new BgError('SUPERVISOR', `the supervisor exited before it started the command${said ? ` (${said})` : ''}. Nothing was recorded; try again, and report it if it persists.`);
+      throw new BgError(
+        'SUPERVISOR',
+        `the supervisor exited before it started the command${said ? ` (${said})` : ''}. Nothing was recorded; try again, and report it if it persists.`,
+      );
     }
   });
   hello.catch(() => undefined); // awaited by startProcess unless the key cannot be had (then it is killed)

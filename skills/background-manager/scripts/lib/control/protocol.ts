@@ -116,26 +116,39 @@ export function openSocketDir(socket: string, fix: boolean): { fd: number; addre
     fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
   } catch (err) {
     if (fix) throw storageError(dir, err);
-    throw new Unanswered(`cannot open the folder of the process's control socket (${(err as NodeJS.ErrnoException).code ?? err}).`, { cause: err });
+    throw new Unanswered(
+      `cannot open the folder of the process's control socket (${(err as NodeJS.ErrnoException).code ?? err}).`,
+      { cause: err },
+    );
   }
   const st = fs.fstatSync(fd);
   const uid = process.getuid?.() ?? st.uid;
   if (st.uid !== uid) {
     fs.closeSync(fd);
-    throw new BgError('STORAGE', `${dir} belongs to user ${st.uid}, not to you; another user may reach the control sockets in it. Remove it (it holds only sockets) and start again.`);
+    throw new BgError(
+      'STORAGE',
+      `${dir} belongs to user ${st.uid}, not to you; another user may reach the control sockets in it. Remove it (it holds only sockets) and start again.`,
+    );
   }
   if ((st.mode & 0o077) !== 0) {
     if (fix) fs.fchmodSync(fd, DIR_MODE);
     else {
       fs.closeSync(fd);
-      throw new BgError('STORAGE', `${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)}); not using the control socket in it. Run: chmod 700 '${dir}'`);
+      throw new BgError(
+        'STORAGE',
+        `${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)}); not using the control socket in it. Run: chmod 700 '${dir}'`,
+      );
     }
   }
   return { fd, address: `/proc/self/fd/${fd}/${path.basename(socket)}` };
 }
 
 /** Serve requests on the socket at path `socket`; `handle` answers authenticated requests. */
-export function serveControl(socket: string, key: Buffer, handle: (req: Request) => Promise<Reply>): Promise<net.Server> {
+export function serveControl(
+  socket: string,
+  key: Buffer,
+  handle: (req: Request) => Promise<Reply>,
+): Promise<net.Server> {
   const dir = openSocketDir(socket, true);
   let pending = 0;
   const server = net.createServer((sock) => {
@@ -159,46 +172,54 @@ export function serveControl(socket: string, key: Buffer, handle: (req: Request)
     lines(
       sock,
       (line) => {
-      // Anyone who can reach the socket can send this line: anything but a JSON object ends
-      // the connection (a bare `null` must not throw here, which would end the supervisor).
-      const msg = parseObject(line);
-      if (!msg) {
-        sock.destroy();
-        return;
-      }
-      if (step === 0) {
-        nc = Buffer.from(String(msg.nonce ?? ''), 'base64');
-        const ok = nc.length === 32 && macEqual(Buffer.from(String(msg.mac ?? ''), 'base64'), hmac(key, tag('client'), ns, nc));
-        if (!ok) {
-          send(sock, { ok: false, code: 'WRONG_PASSWORD', message: 'authentication failed' });
+        // Anyone who can reach the socket can send this line: anything but a JSON object ends
+        // the connection (a bare `null` must not throw here, which would end the supervisor).
+        const msg = parseObject(line);
+        if (!msg) {
+          sock.destroy();
+          return;
+        }
+        if (step === 0) {
+          nc = Buffer.from(String(msg.nonce ?? ''), 'base64');
+          const ok =
+            nc.length === 32 &&
+            macEqual(Buffer.from(String(msg.mac ?? ''), 'base64'), hmac(key, tag('client'), ns, nc));
+          if (!ok) {
+            send(sock, { ok: false, code: 'WRONG_PASSWORD', message: 'authentication failed' });
+            sock.end();
+            return;
+          }
+          step = 1;
+          send(sock, { mac: hmac(key, tag('server'), ns, nc).toString('base64') });
+          return;
+        }
+        if (step !== 1 || !nc) return;
+        step = 2;
+        const body = String(msg.req ?? '');
+        if (!macEqual(Buffer.from(String(msg.mac ?? ''), 'base64'), hmac(key, tag('request'), ns, nc, tag(body)))) {
+          send(sock, { ok: false, code: 'WRONG_PASSWORD', message: 'request failed its integrity check' });
           sock.end();
           return;
         }
-        step = 1;
-        send(sock, { mac: hmac(key, tag('server'), ns, nc).toString('base64') });
-        return;
-      }
-      if (step !== 1 || !nc) return;
-      step = 2;
-      const body = String(msg.req ?? '');
-      if (!macEqual(Buffer.from(String(msg.mac ?? ''), 'base64'), hmac(key, tag('request'), ns, nc, tag(body)))) {
-        send(sock, { ok: false, code: 'WRONG_PASSWORD', message: 'request failed its integrity check' });
-        sock.end();
-        return;
-      }
-      const nonceC = nc;
-      // The request is the key holder's: its reply may take as long as the request says (a
-      // stop's grace period), so no idle limit from here on, and it no longer counts as pending.
-      sock.setTimeout(0);
-      settled();
-      void Promise.resolve()
-        .then(() => handle(JSON.parse(body) as Request))
-        .catch((err: unknown): Reply => ({ ok: false, code: err instanceof BgError ? err.code : 'SUPERVISOR', message: String((err as Error)?.message ?? err) }))
-        .then((reply) => {
-          const rbody = JSON.stringify(reply);
-          send(sock, { reply: rbody, mac: hmac(key, tag('reply'), ns, nonceC, tag(rbody)).toString('base64') });
-          sock.end();
-        });
+        const nonceC = nc;
+        // The request is the key holder's: its reply may take as long as the request says (a
+        // stop's grace period), so no idle limit from here on, and it no longer counts as pending.
+        sock.setTimeout(0);
+        settled();
+        void Promise.resolve()
+          .then(() => handle(JSON.parse(body) as Request))
+          .catch(
+            (err: unknown): Reply => ({
+              ok: false,
+              code: err instanceof BgError ? err.code : 'SUPERVISOR',
+              message: String((err as Error)?.message ?? err),
+            }),
+          )
+          .then((reply) => {
+            const rbody = JSON.stringify(reply);
+            send(sock, { reply: rbody, mac: hmac(key, tag('reply'), ns, nonceC, tag(rbody)).toString('base64') });
+            sock.end();
+          });
       },
       () => (step === 0 ? MAX_LINE_BEFORE_AUTH : MAX_LINE),
     );
@@ -243,25 +264,51 @@ export function requestControl(socket: string, key: Buffer, req: Request, timeou
       else resolve(reply!);
     };
     // Until the server has proven itself nothing was asked of it: failures then are Unanswered.
-    const failure = (message: string, cause?: unknown) => (proven ? new BgError('SUPERVISOR', message, { cause }) : new Unanswered(message, { cause }));
+    const failure = (message: string, cause?: unknown) =>
+      proven ? new BgError('SUPERVISOR', message, { cause }) : new Unanswered(message, { cause });
     // A stop's wait is the user's --timeout plus a margin: it may exceed one Node timer.
-    const timer = setLongTimeout(() => finish(failure(`the supervisor did not answer within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
-    const handshake = setTimeout(() => finish(failure(`the supervisor did not answer within ${HANDSHAKE_MS / 1000} s.`)), Math.min(timeoutMs, HANDSHAKE_MS));
-    sock.on('error', (err) => finish(failure(`cannot reach the process's supervisor (${(err as NodeJS.ErrnoException).code ?? err.message}).`, err)));
+    const timer = setLongTimeout(
+      () => finish(failure(`the supervisor did not answer within ${Math.round(timeoutMs / 1000)} s.`)),
+      timeoutMs,
+    );
+    const handshake = setTimeout(
+      () => finish(failure(`the supervisor did not answer within ${HANDSHAKE_MS / 1000} s.`)),
+      Math.min(timeoutMs, HANDSHAKE_MS),
+    );
+    sock.on('error', (err) =>
+      finish(
+        failure(`cannot reach the process's supervisor (${(err as NodeJS.ErrnoException).code ?? err.message}).`, err),
+      ),
+    );
     sock.on('close', () => finish(failure('the supervisor closed the connection without answering.')));
     lines(sock, (line) => {
       const msg = parseObject(line);
-      if (!msg) return finish(new BgError('SUPERVISOR', 'the control socket answered with something other than the protocol; not sending anything.'));
-      if (msg.ok === false) return finish(new BgError('WRONG_PASSWORD', `the supervisor refused: ${String(msg.message)}.`));
+      if (!msg)
+        return finish(
+          new BgError(
+            'SUPERVISOR',
+            'the control socket answered with something other than the protocol; not sending anything.',
+          ),
+        );
+      if (msg.ok === false)
+        return finish(new BgError('WRONG_PASSWORD', `the supervisor refused: ${String(msg.message)}.`));
       if (!ns) {
         ns = Buffer.from(String(msg.hello ?? ''), 'base64');
-        if (ns.length !== 32) return finish(new BgError('SUPERVISOR', 'the control socket did not greet as a supervisor does; not sending anything.'));
+        if (ns.length !== 32)
+          return finish(
+            new BgError('SUPERVISOR', 'the control socket did not greet as a supervisor does; not sending anything.'),
+          );
         send(sock, { nonce: nc.toString('base64'), mac: hmac(key, tag('client'), ns, nc).toString('base64') });
         return;
       }
       if (typeof msg.reply !== 'string') {
         if (!macEqual(Buffer.from(String(msg.mac ?? ''), 'base64'), hmac(key, tag('server'), ns, nc))) {
-          return finish(new BgError('SUPERVISOR', 'the control socket answered without proving it holds the key; not sending anything.'));
+          return finish(
+            new BgError(
+              'SUPERVISOR',
+              'the control socket answered without proving it holds the key; not sending anything.',
+            ),
+          );
         }
         proven = true;
         clearTimeout(handshake);

@@ -25,7 +25,11 @@ function current(ctx: Context, id: string): ProcessRecord | undefined {
  * the wait ends early (as if the process had ended) once it is aborted, say by an MCP client
  * that cancelled the call or went away; the caller tells the two apart.
  */
-export async function waitReady(ctx: Context, id: string, opts: { pattern?: RegExp; port?: number; timeoutMs: number; from?: Cursor; signal?: AbortSignal }): Promise<ReadyResult> {
+export async function waitReady(
+  ctx: Context,
+  id: string,
+  opts: { pattern?: RegExp; port?: number; timeoutMs: number; from?: Cursor; signal?: AbortSignal },
+): Promise<ReadyResult> {
   const deadline = Date.now() + opts.timeoutMs;
   const alive = () => {
     if (opts.signal?.aborted) return false;
@@ -74,15 +78,37 @@ export function logEnd(ctx: Context, rec: ProcessRecord): Cursor | undefined {
 }
 
 /** Why a readiness wait failed, in words, and the last lines of the run (start/restart, MCP). */
-export function notReady(ctx: Context, id: string, ready: Readiness, pattern: RegExp | undefined, why: 'timeout' | 'ended', from?: Cursor): { message: string; tail: Line[] } {
+export function notReady(
+  ctx: Context,
+  id: string,
+  ready: Readiness,
+  pattern: RegExp | undefined,
+  why: 'timeout' | 'ended',
+  from?: Cursor,
+): { message: string; tail: Line[] } {
   const { port, timeoutSec } = ready;
   const rec = findRecord(ctx.store.read(), id)!;
   // The last lines of this run only (a restart continues the log after `from`).
-  const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), { streams: new Set(['stdout', 'stderr']), raw: false, lines: 20, ...(from ? { from } : {}) });
+  const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), {
+    streams: new Set(['stdout', 'stderr']),
+    raw: false,
+    lines: 20,
+    ...(from ? { from } : {}),
+  });
   const last = tail.lines.length ? 'Its last lines:' : 'It printed nothing.';
   const st = liveStatus(rec);
-  const missed = [pattern ? `no line matched /${oneLine(ready.pattern!)}/` : '', port !== undefined ? `nothing listened on port ${port}` : ''].filter(Boolean).join(' and ');
-  const before = [pattern ? `a line matched /${oneLine(ready.pattern!)}/` : '', port !== undefined ? `anything listened on port ${port}` : ''].filter(Boolean).join(' or ');
+  const missed = [
+    pattern ? `no line matched /${oneLine(ready.pattern!)}/` : '',
+    port !== undefined ? `nothing listened on port ${port}` : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  const before = [
+    pattern ? `a line matched /${oneLine(ready.pattern!)}/` : '',
+    port !== undefined ? `anything listened on port ${port}` : '',
+  ]
+    .filter(Boolean)
+    .join(' or ');
   const message =
     why === 'timeout'
       ? `${missed} within ${timeoutSec} s; process ${id} is still running (stop it with ${howToRun('stop_process')} ${rec.name ?? id}). ${last}`
@@ -94,7 +120,14 @@ export function notReady(ctx: Context, id: string, ready: Readiness, pattern: Re
  * Wait as `ready` says, then print `Ready: <what>` (exit 0), or say on stderr what did not
  * happen and print the last lines (exit 1). `script` names the caller in messages.
  */
-export async function reportReady(ctx: Context, id: string, ready: Readiness, pattern: RegExp | undefined, script: string, from?: Cursor): Promise<number> {
+export async function reportReady(
+  ctx: Context,
+  id: string,
+  ready: Readiness,
+  pattern: RegExp | undefined,
+  script: string,
+  from?: Cursor,
+): Promise<number> {
   const { port, timeoutSec } = ready;
   const res = await waitReady(ctx, id, { pattern, port, timeoutMs: timeoutSec * 1000, from });
   if (res.ready) {
@@ -103,6 +136,7 @@ export async function reportReady(ctx: Context, id: string, ready: Readiness, pa
   }
   const { message, tail } = notReady(ctx, id, ready, pattern, res.why, from);
   process.stderr.write(`${script}: error: ${message}\n`);
-  for (const l of tail) process.stdout.write(formatLine(l, { raw: false, json: false, timestamps: false, labelStreams: false }));
+  for (const l of tail)
+    process.stdout.write(formatLine(l, { raw: false, json: false, timestamps: false, labelStreams: false }));
   return EXIT.FAILED;
 }

@@ -31,7 +31,11 @@ export interface SupervisorConfig {
 
 export type SupervisorHello =
   | { ok: true; id: string; pid: number }
-  | { ok: false; code: 'CANNOT_START' | 'REFUSED' | 'STORAGE' | 'DAMAGED' | 'SUPERVISOR' | 'NOT_FOUND'; message: string };
+  | {
+      ok: false;
+      code: 'CANNOT_START' | 'REFUSED' | 'STORAGE' | 'DAMAGED' | 'SUPERVISOR' | 'NOT_FOUND';
+      message: string;
+    };
 
 /** start_process's side: the key, then the config; the pipe is closed after. */
 export function writeHandoff(pipe: Writable, dataKey: Buffer, cfg: SupervisorConfig): void {
@@ -44,7 +48,9 @@ export function writeHandoff(pipe: Writable, dataKey: Buffer, cfg: SupervisorCon
 async function readSome(fd: number, buf: Buffer, at: number): Promise<number> {
   for (;;) {
     try {
-      return await new Promise<number>((resolve, reject) => fs.read(fd, buf, at, buf.length - at, null, (err, n) => (err ? reject(err) : resolve(n))));
+      return await new Promise<number>((resolve, reject) =>
+        fs.read(fd, buf, at, buf.length - at, null, (err, n) => (err ? reject(err) : resolve(n))),
+      );
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EAGAIN' && code !== 'EINTR') throw err;

@@ -110,7 +110,11 @@ class Follower {
     clearTimeout(this.partialTimer);
     const open = this.stoppedAt ? this.stoppedAt.open : this.assembler.open();
     const at = this.stoppedAt?.line;
-    this.resolve({ end, cursor: this.cursor, open: at ? open.filter((l) => !(l.stream === at.stream && l.time === at.time)) : open });
+    this.resolve({
+      end,
+      cursor: this.cursor,
+      open: at ? open.filter((l) => !(l.stream === at.stream && l.time === at.time)) : open,
+    });
   }
 
   /** Open lines not shown at their current length yet; false when one asked to stop. */
@@ -159,18 +163,22 @@ class Follower {
         this.stoppedAt = { line, open: this.assembler.open() };
       }
     };
-    const end = this.o.reader.forward(this.cursor, (rec: LogRecord) => {
-      if (stopAt) return false;
-      this.assembler.push(rec, fresh, ends);
-      for (let i = 0; i < fresh.length && !stopAt; i++) {
-        if (this.o.onLine(fresh[i]!)) continue;
-        stopAt = this.o.reader.cursorAfter(rec, ends[i]!); // what came after that line stays unread
-        this.stoppedAt = { line: fresh[i]!, open: this.assembler.open() };
-      }
-      fresh.length = 0;
-      ends.length = 0;
-      return !stopAt;
-    }, onGap);
+    const end = this.o.reader.forward(
+      this.cursor,
+      (rec: LogRecord) => {
+        if (stopAt) return false;
+        this.assembler.push(rec, fresh, ends);
+        for (let i = 0; i < fresh.length && !stopAt; i++) {
+          if (this.o.onLine(fresh[i]!)) continue;
+          stopAt = this.o.reader.cursorAfter(rec, ends[i]!); // what came after that line stays unread
+          this.stoppedAt = { line: fresh[i]!, open: this.assembler.open() };
+        }
+        fresh.length = 0;
+        ends.length = 0;
+        return !stopAt;
+      },
+      onGap,
+    );
     this.cursor = stopAt ?? end;
     return !stopAt;
   }

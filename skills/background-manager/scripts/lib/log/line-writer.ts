@@ -41,10 +41,16 @@ export class LineWriter {
     this.decoder = new TextDecoder('utf-8', { fatal: false });
     this.term = this.fmt.raw ? undefined : new TerminalText();
     if (this.fmt.json) {
-      this.write(Buffer.from(`{"time":${JSON.stringify(new Date(p.time).toISOString())},"stream":${JSON.stringify(p.stream)},"text":"`));
+      this.write(
+        Buffer.from(
+          `{"time":${JSON.stringify(new Date(p.time).toISOString())},"stream":${JSON.stringify(p.stream)},"text":"`,
+        ),
+      );
       return;
     }
-    const prefix = (this.fmt.timestamps ? localStamp(p.time) + ' ' : '') + (this.fmt.labelStreams && p.stream !== 'stdout' ? `[${p.stream}] ` : '');
+    const prefix =
+      (this.fmt.timestamps ? localStamp(p.time) + ' ' : '') +
+      (this.fmt.labelStreams && p.stream !== 'stdout' ? `[${p.stream}] ` : '');
     this.write(Buffer.from(prefix));
   }
 
@@ -52,7 +58,8 @@ export class LineWriter {
     if (this.fmt.raw && !this.fmt.json) return bytes;
     let text = this.decoder!.decode(bytes, { stream: !last });
     // Plain text on a fresh row goes out as it is (what the renderer would make of it, faster).
-    if (this.term && !(this.term.idle && !CONTROL.test(text))) text = this.term.feed(text) + (last ? this.term.end() : '');
+    if (this.term && !(this.term.idle && !CONTROL.test(text)))
+      text = this.term.feed(text) + (last ? this.term.end() : '');
     return Buffer.from(this.fmt.json ? JSON.stringify(text).slice(1, -1) : text);
   }
 

@@ -27,7 +27,11 @@ export const MATCH_BYTES = 1 << 20;
 /** `line` held up to `keep` bytes (a copy: not the buffer of the rest), the rest counted in `more`. */
 export function trimLine(line: Line, keep: number | undefined): Line {
   if (keep === undefined || line.bytes.length <= keep) return line;
-  return { ...line, bytes: Buffer.from(line.bytes.subarray(0, keep)), more: (line.more ?? 0) + line.bytes.length - keep };
+  return {
+    ...line,
+    bytes: Buffer.from(line.bytes.subarray(0, keep)),
+    more: (line.more ?? 0) + line.bytes.length - keep,
+  };
 }
 
 /** What follows a line held only up to MATCH_BYTES (get_logs --wait-for; text and --raw; JSON says "more": N). */
@@ -102,7 +106,12 @@ export class LineAssembler {
     if (start < data.length && rec.stream === 'input') {
       // Input comes in whole sends (text -n, a keypress): an unterminated one is a line of its
       // own at its own time, not the start of whatever is typed later.
-      this.deliver({ stream: 'input', time: rec.time, bytes: Buffer.from(data.subarray(start)), complete: false }, data.length, out, ends);
+      this.deliver(
+        { stream: 'input', time: rec.time, bytes: Buffer.from(data.subarray(start)), complete: false },
+        data.length,
+        out,
+        ends,
+      );
       return;
     }
     if (start < data.length && this.fresh.has(rec.stream)) {
@@ -131,7 +140,13 @@ export class LineAssembler {
     const sp = this.limits.spill;
     if (!sp || p.size < sp.bytes || (this.spilling && this.spilling !== stream)) return;
     this.spilling = stream;
-    sp.out({ stream, time: p.time, bytes: p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks, p.size), complete: false, ...(p.spilled ? { continued: true as const } : {}) });
+    sp.out({
+      stream,
+      time: p.time,
+      bytes: p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks, p.size),
+      complete: false,
+      ...(p.spilled ? { continued: true as const } : {}),
+    });
     p.spilled = true;
     p.chunks = [];
     p.size = 0;
@@ -173,7 +188,13 @@ export class LineAssembler {
   /** Take up a line left open by an earlier read: what follows it continues that line. */
   reopen(line: Line): void {
     if (line.complete || line.stream === 'event' || line.stream === 'input') return; // input: never open (see push)
-    this.partial.set(line.stream, { time: line.time, chunks: [line.bytes], size: line.bytes.length, spilled: !!line.continued, more: line.more ?? 0 });
+    this.partial.set(line.stream, {
+      time: line.time,
+      chunks: [line.bytes],
+      size: line.bytes.length,
+      spilled: !!line.continued,
+      more: line.more ?? 0,
+    });
   }
 
   /** Lines still open (a prompt, a progress bar), in arrival order; they stay open. */
@@ -192,10 +213,21 @@ export class LineAssembler {
 
 function lineOf(stream: StreamName, p: OpenLine, complete: boolean): Line {
   const bytes = p.chunks.length === 1 && !complete ? p.chunks[0]! : Buffer.concat(p.chunks, p.size);
-  return { stream, time: p.time, bytes, complete, ...(p.spilled ? { continued: true as const } : {}), ...(p.more ? { more: p.more } : {}) };
+  return {
+    stream,
+    time: p.time,
+    bytes,
+    complete,
+    ...(p.spilled ? { continued: true as const } : {}),
+    ...(p.more ? { more: p.more } : {}),
+  };
 }
 
-export function linesOf(records: LogRecord[], skipFirstFragment: Iterable<StreamName> = [], withPartial = true): Line[] {
+export function linesOf(
+  records: LogRecord[],
+  skipFirstFragment: Iterable<StreamName> = [],
+  withPartial = true,
+): Line[] {
   const a = new LineAssembler(skipFirstFragment);
   const out: Line[] = [];
   for (const r of records) a.push(r, out);
@@ -222,7 +254,10 @@ export function lineText(line: Line, raw: boolean): string {
   if (line.stream === 'event') return oneLine(text);
   if (!CONTROL.test(text)) return text; // plain text: as is
   // Input is what was typed: keypresses show as ^C, ^M, ^[ rather than vanish.
-  if (line.stream === 'input') return text.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => (c === '\x7f' ? '^?' : `^${String.fromCharCode(c.charCodeAt(0) + 64)}`));
+  if (line.stream === 'input')
+    return text.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) =>
+      c === '\x7f' ? '^?' : `^${String.fromCharCode(c.charCodeAt(0) + 64)}`,
+    );
   return renderTerminal(text).replace(/\n$/, '');
 }
 
@@ -230,15 +265,30 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
   if (o.json) {
     // An input send without a newline is whole as sent; only output can be partial.
     const partial = !line.complete && line.stream !== 'input';
-    const obj = { time: new Date(line.time).toISOString(), stream: line.stream, text: lineText(line, o.raw), ...(partial ? { partial: true } : {}), ...(line.cut ? { cut: true } : {}), ...(line.more ? { more: line.more } : {}) };
+    const obj = {
+      time: new Date(line.time).toISOString(),
+      stream: line.stream,
+      text: lineText(line, o.raw),
+      ...(partial ? { partial: true } : {}),
+      ...(line.cut ? { cut: true } : {}),
+      ...(line.more ? { more: line.more } : {}),
+    };
     return Buffer.from(JSON.stringify(obj) + '\n');
   }
-  const prefix = (o.timestamps ? localStamp(line.time) + ' ' : '') + (o.labelStreams && line.stream !== 'stdout' ? `[${line.stream}] ` : '');
+  const prefix =
+    (o.timestamps ? localStamp(line.time) + ' ' : '') +
+    (o.labelStreams && line.stream !== 'stdout' ? `[${line.stream}] ` : '');
   if (o.raw) {
     // Exact bytes: nothing added but the prefixes asked for; no newline invented.
-    return Buffer.concat([Buffer.from(prefix), line.bytes, Buffer.from((line.more ? moreMark(line.more) : '') + lineEnd(line))]);
+    return Buffer.concat([
+      Buffer.from(prefix),
+      line.bytes,
+      Buffer.from((line.more ? moreMark(line.more) : '') + lineEnd(line)),
+    ]);
   }
-  return Buffer.from(prefix + lineText(line, false) + (line.more ? moreMark(line.more) : '') + (line.cut ? CUT_MARK : '') + '\n');
+  return Buffer.from(
+    prefix + lineText(line, false) + (line.more ? moreMark(line.more) : '') + (line.cut ? CUT_MARK : '') + '\n',
+  );
 }
 
 /** What --raw writes after a line's bytes: its newline, the cut mark, or nothing (still open). */

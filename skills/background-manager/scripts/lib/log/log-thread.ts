@@ -14,7 +14,10 @@ port.on('message', (m: ToThread) => {
     try {
       // Buffers arrive as plain Uint8Arrays: the keys must be Buffers again.
       const k = m.state.keys;
-      appender = new LogAppender({ ...m.state, keys: { enc: Buffer.from(k.enc), mac: Buffer.from(k.mac), control: Buffer.from(k.control) } }, COLLECT_EVERY_ON_THREAD);
+      appender = new LogAppender(
+        { ...m.state, keys: { enc: Buffer.from(k.enc), mac: Buffer.from(k.mac), control: Buffer.from(k.control) } },
+        COLLECT_EVERY_ON_THREAD,
+      );
     } catch (err) {
       send({ type: 'failed', message: `cannot open the log: ${(err as Error).message}` });
     }
@@ -22,7 +25,15 @@ port.on('message', (m: ToThread) => {
     if (!appender) return; // failed to open: said so already (its buffers are lost with it)
     const droppedNow = appender.write(m.segs);
     const buffers = m.segs.map((s) => s.data.buffer as ArrayBuffer); // back to the pool
-    port.postMessage({ type: 'written', bytes: m.bytes, dropped: droppedNow ? appender.dropped : undefined, buffers } satisfies FromThread, buffers);
+    port.postMessage(
+      {
+        type: 'written',
+        bytes: m.bytes,
+        dropped: droppedNow ? appender.dropped : undefined,
+        buffers,
+      } satisfies FromThread,
+      buffers,
+    );
   } else if (m.type === 'sync') {
     appender?.sync();
     send({ type: 'synced', nextSeq: appender?.nextSeq });

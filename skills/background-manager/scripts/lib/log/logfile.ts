@@ -78,10 +78,16 @@ export function decodeHeader(file: string, keys: SubKeys, b: Buffer, procId?: st
   const v2 = b.subarray(0, 8).equals(LOG_MAGIC_V2);
   const size = v2 ? HEADER_BYTES_V2 : HEADER_BYTES;
   if (b.length < size || !(v2 || b.subarray(0, 8).equals(LOG_MAGIC))) {
-    throw new BgError('DAMAGED', `${file} is not a background-manager log (bad header). It may be damaged or from another tool.`);
+    throw new BgError(
+      'DAMAGED',
+      `${file} is not a background-manager log (bad header). It may be damaged or from another tool.`,
+    );
   }
   if (!macEqual(b.subarray(size - 32, size), hmac(keys.mac, Buffer.from('bglog header'), b.subarray(0, size - 32)))) {
-    throw new BgError('DAMAGED', `${file}: the log header failed its integrity check (damaged, or written under another data key).`);
+    throw new BgError(
+      'DAMAGED',
+      `${file}: the log header failed its integrity check (damaged, or written under another data key).`,
+    );
   }
   const h: LogHeader = {
     procId: b.toString('latin1', 8, 16).replace(/\0+$/, ''),
@@ -96,7 +102,14 @@ export function decodeHeader(file: string, keys: SubKeys, b: Buffer, procId?: st
   return h;
 }
 
-export function encodeRecord(keys: SubKeys, fileId: Buffer, seq: number, stream: StreamName, time: number, data: Uint8Array): Buffer {
+export function encodeRecord(
+  keys: SubKeys,
+  fileId: Buffer,
+  seq: number,
+  stream: StreamName,
+  time: number,
+  data: Uint8Array,
+): Buffer {
   const ctLen = paddedLength(data.length);
   const head = Buffer.alloc(REC_HEAD_BYTES);
   REC_MAGIC.copy(head, 0);
@@ -113,7 +126,13 @@ export function encodeRecord(keys: SubKeys, fileId: Buffer, seq: number, stream:
 }
 
 // Parse and authenticate the record at buf[pos..]; undefined if it is not a whole valid record.
-function decodeRecordAt(keys: SubKeys, fileId: Buffer, buf: Buffer, pos: number, fileOffset: number): LogRecord | undefined {
+function decodeRecordAt(
+  keys: SubKeys,
+  fileId: Buffer,
+  buf: Buffer,
+  pos: number,
+  fileOffset: number,
+): LogRecord | undefined {
   if (buf.length - pos < REC_OVERHEAD + 16) return undefined;
   if (buf[pos] !== 0x42 || buf[pos + 1] !== 0x47 || buf[pos + 2] !== 0x52 || buf[pos + 3] !== 0x01) return undefined;
   const ctLen = buf.readUInt32BE(pos + 24);
@@ -145,7 +164,9 @@ function declaredTotal(buf: Buffer, pos: number): number | undefined {
   const left = buf.length - pos;
   if (left <= 0) return undefined;
   if (left < REC_HEAD_BYTES) {
-    return buf.subarray(pos, pos + Math.min(4, left)).equals(REC_MAGIC.subarray(0, Math.min(4, left))) ? REC_HEAD_BYTES + 1 : undefined;
+    return buf.subarray(pos, pos + Math.min(4, left)).equals(REC_MAGIC.subarray(0, Math.min(4, left)))
+      ? REC_HEAD_BYTES + 1
+      : undefined;
   }
   if (!buf.subarray(pos, pos + 4).equals(REC_MAGIC)) return undefined;
   const ctLen = buf.readUInt32BE(pos + 24);
@@ -235,7 +256,9 @@ export class LogReader {
    * at `offset`, when known. With `visit`, records go to it instead of the returned list, and
    * it may return false to stop after that record.
    */
-  readForward(opts: { offset?: number; expectSeq?: number; maxBytes?: number; visit?: (rec: LogRecord) => boolean | void } = {}): {
+  readForward(
+    opts: { offset?: number; expectSeq?: number; maxBytes?: number; visit?: (rec: LogRecord) => boolean | void } = {},
+  ): {
     records: LogRecord[];
     issues: LogIssue[];
     next: number;
@@ -253,49 +276,71 @@ export class LogReader {
     let bufStart = start;
     const scratch = takeScratch(CHUNK);
     try {
-    while (pos < end) {
-      if (pos - bufStart + MAX_RECORD > buf.length && bufStart + buf.length < end) {
-        // Into the same buffer each time: records are decrypted into buffers of their own, and
-        // a long read makes no garbage of 8 MiB chunks (a process's memory stays flat).
-        buf = pread(this.fd, pos, Math.min(end - pos, CHUNK), this.stats, scratch);
-        bufStart = pos;
-      }
-      const rel = pos - bufStart;
-      const rec = decodeRecordAt(this.keys, fileId, buf, rel, pos);
-      if (rec) {
-        if (expect !== undefined && rec.seq !== expect) {
-          if (rec.seq < expect) {
-            issues.push({ kind: rec.seq === expect - 1 ? 'duplicate' : 'out-of-order', offset: pos, message: `record #${rec.seq} at byte ${pos} repeats or comes out of order (expected #${expect}); skipped` });
-            pos = rec.end;
-            continue;
-          }
-          issues.push({ kind: 'missing', offset: pos, message: `records #${expect}..#${rec.seq - 1} are missing before byte ${pos}` });
+      while (pos < end) {
+        if (pos - bufStart + MAX_RECORD > buf.length && bufStart + buf.length < end) {
+          // Into the same buffer each time: records are decrypted into buffers of their own, and
+          // a long read makes no garbage of 8 MiB chunks (a process's memory stays flat).
+          buf = pread(this.fd, pos, Math.min(end - pos, CHUNK), this.stats, scratch);
+          bufStart = pos;
         }
-        expect = rec.seq + 1;
-        pos = rec.end;
-        // With a visitor nothing is kept (a big log is streamed); it may stop the read.
-        if (!opts.visit) records.push(rec);
-        else if (opts.visit(rec) === false) return { records, issues, next: pos, nextSeq: expect };
-        continue;
+        const rel = pos - bufStart;
+        const rec = decodeRecordAt(this.keys, fileId, buf, rel, pos);
+        if (rec) {
+          if (expect !== undefined && rec.seq !== expect) {
+            if (rec.seq < expect) {
+              issues.push({
+                kind: rec.seq === expect - 1 ? 'duplicate' : 'out-of-order',
+                offset: pos,
+                message: `record #${rec.seq} at byte ${pos} repeats or comes out of order (expected #${expect}); skipped`,
+              });
+              pos = rec.end;
+              continue;
+            }
+            issues.push({
+              kind: 'missing',
+              offset: pos,
+              message: `records #${expect}..#${rec.seq - 1} are missing before byte ${pos}`,
+            });
+          }
+          expect = rec.seq + 1;
+          pos = rec.end;
+          // With a visitor nothing is kept (a big log is streamed); it may stop the read.
+          if (!opts.visit) records.push(rec);
+          else if (opts.visit(rec) === false) return { records, issues, next: pos, nextSeq: expect };
+          continue;
+        }
+        // Not a valid record here. At the end of the file a shorter-than-declared record is one
+        // being written (or torn by a crash): stop before it.
+        // Unless a whole valid record follows: then it is this record's length field that is
+        // damaged, and stopping here would hide every later record.
+        const total = declaredTotal(buf, rel);
+        if (
+          total !== undefined &&
+          pos + total > end &&
+          bufStart + buf.length >= end &&
+          !this.validRecordAfter(buf, rel + 1, bufStart)
+        ) {
+          if (opts.maxBytes === undefined)
+            issues.push({
+              kind: 'torn-tail',
+              offset: pos,
+              message: `the last record at byte ${pos} is incomplete (${end - pos} of ${total} bytes); ignored`,
+            });
+          return { records, issues, next: pos, nextSeq: expect ?? 0 };
+        }
+        const resync = this.findNextRecord(buf, rel + 1, bufStart, end);
+        issues.push({
+          kind: 'damaged',
+          offset: pos,
+          message: `bytes ${pos}..${resync - 1} are damaged (failed the integrity check); skipped`,
+        });
+        if (resync >= end) return { records, issues, next: end, nextSeq: expect ?? 0 };
+        expect = undefined; // the damaged span may have held records; take the next valid seq
+        pos = resync;
+        // Keep the sequence check honest across damage: a gap is reported when the next record
+        // is read (expect resumes from it).
       }
-      // Not a valid record here. At the end of the file a shorter-than-declared record is one
-      // being written (or torn by a crash): stop before it.
-      // Unless a whole valid record follows: then it is this record's length field that is
-      // damaged, and stopping here would hide every later record.
-      const total = declaredTotal(buf, rel);
-      if (total !== undefined && pos + total > end && bufStart + buf.length >= end && !this.validRecordAfter(buf, rel + 1, bufStart)) {
-        if (opts.maxBytes === undefined) issues.push({ kind: 'torn-tail', offset: pos, message: `the last record at byte ${pos} is incomplete (${end - pos} of ${total} bytes); ignored` });
-        return { records, issues, next: pos, nextSeq: expect ?? 0 };
-      }
-      const resync = this.findNextRecord(buf, rel + 1, bufStart, end);
-      issues.push({ kind: 'damaged', offset: pos, message: `bytes ${pos}..${resync - 1} are damaged (failed the integrity check); skipped` });
-      if (resync >= end) return { records, issues, next: end, nextSeq: expect ?? 0 };
-      expect = undefined; // the damaged span may have held records; take the next valid seq
-      pos = resync;
-      // Keep the sequence check honest across damage: a gap is reported when the next record
-      // is read (expect resumes from it).
-    }
-    return { records, issues, next: pos, nextSeq: expect ?? 0 };
+      return { records, issues, next: pos, nextSeq: expect ?? 0 };
     } finally {
       giveScratch(scratch);
     }
@@ -339,11 +384,22 @@ export class LogReader {
       const trail = pread(this.fd, end - 8, 8, this.stats);
       const total = trail.readUInt32BE(0);
       let rec: LogRecord | undefined;
-      if (trail.subarray(4).equals(TRAIL_MAGIC) && total <= end - this.start && total >= REC_OVERHEAD + 16 && total <= MAX_RECORD) {
+      if (
+        trail.subarray(4).equals(TRAIL_MAGIC) &&
+        total <= end - this.start &&
+        total >= REC_OVERHEAD + 16 &&
+        total <= MAX_RECORD
+      ) {
         // Into one buffer for the walk: a record's data is decrypted into a buffer of its own.
         const scratch = takeScratch(MAX_RECORD);
         try {
-          rec = decodeRecordAt(this.keys, this.header.fileId, pread(this.fd, end - total, total, this.stats, scratch), 0, end - total);
+          rec = decodeRecordAt(
+            this.keys,
+            this.header.fileId,
+            pread(this.fd, end - total, total, this.stats, scratch),
+            0,
+            end - total,
+          );
         } finally {
           giveScratch(scratch);
         }
@@ -358,18 +414,30 @@ export class LogReader {
       }
       if (expect !== undefined && rec.seq !== expect) {
         if (rec.seq > expect) {
-          issues.push({ kind: rec.seq === expect + 1 ? 'duplicate' : 'out-of-order', offset: rec.offset, message: `record #${rec.seq} at byte ${rec.offset} repeats or comes out of order (expected #${expect}); skipped` });
+          issues.push({
+            kind: rec.seq === expect + 1 ? 'duplicate' : 'out-of-order',
+            offset: rec.offset,
+            message: `record #${rec.seq} at byte ${rec.offset} repeats or comes out of order (expected #${expect}); skipped`,
+          });
           end = rec.offset;
           continue;
         }
-        issues.push({ kind: 'missing', offset: rec.end, message: `records #${rec.seq + 1}..#${expect} are missing after byte ${rec.end}` });
+        issues.push({
+          kind: 'missing',
+          offset: rec.end,
+          message: `records #${rec.seq + 1}..#${expect} are missing after byte ${rec.end}`,
+        });
       }
       expect = rec.seq - 1;
       end = rec.offset;
       if (!visit(rec)) return { issues };
     }
     if (expect !== undefined && end <= this.start && expect + 1 > this.header.baseSeq) {
-      issues.push({ kind: 'missing', offset: this.start, message: `records #${this.header.baseSeq}..#${expect} are missing at the start of the file` });
+      issues.push({
+        kind: 'missing',
+        offset: this.start,
+        message: `records #${this.header.baseSeq}..#${expect} are missing at the start of the file`,
+      });
     }
     return { issues };
   }
@@ -382,7 +450,12 @@ export class LogReader {
   private lastGoodEnd(limit: number, issues: LogIssue[], midFile = false): number {
     if (limit <= this.start) return limit;
     const winStart = Math.max(this.start, limit - 2 * MAX_RECORD);
-    const tailProbe = pread(this.fd, limit - Math.min(8, limit - this.start), Math.min(8, limit - this.start), this.stats);
+    const tailProbe = pread(
+      this.fd,
+      limit - Math.min(8, limit - this.start),
+      Math.min(8, limit - this.start),
+      this.stats,
+    );
     if (!midFile && tailProbe.length === 8 && tailProbe.subarray(4).equals(TRAIL_MAGIC)) {
       const total = tailProbe.readUInt32BE(0);
       if (total <= limit - this.start && total <= MAX_RECORD && total >= REC_OVERHEAD + 16) {
@@ -399,7 +472,10 @@ export class LogReader {
       if (ix < 4) break;
       const recEnd = ix + 4;
       const total = win.readUInt32BE(ix - 4);
-      if (total <= recEnd && decodeRecordAt(this.keys, this.header.fileId, win, recEnd - total, winStart + recEnd - total)) {
+      if (
+        total <= recEnd &&
+        decodeRecordAt(this.keys, this.header.fileId, win, recEnd - total, winStart + recEnd - total)
+      ) {
         if (recEnd < win.length || midFile) {
           goodEnd = winStart + recEnd;
           found = true;
@@ -409,15 +485,27 @@ export class LogReader {
       from = ix - 5;
     }
     if (!found && winStart > this.start) {
-      issues.push({ kind: 'damaged', offset: winStart, message: `no valid record found in bytes ${winStart}..${limit - 1}; earlier records were not read` });
+      issues.push({
+        kind: 'damaged',
+        offset: winStart,
+        message: `no valid record found in bytes ${winStart}..${limit - 1}; earlier records were not read`,
+      });
       return this.start;
     }
     const rel = goodEnd - winStart;
     const total = declaredTotal(win, rel);
     if (!midFile && total !== undefined && goodEnd + total > limit) {
-      issues.push({ kind: 'torn-tail', offset: goodEnd, message: `the last record at byte ${goodEnd} is incomplete (${limit - goodEnd} of ${total} bytes); ignored` });
+      issues.push({
+        kind: 'torn-tail',
+        offset: goodEnd,
+        message: `the last record at byte ${goodEnd} is incomplete (${limit - goodEnd} of ${total} bytes); ignored`,
+      });
     } else {
-      issues.push({ kind: 'damaged', offset: goodEnd, message: `bytes ${goodEnd}..${limit - 1} are damaged (failed the integrity check); skipped` });
+      issues.push({
+        kind: 'damaged',
+        offset: goodEnd,
+        message: `bytes ${goodEnd}..${limit - 1} are damaged (failed the integrity check); skipped`,
+      });
     }
     return goodEnd;
   }
@@ -443,7 +531,13 @@ export class LogWriter {
 
   /** `keptFrom` given: a chained (v2) header, as CappedLogWriter makes; else v1. */
   static create(file: string, keys: SubKeys, procId: string, baseSeq = 0, keptFrom?: number): LogWriter {
-    const header: LogHeader = { procId, fileId: randomBytes(16), baseSeq, created: Date.now(), ...(keptFrom === undefined ? {} : { keptFrom }) };
+    const header: LogHeader = {
+      procId,
+      fileId: randomBytes(16),
+      baseSeq,
+      created: Date.now(),
+      ...(keptFrom === undefined ? {} : { keptFrom }),
+    };
     let fd: number;
     try {
       fd = openNewFile(file);
@@ -488,7 +582,14 @@ export class LogWriter {
     const fd = fs.openSync(file, 'r+');
     if (fs.fstatSync(fd).size > end) fs.ftruncateSync(fd, end);
     fs.closeSync(fd);
-    return new LogWriter(file, fs.openSync(file, 'a'), keys, reader.header.fileId, last ? last.seq + 1 : reader.header.baseSeq, end);
+    return new LogWriter(
+      file,
+      fs.openSync(file, 'a'),
+      keys,
+      reader.header.fileId,
+      last ? last.seq + 1 : reader.header.baseSeq,
+      end,
+    );
   }
 
   append(stream: StreamName, data: Uint8Array, time = Date.now()): void {

@@ -34,7 +34,12 @@ export interface Selection {
 export function matches(q: Query, line: Line): boolean {
   if (!q.streams.has(line.stream)) return false;
   if (q.sinceMs !== undefined && line.time < q.sinceMs) return false;
-  return !q.grep || q.grep.test(lineText(line.bytes.length > MATCH_BYTES ? { ...line, bytes: line.bytes.subarray(0, MATCH_BYTES) } : line, q.raw));
+  return (
+    !q.grep ||
+    q.grep.test(
+      lineText(line.bytes.length > MATCH_BYTES ? { ...line, bytes: line.bytes.subarray(0, MATCH_BYTES) } : line, q.raw),
+    )
+  );
 }
 
 /**
@@ -42,7 +47,11 @@ export function matches(q: Query, line: Line): boolean {
  * `want` judges a line by its first piece (its first MATCH_BYTES bytes at least), and the
  * judgement on the line going out in pieces, for its end (`continued`) to follow.
  */
-function judgedSpill(bytes: number, want: (first: Line) => boolean, out: (piece: Line) => void): { spill: NonNullable<AssemblerLimits['spill']>; wanted: (l: Line, whole: (l: Line) => boolean) => boolean } {
+function judgedSpill(
+  bytes: number,
+  want: (first: Line) => boolean,
+  out: (piece: Line) => void,
+): { spill: NonNullable<AssemblerLimits['spill']>; wanted: (l: Line, whole: (l: Line) => boolean) => boolean } {
   let last = false;
   return {
     spill: {
@@ -62,7 +71,12 @@ function judgedSpill(bytes: number, want: (first: Line) => boolean, out: (piece:
  * `limits.spill` took, instead of into `lines`. Nothing is held of the log but what is
  * returned: the walk back counts, a forward read from where it stopped hands the lines on.
  */
-export function selectLines(reader: LogSetReader, q: Query, limits: AssemblerLimits = {}, emit?: (line: Line) => void): Selection {
+export function selectLines(
+  reader: LogSetReader,
+  q: Query,
+  limits: AssemblerLimits = {},
+  emit?: (line: Line) => void,
+): Selection {
   if (q.from !== undefined || q.lines === 0) return selectForward(reader, q, limits, emit);
   const plain = !q.grep && q.sinceMs === undefined;
   // Walk back from the end until enough lines (matching ones, with --grep or --since) are in hand.
@@ -94,7 +108,10 @@ export function selectLines(reader: LogSetReader, q: Query, limits: AssemblerLim
     take(rec);
     seen.add(rec.stream);
     // An input send without a newline is a line too (LineAssembler).
-    newlines += rec.stream === 'event' ? 1 : countNewlines(rec.data) + (rec.stream === 'input' && rec.data[rec.data.length - 1] !== 0x0a ? 1 : 0);
+    newlines +=
+      rec.stream === 'event'
+        ? 1
+        : countNewlines(rec.data) + (rec.stream === 'input' && rec.data[rec.data.length - 1] !== 0x0a ? 1 : 0);
     if (newlines >= need) {
       if (enough()) {
         finishing = true;
@@ -135,7 +152,15 @@ function countLines(reader: LogSetReader, q: Query, first: Cursor, newest: Curso
  * counting them (nothing of them held but MATCH_BYTES of a line, for --grep), once handing the
  * wanted ones on (to `emit`, else returned). A line in pieces (spill) is judged by its first.
  */
-function readTail(reader: LogSetReader, q: Query, first: Cursor | undefined, newest: Cursor | undefined, skip: StreamName[], limits: AssemblerLimits, emit?: (line: Line) => void): { lines: Line[]; open: Line[]; skippedBytes: number } {
+function readTail(
+  reader: LogSetReader,
+  q: Query,
+  first: Cursor | undefined,
+  newest: Cursor | undefined,
+  skip: StreamName[],
+  limits: AssemblerLimits,
+  emit?: (line: Line) => void,
+): { lines: Line[]; open: Line[]; skippedBytes: number } {
   const pass = (lim: AssemblerLimits, each: (l: Line) => void): LineAssembler => {
     const a = new LineAssembler(skip, lim);
     const out: Line[] = [];
@@ -159,7 +184,14 @@ function readTail(reader: LogSetReader, q: Query, first: Cursor | undefined, new
   const lines: Line[] = [];
   const open: Line[] = [];
   const sp = limits.spill;
-  const judged = sp && emit ? judgedSpill(sp.bytes, (p) => matches(q, p), (p) => ix >= from && sp.out(p)) : undefined;
+  const judged =
+    sp && emit
+      ? judgedSpill(
+          sp.bytes,
+          (p) => matches(q, p),
+          (p) => ix >= from && sp.out(p),
+        )
+      : undefined;
   const a = pass({ keepBytes: held(limits.keepBytes), spill: judged?.spill }, (l) => {
     if (!l.complete && l.stream !== 'input') open.push(l);
     if (!(judged ? judged.wanted(l, (w) => matches(q, w)) : matches(q, l))) return;
@@ -170,7 +202,12 @@ function readTail(reader: LogSetReader, q: Query, first: Cursor | undefined, new
   return { lines, open, skippedBytes: a.skippedBytes };
 }
 
-function selectForward(reader: LogSetReader, q: Query, limits: AssemblerLimits, emit?: (line: Line) => void): Selection {
+function selectForward(
+  reader: LogSetReader,
+  q: Query,
+  limits: AssemblerLimits,
+  emit?: (line: Line) => void,
+): Selection {
   if (emit && q.lines === 0) return { ...streamLines(reader, q, emit, limits), lines: [] };
   if (emit) {
     // The last q.lines of them, handed on as they are read: counted first (a line held up to
@@ -179,7 +216,11 @@ function selectForward(reader: LogSetReader, q: Query, limits: AssemblerLimits, 
     const counted = streamLines(reader, q, () => void total++, { keepBytes: q.grep ? MATCH_BYTES : 0 });
     const from = Math.max(0, total - q.lines);
     let ix = 0;
-    if (total > 0) streamLines(reader, q, (l) => (ix++ >= from && emit(l), ix < total), { ...limits, shown: () => ix >= from && ix < total });
+    if (total > 0)
+      streamLines(reader, q, (l) => (ix++ >= from && emit(l), ix < total), {
+        ...limits,
+        shown: () => ix >= from && ix < total,
+      });
     return { ...counted, lines: [] };
   }
   // Only the last q.lines lines are kept while reading (all of them when q.lines is 0).
@@ -201,11 +242,22 @@ function selectForward(reader: LogSetReader, q: Query, limits: AssemblerLimits, 
  * as they are read, nothing kept; `emit` may return false to stop there. With
  * `limits.keepBytes`, a line comes held up to that or MATCH_BYTES, whichever is more.
  */
-export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) => boolean | void, limits: AssemblerLimits & { shown?: () => boolean } = {}): Omit<Selection, 'lines'> & { stopped: boolean } {
+export function streamLines(
+  reader: LogSetReader,
+  q: Query,
+  emit: (line: Line) => boolean | void,
+  limits: AssemblerLimits & { shown?: () => boolean } = {},
+): Omit<Selection, 'lines'> & { stopped: boolean } {
   // Pieces of a long line go out as it is read, if its first piece matches (`shown`: and if
   // the caller shows the line that is).
   const sp = limits.spill;
-  const judged = sp ? judgedSpill(sp.bytes, (p) => matches(q, p), (p) => (limits.shown?.() ?? true) && sp.out(p)) : undefined;
+  const judged = sp
+    ? judgedSpill(
+        sp.bytes,
+        (p) => matches(q, p),
+        (p) => (limits.shown?.() ?? true) && sp.out(p),
+      )
+    : undefined;
   const selected = (l: Line) => (judged ? judged.wanted(l, (w) => matches(q, w)) : matches(q, l));
   const assembler = new LineAssembler([], { keepBytes: held(limits.keepBytes), spill: judged?.spill });
   const batch: Line[] = [];
@@ -253,7 +305,16 @@ export function streamLines(reader: LogSetReader, q: Query, emit: (line: Line) =
   // Stopped at a line: the end is just after it, so what followed it in its record is unread;
   // `open` is then what was still open there, so that a caller can show it before the stop.
   const cutStart = assembler.skippedBytes > 0;
-  return { end: stopAt ?? end, open, reachedStart: !q.from, gap, cutStart, issues: reader.issues, bytesRead: reader.bytesRead, stopped };
+  return {
+    end: stopAt ?? end,
+    open,
+    reachedStart: !q.from,
+    gap,
+    cutStart,
+    issues: reader.issues,
+    bytesRead: reader.bytesRead,
+    stopped,
+  };
 }
 
 // Output lines still waiting for their newline (input is never left open: each send is whole).

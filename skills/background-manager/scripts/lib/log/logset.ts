@@ -168,7 +168,8 @@ export class LogSetReader {
       // One whose header is damaged is reported and skipped, so the others stay readable.
       const code = (err as { code?: string }).code;
       if (code === 'NOT_FOUND') return 'gone';
-      if (code === 'DAMAGED' && !lastTry && (fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) < HEADER_BYTES_V2) return 'gone';
+      if (code === 'DAMAGED' && !lastTry && (fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) < HEADER_BYTES_V2)
+        return 'gone';
       if (code === 'DAMAGED') {
         this.damaged((err as Error).message);
         return undefined;
@@ -193,7 +194,9 @@ export class LogSetReader {
         if (r === 'gone') changed = true;
         else if (r) opened.push({ seg, r });
       }
-      const again = listSegments(this.activeFile).map((x) => x.file).join('\n');
+      const again = listSegments(this.activeFile)
+        .map((x) => x.file)
+        .join('\n');
       if ((changed || again !== segs.map((x) => x.file).join('\n')) && attempt < SNAPSHOT_TRIES) {
         for (const o of opened) o.r.close();
         // The writer is mid-rotation: give it a moment (1, 2, 4, ... 256 ms: half a second in
@@ -209,11 +212,15 @@ export class LogSetReader {
   private admissible({ seg, r }: Opened): boolean {
     const name = path.basename(seg.file);
     if (seg.firstSeq !== undefined && r.header.baseSeq !== seg.firstSeq) {
-      this.damaged(`${name} is named for record #${seg.firstSeq} but starts at #${r.header.baseSeq} (segments renamed or swapped); not shown`);
+      this.damaged(
+        `${name} is named for record #${seg.firstSeq} but starts at #${r.header.baseSeq} (segments renamed or swapped); not shown`,
+      );
       return false;
     }
     if (this.expect.chained && r.header.keptFrom === undefined) {
-      this.damaged(`${name} is in the log format before chaining, but this process's log was written chained (a substituted segment); not shown`);
+      this.damaged(
+        `${name} is in the log format before chaining, but this process's log was written chained (a substituted segment); not shown`,
+      );
       return false;
     }
     return true;
@@ -227,7 +234,11 @@ export class LogSetReader {
     const oldest = opened[0];
     const keptFrom = opened[opened.length - 1]?.r.header.keptFrom;
     if (!oldest || keptFrom === undefined) return;
-    this.missing(keptFrom, oldest.r.header.baseSeq - 1, `before ${path.basename(oldest.seg.file)}: segments were deleted beyond what the size cap dropped`);
+    this.missing(
+      keptFrom,
+      oldest.r.header.baseSeq - 1,
+      `before ${path.basename(oldest.seg.file)}: segments were deleted beyond what the size cap dropped`,
+    );
   }
 
   /** The last record read was `lastSeq` (undefined: none at all): the committed end must be reached. */
@@ -239,12 +250,18 @@ export class LogSetReader {
       this.missing(0, end - 1, `(the log ${path.basename(this.activeFile)} of this ended process is gone: deleted)`);
       return;
     }
-    this.missing(nextSeq ?? last.r.header.baseSeq, end - 1, `at the end of the log: it was cut short${this.activeGone(opened)}`);
+    this.missing(
+      nextSeq ?? last.r.header.baseSeq,
+      end - 1,
+      `at the end of the log: it was cut short${this.activeGone(opened)}`,
+    );
   }
 
   private activeGone(opened: Opened[]): string {
     const last = opened[opened.length - 1];
-    return last && last.seg.firstSeq !== undefined ? ` (its active segment ${path.basename(this.activeFile)} is gone)` : '';
+    return last && last.seg.firstSeq !== undefined
+      ? ` (its active segment ${path.basename(this.activeFile)} is gone)`
+      : '';
   }
 
   private note(file: string, issues: LogIssue[]): void {
@@ -273,7 +290,10 @@ export class LogSetReader {
           stopped = true;
           return false;
         });
-        this.note(seg.file, issues.filter((x) => !(x.kind === 'torn-tail' && seg.firstSeq !== undefined)));
+        this.note(
+          seg.file,
+          issues.filter((x) => !(x.kind === 'torn-tail' && seg.firstSeq !== undefined)),
+        );
         this.bytesRead += r.stats.bytesRead;
         if (stopped) return false;
         if (!seen && want !== undefined) this.missing(r.header.baseSeq, want - 1, after); // an empty segment
@@ -302,7 +322,11 @@ export class LogSetReader {
    * records wanted that are no longer kept (a cursor older than the oldest kept record, or a
    * read from the start of a log whose oldest records are gone).
    */
-  forward(from: Cursor | undefined, visit: (rec: LogRecord) => boolean | void, onGap?: (gap: Gap) => void): Cursor | undefined {
+  forward(
+    from: Cursor | undefined,
+    visit: (rec: LogRecord) => boolean | void,
+    onGap?: (gap: Gap) => void,
+  ): Cursor | undefined {
     const readers = this.snapshot();
     try {
       // The cursor's segment, found by file ID (archiving renames a segment, never changes it).
@@ -310,7 +334,8 @@ export class LogSetReader {
       const minSeq = startIx < 0 ? from!.seq : 0; // its segment was dropped: skip nothing newer
       if (startIx < 0) startIx = 0;
       const oldest = readers[0]?.r.header.baseSeq;
-      const wanted = startIx === 0 && from?.fileId !== readers[0]?.r.header.fileId.toString('hex') ? (from?.seq ?? 0) : undefined;
+      const wanted =
+        startIx === 0 && from?.fileId !== readers[0]?.r.header.fileId.toString('hex') ? (from?.seq ?? 0) : undefined;
       if (oldest !== undefined && wanted !== undefined && wanted < oldest) onGap?.({ from: wanted, to: oldest - 1 });
       if (startIx === 0) this.checkStart(readers);
       let cursor = from;
@@ -321,8 +346,16 @@ export class LogSetReader {
         const resume = i === startIx && from && fileId === from.fileId;
         if (nextSeq !== undefined && r.header.baseSeq !== nextSeq) {
           const prev = path.basename(readers[i - 1]!.seg.file);
-          if (r.header.baseSeq > nextSeq) this.missing(nextSeq, r.header.baseSeq - 1, `between ${prev} and ${path.basename(seg.file)}: a segment was deleted or cut short`);
-          else this.damaged(`${path.basename(seg.file)} starts at #${r.header.baseSeq}, inside ${prev} (which ends before #${nextSeq}): segments out of order`);
+          if (r.header.baseSeq > nextSeq)
+            this.missing(
+              nextSeq,
+              r.header.baseSeq - 1,
+              `between ${prev} and ${path.basename(seg.file)}: a segment was deleted or cut short`,
+            );
+          else
+            this.damaged(
+              `${path.basename(seg.file)} starts at #${r.header.baseSeq}, inside ${prev} (which ends before #${nextSeq}): segments out of order`,
+            );
         }
         let stopped = false;
         const res = r.readForward({
@@ -330,7 +363,10 @@ export class LogSetReader {
           visit: (rec) => {
             if (rec.seq < minSeq) return true;
             // The record a cursor points into: only what it had not read yet.
-            const skip = resume && from.skip && rec.seq === from.seq && rec.offset === from.offset ? Math.min(from.skip, rec.data.length) : 0;
+            const skip =
+              resume && from.skip && rec.seq === from.seq && rec.offset === from.offset
+                ? Math.min(from.skip, rec.data.length)
+                : 0;
             this.visiting = { fileId, skip };
             if (visit(skip ? { ...rec, data: rec.data.subarray(skip) } : rec) !== false) return true;
             stopped = true;
@@ -342,7 +378,10 @@ export class LogSetReader {
         // it is said here as by a tail read (get_logs leaves it out while the process runs).
         // Each read states it afresh: the record it saw torn may be whole by the next one.
         this.forgetTorn(seg.file);
-        this.note(seg.file, res.issues.filter((x) => !(x.kind === 'torn-tail' && seg.firstSeq !== undefined)));
+        this.note(
+          seg.file,
+          res.issues.filter((x) => !(x.kind === 'torn-tail' && seg.firstSeq !== undefined)),
+        );
         cursor = { fileId, offset: res.next, seq: res.nextSeq };
         if (stopped) return cursor;
         nextSeq = res.nextSeq;
@@ -413,7 +452,9 @@ export class CappedLogWriter {
 
   /** The seq after the newest archived record (0 for a new log). */
   private nextSeqAfterArchive(): number {
-    const last = listSegments(this.activeFile).filter((s) => s.firstSeq !== undefined).pop();
+    const last = listSegments(this.activeFile)
+      .filter((s) => s.firstSeq !== undefined)
+      .pop();
     if (!last) return 0;
     // Unreadable: at least not below its first record.
     return seqAfterSegment(last.file, this.keys, this.procId) ?? last.firstSeq!;

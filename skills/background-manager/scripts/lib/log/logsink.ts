@@ -135,12 +135,21 @@ export class LogAppender {
   // undefined: not written (the reason is kept); else whether the cap dropped old output.
   private tryAppend(stream: StreamName, data: Uint8Array, time: number): boolean | undefined {
     try {
-      this.writer ??= new CappedLogWriter(this.state.file, this.state.keys, this.state.procId, this.state.maxBytes, this.state.dropped);
+      this.writer ??= new CappedLogWriter(
+        this.state.file,
+        this.state.keys,
+        this.state.procId,
+        this.state.maxBytes,
+        this.state.dropped,
+      );
       return this.writer.append(stream, data, time);
     } catch (err) {
       // An errno (ENOSPC) says it all; a wrapped error (a piece that could not be made) says more.
       const code = (err as NodeJS.ErrnoException).code;
-      this.state.lost.reason = code && /^E[A-Z0-9]+$/.test(code) ? code : String((err as Error)?.message ?? err).split('\n')[0]! || 'write failed';
+      this.state.lost.reason =
+        code && /^E[A-Z0-9]+$/.test(code)
+          ? code
+          : String((err as Error)?.message ?? err).split('\n')[0]! || 'write failed';
       return undefined;
     }
   }
@@ -170,7 +179,11 @@ const POOL_MAX = 16;
 const POOL_BUFFER = FLUSH_BYTES + (64 << 10); // a batch is cut at FLUSH_BYTES, plus the last read
 
 /** Messages from the supervisor to the log thread, and its answers. */
-export type ToThread = { type: 'open'; state: SinkState } | { type: 'write'; segs: Segment[]; bytes: number } | { type: 'sync' } | { type: 'close' };
+export type ToThread =
+  | { type: 'open'; state: SinkState }
+  | { type: 'write'; segs: Segment[]; bytes: number }
+  | { type: 'sync' }
+  | { type: 'close' };
 export type FromThread =
   | { type: 'ready' }
   | { type: 'written'; bytes: number; dropped: Dropped | undefined; buffers: ArrayBuffer[] }
@@ -243,7 +256,10 @@ export class ThreadSink {
   write(segs: Segment[]): void {
     const bytes = segs.reduce((n, s) => n + s.data.length, 0);
     this.inflight += bytes;
-    this.worker.postMessage({ type: 'write', segs, bytes } satisfies ToThread, segs.map((s) => s.data.buffer as ArrayBuffer));
+    this.worker.postMessage(
+      { type: 'write', segs, bytes } satisfies ToThread,
+      segs.map((s) => s.data.buffer as ArrayBuffer),
+    );
   }
 
   private ask(msg: ToThread, answer: FromThread['type']): Promise<FromThread> {

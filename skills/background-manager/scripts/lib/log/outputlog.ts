@@ -5,7 +5,17 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { StreamName } from './logfile.ts';
-import { FLUSH_BYTES, FLUSH_DELAY_MS, LogAppender, ThreadSink, noteGarbage, type Dropped, type Lost, type Segment, type SinkState } from './logsink.ts';
+import {
+  FLUSH_BYTES,
+  FLUSH_DELAY_MS,
+  LogAppender,
+  ThreadSink,
+  noteGarbage,
+  type Dropped,
+  type Lost,
+  type Segment,
+  type SinkState,
+} from './logsink.ts';
 
 /**
  * Output held, at most, should pausing fail to hold it back; beyond it, output is counted as
@@ -104,7 +114,11 @@ export class OutputLog {
     if (this.segments.length === 0) return this.pressure(); // a paused child may go on now
     const time = Date.now();
     const toThread = this.thread?.opened || (this.thread?.ready && this.handOver());
-    const segs: Segment[] = this.segments.map((s) => ({ stream: s.stream, data: toThread ? this.threadBuffer(s.chunks) : joined(s.chunks), time }));
+    const segs: Segment[] = this.segments.map((s) => ({
+      stream: s.stream,
+      data: toThread ? this.threadBuffer(s.chunks) : joined(s.chunks),
+      time,
+    }));
     this.segments = [];
     this.pending = 0;
     if (toThread) {
@@ -169,7 +183,9 @@ export class OutputLog {
     if (!t || this.switching) return this.switching ?? Promise.resolve();
     this.switching = (async () => {
       const inflight = t.inflight;
-      const state = t.opened ? ((await t.close()) ?? this.afterFailure(this.threadState!, inflight, failure ?? t.failed)) : undefined;
+      const state = t.opened
+        ? ((await t.close()) ?? this.afterFailure(this.threadState!, inflight, failure ?? t.failed))
+        : undefined;
       if (!t.opened) await t.close();
       this.thread = undefined;
       if (state) this.inline = new LogAppender(state);
@@ -180,7 +196,9 @@ export class OutputLog {
         // thread writes on without a thread, and the batches the thread had are said lost.
         this.threadsOff = true;
         this.thread = undefined;
-        this.inline ??= new LogAppender(this.afterFailure(this.threadState!, t.inflight, String((err as Error)?.message ?? err)));
+        this.inline ??= new LogAppender(
+          this.afterFailure(this.threadState!, t.inflight, String((err as Error)?.message ?? err)),
+        );
       })
       .finally(() => {
         this.switching = undefined;
@@ -191,7 +209,11 @@ export class OutputLog {
 
   // What was handed to a failed thread may or may not be in the log: counted as lost, and said.
   private afterFailure(state: SinkState, inflight: number, why: string | undefined): SinkState {
-    const lost = { bytes: state.lost.bytes + inflight, chunks: state.lost.chunks + (inflight ? 1 : 0), reason: `the log thread failed (${why ?? 'unknown'}); up to this much may be missing` };
+    const lost = {
+      bytes: state.lost.bytes + inflight,
+      chunks: state.lost.chunks + (inflight ? 1 : 0),
+      reason: `the log thread failed (${why ?? 'unknown'}); up to this much may be missing`,
+    };
     return { ...state, lost };
   }
 

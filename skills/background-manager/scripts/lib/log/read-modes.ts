@@ -46,7 +46,8 @@ export async function readOnce(run: ReadRun): Promise<number> {
   const { sel, damaged, running } = firstRead(run);
   for (const l of sel.lines) run.write(l);
   await saveCursor(run, sel.end);
-  if (!fs.existsSync(run.activeFile) && !running && sel.lines.length === 0) process.stderr.write(`get_logs: process ${run.rec.id} has no log file.\n`);
+  if (!fs.existsSync(run.activeFile) && !running && sel.lines.length === 0)
+    process.stderr.write(`get_logs: process ${run.rec.id} has no log file.\n`);
   return damaged ? EXIT.DAMAGED : EXIT.OK;
 }
 
@@ -122,7 +123,10 @@ export async function waitForMatch(run: ReadRun): Promise<number> {
     run.write(res.hit);
     return damaged ? EXIT.DAMAGED : 0;
   }
-  const why = res.end === 'timeout' ? `no line matched /${run.waitForText}/ within ${run.timeoutSec} s` : `the process ended before a line matched /${run.waitForText}/`;
+  const why =
+    res.end === 'timeout'
+      ? `no line matched /${run.waitForText}/ within ${run.timeoutSec} s`
+      : `the process ended before a line matched /${run.waitForText}/`;
   const code = res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
   if (plan.upTo) {
     process.stderr.write(`get_logs: ${why}; ${printedNew ? 'what was new is printed above' : 'nothing new came'}.\n`);
@@ -135,7 +139,13 @@ export async function waitForMatch(run: ReadRun): Promise<number> {
 }
 
 // The read of the log as it stands that tail, forward, since and follow begin with.
-function firstRead(run: ReadRun): { reader: LogSetReader; query: Query; sel: Selection; damaged: boolean; running: boolean } {
+function firstRead(run: ReadRun): {
+  reader: LogSetReader;
+  query: Query;
+  sel: Selection;
+  damaged: boolean;
+  running: boolean;
+} {
   const { ctx, rec, plan } = run;
   const reader = readerOf(ctx, rec, run.activeFile);
   const query = queryAt(plan, newCursorOf(rec, plan.view));
@@ -216,7 +226,10 @@ function reportIssues(issues: LogIssue[], running: boolean, said: Set<string>): 
 
 /** The log's reader, with what the state commits about it (its end, its chaining). */
 export function readerOf(ctx: Context, rec: ProcessRecord, activeFile: string): LogSetReader {
-  return new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id, { endSeq: rec.logEnd, chained: rec.logVersion === 2 });
+  return new LogSetReader(activeFile, ctx.unlocked!.keys, rec.id, {
+    endSeq: rec.logEnd,
+    chained: rec.logVersion === 2,
+  });
 }
 
 function mib(bytes: number): string {
@@ -235,15 +248,25 @@ function droppedSize(records: number, dropped: ProcessRecord['logDropped']): str
  * cursor (`newFrom`) is older than the oldest record kept; and a line cut at the start.
  * get_logs prints each as a note on stderr, MCP get_logs puts them in its answer.
  */
-export function droppedNotes(ctx: Context, rec: ProcessRecord, sel: Omit<Selection, 'lines'>, newFrom: unknown, verb = '--new read showed'): string[] {
+export function droppedNotes(
+  ctx: Context,
+  rec: ProcessRecord,
+  sel: Omit<Selection, 'lines'>,
+  newFrom: unknown,
+  verb = '--new read showed',
+): string[] {
   const dropped = currentRecord(ctx, rec).logDropped;
   const cap = mib(rec.maxLogSize ?? 0);
   const notes: string[] = [];
   if (sel.gap && newFrom) {
     const n = sel.gap.to - sel.gap.from + 1;
-    notes.push(`${droppedSize(n, dropped)} (${n} records) that no earlier ${verb} was dropped to keep the log under its ${cap} cap; it is not shown.`);
+    notes.push(
+      `${droppedSize(n, dropped)} (${n} records) that no earlier ${verb} was dropped to keep the log under its ${cap} cap; it is not shown.`,
+    );
   } else if (sel.reachedStart && dropped && dropped.bytes > 0) {
-    notes.push(`${mib(dropped.bytes)} of the oldest output (${dropped.records} records) was dropped to keep the log under its ${cap} cap.`);
+    notes.push(
+      `${mib(dropped.bytes)} of the oldest output (${dropped.records} records) was dropped to keep the log under its ${cap} cap.`,
+    );
   }
   if (sel.cutStart) notes.push('the first line kept may have lost its start to the cap; it is not shown.');
   return notes;
@@ -257,7 +280,9 @@ function noteDropped(ctx: Context, rec: ProcessRecord, sel: Omit<Selection, 'lin
 function noteGap(ctx: Context, rec: ProcessRecord, gap: Gap): void {
   const n = gap.to - gap.from + 1;
   const size = droppedSize(n, currentRecord(ctx, rec).logDropped);
-  process.stderr.write(`get_logs: note: following fell behind the size cap: ${size} (${n} records) was dropped before it was read; output goes on at the first whole line kept.\n`);
+  process.stderr.write(
+    `get_logs: note: following fell behind the size cap: ${size} (${n} records) was dropped before it was read; output goes on at the first whole line kept.\n`,
+  );
 }
 
 // --new: the next --new read of this view goes on from `end`.

@@ -59,7 +59,17 @@ export interface ReadPlan {
 /** Throws a usage error for a --grep or --wait-for that is not a regular expression. */
 export function planRead(o: ReadOptions): ReadPlan {
   const streams = new Set(STREAM_CHOICES[o.stream]!);
-  const mode: ReadMode = o.screen ? 'screen' : o.waitFor ? 'wait-for' : o.follow ? 'follow' : o.new ? 'forward' : o.sinceMs !== undefined ? 'since' : 'tail';
+  const mode: ReadMode = o.screen
+    ? 'screen'
+    : o.waitFor
+      ? 'wait-for'
+      : o.follow
+        ? 'follow'
+        : o.new
+          ? 'forward'
+          : o.sinceMs !== undefined
+            ? 'since'
+            : 'tail';
   // Without -n: 20 lines from the end, but all of what is new, or since a time, or up to a match.
   const lines = o.lines ?? (o.new || o.sinceMs !== undefined || o.waitFor ? 0 : 20);
   const from = o.new ? 'cursor' : o.waitFor ? 'start' : 'tail';
@@ -67,7 +77,8 @@ export function planRead(o: ReadOptions): ReadPlan {
   const waitFor = o.waitFor === undefined ? undefined : compileRegex('--wait-for', o.waitFor);
   const query = { streams, sinceMs: o.sinceMs, grep, raw: o.raw, lines, from } as const;
   // Every byte as written, with nothing added: records are copied straight out (fast).
-  const exactBytes = o.raw && o.grep === undefined && !o.timestamps && !o.json && o.stream !== 'all' && !streams.has('event');
+  const exactBytes =
+    o.raw && o.grep === undefined && !o.timestamps && !o.json && o.stream !== 'all' && !streams.has('event');
   const delivery: Delivery = lines !== 0 ? 'select' : exactBytes && !o.waitFor ? 'copy' : 'stream';
   return {
     mode,

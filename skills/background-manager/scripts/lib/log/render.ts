@@ -40,7 +40,12 @@ export class TerminalText {
     const cut = esc >= 0 && text.length - esc < 256 ? esc : text.endsWith('\r') ? text.length - 1 : text.length;
     this.carry = text.slice(cut);
     text = text.slice(0, cut);
-    if (this.line.length === 0 && this.col === 0 && text.length > TerminalText.ROW_CHARS && !/[\x00-\x08\x0a-\x1f\x7f\x1b]/.test(text)) {
+    if (
+      this.line.length === 0 &&
+      this.col === 0 &&
+      text.length > TerminalText.ROW_CHARS &&
+      !/[\x00-\x08\x0a-\x1f\x7f\x1b]/.test(text)
+    ) {
       // Plain text on a fresh row: all but its last row is final as it stands (fast).
       let at = text.length - TerminalText.ROW_CHARS;
       if (/[\udc00-\udfff]/.test(text[at]!)) at--; // never between the halves of a surrogate pair

@@ -24,7 +24,10 @@ const POLL_MS = 200;
 /** Refuse --screen where there is no screen: a process run with pipes. */
 export function checkScreenable(rec: ProcessRecord): void {
   if (!rec.pty) {
-    throw new BgError('USAGE', `process ${rec.id} runs without a terminal (--no-pty), so it has no screen: its output is lines. Read them with get_logs ${rec.id} (no --screen); start with a PTY (the default) to use --screen.`);
+    throw new BgError(
+      'USAGE',
+      `process ${rec.id} runs without a terminal (--no-pty), so it has no screen: its output is lines. Read them with get_logs ${rec.id} (no --screen); start with a PTY (the default) to use --screen.`,
+    );
   }
 }
 
@@ -65,7 +68,9 @@ export async function showScreen(o: ScreenOptions): Promise<number> {
     }
     const timedOut = Date.now() >= deadline;
     if (ended || timedOut) {
-      const why = ended ? `the process ended before its screen matched /${o.waitForText}/` : `the screen did not match /${o.waitForText}/ within ${o.timeoutSec} s`;
+      const why = ended
+        ? `the process ended before its screen matched /${o.waitForText}/`
+        : `the screen did not match /${o.waitForText}/ within ${o.timeoutSec} s`;
       process.stderr.write(`get_logs: ${why}; the screen as it stands:\n`);
       print(o, screen);
       return ended ? EXIT.NOT_RUNNING : EXIT.FAILED;

@@ -77,7 +77,14 @@ export function outputSinceReset(reader: LogSetReader, cap = REPLAY_CAP): Buffer
 
 interface XTerm {
   write(data: Uint8Array | string, cb?: () => void): void;
-  buffer: { active: { cursorX: number; cursorY: number; viewportY: number; getLine(y: number): { translateToString(trim: boolean): string } | undefined } };
+  buffer: {
+    active: {
+      cursorX: number;
+      cursorY: number;
+      viewportY: number;
+      getLine(y: number): { translateToString(trim: boolean): string } | undefined;
+    };
+  };
   dispose(): void;
 }
 
@@ -100,7 +107,8 @@ export async function replayScreen(parts: Buffer[], cols = PTY_COLS, rows = PTY_
     await new Promise<void>((resolve) => term.write('', resolve));
     const buf = term.buffer.active;
     const lines: string[] = [];
-    for (let y = 0; y < rows; y++) lines.push((buf.getLine(buf.viewportY + y)?.translateToString(true) ?? '').replace(/ +$/, ''));
+    for (let y = 0; y < rows; y++)
+      lines.push((buf.getLine(buf.viewportY + y)?.translateToString(true) ?? '').replace(/ +$/, ''));
     return { rows: lines, cursor: { row: buf.cursorY, col: buf.cursorX }, size: { cols, rows }, replayedBytes };
   } finally {
     term.dispose();

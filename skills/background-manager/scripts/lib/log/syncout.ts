@@ -38,7 +38,8 @@ export class SyncOut {
   flush(): void {
     if (this.size === 0) return;
     // Big chunks (a long line's pieces) are written as they are: no copy of a MiB to make.
-    const all = this.chunks.length === 1 || this.size / this.chunks.length >= 16384 ? this.chunks : [Buffer.concat(this.chunks)];
+    const all =
+      this.chunks.length === 1 || this.size / this.chunks.length >= 16384 ? this.chunks : [Buffer.concat(this.chunks)];
     this.chunks = [];
     this.size = 0;
     for (const b of all) writeAllSync(this.fd, b);

@@ -46,13 +46,18 @@ export interface WaitForLineResult {
 export async function waitForLine(o: WaitForLineOptions): Promise<WaitForLineResult> {
   const text = (l: Line) => lineText(l, o.query.raw);
   let hit: Line | undefined;
-  const sel = streamLines(o.reader, { ...o.query, lines: 0 }, (l) => {
-    const settled = l.complete || l.stream === 'input'; // an input send is whole as sent
-    if (!settled && !o.openLinesAtOnce) return true; // left open: following tests it once quiet
-    if (o.pattern.test(text(l))) return !(hit = l);
-    if (settled) o.onPassed?.(l);
-    return true;
-  }, { keepBytes: MATCH_BYTES });
+  const sel = streamLines(
+    o.reader,
+    { ...o.query, lines: 0 },
+    (l) => {
+      const settled = l.complete || l.stream === 'input'; // an input send is whole as sent
+      if (!settled && !o.openLinesAtOnce) return true; // left open: following tests it once quiet
+      if (o.pattern.test(text(l))) return !(hit = l);
+      if (settled) o.onPassed?.(l);
+      return true;
+    },
+    { keepBytes: MATCH_BYTES },
+  );
   o.afterRead?.(sel);
   if (hit) return { hit, end: 'found', followed: false, cursor: sel.end, open: sel.open ?? [] };
 

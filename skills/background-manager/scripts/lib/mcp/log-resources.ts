@@ -5,7 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  McpError,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { BgError } from '../cli/errors.ts';
 import { oneLine } from '../cli/format.ts';
 import { readerOf } from '../log/read-modes.ts';
@@ -21,7 +26,8 @@ export const logUri = (id: string): string => `bg://process/${id}/log`;
 
 function idOf(uri: string): string {
   const m = /^bg:\/\/process\/([^/]+)\/log$/.exec(uri);
-  if (!m) throw new McpError(ErrorCode.InvalidParams, `unknown resource ${uri}: process logs are bg://process/<id>/log.`);
+  if (!m)
+    throw new McpError(ErrorCode.InvalidParams, `unknown resource ${uri}: process logs are bg://process/<id>/log.`);
   return decodeURIComponent(m[1]!);
 }
 
@@ -83,18 +89,39 @@ export function registerLogResources(server: McpServer, session: Session): () =>
       resources: session
         .context()
         .store.read()
-        .processes.map((p) => ({ uri: logUri(p.id), name: p.name ?? p.id, description: `Output of: ${oneLine(p.command)}`, mimeType: 'text/plain' })),
+        .processes.map((p) => ({
+          uri: logUri(p.id),
+          name: p.name ?? p.id,
+          description: `Output of: ${oneLine(p.command)}`,
+          mimeType: 'text/plain',
+        })),
     }),
   });
   server.registerResource(
     'process-log',
     template,
-    { title: 'Process output', description: `The last ${DEFAULT_LINES} lines (at most 24 KiB) a process printed; subscribe to hear when more arrives.`, mimeType: 'text/plain' },
+    {
+      title: 'Process output',
+      description: `The last ${DEFAULT_LINES} lines (at most 24 KiB) a process printed; subscribe to hear when more arrives.`,
+      mimeType: 'text/plain',
+    },
     async (uri) => {
       const { ctx, rec } = recordOf(session, uri.href);
       if (!ctx.unlocked) throw new McpError(ErrorCode.InternalError, 'key.json is missing.');
-      const sel = selectLines(readerOf(ctx, rec, logFileOf(ctx.dataDir, rec)), { streams: new Set(['stdout', 'stderr']), raw: false, lines: DEFAULT_LINES });
-      return { contents: [{ uri: uri.href, mimeType: 'text/plain', text: linesText(fitBytes(sel.lines.map(shownLine), 'last').lines, false) }] };
+      const sel = selectLines(readerOf(ctx, rec, logFileOf(ctx.dataDir, rec)), {
+        streams: new Set(['stdout', 'stderr']),
+        raw: false,
+        lines: DEFAULT_LINES,
+      });
+      return {
+        contents: [
+          {
+            uri: uri.href,
+            mimeType: 'text/plain',
+            text: linesText(fitBytes(sel.lines.map(shownLine), 'last').lines, false),
+          },
+        ],
+      };
     },
   );
   const watch = new LogWatch((uri) => {

@@ -43,15 +43,28 @@ function registerList(server: McpServer, session: Session): void {
       description:
         'List every managed process with its live-checked status (running, exited(code), stopped(signal), failed, lost, ...), PID, start time, name, restarts, listening ports and command. ' +
         `Use it to find an ID or see what still runs. Returns {processes: [...]} and a table; at most ${MAX_ROWS} rows (status filters them).`,
-      inputSchema: { status: z.enum(STATUSES as [string, ...string[]]).optional().describe('Only processes with this status') },
+      inputSchema: {
+        status: z
+          .enum(STATUSES as [string, ...string[]])
+          .optional()
+          .describe('Only processes with this status'),
+      },
     },
     guarded('list_processes', session.closed, async (a) => {
       const ctx = session.context();
       const rows = listed(ctx.store.read(), a.status);
       const shown = rows.slice(-MAX_ROWS);
       const more = rows.length - shown.length;
-      const text = rows.length === 0 ? (a.status ? `No processes with status ${a.status}.` : `No managed processes in ${oneLine(ctx.dataDir)}.`) : processTable(shown).trimEnd();
-      return ok(more ? `${text}\n(${more} older processes not shown; pass status to filter.)` : text, { processes: shown.map(listedJson), omitted: more });
+      const text =
+        rows.length === 0
+          ? a.status
+            ? `No processes with status ${a.status}.`
+            : `No managed processes in ${oneLine(ctx.dataDir)}.`
+          : processTable(shown).trimEnd();
+      return ok(more ? `${text}\n(${more} older processes not shown; pass status to filter.)` : text, {
+        processes: shown.map(listedJson),
+        omitted: more,
+      });
     }),
   );
 }
@@ -68,18 +81,28 @@ function registerSend(server: McpServer, session: Session): void {
         id: z.string().describe('Process ID, unique ID prefix, or name'),
         text: z.string().optional().describe('Text to type'),
         enter: z.boolean().default(true).describe('Press Enter after the text (default true)'),
-        keys: z.array(z.string()).optional().describe(`Keypresses sent after the text: ${KEY_NAMES.join(', ')}, ctrl-<letter>, alt-<key>`),
+        keys: z
+          .array(z.string())
+          .optional()
+          .describe(`Keypresses sent after the text: ${KEY_NAMES.join(', ')}, ctrl-<letter>, alt-<key>`),
         eof: z.boolean().default(false).describe("Close the process's input (end of file) after the rest"),
       },
     },
     guarded('send_input', session.closed, async (a) => {
       const keys = a.keys ?? [];
-      if (a.text === undefined && keys.length === 0 && !a.eof) throw new BgError('USAGE', 'nothing to send: give text, keys or eof.');
+      if (a.text === undefined && keys.length === 0 && !a.eof)
+        throw new BgError('USAGE', 'nothing to send: give text, keys or eof.');
       const ctx = session.context();
       const rec = resolveProcess(ctx.store.read(), a.id);
-      const suffix = Buffer.from((a.text ?? '') + (a.text !== undefined && a.enter ? '\n' : '') + keysText(ctx, rec, keys), 'utf8');
+      const suffix = Buffer.from(
+        (a.text ?? '') + (a.text !== undefined && a.enter ? '\n' : '') + keysText(ctx, rec, keys),
+        'utf8',
+      );
       const bytes = await sendInput(ctx, rec, [], suffix, a.eof);
-      return ok(`Sent ${bytes} byte${bytes === 1 ? '' : 's'} to process ${rec.id}${a.eof ? ' and closed its input' : ''}.`, { id: rec.id, bytes, closedInput: a.eof });
+      return ok(
+        `Sent ${bytes} byte${bytes === 1 ? '' : 's'} to process ${rec.id}${a.eof ? ' and closed its input' : ''}.`,
+        { id: rec.id, bytes, closedInput: a.eof },
+      );
     }),
   );
 }
@@ -94,35 +117,70 @@ function registerStop(server: McpServer, session: Session, changed: () => void):
         'all: true stops every live process. Returns {stopped: [{id, text}], failed: [{id, code, message}]}.',
       inputSchema: {
         ids: ids.optional(),
-        all: z.boolean().default(false).describe('Stop every live process (and background jobs ended ones left running)'),
+        all: z
+          .boolean()
+          .default(false)
+          .describe('Stop every live process (and background jobs ended ones left running)'),
         signal: z.string().default('TERM').describe('The first signal: TERM, INT (a graceful Ctrl-C), HUP, QUIT, KILL'),
-        timeout: z.number().max(MAX_WAIT_SEC).default(5).describe(`Seconds to wait after the signal before SIGKILL (at most ${MAX_WAIT_SEC})`),
+        timeout: z
+          .number()
+          .max(MAX_WAIT_SEC)
+          .default(5)
+          .describe(`Seconds to wait after the signal before SIGKILL (at most ${MAX_WAIT_SEC})`),
         force: z.boolean().default(false).describe('SIGKILL at once'),
       },
     },
     guarded('stop_process', session.closed, async (a) => {
       const refs = a.ids ?? [];
-      if (a.all ? refs.length > 0 : refs.length === 0) throw new BgError('USAGE', a.all ? 'all takes no ids.' : 'give the process IDs or names in ids (list_processes shows them), or all: true.');
+      if (a.all ? refs.length > 0 : refs.length === 0)
+        throw new BgError(
+          'USAGE',
+          a.all
+            ? 'all takes no ids.'
+            : 'give the process IDs or names in ids (list_processes shows them), or all: true.',
+        );
       durationSec([], 'timeout', a.timeout, true);
       const sig = a.force ? 'SIGKILL' : `SIG${a.signal.toUpperCase().replace(/^SIG/, '')}`;
-      if (signalNumber(sig) === undefined) throw new BgError('USAGE', `unknown signal "${oneLine(a.signal)}". Use a name like TERM, INT, HUP, QUIT or KILL.`);
+      if (signalNumber(sig) === undefined)
+        throw new BgError(
+          'USAGE',
+          `unknown signal "${oneLine(a.signal)}". Use a name like TERM, INT, HUP, QUIT or KILL.`,
+        );
       const ctx = session.context();
       const doc = ctx.store.read();
-      const targets = a.all ? doc.processes.filter((p) => isLive(p) || liveLeftovers(p).length > 0) : [...new Map(resolveAll(doc, refs, 'stopped').map((p) => [p.id, p])).values()];
-      const outcomes = await Promise.allSettled(targets.map((rec) => stopProcess(ctx, rec, sig as NodeJS.Signals, a.force ? 0 : Math.round(a.timeout * 1000))));
+      const targets = a.all
+        ? doc.processes.filter((p) => isLive(p) || liveLeftovers(p).length > 0)
+        : [...new Map(resolveAll(doc, refs, 'stopped').map((p) => [p.id, p])).values()];
+      const outcomes = await Promise.allSettled(
+        targets.map((rec) => stopProcess(ctx, rec, sig as NodeJS.Signals, a.force ? 0 : Math.round(a.timeout * 1000))),
+      );
       const stopped: { id: string; text: string; note?: string }[] = [];
       const failed: { id: string; code: string; exitCode: number; message: string }[] = [];
       outcomes.forEach((o, i) => {
         const id = targets[i]!.id;
-        if (o.status === 'fulfilled') stopped.push({ id, text: describeStop(targets[i]!, o.value, sig, a.timeout), ...(!o.value.already && o.value.note ? { note: o.value.note } : {}) });
+        if (o.status === 'fulfilled')
+          stopped.push({
+            id,
+            text: describeStop(targets[i]!, o.value, sig, a.timeout),
+            ...(!o.value.already && o.value.note ? { note: o.value.note } : {}),
+          });
         else {
-          const err = o.reason instanceof BgError ? o.reason : new BgError('SUPERVISOR', String((o.reason as Error)?.message ?? o.reason));
+          const err =
+            o.reason instanceof BgError
+              ? o.reason
+              : new BgError('SUPERVISOR', String((o.reason as Error)?.message ?? o.reason));
           failed.push({ id, code: err.code, exitCode: err.exitCode, message: shownMessage(err.message) });
         }
       });
       changed();
-      const text = [...stopped.map((s) => s.text), ...failed.map((f) => `stop_process: error: ${f.id}: ${f.message}`)].join('\n') || 'No running processes to stop.';
-      return { ...ok(text, { stopped, failed, exitCode: failed[0]?.exitCode ?? EXIT.OK }), ...(failed.length ? { isError: true } : {}) };
+      const text =
+        [...stopped.map((s) => s.text), ...failed.map((f) => `stop_process: error: ${f.id}: ${f.message}`)].join(
+          '\n',
+        ) || 'No running processes to stop.';
+      return {
+        ...ok(text, { stopped, failed, exitCode: failed[0]?.exitCode ?? EXIT.OK }),
+        ...(failed.length ? { isError: true } : {}),
+      };
     }),
   );
 }
@@ -151,7 +209,9 @@ function registerWait(server: McpServer, session: Session): void {
       const st = liveStatus(rec);
       const ended = done && !isLive(rec);
       const exitCode = ended ? (st.exitStatus ?? EXIT_UNKNOWN) : EXIT_TIMEOUT;
-      const text = ended ? `Process ${id} ended: ${st.label}` : `Process ${id} is still ${st.label} after ${a.timeout} s.`;
+      const text = ended
+        ? `Process ${id} ended: ${st.label}`
+        : `Process ${id} is still ${st.label} after ${a.timeout} s.`;
       return ok(text, { id, ended, status: st.status, label: st.label, exitStatus: st.exitStatus ?? null, exitCode });
     }),
   );
@@ -173,14 +233,25 @@ function registerRemove(server: McpServer, session: Session, changed: () => void
     },
     guarded('remove_process', session.closed, async (a) => {
       const refs = a.ids ?? [];
-      if (a.exited ? refs.length > 0 : refs.length === 0) throw new BgError('USAGE', a.exited ? 'exited takes no ids.' : 'give the process IDs or names to remove in ids (list_processes shows them), or exited: true.');
+      if (a.exited ? refs.length > 0 : refs.length === 0)
+        throw new BgError(
+          'USAGE',
+          a.exited
+            ? 'exited takes no ids.'
+            : 'give the process IDs or names to remove in ids (list_processes shows them), or exited: true.',
+        );
       const ctx = session.context();
       const doc = ctx.store.read();
-      const targets = a.exited ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified') : [...new Map(resolveAll(doc, refs, 'removed').map((p) => [p.id, p])).values()];
+      const targets = a.exited
+        ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified')
+        : [...new Map(resolveAll(doc, refs, 'removed').map((p) => [p.id, p])).values()];
       const notes: string[] = [];
       const removed = await removeTargets(ctx, targets, { exited: a.exited, force: a.force }, (n) => notes.push(n));
       changed();
-      return ok([...(removed.length ? removed : ['Nothing to remove.']), ...notes.map((n) => `note: ${n}`)].join('\n'), { removed, notes });
+      return ok(
+        [...(removed.length ? removed : ['Nothing to remove.']), ...notes.map((n) => `note: ${n}`)].join('\n'),
+        { removed, notes },
+      );
     }),
   );
 }

@@ -21,6 +21,9 @@ export function linearRegex(flag: string, src: string): RegExp {
   try {
     return new RegExp(src, 'l');
   } catch {
-    throw new BgError('USAGE', `${flag} "${oneLine(src)}" needs backtracking (a backreference or lookaround), which a crafted line can make take hours; write it without them, or use get_logs.ts --grep from a shell.`);
+    throw new BgError(
+      'USAGE',
+      `${flag} "${oneLine(src)}" needs backtracking (a backreference or lookaround), which a crafted line can make take hours; write it without them, or use get_logs.ts --grep from a shell.`,
+    );
   }
 }

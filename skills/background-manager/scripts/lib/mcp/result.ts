@@ -34,18 +34,32 @@ export function failed(tool: string, err: unknown): CallToolResult {
 }
 
 /** A failure that is an answer, not a fault (a wait that timed out): its text and exit code. */
-export function notMet(tool: string, message: string, exitCode: number, structured: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: `${tool}: ${message}` }], structuredContent: { ...structured, exitCode, message }, isError: true };
+export function notMet(
+  tool: string,
+  message: string,
+  exitCode: number,
+  structured: Record<string, unknown>,
+): CallToolResult {
+  return {
+    content: [{ type: 'text', text: `${tool}: ${message}` }],
+    structuredContent: { ...structured, exitCode, message },
+    isError: true,
+  };
 }
 
 /** Run a tool's body; a thrown error becomes a tool error with the script's message. */
-export function guarded<A>(tool: string, closed: AbortSignal, body: (args: A, signal: AbortSignal) => Promise<CallToolResult>) {
+export function guarded<A>(
+  tool: string,
+  closed: AbortSignal,
+  body: (args: A, signal: AbortSignal) => Promise<CallToolResult>,
+) {
   return async (args: A, extra: { signal: AbortSignal }): Promise<CallToolResult> => {
     try {
       // Waits end when the call is cancelled or when the client has gone.
       return await body(args, AbortSignal.any([extra.signal, closed]));
     } catch (err) {
-      if (!(err instanceof BgError)) process.stderr.write(`mcp_server: internal error in ${tool}: ${(err as Error)?.stack ?? String(err)}\n`);
+      if (!(err instanceof BgError))
+        process.stderr.write(`mcp_server: internal error in ${tool}: ${(err as Error)?.stack ?? String(err)}\n`);
       return failed(tool, err);
     }
   };
@@ -69,11 +83,22 @@ export const KEEP_LINE_BYTES = 64 * 1024;
 export function shownLine(line: Line): ShownLine {
   const l = trimLine(line, KEEP_LINE_BYTES); // read up to MATCH_BYTES, for a pattern to see
   let text = lineText(l, false);
-  const cut = text.length > MAX_LINE_CHARS ? (/[\ud800-\udbff]/.test(text[MAX_LINE_CHARS - 1]!) ? MAX_LINE_CHARS - 1 : MAX_LINE_CHARS) : text.length;
+  const cut =
+    text.length > MAX_LINE_CHARS
+      ? /[\ud800-\udbff]/.test(text[MAX_LINE_CHARS - 1]!)
+        ? MAX_LINE_CHARS - 1
+        : MAX_LINE_CHARS
+      : text.length;
   // Never between the two halves of an emoji: a lone surrogate is not text (it becomes U+FFFD).
-  if (l.more) text = `${text.slice(0, cut)}… (the line is ${l.bytes.length + l.more} bytes long; cut after byte ${l.bytes.length} as it was read${cut < text.length ? `, and its text after ${cut} characters` : ''})`;
+  if (l.more)
+    text = `${text.slice(0, cut)}… (the line is ${l.bytes.length + l.more} bytes long; cut after byte ${l.bytes.length} as it was read${cut < text.length ? `, and its text after ${cut} characters` : ''})`;
   else if (cut < text.length) text = `${text.slice(0, cut)}… (${text.length - cut} more characters)`;
-  return { time: new Date(l.time).toISOString(), stream: l.stream, text, ...(!l.complete && l.stream !== 'input' ? { partial: true as const } : {}) };
+  return {
+    time: new Date(l.time).toISOString(),
+    stream: l.stream,
+    text,
+    ...(!l.complete && l.stream !== 'input' ? { partial: true as const } : {}),
+  };
 }
 
 /**

@@ -13,7 +13,10 @@ export const INPUT_PIECE = 1 << 20;
 export function openInput(file: string | undefined, stdin: { isTTY?: boolean } = process.stdin): Readable {
   if (file === undefined) {
     if (stdin.isTTY) {
-      throw new BgError('USAGE', 'standard input is a terminal, not the input to send: pipe it in (send_input.ts ID - < FILE) or give --file FILE.');
+      throw new BgError(
+        'USAGE',
+        'standard input is a terminal, not the input to send: pipe it in (send_input.ts ID - < FILE) or give --file FILE.',
+      );
     }
     return process.stdin;
   }
@@ -22,7 +25,11 @@ export function openInput(file: string | undefined, stdin: { isTTY?: boolean } =
     fd = fs.openSync(file, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new BgError('USAGE', `--file ${oneLine(file)} cannot be read (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code}). Give a readable file.`, { cause: err });
+    throw new BgError(
+      'USAGE',
+      `--file ${oneLine(file)} cannot be read (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code}). Give a readable file.`,
+      { cause: err },
+    );
   }
   if (fs.fstatSync(fd).isDirectory()) {
     fs.closeSync(fd);
@@ -36,7 +43,11 @@ export function openInput(file: string | undefined, stdin: { isTTY?: boolean } =
  * the last. A piece ends after a line end where one is near its end, so that a terminal in
  * line mode gets no line cut in two between pieces (it keeps at most 4095 bytes of one line).
  */
-export async function* inputPieces(src: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, suffix: Buffer, size = INPUT_PIECE): AsyncGenerator<Buffer> {
+export async function* inputPieces(
+  src: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+  suffix: Buffer,
+  size = INPUT_PIECE,
+): AsyncGenerator<Buffer> {
   let held: Buffer[] = [];
   let heldBytes = 0;
   for await (const chunk of src) {

@@ -8,11 +8,37 @@ import type { LogSetReader } from '../log/logset.ts';
 import { oneLine } from '../cli/format.ts';
 
 const NAMED_KEYS: Record<string, string> = {
-  enter: '\r', return: '\r', tab: '\t', 'shift-tab': '\x1b[Z', backtab: '\x1b[Z', escape: '\x1b', esc: '\x1b', backspace: '\x7f', space: ' ',
-  up: '\x1b[A', down: '\x1b[B', right: '\x1b[C', left: '\x1b[D', home: '\x1b[H', end: '\x1b[F',
-  pageup: '\x1b[5~', pagedown: '\x1b[6~', insert: '\x1b[2~', delete: '\x1b[3~',
-  f1: '\x1bOP', f2: '\x1bOQ', f3: '\x1bOR', f4: '\x1bOS', f5: '\x1b[15~', f6: '\x1b[17~',
-  f7: '\x1b[18~', f8: '\x1b[19~', f9: '\x1b[20~', f10: '\x1b[21~', f11: '\x1b[23~', f12: '\x1b[24~',
+  enter: '\r',
+  return: '\r',
+  tab: '\t',
+  'shift-tab': '\x1b[Z',
+  backtab: '\x1b[Z',
+  escape: '\x1b',
+  esc: '\x1b',
+  backspace: '\x7f',
+  space: ' ',
+  up: '\x1b[A',
+  down: '\x1b[B',
+  right: '\x1b[C',
+  left: '\x1b[D',
+  home: '\x1b[H',
+  end: '\x1b[F',
+  pageup: '\x1b[5~',
+  pagedown: '\x1b[6~',
+  insert: '\x1b[2~',
+  delete: '\x1b[3~',
+  f1: '\x1bOP',
+  f2: '\x1bOQ',
+  f3: '\x1bOR',
+  f4: '\x1bOS',
+  f5: '\x1b[15~',
+  f6: '\x1b[17~',
+  f7: '\x1b[18~',
+  f8: '\x1b[19~',
+  f9: '\x1b[20~',
+  f10: '\x1b[21~',
+  f11: '\x1b[23~',
+  f12: '\x1b[24~',
 };
 
 // The keys whose bytes change in application cursor mode: ESC [ x becomes ESC O x.
@@ -27,9 +53,13 @@ export interface KeyMode {
 
 /** The bytes for a key name: the table above, ctrl-<letter>, alt-<key> (ESC, then the key), or one character. */
 export function keyBytes(name: string, mode: KeyMode): string {
-  const k = name.toLowerCase().replace(/^(c|ctl|control)-/, 'ctrl-').replace(/^(m|meta|opt|option)-/, 'alt-');
+  const k = name
+    .toLowerCase()
+    .replace(/^(c|ctl|control)-/, 'ctrl-')
+    .replace(/^(m|meta|opt|option)-/, 'alt-');
   if (k === 'enter' || k === 'return') return mode.pty ? '\r' : '\n';
-  if (NAMED_KEYS[k]) return mode.appCursor && CURSOR_KEYS.has(k) ? NAMED_KEYS[k].replace('\x1b[', '\x1bO') : NAMED_KEYS[k];
+  if (NAMED_KEYS[k])
+    return mode.appCursor && CURSOR_KEYS.has(k) ? NAMED_KEYS[k].replace('\x1b[', '\x1bO') : NAMED_KEYS[k];
   const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
   if (m) return String.fromCharCode(m[1]!.toUpperCase().charCodeAt(0) - 64);
   if (k.startsWith('alt-') && k.length > 4) {
@@ -40,7 +70,10 @@ export function keyBytes(name: string, mode: KeyMode): string {
   }
   // One printable character is the key that types it (--key q, --key y), case kept.
   if ([...name].length === 1 && name > ' ' && name !== '\x7f') return name;
-  throw new BgError('USAGE', `unknown key "${oneLine(name)}". Use one of: ${KEY_NAMES.join(', ')}, ctrl-<letter> (e.g. ctrl-c), alt-<key> (e.g. alt-x) or one character (e.g. q).`);
+  throw new BgError(
+    'USAGE',
+    `unknown key "${oneLine(name)}". Use one of: ${KEY_NAMES.join(', ')}, ctrl-<letter> (e.g. ctrl-c), alt-<key> (e.g. alt-x) or one character (e.g. q).`,
+  );
 }
 
 /** The names in a --keys list: 'down down enter' (spaces or commas between). */

@@ -177,7 +177,13 @@ export interface ProcTable {
   bootId(): string;
 }
 
-export const procTable: ProcTable = { list: () => allStats(), stat: readStat, marked: (mark, stats) => markedWith(mark, stats), kill: trySignal, bootId };
+export const procTable: ProcTable = {
+  list: () => allStats(),
+  stat: readStat,
+  marked: (mark, stats) => markedWith(mark, stats),
+  kill: trySignal,
+  bootId,
+};
 
 /**
  * Signal a whole tree: stop it first (SIGSTOP) so nothing forks out from under us, send the
@@ -185,7 +191,12 @@ export const procTable: ProcTable = { list: () => allStats(), stat: readStat, ma
  * Nothing if `leader`'s PID now belongs to another process than the one started at
  * `leaderStartTicks`.
  */
-export function signalTree(leader: number, signal: NodeJS.Signals, leaderStartTicks?: number, table: ProcTable = procTable): ProcStat[] {
+export function signalTree(
+  leader: number,
+  signal: NodeJS.Signals,
+  leaderStartTicks?: number,
+  table: ProcTable = procTable,
+): ProcStat[] {
   const lst = table.stat(leader);
   if (!lst || (leaderStartTicks !== undefined && lst.startTicks !== leaderStartTicks)) return [];
   const seen = new Map<number, ProcStat>();
@@ -210,11 +221,19 @@ export function signalTree(leader: number, signal: NodeJS.Signals, leaderStartTi
  * gone when its start time was to be read, and `startTicks` is only a lower bound of it:
  * then any process on its PID now is a stranger.
  */
-export function sessionMembersOf(leader: number, startTicks: number | undefined, gone = false, stats = allStats()): ProcStat[] {
+export function sessionMembersOf(
+  leader: number,
+  startTicks: number | undefined,
+  gone = false,
+  stats = allStats(),
+): ProcStat[] {
   if (startTicks === undefined) return [];
   const now = stats.find((st) => st.pid === leader);
   if (now && (gone || now.startTicks !== startTicks)) return [];
-  return stats.filter((st) => (st.sid === leader || st.pgid === leader) && st.pid !== leader && st.state !== 'Z' && st.startTicks >= startTicks);
+  return stats.filter(
+    (st) =>
+      (st.sid === leader || st.pgid === leader) && st.pid !== leader && st.state !== 'Z' && st.startTicks >= startTicks,
+  );
 }
 
 /**

@@ -9,7 +9,8 @@ import { howToRun } from '../cli/hints.ts';
 
 export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
   const wanted = ref.trim();
-  if (!wanted) throw new BgError('USAGE', 'the process ID is empty. Give an ID, a unique prefix, or a name from list_processes.');
+  if (!wanted)
+    throw new BgError('USAGE', 'the process ID is empty. Give an ID, a unique prefix, or a name from list_processes.');
   const lower = wanted.toLowerCase();
   const exact = findRecord(doc, lower);
   if (exact) return exact;
@@ -18,10 +19,18 @@ export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
   const matches = doc.processes.filter((p) => p.id.startsWith(lower));
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) {
-    throw new BgError('NOT_FOUND', `no process with ID or name "${oneLine(ref)}" (list them with: ${howToRun('list_processes')}).`);
+    throw new BgError(
+      'NOT_FOUND',
+      `no process with ID or name "${oneLine(ref)}" (list them with: ${howToRun('list_processes')}).`,
+    );
   }
-  const list = matches.map((p) => `  ${p.id}  ${p.name ? `[${oneLine(p.name)}] ` : ''}${oneLine(p.command)}`).join('\n');
-  throw new BgError('AMBIGUOUS', `"${oneLine(ref)}" matches ${matches.length} processes; give more of the ID:\n${list}`);
+  const list = matches
+    .map((p) => `  ${p.id}  ${p.name ? `[${oneLine(p.name)}] ` : ''}${oneLine(p.command)}`)
+    .join('\n');
+  throw new BgError(
+    'AMBIGUOUS',
+    `"${oneLine(ref)}" matches ${matches.length} processes; give more of the ID:\n${list}`,
+  );
 }
 
 /**

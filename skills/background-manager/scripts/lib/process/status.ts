@@ -17,7 +17,20 @@ export type Status =
   | 'exiting'
   | 'unverified';
 
-export const STATUSES: Status[] = ['running', 'orphaned', 'restarting', 'exited', 'stopped', 'timeout', 'failed', 'killed', 'zombie', 'lost', 'exiting', 'unverified'];
+export const STATUSES: Status[] = [
+  'running',
+  'orphaned',
+  'restarting',
+  'exited',
+  'stopped',
+  'timeout',
+  'failed',
+  'killed',
+  'zombie',
+  'lost',
+  'exiting',
+  'unverified',
+];
 
 export interface LiveStatus {
   status: Status;
@@ -25,8 +38,10 @@ export interface LiveStatus {
   exitStatus?: number; // exit code, or 128 + signal number
 }
 
-
-export function exitStatusOf(exitCode: number | null | undefined, signal: string | null | undefined): number | undefined {
+export function exitStatusOf(
+  exitCode: number | null | undefined,
+  signal: string | null | undefined,
+): number | undefined {
   if (typeof exitCode === 'number') return exitCode;
   if (signal) return 128 + (signalNumber(signal) ?? 0);
   return undefined;
@@ -36,7 +51,9 @@ export function liveStatus(rec: ProcessRecord, boot = bootId()): LiveStatus {
   if (rec.legacy) {
     // The Python skill recorded only a PID: a live PID cannot be proven to be ours.
     if (rec.pid && readStat(rec.pid)) return { status: 'unverified', label: 'unverified' };
-    return rec.legacy.status === 'stopped' ? { status: 'stopped', label: 'stopped' } : { status: 'lost', label: 'lost' };
+    return rec.legacy.status === 'stopped'
+      ? { status: 'stopped', label: 'stopped' }
+      : { status: 'lost', label: 'lost' };
   }
   if (rec.ended) {
     const exitStatus = exitStatusOf(rec.exitCode, rec.signal);
@@ -50,14 +67,20 @@ export function liveStatus(rec: ProcessRecord, boot = bootId()): LiveStatus {
   const child = matchIdentity({ pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId }, boot);
   if (child) {
     if (child.state === 'Z') return { status: 'zombie', label: 'zombie' };
-    return supervisorAlive(rec, boot) ? { status: 'running', label: 'running' } : { status: 'orphaned', label: 'orphaned' };
+    return supervisorAlive(rec, boot)
+      ? { status: 'running', label: 'running' }
+      : { status: 'orphaned', label: 'orphaned' };
   }
-  if (supervisorAlive(rec, boot)) return rec.restartingAt ? { status: 'restarting', label: 'restarting' } : { status: 'exiting', label: 'exiting' };
+  if (supervisorAlive(rec, boot))
+    return rec.restartingAt ? { status: 'restarting', label: 'restarting' } : { status: 'exiting', label: 'exiting' };
   return { status: 'lost', label: 'lost' };
 }
 
 export function supervisorAlive(rec: ProcessRecord, boot = bootId()): boolean {
-  const sup = matchIdentity({ pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId }, boot);
+  const sup = matchIdentity(
+    { pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId },
+    boot,
+  );
   return !!sup && sup.state !== 'Z'; // a dead supervisor nobody reaped yet is dead
 }
 
@@ -87,5 +110,7 @@ export function liveNameHolder(doc: StateDoc, name: string, exceptId?: string): 
 
 /** Background jobs the process left running that still are (same PID, start time and boot). */
 export function liveLeftovers(rec: ProcessRecord, boot = bootId()): ProcStat[] {
-  return (rec.leftovers ?? []).map((l) => matchIdentity({ pid: l.pid, startTicks: l.startTicks, bootId: rec.bootId }, boot)).filter((st): st is ProcStat => !!st && st.state !== 'Z');
+  return (rec.leftovers ?? [])
+    .map((l) => matchIdentity({ pid: l.pid, startTicks: l.startTicks, bootId: rec.bootId }, boot))
+    .filter((st): st is ProcStat => !!st && st.state !== 'Z');
 }

@@ -24,7 +24,13 @@ export type StopOutcome =
   | { already: true; rec: ProcessRecord; leftovers?: LeftoversStopped }
   | { already: false; result: StopResult; rec: ProcessRecord; note?: string; joined?: StopReason }; // note: how the stop went around the supervisor; joined: why a stop already under way was made
 
-export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number, reason: StopReason = 'stop'): Promise<StopOutcome> {
+export async function stopProcess(
+  ctx: Context,
+  rec: ProcessRecord,
+  signal: NodeJS.Signals,
+  timeoutMs: number,
+  reason: StopReason = 'stop',
+): Promise<StopOutcome> {
   const st = liveStatus(rec);
   if (st.status === 'unverified') {
     throw new BgError(
@@ -34,13 +40,20 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
   }
   if (!isLive(rec)) {
     const left = liveLeftovers(rec);
-    return left.length ? { already: true, rec, leftovers: await stopLeftovers(ctx, rec, left, signal, timeoutMs) } : { already: true, rec };
+    return left.length
+      ? { already: true, rec, leftovers: await stopLeftovers(ctx, rec, left, signal, timeoutMs) }
+      : { already: true, rec };
   }
   if (!ctx.unlocked) throw new BgError('DAMAGED', 'key.json is missing; cannot talk to the supervisor.');
   if (rec.socket && supervisorAlive(rec)) {
     let reply: Reply;
     try {
-      reply = await requestControl(rec.socket, ctx.unlocked.keys.control, { type: 'stop', signal, timeoutMs, reason }, timeoutMs + 15_000);
+      reply = await requestControl(
+        rec.socket,
+        ctx.unlocked.keys.control,
+        { type: 'stop', signal, timeoutMs, reason },
+        timeoutMs + 15_000,
+      );
     } catch (err) {
       if (!(err instanceof Unanswered)) throw err;
       return { already: false, ...(await stopAroundSupervisor(ctx, rec, signal, timeoutMs, reason, err)) };
@@ -54,9 +67,23 @@ export async function stopProcess(ctx: Context, rec: ProcessRecord, signal: Node
 
 // An ended process's background jobs (and what they started): signal, grace period, SIGKILL;
 // then they are forgotten.
-async function stopLeftovers(ctx: Context, rec: ProcessRecord, left: ProcStat[], signal: NodeJS.Signals, timeoutMs: number): Promise<LeftoversStopped> {
-  const names = left.map((st) => `PID ${st.pid} (${commOf(st.pid) ?? rec.leftovers!.find((l) => l.pid === st.pid)?.name ?? '?'})`).join(', ');
-  const { killed } = await terminateTree({ roots: left, signal, graceMs: timeoutMs, bootId: rec.bootId, mark: rec.treeMark });
+async function stopLeftovers(
+  ctx: Context,
+  rec: ProcessRecord,
+  left: ProcStat[],
+  signal: NodeJS.Signals,
+  timeoutMs: number,
+): Promise<LeftoversStopped> {
+  const names = left
+    .map((st) => `PID ${st.pid} (${commOf(st.pid) ?? rec.leftovers!.find((l) => l.pid === st.pid)?.name ?? '?'})`)
+    .join(', ');
+  const { killed } = await terminateTree({
+    roots: left,
+    signal,
+    graceMs: timeoutMs,
+    bootId: rec.bootId,
+    mark: rec.treeMark,
+  });
   const endedBy = killed.length ? 'SIGKILL' : signal;
   await ctx.store.update((doc) => {
     const r = findRecord(doc, rec.id);
@@ -68,10 +95,21 @@ async function stopLeftovers(ctx: Context, rec: ProcessRecord, left: ProcStat[],
 // The supervisor lives but did not answer before the stop was asked of it: end it (verified by
 // its start time), so that it cannot restart the command or record something else, then stop
 // the process without it. Whatever the command prints from then on is not logged.
-async function stopAroundSupervisor(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number, reason: StopReason, why: Unanswered) {
+async function stopAroundSupervisor(
+  ctx: Context,
+  rec: ProcessRecord,
+  signal: NodeJS.Signals,
+  timeoutMs: number,
+  reason: StopReason,
+  why: Unanswered,
+) {
   const sup = matchIdentity({ pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId });
   if (sup) trySignal(sup.pid, 'SIGKILL');
-  if (!(await waitFor(() => !supervisorAlive(rec), 10_000))) throw new BgError('SUPERVISOR', `${why.message} Its supervisor (PID ${rec.supervisorPid}) did not end on SIGKILL either; nothing was stopped.`);
+  if (!(await waitFor(() => !supervisorAlive(rec), 10_000)))
+    throw new BgError(
+      'SUPERVISOR',
+      `${why.message} Its supervisor (PID ${rec.supervisorPid}) did not end on SIGKILL either; nothing was stopped.`,
+    );
   const done = await stopWithoutSupervisor(ctx, rec, signal, timeoutMs, reason);
   const note = `its supervisor (PID ${rec.supervisorPid}) did not answer (${why.message.replace(/\.$/, '')}); ended it and stopped the process directly, so its last output may be missing from the log`;
   return { ...done, note };
@@ -79,12 +117,19 @@ async function stopAroundSupervisor(ctx: Context, rec: ProcessRecord, signal: No
 
 // A control socket file left by a supervisor that could not remove it (it was killed).
 function removeSocket(ctx: Context, rec: ProcessRecord): void {
-  if (rec.socket && path.dirname(rec.socket) === path.join(path.resolve(ctx.dataDir), 'run')) fs.rmSync(rec.socket, { force: true });
+  if (rec.socket && path.dirname(rec.socket) === path.join(path.resolve(ctx.dataDir), 'run'))
+    fs.rmSync(rec.socket, { force: true });
 }
 
 // The supervisor died (killed, crashed): signal the verified child's tree from here and
 // record the end ourselves, since nobody else will.
-async function stopWithoutSupervisor(ctx: Context, rec: ProcessRecord, signal: NodeJS.Signals, timeoutMs: number, reason: StopReason): Promise<{ result: StopResult; rec: ProcessRecord }> {
+async function stopWithoutSupervisor(
+  ctx: Context,
+  rec: ProcessRecord,
+  signal: NodeJS.Signals,
+  timeoutMs: number,
+  reason: StopReason,
+): Promise<{ result: StopResult; rec: ProcessRecord }> {
   const boot = bootId();
   const ident = { pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId };
   const child = () => matchIdentity(ident, boot);

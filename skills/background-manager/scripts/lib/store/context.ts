@@ -22,7 +22,10 @@ export function openContext(opts: { create: boolean }, env: NodeJS.ProcessEnv = 
   const dataDir = dataDirFromEnv(env);
   try {
     if (!fs.statSync(dataDir).isDirectory()) {
-      throw new BgError('STORAGE', `data dir ${dataDir} is not a folder. Set BG_DATA_DIR to a folder (one that does not exist yet is made).`);
+      throw new BgError(
+        'STORAGE',
+        `data dir ${dataDir} is not a folder. Set BG_DATA_DIR to a folder (one that does not exist yet is made).`,
+      );
     }
   } catch (err) {
     if (err instanceof BgError) throw err;
@@ -32,7 +35,9 @@ export function openContext(opts: { create: boolean }, env: NodeJS.ProcessEnv = 
   const unlocked = unlock(dataDir, password, opts);
   if (unlocked && isNotUtf8(password)) {
     // Made before such passwords were refused: it opens, but so would other bad bytes.
-    process.stderr.write(`note: BG_PASSWORD is not valid UTF-8, so other passwords with bad bytes in the same places open this data too. Set a valid one: BG_NEW_PASSWORD='a long passphrase' ${howToRun('change_password')}\n`);
+    process.stderr.write(
+      `note: BG_PASSWORD is not valid UTF-8, so other passwords with bad bytes in the same places open this data too. Set a valid one: BG_NEW_PASSWORD='a long passphrase' ${howToRun('change_password')}\n`,
+    );
   }
   return { dataDir, password, unlocked, store: new StateStore({ dataDir, keys: unlocked?.keys, password }) };
 }

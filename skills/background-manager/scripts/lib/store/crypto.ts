@@ -48,7 +48,13 @@ export function useTestKdfCost(iterations: number | undefined): void {
 
 export function derivePasswordKey(password: string, salt: Buffer, iterations: number): Buffer {
   const pre = (globalThis as { [KEK_PREFETCH]?: KekPrefetch })[KEK_PREFETCH];
-  if (testIterations === undefined && pre?.key?.length === KEY_BYTES && pre.password === password && pre.iterations === iterations && Buffer.from(pre.salt, 'base64').equals(salt)) {
+  if (
+    testIterations === undefined &&
+    pre?.key?.length === KEY_BYTES &&
+    pre.password === password &&
+    pre.iterations === iterations &&
+    Buffer.from(pre.salt, 'base64').equals(salt)
+  ) {
     return Buffer.from(pre.key);
   }
   return pbkdf2Sync(Buffer.from(password, 'utf8'), salt, testIterations ?? iterations, KEY_BYTES, 'sha256');

@@ -61,7 +61,10 @@ export function writeAll(fd: number, buf: Uint8Array, position?: number): void {
  * returns its path. The caller renames it over `file` (and removes it if it does not).
  */
 export function writeTempBeside(file: string, data: Uint8Array): string {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   let fd: number | undefined;
   try {
     fd = openNewFile(tmp);

@@ -32,7 +32,10 @@ interface Entry {
 export function cacheTtl(env: NodeJS.ProcessEnv = process.env): number {
   const ttl = keyCacheTtl(env);
   if (Number.isNaN(ttl)) {
-    throw new BgError('USAGE', `BG_KEY_CACHE="${oneLine(String(env.BG_KEY_CACHE))}" is not off or a number of seconds (0-${MAX_TTL_SECONDS}). Unset it for the default (600), or set BG_KEY_CACHE=off.`);
+    throw new BgError(
+      'USAGE',
+      `BG_KEY_CACHE="${oneLine(String(env.BG_KEY_CACHE))}" is not off or a number of seconds (0-${MAX_TTL_SECONDS}). Unset it for the default (600), or set BG_KEY_CACHE=off.`,
+    );
   }
   return ttl;
 }
@@ -43,7 +46,11 @@ const ENTRY_ITERATIONS = 10_000;
 
 function entryKeys(password: string, salt: Buffer): SubKeys {
   const k = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, ENTRY_ITERATIONS, KEY_BYTES, 'sha256');
-  return { enc: hkdf(k, 'background-manager key cache encryption'), mac: hkdf(k, 'background-manager key cache authentication'), control: Buffer.alloc(0) };
+  return {
+    enc: hkdf(k, 'background-manager key cache encryption'),
+    mac: hkdf(k, 'background-manager key cache authentication'),
+    control: Buffer.alloc(0),
+  };
 }
 
 // What an entry is bound to: this data dir, and the key in its key.json: the KDF parameters
@@ -52,7 +59,11 @@ function entryKeys(password: string, salt: Buffer): SubKeys {
 function aadOf(dataDir: string, keyFileRaw: Uint8Array): Buffer {
   let identity: string;
   try {
-    const k = JSON.parse(Buffer.from(keyFileRaw).toString('utf8')) as { version?: unknown; kdf?: unknown; wrappedKey?: unknown };
+    const k = JSON.parse(Buffer.from(keyFileRaw).toString('utf8')) as {
+      version?: unknown;
+      kdf?: unknown;
+      wrappedKey?: unknown;
+    };
     identity = JSON.stringify([k.version, k.kdf, k.wrappedKey]);
   } catch {
     identity = Buffer.from(keyFileRaw).toString('base64');
@@ -76,7 +87,8 @@ export function unsafeCacheDir(dir: string, make: boolean): string | undefined {
   try {
     st = fs.lstatSync(dir);
   } catch (err) {
-    if (!isErrno(err, 'ENOENT') || !make) return isErrno(err, 'ENOENT') ? 'missing' : `unreadable (${(err as Error).message})`;
+    if (!isErrno(err, 'ENOENT') || !make)
+      return isErrno(err, 'ENOENT') ? 'missing' : `unreadable (${(err as Error).message})`;
     try {
       fs.mkdirSync(dir, { mode: 0o700 });
     } catch (e) {
@@ -98,7 +110,9 @@ let warned = false;
 function warn(dir: string, why: string): void {
   if (warned) return; // once per call
   warned = true;
-  process.stderr.write(`note: the key cache is not used: ${dir} is ${why}. If it is yours, remove it (it is made again, 0700); else set BG_KEY_CACHE=off.\n`);
+  process.stderr.write(
+    `note: the key cache is not used: ${dir} is ${why}. If it is yours, remove it (it is made again, 0700); else set BG_KEY_CACHE=off.\n`,
+  );
 }
 
 /** Delete expired entries (every call does it: a cache that is not used soon goes away). */
@@ -121,7 +135,12 @@ function sweep(dir: string, ttlMs: number, now: number): void {
 }
 
 /** The data key from a fresh entry for this data dir, key.json and password, else undefined. */
-export function cachedDataKey(dataDir: string, keyFileRaw: Uint8Array, password: string, env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
+export function cachedDataKey(
+  dataDir: string,
+  keyFileRaw: Uint8Array,
+  password: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Buffer | undefined {
   const ttl = cacheTtl(env);
   if (ttl === 0) return undefined;
   const dir = keyCacheDir(env);
@@ -143,7 +162,11 @@ export function cachedDataKey(dataDir: string, keyFileRaw: Uint8Array, password:
   try {
     const e = JSON.parse(raw) as Entry;
     if (e.format !== FORMAT || e.version !== 2) return undefined;
-    const key = open(entryKeys(password, Buffer.from(e.salt, 'base64')), aadOf(dataDir, keyFileRaw), Buffer.from(e.sealed, 'base64'));
+    const key = open(
+      entryKeys(password, Buffer.from(e.salt, 'base64')),
+      aadOf(dataDir, keyFileRaw),
+      Buffer.from(e.sealed, 'base64'),
+    );
     if (!key || key.length !== KEY_BYTES) return undefined; // another password or key.json: a miss
     fs.utimesSync(file, now / 1000, now / 1000); // last use: the entry lives on
     return key;
@@ -153,7 +176,13 @@ export function cachedDataKey(dataDir: string, keyFileRaw: Uint8Array, password:
 }
 
 /** Leave the data key for the next calls (nothing happens when the cache is off or unsafe). */
-export function cacheDataKey(dataDir: string, keyFileRaw: Uint8Array, password: string, dataKey: Buffer, env: NodeJS.ProcessEnv = process.env): void {
+export function cacheDataKey(
+  dataDir: string,
+  keyFileRaw: Uint8Array,
+  password: string,
+  dataKey: Buffer,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   if (cacheTtl(env) === 0) return;
   const dir = keyCacheDir(env);
   const why = unsafeCacheDir(dir, true);
@@ -162,7 +191,12 @@ export function cacheDataKey(dataDir: string, keyFileRaw: Uint8Array, password: 
     return;
   }
   const salt = randomBytes(16);
-  const entry: Entry = { format: FORMAT, version: 2, salt: salt.toString('base64'), sealed: seal(entryKeys(password, salt), aadOf(dataDir, keyFileRaw), dataKey).toString('base64') };
+  const entry: Entry = {
+    format: FORMAT,
+    version: 2,
+    salt: salt.toString('base64'),
+    sealed: seal(entryKeys(password, salt), aadOf(dataDir, keyFileRaw), dataKey).toString('base64'),
+  };
   const file = keyCacheEntry(dataDir, env);
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {

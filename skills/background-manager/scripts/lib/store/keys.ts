@@ -76,7 +76,11 @@ export function checkNewPassword(password: string, name = 'BG_NEW_PASSWORD'): vo
 }
 
 function wrapKeys(kek: Buffer): SubKeys {
-  return { enc: hkdf(kek, 'background-manager key wrap encryption'), mac: hkdf(kek, 'background-manager key wrap authentication'), control: Buffer.alloc(0) };
+  return {
+    enc: hkdf(kek, 'background-manager key wrap encryption'),
+    mac: hkdf(kek, 'background-manager key wrap authentication'),
+    control: Buffer.alloc(0),
+  };
 }
 
 function checksumOf(k: Omit<KeyFile, 'checksum'>): string {
@@ -88,34 +92,51 @@ function checksumOf(k: Omit<KeyFile, 'checksum'>): string {
 export function makeKeyFile(password: string, dataKey: Buffer, iterations = DEFAULT_ITERATIONS): KeyFile {
   const salt = randomBytes(SALT_BYTES);
   const kek = derivePasswordKey(password, salt, iterations);
-  const params = { format: KEY_FORMAT, version: 2 as const, kdf: { algorithm: 'pbkdf2-sha256' as const, iterations, salt: salt.toString('base64') } };
+  const params = {
+    format: KEY_FORMAT,
+    version: 2 as const,
+    kdf: { algorithm: 'pbkdf2-sha256' as const, iterations, salt: salt.toString('base64') },
+  };
   const body = { ...params, wrappedKey: seal(wrapKeys(kek), wrapAad(params), dataKey).toString('base64') };
   return { ...body, checksum: checksumOf(body) };
 }
 
 // base64 that decodes to exactly `n` bytes and is written the one way Node writes it.
 function isBase64Of(text: unknown, n: number): boolean {
-  return typeof text === 'string' && Buffer.from(text, 'base64').length === n && Buffer.from(text, 'base64').toString('base64') === text;
+  return (
+    typeof text === 'string' &&
+    Buffer.from(text, 'base64').length === n &&
+    Buffer.from(text, 'base64').toString('base64') === text
+  );
 }
 
 function parseKeyFile(file: string, raw: Buffer): KeyFile {
   const damaged = (why: string) =>
-    new BgError('DAMAGED', `${file} is damaged (${why}). Restore it from a backup; without it the data cannot be decrypted.`);
+    new BgError(
+      'DAMAGED',
+      `${file} is damaged (${why}). Restore it from a backup; without it the data cannot be decrypted.`,
+    );
   const altered = (why: string) =>
-    new BgError('DAMAGED', `${file} was altered: ${why}, which background-manager never writes. Restore key.json from a backup; without it the data cannot be decrypted.`);
+    new BgError(
+      'DAMAGED',
+      `${file} was altered: ${why}, which background-manager never writes. Restore key.json from a backup; without it the data cannot be decrypted.`,
+    );
   let k: KeyFile;
   try {
     k = JSON.parse(raw.toString('utf8'));
   } catch {
     throw damaged('not valid JSON');
   }
-  if (k?.format !== KEY_FORMAT || (k.version !== 1 && k.version !== 2) || k.kdf?.algorithm !== 'pbkdf2-sha256') throw damaged('unknown format');
+  if (k?.format !== KEY_FORMAT || (k.version !== 1 && k.version !== 2) || k.kdf?.algorithm !== 'pbkdf2-sha256')
+    throw damaged('unknown format');
   if (!Number.isInteger(k.kdf.iterations) || k.kdf.iterations < 1) throw damaged('bad iteration count');
   if (checksumOf(k) !== k.checksum) throw damaged('checksum mismatch');
   // The checksum is no secret: a hostile edit recomputes it. Refuse what we never write.
   const n = k.kdf.iterations;
   if (n < MIN_ITERATIONS || n > MAX_ITERATIONS) {
-    throw altered(`its kdf.iterations ${n} is outside ${MIN_ITERATIONS.toLocaleString('en-US')} to ${MAX_ITERATIONS.toLocaleString('en-US')}`);
+    throw altered(
+      `its kdf.iterations ${n} is outside ${MIN_ITERATIONS.toLocaleString('en-US')} to ${MAX_ITERATIONS.toLocaleString('en-US')}`,
+    );
   }
   if (!isBase64Of(k.kdf.salt, SALT_BYTES)) throw altered(`its kdf.salt is not ${SALT_BYTES} bytes of base64`);
   if (!isBase64Of(k.wrappedKey, WRAPPED_BYTES)) throw altered(`its wrappedKey is not ${WRAPPED_BYTES} bytes of base64`);
@@ -230,13 +251,21 @@ function quietly<T>(use: () => T): T | undefined {
 }
 
 export function noKeyToChange(file: string): BgError {
-  return new BgError('NOT_FOUND', `${file} does not exist: nothing is encrypted yet, so there is no password to change.`);
+  return new BgError(
+    'NOT_FOUND',
+    `${file} does not exist: nothing is encrypted yet, so there is no password to change.`,
+  );
 }
 
 // Re-wrap the data key under a new password (as version 2); no other file changes. Under
 // `lock` (the state lock, which also guards key.json) the file is replaced only while the lock
 // is ours. What key.json vouches for besides the key (the state generation) is kept.
-export function rewrapKey(dataDir: string, oldPassword: string, newPassword: string, opts: { iterations?: number; lock?: HeldLock } = {}): void {
+export function rewrapKey(
+  dataDir: string,
+  oldPassword: string,
+  newPassword: string,
+  opts: { iterations?: number; lock?: HeldLock } = {},
+): void {
   checkNewPassword(newPassword);
   const file = path.join(dataDir, KEY_FILE);
   const raw = readIfExists(file);
@@ -244,7 +273,10 @@ export function rewrapKey(dataDir: string, oldPassword: string, newPassword: str
   const k = parseKeyFile(file, raw);
   const dataKey = unwrapKeyFile(file, k, oldPassword);
   const { state } = JSON.parse(raw.toString('utf8')) as { state?: unknown };
-  const next = { ...makeKeyFile(newPassword, dataKey, opts.iterations ?? k.kdf.iterations), ...(state === undefined ? {} : { state }) };
+  const next = {
+    ...makeKeyFile(newPassword, dataKey, opts.iterations ?? k.kdf.iterations),
+    ...(state === undefined ? {} : { state }),
+  };
   const bytes = Buffer.from(JSON.stringify(next, null, 2) + '\n');
   if (opts.lock) opts.lock.replace(file, bytes, () => !!readIfExists(file)?.equals(raw));
   else replaceFileAtomic(file, bytes);
@@ -283,7 +315,13 @@ export function readStateFloor(dataDir: string, keys: SubKeys): StateFloor {
   }
   if (state === undefined) return { generation: 0, raw };
   const g = state?.generation;
-  if (typeof g !== 'number' || !Number.isSafeInteger(g) || g < 0 || typeof state.mac !== 'string' || !macEqual(Buffer.from(state.mac, 'base64'), Buffer.from(generationMac(keys, g), 'base64'))) {
+  if (
+    typeof g !== 'number' ||
+    !Number.isSafeInteger(g) ||
+    g < 0 ||
+    typeof state.mac !== 'string' ||
+    !macEqual(Buffer.from(state.mac, 'base64'), Buffer.from(generationMac(keys, g), 'base64'))
+  ) {
     throw new BgError(
       'DAMAGED',
       `${file}'s "state" entry (the state generation it vouches for) failed its check: it was altered or written under another key. Restore key.json from a backup, or delete its "state" entry to trust processes.json.enc as it is.`,

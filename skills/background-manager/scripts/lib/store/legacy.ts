@@ -57,7 +57,11 @@ export function parseLegacyState(text: string): LegacyEntry[] | undefined {
   } catch {
     return undefined;
   }
-  const list = Array.isArray(doc) ? doc : doc && typeof doc === 'object' ? Object.entries(doc as Record<string, unknown>).map(([k, v]) => ({ id: k, ...(v as object) })) : undefined;
+  const list = Array.isArray(doc)
+    ? doc
+    : doc && typeof doc === 'object'
+      ? Object.entries(doc as Record<string, unknown>).map(([k, v]) => ({ id: k, ...(v as object) }))
+      : undefined;
   if (!list) return undefined;
   const out: LegacyEntry[] = [];
   for (const e of list as Record<string, unknown>[]) {

@@ -30,7 +30,10 @@ const lockFs = {
 /** A writer found, right before replacing a file, that another call had taken its lock over. */
 export class LockLostError extends BgError {
   constructor(file: string, why: string) {
-    super('STORAGE', `${file} was not written: this call stalled for longer than the lock's ${STALE_MS / 1000} s and another call took the lock over (${why}). Nothing was lost; run it again.`);
+    super(
+      'STORAGE',
+      `${file} was not written: this call stalled for longer than the lock's ${STALE_MS / 1000} s and another call took the lock over (${why}). Nothing was lost; run it again.`,
+    );
   }
 }
 
@@ -77,7 +80,11 @@ function dropUnwrittenToken(ownerFile: string, token: string): boolean {
  * than 15 s is taken over; a waiter retries for about 20 s before giving up. `guards` names
  * other files of the same folder that are replaced only under this lock.
  */
-export async function withLock<T>(file: string, fn: (lock: HeldLock) => T | Promise<T>, opts: { guards?: string[] } = {}): Promise<T> {
+export async function withLock<T>(
+  file: string,
+  fn: (lock: HeldLock) => T | Promise<T>,
+  opts: { guards?: string[] } = {},
+): Promise<T> {
   const dir = path.dirname(file);
   let release: () => Promise<void>;
   let compromised: string | undefined;
@@ -102,7 +109,11 @@ export async function withLock<T>(file: string, fn: (lock: HeldLock) => T | Prom
     });
   } catch (err) {
     if (isErrno(err, 'ELOCKED')) {
-      throw new BgError('STORAGE', `${file} stayed locked by another call; try again (a lock older than 15 s is taken over).`, { cause: err });
+      throw new BgError(
+        'STORAGE',
+        `${file} stayed locked by another call; try again (a lock older than 15 s is taken over).`,
+        { cause: err },
+      );
     }
     throw storageError(`${file}.lock`, err);
   }

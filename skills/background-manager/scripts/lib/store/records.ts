@@ -15,11 +15,40 @@ export function findRecord(doc: StateDoc, id: string): ProcessRecord | undefined
 /** What a supervisor records of a run it starts (the rest of ProcessRecord comes later). */
 export type RunFields = Pick<
   ProcessRecord,
-  'command' | 'argv' | 'cwd' | 'pty' | 'pid' | 'startTicks' | 'bootId' | 'supervisorPid' | 'supervisorStartTicks' | 'socket' | 'treeMark' | 'startedAt' | 'maxLogSize' | 'restart' | 'name' | 'env' | 'timeoutSec' | 'ready'
+  | 'command'
+  | 'argv'
+  | 'cwd'
+  | 'pty'
+  | 'pid'
+  | 'startTicks'
+  | 'bootId'
+  | 'supervisorPid'
+  | 'supervisorStartTicks'
+  | 'socket'
+  | 'treeMark'
+  | 'startedAt'
+  | 'maxLogSize'
+  | 'restart'
+  | 'name'
+  | 'env'
+  | 'timeoutSec'
+  | 'ready'
 >;
 
 // How the previous run of a reused record ended, and its restarts: a new run starts without them.
-const PREVIOUS_RUN = ['ended', 'exitCode', 'signal', 'endedAt', 'stopRequest', 'restartingAt', 'gaveUp', 'lastExit', 'restarts', 'logEnd', 'restartClaim'] as const;
+const PREVIOUS_RUN = [
+  'ended',
+  'exitCode',
+  'signal',
+  'endedAt',
+  'stopRequest',
+  'restartingAt',
+  'gaveUp',
+  'lastExit',
+  'restarts',
+  'logEnd',
+  'restartClaim',
+] as const;
 
 /**
  * Record a new run: under `reuseId` (restart_process: same ID, its log continued, the earlier
@@ -38,7 +67,17 @@ export function registerRun(doc: StateDoc, run: RunFields, reuseId?: string): Pr
     do newId = randomBytes(4).toString('hex');
     while (findRecord(doc, newId));
     // logVersion 2: every segment of this log is chained (a v1 segment would be a downgrade).
-    rec = { id: newId, command: '', argv: [], cwd: '', pty: true, pid: 0, startedAt: '', logFile: path.join('logs', `${newId}.log.enc`), logVersion: 2 };
+    rec = {
+      id: newId,
+      command: '',
+      argv: [],
+      cwd: '',
+      pty: true,
+      pid: 0,
+      startedAt: '',
+      logFile: path.join('logs', `${newId}.log.enc`),
+      logVersion: 2,
+    };
     doc.processes.push(rec);
   }
   const { name, env, timeoutSec, ready, ...always } = run;
@@ -51,7 +90,11 @@ export function registerRun(doc: StateDoc, run: RunFields, reuseId?: string): Pr
 }
 
 /** Record how the process ended: it no longer counts as running, and is not about to restart. */
-export function recordEnd(rec: ProcessRecord, exit: { exitCode: number | null; signal: string | null }, at = new Date()): void {
+export function recordEnd(
+  rec: ProcessRecord,
+  exit: { exitCode: number | null; signal: string | null },
+  at = new Date(),
+): void {
   rec.ended = true;
   rec.exitCode = exit.exitCode;
   rec.signal = exit.signal;

@@ -173,7 +173,11 @@ export class StateStore {
     try {
       const { generation: floor, raw } = readStateFloor(this.dataDir, keys);
       if (!raw || floor >= generation) return;
-      lock.replace(path.join(this.dataDir, KEY_FILE), withStateFloor(raw, keys, generation), () => !!readIfExists(path.join(this.dataDir, KEY_FILE))?.equals(raw));
+      lock.replace(
+        path.join(this.dataDir, KEY_FILE),
+        withStateFloor(raw, keys, generation),
+        () => !!readIfExists(path.join(this.dataDir, KEY_FILE))?.equals(raw),
+      );
     } catch {
       /* see above */
     }
@@ -192,7 +196,10 @@ export class StateStore {
     if (!raw) return { doc: emptyDoc(), legacy: false, floor };
     if (isOpensslFile(raw)) return { doc: this.readLegacy(raw), legacy: true, raw, floor };
     if (!this.keys) {
-      throw new BgError('DAMAGED', `${this.file} exists but the key file ${path.join(this.dataDir, 'key.json')} is missing. Restore key.json from a backup.`);
+      throw new BgError(
+        'DAMAGED',
+        `${this.file} exists but the key file ${path.join(this.dataDir, 'key.json')} is missing. Restore key.json from a backup.`,
+      );
     }
     const doc = decodeState(this.file, this.keys, raw);
     if ((doc.generation ?? 0) < floor) throw rolledBack(this.file, doc.generation ?? 0, floor);
@@ -200,7 +207,11 @@ export class StateStore {
   }
 
   private readLegacy(raw: Buffer): StateDoc {
-    if (this.password === undefined) throw new BgError('NO_PASSWORD', `${this.file} is in the Python skill's format; BG_PASSWORD is needed to read it.`);
+    if (this.password === undefined)
+      throw new BgError(
+        'NO_PASSWORD',
+        `${this.file} is in the Python skill's format; BG_PASSWORD is needed to read it.`,
+      );
     const plain = decryptOpenssl(raw, this.password);
     const entries = plain && plain.complete ? parseLegacyState(plain.data.toString('utf8')) : undefined;
     if (!entries) {
@@ -223,24 +234,28 @@ export class StateStore {
     const keys = this.keys;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await withLock(this.file, async (lock) => {
-          const { doc, legacy, raw, floor } = this.readRaw();
-          const result = await fn(doc);
-          if (legacy) {
-            const backup = this.file + LEGACY_BACKUP_SUFFIX;
-            if (!fs.existsSync(backup)) fs.linkSync(this.file, backup);
-          }
-          // Past key.json's too: a state file moved away (to start afresh) restarts from there.
-          doc.generation = Math.max(doc.generation ?? 0, floor) + 1;
-          // Nobody else wrote since we read (a lost lock shows here): the same bytes, or still none.
-          const unchanged = () => {
-            const now = readIfExists(this.file);
-            return raw ? !!now?.equals(raw) : now === undefined;
-          };
-          lock.replace(this.file, encodeState(keys, doc), unchanged);
-          this.raiseFloor(lock, keys, doc.generation);
-          return result;
-        }, { guards: [KEY_FILE] });
+        return await withLock(
+          this.file,
+          async (lock) => {
+            const { doc, legacy, raw, floor } = this.readRaw();
+            const result = await fn(doc);
+            if (legacy) {
+              const backup = this.file + LEGACY_BACKUP_SUFFIX;
+              if (!fs.existsSync(backup)) fs.linkSync(this.file, backup);
+            }
+            // Past key.json's too: a state file moved away (to start afresh) restarts from there.
+            doc.generation = Math.max(doc.generation ?? 0, floor) + 1;
+            // Nobody else wrote since we read (a lost lock shows here): the same bytes, or still none.
+            const unchanged = () => {
+              const now = readIfExists(this.file);
+              return raw ? !!now?.equals(raw) : now === undefined;
+            };
+            lock.replace(this.file, encodeState(keys, doc), unchanged);
+            this.raiseFloor(lock, keys, doc.generation);
+            return result;
+          },
+          { guards: [KEY_FILE] },
+        );
       } catch (err) {
         // We stalled past the lock's stale time and another call wrote meanwhile: our change
         // was made to an old copy, so make it again on the state as it is now.
@@ -271,7 +286,12 @@ export function newCursorOf(rec: ProcessRecord, view: string | undefined): NewCu
 }
 
 /** Record where a get_logs --new read of `view` stopped, so the next one goes on from there. */
-export async function saveNewCursor(store: StateStore, id: string, view: string | undefined, end: NewCursor): Promise<void> {
+export async function saveNewCursor(
+  store: StateStore,
+  id: string,
+  view: string | undefined,
+  end: NewCursor,
+): Promise<void> {
   await store.update((doc) => {
     const r = findRecord(doc, id);
     if (!r) return;

@@ -21,7 +21,9 @@ function hostNames(bound: string): string[] {
   if (bound === '127.0.0.1' || bound === 'localhost') return ['127.0.0.1', 'localhost'];
   if (bound === '::1') return ['[::1]', 'localhost'];
   if (bound === '0.0.0.0' || bound === '::') {
-    const addrs = Object.values(os.networkInterfaces()).flat().filter((a) => !!a);
+    const addrs = Object.values(os.networkInterfaces())
+      .flat()
+      .filter((a) => !!a);
     return ['localhost', os.hostname(), ...addrs.map((a) => (a!.family === 'IPv6' ? `[${a!.address}]` : a!.address))];
   }
   return [bound.includes(':') ? `[${bound}]` : bound];
@@ -45,12 +47,14 @@ function sameToken(a: Access, given: string | undefined): boolean {
 /** Host and Origin name this server (checked on every request, the open page too). */
 export function checkOrigin(a: Access, req: http.IncomingMessage): Verdict {
   const host = (req.headers.host ?? '').toLowerCase();
-  if (!a.hosts.has(host)) return { ok: false, status: 403, why: 'this server answers only to its own address (Host header refused)' };
+  if (!a.hosts.has(host))
+    return { ok: false, status: 403, why: 'this server answers only to its own address (Host header refused)' };
   const origin = req.headers.origin;
   if (origin !== undefined && !(origin.startsWith('http://') && a.hosts.has(origin.slice(7).toLowerCase()))) {
     return { ok: false, status: 403, why: 'requests from other origins are refused' };
   }
-  if (req.headers['sec-fetch-site'] === 'cross-site') return { ok: false, status: 403, why: 'cross-site requests are refused' };
+  if (req.headers['sec-fetch-site'] === 'cross-site')
+    return { ok: false, status: 403, why: 'cross-site requests are refused' };
   return { ok: true };
 }
 

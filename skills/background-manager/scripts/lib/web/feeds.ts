@@ -31,7 +31,19 @@ export function sendEvent(res: http.ServerResponse, event: string, data: unknown
 
 /** A process as the page shows it: what list_processes shows, nothing internal. */
 function viewOf({ p, s, ports }: Listed) {
-  return { id: p.id, name: p.name ?? null, pid: p.pid, status: s.status, label: s.label, command: p.command, pty: p.pty, ports, restarts: p.restarts ?? 0, startedAt: p.startedAt, endedAt: p.endedAt ?? null };
+  return {
+    id: p.id,
+    name: p.name ?? null,
+    pid: p.pid,
+    status: s.status,
+    label: s.label,
+    command: p.command,
+    pty: p.pty,
+    ports,
+    restarts: p.restarts ?? 0,
+    startedAt: p.startedAt,
+    endedAt: p.endedAt ?? null,
+  };
 }
 
 /** The process list, pushed to every open page when it changes. */
@@ -119,7 +131,12 @@ function stillWriting(ctx: Context, id: string): boolean {
   }
 }
 
-const lineJson = (l: Line) => ({ t: l.time, s: l.stream, x: lineText(l, false), ...(l.complete || l.stream === 'input' ? {} : { p: true }) });
+const lineJson = (l: Line) => ({
+  t: l.time,
+  s: l.stream,
+  x: lineText(l, false),
+  ...(l.complete || l.stream === 'input' ? {} : { p: true }),
+});
 
 /**
  * A process's last `n` lines (every stream: the page filters), then each new one as it
@@ -137,7 +154,17 @@ export async function streamLog(ctx: Context, rec: ProcessRecord, n: number, res
     if (!gone) sendEvent(res, 'lines', [lineJson(l)]);
     return !gone;
   };
-  const end = await follow({ activeFile: logFileOf(ctx.dataDir, rec), reader, from: sel.end, open: sel.open, shown: sel.open, running: () => !gone && stillWriting(ctx, rec.id), onLine: send, onPartial: send, partialQuietMs: 0 });
+  const end = await follow({
+    activeFile: logFileOf(ctx.dataDir, rec),
+    reader,
+    from: sel.end,
+    open: sel.open,
+    shown: sel.open,
+    running: () => !gone && stillWriting(ctx, rec.id),
+    onLine: send,
+    onPartial: send,
+    partialQuietMs: 0,
+  });
   if (!gone) sendEvent(res, 'end', end.end);
 }
 

@@ -65,12 +65,19 @@ export function isDetachedDashboard(argv: readonly string[]): boolean {
   };
   const own = real(path.join(skillRoot(), 'dist', 'dashboard.mjs'));
   const nodeReal = real(node);
-  return own !== undefined && real(script) === own && nodeReal !== undefined && (nodeReal === real(process.execPath) || path.basename(nodeReal) === 'node');
+  return (
+    own !== undefined &&
+    real(script) === own &&
+    nodeReal !== undefined &&
+    (nodeReal === real(process.execPath) || path.basename(nodeReal) === 'node')
+  );
 }
 
 /** `argv` (node, dashboard.mjs, its options) with `--handoff name` in place of any it had. */
 export function withHandoff(argv: readonly string[], name: string): string[] {
-  const rest = argv.slice(2).filter((a, i, all) => a !== '--handoff' && all[i - 1] !== '--handoff' && !a.startsWith('--handoff='));
+  const rest = argv
+    .slice(2)
+    .filter((a, i, all) => a !== '--handoff' && all[i - 1] !== '--handoff' && !a.startsWith('--handoff='));
   return [argv[0]!, argv[1]!, '--handoff', name, ...rest];
 }
 
@@ -103,7 +110,12 @@ function readMessage(conn: net.Socket): Promise<Record<string, unknown> | undefi
  * within HANDOFF_MS; then the dashboard it started is stopped (as stop_process stops), and the
  * connection to it is closed, so neither it nor this process goes on waiting.
  */
-export async function handOver(ctx: Context, handoff: Handoff, what: string, start: (name: string) => Promise<Started>): Promise<{ started: Started; url: string }> {
+export async function handOver(
+  ctx: Context,
+  handoff: Handoff,
+  what: string,
+  start: (name: string) => Promise<Started>,
+): Promise<{ started: Started; url: string }> {
   const name = `dashboard-${randomBytes(12).toString('hex')}.sock`;
   const socket = path.join(path.resolve(ctx.dataDir), 'run', name);
   const dir = openSocketDir(socket, true);
@@ -174,7 +186,10 @@ export async function handOver(ctx: Context, handoff: Handoff, what: string, sta
   if (typeof r.url !== 'string' || !/^http:\/\/\S+\/$/.test(r.url)) {
     const why = String(r.error ?? 'no answer').replace(/\.$/, '');
     const stopped = await stopStarted(ctx, started);
-    throw new BgError('CANNOT_START', `${what} (process ${started.id}) did not start serving: ${why}; ${stopped}. See get_logs ${started.id}.`);
+    throw new BgError(
+      'CANNOT_START',
+      `${what} (process ${started.id}) did not start serving: ${why}; ${stopped}. See get_logs ${started.id}.`,
+    );
   }
   return { started, url: r.url };
 }
@@ -185,7 +200,11 @@ async function stopStarted(ctx: Context, started: Started): Promise<string> {
   if (!rec) return 'its record is gone';
   try {
     const out = await stopProcess(ctx, rec, 'SIGTERM', STOP_MS, 'stop');
-    return out.already ? 'it is not running' : out.result.endedBy === 'exited' ? 'it had just exited' : `stopped it (${out.result.endedBy})`;
+    return out.already
+      ? 'it is not running'
+      : out.result.endedBy === 'exited'
+        ? 'it had just exited'
+        : `stopped it (${out.result.endedBy})`;
   } catch (err) {
     return `stopping it failed too (${oneLine((err as Error).message).replace(/\.$/, '')}): stop_process ${started.id}`;
   }
@@ -195,20 +214,31 @@ async function stopStarted(ctx: Context, started: Started): Promise<string> {
  * The dashboard's side: the password and token from handoff socket `name` in the run/ folder
  * of `dataDir` (its own); `answer` tells the caller how it went.
  */
-export async function takeHandoff(dataDir: string, name: string): Promise<Handoff & { answer: (r: HandoffReply) => void }> {
-  if (!NAME_RE.test(name)) throw new BgError('USAGE', `--handoff is for dashboard --detach only: it names a socket in the data dir's run/ folder, as dashboard-<24 hex>.sock.`);
+export async function takeHandoff(
+  dataDir: string,
+  name: string,
+): Promise<Handoff & { answer: (r: HandoffReply) => void }> {
+  if (!NAME_RE.test(name))
+    throw new BgError(
+      'USAGE',
+      `--handoff is for dashboard --detach only: it names a socket in the data dir's run/ folder, as dashboard-<24 hex>.sock.`,
+    );
   let dir: { fd: number; address: string };
   try {
     dir = openSocketDir(path.join(dataDir, 'run', name), false);
   } catch (err) {
-    if (err instanceof Unanswered) throw new BgError('CANNOT_START', `no handoff for this dashboard in ${dataDir}: ${restartFromShell('NAME')}`);
+    if (err instanceof Unanswered)
+      throw new BgError('CANNOT_START', `no handoff for this dashboard in ${dataDir}: ${restartFromShell('NAME')}`);
     throw err;
   }
   const conn = net.createConnection({ path: dir.address, allowHalfOpen: true });
   try {
     await new Promise<void>((resolve, reject) => conn.once('connect', resolve).once('error', reject));
   } catch (err) {
-    throw new BgError('CANNOT_START', `no handoff for this dashboard (${(err as NodeJS.ErrnoException).code ?? err}): ${restartFromShell('NAME')}`);
+    throw new BgError(
+      'CANNOT_START',
+      `no handoff for this dashboard (${(err as NodeJS.ErrnoException).code ?? err}): ${restartFromShell('NAME')}`,
+    );
   } finally {
     fs.closeSync(dir.fd);
   }

@@ -22,7 +22,8 @@ const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   // Scripts and styles from this server only; not framed by another site.
-  'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'none'",
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'none'",
 };
 
 // Files of the page: code only, public (as the repository is); every piece of data needs the token.
@@ -33,7 +34,14 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
 
-const HTTP_STATUS: Partial<Record<BgError['code'], number>> = { USAGE: 400, NOT_FOUND: 404, AMBIGUOUS: 404, NOT_RUNNING: 409, CANNOT_START: 409, REFUSED: 409 };
+const HTTP_STATUS: Partial<Record<BgError['code'], number>> = {
+  USAGE: 400,
+  NOT_FOUND: 404,
+  AMBIGUOUS: 404,
+  NOT_RUNNING: 409,
+  CANNOT_START: 409,
+  REFUSED: 409,
+};
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8' });
@@ -41,12 +49,17 @@ function reply(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 function failed(res: http.ServerResponse, err: unknown): void {
-  if (err instanceof BgError) return reply(res, HTTP_STATUS[err.code] ?? 500, { ok: false, code: err.code, error: err.message });
+  if (err instanceof BgError)
+    return reply(res, HTTP_STATUS[err.code] ?? 500, { ok: false, code: err.code, error: err.message });
   reply(res, 500, { ok: false, code: 'INTERNAL', error: (err as Error)?.message ?? String(err) });
 }
 
 function openStream(res: http.ServerResponse): void {
-  res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    Connection: 'keep-alive',
+  });
   res.flushHeaders();
 }
 
@@ -55,7 +68,8 @@ async function readBody(req: http.IncomingMessage, limit = 1 << 20): Promise<Rec
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > limit) throw new BgError('USAGE', `the request is over ${limit} bytes; send long input with send_input --file.`);
+    if (size > limit)
+      throw new BgError('USAGE', `the request is over ${limit} bytes; send long input with send_input --file.`);
     chunks.push(c as Buffer);
   }
   try {
@@ -87,7 +101,14 @@ function processRef(encoded: string): string {
   }
 }
 
-async function route(ctx: Context, access: Access, feed: ProcessFeed, pageDir: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function route(
+  ctx: Context,
+  access: Access,
+  feed: ProcessFeed,
+  pageDir: string,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   const origin = checkOrigin(access, req);
   if (!origin.ok) return reply(res, origin.status, { ok: false, error: origin.why });
@@ -120,7 +141,13 @@ async function route(ctx: Context, access: Access, feed: ProcessFeed, pageDir: s
 }
 
 /** Serve the dashboard on `host`:`port` (0: a free one); resolves once listening. */
-export async function serveDashboard(ctx: Context, host: string, port: number, pageDir: string, makeAccess: (port: number) => Access): Promise<Dashboard & { access: Access }> {
+export async function serveDashboard(
+  ctx: Context,
+  host: string,
+  port: number,
+  pageDir: string,
+  makeAccess: (port: number) => Access,
+): Promise<Dashboard & { access: Access }> {
   const feed = new ProcessFeed(ctx);
   let access: Access | undefined;
   const server = http.createServer((req, res) => {
