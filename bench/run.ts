@@ -856,7 +856,7 @@ async function rowScreen(): Promise<void> {
     screenBatch,
   );
   try {
-    const screen = /^Counter: \d{8}  row 00\.+\n(?:Counter: .*\n){39}$/;
+    const screen = /^Counter: \d{8} {2}row 00\.+\n(?:Counter: .*\n){39}$/;
     const t = await interleave(REPS, {
       big: () => script(viaDist('get_logs', big.rec.id, '--screen'), warm(sb), screen),
       small: () => script(viaDist('get_logs', small.rec.id, '--screen'), warm(sb), screen),

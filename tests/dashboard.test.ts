@@ -105,6 +105,7 @@ if (!fs.existsSync(CHROMIUM)) {
         const prog = 'import time\nfor i in range(1, 1000):\n    print("tick %d" % i, flush=True)\n    time.sleep(0.3)';
         const { id } = await start(sb, ['--name', 'ticker', '--no-pty', '--', 'python3', '-c', prog]);
         await rowOf(page, id).waitFor({ timeout: 90_000 });
+        // biome-ignore lint/performance/useDomNodeTextContent: the text as the page shows it
         assert.match(await rowOf(page, id).locator('.status').innerText(), /running/);
         assert.is(
           await page.evaluate(() => (window as unknown as { marker: number }).marker),

@@ -502,7 +502,14 @@ withSandbox('bad input: clear errors, documented exit codes, nothing changed', a
       4,
       /no process with ID or name "zzzz" \(list them with: npx tsx skills\/background-manager\/scripts\/list_processes\.ts\)\. Nothing was stopped\.\n$/,
     ],
-    ['stop_process.ts', ['zzzz', id, 'yyyy'], 4, /"zzzz"[^]*\n.*"yyyy"[^]* Nothing was stopped\.\n$/, undefined, 2],
+    [
+      'stop_process.ts',
+      ['zzzz', id, 'yyyy'],
+      4,
+      /"zzzz"[\s\S]*\n.*"yyyy"[\s\S]* Nothing was stopped\.\n$/,
+      undefined,
+      2,
+    ],
     ['get_logs.ts', [id, '--wait-for', 'x', '-n', '5'], 2, /-n does not apply to --wait-for/],
     [
       'stop_process.ts',

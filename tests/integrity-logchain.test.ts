@@ -115,7 +115,7 @@ withSandbox('log chain: deleting the oldest segment the cap kept is damage, not 
 withSandbox("log chain: swapping two archived segments' names is reported as damage", async (sb) => {
   const { id, active } = await printed(sb, 50_000);
   const [a, b] = archived(active);
-  const tmp = a!.file + '.swap';
+  const tmp = `${a!.file}.swap`;
   fs.renameSync(a!.file, tmp);
   fs.renameSync(b!.file, a!.file);
   fs.renameSync(tmp, b!.file);

@@ -170,20 +170,27 @@ withSandbox(
 // item 10: key.json parameters
 
 /** What a hostile edit of key.json does: change a field and recompute the (unkeyed) checksum. */
-function editKeyFile(file: string, edit: (k: any) => void): void {
-  const k = JSON.parse(fs.readFileSync(file, 'utf8'));
+interface KeyJson {
+  format: string;
+  version: number;
+  kdf: { algorithm: string; iterations: number; salt: string };
+  wrappedKey: string;
+  checksum: string;
+}
+function editKeyFile(file: string, edit: (k: KeyJson) => void): void {
+  const k = JSON.parse(fs.readFileSync(file, 'utf8')) as KeyJson;
   edit(k);
   k.checksum = createHash('sha256')
     .update(`${k.format}|${k.version}|${k.kdf.algorithm}|${k.kdf.iterations}|${k.kdf.salt}|${k.wrappedKey}`)
     .digest('base64');
-  fs.writeFileSync(file, JSON.stringify(k, null, 2) + '\n');
+  fs.writeFileSync(file, `${JSON.stringify(k, null, 2)}\n`);
 }
 
 for (const [what, edit, pattern] of [
-  ['iterations lowered to 1', (k: any) => (k.kdf.iterations = 1), /iterations/],
-  ['iterations raised to 2^31', (k: any) => (k.kdf.iterations = 2 ** 31), /iterations/],
-  ['iterations raised to 2^40', (k: any) => (k.kdf.iterations = 2 ** 40), /iterations/],
-  ['a salt of another length', (k: any) => (k.kdf.salt = Buffer.alloc(8, 7).toString('base64')), /salt/],
+  ['iterations lowered to 1', (k: KeyJson) => (k.kdf.iterations = 1), /iterations/],
+  ['iterations raised to 2^31', (k: KeyJson) => (k.kdf.iterations = 2 ** 31), /iterations/],
+  ['iterations raised to 2^40', (k: KeyJson) => (k.kdf.iterations = 2 ** 40), /iterations/],
+  ['a salt of another length', (k: KeyJson) => (k.kdf.salt = Buffer.alloc(8, 7).toString('base64')), /salt/],
 ] as const) {
   withSandbox(`key.json with ${what} (checksum recomputed) is refused as altered (exit 6), at once`, async (sb) => {
     const dataDir = dataOf(sb);
@@ -244,7 +251,7 @@ test('a key.json written by the earlier version (v1, parameters not bound) still
         `${body.format}|${body.version}|${body.kdf.algorithm}|${body.kdf.iterations}|${body.kdf.salt}|${body.wrappedKey}`,
       )
       .digest('base64');
-    fs.writeFileSync(path.join(dataDir, KEY_FILE), JSON.stringify({ ...body, checksum }, null, 2) + '\n', {
+    fs.writeFileSync(path.join(dataDir, KEY_FILE), `${JSON.stringify({ ...body, checksum }, null, 2)}\n`, {
       mode: 0o600,
     });
     assert.ok(unlock(dataDir, PASSWORD, { create: false })!.dataKey.equals(dataKey), 'v1 opens');

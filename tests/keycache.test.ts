@@ -295,7 +295,7 @@ function tracedWrites(
       // With -y a directory argument carries its path: openat(AT_FDCWD</cwd>, "file", O_WRONLY|...)
       // or openat(5</a/dir>, "name", ...); rename and link: the second path is the one written.
       const dirfd = String.raw`(?:AT_FDCWD|\d+)(?:<([^>]*)>)?`;
-      const opened = new RegExp(String.raw`\b(?:open|creat)\("([^"]+)"(?:, ([A-Z_|]+))?`);
+      const opened = /\b(?:open|creat)\("([^"]+)"(?:, ([A-Z_|]+))?/;
       const openedAt = new RegExp(String.raw`\bopenat\(${dirfd}, "([^"]+)", ([A-Z_|]+)`);
       const moved = new RegExp(
         String.raw`\b(?:rename|link)(?:at2?)?\((?:${dirfd}, )?"[^"]+", (?:${dirfd}, )?"([^"]+)"`,

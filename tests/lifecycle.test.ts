@@ -357,6 +357,7 @@ withSandbox('--env values reach the child, never argv, never the disk in plainte
     `SECRET_TOKEN=${canary}`,
     'sh',
     '-c',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, for sh
     'echo "len=${#SECRET_TOKEN}"; sleep 100',
   ]);
   await waitFor('output', async () => (await logs(sb, p.id)).includes('len='));

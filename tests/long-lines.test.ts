@@ -86,7 +86,7 @@ async function longLine(sb: Sandbox, bytes = LINE): Promise<{ id: string; short:
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const WANT = sha('x'.repeat(LINE) + '\nafter\n');
+const WANT = sha(`${'x'.repeat(LINE)}\nafter\n`);
 
 withSandbox('get_logs -n 2 and -n 0 of a 60 MB line stream it: the same output, memory bounded', async (sb) => {
   const { id, short } = await longLine(sb);

@@ -53,7 +53,7 @@ function legacyDataDir(sb: Sandbox): string {
   const decoded = '\uFFFD\uFFFD made with bad bytes'; // what Node makes of MADE_WITH's bytes
   fs.writeFileSync(
     path.join(dataDir, 'key.json'),
-    JSON.stringify(makeKeyFile(decoded, randomBytes(32)), null, 2) + '\n',
+    `${JSON.stringify(makeKeyFile(decoded, randomBytes(32)), null, 2)}\n`,
     { mode: 0o600 },
   );
   return dataDir;

@@ -745,7 +745,7 @@ function sampleText(bytes: number, maxLine: number, seed: number): string {
       lineMax = 1 + rnd(maxLine);
     } else ch = alphabet[rnd(alphabet.length)]!;
     const n = Buffer.byteLength(ch);
-    if (used + n > bytes) ch = bytes - used === 1 ? '\n' : 'x'.repeat(bytes - used - 1) + '\n';
+    if (used + n > bytes) ch = bytes - used === 1 ? '\n' : `${'x'.repeat(bytes - used - 1)}\n`;
     parts.push(ch);
     used += Buffer.byteLength(ch);
     lineLen = ch.endsWith('\n') ? 0 : lineLen + 1;
@@ -779,7 +779,7 @@ rtest(
     const text = sampleText(MiB, 300, 6);
     const want = sha256(Buffer.from(text));
     const pty = sampleText(256 << 10, 200, 7);
-    const longLine = sampleText(10_000, 1_000_000, 8).replace(/\n/g, ' ').slice(0, -1) + '\n';
+    const longLine = `${sampleText(10_000, 1_000_000, 8).replace(/\n/g, ' ').slice(0, -1)}\n`;
     const recv = path.join(sb.dir, 'pty-received.bin');
     const [cli, lib, term] = await Promise.all([
       startP(sb, ['--no-pty', 'python3', path.join(FIXTURES, 'hash-stdin.py')]),
@@ -1115,7 +1115,7 @@ rtest(
       const replies = await rawExchange(r.socket!, (_line, sock) => {
         if (sent) return;
         sent = true;
-        sock.end(g + '\n');
+        sock.end(`${g}\n`);
       });
       assert.ok(
         supervisorAlive(),
@@ -1162,7 +1162,7 @@ rtest(
     // ... and sends the same lines again on a new connection: the fresh challenge refuses them.
     let step = 0;
     const replayed = await rawExchange(r.socket!, (_line, sock) => {
-      if (step++ === 0) sock.write(captured.join('\n') + '\n');
+      if (step++ === 0) sock.write(`${captured.join('\n')}\n`);
     });
     assert.match(replayed.join('\n'), /"ok":false/, `a replayed exchange was not refused: ${replayed.join(' | ')}`);
     refusals.push(`replayed handshake and request: ${replayed.slice(1).join(' | ')}`);
@@ -1175,12 +1175,12 @@ rtest(
       if (msg.hello) {
         ns = Buffer.from(msg.hello, 'base64');
         sock.write(
-          JSON.stringify({
+          `${JSON.stringify({
             nonce: nc.toString('base64'),
             mac: hmac(key, Buffer.from('client'), ns, nc).toString('base64'),
-          }) + '\n',
+          })}\n`,
         );
-      } else if (msg.mac && !msg.reply && msg.ok === undefined) sock.write(captured[1] + '\n');
+      } else if (msg.mac && !msg.reply && msg.ok === undefined) sock.write(`${captured[1]}\n`);
     });
     assert.match(
       spliced[spliced.length - 1] ?? '',
@@ -1633,11 +1633,11 @@ rtest(
     } finally {
       fs.closeSync(fd);
     }
-    fs.writeFileSync(trig + '.full', '');
-    await waitFor('the second burst to be printed', () => fs.existsSync(trig + '.two'), 30_000, 20);
+    fs.writeFileSync(`${trig}.full`, '');
+    await waitFor('the second burst to be printed', () => fs.existsSync(`${trig}.two`), 30_000, 20);
     assert.ok(liveAs(p.pid, rec(sb, p.id).startTicks), 'the child runs on');
     fs.rmSync(filler);
-    fs.writeFileSync(trig + '.freed', '');
+    fs.writeFileSync(`${trig}.freed`, '');
     await waitFor('logging to resume', () => lastLineNow(sb, p.id) === 'after', 30_000, 50);
     const lines = logNow(sb, p.id);
     assert.equal(

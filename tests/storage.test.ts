@@ -144,7 +144,7 @@ const T0 = 1_700_000_000_000;
 const SAMPLE: Item[] = [
   { stream: 'stdout', data: Buffer.from('first line\n'), time: T0 },
   { stream: 'stderr', data: Buffer.from('warning: something odd\n'), time: T0 + 1 },
-  { stream: 'stdout', data: Buffer.from('0123456789'.repeat(9) + 'abcdefghi\n'), time: T0 + 2 },
+  { stream: 'stdout', data: Buffer.from(`${'0123456789'.repeat(9)}abcdefghi\n`), time: T0 + 2 },
   { stream: 'input', data: Buffer.from('yes\n'), time: T0 + 3 },
   { stream: 'event', data: Buffer.from('{"event":"exit","code":0}'), time: T0 + 4 },
 ];
@@ -443,8 +443,7 @@ test('legacy: the Python state file is read, converted on update, original kept 
 
 test('legacy: a Python log decrypts with decryptOpenssl', async () => {
   await withDir((dir) => {
-    const lines =
-      Array.from({ length: 300 }, (_, i) => `[${i}] GET /api/items?page=${i} 200 ${i * 7} ms — ok`).join('\n') + '\n';
+    const lines = `${Array.from({ length: 300 }, (_, i) => `[${i}] GET /api/items?page=${i} 200 ${i * 7} ms — ok`).join('\n')}\n`;
     const plain = Buffer.from(lines);
     const enc = openssl(['enc', '-aes-256-cbc', '-pbkdf2', '-pass', `pass:${LEGACY_PW}`], plain);
     fs.writeFileSync(path.join(dir, 'x.log.enc'), enc);
@@ -466,7 +465,7 @@ test('legacy: a Python log decrypts with decryptOpenssl', async () => {
 test('legacy: a Python log cut mid-stream gives its whole-block prefix', async () => {
   await withDir((dir) => {
     const plain = Buffer.from(
-      Array.from({ length: 200 }, (_, i) => `line ${i}: building module ${i % 13}`).join('\n') + '\n',
+      `${Array.from({ length: 200 }, (_, i) => `line ${i}: building module ${i % 13}`).join('\n')}\n`,
     );
     const enc = openssl(['enc', '-aes-256-cbc', '-pbkdf2', '-pass', `pass:${LEGACY_PW}`], plain);
     const body = enc.length - 16;
@@ -939,7 +938,7 @@ test('state concurrency: 20 processes x 25 updates, no update lost', async () =>
           }),
       ),
     );
-    results.forEach((r, i) => assert.is(r.code, 0, `child ${i} failed: ${r.stderr}`));
+    for (const [i, r] of results.entries()) assert.is(r.code, 0, `child ${i} failed: ${r.stderr}`);
     const ids = new StateStore({ dataDir, keys: u.keys }).read().processes.map((p) => p.id);
     assert.is(ids.length, N * M, 'every entry is there once');
     const want = Array.from({ length: N }, (_, w) => Array.from({ length: M }, (_, k) => `w${w}-${k}`)).flat();
@@ -1095,7 +1094,7 @@ test('no plaintext on disk: a canary written through every API never appears in 
       ['hex', Buffer.from(c.toString('hex'))],
       ['HEX', Buffer.from(c.toString('hex').toUpperCase())],
       ...[0, 1, 2].map((k): [string, Buffer] => [
-        'base64 +' + k,
+        `base64 +${k}`,
         Buffer.from(
           Buffer.concat([Buffer.alloc(k), c])
             .toString('base64')

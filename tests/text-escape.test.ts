@@ -96,7 +96,7 @@ withSandbox('an ID argument holding ESC, C1 or bidi controls is echoed escaped i
 withSandbox(
   'get_logs --stream events and all: the command in the "started:" line is shown escaped (--raw keeps it exact)',
   async (sb) => {
-    const arg = CLASSES.map(([, c]) => c).join('') + '\x07end';
+    const arg = `${CLASSES.map(([, c]) => c).join('')}\x07end`;
     const { id } = await start(sb, ['--no-pty', 'sh', '-c', 'exit 0', 'sh', arg]);
     await waitFor('its end', async () =>
       /exited/.test((await run(sb, 'get_logs.ts', [id, '--stream', 'events', '-n', '0'])).stdout),

@@ -30,7 +30,7 @@ test('every code point: the listed ones become one escape, every other one stays
       continue;
     }
     const want =
-      { 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t' }[n] ??
+      { 10: '\\n', 13: '\\r', 9: '\\t' }[n] ??
       (n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`);
     assert.is(out, want, `U+${n.toString(16)}`);
   }

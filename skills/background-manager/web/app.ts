@@ -59,7 +59,7 @@ function openFeed(
       const { value, done } = await reader.read();
       if (done) break;
       buf += value;
-      let cut;
+      let cut: number;
       while ((cut = buf.indexOf('\n\n')) >= 0) {
         const block = buf.slice(0, cut);
         buf = buf.slice(cut + 2);

@@ -30,7 +30,7 @@ import { stopChild } from './stop.ts';
 
 function hello(msg: SupervisorHello): void {
   try {
-    process.stdout.write(JSON.stringify(msg) + '\n');
+    process.stdout.write(`${JSON.stringify(msg)}\n`);
   } catch {
     /* start_process went away; the process runs on */
   }

@@ -4,7 +4,7 @@
 // end; a stop request (handlers.ts) or the --timeout (main.ts) the stop, once.
 import type { SubKeys } from '../lib/store/crypto.ts';
 import type { OutputLog } from '../lib/log/outputlog.ts';
-import { type Leftover, type ProcessRecord, type StateStore, type StopReason } from '../lib/store/state.ts';
+import type { Leftover, ProcessRecord, StateStore, StopReason } from '../lib/store/state.ts';
 import { findRecord } from '../lib/store/records.ts';
 import type { SupervisorConfig } from '../lib/control/supervisor-config.ts';
 import type { StopResult } from '../lib/control/protocol.ts';

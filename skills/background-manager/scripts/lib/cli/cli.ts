@@ -62,7 +62,7 @@ export function makeParser(argv: string[], usage: string): Argv {
         const text = String(msg || err?.message)
           .replace(/\s*\n\s*/g, ' ')
           .trim()
-          .replace(/^(Unknown arguments?: )(.*)$/, (_, head: string, names: string) => {
+          .replace(/^(Unknown arguments?: )(.*)$/, (_all, _head: string, names: string) => {
             // yargs lists a dashed flag twice, as given and camel-cased: keep the first.
             const given = names
               .split(', ')

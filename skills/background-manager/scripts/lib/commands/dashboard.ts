@@ -4,7 +4,7 @@
 // the token reach it over a socket in the data dir's run/ folder (web/handoff.ts), never
 // through argv or the environment, which a managed child never gets the password in
 // (launch.ts childEnv).
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { makeParser, typed } from '../cli/cli.ts';
@@ -77,7 +77,7 @@ async function serve(
   announce: (url: string, port: number) => void,
 ): Promise<number> {
   const pageDir = path.join(skillRoot(), 'dist', 'web');
-  let dash;
+  let dash: Awaited<ReturnType<typeof serveDashboard>>;
   try {
     dash = await serveDashboard(ctx, host, port, pageDir, (p) => newAccess(host, p, token));
   } catch (err) {

@@ -9,7 +9,7 @@ import type { ProcessRecord, StateDoc } from '../store/state.ts';
 
 export function formatTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  return `${rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   const doc = ctx.store.read();
   const rows = listed(doc, args.status);
   if (args.json) {
-    process.stdout.write(JSON.stringify(rows.map(listedJson), null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify(rows.map(listedJson), null, 2)}\n`);
     return 0;
   }
   if (rows.length === 0) {

@@ -99,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
   const doc = ctx.store.read();
   // Background jobs an ended process left running: forgetting it would leave them with no
   // handle, so they count as running (stop_process ends them).
-  let targets: ProcessRecord[] = args.exited
+  const targets: ProcessRecord[] = args.exited
     ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified')
     : [...new Map(resolveAll(doc, refs, 'removed').map((p) => [p.id, p])).values()];
   const removed = await removeTargets(ctx, targets, { exited: args.exited, force: args.force }, (note) =>

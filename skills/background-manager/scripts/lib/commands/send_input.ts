@@ -14,7 +14,7 @@ import { oneLine } from '../cli/format.ts';
 /** The bytes of these keypresses for this process (arrows as its terminal expects them). */
 export function keysText(ctx: Context, rec: ProcessRecord, keys: string[]): string {
   const keyMode = { pty: rec.pty, appCursor: false };
-  keys.forEach((k) => keyBytes(k, keyMode)); // a bad name fails before the log is read
+  for (const k of keys) keyBytes(k, keyMode); // a bad name fails before the log is read
   if (rec.pty && needsCursorMode(keys) && ctx.unlocked)
     keyMode.appCursor = readAppCursorMode(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked.keys, rec.id));
   return keys.map((k) => keyBytes(k, keyMode)).join('');

@@ -100,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
     if (o.status === 'fulfilled') {
       if (!o.value.already && o.value.note)
         process.stderr.write(`stop_process: note: ${targets[i]!.id}: ${o.value.note}.\n`);
-      process.stdout.write(describeStop(targets[i]!, o.value, sig, args.timeout) + '\n');
+      process.stdout.write(`${describeStop(targets[i]!, o.value, sig, args.timeout)}\n`);
     } else {
       const err =
         o.reason instanceof BgError

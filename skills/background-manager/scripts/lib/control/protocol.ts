@@ -84,7 +84,7 @@ function parseObject(line: string): Record<string, unknown> | undefined {
 }
 
 function send(sock: net.Socket, obj: unknown): void {
-  sock.write(JSON.stringify(obj) + '\n');
+  sock.write(`${JSON.stringify(obj)}\n`);
 }
 
 const tag = (s: string) => Buffer.from(s, 'utf8');

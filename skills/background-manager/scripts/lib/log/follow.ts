@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LogRecord } from './logfile.ts';
-import { LogSetReader, type Cursor, type Gap } from './logset.ts';
+import type { LogSetReader, Cursor, Gap } from './logset.ts';
 import { LineAssembler, type Line } from './lines.ts';
 import { setLongTimeout, type LongTimer } from '../cli/timer.ts';
 

@@ -49,7 +49,7 @@ export class LineWriter {
       return;
     }
     const prefix =
-      (this.fmt.timestamps ? localStamp(p.time) + ' ' : '') +
+      (this.fmt.timestamps ? `${localStamp(p.time)} ` : '') +
       (this.fmt.labelStreams && p.stream !== 'stdout' ? `[${p.stream}] ` : '');
     this.write(Buffer.from(prefix));
   }

@@ -273,10 +273,10 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
       ...(line.cut ? { cut: true } : {}),
       ...(line.more ? { more: line.more } : {}),
     };
-    return Buffer.from(JSON.stringify(obj) + '\n');
+    return Buffer.from(`${JSON.stringify(obj)}\n`);
   }
   const prefix =
-    (o.timestamps ? localStamp(line.time) + ' ' : '') +
+    (o.timestamps ? `${localStamp(line.time)} ` : '') +
     (o.labelStreams && line.stream !== 'stdout' ? `[${line.stream}] ` : '');
   if (o.raw) {
     // Exact bytes: nothing added but the prefixes asked for; no newline invented.
@@ -287,7 +287,7 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
     ]);
   }
   return Buffer.from(
-    prefix + lineText(line, false) + (line.more ? moreMark(line.more) : '') + (line.cut ? CUT_MARK : '') + '\n',
+    `${prefix + lineText(line, false) + (line.more ? moreMark(line.more) : '') + (line.cut ? CUT_MARK : '')}\n`,
   );
 }
 

@@ -41,7 +41,7 @@ export function listSegments(activeFile: string): Segment[] {
   let active = false;
   for (const n of names) {
     if (n === base) active = true;
-    else if (n.startsWith(base + '.') && /^\d{12}$/.test(n.slice(base.length + 1))) {
+    else if (n.startsWith(`${base}.`) && /^\d{12}$/.test(n.slice(base.length + 1))) {
       out.push({ file: path.join(dir, n), firstSeq: Number(n.slice(base.length + 1)) });
     }
   }

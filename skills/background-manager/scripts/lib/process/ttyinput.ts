@@ -41,7 +41,7 @@ function hasLongLine(data: Buffer): boolean {
 export function piecesForTty(data: Buffer, mode: () => TtyMode | undefined): Buffer[] {
   if (!hasLongLine(data)) return [data];
   const m = mode();
-  if (!m || !m.canonical) return [data];
+  if (!m?.canonical) return [data];
   const out: Buffer[] = [];
   const eof = Buffer.from([m.eof]);
   let start = 0;

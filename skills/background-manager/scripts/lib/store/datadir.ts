@@ -29,7 +29,7 @@ function userText(uid: number): string {
 }
 
 function modeText(mode: number): string {
-  return '0' + (mode & 0o7777).toString(8);
+  return `0${(mode & 0o7777).toString(8)}`;
 }
 
 // Check one folder; `what` names it in messages; `ours` allows tightening it.

@@ -218,7 +218,7 @@ export function unlock(dataDir: string, password: string, opts: { create: boolea
   ensureDir(dataDir);
   const dataKey = randomBytes(KEY_BYTES);
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const text = Buffer.from(JSON.stringify(makeKeyFile(password, dataKey), null, 2) + '\n');
+  const text = Buffer.from(`${JSON.stringify(makeKeyFile(password, dataKey), null, 2)}\n`);
   try {
     const fd = openNewFile(tmp);
     try {
@@ -277,7 +277,7 @@ export function rewrapKey(
     ...makeKeyFile(newPassword, dataKey, opts.iterations ?? k.kdf.iterations),
     ...(state === undefined ? {} : { state }),
   };
-  const bytes = Buffer.from(JSON.stringify(next, null, 2) + '\n');
+  const bytes = Buffer.from(`${JSON.stringify(next, null, 2)}\n`);
   if (opts.lock) opts.lock.replace(file, bytes, () => !!readIfExists(file)?.equals(raw));
   else replaceFileAtomic(file, bytes);
   quietly(() => forgetDataKey(dataDir)); // bound to the old key.json anyway; gone at once all the same
@@ -334,5 +334,5 @@ export function readStateFloor(dataDir: string, keys: SubKeys): StateFloor {
 export function withStateFloor(raw: Buffer, keys: SubKeys, generation: number): Buffer {
   const k = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
   k.state = { generation, mac: generationMac(keys, generation) };
-  return Buffer.from(JSON.stringify(k, null, 2) + '\n');
+  return Buffer.from(`${JSON.stringify(k, null, 2)}\n`);
 }

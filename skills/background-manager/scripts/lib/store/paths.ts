@@ -11,7 +11,7 @@ export function skillRoot(): string {
     if (fs.existsSync(path.join(dir, 'scripts', 'lib', 'store', 'paths.ts'))) return dir;
     dir = path.dirname(dir);
   }
-  throw new Error('cannot find the background-manager skill folder from ' + fileURLToPath(import.meta.url));
+  throw new Error(`cannot find the background-manager skill folder from ${fileURLToPath(import.meta.url)}`);
 }
 
 export function dataDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {

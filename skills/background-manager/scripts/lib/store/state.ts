@@ -213,7 +213,7 @@ export class StateStore {
         `${this.file} is in the Python skill's format; BG_PASSWORD is needed to read it.`,
       );
     const plain = decryptOpenssl(raw, this.password);
-    const entries = plain && plain.complete ? parseLegacyState(plain.data.toString('utf8')) : undefined;
+    const entries = plain?.complete ? parseLegacyState(plain.data.toString('utf8')) : undefined;
     if (!entries) {
       throw new BgError(
         'WRONG_PASSWORD',

@@ -10,7 +10,7 @@ import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
 import { STATE_FILE } from '../store/state.ts';
 import { listed, type Listed } from '../commands/list_processes.ts';
-import { LogSetReader, logFileOf, type Cursor } from '../log/logset.ts';
+import { type LogSetReader, logFileOf, type Cursor } from '../log/logset.ts';
 import { selectLines } from '../log/logquery.ts';
 import { follow } from '../log/follow.ts';
 import { lineText, type Line } from '../log/lines.ts';

@@ -128,7 +128,7 @@ export async function handOver(
   // The password goes to the first to connect, and only once the start has succeeded.
   const send = () => {
     if (!conn || !started || conn.writableEnded) return;
-    conn.end(JSON.stringify(handoff) + '\n');
+    conn.end(`${JSON.stringify(handoff)}\n`);
     void readMessage(conn).then((r) => giveAnswer(r ?? { error: 'it exited before it served' }));
   };
   server.on('connection', (c) => {
