@@ -1,11 +1,11 @@
 // Logs for the bench's size-scaling rows (bench/run.ts, bench/tail.ts), written in the format
 // the product writes today: the supervisor's own LogAppender, so a capped, chained log in
-// pieces (lib/log/logset.ts), fed batches of FLUSH_BYTES (256 KiB: where the supervisor cuts a
+// pieces (lib/log/format/logset.ts), fed batches of FLUSH_BYTES (256 KiB: where the supervisor cuts a
 // batch of output under load).
 import fs from 'node:fs';
 import path from 'node:path';
-import { listSegments } from '../skills/background-manager/scripts/lib/log/logset.ts';
-import { FLUSH_BYTES, LogAppender } from '../skills/background-manager/scripts/lib/log/logsink.ts';
+import { listSegments } from '../skills/background-manager/scripts/lib/log/format/logset.ts';
+import { FLUSH_BYTES, LogAppender } from '../skills/background-manager/scripts/lib/log/write/logsink.ts';
 import type { SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
 import type { ProcessRecord } from '../skills/background-manager/scripts/lib/store/state.ts';
 

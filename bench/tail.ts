@@ -14,7 +14,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { subKeys, type SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
-import { LogSetReader, listSegments } from '../skills/background-manager/scripts/lib/log/logset.ts';
+import { LogSetReader, listSegments } from '../skills/background-manager/scripts/lib/log/format/logset.ts';
 import { lastLineOf, lineBatch, MiB, writeProductLog } from './logs.ts';
 
 const TAIL = 20;

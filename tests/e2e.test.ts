@@ -26,7 +26,7 @@ import {
 } from './helpers.ts';
 import { treeMembers } from '../skills/background-manager/scripts/lib/process/proc.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
-import { LogReader } from '../skills/background-manager/scripts/lib/log/logfile.ts';
+import { LogReader } from '../skills/background-manager/scripts/lib/log/format/logfile.ts';
 
 const logs = async (sb: Sandbox, id: string, args: string[] = []) =>
   (await run(sb, 'get_logs.ts', [id, ...args])).stdout;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { withSandbox, listJson, records, run, start, waitFor, type Sandbox } from './helpers.ts';
-import { logFileOf } from '../skills/background-manager/scripts/lib/log/logset.ts';
+import { logFileOf } from '../skills/background-manager/scripts/lib/log/format/logset.ts';
 
 const logs = (sb: Sandbox, id: string, args: string[] = []) => run(sb, 'get_logs.ts', [id, ...args]);
 

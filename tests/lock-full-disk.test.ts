@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { waitFor } from './helpers.ts';
 import { withLock } from '../skills/background-manager/scripts/lib/store/state.ts';
-import { BgError } from '../skills/background-manager/scripts/lib/cli/errors.ts';
+import { BgError } from '../skills/background-manager/scripts/lib/errors.ts';
 import { exec, figure, fillDisk, liveAs, rec, rows, rtest, startP } from './reliability-lib.ts';
 
 const STATE = 'processes.json.enc';

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { alive, records, run, start, waitFor, withSandbox, ROOT, SCRIPTS } from './helpers.ts';
-import { MAX_DURATION_SEC, MAX_TIMER_MS, setLongTimeout } from '../skills/background-manager/scripts/lib/cli/timer.ts';
+import { MAX_DURATION_SEC, MAX_TIMER_MS, setLongTimeout } from '../skills/background-manager/scripts/lib/util/timer.ts';
 
 const logs = async (sb: Parameters<typeof run>[0], ref: string) => (await run(sb, 'get_logs.ts', [ref])).stdout;
 

@@ -1,4 +1,4 @@
-// The supervisor's output path (lib/log/outputlog.ts) with real worker threads and real encrypted
+// The supervisor's output path (lib/log/write/outputlog.ts) with real worker threads and real encrypted
 // files, in the faults a whole-tool test cannot bring about on demand: a log thread that dies
 // while it holds output (and the child is paused), a log whose active piece is gone when the
 // thread hands back, and a writer that must number on from the archived pieces.
@@ -9,11 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { OutputLog } from '../skills/background-manager/scripts/lib/log/outputlog.ts';
+import { OutputLog } from '../skills/background-manager/scripts/lib/log/write/outputlog.ts';
 import { subKeys, type SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
-import { CappedLogWriter, LogSetReader, listSegments } from '../skills/background-manager/scripts/lib/log/logset.ts';
-import { LogReader } from '../skills/background-manager/scripts/lib/log/logfile.ts';
-import type { SinkState } from '../skills/background-manager/scripts/lib/log/logsink.ts';
+import {
+  CappedLogWriter,
+  LogSetReader,
+  listSegments,
+} from '../skills/background-manager/scripts/lib/log/format/logset.ts';
+import { LogReader } from '../skills/background-manager/scripts/lib/log/format/logfile.ts';
+import type { SinkState } from '../skills/background-manager/scripts/lib/log/write/logsink.ts';
 import { FIXTURES } from './reliability-lib.ts';
 import { ROOT, waitFor } from './helpers.ts';
 

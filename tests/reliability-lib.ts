@@ -33,10 +33,10 @@ import {
   signalTree,
   type ProcStat,
 } from '../skills/background-manager/scripts/lib/process/proc.ts';
-import { LogReader, type LogRecord } from '../skills/background-manager/scripts/lib/log/logfile.ts';
-import { LogSetReader, listSegments, logFileOf } from '../skills/background-manager/scripts/lib/log/logset.ts';
-import { selectLines } from '../skills/background-manager/scripts/lib/log/logquery.ts';
-import { lineText } from '../skills/background-manager/scripts/lib/log/lines.ts';
+import { LogReader, type LogRecord } from '../skills/background-manager/scripts/lib/log/format/logfile.ts';
+import { LogSetReader, listSegments, logFileOf } from '../skills/background-manager/scripts/lib/log/format/logset.ts';
+import { selectLines } from '../skills/background-manager/scripts/lib/log/read/logquery.ts';
+import { lineText } from '../skills/background-manager/scripts/lib/log/read/lines.ts';
 import { liveStatus } from '../skills/background-manager/scripts/lib/process/status.ts';
 import type { SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
 

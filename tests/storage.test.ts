@@ -11,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { subKeys, type SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
-import { BgError } from '../skills/background-manager/scripts/lib/cli/errors.ts';
+import { BgError } from '../skills/background-manager/scripts/lib/errors.ts';
 import { ensureDir } from '../skills/background-manager/scripts/lib/store/fsutil.ts';
 import { KEY_FILE, passwordFromEnv, rewrapKey, unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { decryptOpenssl } from '../skills/background-manager/scripts/lib/store/legacy.ts';
@@ -25,7 +25,7 @@ import {
   type LogIssue,
   type LogRecord,
   type StreamName,
-} from '../skills/background-manager/scripts/lib/log/logfile.ts';
+} from '../skills/background-manager/scripts/lib/log/format/logfile.ts';
 import {
   LEGACY_BACKUP_SUFFIX,
   STATE_FILE,

@@ -13,9 +13,9 @@
 //                           then compiles the body with vm.Script and its cache and runs it;
 //                           runMain waits for the derivation before main (lib/cli/cli.ts,
 //                           lib/store/crypto.ts).
-// scripts/<name>.ts hands over to dist/<name>.mjs when it is current (lib/cli/bundle.ts), so
+// scripts/<name>.ts hands over to dist/<name>.mjs when it is current (lib/install/bundle.ts), so
 // `npx tsx` gets most of the gain too. The bundles find the skill folder from their own
-// location (lib/store/paths.ts), as the sources do.
+// location (lib/install/paths.ts), as the sources do.
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
@@ -47,7 +47,7 @@ const MAX_ITERATIONS = 10_000_000;
 export const BUNDLES = {
   supervisor: { entry: 'scripts/supervisor/main.ts', out: 'dist/supervisor.mjs' },
   // The supervisor's log thread (a worker: it must not load node-pty, which the supervisor does).
-  'log-thread': { entry: 'scripts/lib/log/log-thread.ts', out: 'dist/log-thread.mjs' },
+  'log-thread': { entry: 'scripts/lib/log/write/log-thread.ts', out: 'dist/log-thread.mjs' },
   // The dashboard's page (dashboard.ts serves dist/web/): bundled for the browser, with xterm.js
   // and its CSS; index.html and boot.js are copied beside it as they are.
   page: { entry: 'web/app.ts', out: 'dist/web/app.js', browser: true, copy: ['web/index.html', 'web/boot.js'] },

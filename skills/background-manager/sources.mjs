@@ -1,6 +1,6 @@
 // The sources every bundle in dist/ is made from, and the newest time one of them changed. Plain
 // JavaScript with node built-ins only: build.mjs, the fast path's launchers (dist/<name>.mjs)
-// and scripts/lib/cli/bundle.ts all ask this one question the same way.
+// and scripts/lib/install/bundle.ts all ask this one question the same way.
 // Node's built-ins through require(), not import: an ES module's import of node:fs or
 // node:crypto makes node build an ESM facade that reads every export, getters included, and
 // so loads fs's streams and WebCrypto (10-60 ms of each fast-path call, which needs neither).

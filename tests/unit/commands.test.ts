@@ -7,7 +7,7 @@ import { main as listMain } from '../../skills/background-manager/scripts/lib/co
 import { main as logsMain } from '../../skills/background-manager/scripts/lib/commands/get_logs.ts';
 import { main as removeMain } from '../../skills/background-manager/scripts/lib/commands/remove_process.ts';
 import { main as waitMain } from '../../skills/background-manager/scripts/lib/commands/wait_process.ts';
-import { CappedLogWriter, logFileOf } from '../../skills/background-manager/scripts/lib/log/logset.ts';
+import { CappedLogWriter, logFileOf } from '../../skills/background-manager/scripts/lib/log/format/logset.ts';
 import { bootId, readStat } from '../../skills/background-manager/scripts/lib/process/proc.ts';
 import { addRecords, callMain, contextOf, endedRecord, type UnitDir, unitSuite, withUnitDir } from './harness.ts';
 

@@ -5,11 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { subKeys, type SubKeys } from '../../skills/background-manager/scripts/lib/store/crypto.ts';
-import { CappedLogWriter, LogSetReader, listSegments } from '../../skills/background-manager/scripts/lib/log/logset.ts';
-import { selectLines } from '../../skills/background-manager/scripts/lib/log/logquery.ts';
-import { lineText } from '../../skills/background-manager/scripts/lib/log/lines.ts';
-import type { LogRecord } from '../../skills/background-manager/scripts/lib/log/logfile.ts';
-import { BgError } from '../../skills/background-manager/scripts/lib/cli/errors.ts';
+import {
+  CappedLogWriter,
+  LogSetReader,
+  listSegments,
+} from '../../skills/background-manager/scripts/lib/log/format/logset.ts';
+import { selectLines } from '../../skills/background-manager/scripts/lib/log/read/logquery.ts';
+import { lineText } from '../../skills/background-manager/scripts/lib/log/read/lines.ts';
+import type { LogRecord } from '../../skills/background-manager/scripts/lib/log/format/logfile.ts';
+import { BgError } from '../../skills/background-manager/scripts/lib/errors.ts';
 import { makeUnitDir, removeUnitDir, unitSuite } from './harness.ts';
 
 const test = unitSuite('log format');

@@ -1,9 +1,9 @@
 // oneLine, the one escaping of user-given text (issue 23, item 8), over every code point; and
 // refuseNuls, the NUL check every start makes first (item 7).
 import * as assert from 'uvu/assert';
-import { oneLine, shownMessage } from '../../skills/background-manager/scripts/lib/cli/format.ts';
+import { oneLine, shownMessage } from '../../skills/background-manager/scripts/lib/util/format.ts';
 import { refuseNuls } from '../../skills/background-manager/scripts/lib/control/launch.ts';
-import { BgError } from '../../skills/background-manager/scripts/lib/cli/errors.ts';
+import { BgError } from '../../skills/background-manager/scripts/lib/errors.ts';
 import { unitSuite } from './harness.ts';
 
 const test = unitSuite('oneLine');

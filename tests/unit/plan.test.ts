@@ -1,7 +1,7 @@
 // get_logs's planner: which mode and query each combination of flags asks for, without a log.
 import * as assert from 'uvu/assert';
-import { planRead, queryAt, type ReadOptions } from '../../skills/background-manager/scripts/lib/log/read-plan.ts';
-import { BgError } from '../../skills/background-manager/scripts/lib/cli/errors.ts';
+import { planRead, queryAt, type ReadOptions } from '../../skills/background-manager/scripts/lib/log/read/read-plan.ts';
+import { BgError } from '../../skills/background-manager/scripts/lib/errors.ts';
 import { unitSuite } from './harness.ts';
 
 const test = unitSuite('get_logs planRead');

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ProcessRecord, StateDoc } from '../../skills/background-manager/scripts/lib/store/state.ts';
-import { findRecord } from '../../skills/background-manager/scripts/lib/store/records.ts';
+import { findRecord } from '../../skills/background-manager/scripts/lib/store/state.ts';
 import {
   isLive,
   isLogging,

@@ -13,7 +13,7 @@ import {
   unlock,
 } from '../../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore, STATE_FILE } from '../../skills/background-manager/scripts/lib/store/state.ts';
-import { BgError } from '../../skills/background-manager/scripts/lib/cli/errors.ts';
+import { BgError } from '../../skills/background-manager/scripts/lib/errors.ts';
 import {
   contextOf,
   endedRecord,

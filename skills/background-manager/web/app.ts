@@ -6,7 +6,7 @@
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import './app.css';
-import { oneLine } from '../scripts/lib/cli/format.ts';
+import { oneLine } from '../scripts/lib/util/format.ts';
 
 interface Proc {
   id: string;

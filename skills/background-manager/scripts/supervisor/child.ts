@@ -1,21 +1,14 @@
 // The child as the supervisor sees it, whether it runs under a terminal (pty-child.ts) or with
 // pipes (here): its PID, its exit, input to it.
 import { spawn as spawnPipe, type ChildProcess } from 'node:child_process';
-import type { OutputLog } from '../lib/log/outputlog.ts';
+import type { OutputLog } from '../lib/log/write/outputlog.ts';
 import type { SupervisorConfig } from '../lib/control/supervisor-config.ts';
-import { BgError } from '../lib/cli/errors.ts';
+import { BgError } from '../lib/errors.ts';
 import { startPtyChild } from './pty-child.ts';
 import type { Exit } from './policy.ts';
+import type { Child } from './child-type.ts';
 
-export interface Child {
-  pid: number;
-  /** The process itself has exited (its output may still be draining). */
-  hasExited(): boolean;
-  write(data: Buffer): Promise<void>;
-  closeInput(): void;
-  /** Resolves once it has exited and its output is read to the end. */
-  exited: Promise<Exit>;
-}
+export type { Child };
 
 /** Start the command as cfg says (a terminal, or --no-pty pipes), its output going to `out`. */
 export function startChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {

@@ -2,9 +2,10 @@
 // background jobs still running (for stop_process to end). It must reach the state, else the
 // process shows as lost: retried while the disk is full or the lock contended.
 import path from 'node:path';
-import { logNextSeq } from '../lib/log/logset.ts';
+import { logNextSeq } from '../lib/log/format/logset.ts';
 import type { ProcessRecord } from '../lib/store/state.ts';
-import { findRecord, recordEnd } from '../lib/store/records.ts';
+import { recordEnd } from '../lib/store/records.ts';
+import { findRecord } from '../lib/store/state.ts';
 import type { Supervisor } from './state.ts';
 import type { Exit } from './policy.ts';
 

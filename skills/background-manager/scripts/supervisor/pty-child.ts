@@ -4,11 +4,11 @@
 import fs from 'node:fs';
 import type net from 'node:net';
 import * as pty from '@lydell/node-pty';
-import type { OutputLog } from '../lib/log/outputlog.ts';
+import type { OutputLog } from '../lib/log/write/outputlog.ts';
 import type { SupervisorConfig } from '../lib/control/supervisor-config.ts';
 import { allStats, readStat, signalName } from '../lib/process/proc.ts';
 import { piecesForTty, readTtyMode } from '../lib/process/ttyinput.ts';
-import type { Child } from './child.ts';
+import type { Child } from './child-type.ts';
 import type { Exit } from './policy.ts';
 
 /** Quiet time after the child's exit (and its last output) that ends a terminal's stream. */

@@ -3,9 +3,9 @@
 // behind. Who writes what: the run loop (run.ts, ending.ts) the child, the leftovers and the
 // end; a stop request (handlers.ts) or the --timeout (main.ts) the stop, once.
 import type { SubKeys } from '../lib/store/crypto.ts';
-import type { OutputLog } from '../lib/log/outputlog.ts';
+import type { OutputLog } from '../lib/log/write/outputlog.ts';
 import type { Leftover, ProcessRecord, StateStore, StopReason } from '../lib/store/state.ts';
-import { findRecord } from '../lib/store/records.ts';
+import { findRecord } from '../lib/store/state.ts';
 import type { SupervisorConfig } from '../lib/control/supervisor-config.ts';
 import type { StopResult } from '../lib/control/protocol.ts';
 import { readStat, stillAlive, ticksFloor, type ProcStat } from '../lib/process/proc.ts';

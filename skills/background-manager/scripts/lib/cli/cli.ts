@@ -1,11 +1,11 @@
 // Shared by the entry scripts: yargs set up the same way everywhere, and one place that turns
 // an error into a line on stderr and an exit code.
 import yargs, { type Argv } from 'yargs';
-import { BgError, EXIT } from './errors.ts';
+import { BgError, EXIT } from '../errors.ts';
 import { KEK_PREFETCH, type KekPrefetch } from '../store/crypto.ts';
-import { MAX_DURATION_SEC } from './timer.ts';
-import { howToRun } from './hints.ts';
-import { oneLine, shownMessage } from './format.ts';
+import { MAX_DURATION_SEC } from '../util/timer.ts';
+import { howToRun } from '../install/hints.ts';
+import { oneLine, shownMessage } from '../util/format.ts';
 
 export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing, wrong or not UTF-8,
 4 no such process (or ambiguous prefix), 5 not running, 6 damaged data, 7 data dir unusable (or disk full).`;
@@ -140,18 +140,6 @@ export function durationSec(argv: string[], flag: string, v: number, zeroOk: boo
     );
   }
   return v;
-}
-
-/** A user's regular expression; a bad one is a usage error naming the flag. */
-export function compileRegex(flag: string, src: string): RegExp {
-  try {
-    return new RegExp(src);
-  } catch (err) {
-    throw new BgError(
-      'USAGE',
-      `${flag} "${oneLine(src)}" is not a valid regular expression (${(err as Error).message}).`,
-    );
-  }
 }
 
 /** Run an entry script's main: data to stdout, one error line to stderr, an exit code. */

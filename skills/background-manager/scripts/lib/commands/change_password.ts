@@ -3,11 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeParser } from '../cli/cli.ts';
-import { dataDirFromEnv } from '../store/paths.ts';
+import { dataDirFromEnv } from '../install/paths.ts';
 import { checkNewPassword, KEY_FILE, noKeyToChange, passwordFromEnv, rewrapKey } from '../store/keys.ts';
 import { STATE_FILE, withLock } from '../store/state.ts';
 import { checkDataDir } from '../store/datadir.ts';
-import { BgError, EXIT } from '../cli/errors.ts';
+import { BgError, EXIT } from '../errors.ts';
 
 export async function main(argv: string[]): Promise<number> {
   await makeParser(

@@ -5,18 +5,18 @@ import fs from 'node:fs';
 import { durationSec, makeParser, typed, listHint } from '../cli/cli.ts';
 import { openContext, type Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
-import { BgError } from '../cli/errors.ts';
-import { logFileOf } from '../log/logset.ts';
-import { matches } from '../log/logquery.ts';
-import { SyncOut } from '../log/syncout.ts';
-import { linesOf, type Line } from '../log/lines.ts';
-import { LineWriter } from '../log/line-writer.ts';
+import { BgError } from '../errors.ts';
+import { logFileOf } from '../log/format/logset.ts';
+import { matches } from '../log/read/logquery.ts';
+import { SyncOut } from '../log/read/syncout.ts';
+import { linesOf, type Line } from '../log/read/lines.ts';
+import { LineWriter } from '../log/read/line-writer.ts';
 import { decryptOpenssl, isOpensslFile } from '../store/legacy.ts';
-import { showScreen } from '../log/screen-show.ts';
-import { planRead, STREAM_CHOICES, type ReadOptions, type ReadPlan } from '../log/read-plan.ts';
-import { currentRecord, followLog, readOnce, waitForMatch, type ReadRun } from '../log/read-modes.ts';
+import { showScreen } from '../log/read/screen-show.ts';
+import { planRead, STREAM_CHOICES, type ReadOptions, type ReadPlan } from '../log/read/read-plan.ts';
+import { currentRecord, followLog, readOnce, waitForMatch, type ReadRun } from '../log/read/read-modes.ts';
 import { isLogging } from '../process/status.ts';
-import { oneLine } from '../cli/format.ts';
+import { oneLine } from '../util/format.ts';
 
 /** "30s", "5m", "2h", "1d", or an ISO time: the moment it names, in ms since the epoch. */
 export function parseSince(text: string, now = Date.now()): number | undefined {

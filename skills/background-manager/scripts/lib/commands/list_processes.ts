@@ -4,7 +4,7 @@ import { openContext } from '../store/context.ts';
 import { liveLeftovers, liveStatus, STATUSES, type LiveStatus } from '../process/status.ts';
 import { allStats, bootId, type ProcStat } from '../process/proc.ts';
 import { listeningPorts } from '../process/ports.ts';
-import { localStamp, oneLine } from '../cli/format.ts';
+import { localStamp, oneLine } from '../util/format.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
 
 export function formatTable(rows: string[][]): string {

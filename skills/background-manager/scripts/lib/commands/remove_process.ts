@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import { makeParser, listHint } from '../cli/cli.ts';
 import { openContext, type Context } from '../store/context.ts';
 import { resolveAll } from '../process/resolve.ts';
-import { stopProcess } from '../process/stop.ts';
+import { stopProcess } from '../control/stop.ts';
 import { isLive, liveLeftovers, liveStatus, supervisorAlive } from '../process/status.ts';
-import { listSegments, logFileOf } from '../log/logset.ts';
-import { waitFor } from '../cli/wait.ts';
-import { BgError, EXIT } from '../cli/errors.ts';
+import { listSegments, logFileOf } from '../log/format/logset.ts';
+import { waitFor } from '../util/wait.ts';
+import { BgError, EXIT } from '../errors.ts';
 import type { ProcessRecord } from '../store/state.ts';
-import { oneLine } from '../cli/format.ts';
+import { oneLine } from '../util/format.ts';
 
 /**
  * Forget `targets` and delete their logs (remove_process, MCP): refused (nothing removed) while

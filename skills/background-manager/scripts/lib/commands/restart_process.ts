@@ -1,17 +1,18 @@
 // restart_process: stop a process, then run the same command again under the same ID.
-import { compileRegex, durationSec, makeParser, typed, listHint } from '../cli/cli.ts';
+import { durationSec, makeParser, typed, listHint } from '../cli/cli.ts';
+import { compileRegex } from '../util/regex.ts';
 import { openContext, type Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
-import { stopProcess } from '../process/stop.ts';
+import { stopProcess } from '../control/stop.ts';
 import { supervisorAlive } from '../process/status.ts';
 import { planStart, startProcess, type Started } from '../control/launch.ts';
-import { waitFor } from '../cli/wait.ts';
-import { entryBundlesBuilt } from '../cli/bundle.ts';
-import { BgError, EXIT } from '../cli/errors.ts';
+import { waitFor } from '../util/wait.ts';
+import { entryBundlesBuilt } from '../install/bundle.ts';
+import { BgError, EXIT } from '../errors.ts';
 import { logEnd, reportReady } from '../control/ready.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
 import { randomBytes } from 'node:crypto';
-import { findRecord } from '../store/records.ts';
+import { findRecord } from '../store/state.ts';
 import { handOver, isDetachedDashboard, restartFromShell, withHandoff } from '../web/handoff.ts';
 
 /**

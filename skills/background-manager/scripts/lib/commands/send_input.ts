@@ -5,11 +5,11 @@ import type { ProcessRecord } from '../store/state.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { liveStatus, supervisorAlive } from '../process/status.ts';
 import { requestControl, type Request } from '../control/protocol.ts';
-import { BgError } from '../cli/errors.ts';
+import { BgError } from '../errors.ts';
 import { inputPieces, openInput } from '../process/input-source.ts';
 import { KEY_NAMES, keyBytes, needsCursorMode, readAppCursorMode, splitKeys } from '../process/keys-input.ts';
-import { LogSetReader, logFileOf } from '../log/logset.ts';
-import { oneLine } from '../cli/format.ts';
+import { LogSetReader, logFileOf } from '../log/format/logset.ts';
+import { oneLine } from '../util/format.ts';
 
 /** The bytes of these keypresses for this process (arrows as its terminal expects them). */
 export function keysText(ctx: Context, rec: ProcessRecord, keys: string[]): string {

@@ -1,14 +1,15 @@
 // start_process: run a command in the background under a supervisor.
-import { compileRegex, durationSec, makeParser, typed } from '../cli/cli.ts';
+import { durationSec, makeParser, typed } from '../cli/cli.ts';
+import { compileRegex } from '../util/regex.ts';
 import { checkName, parseEnvPairs, parseSize, planStart, startProcess } from '../control/launch.ts';
-import { oneLine, shellQuote } from '../cli/format.ts';
-import { MIN_MAX_LOG_SIZE } from '../log/logset.ts';
-import { entryBundlesBuilt } from '../cli/bundle.ts';
-import { BgError, EXIT } from '../cli/errors.ts';
-import { howToRun } from '../cli/hints.ts';
+import { oneLine, shellQuote } from '../util/format.ts';
+import { MIN_MAX_LOG_SIZE } from '../log/format/logset.ts';
+import { entryBundlesBuilt } from '../install/bundle.ts';
+import { BgError, EXIT } from '../errors.ts';
+import { howToRun } from '../install/hints.ts';
 import { openContext, type Context } from '../store/context.ts';
 import { liveNameHolder } from '../process/status.ts';
-import { stopProcess } from '../process/stop.ts';
+import { stopProcess } from '../control/stop.ts';
 import { reportReady } from '../control/ready.ts';
 import type { Readiness, RestartMode } from '../store/state.ts';
 

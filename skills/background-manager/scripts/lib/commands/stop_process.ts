@@ -2,12 +2,12 @@
 import { durationSec, makeParser, listHint } from '../cli/cli.ts';
 import { openContext } from '../store/context.ts';
 import { resolveAll } from '../process/resolve.ts';
-import { stopProcess, type StopOutcome } from '../process/stop.ts';
+import { stopProcess, type StopOutcome } from '../control/stop.ts';
 import { exitStatusOf, isLive, liveLeftovers, liveStatus } from '../process/status.ts';
-import { BgError, EXIT } from '../cli/errors.ts';
+import { BgError, EXIT } from '../errors.ts';
 import { signalNumber } from '../process/proc.ts';
 import type { ProcessRecord } from '../store/state.ts';
-import { oneLine, shownMessage } from '../cli/format.ts';
+import { oneLine, shownMessage } from '../util/format.ts';
 
 export function describeStop(rec: ProcessRecord, out: StopOutcome, sig: string, timeoutSec: number): string {
   if (out.already && out.leftovers) {

@@ -3,9 +3,9 @@ import { durationSec, makeParser, listHint } from '../cli/cli.ts';
 import { openContext } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { isLive, liveStatus } from '../process/status.ts';
-import { findRecord } from '../store/records.ts';
-import { waitFor } from '../cli/wait.ts';
-import { BgError } from '../cli/errors.ts';
+import { findRecord } from '../store/state.ts';
+import { waitFor } from '../util/wait.ts';
+import { BgError } from '../errors.ts';
 
 export const EXIT_TIMEOUT = 124;
 export const EXIT_UNKNOWN = 125;

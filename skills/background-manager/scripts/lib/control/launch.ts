@@ -3,15 +3,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BgError, isErrno } from '../cli/errors.ts';
-import { ensureSupervisorBundle } from '../cli/bundle.ts';
+import { BgError, isErrno } from '../errors.ts';
+import { ensureSupervisorBundle } from '../install/bundle.ts';
 import { openContext, type Context } from '../store/context.ts';
 import { writeHandoff, type SupervisorConfig, type SupervisorHello } from './supervisor-config.ts';
-import { DEFAULT_MAX_LOG_SIZE } from '../log/logset.ts';
+import { DEFAULT_MAX_LOG_SIZE } from '../log/format/logset.ts';
 import type { Readiness, RestartMode } from '../store/state.ts';
-import { oneLine, shellQuote } from '../cli/format.ts';
+import { oneLine, shellQuote } from '../util/format.ts';
 import { execLine, isPlainWord } from '../process/shellplan.ts';
-import { PTY_COLS, PTY_ROWS } from '../log/screen.ts';
+import { PTY_COLS, PTY_ROWS } from '../log/read/screen.ts';
 
 export interface StartOptions {
   command: string[]; // one element: a shell command line; more: argv, run directly

@@ -10,15 +10,15 @@
 // can connect to. Both sides reach it through /proc/self/fd/<folder's fd>/<name>, so a deep
 // data dir does not run into the 108-byte limit of a socket address. Connections that have
 // not authenticated are capped and given a short deadline; stop_process does without the
-// supervisor when it does not answer (lib/process/stop.ts).
+// supervisor when it does not answer (lib/control/stop.ts).
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hmac, macEqual } from '../store/crypto.ts';
-import { BgError, type ErrorCode } from '../cli/errors.ts';
+import { BgError, type ErrorCode } from '../errors.ts';
 import { ensureDir, DIR_MODE, storageError } from '../store/fsutil.ts';
-import { setLongTimeout } from '../cli/timer.ts';
+import { setLongTimeout } from '../util/timer.ts';
 import type { StopReason } from '../store/state.ts';
 
 export type Request =

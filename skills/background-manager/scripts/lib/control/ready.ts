@@ -1,18 +1,18 @@
 // start_process / restart_process --wait-for / --wait-port: return once the process is ready,
 // or say why not.
-import { LogSetReader, logFileOf, type Cursor } from '../log/logset.ts';
-import { waitForLine } from '../log/wait-for.ts';
-import { formatLine, lineText, type Line } from '../log/lines.ts';
-import { selectLines } from '../log/logquery.ts';
+import { LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
+import { waitForLine } from '../log/read/wait-for.ts';
+import { formatLine, lineText, type Line } from '../log/read/lines.ts';
+import { selectLines } from '../log/read/logquery.ts';
 import { listeningPorts } from '../process/ports.ts';
 import { isLive, liveStatus } from '../process/status.ts';
-import { waitFor } from '../cli/wait.ts';
-import { EXIT } from '../cli/errors.ts';
-import { howToRun } from '../cli/hints.ts';
+import { waitFor } from '../util/wait.ts';
+import { EXIT } from '../errors.ts';
+import { howToRun } from '../install/hints.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
-import { findRecord } from '../store/records.ts';
-import { oneLine } from '../cli/format.ts';
+import { findRecord } from '../store/state.ts';
+import { oneLine } from '../util/format.ts';
 
 export type ReadyResult = { ready: true; detail: string } | { ready: false; why: 'timeout' | 'ended' };
 

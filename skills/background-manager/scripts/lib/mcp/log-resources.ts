@@ -11,11 +11,11 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { BgError } from '../cli/errors.ts';
-import { oneLine } from '../cli/format.ts';
-import { readerOf } from '../log/read-modes.ts';
-import { logFileOf } from '../log/logset.ts';
-import { selectLines } from '../log/logquery.ts';
+import { BgError } from '../errors.ts';
+import { oneLine } from '../util/format.ts';
+import { readerOf } from '../log/read/read-modes.ts';
+import { logFileOf } from '../log/format/logset.ts';
+import { selectLines } from '../log/read/logquery.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { DEFAULT_LINES, fitBytes, linesText, shownLine } from './result.ts';
 import type { Session } from './session.ts';

@@ -7,19 +7,19 @@ import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { durationSec } from '../cli/cli.ts';
-import { linearRegex } from './regex.ts';
-import { BgError, EXIT } from '../cli/errors.ts';
+import { linearRegex } from '../util/linear-regex.ts';
+import { BgError, EXIT } from '../errors.ts';
 import { parseSince } from '../commands/get_logs.ts';
 import { isLogging } from '../process/status.ts';
-import { STREAM_CHOICES, viewOf } from '../log/read-plan.ts';
-import { currentRecord, droppedNotes, readerOf } from '../log/read-modes.ts';
+import { STREAM_CHOICES, viewOf } from '../log/read/read-plan.ts';
+import { currentRecord, droppedNotes, readerOf } from '../log/read/read-modes.ts';
 import { newCursorOf, saveNewCursor } from '../store/state.ts';
-import { logFileOf } from '../log/logset.ts';
-import { matches, selectLines, streamLines, type Query } from '../log/logquery.ts';
-import { follow, PROMPT_QUIET_MS } from '../log/follow.ts';
-import { lineText, MATCH_BYTES, type Line } from '../log/lines.ts';
-import type { LogIssue } from '../log/logfile.ts';
-import { showScreen } from '../log/screen-show.ts';
+import { logFileOf } from '../log/format/logset.ts';
+import { matches, selectLines, streamLines, type Query } from '../log/read/logquery.ts';
+import { follow, PROMPT_QUIET_MS } from '../log/read/follow.ts';
+import { lineText, MATCH_BYTES, type Line } from '../log/read/lines.ts';
+import type { LogIssue } from '../log/format/logfile.ts';
+import { showScreen } from '../log/read/screen-show.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
@@ -38,7 +38,7 @@ import {
   MAX_WAIT_SEC,
 } from './result.ts';
 import type { Session } from './session.ts';
-import { oneLine } from '../cli/format.ts';
+import { oneLine } from '../util/format.ts';
 
 /** What an answer holds of one line while reading it: a bounded head (result.ts). */
 const KEEP = { keepBytes: KEEP_LINE_BYTES };

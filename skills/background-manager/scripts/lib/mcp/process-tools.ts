@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { durationSec } from '../cli/cli.ts';
-import { BgError, EXIT } from '../cli/errors.ts';
-import { waitFor } from '../cli/wait.ts';
+import { BgError, EXIT } from '../errors.ts';
+import { waitFor } from '../util/wait.ts';
 import { listed, listedJson, processTable } from '../commands/list_processes.ts';
 import { keysText, sendInput } from '../commands/send_input.ts';
 import { describeStop } from '../commands/stop_process.ts';
@@ -14,13 +14,13 @@ import { removeTargets } from '../commands/remove_process.ts';
 import { EXIT_TIMEOUT, EXIT_UNKNOWN } from '../commands/wait_process.ts';
 import { resolveAll, resolveProcess } from '../process/resolve.ts';
 import { isLive, liveLeftovers, liveStatus, STATUSES } from '../process/status.ts';
-import { stopProcess } from '../process/stop.ts';
+import { stopProcess } from '../control/stop.ts';
 import { signalNumber } from '../process/proc.ts';
 import { KEY_NAMES } from '../process/keys-input.ts';
 import { guarded, ok, MAX_WAIT_SEC } from './result.ts';
 import type { Session } from './session.ts';
-import { findRecord } from '../store/records.ts';
-import { oneLine, shownMessage } from '../cli/format.ts';
+import { findRecord } from '../store/state.ts';
+import { oneLine, shownMessage } from '../util/format.ts';
 
 /** Rows a list answer shows; the rest are counted (filter with status to see them). */
 const MAX_ROWS = 200;

@@ -2,9 +2,9 @@
 // content, and errors as tool errors (isError) carrying the scripts' messages, BgError codes
 // and exit codes. Answers are bounded here, so that one call cannot flood a model's context.
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { BgError, EXIT } from '../cli/errors.ts';
-import { lineText, trimLine, type Line } from '../log/lines.ts';
-import { shownMessage } from '../cli/format.ts';
+import { BgError, EXIT } from '../errors.ts';
+import { lineText, trimLine, type Line } from '../log/read/lines.ts';
+import { shownMessage } from '../util/format.ts';
 
 /** The longest any tool waits (seconds): hosts give up on a call long before. */
 export const MAX_WAIT_SEC = 600;

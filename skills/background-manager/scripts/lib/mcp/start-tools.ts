@@ -5,18 +5,18 @@ import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { durationSec } from '../cli/cli.ts';
-import { linearRegex } from './regex.ts';
-import { BgError, EXIT } from '../cli/errors.ts';
+import { linearRegex } from '../util/linear-regex.ts';
+import { BgError, EXIT } from '../errors.ts';
 import { ENV_NAME, checkName, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
 import { notReady, waitReady } from '../control/ready.ts';
-import { MIN_MAX_LOG_SIZE, type Cursor } from '../log/logset.ts';
+import { MIN_MAX_LOG_SIZE, type Cursor } from '../log/format/logset.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { joinedLine, restartRecord } from '../commands/restart_process.ts';
 import type { Readiness, RestartMode } from '../store/state.ts';
 import type { Context } from '../store/context.ts';
 import { guarded, linesText, notMet, ok, shownLine, MAX_WAIT_SEC } from './result.ts';
 import type { Session } from './session.ts';
-import { oneLine } from '../cli/format.ts';
+import { oneLine } from '../util/format.ts';
 
 /** Longest readiness wait a call may ask for: hosts time a call out (the SDK's client after 60 s). */
 

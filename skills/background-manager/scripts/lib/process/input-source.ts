@@ -4,8 +4,8 @@
 // neither send_input nor the supervisor holds the whole input at once.
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { BgError } from '../cli/errors.ts';
-import { oneLine } from '../cli/format.ts';
+import { BgError } from '../errors.ts';
+import { oneLine } from '../util/format.ts';
 
 export const INPUT_PIECE = 1 << 20;
 

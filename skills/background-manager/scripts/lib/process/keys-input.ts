@@ -3,9 +3,9 @@
 // Cursor keys depend on the terminal's mode: a program that turns on application cursor keys
 // (ESC[?1h, as curses does with keypad()) reads ESC O A for up, and takes ESC [ A for a lone
 // Escape followed by text. The mode is read back from the output the program wrote.
-import { BgError } from '../cli/errors.ts';
-import type { LogSetReader } from '../log/logset.ts';
-import { oneLine } from '../cli/format.ts';
+import { BgError } from '../errors.ts';
+import type { LogSetReader } from '../log/format/logset.ts';
+import { oneLine } from '../util/format.ts';
 
 const NAMED_KEYS: Record<string, string> = {
   enter: '\r',

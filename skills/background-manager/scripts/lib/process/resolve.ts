@@ -1,11 +1,11 @@
 // Find the process a user means: an exact ID, else a name (the live one, or the most recent),
 // else a unique ID prefix.
-import { oneLine } from '../cli/format.ts';
-import { BgError } from '../cli/errors.ts';
+import { oneLine } from '../util/format.ts';
+import { BgError } from '../errors.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
-import { findRecord } from '../store/records.ts';
+import { findRecord } from '../store/state.ts';
 import { liveNameHolder } from './status.ts';
-import { howToRun } from '../cli/hints.ts';
+import { howToRun } from '../install/hints.ts';
 
 export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
   const wanted = ref.trim();

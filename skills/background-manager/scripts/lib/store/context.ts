@@ -1,12 +1,12 @@
 // What every script needs before it can act: the data dir, the password, the unlocked key
 // (one PBKDF2 derivation per call) and the state store.
 import fs from 'node:fs';
-import { dataDirFromEnv } from './paths.ts';
+import { dataDirFromEnv } from '../install/paths.ts';
 import { isNotUtf8, passwordFromEnv, unlock, type Unlocked } from './keys.ts';
-import { howToRun } from '../cli/hints.ts';
+import { howToRun } from '../install/hints.ts';
 import { StateStore } from './state.ts';
 import { cacheTtl } from './keycache.ts';
-import { BgError } from '../cli/errors.ts';
+import { BgError } from '../errors.ts';
 import { checkDataDir } from './datadir.ts';
 
 export interface Context {

@@ -5,7 +5,7 @@
 // is tightened to 0700, as it would have been made.
 import fs from 'node:fs';
 import path from 'node:path';
-import { BgError, isErrno } from '../cli/errors.ts';
+import { BgError, isErrno } from '../errors.ts';
 import { DIR_MODE, storageError } from './fsutil.ts';
 import { KEY_FILE } from './keys.ts';
 

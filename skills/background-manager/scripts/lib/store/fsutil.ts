@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BgError, isErrno } from '../cli/errors.ts';
+import { BgError, isErrno } from '../errors.ts';
 
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;

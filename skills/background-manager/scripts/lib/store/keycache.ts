@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { hkdf, KEY_BYTES, open, seal, type SubKeys } from './crypto.ts';
-import { BgError, isErrno } from '../cli/errors.ts';
-import { oneLine } from '../cli/format.ts';
+import { BgError, isErrno } from '../errors.ts';
+import { oneLine } from '../util/format.ts';
 import { keyCacheDir, keyCacheEntry, keyCacheTtl, MAX_TTL_SECONDS } from '../../../keycache-locate.mjs';
 
 const FORMAT = 'background-manager-key-cache';

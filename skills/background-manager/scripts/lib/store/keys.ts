@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { BgError, isErrno } from '../cli/errors.ts';
+import { BgError, isErrno } from '../errors.ts';
 import { derivePasswordKey, hkdf, hmac, KEY_BYTES, macEqual, open, seal, subKeys, type SubKeys } from './crypto.ts';
 import { cacheDataKey, cachedDataKey, forgetDataKey } from './keycache.ts';
 import { ensureDir, fsyncDir, openNewFile, readIfExists, replaceFileAtomic, storageError, writeAll } from './fsutil.ts';
@@ -168,7 +168,7 @@ function dataWithoutKey(dataDir: string): string | undefined {
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw storageError(logs, err);
   }
-  // Either log format: before the chain (BGLOGv1) and since (BGLOGv2, lib/log/logfile.ts).
+  // Either log format: before the chain (BGLOGv1) and since (BGLOGv2, lib/log/format/logfile.ts).
   const log = names.find((n) => ours(path.join(logs, n), 'BGLOGv1\n') || ours(path.join(logs, n), 'BGLOGv2\n'));
   return log ? `${logs}/ (${log}, ...)` : undefined;
 }

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BgError, isErrno } from '../cli/errors.ts';
+import { BgError, isErrno } from '../errors.ts';
 import { fsyncDir, storageError, writeTempBeside } from './fsutil.ts';
 
 export const STALE_MS = 15_000;

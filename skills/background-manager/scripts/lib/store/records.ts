@@ -4,13 +4,8 @@
 // make them inside StateStore.update, under the lock.
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BgError } from '../cli/errors.ts';
-import type { ProcessRecord, StateDoc } from './state.ts';
-
-/** The record with this exact ID (no prefixes or names: lib/process/resolve.ts does those). */
-export function findRecord(doc: StateDoc, id: string): ProcessRecord | undefined {
-  return doc.processes.find((p) => p.id === id);
-}
+import { BgError } from '../errors.ts';
+import { findRecord, type ProcessRecord, type StateDoc } from './state.ts';
 
 /** What a supervisor records of a run it starts (the rest of ProcessRecord comes later). */
 export type RunFields = Pick<

@@ -4,13 +4,12 @@
 // the lock is still its own and the file still the one it read (lock.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import { BgError, isErrno } from '../cli/errors.ts';
+import { BgError, isErrno } from '../errors.ts';
 import { open, seal, type SubKeys } from './crypto.ts';
 import { ensureDir, readIfExists, storageError } from './fsutil.ts';
 import { LockLostError, withLock, type HeldLock } from './lock.ts';
 import { KEY_FILE, readStateFloor, withStateFloor } from './keys.ts';
 import { decryptOpenssl, isOpensslFile, parseLegacyState, type LegacyEntry } from './legacy.ts';
-import { findRecord } from './records.ts';
 
 export const STATE_FILE = 'processes.json.enc';
 export const LEGACY_BACKUP_SUFFIX = '.python-backup';
@@ -304,4 +303,9 @@ export async function saveNewCursor(
     const keep = Object.keys(views).slice(-(MAX_NEW_VIEWS - 1));
     r.newCursors = Object.fromEntries([...keep.map((k) => [k, views[k]!] as const), [view, end]]);
   });
+}
+
+/** The record with this exact ID (no prefixes or names: lib/process/resolve.ts does those). */
+export function findRecord(doc: StateDoc, id: string): ProcessRecord | undefined {
+  return doc.processes.find((p) => p.id === id);
 }

@@ -3,12 +3,12 @@
 // removal remove_process's removeTargets, input send_input's sendInput.
 import type { Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
-import { stopProcess } from '../process/stop.ts';
+import { stopProcess } from '../control/stop.ts';
 import { describeStop } from '../commands/stop_process.ts';
 import { joinedLine, restartRecord } from '../commands/restart_process.ts';
 import { removeTargets } from '../commands/remove_process.ts';
 import { sendInput } from '../commands/send_input.ts';
-import { BgError } from '../cli/errors.ts';
+import { BgError } from '../errors.ts';
 
 // As the scripts' defaults: SIGTERM, then SIGKILL after 5 s.
 const STOP_TIMEOUT_SEC = 5;

@@ -10,15 +10,15 @@ import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
 import { STATE_FILE } from '../store/state.ts';
 import { listed, type Listed } from '../commands/list_processes.ts';
-import { type LogSetReader, logFileOf, type Cursor } from '../log/logset.ts';
-import { selectLines } from '../log/logquery.ts';
-import { follow } from '../log/follow.ts';
-import { lineText, type Line } from '../log/lines.ts';
-import { outputSinceReset, PTY_COLS, PTY_ROWS } from '../log/screen.ts';
-import { STREAMS } from '../log/logfile.ts';
+import { type LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
+import { selectLines } from '../log/read/logquery.ts';
+import { follow } from '../log/read/follow.ts';
+import { lineText, type Line } from '../log/read/lines.ts';
+import { outputSinceReset, PTY_COLS, PTY_ROWS } from '../log/read/screen.ts';
+import { STREAMS } from '../log/format/logfile.ts';
 import { isLogging } from '../process/status.ts';
-import { findRecord } from '../store/records.ts';
-import { readerOf } from '../log/read-modes.ts';
+import { findRecord } from '../store/state.ts';
+import { readerOf } from '../log/read/read-modes.ts';
 
 // Ports and statuses also change without a state write (a server starts listening, a process
 // is lost): looked at again this often while a page is open.

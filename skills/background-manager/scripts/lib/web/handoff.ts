@@ -15,15 +15,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openSocketDir, Unanswered } from '../control/protocol.ts';
-import { BgError } from '../cli/errors.ts';
+import { BgError } from '../errors.ts';
 import { storageError } from '../store/fsutil.ts';
 import { readStat } from '../process/proc.ts';
 import type { Started } from '../control/launch.ts';
 import type { Context } from '../store/context.ts';
-import { findRecord } from '../store/records.ts';
-import { stopProcess } from '../process/stop.ts';
-import { oneLine } from '../cli/format.ts';
-import { skillRoot } from '../store/paths.ts';
+import { findRecord } from '../store/state.ts';
+import { stopProcess } from '../control/stop.ts';
+import { oneLine } from '../util/format.ts';
+import { skillRoot } from '../install/paths.ts';
 
 export const HANDOFF_MS = 30_000;
 const STOP_MS = 5_000; // SIGTERM, then SIGKILL after this, as stop_process's default

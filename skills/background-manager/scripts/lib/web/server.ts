@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import type { Context } from '../store/context.ts';
-import { BgError } from '../cli/errors.ts';
+import { BgError } from '../errors.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { checkOrigin, checkToken, type Access } from './access.ts';
 import { ProcessFeed, streamLog, streamTerminal, sendEvent } from './feeds.ts';

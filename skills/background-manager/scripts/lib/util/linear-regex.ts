@@ -4,9 +4,9 @@
 // for hours. V8's linear-time engine (the `l` flag) cannot be made to backtrack; a pattern it
 // cannot run (a backreference, a lookaround) is refused with what to do instead.
 import v8 from 'node:v8';
-import { compileRegex } from '../cli/cli.ts';
-import { BgError } from '../cli/errors.ts';
-import { oneLine } from '../cli/format.ts';
+import { BgError } from '../errors.ts';
+import { oneLine } from './format.ts';
+import { compileRegex } from './regex.ts';
 
 let linearOn = false;
 

@@ -9,7 +9,7 @@
 // point within REPLAY_CAP bytes, the last REPLAY_CAP bytes are replayed from a line start:
 // rows drawn before them by cursor movement alone are then missing (a documented limit).
 import { createRequire } from 'node:module';
-import type { LogSetReader } from './logset.ts';
+import type { LogSetReader } from '../format/logset.ts';
 
 export const PTY_COLS = 200;
 export const PTY_ROWS = 50;

@@ -4,7 +4,7 @@
 import { follow, PROMPT_QUIET_MS, type FollowEnd } from './follow.ts';
 import { lineText, MATCH_BYTES, type Line } from './lines.ts';
 import { matches, streamLines, type Query, type Selection } from './logquery.ts';
-import type { Cursor, Gap, LogSetReader } from './logset.ts';
+import type { Cursor, Gap, LogSetReader } from '../format/logset.ts';
 
 export interface WaitForLineOptions {
   reader: LogSetReader;

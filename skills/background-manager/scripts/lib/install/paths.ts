@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export function skillRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
-    if (fs.existsSync(path.join(dir, 'scripts', 'lib', 'store', 'paths.ts'))) return dir;
+    if (fs.existsSync(path.join(dir, 'scripts', 'lib', 'install', 'paths.ts'))) return dir;
     dir = path.dirname(dir);
   }
   throw new Error(`cannot find the background-manager skill folder from ${fileURLToPath(import.meta.url)}`);

@@ -2,8 +2,8 @@
 // caller stands. Kept out of paths.ts, which every entry script loads at start-up.
 import fs from 'node:fs';
 import path from 'node:path';
-import { scriptPath, skillRoot } from '../store/paths.ts';
-import { shellQuote } from './format.ts';
+import { scriptPath, skillRoot } from './paths.ts';
+import { shellQuote } from '../util/format.ts';
 
 /**
  * How to run one of the scripts from where the caller stands, for hints in messages: the way

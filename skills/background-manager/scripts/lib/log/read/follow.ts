@@ -2,10 +2,10 @@
 // inotify (fs.watch) on the logs folder rather than by busy polling, until the process ends.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LogRecord } from './logfile.ts';
-import type { LogSetReader, Cursor, Gap } from './logset.ts';
+import type { LogRecord } from '../format/logfile.ts';
+import type { LogSetReader, Cursor, Gap } from '../format/logset.ts';
 import { LineAssembler, type Line } from './lines.ts';
-import { setLongTimeout, type LongTimer } from '../cli/timer.ts';
+import { setLongTimeout, type LongTimer } from '../../util/timer.ts';
 
 export interface FollowOptions {
   activeFile: string;

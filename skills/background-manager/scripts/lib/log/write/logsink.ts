@@ -6,9 +6,9 @@
 // was a millisecond the child stood still. (Pipes gained about 8% from it, but glibc's heap
 // grew with the two threads' turnover to 55-75 MB peaks in 1 run of 3: they stay on one.)
 import { Worker } from 'node:worker_threads';
-import type { SubKeys } from '../store/crypto.ts';
-import type { StreamName } from './logfile.ts';
-import { CappedLogWriter } from './logset.ts';
+import type { SubKeys } from '../../store/crypto.ts';
+import type { StreamName } from '../format/logfile.ts';
+import { CappedLogWriter } from '../format/logset.ts';
 
 /** How long output may wait in the supervisor before it is encrypted and appended. */
 export const FLUSH_DELAY_MS = 20;

@@ -5,9 +5,18 @@
 import { reclaimAfter } from './reclaim.ts';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { BgError, isErrno } from '../cli/errors.ts';
-import { IV_BYTES, MAC_BYTES, hmac, macEqual, open, paddedLength, sealParts, type SubKeys } from '../store/crypto.ts';
-import { openNewFile, storageError, writeAll } from '../store/fsutil.ts';
+import { BgError, isErrno } from '../../errors.ts';
+import {
+  IV_BYTES,
+  MAC_BYTES,
+  hmac,
+  macEqual,
+  open,
+  paddedLength,
+  sealParts,
+  type SubKeys,
+} from '../../store/crypto.ts';
+import { openNewFile, storageError, writeAll } from '../../store/fsutil.ts';
 
 export const LOG_MAGIC = Buffer.from('BGLOGv1\n', 'latin1');
 export const HEADER_BYTES = 80;

@@ -4,7 +4,7 @@
 // on the child (its output is paused) when batches pile up, so memory stays bounded.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { StreamName } from './logfile.ts';
+import type { StreamName } from '../format/logfile.ts';
 import {
   FLUSH_BYTES,
   FLUSH_DELAY_MS,

@@ -1,8 +1,8 @@
 // Log records -> lines: output is split at newlines per stream (a line broken across records
 // is joined again), events are one line each. Each line keeps the time its first byte arrived.
-import type { LogRecord, StreamName } from './logfile.ts';
+import type { LogRecord, StreamName } from '../format/logfile.ts';
 import { decodeUtf8, renderTerminal } from './render.ts';
-import { localStamp, oneLine } from '../cli/format.ts';
+import { localStamp, oneLine } from '../../util/format.ts';
 
 export interface Line {
   stream: StreamName;

@@ -1,10 +1,10 @@
 // get_logs's plan: from the options alone, which way the log is read (the mode) and what is
 // asked of it (the query). Pure, so each combination of flags is tested without a log.
-import type { StreamName } from './logfile.ts';
-import type { Cursor } from './logset.ts';
+import type { StreamName } from '../format/logfile.ts';
+import type { Cursor } from '../format/logset.ts';
 import type { Query } from './logquery.ts';
 import type { FormatOptions } from './lines.ts';
-import { compileRegex } from '../cli/cli.ts';
+import { compileRegex } from '../../util/regex.ts';
 
 export const STREAM_CHOICES: Record<string, StreamName[]> = {
   output: ['stdout', 'stderr'],

@@ -3,7 +3,7 @@
 // have written it whole (text rendered as it streams, JSON escaped as it streams).
 import { CONTROL, CUT_MARK, formatLine, lineEnd, type FormatOptions, type Line } from './lines.ts';
 import { TerminalText } from './render.ts';
-import { localStamp } from '../cli/format.ts';
+import { localStamp } from '../../util/format.ts';
 
 export class LineWriter {
   private decoder: TextDecoder | undefined; // of the line going out in pieces

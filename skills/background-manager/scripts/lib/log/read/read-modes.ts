@@ -2,18 +2,18 @@
 // as it stands (tail, forward from the --new cursor, since a time), following it, and waiting
 // for a line. --screen is screen-show.ts's. Each returns the exit code.
 import fs from 'node:fs';
-import { EXIT } from '../cli/errors.ts';
-import { LogSetReader, type Gap } from './logset.ts';
+import { EXIT } from '../../errors.ts';
+import { LogSetReader, type Gap } from '../format/logset.ts';
 import { selectLines, streamLines, matches, type Query, type Selection } from './logquery.ts';
 import type { SyncOut } from './syncout.ts';
 import { formatLine, lineEnd, MATCH_BYTES, type FormatOptions, type Line } from './lines.ts';
 import { follow, PROMPT_QUIET_MS } from './follow.ts';
 import { waitForLine } from './wait-for.ts';
-import { newCursorOf, saveNewCursor, type ProcessRecord } from '../store/state.ts';
-import type { LogIssue } from './logfile.ts';
-import type { Context } from '../store/context.ts';
+import { newCursorOf, saveNewCursor, type ProcessRecord } from '../../store/state.ts';
+import type { LogIssue } from '../format/logfile.ts';
+import type { Context } from '../../store/context.ts';
 import { queryAt, type ReadPlan } from './read-plan.ts';
-import { findRecord } from '../store/records.ts';
+import { findRecord } from '../../store/state.ts';
 
 /** One get_logs read: the process, its log, the plan and where lines go. */
 export interface ReadRun {

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { skillRoot, supervisorBundlePath } from '../store/paths.ts';
+import { skillRoot, supervisorBundlePath } from './paths.ts';
 import { newestSourceMtime } from '../../../sources.mjs';
 
 /** Whether every one of these files under dist/ exists and is at least as new as every source. */
@@ -33,7 +33,7 @@ export async function runScript(
     await import(pathToFileURL(path.join(skill, 'dist', `${name}.mjs`)).href);
     return;
   }
-  const [{ runMain }, { main }] = await Promise.all([import('./cli.ts'), load()]);
+  const [{ runMain }, { main }] = await Promise.all([import('../cli/cli.ts'), load()]);
   await runMain(name, main);
 }
 

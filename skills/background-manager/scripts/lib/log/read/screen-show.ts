@@ -1,10 +1,10 @@
 // get_logs --screen [--cursor] [--json] [--wait-for REGEX]: print a PTY process's screen, or
 // wait until it shows something (how an agent waits for a menu or a prompt drawn in place).
-import { BgError, EXIT } from '../cli/errors.ts';
-import { LogSetReader } from './logset.ts';
+import { BgError, EXIT } from '../../errors.ts';
+import { LogSetReader } from '../format/logset.ts';
 import { readScreen, screenText, type Screen } from './screen.ts';
-import type { SubKeys } from '../store/crypto.ts';
-import type { ProcessRecord } from '../store/state.ts';
+import type { SubKeys } from '../../store/crypto.ts';
+import type { ProcessRecord } from '../../store/state.ts';
 
 export interface ScreenOptions {
   activeFile: string;

@@ -3,15 +3,16 @@
 // connections), do it here, after checking the child's identity.
 import fs from 'node:fs';
 import path from 'node:path';
-import { requestControl, Unanswered, type Reply, type StopResult } from '../control/protocol.ts';
+import { requestControl, Unanswered, type Reply, type StopResult } from './protocol.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord, StopReason } from '../store/state.ts';
-import { findRecord, recordEnd } from '../store/records.ts';
-import { isLive, liveLeftovers, liveStatus, supervisorAlive } from './status.ts';
-import { bootId, commOf, matchIdentity, treeMembers, trySignal, type ProcStat } from './proc.ts';
-import { terminateTree } from './terminate.ts';
-import { BgError } from '../cli/errors.ts';
-import { waitFor } from '../cli/wait.ts';
+import { recordEnd } from '../store/records.ts';
+import { findRecord } from '../store/state.ts';
+import { isLive, liveLeftovers, liveStatus, supervisorAlive } from '../process/status.ts';
+import { bootId, commOf, matchIdentity, treeMembers, trySignal, type ProcStat } from '../process/proc.ts';
+import { terminateTree } from '../process/terminate.ts';
+import { BgError } from '../errors.ts';
+import { waitFor } from '../util/wait.ts';
 
 /** What a stop of an ended process did to the background jobs it left running. */
 export interface LeftoversStopped {

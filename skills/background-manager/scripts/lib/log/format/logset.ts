@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HEADER_BYTES_V2, LogReader, LogWriter, type LogIssue, type LogRecord, type StreamName } from './logfile.ts';
-import type { SubKeys } from '../store/crypto.ts';
-import { isErrno } from '../cli/errors.ts';
+import type { SubKeys } from '../../store/crypto.ts';
+import { isErrno } from '../../errors.ts';
 
 export const DEFAULT_MAX_LOG_SIZE = 100 * 1024 * 1024;
 export const MIN_MAX_LOG_SIZE = 1024 * 1024;

@@ -1,7 +1,7 @@
 // get_logs's selection: which lines of a log to show (last N, since a time, new since the last
 // --new read, matching a pattern), read with as little I/O as the question allows.
-import type { LogRecord, StreamName, LogIssue } from './logfile.ts';
-import type { LogSetReader, Cursor, Gap } from './logset.ts';
+import type { LogRecord, StreamName, LogIssue } from '../format/logfile.ts';
+import type { LogSetReader, Cursor, Gap } from '../format/logset.ts';
 import { countNewlines } from './render.ts';
 import { LineAssembler, lineText, MATCH_BYTES, trimLine, type AssemblerLimits, type Line } from './lines.ts';
 
