@@ -1,0 +1,17 @@
+// The defaults every front end shares (the scripts, the MCP server, the page), named once. A
+// front end that differs on purpose says so beside its own constant (the MCP server's waits
+// stay below the 60 s after which most MCP hosts give up on a call).
+
+/** Lines of output shown when a call does not say how many (get_logs, a failed readiness wait). */
+export const DEFAULT_LINES = 20;
+
+/** The signal a stop sends first, and how long it waits for the tree to end before SIGKILL. */
+export const STOP_SIGNAL = 'SIGTERM';
+export const STOP_GRACE_SEC = 5;
+
+/** How long start_process / restart_process / get_logs wait for a readiness condition. */
+export const WAIT_TIMEOUT_SEC = 60;
+
+/** The MCP server's wait defaults and bound: below the usual 60 s client timeout. */
+export const MCP_WAIT_TIMEOUT_SEC = 30;
+export const MCP_MAX_WAIT_SEC = 600;
