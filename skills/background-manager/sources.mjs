@@ -1,6 +1,7 @@
-// The sources every bundle in dist/ is made from, and the newest time one of them changed. Plain
-// JavaScript with node built-ins only: build.mjs, the fast path's launchers (dist/<name>.mjs)
-// and scripts/lib/install/bundle.ts all ask this one question the same way.
+// The sources every bundle in dist/ is made from, the newest time one of them changed, and so
+// whether dist/ is current (bundlesFresh: the one test of it, which the fast path's launchers
+// and scripts/lib/install/bundle.ts ask; build.mjs stamps what it builds to match). Plain
+// JavaScript with node built-ins only: build.mjs runs under plain node.
 // Node's built-ins through require(), not import: an ES module's import of node:fs or
 // node:crypto makes node build an ESM facade that reads every export, getters included, and
 // so loads fs's streams and WebCrypto (10-60 ms of each fast-path call, which needs neither).
@@ -31,4 +32,15 @@ export function newestSourceMtime(skill) {
   };
   for (const { dir, only } of SOURCE_DIRS) if (fs.existsSync(path.join(skill, dir))) walk(path.join(skill, dir), only);
   return newest;
+}
+
+/**
+ * Whether every one of these files under dist/ exists and is at least as new as every source.
+ * build.mjs gives what it builds the newest source's time from before the build began, so a
+ * source edited during a build counts as newer.
+ */
+export function bundlesFresh(skill, distFiles) {
+  const built = distFiles.map((f) => fs.statSync(path.join(skill, 'dist', f), { throwIfNoEntry: false })?.mtimeMs);
+  if (built.some((m) => m === undefined)) return false;
+  return Math.min(...built) >= newestSourceMtime(skill);
 }

@@ -2,7 +2,7 @@
 // an error into a line on stderr and an exit code.
 import yargs, { type Argv } from 'yargs';
 import { BgError, EXIT } from '../errors.ts';
-import { KEK_PREFETCH, type KekPrefetch } from '../store/crypto.ts';
+import { fastPathGlobals, KEK_PREFETCH } from '../install/fastpath.ts';
 import { MAX_DURATION_SEC } from '../util/timer.ts';
 import { howToRun } from '../install/hints.ts';
 import { oneLine, shownMessage } from '../util/format.ts';
@@ -150,7 +150,7 @@ export async function runMain(name: string, main: (argv: string[]) => Promise<nu
   });
   try {
     // The fast path's launcher may have started the key derivation before this script loaded.
-    await (globalThis as { [KEK_PREFETCH]?: KekPrefetch })[KEK_PREFETCH]?.ready;
+    await fastPathGlobals[KEK_PREFETCH]?.ready;
     const code = await main(process.argv.slice(2));
     process.exitCode = code ?? EXIT.OK;
   } catch (err) {

@@ -5,22 +5,11 @@
 // fast path, dist/<name>.mjs, when its bundle is newer than every source; when a source is
 // newer (someone is editing), it runs the TypeScript itself. Node built-ins only here: this
 // module is loaded before that choice.
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { skillRoot, supervisorBundlePath } from './paths.ts';
-import { newestSourceMtime } from '../../../sources.mjs';
-
-/** Whether every one of these files under dist/ exists and is at least as new as every source. */
-export function bundlesFresh(distFiles: string[], skill = skillRoot()): boolean {
-  const built = distFiles.map((f) => mtimeOf(path.join(skill, 'dist', f)));
-  if (built.some((m) => m === undefined)) return false;
-  return Math.min(...(built as number[])) >= newestSourceMtime(skill);
-}
-
-function mtimeOf(file: string): number | undefined {
-  return fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
-}
+import { bundlesFresh } from '../../../sources.mjs';
+import { BUNDLE_CHECKED, fastPathGlobals } from './fastpath.ts';
 
 /** Run entry script `name`: its fresh bundle if there is one, else `load()`'s main. */
 export async function runScript(
@@ -28,8 +17,8 @@ export async function runScript(
   load: () => Promise<{ main: (argv: string[]) => Promise<number | void> }>,
 ): Promise<void> {
   const skill = skillRoot();
-  if (bundlesFresh([`${name}.mjs`, `bundle/${name}.js`], skill)) {
-    (globalThis as Record<symbol, unknown>)[Symbol.for('background-manager.bundle-checked')] = true; // the launcher need not look again
+  if (bundlesFresh(skill, [`${name}.mjs`, `bundle/${name}.js`])) {
+    fastPathGlobals[BUNDLE_CHECKED] = true; // the launcher need not look again
     await import(pathToFileURL(path.join(skill, 'dist', `${name}.mjs`)).href);
     return;
   }
@@ -54,12 +43,9 @@ export function entryBundlesBuilt(): Promise<void> {
  */
 export async function ensureSupervisorBundle(secretVars: readonly string[]): Promise<string> {
   const out = supervisorBundlePath();
-  if (bundlesFresh([path.basename(out), 'log-thread.mjs'])) return out;
-  // esbuild starts a helper process with our environment: the password stays out of it (the
-  // helper is started by the first build below and serves the second one too).
-  const saved = secretVars.map((v) => [v, process.env[v]] as const);
-  for (const v of secretVars) delete process.env[v];
-  try {
+  if (bundlesFresh(skillRoot(), [path.basename(out), 'log-thread.mjs'])) return out;
+  // The helper esbuild starts for the first build below serves the second one too.
+  await withoutEnv(secretVars, async () => {
     const mod = (await import(pathToFileURL(path.join(skillRoot(), 'build.mjs')).href)) as {
       build(names?: string[]): Promise<void>;
       ENTRY_SCRIPTS: string[];
@@ -67,8 +53,20 @@ export async function ensureSupervisorBundle(secretVars: readonly string[]): Pro
     await mod.build(['supervisor', 'log-thread']);
     // The page too: the entry bundles are stamped with the newest source time, web/ included.
     entryBuild = mod.build([...mod.ENTRY_SCRIPTS, 'page']).catch(() => undefined); // the .ts scripts then run from source
+  });
+  return out;
+}
+
+/**
+ * Run `fn` (a build) with these environment variables out of process.env, and put them back
+ * after: esbuild starts a helper process with our environment, and the password stays out of it.
+ */
+export async function withoutEnv<T>(vars: readonly string[], fn: () => Promise<T>): Promise<T> {
+  const saved = vars.map((v) => [v, process.env[v]] as const);
+  for (const v of vars) delete process.env[v];
+  try {
+    return await fn();
   } finally {
     for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
   }
-  return out;
 }

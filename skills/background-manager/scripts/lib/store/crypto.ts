@@ -9,6 +9,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
+import { fastPathGlobals, KEK_PREFETCH } from '../install/fastpath.ts';
 
 export const KEY_BYTES = 32;
 export const IV_BYTES = 16;
@@ -19,19 +20,6 @@ export interface SubKeys {
   enc: Buffer; // AES-256-CBC key
   mac: Buffer; // HMAC-SHA256 key
   control: Buffer; // HMAC key for the supervisor's control socket handshake
-}
-
-/**
- * A derivation the fast path's launcher (dist/<script>.mjs, made by build.mjs) started before
- * the script was loaded; runMain waits for it (`ready`). Used only for the same inputs.
- */
-export const KEK_PREFETCH = Symbol.for('background-manager.kek-prefetch');
-export interface KekPrefetch {
-  password: string;
-  salt: string; // base64
-  iterations: number;
-  key?: Buffer; // PBKDF2-HMAC-SHA256, KEY_BYTES long, once `ready` resolved
-  ready?: Promise<void>;
 }
 
 // The unit tier's low KDF cost (tests/unit/harness.ts). It is set only by calling
@@ -47,7 +35,8 @@ export function useTestKdfCost(iterations: number | undefined): void {
 }
 
 export function derivePasswordKey(password: string, salt: Buffer, iterations: number): Buffer {
-  const pre = (globalThis as { [KEK_PREFETCH]?: KekPrefetch })[KEK_PREFETCH];
+  // A derivation the fast path's launcher started early (install/fastpath.ts): only for the same inputs.
+  const pre = fastPathGlobals[KEK_PREFETCH];
   if (
     testIterations === undefined &&
     pre?.key?.length === KEY_BYTES &&

@@ -11,14 +11,12 @@ import { derivePasswordKey, hkdf, hmac, KEY_BYTES, macEqual, open, seal, subKeys
 import { cacheDataKey, cachedDataKey, forgetDataKey } from './keycache.ts';
 import { ensureDir, fsyncDir, openNewFile, readIfExists, replaceFileAtomic, storageError, writeAll } from './fsutil.ts';
 import type { HeldLock } from './lock.ts';
+import { MAX_ITERATIONS, MIN_ITERATIONS } from '../install/fastpath.ts';
 
 export const KEY_FILE = 'key.json';
 export const DEFAULT_ITERATIONS = 600_000;
-// The accepted iteration counts: OWASP's floor for PBKDF2-SHA256 is far above the lower bound,
-// and 10 million takes a few seconds here. Anything else was not written by us. (Also in
-// build.mjs, whose launchers read key.json before this module loads.)
-export const MIN_ITERATIONS = 100_000;
-export const MAX_ITERATIONS = 10_000_000;
+// The accepted iteration counts, MIN_ITERATIONS to MAX_ITERATIONS, are declared in
+// install/fastpath.ts: the fast path's launcher reads key.json before this module loads.
 const SALT_BYTES = 16;
 const WRAPPED_BYTES = 96; // IV 16 | AES-256-CBC of 32 bytes (48) | MAC 32
 const KEY_FORMAT = 'background-manager-key' as const;
