@@ -3,7 +3,8 @@
 // naming a clashing flag as it was typed, without a process or a log behind most of them.
 import * as assert from 'uvu/assert';
 import { BgError } from '../../skills/background-manager/scripts/lib/errors.ts';
-import { main as logsMain } from '../../skills/background-manager/scripts/lib/commands/get_logs.ts';
+import { main as logsMain, WORDS as CLI } from '../../skills/background-manager/scripts/lib/commands/get_logs.ts';
+import { WORDS as MCP } from '../../skills/background-manager/scripts/lib/mcp/logs-tool.ts';
 import { DEFAULT_LINES, MCP_WAIT_TIMEOUT_SEC } from '../../skills/background-manager/scripts/lib/ops/defaults.ts';
 import {
   checkLogs,
@@ -17,39 +18,6 @@ import type { Context } from '../../skills/background-manager/scripts/lib/store/
 import { addRecords, callMain, endedRecord, type UnitDir, unitSuite, withUnitDir } from './harness.ts';
 
 const test = unitSuite('ops/logs (get_logs)');
-
-const CLI: LogsWords = {
-  lines: '-n',
-  since: '--since',
-  timeout: '--timeout',
-  waitFor: '--wait-for',
-  grep: '--grep',
-  new: '--new',
-  screen: '--screen',
-  stream: '--stream',
-  cursor: '--cursor',
-  follow: '--follow',
-  gives: 'prints',
-  upTo: 'every new line up to it',
-  noPty: '--no-pty',
-};
-const MCP: LogsWords = {
-  ...CLI,
-  lines: 'lines',
-  since: 'since',
-  timeout: 'timeout',
-  waitFor: 'wait_for',
-  grep: 'grep',
-  new: 'new',
-  screen: 'screen',
-  stream: 'stream',
-  follow: undefined,
-  gives: 'returns',
-  upTo: 'the new lines up to it',
-  noPty: 'pty: false',
-  linear: true,
-  waitTimeoutSec: MCP_WAIT_TIMEOUT_SEC,
-};
 
 /** The USAGE message `req` is refused with, in words `w`. */
 function refused(req: LogsRequest, w: LogsWords): string {

@@ -104,7 +104,7 @@ function parse(argv: string[]) {
 type Args = Awaited<ReturnType<typeof parse>>;
 
 /** How the script names get_logs' options in its messages (ops/logs.ts LogsWords). */
-const WORDS: LogsWords = {
+export const WORDS: LogsWords = {
   lines: '-n',
   since: '--since',
   timeout: '--timeout',

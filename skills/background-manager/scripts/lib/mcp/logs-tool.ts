@@ -232,7 +232,7 @@ async function screen(r: Read, pattern: RegExp | undefined, timeoutSec: number |
 }
 
 /** How the MCP tool names get_logs' options in its messages, and its own wait (ops/logs.ts LogsWords). */
-const WORDS: LogsWords = {
+export const WORDS: LogsWords = {
   lines: 'lines',
   since: 'since',
   timeout: 'timeout',
