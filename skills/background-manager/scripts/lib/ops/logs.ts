@@ -8,8 +8,14 @@ import type { SubKeys } from '../store/crypto.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
 import { logFileOf } from '../log/format/logset.ts';
-import { STREAM_CHOICES, viewOf, type ReadMode, type ReadOptions, type ReadPlan } from '../log/read/read-plan.ts';
-import type { Delivery } from '../log/read/read-plan.ts';
+import {
+  STREAM_CHOICES,
+  viewOf,
+  type Delivery,
+  type ReadMode,
+  type ReadOptions,
+  type ReadPlan,
+} from '../log/read/read-plan.ts';
 import { oneLine } from '../util/format.ts';
 import { compileRegex } from '../util/regex.ts';
 import { linearRegex } from '../util/linear-regex.ts';
