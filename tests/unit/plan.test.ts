@@ -1,6 +1,7 @@
 // get_logs's planner: which mode and query each combination of flags asks for, without a log.
 import * as assert from 'uvu/assert';
-import { planRead, queryAt, type ReadOptions } from '../../skills/background-manager/scripts/lib/log/read/read-plan.ts';
+import { queryAt, type ReadOptions } from '../../skills/background-manager/scripts/lib/log/read/read-plan.ts';
+import { planRead } from '../../skills/background-manager/scripts/lib/ops/logs.ts';
 import { BgError } from '../../skills/background-manager/scripts/lib/errors.ts';
 import { unitSuite } from './harness.ts';
 

@@ -3,7 +3,7 @@
 import yargs, { type Argv } from 'yargs';
 import { BgError, EXIT } from '../errors.ts';
 import { fastPathGlobals, KEK_PREFETCH } from '../install/fastpath.ts';
-import { MAX_DURATION_SEC } from '../util/timer.ts';
+import { checkDurationSec } from '../ops/duration.ts';
 import { howToRun } from '../install/hints.ts';
 import { oneLine, shownMessage } from '../util/format.ts';
 
@@ -127,19 +127,7 @@ export function typed(argv: string[], value: number, ...flags: string[]): string
  * and at most MAX_DURATION_SEC. Exit 2 with one line naming the flag otherwise.
  */
 export function durationSec(argv: string[], flag: string, v: number, zeroOk: boolean): number {
-  if (!Number.isFinite(v) || v < 0 || (!zeroOk && v === 0)) {
-    throw new BgError(
-      'USAGE',
-      `${flag} must be a number of seconds${zeroOk ? ', 0 or more' : ' above 0'} (got ${typed(argv, v, flag)}).`,
-    );
-  }
-  if (v > MAX_DURATION_SEC) {
-    throw new BgError(
-      'USAGE',
-      `${flag} ${typed(argv, v, flag)} is too long: give at most ${MAX_DURATION_SEC} seconds (10 years).`,
-    );
-  }
-  return v;
+  return checkDurationSec(flag, v, zeroOk, typed(argv, v, flag));
 }
 
 /** Run an entry script's main: data to stdout, one error line to stderr, an exit code. */

@@ -1,8 +1,9 @@
 // get_logs: what a process printed: the last lines, what is new, what matches, or a wait
 // until a line appears. Readable text by default, exact bytes with --raw. The options become
-// a plan (log/read-plan.ts); each mode of it is one function (log/read-modes.ts).
+// a checked request and its plan in one step (ops/logs.ts); each mode of the plan is one function
+// (log/read/read-modes.ts).
 import fs from 'node:fs';
-import { durationSec, makeParser, typed, listHint } from '../cli/cli.ts';
+import { makeParser, typed, listHint } from '../cli/cli.ts';
 import { openContext, type Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { BgError } from '../errors.ts';
@@ -13,21 +14,11 @@ import { linesOf, type Line } from '../log/read/lines.ts';
 import { LineWriter } from '../log/read/line-writer.ts';
 import { decryptOpenssl, isOpensslFile } from '../store/legacy.ts';
 import { showScreen } from '../log/read/screen-show.ts';
-import { planRead, STREAM_CHOICES, type ReadOptions, type ReadPlan } from '../log/read/read-plan.ts';
+import { STREAM_CHOICES, type ReadPlan } from '../log/read/read-plan.ts';
+import { checkLogs, checkStream, logKeys, type CheckedLogs, type LineOption, type LogsWords } from '../ops/logs.ts';
+import { DEFAULT_LINES } from '../ops/defaults.ts';
 import { currentRecord, followLog, readOnce, waitForMatch, type ReadRun } from '../log/read/read-modes.ts';
 import { isLogging } from '../process/status.ts';
-import { oneLine } from '../util/format.ts';
-
-/** "30s", "5m", "2h", "1d", or an ISO time: the moment it names, in ms since the epoch. */
-export function parseSince(text: string, now = Date.now()): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
-  if (m) return now - Number(m[1]) * { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
-    const t = Date.parse(text);
-    return Number.isNaN(t) ? undefined : t;
-  }
-  return undefined;
-}
 
 function parse(argv: string[]) {
   return makeParser(
@@ -37,21 +28,20 @@ function parse(argv: string[]) {
     .option('n', {
       alias: 'lines',
       type: 'number',
-      describe:
-        'Lines from the end (default 20; 0 for all). With --new or --since: no limit unless given. Not with --wait-for',
+      describe: `Lines from the end (default ${DEFAULT_LINES}; 0 for all). With --new or --since: no limit unless given. Not with --wait-for`,
       requiresArg: true,
     })
-    .option('raw', { type: 'boolean', default: false, describe: 'The exact bytes the process wrote' })
+    .option('raw', { type: 'boolean', defaultDescription: 'false', describe: 'The exact bytes the process wrote' })
     .option('follow', {
       alias: 'f',
       type: 'boolean',
-      default: false,
+      defaultDescription: 'false',
       describe:
         'Keep printing new output until the process ends; a line without a newline yet (a prompt) shows once quiet for 0.2 s',
     })
     .option('new', {
       type: 'boolean',
-      default: false,
+      defaultDescription: 'false',
       describe:
         'Only output not shown by an earlier --new read of this process (one position per --stream/--grep view)',
     })
@@ -63,12 +53,12 @@ function parse(argv: string[]) {
     .option('timestamps', {
       alias: 't',
       type: 'boolean',
-      default: false,
+      defaultDescription: 'false',
       describe: 'Prefix each line with the time it arrived',
     })
     .option('stream', {
       type: 'string',
-      default: 'output',
+      defaultDescription: '"output"',
       choices: Object.keys(STREAM_CHOICES),
       describe: 'Which records: output (stdout+stderr), stdout, stderr, input, events, all',
     })
@@ -86,21 +76,21 @@ function parse(argv: string[]) {
     })
     .option('screen', {
       type: 'boolean',
-      default: false,
+      defaultDescription: 'false',
       describe:
         'PTY processes: the terminal screen as it stands (or stood at the end), rows with trailing spaces trimmed. With --wait-for: wait until the screen matches',
     })
     .option('cursor', {
       type: 'boolean',
-      default: false,
+      defaultDescription: 'false',
       describe: 'With --screen: mark the cursor row with "> " (every other row gets two spaces)',
     })
     .option('json', {
       type: 'boolean',
-      default: false,
+      defaultDescription: 'false',
       describe: 'One JSON object per line: {"time","stream","text"}, "partial":true on a line without a newline yet',
     })
-    .example('$0 a1b2', 'Last 20 lines')
+    .example('$0 a1b2', `Last ${DEFAULT_LINES} lines`)
     .example('$0 a1b2 -n 0 --raw > out.bin', 'Everything, byte for byte')
     .example('$0 a1b2 --new', 'Only what arrived since the last --new read')
     .example('$0 a1b2 -f --grep ERROR', 'Watch for errors as they happen')
@@ -113,55 +103,85 @@ function parse(argv: string[]) {
 
 type Args = Awaited<ReturnType<typeof parse>>;
 
-/** The parsed flags as ReadOptions, refusing combinations that do not apply (exit 2). */
-function readOptions(argv: string[], args: Args): ReadOptions {
-  // yargs reads an empty value as 0 (all lines): an empty -n is refused like any other non-number.
-  if (
-    args.n !== undefined &&
-    (!Number.isInteger(args.n) || args.n < 0 || typed(argv, args.n, '-n', '--lines').trim() === '')
-  ) {
-    throw new BgError(
-      'USAGE',
-      `-n must be a whole number of lines, 0 or more (got ${typed(argv, args.n, '-n', '--lines')}).`,
-    );
+/** How the script names get_logs' options in its messages (ops/logs.ts LogsWords). */
+export const WORDS: LogsWords = {
+  lines: '-n',
+  since: '--since',
+  timeout: '--timeout',
+  waitFor: '--wait-for',
+  grep: '--grep',
+  new: '--new',
+  screen: '--screen',
+  stream: '--stream',
+  cursor: '--cursor',
+  follow: '--follow',
+  gives: 'prints',
+  upTo: 'every new line up to it',
+  noPty: '--no-pty',
+};
+
+/** Each yargs key of a line option (an alias too) and the request field it sets. */
+const LINE_KEYS: Record<string, LineOption> = {
+  n: 'lines',
+  lines: 'lines',
+  raw: 'raw',
+  follow: 'follow',
+  f: 'follow',
+  new: 'new',
+  since: 'since',
+  t: 'timestamps',
+  timestamps: 'timestamps',
+  stream: 'stream',
+  grep: 'grep',
+};
+
+/**
+ * The line options given, in the order typed, each as typed ("-f" or "--follow"): yargs sets a
+ * key when it meets its flag, the spelling typed first, then its alias (and no defaults are set).
+ */
+function givenLineOptions(args: Args): Map<LineOption, string> {
+  const given = new Map<LineOption, string>();
+  for (const key of Object.keys(args)) {
+    const option = LINE_KEYS[key];
+    if (option && !given.has(option)) given.set(option, key.length === 1 ? `-${key}` : `--${key}`);
   }
-  const sinceMs = args.since === undefined ? undefined : parseSince(args.since);
-  if (args.since !== undefined && sinceMs === undefined) {
-    throw new BgError(
-      'USAGE',
-      `--since "${oneLine(String(args.since))}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`,
-    );
-  }
-  if (args.timeout !== undefined) durationSec(argv, '--timeout', args.timeout, true);
-  if (args.n !== undefined && args.waitFor !== undefined) {
-    throw new BgError(
-      'USAGE',
-      '-n does not apply to --wait-for, which prints the matching line (with --new, every new line up to it). Leave out -n.',
-    );
-  }
-  if (args.timeout !== undefined && !args.follow && args.waitFor === undefined) {
-    throw new BgError(
-      'USAGE',
-      '--timeout applies only to --follow and --wait-for; without them get_logs returns at once.',
-    );
-  }
-  checkScreenFlags(argv, args);
-  const { raw, follow, timestamps, stream, grep, waitFor, screen, json } = args;
-  return { lines: args.n, raw, follow, new: args.new, sinceMs, timestamps, stream, grep, waitFor, screen, json };
+  return given;
+}
+
+/** The parsed arguments as a get_logs request, checked (exit 2 for what does not apply). */
+function checked(argv: string[], args: Args): CheckedLogs {
+  const { raw, follow, since, timestamps, stream, grep, waitFor, screen, cursor, json } = args;
+  const req = {
+    lines: args.n,
+    raw,
+    follow,
+    new: args.new,
+    since,
+    timestamps,
+    stream,
+    grep,
+    waitFor,
+    screen,
+    cursor,
+    json,
+  };
+  return checkLogs(
+    { ...req, timeoutSec: args.timeout },
+    {
+      ...WORDS,
+      given: givenLineOptions(args),
+      // A value as typed: yargs reads "abc" as NaN and an empty -n as 0.
+      shown: (o, v) => (o === 'lines' ? typed(argv, v, '-n', '--lines') : typed(argv, v, '--timeout')),
+    },
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
   const args = await parse(argv);
-  const plan = planRead(readOptions(argv, args));
+  const { plan, options, timeoutSec, cursor } = checked(argv, args);
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), String(args._[0]));
-  // Under a PTY the terminal carries both streams as one: an empty answer would read as "no errors".
-  if (rec.pty && args.stream === 'stderr') {
-    throw new BgError(
-      'USAGE',
-      'stderr is merged into the terminal for PTY processes; start with --no-pty to keep it apart (--stream output shows it with the rest).',
-    );
-  }
+  checkStream(rec, options.stream, WORDS);
   const out = new SyncOut();
   const lines = new LineWriter(plan.format, (b) => out.write(b));
   const write = (line: Line) => lines.line(line);
@@ -174,14 +194,14 @@ export async function main(argv: string[]): Promise<number> {
     out,
     write,
     piece: (p) => lines.piece(p),
-    timeoutSec: args.timeout,
-    waitForText: args.waitFor,
+    timeoutSec,
+    waitForText: options.waitFor,
     said: new Set(),
     runningAtStart: isLogging(rec),
     running,
   };
   try {
-    return await read(run, args.cursor);
+    return await read(run, cursor);
   } finally {
     out.flush();
   }
@@ -212,13 +232,12 @@ async function read(run: ReadRun, cursor: boolean): Promise<number> {
       );
     return showLegacy(ctx, activeFile, plan, run.write);
   }
-  if (!ctx.unlocked)
-    throw new BgError('DAMAGED', `${activeFile} needs key.json, which is missing. Restore it from a backup.`);
+  const keys = logKeys(ctx, rec);
   switch (plan.mode) {
     case 'screen': {
       const screenOpts = {
         activeFile,
-        keys: ctx.unlocked.keys,
+        keys,
         rec,
         cursor,
         json: plan.format.json,
@@ -237,21 +256,6 @@ async function read(run: ReadRun, cursor: boolean): Promise<number> {
     case 'since':
       return await readOnce(run);
   }
-}
-
-/** --screen is the whole screen: the line options do not apply to it. */
-function checkScreenFlags(argv: string[], args: { screen: boolean; cursor: boolean }): void {
-  if (args.cursor && !args.screen)
-    throw new BgError('USAGE', '--cursor marks the cursor row of --screen: add --screen.');
-  if (!args.screen) return;
-  const clash = argv.find((a) =>
-    /^(-n\d*|--lines|--raw|--follow|-f|--new|--since|-t|--timestamps|--stream|--grep)(=|$)/.test(a),
-  );
-  if (clash)
-    throw new BgError(
-      'USAGE',
-      `--screen prints the whole screen as it stands; ${clash.replace(/=.*/, '')} applies to lines. Leave out one of them.`,
-    );
 }
 
 function isLegacyLog(file: string): boolean {

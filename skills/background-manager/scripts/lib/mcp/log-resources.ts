@@ -16,6 +16,8 @@ import { oneLine } from '../util/format.ts';
 import { readerOf } from '../log/read/read-modes.ts';
 import { logFileOf } from '../log/format/logset.ts';
 import { selectLines } from '../log/read/logquery.ts';
+import { STREAM_CHOICES } from '../log/read/read-plan.ts';
+import { DEFAULT_STREAM } from '../ops/logs.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { DEFAULT_LINES, fitBytes, linesText, shownLine } from './result.ts';
 import type { Session } from './session.ts';
@@ -109,7 +111,7 @@ export function registerLogResources(server: McpServer, session: Session): () =>
       const { ctx, rec } = recordOf(session, uri.href);
       if (!ctx.unlocked) throw new McpError(ErrorCode.InternalError, 'key.json is missing.');
       const sel = selectLines(readerOf(ctx, rec, logFileOf(ctx.dataDir, rec)), {
-        streams: new Set(['stdout', 'stderr']),
+        streams: new Set(STREAM_CHOICES[DEFAULT_STREAM]),
         raw: false,
         lines: DEFAULT_LINES,
       });

@@ -6,20 +6,17 @@
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { durationSec } from '../cli/cli.ts';
-import { linearRegex } from '../util/linear-regex.ts';
 import { BgError, EXIT } from '../errors.ts';
-import { parseSince } from '../commands/get_logs.ts';
 import { isLogging } from '../process/status.ts';
-import { STREAM_CHOICES, viewOf } from '../log/read/read-plan.ts';
+import { STREAM_CHOICES } from '../log/read/read-plan.ts';
 import { currentRecord, droppedNotes, readerOf } from '../log/read/read-modes.ts';
 import { newCursorOf, saveNewCursor } from '../store/state.ts';
 import { logFileOf } from '../log/format/logset.ts';
-import { matches, selectLines, streamLines, type Query } from '../log/read/logquery.ts';
-import { follow, PROMPT_QUIET_MS } from '../log/read/follow.ts';
-import { lineText, MATCH_BYTES, type Line } from '../log/read/lines.ts';
+import { selectLines, streamLines, type Query } from '../log/read/logquery.ts';
+import { lineMissed, waitForLine } from '../log/read/wait-for.ts';
+import type { Line } from '../log/read/lines.ts';
 import type { LogIssue } from '../log/format/logfile.ts';
-import { showScreen } from '../log/read/screen-show.ts';
+import { screenMissed, showScreen } from '../log/read/screen-show.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
@@ -38,7 +35,8 @@ import {
   MAX_WAIT_SEC,
 } from './result.ts';
 import type { Session } from './session.ts';
-import { oneLine } from '../util/format.ts';
+import { checkLogs, checkStream, DEFAULT_STREAM, logKeys, type LogsWords } from '../ops/logs.ts';
+import { MCP_WAIT_TIMEOUT_SEC } from '../ops/defaults.ts';
 
 /** What an answer holds of one line while reading it: a bounded head (result.ts). */
 const KEEP = { keepBytes: KEEP_LINE_BYTES };
@@ -80,7 +78,9 @@ const shape = {
     .number()
     .max(MAX_WAIT_SEC)
     .optional()
-    .describe('With wait_for: give up after this many seconds (default 30; most hosts give up on a call after 60 s)'),
+    .describe(
+      `With wait_for: give up after this many seconds (default ${MCP_WAIT_TIMEOUT_SEC}; most hosts give up on a call after 60 s)`,
+    ),
 };
 type Args = {
   id: string;
@@ -158,70 +158,45 @@ async function readLines(r: Read): Promise<CallToolResult> {
 }
 
 /** Wait for a matching line, as get_logs.ts --wait-for does (from the start, or from the new position). */
-async function waitLine(r: Read, pattern: RegExp, timeoutSec: number): Promise<CallToolResult> {
+async function waitLine(r: Read, pattern: RegExp, timeoutSec: number, missLines: number): Promise<CallToolResult> {
   const activeFile = logFileOf(r.ctx.dataDir, r.rec);
   const reader = readerOf(r.ctx, r.rec, activeFile);
   const before: ShownLine[] = []; // with new: the new lines up to the match
   let dropped = 0;
-  const keep = (l: Line): true => {
-    if (!r.a.new) return true;
+  const keep = (l: Line) => {
     before.push(shownLine(l));
     if (before.length > r.cap) before.shift(), dropped++;
-    return true;
   };
-  let hit: Line | undefined;
-  const hits = (l: Line) => matches({ ...r.q, sinceMs: undefined }, l) && pattern.test(lineText(l, false));
-  const sel = streamLines(
+  const res = await waitForLine({
     reader,
-    { ...r.q, lines: 0, from: r.a.new ? (newCursorOf(r.rec, r.view) ?? null) : null },
-    (l) => {
-      // An open line is kept once it ends (an input send is whole as sent).
-      if (!pattern.test(lineText(l, false))) return l.complete || l.stream === 'input' ? keep(l) : true;
-      hit = l;
-      return false;
-    },
-    KEEP,
-  );
-  let end = sel.end;
-  let how: 'timeout' | 'ended' | 'stopped' = 'stopped';
-  if (!hit) {
-    const res = await follow({
-      activeFile,
-      reader,
-      from: sel.end,
-      open: sel.open,
-      // A cancelled call, or a client gone, ends the wait at the next status check.
-      running: () => !r.signal.aborted && isLogging(currentRecord(r.ctx, r.rec)),
-      timeoutMs: timeoutSec * 1000,
-      onLine: (l) => (hits(l) ? !(hit = l) : !matches({ ...r.q, sinceMs: undefined }, l) || keep(l)),
-      onPartial: (l) => !(hits(l) && (hit = l)),
-      partialQuietMs: PROMPT_QUIET_MS,
-      keepBytes: MATCH_BYTES, // what the pattern sees; shownLine keeps less
-    });
-    end = res.cursor;
-    how = res.end;
-  }
-  if (r.a.new && end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, end);
+    activeFile,
+    query: { ...r.q, from: r.a.new ? (newCursorOf(r.rec, r.view) ?? null) : null },
+    pattern,
+    // A cancelled call, or a client gone, ends the wait at the next status check.
+    running: () => !r.signal.aborted && isLogging(currentRecord(r.ctx, r.rec)),
+    timeoutMs: timeoutSec * 1000,
+    openLinesAtOnce: true,
+    onPassed: r.a.new ? keep : undefined,
+  });
+  const hit = res.hit;
+  if (r.a.new && res.cursor) await saveNewCursor(r.ctx.store, r.rec.id, r.view, res.cursor);
   const shown = fitBytes(before, 'last');
   const skipped = dropped + shown.omitted;
   const note = skipped ? `${skipped} earlier new lines not shown; read them with get_logs since` : undefined;
   if (hit) return answer(r, [...shown.lines, shownLine(hit)], note, { matched: shownLine(hit) }, reader.issues);
   if (r.signal.aborted) throw new BgError('TIMEOUT', 'the call was cancelled before a line matched.');
-  const why =
-    how === 'timeout'
-      ? `no line matched /${r.a.wait_for}/ within ${timeoutSec} s`
-      : `the process ended before a line matched /${r.a.wait_for}/`;
+  const why = lineMissed(res.end, r.a.wait_for, timeoutSec);
   const tail = r.a.new
     ? shown.lines
     : fitBytes(
-        selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: 20 }, KEEP).lines.map(shownLine),
+        selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: missLines }, KEEP).lines.map(shownLine),
         'last',
       ).lines;
   const said = r.a.new ? (tail.length ? 'what was new:' : 'nothing new came.') : 'its last lines:';
   return notMet(
     'get_logs',
     `${why}; ${said}\n${linesText(tail, r.a.stream === 'all')}`.trimEnd(),
-    how === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING,
+    res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING,
     { id: r.rec.id, lines: tail, matched: null },
   );
 }
@@ -231,7 +206,7 @@ async function screen(r: Read, pattern: RegExp | undefined, timeoutSec: number |
   let text = '';
   const code = await showScreen({
     activeFile: logFileOf(r.ctx.dataDir, r.rec),
-    keys: r.ctx.unlocked!.keys,
+    keys: logKeys(r.ctx, r.rec),
     rec: r.rec,
     cursor: false,
     json: true,
@@ -246,10 +221,7 @@ async function screen(r: Read, pattern: RegExp | undefined, timeoutSec: number |
   while (s.rows.length && s.rows[s.rows.length - 1] === '') s.rows.pop(); // blank rows below cost context, say nothing
   const rows = s.rows.join('\n');
   if (code === EXIT.FAILED || code === EXIT.NOT_RUNNING) {
-    const why =
-      code === EXIT.NOT_RUNNING
-        ? `the process ended before its screen matched /${r.a.wait_for}/`
-        : `the screen did not match /${r.a.wait_for}/ within ${timeoutSec} s`;
+    const why = screenMissed(code === EXIT.NOT_RUNNING, r.a.wait_for, timeoutSec);
     return notMet('get_logs', `${why}; the screen as it stands:\n${rows}`, code, { id: r.rec.id, screen: s });
   }
   return ok(rows || '(blank screen)', {
@@ -259,34 +231,23 @@ async function screen(r: Read, pattern: RegExp | undefined, timeoutSec: number |
   });
 }
 
-/** Flag combinations the script refuses, refused with its words. */
-function checkArgs(a: Args): void {
-  if (a.timeout !== undefined && a.wait_for === undefined)
-    throw new BgError('USAGE', 'timeout applies only to wait_for; without it get_logs returns at once.');
-  if (a.lines !== undefined && a.wait_for !== undefined)
-    throw new BgError(
-      'USAGE',
-      'lines does not apply to wait_for, which returns the matching line (with new, the new lines up to it). Leave out lines.',
-    );
-  if (!a.screen) return;
-  const clash =
-    a.lines !== undefined
-      ? 'lines'
-      : a.new
-        ? 'new'
-        : a.since !== undefined
-          ? 'since'
-          : a.grep !== undefined
-            ? 'grep'
-            : a.stream !== 'output'
-              ? 'stream'
-              : undefined;
-  if (clash)
-    throw new BgError(
-      'USAGE',
-      `screen returns the whole screen as it stands; ${clash} applies to lines. Leave out one of them.`,
-    );
-}
+/** How the MCP tool names get_logs' options in its messages, and its own wait (ops/logs.ts LogsWords). */
+export const WORDS: LogsWords = {
+  lines: 'lines',
+  since: 'since',
+  timeout: 'timeout',
+  waitFor: 'wait_for',
+  grep: 'grep',
+  new: 'new',
+  screen: 'screen',
+  stream: 'stream',
+  cursor: 'cursor',
+  gives: 'returns',
+  upTo: 'the new lines up to it',
+  noPty: 'pty: false',
+  linear: true, // a server must not hang on a backtracking pattern
+  waitTimeoutSec: MCP_WAIT_TIMEOUT_SEC,
+};
 
 export function registerLogsTool(server: McpServer, session: Session): void {
   server.registerTool(
@@ -300,44 +261,39 @@ export function registerLogsTool(server: McpServer, session: Session): void {
       inputSchema: shape,
     },
     guarded('get_logs', session.closed, async (a: Args, signal) => {
-      checkArgs(a);
-      const sinceMs = a.since === undefined ? undefined : parseSince(a.since);
-      if (a.since !== undefined && sinceMs === undefined)
-        throw new BgError(
-          'USAGE',
-          `since "${oneLine(a.since)}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`,
-        );
-      const timeoutSec = a.wait_for === undefined ? undefined : durationSec([], 'timeout', a.timeout ?? 30, true);
-      const grep = a.grep === undefined ? undefined : linearRegex('grep', a.grep);
-      const pattern = a.wait_for === undefined ? undefined : linearRegex('wait_for', a.wait_for);
+      const { plan, timeoutSec } = checkLogs(
+        {
+          lines: a.lines,
+          new: a.new || undefined,
+          since: a.since,
+          grep: a.grep,
+          // zod fills in get_logs' own default: only another stream is asked for.
+          stream: a.stream === DEFAULT_STREAM ? undefined : a.stream,
+          screen: a.screen,
+          waitFor: a.wait_for,
+          timeoutSec: a.timeout,
+        },
+        WORDS,
+      );
       const ctx = session.context();
       const rec = resolveProcess(ctx.store.read(), a.id);
-      if (rec.pty && a.stream === 'stderr')
-        throw new BgError(
-          'USAGE',
-          'stderr is merged into the terminal for PTY processes; start with pty: false to keep it apart (stream output shows it with the rest).',
-        );
+      checkStream(rec, a.stream, WORDS);
       if (rec.legacy)
         throw new BgError('USAGE', `process ${rec.id} comes from the Python skill; read its log with get_logs.ts.`);
-      if (!ctx.unlocked)
-        throw new BgError(
-          'DAMAGED',
-          `${logFileOf(ctx.dataDir, rec)} needs key.json, which is missing. Restore it from a backup.`,
-        );
-      const streams = new Set(STREAM_CHOICES[a.stream]!);
-      // The view name get_logs.ts keys its --new positions by, so both share them.
-      const view = viewOf({ stream: a.stream, grep: a.grep, raw: false }, streams);
+      logKeys(ctx, rec);
+      const { streams, sinceMs, grep } = plan.query;
       const r: Read = {
         ctx,
         rec,
         a,
-        view,
+        // The view get_logs.ts keys its --new positions by, so both share them.
+        view: plan.view,
         cap: a.lines ?? DEFAULT_LINES,
         signal,
         q: { streams, sinceMs, grep, raw: false, lines: 0 },
       };
-      if (a.screen) return screen(r, pattern, timeoutSec);
-      return pattern ? waitLine(r, pattern, timeoutSec!) : readLines(r);
+      if (a.screen) return screen(r, plan.waitFor, timeoutSec);
+      return plan.waitFor ? waitLine(r, plan.waitFor, timeoutSec!, plan.missLines) : readLines(r);
     }),
   );
 }

@@ -8,7 +8,7 @@ import { selectLines, streamLines, matches, type Query, type Selection } from '.
 import type { SyncOut } from './syncout.ts';
 import { formatLine, lineEnd, MATCH_BYTES, type FormatOptions, type Line } from './lines.ts';
 import { follow, PROMPT_QUIET_MS } from './follow.ts';
-import { waitForLine } from './wait-for.ts';
+import { lineMissed, waitForLine } from './wait-for.ts';
 import { newCursorOf, saveNewCursor, type ProcessRecord } from '../../store/state.ts';
 import type { LogIssue } from '../format/logfile.ts';
 import type { Context } from '../../store/context.ts';
@@ -123,17 +123,18 @@ export async function waitForMatch(run: ReadRun): Promise<number> {
     run.write(res.hit);
     return damaged ? EXIT.DAMAGED : 0;
   }
-  const why =
-    res.end === 'timeout'
-      ? `no line matched /${run.waitForText}/ within ${run.timeoutSec} s`
-      : `the process ended before a line matched /${run.waitForText}/`;
+  const why = lineMissed(res.end, run.waitForText, run.timeoutSec);
   const code = res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
   if (plan.upTo) {
     process.stderr.write(`get_logs: ${why}; ${printedNew ? 'what was new is printed above' : 'nothing new came'}.\n`);
     return code;
   }
   process.stderr.write(`get_logs: ${why}; its last lines:\n`);
-  const tail = selectLines(readerOf(ctx, rec, run.activeFile), { streams: query.streams, raw: query.raw, lines: 20 });
+  const tail = selectLines(readerOf(ctx, rec, run.activeFile), {
+    streams: query.streams,
+    raw: query.raw,
+    lines: plan.missLines,
+  });
   for (const l of tail.lines) run.write(l);
   return code;
 }

@@ -1,10 +1,9 @@
-// get_logs's plan: from the options alone, which way the log is read (the mode) and what is
-// asked of it (the query). Pure, so each combination of flags is tested without a log.
+// get_logs's plan: which way the log is read (the mode) and what is asked of it (the query).
+// ops/logs.ts planRead makes one from the options (the rules and defaults); log/read/ reads by it.
 import type { StreamName } from '../format/logfile.ts';
 import type { Cursor } from '../format/logset.ts';
 import type { Query } from './logquery.ts';
 import type { FormatOptions } from './lines.ts';
-import { compileRegex } from '../../util/regex.ts';
 
 export const STREAM_CHOICES: Record<string, StreamName[]> = {
   output: ['stdout', 'stderr'],
@@ -51,46 +50,11 @@ export interface ReadPlan {
   /** --wait-for --new: every new line up to the match is printed, so none is passed over unseen. */
   upTo: boolean;
   waitFor?: RegExp;
-  /** Lines of a Python-skill log to show: -n, else 20 (it has no times or cursors). */
+  /** Lines of a Python-skill log to show: -n, else the default (it has no times or cursors). */
   legacyLines: number;
+  /** Lines of the log shown after a --wait-for that gave up (the last ones). */
+  missLines: number;
   format: FormatOptions;
-}
-
-/** Throws a usage error for a --grep or --wait-for that is not a regular expression. */
-export function planRead(o: ReadOptions): ReadPlan {
-  const streams = new Set(STREAM_CHOICES[o.stream]!);
-  const mode: ReadMode = o.screen
-    ? 'screen'
-    : o.waitFor
-      ? 'wait-for'
-      : o.follow
-        ? 'follow'
-        : o.new
-          ? 'forward'
-          : o.sinceMs !== undefined
-            ? 'since'
-            : 'tail';
-  // Without -n: 20 lines from the end, but all of what is new, or since a time, or up to a match.
-  const lines = o.lines ?? (o.new || o.sinceMs !== undefined || o.waitFor ? 0 : 20);
-  const from = o.new ? 'cursor' : o.waitFor ? 'start' : 'tail';
-  const grep = o.grep === undefined ? undefined : compileRegex('--grep', o.grep);
-  const waitFor = o.waitFor === undefined ? undefined : compileRegex('--wait-for', o.waitFor);
-  const query = { streams, sinceMs: o.sinceMs, grep, raw: o.raw, lines, from } as const;
-  // Every byte as written, with nothing added: records are copied straight out (fast).
-  const exactBytes =
-    o.raw && o.grep === undefined && !o.timestamps && !o.json && o.stream !== 'all' && !streams.has('event');
-  const delivery: Delivery = lines !== 0 ? 'select' : exactBytes && !o.waitFor ? 'copy' : 'stream';
-  return {
-    mode,
-    query,
-    delivery,
-    view: viewOf(o, streams),
-    saveCursor: o.new,
-    upTo: o.new && !!o.waitFor,
-    waitFor,
-    legacyLines: o.lines ?? 20,
-    format: { raw: o.raw, json: o.json, timestamps: o.timestamps, labelStreams: o.stream === 'all' },
-  };
 }
 
 // --new keeps a position per view (what --stream and --grep select), so that reading the

@@ -68,13 +68,18 @@ export async function showScreen(o: ScreenOptions): Promise<number> {
     }
     const timedOut = Date.now() >= deadline;
     if (ended || timedOut) {
-      const why = ended
-        ? `the process ended before its screen matched /${o.waitForText}/`
-        : `the screen did not match /${o.waitForText}/ within ${o.timeoutSec} s`;
+      const why = screenMissed(ended, o.waitForText, o.timeoutSec);
       process.stderr.write(`get_logs: ${why}; the screen as it stands:\n`);
       print(o, screen);
       return ended ? EXIT.NOT_RUNNING : EXIT.FAILED;
     }
     await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
   }
+}
+
+/** Why a wait for the screen gave up (the process ended, or the timeout passed), as get_logs says it. */
+export function screenMissed(ended: boolean, pattern: string | undefined, timeoutSec: number | undefined): string {
+  return ended
+    ? `the process ended before its screen matched /${pattern}/`
+    : `the screen did not match /${pattern}/ within ${timeoutSec} s`;
 }

@@ -87,3 +87,14 @@ export async function waitForLine(o: WaitForLineOptions): Promise<WaitForLineRes
   });
   return { hit, end: hit ? 'found' : res.end, followed: true, cursor: res.cursor, open: res.open };
 }
+
+/** Why a wait for a line gave up (`end`: 'timeout', or the process ended), as get_logs says it. */
+export function lineMissed(
+  end: 'found' | FollowEnd,
+  pattern: string | undefined,
+  timeoutSec: number | undefined,
+): string {
+  return end === 'timeout'
+    ? `no line matched /${pattern}/ within ${timeoutSec} s`
+    : `the process ended before a line matched /${pattern}/`;
+}
