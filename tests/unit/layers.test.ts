@@ -50,7 +50,9 @@ function sources(dir: string): string[] {
 /** The files of scripts/ a file imports (static, dynamic and type-only imports alike). */
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g)].map((m) => m[2]!);
+  const specs = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g)].map(
+    (m) => m[2]!,
+  );
   return specs.map((s) => path.resolve(path.dirname(file), s)).filter((f) => f.startsWith(`${SCRIPTS}/`));
 }
 

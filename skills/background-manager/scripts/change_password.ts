@@ -1,7 +1,7 @@
 // change_password: re-wrap the data key under a new password.
 // Usage: npx tsx skills/background-manager/scripts/change_password.ts --help
 // The work is in lib/commands/change_password.ts. This entry hands over to the bundle (the fast path,
-// dist/change_password.mjs) when it is current, and runs the TypeScript when it is not (lib/install/bundle.ts).
-import { runScript } from './lib/install/bundle.ts';
+// dist/change_password.mjs) when it is current, and runs the TypeScript when it is not (lib/cli/entry.ts).
+import { runScript } from './lib/cli/entry.ts';
 
 await runScript('change_password', () => import('./lib/commands/change_password.ts'));

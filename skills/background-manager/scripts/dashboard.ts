@@ -1,7 +1,7 @@
 // dashboard: a live web page of every process (status, output, terminal; stop, restart, remove, send).
 // Usage: npx tsx skills/background-manager/scripts/dashboard.ts --help
 // The work is in lib/commands/dashboard.ts. This entry hands over to the bundle (the fast path,
-// dist/dashboard.mjs) when it is current, and runs the TypeScript when it is not (lib/install/bundle.ts).
-import { runScript } from './lib/install/bundle.ts';
+// dist/dashboard.mjs) when it is current, and runs the TypeScript when it is not (lib/cli/entry.ts).
+import { runScript } from './lib/cli/entry.ts';
 
 await runScript('dashboard', () => import('./lib/commands/dashboard.ts'));

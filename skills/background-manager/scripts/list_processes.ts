@@ -1,7 +1,7 @@
 // list_processes: every managed process with its checked (not remembered) status.
 // Usage: npx tsx skills/background-manager/scripts/list_processes.ts --help
 // The work is in lib/commands/list_processes.ts. This entry hands over to the bundle (the fast path,
-// dist/list_processes.mjs) when it is current, and runs the TypeScript when it is not (lib/install/bundle.ts).
-import { runScript } from './lib/install/bundle.ts';
+// dist/list_processes.mjs) when it is current, and runs the TypeScript when it is not (lib/cli/entry.ts).
+import { runScript } from './lib/cli/entry.ts';
 
 await runScript('list_processes', () => import('./lib/commands/list_processes.ts'));

@@ -1,7 +1,7 @@
 // mcp_server: the skill's tools over the Model Context Protocol (stdio), for agent hosts.
 // Usage: BG_PASSWORD=... npx tsx skills/background-manager/scripts/mcp_server.ts (a host starts it)
 // The work is in lib/commands/mcp_server.ts. This entry hands over to the bundle (the fast path,
-// dist/mcp_server.mjs) when it is current, and runs the TypeScript when it is not (lib/install/bundle.ts).
-import { runScript } from './lib/install/bundle.ts';
+// dist/mcp_server.mjs) when it is current, and runs the TypeScript when it is not (lib/cli/entry.ts).
+import { runScript } from './lib/cli/entry.ts';
 
 await runScript('mcp_server', () => import('./lib/commands/mcp_server.ts'));

@@ -1,7 +1,7 @@
 // remove_process: forget finished processes and delete their logs.
 // Usage: npx tsx skills/background-manager/scripts/remove_process.ts --help
 // The work is in lib/commands/remove_process.ts. This entry hands over to the bundle (the fast path,
-// dist/remove_process.mjs) when it is current, and runs the TypeScript when it is not (lib/install/bundle.ts).
-import { runScript } from './lib/install/bundle.ts';
+// dist/remove_process.mjs) when it is current, and runs the TypeScript when it is not (lib/cli/entry.ts).
+import { runScript } from './lib/cli/entry.ts';
 
 await runScript('remove_process', () => import('./lib/commands/remove_process.ts'));

@@ -1,7 +1,7 @@
 // restart_process: stop a process, then run the same command again under the same ID.
 // Usage: npx tsx skills/background-manager/scripts/restart_process.ts --help
 // The work is in lib/commands/restart_process.ts. This entry hands over to the bundle (the fast path,
-// dist/restart_process.mjs) when it is current, and runs the TypeScript when it is not (lib/install/bundle.ts).
-import { runScript } from './lib/install/bundle.ts';
+// dist/restart_process.mjs) when it is current, and runs the TypeScript when it is not (lib/cli/entry.ts).
+import { runScript } from './lib/cli/entry.ts';
 
 await runScript('restart_process', () => import('./lib/commands/restart_process.ts'));

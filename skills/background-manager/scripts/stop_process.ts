@@ -1,7 +1,7 @@
 // stop_process: end a process and everything it started, and say what ended it.
 // Usage: npx tsx skills/background-manager/scripts/stop_process.ts --help
 // The work is in lib/commands/stop_process.ts. This entry hands over to the bundle (the fast path,
-// dist/stop_process.mjs) when it is current, and runs the TypeScript when it is not (lib/install/bundle.ts).
-import { runScript } from './lib/install/bundle.ts';
+// dist/stop_process.mjs) when it is current, and runs the TypeScript when it is not (lib/cli/entry.ts).
+import { runScript } from './lib/cli/entry.ts';
 
 await runScript('stop_process', () => import('./lib/commands/stop_process.ts'));

@@ -1,7 +1,7 @@
 // wait_process: block until a process ends, and exit with its exit status.
 // Usage: npx tsx skills/background-manager/scripts/wait_process.ts --help
 // The work is in lib/commands/wait_process.ts. This entry hands over to the bundle (the fast path,
-// dist/wait_process.mjs) when it is current, and runs the TypeScript when it is not (lib/install/bundle.ts).
-import { runScript } from './lib/install/bundle.ts';
+// dist/wait_process.mjs) when it is current, and runs the TypeScript when it is not (lib/cli/entry.ts).
+import { runScript } from './lib/cli/entry.ts';
 
 await runScript('wait_process', () => import('./lib/commands/wait_process.ts'));
