@@ -158,8 +158,8 @@ withSandbox(
     // The background job outlives the shell (it ignores the hang-up a terminal sends then).
     // The hang-up is ignored before the job is made (no race with the shell's exit).
     // It prints once the shell has ended (not after a fixed sleep: on a loaded machine a timed
-  // line came more than 1 s after the exit, and the test failed in a full run).
-  const bg = `trap "" HUP; sh=$$; (while kill -0 $sh 2>/dev/null; do sleep 0.02; done; echo late) & echo early; sleep 0.1`;
+    // line came more than 1 s after the exit, and the test failed in a full run).
+    const bg = `trap "" HUP; sh=$$; (while kill -0 $sh 2>/dev/null; do sleep 0.02; done; echo late) & echo early; sleep 0.1`;
     const jobs = await Promise.all([start(sb, ['sh', '-c', bg]), start(sb, ['--no-pty', 'sh', '-c', bg])]);
     const ids = [...quick, ...jobs].map((p) => p.id);
     await waitFor(
