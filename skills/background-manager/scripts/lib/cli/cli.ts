@@ -3,7 +3,7 @@
 import yargs, { type Argv } from 'yargs';
 import { BgError, EXIT } from '../errors.ts';
 import { fastPathGlobals, KEK_PREFETCH } from '../install/fastpath.ts';
-import { checkDurationSec } from '../ops/duration.ts';
+import { checkSeconds } from '../ops/checks.ts';
 import { howToRun } from '../install/hints.ts';
 import { oneLine, shownMessage } from '../util/format.ts';
 
@@ -122,12 +122,9 @@ export function typed(argv: string[], value: number, ...flags: string[]): string
   return String(value);
 }
 
-/**
- * A duration option in seconds, checked: a finite number, above 0 (or 0 too, with `zeroOk`),
- * and at most MAX_DURATION_SEC. Exit 2 with one line naming the flag otherwise.
- */
+/** A duration option in seconds, checked as ops/checks.ts checkSeconds says; its value shown as typed. */
 export function durationSec(argv: string[], flag: string, v: number, zeroOk: boolean): number {
-  return checkDurationSec(flag, v, zeroOk, typed(argv, v, flag));
+  return checkSeconds(flag, v, zeroOk, typed(argv, v, flag));
 }
 
 /** Run an entry script's main: data to stdout, one error line to stderr, an exit code. */

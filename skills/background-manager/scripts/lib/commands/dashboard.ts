@@ -1,7 +1,7 @@
 // dashboard: a live web page of every process, for the person beside the agent. It unlocks
 // the key once (BG_PASSWORD), serves on loopback, and prints the URL with this run's token.
 // --detach runs it as a managed process of its own (stop_process ends it): the password and
-// the token reach it over a socket in the data dir's run/ folder (web/handoff.ts), never
+// the token reach it over a socket in the data dir's run/ folder (control/handoff.ts), never
 // through argv or the environment, which a managed child never gets the password in
 // (launch.ts childEnv).
 import type net from 'node:net';
@@ -15,7 +15,7 @@ import { checkName, startProcess } from '../control/launch.ts';
 import { entryBundlesBuilt } from '../install/bundle.ts';
 import { serveDashboard } from '../web/server.ts';
 import { newAccess } from '../web/access.ts';
-import { handOver, takeHandoff, withHandoff } from '../web/handoff.ts';
+import { handOver, takeHandoff, withHandoff } from '../control/handoff.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 /** The URL to open: a wildcard address is reached as 127.0.0.1 from this machine. */

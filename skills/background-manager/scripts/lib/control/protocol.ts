@@ -106,7 +106,7 @@ export function newSocketPath(dataDir: string): string {
  * Open the folder of a socket, checked to be ours and closed to everyone else, and give the
  * short address of the socket through it. `fix`: make it so (the server), else refuse. The
  * checks are made on the open folder (O_NOFOLLOW, fstat) and the socket is reached through it,
- * so what was checked is what is used. Also the dashboard's handoff (web/handoff.ts).
+ * so what was checked is what is used. Also the dashboard's handoff (control/handoff.ts).
  */
 export function openSocketDir(socket: string, fix: boolean): { fd: number; address: string } {
   const dir = path.dirname(socket);

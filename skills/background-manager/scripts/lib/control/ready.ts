@@ -1,13 +1,12 @@
-// start_process / restart_process --wait-for / --wait-port: return once the process is ready,
-// or say why not.
+// start_process / restart_process --wait-for / --wait-port: wait until the process is ready,
+// or say why not (ops/ready.ts decides what to wait for; each front end prints the outcome).
 import { LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
 import { waitForLine } from '../log/read/wait-for.ts';
-import { formatLine, lineText, type Line } from '../log/read/lines.ts';
+import { lineText, type Line } from '../log/read/lines.ts';
 import { selectLines } from '../log/read/logquery.ts';
 import { listeningPorts } from '../process/ports.ts';
 import { isLive, liveStatus } from '../process/status.ts';
 import { waitFor } from '../util/wait.ts';
-import { EXIT } from '../errors.ts';
 import { howToRun } from '../install/hints.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
@@ -77,13 +76,14 @@ export function logEnd(ctx: Context, rec: ProcessRecord): Cursor | undefined {
   return reader.lastCursor;
 }
 
-/** Why a readiness wait failed, in words, and the last lines of the run (start/restart, MCP). */
+/** Why a readiness wait failed, in words, and the last `lines` lines of the run (start/restart, MCP). */
 export function notReady(
   ctx: Context,
   id: string,
   ready: Readiness,
   pattern: RegExp | undefined,
   why: 'timeout' | 'ended',
+  lines: number,
   from?: Cursor,
 ): { message: string; tail: Line[] } {
   const { port, timeoutSec } = ready;
@@ -92,7 +92,7 @@ export function notReady(
   const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), {
     streams: new Set(['stdout', 'stderr']),
     raw: false,
-    lines: 20,
+    lines,
     ...(from ? { from } : {}),
   });
   const last = tail.lines.length ? 'Its last lines:' : 'It printed nothing.';
@@ -114,29 +114,4 @@ export function notReady(
       ? `${missed} within ${timeoutSec} s; process ${id} is still running (stop it with ${howToRun('stop_process')} ${rec.name ?? id}). ${last}`
       : `process ${id} ended (${st.label}) before ${before}. ${last}`;
   return { message, tail: tail.lines };
-}
-
-/**
- * Wait as `ready` says, then print `Ready: <what>` (exit 0), or say on stderr what did not
- * happen and print the last lines (exit 1). `script` names the caller in messages.
- */
-export async function reportReady(
-  ctx: Context,
-  id: string,
-  ready: Readiness,
-  pattern: RegExp | undefined,
-  script: string,
-  from?: Cursor,
-): Promise<number> {
-  const { port, timeoutSec } = ready;
-  const res = await waitReady(ctx, id, { pattern, port, timeoutMs: timeoutSec * 1000, from });
-  if (res.ready) {
-    process.stdout.write(`Ready: ${res.detail}\n`);
-    return EXIT.OK;
-  }
-  const { message, tail } = notReady(ctx, id, ready, pattern, res.why, from);
-  process.stderr.write(`${script}: error: ${message}\n`);
-  for (const l of tail)
-    process.stdout.write(formatLine(l, { raw: false, json: false, timestamps: false, labelStreams: false }));
-  return EXIT.FAILED;
 }

@@ -1,22 +1,27 @@
-// The MCP tools that start processes: start_process and restart_process. They call what the
-// scripts call (startProcess, restartRecord, waitReady, notReady), with the same checks and
-// messages; a readiness wait that fails is a tool error carrying the run's last lines.
+// The MCP tools that start processes: start_process and restart_process, front ends of
+// ops/start.ts and ops/restart.ts (the checks, defaults and messages the scripts have, with
+// options named as fields); a readiness wait that fails is a tool error carrying the run's last lines.
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { durationSec } from '../cli/cli.ts';
 import { linearRegex } from '../util/linear-regex.ts';
 import { BgError, EXIT } from '../errors.ts';
-import { ENV_NAME, checkName, parseEnvPairs, parseSize, startProcess } from '../control/launch.ts';
-import { notReady, waitReady } from '../control/ready.ts';
-import { MIN_MAX_LOG_SIZE, type Cursor } from '../log/format/logset.ts';
+import type { Cursor } from '../log/format/logset.ts';
 import { resolveProcess } from '../process/resolve.ts';
-import { joinedLine, restartRecord } from '../commands/restart_process.ts';
-import type { Readiness, RestartMode } from '../store/state.ts';
+import type { FrontEnd } from '../ops/checks.ts';
+import { MCP_WAIT_TIMEOUT_SEC, STOP_GRACE_SEC } from '../ops/defaults.ts';
+import { awaitReady, type Wait, type WaitDefaults } from '../ops/ready.ts';
+import { checkRestart, restart, restartedLine } from '../ops/restart.ts';
+import { checkStart, START_DEFAULTS, start } from '../ops/start.ts';
 import type { Context } from '../store/context.ts';
 import { guarded, linesText, notMet, ok, shownLine, MAX_WAIT_SEC } from './result.ts';
 import type { Session } from './session.ts';
-import { oneLine } from '../util/format.ts';
+
+/** MCP's fields, named as given (wait_for); a client's regex runs in linear time. */
+const MCP: FrontEnd = { style: 'field', regex: linearRegex };
+
+/** MCP's waits stay below the usual 60 s client timeout; a restart told what to wait for uses it too. */
+const MCP_WAITS: WaitDefaults = { waitTimeoutSec: MCP_WAIT_TIMEOUT_SEC, restartKeepsTimeout: false };
 
 /** Longest readiness wait a call may ask for: hosts time a call out (the SDK's client after 60 s). */
 
@@ -38,7 +43,9 @@ const waitFields = {
     .number()
     .max(MAX_WAIT_SEC)
     .optional()
-    .describe('Seconds to wait for wait_for / wait_port (default 30). Most hosts give up on a call after 60 s'),
+    .describe(
+      `Seconds to wait for wait_for / wait_port (default ${MCP_WAIT_TIMEOUT_SEC}). Most hosts give up on a call after 60 s`,
+    ),
 };
 
 const startShape = {
@@ -58,51 +65,27 @@ const startShape = {
     .describe('Extra environment variables for the command (kept encrypted)'),
   pty: z
     .boolean()
-    .default(true)
+    .default(START_DEFAULTS.pty)
     .describe(
       'Run under a pseudo-terminal (default; needed for REPLs and prompts). false: pipes, stdout and stderr kept apart',
     ),
   ...waitFields,
   restart: z
     .enum(['no', 'on-failure', 'always'])
-    .default('no')
+    .default(START_DEFAULTS.restart)
     .describe('Run it again when it exits: on-failure (non-zero exit or signal) or always'),
-  max_restarts: z.number().int().min(0).default(10).describe('Restarts allowed before giving up (status failed)'),
+  max_restarts: z
+    .number()
+    .int()
+    .min(0)
+    .default(START_DEFAULTS.maxRestarts)
+    .describe('Restarts allowed before giving up (status failed)'),
   timeout: z.number().optional().describe('Stop the process after this many seconds (recorded as a timeout)'),
   max_log_size: z
     .string()
-    .default('100M')
+    .default(START_DEFAULTS.maxLogSize)
     .describe('Cap on the log kept on disk (e.g. 50M, 1G); the oldest output goes first'),
 };
-
-/** The readiness a call asks for, checked as start_process checks its flags. */
-function readiness(a: { wait_for?: string; wait_port?: number; wait_timeout?: number }): {
-  ready?: Readiness;
-  pattern?: RegExp;
-} {
-  const pattern = a.wait_for === undefined ? undefined : linearRegex('wait_for', a.wait_for);
-  if (a.wait_timeout !== undefined) durationSec([], 'wait_timeout', a.wait_timeout, false);
-  if (!pattern && a.wait_port === undefined) {
-    if (a.wait_timeout !== undefined)
-      throw new BgError('USAGE', 'wait_timeout needs wait_for or wait_port: it says how long to wait for them.');
-    return {};
-  }
-  return { ready: { pattern: a.wait_for, port: a.wait_port, timeoutSec: a.wait_timeout ?? 30 }, pattern };
-}
-
-/** The env object as KEY=VALUE pairs, checked first: joined, a key with "=" would split elsewhere. */
-function envPairs(env: Record<string, string>): string[] {
-  return Object.entries(env).map(([k, v]) => {
-    if (!ENV_NAME.test(k))
-      throw new BgError(
-        'USAGE',
-        `env key ${JSON.stringify(k)} is not a variable name (letters, digits, _; not starting with a digit).`,
-      );
-    if (v.includes('\0'))
-      throw new BgError('USAGE', `env ${k} holds a NUL character, which no environment variable can hold.`);
-    return `${k}=${v}`;
-  });
-}
 
 /** Wait for readiness; the answer says what it found, or fails with the script's message and the last lines. */
 async function answerReady(
@@ -111,28 +94,21 @@ async function answerReady(
   id: string,
   head: string,
   facts: Record<string, unknown>,
-  w: { ready?: Readiness; pattern?: RegExp },
+  wait: Wait,
   signal: AbortSignal,
   from?: Cursor,
 ): Promise<CallToolResult> {
-  if (!w.ready) return ok(head, facts);
+  if (!wait.ready) return ok(head, facts);
   // A cancelled call, or a client gone, ends the wait at the next status check (not at wait_timeout).
-  const res = await waitReady(ctx, id, {
-    pattern: w.pattern,
-    port: w.ready.port,
-    timeoutMs: w.ready.timeoutSec * 1000,
-    from,
-    signal,
-  });
+  const res = await awaitReady(ctx, id, wait, { from, signal });
   if (signal.aborted)
     throw new BgError(
       'TIMEOUT',
       `the call was cancelled before process ${id} was ready; it runs on (stop_process ${id} ends it).`,
     );
   if (res.ready) return ok(`${head}\nReady: ${res.detail}`, { ...facts, ready: true, readyDetail: res.detail });
-  const { message, tail } = notReady(ctx, id, w.ready, w.pattern, res.why, from);
-  const lines = tail.map(shownLine);
-  return notMet(tool, `error: ${message}\n${linesText(lines, false)}`, EXIT.FAILED, {
+  const lines = res.tail.map(shownLine);
+  return notMet(tool, `error: ${res.message}\n${linesText(lines, false)}`, EXIT.FAILED, {
     ...facts,
     ready: false,
     why: res.why,
@@ -152,30 +128,23 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       inputSchema: startShape,
     },
     guarded('start_process', session.closed, async (a, signal) => {
-      const maxLogSize = parseSize(a.max_log_size);
-      if (maxLogSize === undefined || maxLogSize < MIN_MAX_LOG_SIZE)
-        throw new BgError(
-          'USAGE',
-          `max_log_size must be a size of at least 1M, like 50M or 2G (got "${oneLine(a.max_log_size)}").`,
-        );
-      const name = a.name === undefined ? undefined : checkName(a.name);
-      const extraEnv = parseEnvPairs(envPairs(a.env ?? {}));
-      const w = readiness(a);
-      const timeoutSec = a.timeout === undefined ? undefined : durationSec([], 'timeout', a.timeout, false);
-      const command = typeof a.command === 'string' ? [a.command] : a.command;
-      if (command.length === 1 && command[0]!.trim() === '') throw new BgError('USAGE', 'no command given.');
-      const started = await startProcess({
-        command,
-        cwd: a.cwd ?? process.cwd(),
+      const req = {
+        command: typeof a.command === 'string' ? [a.command] : a.command,
+        name: a.name,
+        cwd: a.cwd,
+        env: a.env ?? {},
         pty: a.pty,
-        maxLogSize,
-        name,
-        extraEnv,
-        restart: { mode: a.restart as RestartMode, max: a.restart === 'no' ? 0 : a.max_restarts },
-        timeoutSec,
-        ready: w.ready,
-        context: () => session.contextForStart(),
-      });
+        waitFor: a.wait_for,
+        waitPort: a.wait_port,
+        waitTimeout: a.wait_timeout,
+        timeout: a.timeout,
+        restart: a.restart,
+        maxRestarts: a.max_restarts,
+        maxLogSize: a.max_log_size,
+      };
+      const plan = checkStart(req, MCP, MCP_WAITS);
+      const { name } = plan;
+      const started = await start(plan, () => session.contextForStart());
       changed();
       const head = `Started process ${started.id} (PID ${started.pid})${name ? ` named ${name}` : ''}. Read its output with get_logs ${name ?? started.id}.`;
       return answerReady(
@@ -184,7 +153,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
         started.id,
         head,
         { id: started.id, pid: started.pid, name: name ?? null },
-        w,
+        plan.wait,
         signal,
       );
     }),
@@ -203,54 +172,32 @@ export function registerStartTools(server: McpServer, session: Session, changed:
         timeout: z
           .number()
           .max(MAX_WAIT_SEC)
-          .default(5)
+          .default(STOP_GRACE_SEC)
           .describe(`Seconds to wait after SIGTERM before SIGKILL (at most ${MAX_WAIT_SEC})`),
         ...waitFields,
         wait: z.boolean().default(true).describe('Wait for readiness as the process was started with (default)'),
       },
     },
     guarded('restart_process', session.closed, async (a, signal) => {
-      durationSec([], 'timeout', a.timeout, true);
-      const given = a.wait_for !== undefined || a.wait_port !== undefined;
-      if (given && !a.wait)
-        throw new BgError('USAGE', 'wait: false and wait_for/wait_port contradict each other: give one.');
+      const req = {
+        graceSec: a.timeout,
+        waitFor: a.wait_for,
+        waitPort: a.wait_port,
+        waitTimeout: a.wait_timeout,
+        wait: a.wait,
+      };
+      checkRestart(req, MCP);
       const ctx = session.context();
       const rec = resolveProcess(ctx.store.read(), a.id);
-      const w = given
-        ? readiness(a)
-        : !a.wait || !rec.ready
-          ? {}
-          : {
-              ready: { ...rec.ready, timeoutSec: a.wait_timeout ?? rec.ready.timeoutSec },
-              pattern: rec.ready.pattern === undefined ? undefined : linearRegex('wait_for', rec.ready.pattern),
-            };
-      if (a.wait_timeout !== undefined && !w.ready)
-        throw new BgError(
-          'USAGE',
-          `wait_timeout needs something to wait for: process ${rec.id} was started without wait_for or wait_port, so give one.`,
-        );
       const notes: string[] = [];
-      const { started, from, how, joined } = await restartRecord(
-        ctx,
-        rec,
-        Math.round(a.timeout * 1000),
-        !!w.ready,
-        (n) => notes.push(n),
-      );
+      const done = await restart(ctx, rec, req, MCP, { waits: MCP_WAITS, note: (n) => notes.push(n) });
       changed();
+      const { started, how } = done;
       // Another call started the new run (and waits for it): this one says so, as the script does.
-      if (joined) return ok(joinedLine(rec, started.pid), { id: started.id, pid: started.pid, joined: true });
-      const head = `Restarted process ${started.id} (PID ${started.pid}; ${how}).${notes.map((n) => ` Note: ${n}.`).join('')}`;
-      return answerReady(
-        'restart_process',
-        ctx,
-        started.id,
-        head,
-        { id: started.id, pid: started.pid, how },
-        w,
-        signal,
-        from,
-      );
+      if (done.joined) return ok(restartedLine(rec, done), { id: started.id, pid: started.pid, joined: true });
+      const head = `${restartedLine(rec, done)}${notes.map((n) => ` Note: ${n}.`).join('')}`;
+      const facts = { id: started.id, pid: started.pid, how };
+      return answerReady('restart_process', ctx, started.id, head, facts, done.wait, signal, done.from);
     }),
   );
 }

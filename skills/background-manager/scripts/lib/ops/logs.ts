@@ -19,7 +19,7 @@ import {
 import { oneLine } from '../util/format.ts';
 import { compileRegex } from '../util/regex.ts';
 import { linearRegex } from '../util/linear-regex.ts';
-import { checkDurationSec } from './duration.ts';
+import { checkSeconds } from './checks.ts';
 import { DEFAULT_LINES } from './defaults.ts';
 
 /** One get_logs call as a front end hands it over: an option left undefined was not given. */
@@ -112,7 +112,7 @@ export function checkLogs(req: LogsRequest, w: LogsWords): CheckedLogs {
       'USAGE',
       `${w.since} "${oneLine(String(req.since))}" is not a time: use 30s, 5m, 2h, 1d or an ISO time like 2026-01-31T12:00:00Z.`,
     );
-  if (req.timeoutSec !== undefined) checkDurationSec(w.timeout, req.timeoutSec, true, shown('timeout', req.timeoutSec));
+  if (req.timeoutSec !== undefined) checkSeconds(w.timeout, req.timeoutSec, true, shown('timeout', req.timeoutSec));
   if (req.lines !== undefined && req.waitFor !== undefined)
     throw new BgError(
       'USAGE',

@@ -5,7 +5,7 @@ import type { Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { stopProcess } from '../control/stop.ts';
 import { describeStop } from '../commands/stop_process.ts';
-import { joinedLine, restartRecord } from '../commands/restart_process.ts';
+import { restartedLine, restartRecord } from '../ops/restart.ts';
 import { removeTargets } from '../commands/remove_process.ts';
 import { sendInput } from '../commands/send_input.ts';
 import { BgError } from '../errors.ts';
@@ -37,9 +37,8 @@ export async function runAction(ctx: Context, action: Action, ref: string, body:
       return describeStop(rec, out, 'SIGTERM', STOP_TIMEOUT_SEC);
     }
     case 'restart': {
-      const { started, how, joined } = await restartRecord(ctx, rec, STOP_TIMEOUT_SEC * 1000);
-      if (joined) return joinedLine(rec, started.pid);
-      return `Restarted process ${started.id} (PID ${started.pid}; ${how}).`;
+      // As restart_process without options: SIGKILL after STOP_GRACE_SEC, no wait.
+      return restartedLine(rec, await restartRecord(ctx, rec));
     }
     case 'remove': {
       // As remove_process without --force: refused while it runs (or left jobs running).
