@@ -1,71 +1,13 @@
-// send_input: type into a running process (text, keypresses, or end of input).
+// send_input: type into a running process (text, keypresses, or end of input). The sending is
+// ops/send.ts; this script turns argv into its request and says how many bytes went.
 import { makeParser } from '../cli/cli.ts';
-import { openContext, type Context } from '../store/context.ts';
-import type { ProcessRecord } from '../store/state.ts';
+import { openContext } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
-import { liveStatus, supervisorAlive } from '../process/status.ts';
-import { requestControl, type Request } from '../control/protocol.ts';
 import { BgError } from '../errors.ts';
-import { inputPieces, openInput } from '../process/input-source.ts';
-import { KEY_NAMES, keyBytes, needsCursorMode, readAppCursorMode, splitKeys } from '../process/keys-input.ts';
-import { LogSetReader, logFileOf } from '../log/format/logset.ts';
+import { openInput } from '../process/input-source.ts';
+import { KEY_NAMES, splitKeys } from '../process/keys-input.ts';
+import { checkSend, sendTo, sentText } from '../ops/send.ts';
 import { oneLine } from '../util/format.ts';
-
-/** The bytes of these keypresses for this process (arrows as its terminal expects them). */
-export function keysText(ctx: Context, rec: ProcessRecord, keys: string[]): string {
-  const keyMode = { pty: rec.pty, appCursor: false };
-  for (const k of keys) keyBytes(k, keyMode); // a bad name fails before the log is read
-  if (rec.pty && needsCursorMode(keys) && ctx.unlocked)
-    keyMode.appCursor = readAppCursorMode(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked.keys, rec.id));
-  return keys.map((k) => keyBytes(k, keyMode)).join('');
-}
-
-/**
- * Send `source` then `suffix` to a running process, piece by piece, and close its input when
- * `eof`: the bytes sent. Refused (NOT_RUNNING) unless its supervisor runs (send_input, MCP).
- */
-export async function sendInput(
-  ctx: Context,
-  rec: ProcessRecord,
-  source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
-  suffix: Buffer,
-  eof: boolean,
-): Promise<number> {
-  const st = liveStatus(rec);
-  if (st.status === 'orphaned') {
-    throw new BgError(
-      'NOT_RUNNING',
-      `process ${rec.id} runs on, but its supervisor is gone, so nothing can reach its input (and its output is no longer logged). Stop it with stop_process and start it again.`,
-    );
-  }
-  if (st.status !== 'running' || !rec.socket || !supervisorAlive(rec) || !ctx.unlocked) {
-    throw new BgError(
-      'NOT_RUNNING',
-      `process ${rec.id} is not running (${st.label}); input can only go to a running process.`,
-    );
-  }
-  const send = async (req: Request) => {
-    const reply = await requestControl(rec.socket!, ctx.unlocked!.keys.control, req, 30_000);
-    if (!reply.ok) throw new BgError(reply.code, reply.message);
-    return reply;
-  };
-  let bytes = 0;
-  try {
-    // Piece by piece, in order: each is written to the process before the next is read.
-    for await (const piece of inputPieces(source, suffix)) {
-      bytes += (await send({ type: 'send-input', data: piece.toString('base64') })).bytes ?? 0;
-    }
-  } catch (err) {
-    if (!(err instanceof BgError) || bytes === 0) throw err;
-    throw new BgError(
-      err.code,
-      `${err.message.replace(/\.$/, '')} (after ${bytes} bytes of the input had been sent).`,
-      { cause: err },
-    );
-  }
-  if (eof) await send({ type: 'close-input' });
-  return bytes;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
@@ -114,24 +56,21 @@ export async function main(argv: string[]): Promise<number> {
       `give the input once: --file ${oneLine(String(args.file))} or ${fromStdin ? '- (standard input)' : 'the text'}, not both.`,
     );
   }
-  if (textArg === undefined && args.file === undefined && keys.length === 0 && !args.eof) {
-    throw new BgError(
-      'USAGE',
-      "nothing to send: give <text>, - (standard input), --file PATH, --key NAME, --keys 'NAME NAME' or --eof. Run with --help for usage.",
-    );
-  }
+  // Standard input (-) or a file: any size, read piece by piece once all is checked.
+  const streamed = fromStdin || args.file !== undefined;
+  const req = checkSend(
+    {
+      input: streamed ? () => openInput(args.file) : undefined,
+      text: streamed ? undefined : textArg,
+      enter: !args.n,
+      keys,
+      eof: args.eof,
+    },
+    "<text>, - (standard input), --file PATH, --key NAME, --keys 'NAME NAME' or --eof. Run with --help for usage",
+  );
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), ref!);
-  // Everything is checked before anything is sent: a bad key name or file sends nothing.
-  const keyBytesAll = keysText(ctx, rec, keys);
-  const streamed = fromStdin || args.file !== undefined;
-  const source = streamed ? openInput(args.file) : undefined;
-  const text = streamed || textArg === undefined ? '' : textArg;
-  const enter = (streamed || textArg !== undefined) && !args.n ? '\n' : '';
-  const suffix = Buffer.from(text + enter + keyBytesAll, 'utf8');
-  const bytes = await sendInput(ctx, rec, source ?? [], suffix, args.eof);
-  process.stdout.write(
-    `Sent ${bytes} byte${bytes === 1 ? '' : 's'} to process ${rec.id}${args.eof ? ' and closed its input' : ''}.\n`,
-  );
+  const bytes = await sendTo(ctx, rec, req);
+  process.stdout.write(`${sentText(rec.id, bytes, args.eof)}\n`);
   return 0;
 }

@@ -1,14 +1,8 @@
-// wait_process: block until a process ends, and exit with its exit status.
-import { durationSec, makeParser, listHint } from '../cli/cli.ts';
+// wait_process: block until a process ends, and exit with its exit status. The wait is
+// ops/wait.ts; this script turns argv into its request and prints how it ended.
+import { listHint, makeParser, typed } from '../cli/cli.ts';
 import { openContext } from '../store/context.ts';
-import { resolveProcess } from '../process/resolve.ts';
-import { isLive, liveStatus } from '../process/status.ts';
-import { findRecord } from '../store/state.ts';
-import { waitFor } from '../util/wait.ts';
-import { BgError } from '../errors.ts';
-
-export const EXIT_TIMEOUT = 124;
-export const EXIT_UNKNOWN = 125;
+import { checkWait, EXIT_TIMEOUT, EXIT_UNKNOWN, endedText, stillRunningText, waitProcess } from '../ops/wait.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
@@ -20,25 +14,17 @@ export async function main(argv: string[]): Promise<number> {
     .example('$0 a1b2 --timeout 60', 'Wait at most a minute')
     .demandCommand(1, 1, `give the process ID or name (${listHint()}).`, 'give one process ID or name.')
     .parseAsync();
-  if (args.timeout !== undefined) durationSec(argv, '--timeout', args.timeout, true);
-  const ctx = openContext({ create: false });
-  const id = resolveProcess(ctx.store.read(), String(args._[0])).id;
-  const current = () => findRecord(ctx.store.read(), id);
-  const done = await waitFor(
-    () => {
-      const rec = current();
-      return !rec || !isLive(rec);
-    },
-    args.timeout === undefined ? Infinity : args.timeout * 1000,
-    100,
+  const req = checkWait(
+    { ref: String(args._[0]), timeoutSec: args.timeout },
+    { timeout: '--timeout', shown: (v) => typed(argv, v, '--timeout') },
   );
-  const rec = current();
-  if (!rec) throw new BgError('NOT_FOUND', `process ${id} was removed while waiting.`);
-  const st = liveStatus(rec);
-  if (!done) {
-    process.stderr.write(`wait_process: ${id} is still ${st.label} after ${args.timeout} s.\n`);
+  const r = await waitProcess(openContext({ create: false }), req);
+  // `done`, not `ended`: a wait that saw the end reports it, even if a restart came before the
+  // record was read again (as this script always did).
+  if (!r.done) {
+    process.stderr.write(`wait_process: ${stillRunningText(r)}\n`);
     return EXIT_TIMEOUT;
   }
-  process.stdout.write(`Process ${id} ended: ${st.label}\n`);
-  return st.exitStatus ?? EXIT_UNKNOWN;
+  process.stdout.write(`${endedText(r)}\n`);
+  return r.status.exitStatus ?? EXIT_UNKNOWN;
 }

@@ -1,26 +1,23 @@
 // The MCP tools that look at and act on processes already started: list_processes,
-// send_input, stop_process, wait_process, remove_process. Each calls the functions its script
-// calls (listed, sendInput, stopProcess + describeStop, removeTargets), so the answers
-// and the refusals are the scripts' own.
+// send_input, stop_process, wait_process, remove_process. Each is its operation in ops/ (the
+// scripts' own), its zod arguments made a request and its result a bounded answer, so the
+// answers and the refusals are the scripts' own.
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { durationSec } from '../cli/cli.ts';
-import { BgError, EXIT } from '../errors.ts';
-import { waitFor } from '../util/wait.ts';
-import { listed, listedJson, processTable } from '../commands/list_processes.ts';
-import { keysText, sendInput } from '../commands/send_input.ts';
-import { describeStop } from '../commands/stop_process.ts';
-import { removeTargets } from '../commands/remove_process.ts';
-import { EXIT_TIMEOUT, EXIT_UNKNOWN } from '../commands/wait_process.ts';
-import { resolveAll, resolveProcess } from '../process/resolve.ts';
-import { isLive, liveLeftovers, liveStatus, STATUSES } from '../process/status.ts';
-import { stopProcess } from '../control/stop.ts';
-import { signalNumber } from '../process/proc.ts';
+import { resolveProcess } from '../process/resolve.ts';
+import { STATUSES } from '../process/status.ts';
 import { KEY_NAMES } from '../process/keys-input.ts';
-import { guarded, ok, MAX_WAIT_SEC } from './result.ts';
+import { MCP_MAX_WAIT_SEC, MCP_WAIT_TIMEOUT_SEC, STOP_GRACE_SEC, STOP_SIGNAL } from '../ops/defaults.ts';
+import { emptyListText, listed, listedJson, processTable } from '../ops/list.ts';
+import { checkSend, sendTo, sentText } from '../ops/send.ts';
+import { checkStop, NOTHING_TO_STOP, shortSignal, stopFailedLine, stopTargets } from '../ops/stop.ts';
+import { checkWait, endedText, stillRunningText, waitProcess } from '../ops/wait.ts';
+import { checkRemove, NOTHING_TO_REMOVE, removeProcesses } from '../ops/remove.ts';
+import { guarded, ok } from './result.ts';
 import type { Session } from './session.ts';
-import { findRecord } from '../store/state.ts';
-import { oneLine, shownMessage } from '../util/format.ts';
+
+/** Where a tool's messages send the model for IDs. */
+const LIST_HINT = 'list_processes shows them';
 
 /** Rows a list answer shows; the rest are counted (filter with status to see them). */
 const MAX_ROWS = 200;
@@ -55,12 +52,7 @@ function registerList(server: McpServer, session: Session): void {
       const rows = listed(ctx.store.read(), a.status);
       const shown = rows.slice(-MAX_ROWS);
       const more = rows.length - shown.length;
-      const text =
-        rows.length === 0
-          ? a.status
-            ? `No processes with status ${a.status}.`
-            : `No managed processes in ${oneLine(ctx.dataDir)}.`
-          : processTable(shown).trimEnd();
+      const text = rows.length === 0 ? emptyListText(a.status, ctx.dataDir) : processTable(shown).trimEnd();
       return ok(more ? `${text}\n(${more} older processes not shown; pass status to filter.)` : text, {
         processes: shown.map(listedJson),
         omitted: more,
@@ -89,20 +81,11 @@ function registerSend(server: McpServer, session: Session): void {
       },
     },
     guarded('send_input', session.closed, async (a) => {
-      const keys = a.keys ?? [];
-      if (a.text === undefined && keys.length === 0 && !a.eof)
-        throw new BgError('USAGE', 'nothing to send: give text, keys or eof.');
+      const req = checkSend({ text: a.text, enter: a.enter, keys: a.keys ?? [], eof: a.eof }, 'text, keys or eof');
       const ctx = session.context();
       const rec = resolveProcess(ctx.store.read(), a.id);
-      const suffix = Buffer.from(
-        (a.text ?? '') + (a.text !== undefined && a.enter ? '\n' : '') + keysText(ctx, rec, keys),
-        'utf8',
-      );
-      const bytes = await sendInput(ctx, rec, [], suffix, a.eof);
-      return ok(
-        `Sent ${bytes} byte${bytes === 1 ? '' : 's'} to process ${rec.id}${a.eof ? ' and closed its input' : ''}.`,
-        { id: rec.id, bytes, closedInput: a.eof },
-      );
+      const bytes = await sendTo(ctx, rec, req);
+      return ok(sentText(rec.id, bytes, a.eof), { id: rec.id, bytes, closedInput: a.eof });
     }),
   );
 }
@@ -121,64 +104,45 @@ function registerStop(server: McpServer, session: Session, changed: () => void):
           .boolean()
           .default(false)
           .describe('Stop every live process (and background jobs ended ones left running)'),
-        signal: z.string().default('TERM').describe('The first signal: TERM, INT (a graceful Ctrl-C), HUP, QUIT, KILL'),
+        signal: z
+          .string()
+          .default(shortSignal(STOP_SIGNAL))
+          .describe('The first signal: TERM, INT (a graceful Ctrl-C), HUP, QUIT, KILL'),
         timeout: z
           .number()
-          .max(MAX_WAIT_SEC)
-          .default(5)
-          .describe(`Seconds to wait after the signal before SIGKILL (at most ${MAX_WAIT_SEC})`),
+          .max(MCP_MAX_WAIT_SEC)
+          .default(STOP_GRACE_SEC)
+          .describe(`Seconds to wait after the signal before SIGKILL (at most ${MCP_MAX_WAIT_SEC})`),
         force: z.boolean().default(false).describe('SIGKILL at once'),
       },
     },
     guarded('stop_process', session.closed, async (a) => {
-      const refs = a.ids ?? [];
-      if (a.all ? refs.length > 0 : refs.length === 0)
-        throw new BgError(
-          'USAGE',
-          a.all
-            ? 'all takes no ids.'
-            : 'give the process IDs or names in ids (list_processes shows them), or all: true.',
-        );
-      durationSec([], 'timeout', a.timeout, true);
-      const sig = a.force ? 'SIGKILL' : `SIG${a.signal.toUpperCase().replace(/^SIG/, '')}`;
-      if (signalNumber(sig) === undefined)
-        throw new BgError(
-          'USAGE',
-          `unknown signal "${oneLine(a.signal)}". Use a name like TERM, INT, HUP, QUIT or KILL.`,
-        );
-      const ctx = session.context();
-      const doc = ctx.store.read();
-      const targets = a.all
-        ? doc.processes.filter((p) => isLive(p) || liveLeftovers(p).length > 0)
-        : [...new Map(resolveAll(doc, refs, 'stopped').map((p) => [p.id, p])).values()];
-      const outcomes = await Promise.allSettled(
-        targets.map((rec) => stopProcess(ctx, rec, sig as NodeJS.Signals, a.force ? 0 : Math.round(a.timeout * 1000))),
+      const order = checkStop(
+        { refs: a.ids ?? [], all: a.all, signal: a.signal, timeoutSec: a.timeout, force: a.force },
+        {
+          sweep: 'all',
+          sweepOn: 'all: true',
+          ids: 'ids',
+          give: `IDs or names in ids (${LIST_HINT})`,
+          timeout: 'timeout',
+        },
       );
-      const stopped: { id: string; text: string; note?: string }[] = [];
-      const failed: { id: string; code: string; exitCode: number; message: string }[] = [];
-      outcomes.forEach((o, i) => {
-        const id = targets[i]!.id;
-        if (o.status === 'fulfilled')
-          stopped.push({
-            id,
-            text: describeStop(targets[i]!, o.value, sig, a.timeout),
-            ...(!o.value.already && o.value.note ? { note: o.value.note } : {}),
-          });
-        else {
-          const err =
-            o.reason instanceof BgError
-              ? o.reason
-              : new BgError('SUPERVISOR', String((o.reason as Error)?.message ?? o.reason));
-          failed.push({ id, code: err.code, exitCode: err.exitCode, message: shownMessage(err.message) });
-        }
-      });
+      const report = await stopTargets(session.context(), order);
       changed();
-      const text =
-        [...stopped.map((s) => s.text), ...failed.map((f) => `stop_process: error: ${f.id}: ${f.message}`)].join(
-          '\n',
-        ) || 'No running processes to stop.';
+      const stopped = report.results.filter((r) => r.ok);
+      const failed = report.results.filter((r) => !r.ok);
+      const text = [...stopped.map((r) => r.text), ...failed.map(stopFailedLine)].join('\n') || NOTHING_TO_STOP;
       return {
-        ...ok(text, { stopped, failed, exitCode: failed[0]?.exitCode ?? EXIT.OK }),
+        ...ok(text, {
+          stopped: stopped.map((r) => ({ id: r.rec.id, text: r.text, ...(r.note ? { note: r.note } : {}) })),
+          failed: failed.map((r) => ({
+            id: r.rec.id,
+            code: r.error.code,
+            exitCode: r.error.exitCode,
+            message: r.message,
+          })),
+          exitCode: report.exitCode,
+        }),
         ...(failed.length ? { isError: true } : {}),
       };
     }),
@@ -192,27 +156,29 @@ function registerWait(server: McpServer, session: Session): void {
       title: 'Wait for a process to end',
       description:
         'Block until a process ends (its restarts included) or timeout seconds pass, then report its status and exit status (exit code, or 128 + signal). ' +
-        `Use it for builds and jobs that end by themselves. Returns {id, ended, status, exitStatus}. Default timeout 30 s, at most ${MAX_WAIT_SEC}; most hosts give up on a call after 60 s.`,
+        `Use it for builds and jobs that end by themselves. Returns {id, ended, status, exitStatus}. Default timeout ${MCP_WAIT_TIMEOUT_SEC} s, at most ${MCP_MAX_WAIT_SEC}; most hosts give up on a call after 60 s.`,
       inputSchema: {
         id: z.string().describe('Process ID, unique ID prefix, or name'),
-        timeout: z.number().max(MAX_WAIT_SEC).default(30).describe('Give up after this many seconds'),
+        timeout: z
+          .number()
+          .max(MCP_MAX_WAIT_SEC)
+          .default(MCP_WAIT_TIMEOUT_SEC)
+          .describe('Give up after this many seconds'),
       },
     },
     guarded('wait_process', session.closed, async (a, signal) => {
-      durationSec([], 'timeout', a.timeout, true);
-      const ctx = session.context();
-      const id = resolveProcess(ctx.store.read(), a.id).id;
-      const current = () => findRecord(ctx.store.read(), id);
-      const done = await waitFor(() => signal.aborted || !current() || !isLive(current()!), a.timeout * 1000, 100);
-      const rec = current();
-      if (!rec) throw new BgError('NOT_FOUND', `process ${id} was removed while waiting.`);
-      const st = liveStatus(rec);
-      const ended = done && !isLive(rec);
-      const exitCode = ended ? (st.exitStatus ?? EXIT_UNKNOWN) : EXIT_TIMEOUT;
-      const text = ended
-        ? `Process ${id} ended: ${st.label}`
-        : `Process ${id} is still ${st.label} after ${a.timeout} s.`;
-      return ok(text, { id, ended, status: st.status, label: st.label, exitStatus: st.exitStatus ?? null, exitCode });
+      const req = checkWait({ ref: a.id, timeoutSec: a.timeout }, { timeout: 'timeout' });
+      const r = await waitProcess(session.context(), req, signal);
+      const text = r.ended ? endedText(r) : `Process ${stillRunningText(r)}`;
+      const { id, ended, status, exitCode } = r;
+      return ok(text, {
+        id,
+        ended,
+        status: status.status,
+        label: status.label,
+        exitStatus: status.exitStatus ?? null,
+        exitCode,
+      });
     }),
   );
 }
@@ -232,26 +198,17 @@ function registerRemove(server: McpServer, session: Session, changed: () => void
       },
     },
     guarded('remove_process', session.closed, async (a) => {
-      const refs = a.ids ?? [];
-      if (a.exited ? refs.length > 0 : refs.length === 0)
-        throw new BgError(
-          'USAGE',
-          a.exited
-            ? 'exited takes no ids.'
-            : 'give the process IDs or names to remove in ids (list_processes shows them), or exited: true.',
-        );
-      const ctx = session.context();
-      const doc = ctx.store.read();
-      const targets = a.exited
-        ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified')
-        : [...new Map(resolveAll(doc, refs, 'removed').map((p) => [p.id, p])).values()];
-      const notes: string[] = [];
-      const removed = await removeTargets(ctx, targets, { exited: a.exited, force: a.force }, (n) => notes.push(n));
-      changed();
-      return ok(
-        [...(removed.length ? removed : ['Nothing to remove.']), ...notes.map((n) => `note: ${n}`)].join('\n'),
-        { removed, notes },
+      const req = checkRemove(
+        { refs: a.ids ?? [], exited: a.exited, force: a.force },
+        { sweep: 'exited', sweepOn: 'exited: true', ids: 'ids', give: `IDs or names to remove in ids (${LIST_HINT})` },
       );
+      const notes: string[] = [];
+      const removed = await removeProcesses(session.context(), req, (n) => notes.push(n));
+      changed();
+      return ok([...(removed.length ? removed : [NOTHING_TO_REMOVE]), ...notes.map((n) => `note: ${n}`)].join('\n'), {
+        removed,
+        notes,
+      });
     }),
   );
 }

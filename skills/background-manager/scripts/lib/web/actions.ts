@@ -1,17 +1,13 @@
 // The page's buttons, each the scripts' own code: a stop from the page is stop_process's stop
-// (stopProcess, described by describeStop), a restart is restart_process's restartRecord, a
-// removal remove_process's removeTargets, input send_input's sendInput.
+// (ops/stop.ts stopOne, with the scripts' defaults), a restart is restart_process's
+// restartRecord, a removal remove_process's (ops/remove.ts removeTargets), input send_input's
+// (ops/send.ts sendTo).
 import type { Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
-import { stopProcess } from '../control/stop.ts';
-import { describeStop } from '../commands/stop_process.ts';
 import { restartedLine, restartRecord } from '../ops/restart.ts';
-import { removeTargets } from '../commands/remove_process.ts';
-import { sendInput } from '../commands/send_input.ts';
-import { BgError } from '../errors.ts';
-
-// As the scripts' defaults: SIGTERM, then SIGKILL after 5 s.
-const STOP_TIMEOUT_SEC = 5;
+import { DEFAULT_STOP, stopOne } from '../ops/stop.ts';
+import { removeTargets } from '../ops/remove.ts';
+import { checkSend, type SendRequest, sendTo, sentText } from '../ops/send.ts';
 
 export type Action = 'stop' | 'restart' | 'remove' | 'send';
 
@@ -22,20 +18,26 @@ export interface ActionBody {
   data?: unknown; // send: exact bytes, base64 (keystrokes from the terminal view)
 }
 
-function inputOf(body: ActionBody): Buffer {
-  if (typeof body.data === 'string') return Buffer.from(body.data, 'base64');
-  if (typeof body.text !== 'string') throw new BgError('USAGE', 'nothing to send: give "text" (or "data", base64).');
-  return Buffer.from(body.text + (body.enter === false ? '' : '\n'), 'utf8');
+/** The page's input as a send request: exact bytes (data), else text and Enter unless enter is false. */
+function sendOf(body: ActionBody): SendRequest {
+  const req: SendRequest =
+    typeof body.data === 'string'
+      ? { input: () => [Buffer.from(body.data as string, 'base64')], enter: false, keys: [], eof: false }
+      : {
+          text: typeof body.text === 'string' ? body.text : undefined,
+          enter: body.enter !== false,
+          keys: [],
+          eof: false,
+        };
+  return checkSend(req, '"text" (or "data", base64)');
 }
 
 /** Do `action` to process `ref`; the sentence the script would print. */
 export async function runAction(ctx: Context, action: Action, ref: string, body: ActionBody): Promise<string> {
   const rec = resolveProcess(ctx.store.read(), ref);
   switch (action) {
-    case 'stop': {
-      const out = await stopProcess(ctx, rec, 'SIGTERM', STOP_TIMEOUT_SEC * 1000);
-      return describeStop(rec, out, 'SIGTERM', STOP_TIMEOUT_SEC);
-    }
+    case 'stop':
+      return (await stopOne(ctx, rec, DEFAULT_STOP)).text;
     case 'restart': {
       // As restart_process without options: SIGKILL after STOP_GRACE_SEC, no wait.
       return restartedLine(rec, await restartRecord(ctx, rec));
@@ -45,9 +47,7 @@ export async function runAction(ctx: Context, action: Action, ref: string, body:
       const [line] = await removeTargets(ctx, [rec], { exited: false, force: false }, () => undefined);
       return line!;
     }
-    case 'send': {
-      const bytes = await sendInput(ctx, rec, [inputOf(body)], Buffer.alloc(0), false);
-      return `Sent ${bytes} byte${bytes === 1 ? '' : 's'} to process ${rec.id}.`;
-    }
+    case 'send':
+      return sentText(rec.id, await sendTo(ctx, rec, sendOf(body)), false);
   }
 }

@@ -9,7 +9,7 @@ import type http from 'node:http';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
 import { STATE_FILE } from '../store/state.ts';
-import { listed, type Listed } from '../commands/list_processes.ts';
+import { listed, type Listed } from '../ops/list.ts';
 import { type LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
 import { selectLines } from '../log/read/logquery.ts';
 import { follow } from '../log/read/follow.ts';

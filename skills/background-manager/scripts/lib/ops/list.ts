@@ -1,0 +1,92 @@
+// list_processes's use case, once for the scripts, the MCP server and the page: every managed
+// process with its status checked live (not remembered), its listening ports and what it left
+// running; shown as the table, or as JSON with every field.
+import { allStats, bootId, type ProcStat } from '../process/proc.ts';
+import { listeningPorts } from '../process/ports.ts';
+import { type LiveStatus, liveLeftovers, liveStatus } from '../process/status.ts';
+import type { ProcessRecord, StateDoc } from '../store/state.ts';
+import { localStamp, oneLine } from '../util/format.ts';
+
+/** A process as listed: its record, its status checked now, its ports, what it left running. */
+export interface Listed {
+  p: ProcessRecord;
+  s: LiveStatus;
+  ports: number[];
+  leftovers: ProcStat[]; // an ended process's background jobs that still run
+}
+
+/** Every process (or those with `status`), checked live: the one listing, for every front end. */
+export function listed(doc: StateDoc, status?: string): Listed[] {
+  const boot = bootId();
+  let rows = doc.processes.map((p: ProcessRecord) => ({ p, s: liveStatus(p, boot) }));
+  if (status) rows = rows.filter((r) => r.s.status === status);
+  // Ports come from /proc: only worth reading for processes that run.
+  const live = (r: (typeof rows)[number]) => r.s.status === 'running' || r.s.status === 'orphaned';
+  // An ended process's background jobs that still run (a server started with &): their ports.
+  const left = new Map(
+    rows.filter((r) => !live(r) && r.p.leftovers?.length).map((r) => [r.p.id, liveLeftovers(r.p, boot)]),
+  );
+  const stats = rows.some(live) || [...left.values()].some((l) => l.length) ? allStats() : [];
+  const portsOf = (r: (typeof rows)[number]) =>
+    live(r)
+      ? listeningPorts(r.p.pid, stats)
+      : [...new Set((left.get(r.p.id) ?? []).flatMap((st) => listeningPorts(st.pid, stats)))].sort((a, b) => a - b);
+  return rows.map((r) => ({ ...r, ports: portsOf(r), leftovers: left.get(r.p.id) ?? [] }));
+}
+
+/** What an empty listing says: none with `status`, or none at all in `dataDir`. */
+export function emptyListText(status: string | undefined, dataDir: string): string {
+  return status ? `No processes with status ${status}.` : `No managed processes in ${oneLine(dataDir)}.`;
+}
+
+/** One process as JSON: every field but those internal to the log checks and the socket. */
+export function listedJson({ p, s, ports, leftovers: left }: Listed): Record<string, unknown> {
+  const {
+    socket: _socket,
+    env,
+    newCursor: _cursor,
+    newCursors: _cursors,
+    logVersion: _chained,
+    logEnd: _end,
+    ...rest
+  } = p;
+  const leftovers = left.map((st) => p.leftovers!.find((l) => l.pid === st.pid)!);
+  return {
+    ...rest,
+    ...(leftovers.length ? { leftovers } : { leftovers: undefined }),
+    exitCode: p.exitCode ?? null,
+    signal: p.signal ?? null,
+    envKeys: Object.keys(env ?? {}),
+    status: s.status,
+    exitStatus: s.exitStatus ?? null,
+    ports,
+    restarts: p.restarts ?? 0,
+    legacy: !!p.legacy,
+  };
+}
+
+/** The table list_processes prints (header row first). */
+export function processTable(rows: Listed[]): string {
+  // The Python skill's columns first, in its order (ID, PID, STATUS, STARTED ... COMMAND), so
+  // what read its table by position still works; ours go before COMMAND, which stays last.
+  const table = [['ID', 'PID', 'STATUS', 'STARTED', 'NAME', 'RESTARTS', 'PORTS', 'COMMAND']];
+  for (const { p, s, ports } of rows) {
+    table.push([
+      p.id,
+      String(p.pid),
+      s.label,
+      localStamp(Date.parse(p.startedAt), false),
+      p.name === undefined ? '-' : oneLine(p.name),
+      String(p.restarts ?? 0),
+      ports.length ? ports.join(',') : '-',
+      oneLine(p.command),
+    ]);
+  }
+  return formatTable(table);
+}
+
+/** Rows as aligned columns, two spaces apart; the last column is not padded. */
+function formatTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return `${rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
+}
