@@ -21,12 +21,11 @@ import { readStat } from '../process/proc.ts';
 import type { Started } from '../control/launch.ts';
 import type { Context } from '../store/context.ts';
 import { findRecord } from '../store/state.ts';
-import { stopProcess } from '../control/stop.ts';
+import { STOP_GRACE_SEC, STOP_SIGNAL, stopProcess } from './stop.ts';
 import { oneLine } from '../util/format.ts';
 import { skillRoot } from '../install/paths.ts';
 
 export const HANDOFF_MS = 30_000;
-const STOP_MS = 5_000; // SIGTERM, then SIGKILL after this, as stop_process's default
 const NAME_RE = /^dashboard-[0-9a-f]{24}\.sock$/;
 const MAX_MESSAGE = 64 << 10;
 
@@ -199,7 +198,7 @@ async function stopStarted(ctx: Context, started: Started): Promise<string> {
   const rec = findRecord(ctx.store.read(), started.id);
   if (!rec) return 'its record is gone';
   try {
-    const out = await stopProcess(ctx, rec, 'SIGTERM', STOP_MS, 'stop');
+    const out = await stopProcess(ctx, rec, STOP_SIGNAL, STOP_GRACE_SEC * 1000, 'stop'); // as stop_process's default
     return out.already
       ? 'it is not running'
       : out.result.endedBy === 'exited'

@@ -14,6 +14,11 @@ import { terminateTree } from '../process/terminate.ts';
 import { BgError } from '../errors.ts';
 import { waitFor } from '../util/wait.ts';
 
+/** The signal a stop sends first, and how long it waits for the tree to end before SIGKILL
+ * (every front end's default: ops/defaults.ts hands these on). */
+export const STOP_SIGNAL = 'SIGTERM';
+export const STOP_GRACE_SEC = 5;
+
 /** What a stop of an ended process did to the background jobs it left running. */
 export interface LeftoversStopped {
   count: number;

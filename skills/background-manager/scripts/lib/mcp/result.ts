@@ -7,7 +7,7 @@ import { lineText, trimLine, type Line } from '../log/read/lines.ts';
 import { shownMessage } from '../util/format.ts';
 
 /** The longest any tool waits (seconds): hosts give up on a call long before. */
-export const MAX_WAIT_SEC = 600;
+export { MCP_MAX_WAIT_SEC as MAX_WAIT_SEC } from '../ops/defaults.ts';
 
 /** Lines a log answer holds unless the call asks for fewer or more (up to MAX_LINES). */
 export const DEFAULT_LINES = 100;

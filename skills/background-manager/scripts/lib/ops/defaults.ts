@@ -5,9 +5,9 @@
 /** Lines of output shown when a call does not say how many (get_logs, a failed readiness wait). */
 export const DEFAULT_LINES = 20;
 
-/** The signal a stop sends first, and how long it waits for the tree to end before SIGKILL. */
-export const STOP_SIGNAL = 'SIGTERM';
-export const STOP_GRACE_SEC = 5;
+/** The signal a stop sends first, and how long it waits for the tree to end before SIGKILL
+ * (defined beside the stop itself, where the dashboard's handoff uses them too). */
+export { STOP_GRACE_SEC, STOP_SIGNAL } from '../control/stop.ts';
 
 /** How long start_process / restart_process / get_logs wait for a readiness condition. */
 export const WAIT_TIMEOUT_SEC = 60;
