@@ -28,6 +28,7 @@ import { Supervisor } from './state.ts';
 import { runLoop } from './run.ts';
 import { handleRequest } from './handlers.ts';
 import { stopChild } from './stop.ts';
+import { STOP_GRACE_SEC, STOP_SIGNAL } from '../lib/control/stop.ts';
 
 function hello(msg: SupervisorHello): void {
   try {
@@ -199,7 +200,7 @@ async function main(): Promise<void> {
     sv.cfg.timeoutSec === undefined
       ? undefined
       : setLongTimeout(() => {
-          sv.stop ??= { reason: 'timeout', result: stopChild(sv, 'SIGTERM', 5000, 'timeout') };
+          sv.stop ??= { reason: 'timeout', result: stopChild(sv, STOP_SIGNAL, STOP_GRACE_SEC * 1000, 'timeout') };
         }, sv.cfg.timeoutSec * 1000);
   markReady();
   hello({ ok: true, id: sv.id, pid: sv.child.pid });

@@ -3,7 +3,6 @@
 import yargs, { type Argv } from 'yargs';
 import { BgError, EXIT } from '../errors.ts';
 import { fastPathGlobals, KEK_PREFETCH } from '../install/fastpath.ts';
-import { checkSeconds } from '../ops/checks.ts';
 import { howToRun } from '../install/hints.ts';
 import { oneLine, shownMessage } from '../util/format.ts';
 
@@ -120,11 +119,6 @@ export function typed(argv: string[], value: number, ...flags: string[]): string
     }
   }
   return String(value);
-}
-
-/** A duration option in seconds, checked as ops/checks.ts checkSeconds says; its value shown as typed. */
-export function durationSec(argv: string[], flag: string, v: number, zeroOk: boolean): number {
-  return checkSeconds(flag, v, zeroOk, typed(argv, v, flag));
 }
 
 /** Run an entry script's main: data to stdout, one error line to stderr, an exit code. */

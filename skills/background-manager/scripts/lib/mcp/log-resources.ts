@@ -19,7 +19,7 @@ import { selectLines } from '../log/read/logquery.ts';
 import { STREAM_CHOICES } from '../log/read/read-plan.ts';
 import { DEFAULT_STREAM } from '../ops/logs.ts';
 import { resolveProcess } from '../process/resolve.ts';
-import { DEFAULT_LINES, fitBytes, linesText, shownLine } from './result.ts';
+import { MCP_DEFAULT_LINES, fitBytes, linesText, shownLine } from './result.ts';
 import type { Session } from './session.ts';
 
 const UPDATE_EVERY_MS = 100;
@@ -104,7 +104,7 @@ export function registerLogResources(server: McpServer, session: Session): () =>
     template,
     {
       title: 'Process output',
-      description: `The last ${DEFAULT_LINES} lines (at most 24 KiB) a process printed; subscribe to hear when more arrives.`,
+      description: `The last ${MCP_DEFAULT_LINES} lines (at most 24 KiB) a process printed; subscribe to hear when more arrives.`,
       mimeType: 'text/plain',
     },
     async (uri) => {
@@ -113,7 +113,7 @@ export function registerLogResources(server: McpServer, session: Session): () =>
       const sel = selectLines(readerOf(ctx, rec, logFileOf(ctx.dataDir, rec)), {
         streams: new Set(STREAM_CHOICES[DEFAULT_STREAM]),
         raw: false,
-        lines: DEFAULT_LINES,
+        lines: MCP_DEFAULT_LINES,
       });
       return {
         contents: [

@@ -1,7 +1,7 @@
 // The MCP get_logs tool: the last lines, what is new since the last `new` read (the same
 // position get_logs.ts --new keeps), a wait for a line or a screen, all read with the log
 // library the script uses (logquery, follow, showScreen). Unlike the script, every answer is
-// bounded: at most `lines` lines (default DEFAULT_LINES) and MAX_TEXT_BYTES of text, with a
+// bounded: at most `lines` lines (default MCP_DEFAULT_LINES) and MAX_TEXT_BYTES of text, with a
 // note saying how to read on.
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -22,7 +22,7 @@ import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
 import {
   KEEP_LINE_BYTES,
-  DEFAULT_LINES,
+  MCP_DEFAULT_LINES,
   MAX_LINES,
   MAX_TEXT_BYTES,
   fitBytes,
@@ -49,7 +49,7 @@ const shape = {
     .min(1)
     .max(MAX_LINES)
     .optional()
-    .describe(`How many lines at most (default ${DEFAULT_LINES}); the newest, or with new the oldest unread`),
+    .describe(`How many lines at most (default ${MCP_DEFAULT_LINES}); the newest, or with new the oldest unread`),
   new: z
     .boolean()
     .default(false)
@@ -255,7 +255,7 @@ export function registerLogsTool(server: McpServer, session: Session): void {
     {
       title: 'Read what a process printed',
       description:
-        `Read a process's output, while it runs or after it ended: the last lines (default ${DEFAULT_LINES}), only what is new since your last new read (new: true; the way to poll), ` +
+        `Read a process's output, while it runs or after it ended: the last lines (default ${MCP_DEFAULT_LINES}), only what is new since your last new read (new: true; the way to poll), ` +
         'lines since a time or matching grep, the terminal screen of a full-screen program (screen), or wait until a line or the screen matches (wait_for, timeout). ' +
         `Terminal escapes are rendered away. Returns {lines: [{time, stream, text, partial?}], more, note?} and the text; at most ${MAX_LINES} lines and 24 KiB per call, with a note on how to read the rest.`,
       inputSchema: shape,
@@ -288,7 +288,7 @@ export function registerLogsTool(server: McpServer, session: Session): void {
         a,
         // The view get_logs.ts keys its --new positions by, so both share them.
         view: plan.view,
-        cap: a.lines ?? DEFAULT_LINES,
+        cap: a.lines ?? MCP_DEFAULT_LINES,
         signal,
         q: { streams, sinceMs, grep, raw: false, lines: 0 },
       };

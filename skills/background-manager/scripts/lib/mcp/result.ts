@@ -10,7 +10,7 @@ import { shownMessage } from '../util/format.ts';
 export { MCP_MAX_WAIT_SEC as MAX_WAIT_SEC } from '../ops/defaults.ts';
 
 /** Lines a log answer holds unless the call asks for fewer or more (up to MAX_LINES). */
-export const DEFAULT_LINES = 100;
+export const MCP_DEFAULT_LINES = 100;
 export const MAX_LINES = 1000;
 /** Bytes of log text one answer holds at most, whatever the line count. */
 export const MAX_TEXT_BYTES = 24 * 1024;

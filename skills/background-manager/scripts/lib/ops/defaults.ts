@@ -2,7 +2,8 @@
 // front end that differs on purpose says so beside its own constant (the MCP server's waits
 // stay below the 60 s after which most MCP hosts give up on a call).
 
-/** Lines of output shown when a call does not say how many (get_logs, a failed readiness wait). */
+/** Lines of output shown when a call does not say how many (get_logs, a failed readiness wait); an MCP
+ * get_logs answer holds 100 unless asked (mcp/result.ts MCP_DEFAULT_LINES). */
 export const DEFAULT_LINES = 20;
 
 /** The signal a stop sends first, and how long it waits for the tree to end before SIGKILL

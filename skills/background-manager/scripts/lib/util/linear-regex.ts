@@ -3,7 +3,7 @@
 // exponential time: one call would hold every other call, cancellations and the client's exit
 // for hours. V8's linear-time engine (the `l` flag) cannot be made to backtrack; a pattern it
 // cannot run (a backreference, a lookaround) is refused with what to do instead.
-import v8 from 'node:v8';
+import { createRequire } from 'node:module';
 import { BgError } from '../errors.ts';
 import { oneLine } from './format.ts';
 import { compileRegex } from './regex.ts';
@@ -15,7 +15,10 @@ export function linearRegex(flag: string, src: string): RegExp {
   compileRegex(flag, src); // not a regex at all: the scripts' words
   if (!linearOn) {
     // Read when a regex is compiled, so turning it on now (not at node's start) is enough.
-    v8.setFlagsFromString('--enable-experimental-regexp-engine');
+    // node:v8 is loaded here, not at start-up: the scripts' get_logs imports this module too
+    // (ops/logs.ts), and node:v8 costs every call about 3 ms.
+    const require = createRequire(import.meta.url);
+    (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--enable-experimental-regexp-engine');
     linearOn = true;
   }
   try {

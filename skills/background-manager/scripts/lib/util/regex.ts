@@ -1,5 +1,5 @@
 // A user's regular expression from a flag (--grep, --wait-for), checked once with the flag's
-// name in the error. Kept apart from linear-regex.ts, which loads node:v8 (the MCP server's).
+// name in the error. linear-regex.ts holds the MCP server's linear-time form.
 import { BgError } from '../errors.ts';
 import { oneLine } from './format.ts';
 
