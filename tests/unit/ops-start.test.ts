@@ -9,8 +9,8 @@ import {
   type StartRequest,
   start,
 } from '../../skills/background-manager/scripts/lib/ops/start.ts';
-import { bootId, readStat } from '../../skills/background-manager/scripts/lib/process/proc.ts';
-import { addRecords, contextOf, endedRecord, unitSuite, withUnitDir } from './harness.ts';
+import { runningRecord } from './ops-helpers.ts';
+import { addRecords, contextOf, unitSuite, withUnitDir } from './harness.ts';
 import { CLI, CLI_WAITS, MCP, MCP_WAITS } from './ops-fronts.ts';
 
 const test = unitSuite('ops/start');
@@ -104,18 +104,8 @@ test('env: KEY=VALUE pairs from the script, an object from MCP, both checked', (
 });
 
 withUnitDir(test, 'a name a live process holds is refused before anything starts, with the fix', async (u) => {
-  const me = readStat(process.pid)!;
   // A live record: this test process, as its child and its supervisor.
-  const live = {
-    ...endedRecord('aaaa0001', { name: 'web' }),
-    ended: false,
-    exitCode: undefined,
-    pid: me.pid,
-    startTicks: me.startTicks,
-    supervisorPid: me.pid,
-    supervisorStartTicks: me.startTicks,
-    bootId: bootId(),
-  };
+  const live = runningRecord('aaaa0001', { name: 'web' });
   await addRecords(u, live);
   const plan = checkStart({ command: ['true'], name: 'web' }, CLI, CLI_WAITS);
   const ctx = contextOf(u);
