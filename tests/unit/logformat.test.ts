@@ -95,6 +95,20 @@ withLog('the size cap keeps the newest output in segments and drops the oldest',
   assert.match(text(file, keys, 1)[0]!, /^79 x/);
 });
 
+withLog('one append larger than the cap keeps its newest part and the output after it', (file, keys) => {
+  // The supervisor hands the writer what piled up while it was busy: one append can be bigger
+  // than the whole cap. Found by CI: a 3 MB burst under a 1 MiB cap lost everything, LAST too.
+  const w = new CappedLogWriter(file, keys, 'p1', 1 << 20);
+  w.append('stdout', Buffer.from('FIRST\n'));
+  w.append('stdout', Buffer.concat([Buffer.alloc(1_500_000, 'x'), Buffer.from('\nTAIL\n')]));
+  w.append('stdout', Buffer.from('LAST\n'));
+  w.close();
+  assert.equal(text(file, keys, 2), ['TAIL', 'LAST']);
+  const on = listSegments(file).reduce((n, s) => n + fs.statSync(s.file).size, 0);
+  assert.ok(on <= (1 << 20) + (64 << 10), `${on} bytes kept`);
+  assert.ok(w.dropped.bytes > 0 && w.dropped.bytes < 1_500_000, `${w.dropped.bytes} bytes dropped`);
+});
+
 withLog('a torn last record is reported as torn-tail and the records before it still read', (file, keys) => {
   const w = new CappedLogWriter(file, keys, 'p1', 1 << 20);
   w.append('stdout', Buffer.from('kept\n'));

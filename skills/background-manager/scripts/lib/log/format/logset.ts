@@ -460,8 +460,21 @@ export class CappedLogWriter {
     return seqAfterSegment(last.file, this.keys, this.procId) ?? last.firstSeq!;
   }
 
-  /** Append; returns true when older output was dropped by this call (the caller records it). */
+  /**
+   * Append; returns true when older output was dropped by this call (the caller records it).
+   * Data longer than a piece is written as several records of at most a piece each: what piled
+   * up while the writer was busy can be larger than the whole cap, and one record that size
+   * would be archived and dropped with everything before it, newest output included.
+   */
   append(stream: StreamName, data: Uint8Array, time = Date.now()): boolean {
+    let dropped = false;
+    for (let at = 0; at < data.length || at === 0; at += this.pieceBytes) {
+      dropped = this.appendRecord(stream, data.subarray(at, at + this.pieceBytes), time) || dropped;
+    }
+    return dropped;
+  }
+
+  private appendRecord(stream: StreamName, data: Uint8Array, time: number): boolean {
     // After a failed rotation (disk full) the next append makes the new segment.
     const dropped = this.writer ? false : this.startSegment();
     this.writer!.append(stream, data, time);
