@@ -29,6 +29,9 @@ import {
 
 const MCP_SERVER = path.join(ROOT, 'skills/background-manager/dist/mcp_server.mjs');
 const REFUSAL = /a detached dashboard is restarted from a shell: restart_process dash, or dashboard --detach/;
+/** MCP's: a model has no shell, so it is told what only a shell can do, and the tool that stops it. */
+const MCP_REFUSAL =
+  /^restart_process: error: process [0-9a-f]{8} is a detached dashboard, which only the restart_process script restarts, from a shell that hands it the password; the stop_process tool \(ids: \["dash"\]\) stops it\.$/;
 
 /** The URL a `Dashboard: URL` line gives, split into what a client needs. */
 function dashboardUrl(stdout: string): { base: string; token: string; port: number } {
@@ -288,7 +291,7 @@ withSandbox(
         timeout: 120_000,
       })) as CallToolResult;
       assert.ok(res.isError, 'isError');
-      assert.match(res.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n'), REFUSAL);
+      assert.match(res.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n'), MCP_REFUSAL);
     } finally {
       await client.close();
     }

@@ -241,7 +241,7 @@ withSandbox(
     assert.match(
       kept.stderr,
       new RegExp(
-        `note: kept ${id}: it left PID \\d+, PID \\d+ running; stop_process ${id} ends them \\(or remove_process --exited --force\\)\\.`,
+        `note: kept ${id}: it left PID \\d+, PID \\d+ running; \\S.*stop_process\\S* ${id} ends them \\(or \\S.*remove_process\\S* --exited --force\\)\\.`,
       ),
     );
     assert.ok((await listJson(sb)).some((p) => p.id === id) && alive(job) && alive(web));

@@ -160,7 +160,7 @@ rtest('replace/restart that cannot run: refused before the stop, the live proces
   assert.is(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
-    /^restart_process: error: process [0-9a-f]{8} was not stopped: working folder \S+gone does not exist\. Create it or start the command anew with start_process --cwd\.$/m,
+    /^restart_process: error: process [0-9a-f]{8} was not stopped: working folder \S+gone does not exist\. Create it or start the command anew with \S.*start_process\S* and another --cwd\.$/m,
   );
   assert.ok(sameProcess(bSt), 'the process whose folder went runs on');
   assert.not.match(r.out, /Restarted/);

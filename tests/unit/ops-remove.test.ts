@@ -12,17 +12,26 @@ import {
   removeProcesses,
 } from '../../skills/background-manager/scripts/lib/ops/remove.ts';
 import type { TargetWords } from '../../skills/background-manager/scripts/lib/ops/targets.ts';
+import { SHELL_HINTS } from '../../skills/background-manager/scripts/lib/install/hints.ts';
+import { TOOL_HINTS } from '../../skills/background-manager/scripts/lib/mcp/hints.ts';
 import { addRecords, contextOf, endedRecord, type UnitDir, unitSuite, withUnitDir } from './harness.ts';
 import { errorOf, me, runningRecord as running } from './ops-helpers.ts';
 
 const test = unitSuite('ops/remove');
 
-const CLI: TargetWords = { sweep: '--exited', sweepOn: '--exited', ids: 'IDs', give: 'IDs or names to remove (ls)' };
+const CLI: TargetWords = {
+  sweep: '--exited',
+  sweepOn: '--exited',
+  ids: 'IDs',
+  give: 'IDs or names to remove (ls)',
+  hints: SHELL_HINTS,
+};
 const MCP: TargetWords = {
   sweep: 'exited',
   sweepOn: 'exited: true',
   ids: 'ids',
   give: 'IDs or names to remove in ids',
+  hints: TOOL_HINTS,
 };
 const req = (over: Partial<RemoveRequest> = {}): RemoveRequest => ({ refs: [], exited: false, force: false, ...over });
 
@@ -90,7 +99,7 @@ withUnitDir(
     const lines = await removeProcesses(contextOf(u), checkRemove(req({ exited: true }), MCP), (n) => notes.push(n));
     assert.equal(lines, ['Removed process aaaa0001: echo hello']);
     assert.equal(notes, [
-      `kept bbbb0002: it left PID ${me.pid} running; stop_process bbbb0002 ends it (or remove_process --exited --force).`,
+      `kept bbbb0002: it left PID ${me.pid} running; the stop_process tool (ids: ["bbbb0002"]) ends it (or the remove_process tool (exited: true, force: true)).`,
     ]);
     // Named, it is refused as one that runs.
     const msg = await errorOf(() =>
@@ -98,14 +107,14 @@ withUnitDir(
     );
     assert.is(
       msg,
-      `REFUSED: bbbb0002 left PID ${me.pid} running; stop it first, or pass --force. Nothing was removed.`,
+      `REFUSED: bbbb0002 left PID ${me.pid} running; stop it first, or pass force: true. Nothing was removed.`,
     );
   },
 );
 
 withUnitDir(test, 'nothing ended: nothing removed, no error', async (u) => {
   await addRecords(u, running('aaaa0001'));
-  assert.equal(await removeProcesses(contextOf(u), req({ exited: true }), () => undefined), []);
+  assert.equal(await removeProcesses(contextOf(u), checkRemove(req({ exited: true }), CLI), () => undefined), []);
 });
 
 test.run();

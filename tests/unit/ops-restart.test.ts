@@ -15,8 +15,10 @@ import {
   restartRecord,
 } from '../../skills/background-manager/scripts/lib/ops/restart.ts';
 import type { ProcessRecord } from '../../skills/background-manager/scripts/lib/store/state.ts';
+import { howToRun } from '../../skills/background-manager/scripts/lib/install/hints.ts';
 import { addRecords, contextOf, endedRecord, type UnitDir, unitSuite, withUnitDir } from './harness.ts';
 import { CLI, CLI_WAITS, MCP, MCP_WAITS } from './ops-fronts.ts';
+import { runningRecord } from './ops-helpers.ts';
 
 const test = unitSuite('ops/restart');
 
@@ -92,10 +94,10 @@ test('what a restart says: the new run, or the run another call started', () => 
   );
 });
 
-async function refusedRestart(u: UnitDir, rec: ProcessRecord): Promise<BgError> {
+async function refusedRestart(u: UnitDir, rec: ProcessRecord, fe = CLI): Promise<BgError> {
   await addRecords(u, rec);
   try {
-    await restartRecord(contextOf(u), rec);
+    await restartRecord(contextOf(u), rec, { hints: fe.hints });
   } catch (err) {
     assert.instance(err, BgError);
     return err as BgError;
@@ -106,7 +108,15 @@ async function refusedRestart(u: UnitDir, rec: ProcessRecord): Promise<BgError> 
 withUnitDir(test, "a Python skill's record is refused: start its command anew", async (u) => {
   const err = await refusedRestart(u, endedRecord('aaaa0004', { legacy: {} }));
   assert.is(err.code, 'REFUSED');
-  assert.is(err.message, 'process aaaa0004 comes from the Python skill; start its command anew with start_process.');
+  assert.is(
+    err.message,
+    `process aaaa0004 comes from the Python skill; start its command anew with ${howToRun('start_process')}.`,
+  );
+  const mcp = await refusedRestart(u, endedRecord('aaaa0014', { legacy: {} }), MCP);
+  assert.is(
+    mcp.message,
+    'process aaaa0014 comes from the Python skill; start its command anew with the start_process tool.',
+  );
 });
 
 withUnitDir(test, 'a record whose folder is gone is refused before the stop, with the fix for a restart', async (u) => {
@@ -115,7 +125,18 @@ withUnitDir(test, 'a record whose folder is gone is refused before the stop, wit
   assert.is(err.code, 'CANNOT_START');
   assert.is(
     err.message,
-    `process aaaa0005 was not stopped: working folder ${gone} does not exist. Create it or start the command anew with start_process --cwd.`,
+    `process aaaa0005 was not stopped: working folder ${gone} does not exist. Create it or start the command anew with ${howToRun('start_process')} and another --cwd.`,
+  );
+  const mcp = await refusedRestart(u, endedRecord('aaaa0015', { cwd: gone }), MCP);
+  assert.is(
+    mcp.message,
+    `process aaaa0015 was not stopped: working folder ${gone} does not exist. Create it or start the command anew with the start_process tool and another cwd.`,
+  );
+  fs.writeFileSync(gone, '');
+  const file = await refusedRestart(u, endedRecord('aaaa0016', { cwd: gone }), MCP);
+  assert.is(
+    file.message,
+    `process aaaa0016 was not stopped: working folder ${gone} is not a folder. Start the command anew with the start_process tool and another cwd.`,
   );
 });
 
@@ -124,7 +145,7 @@ withUnitDir(test, 'a run another call has restarted already is joined: nothing i
   await addRecords(u, now);
   // This call saw the run before: the record now holds a newer one, which it joins.
   const before = { ...now, startedAt: new Date(0).toISOString() };
-  const r = await restartRecord(contextOf(u), before);
+  const r = await restartRecord(contextOf(u), before, { hints: CLI.hints });
   assert.equal(r, { started: { id: 'aaaa0006', pid: 999_999_998 }, how: '', joined: true });
 });
 
@@ -138,7 +159,7 @@ withUnitDir(test, 'a wait on a run that has ended says so, with the last 20 line
   for (let i = 1; i <= 25; i++) w.append('stdout', Buffer.from(`line ${i}\n`));
   w.close();
   const wait = restartWait({ ...rec, ready: { pattern: 'never', timeoutSec: 5 } }, {}, CLI, CLI_WAITS);
-  const out = await awaitReady(ctx, rec.id, wait);
+  const out = await awaitReady(ctx, rec.id, wait, CLI.hints);
   if (out.ready) throw new Error('ready');
   assert.is(out.why, 'ended');
   assert.is(out.message, 'process aaaa0007 ended (exited(0)) before a line matched /never/. Its last lines:');
@@ -149,3 +170,26 @@ withUnitDir(test, 'a wait on a run that has ended says so, with the last 20 line
 });
 
 test.run();
+
+withUnitDir(test, "a wait that times out says how to stop what runs on, in each front end's words", async (u) => {
+  // A live record (this test process), named: the hint stops it by name.
+  const rec = runningRecord('aaaa0008', { name: 'web' });
+  await addRecords(u, rec);
+  const ctx = contextOf(u);
+  const file = logFileOf(u.dataDir, rec);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  new CappedLogWriter(file, ctx.unlocked!.keys, rec.id, 1 << 20).close();
+  for (const [fe, stop] of [
+    [CLI, `${howToRun('stop_process')} web`],
+    [MCP, 'the stop_process tool (ids: ["web"])'],
+  ] as const) {
+    const wait = restartWait({ ...rec, ready: { pattern: 'never', timeoutSec: 0.2 } }, {}, fe, MCP_WAITS);
+    const out = await awaitReady(ctx, rec.id, wait, fe.hints);
+    if (out.ready) throw new Error('ready');
+    assert.is(out.why, 'timeout');
+    assert.is(
+      out.message,
+      `no line matched /never/ within 0.2 s; process aaaa0008 is still running (stop it with ${stop}). It printed nothing.`,
+    );
+  }
+});

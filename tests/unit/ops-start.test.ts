@@ -9,7 +9,7 @@ import {
   type StartRequest,
   start,
 } from '../../skills/background-manager/scripts/lib/ops/start.ts';
-import { runningRecord } from './ops-helpers.ts';
+import { errorOf, runningRecord } from './ops-helpers.ts';
 import { addRecords, contextOf, unitSuite, withUnitDir } from './harness.ts';
 import { CLI, CLI_WAITS, MCP, MCP_WAITS } from './ops-fronts.ts';
 
@@ -101,6 +101,10 @@ test('env: KEY=VALUE pairs from the script, an object from MCP, both checked', (
   assert.equal(checkStart({ command: ['true'], env: { A: '1' } }, MCP, MCP_WAITS).extraEnv, { A: '1' });
   assert.match(refusal({ env: { 'A=B': '1' } }, MCP), /^env key "A=B" is not a variable name/);
   assert.match(refusal({ env: ['BG_PASSWORD=x'] }), /^--env BG_PASSWORD is refused/);
+  assert.is(
+    refusal({ env: { BG_PASSWORD: 'x' } }, MCP),
+    'env BG_PASSWORD is refused: the password never reaches a child process.',
+  );
 });
 
 withUnitDir(test, 'a name a live process holds is refused before anything starts, with the fix', async (u) => {
@@ -120,6 +124,12 @@ withUnitDir(test, 'a name a live process holds is refused before anything starts
       'the name "web" belongs to running process aaaa0001. Stop it, pick another name, or pass --replace.',
     );
   }
+  // MCP's words: its argument, not the script's flag.
+  const mcp = checkStart({ command: ['true'], name: 'web' }, MCP, MCP_WAITS);
+  assert.is(
+    await errorOf(() => start(mcp, () => ctx)),
+    'REFUSED: the name "web" belongs to running process aaaa0001. Stop it, pick another name, or pass replace: true.',
+  );
   // A command that cannot run is refused first, before the name is looked at.
   const cannot = checkStart({ command: ['no-such-program-xyz'], name: 'web' }, CLI, CLI_WAITS);
   try {

@@ -16,6 +16,8 @@ import {
   stopTargets,
 } from '../../skills/background-manager/scripts/lib/ops/stop.ts';
 import { readStat } from '../../skills/background-manager/scripts/lib/process/proc.ts';
+import { howToRun, SHELL_HINTS } from '../../skills/background-manager/scripts/lib/install/hints.ts';
+import { TOOL_HINTS } from '../../skills/background-manager/scripts/lib/mcp/hints.ts';
 import { addRecords, contextOf, endedRecord, unitSuite, withUnitDir } from './harness.ts';
 import { errorOf } from './ops-helpers.ts';
 
@@ -28,6 +30,7 @@ const CLI: StopWords = {
   give: 'ID or name (list them with: ls)',
   timeout: '--timeout',
   shown: () => 'as-typed',
+  hints: SHELL_HINTS,
 };
 const MCP: StopWords = {
   sweep: 'all',
@@ -35,6 +38,7 @@ const MCP: StopWords = {
   ids: 'ids',
   give: 'IDs or names in ids (list_processes shows them)',
   timeout: 'timeout',
+  hints: TOOL_HINTS,
 };
 const req = (over: Partial<StopRequest> = {}): StopRequest => ({ refs: ['a'], all: false, force: false, ...over });
 
@@ -106,6 +110,15 @@ withUnitDir(
       assert.is((err as BgError).code, 'NOT_FOUND');
       assert.match((err as BgError).message, /^no process with ID or name "nosuch" .*\. Nothing was stopped\.$/);
     }
+    // How to list them, in each front end's words: a shell command, or the tool.
+    assert.is(
+      await errorOf(() => stopTargets(contextOf(u), checkStop(req({ refs: ['nosuch'] }), CLI))),
+      `NOT_FOUND: no process with ID or name "nosuch" (list them with: ${howToRun('list_processes')}).`,
+    );
+    assert.is(
+      await errorOf(() => stopTargets(contextOf(u), checkStop(req({ refs: ['nosuch'] }), MCP))),
+      'NOT_FOUND: no process with ID or name "nosuch" (list them with: the list_processes tool).',
+    );
   },
 );
 

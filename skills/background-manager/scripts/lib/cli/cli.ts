@@ -3,7 +3,7 @@
 import yargs, { type Argv } from 'yargs';
 import { BgError, EXIT } from '../errors.ts';
 import { fastPathGlobals, KEK_PREFETCH } from '../install/fastpath.ts';
-import { howToRun } from '../install/hints.ts';
+import { howToRun, SHELL_HINTS } from '../install/hints.ts';
 import { oneLine, shownMessage } from '../util/format.ts';
 
 export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failed, 2 bad arguments, 3 BG_PASSWORD missing, wrong or not UTF-8,
@@ -30,7 +30,7 @@ function scriptName(): string | undefined {
 }
 
 /** `list them with: <command>`: the list_processes hint that ends the "give an ID" errors. */
-export const listHint = (): string => `list them with: ${howToRun('list_processes')}`;
+export const listHint = (): string => `list them with: ${SHELL_HINTS.call('list_processes')}`;
 
 export function makeParser(argv: string[], usage: string): Argv {
   const parser = yargs(argv);

@@ -3,6 +3,7 @@
 // a readiness outcome printed (stdout: Ready or the run's last lines; stderr: why not).
 import { EXIT } from '../errors.ts';
 import { formatLine } from '../log/read/lines.ts';
+import { SHELL_HINTS } from '../install/hints.ts';
 import type { FrontEnd } from '../ops/checks.ts';
 import { WAIT_TIMEOUT_SEC } from '../ops/defaults.ts';
 import type { ReadyOutcome, WaitDefaults } from '../ops/ready.ts';
@@ -11,7 +12,7 @@ import { typed } from './cli.ts';
 
 /** The scripts' front end, for a call with these arguments. */
 export function cliFrontEnd(argv: string[]): FrontEnd {
-  return { style: 'flag', shown: (flag, value) => typed(argv, value, flag), regex: compileRegex };
+  return { style: 'flag', shown: (flag, value) => typed(argv, value, flag), regex: compileRegex, hints: SHELL_HINTS };
 }
 
 /** start_process waits 60 s unless told; restart_process as at start, else 60 s. */

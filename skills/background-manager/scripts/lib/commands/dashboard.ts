@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { makeParser, typed } from '../cli/cli.ts';
 import { openContext } from '../store/context.ts';
 import { dataDirFromEnv, skillRoot } from '../install/paths.ts';
+import { SHELL_HINTS } from '../install/hints.ts';
 import { BgError, EXIT, isErrno } from '../errors.ts';
 import { checkName, startProcess } from '../control/launch.ts';
 import { entryBundlesBuilt } from '../install/bundle.ts';
@@ -120,6 +121,7 @@ async function detach(argv: string[], name: string): Promise<number> {
       name,
       extraEnv: { BG_DATA_DIR: ctx.dataDir },
       context: () => ctx,
+      hints: SHELL_HINTS,
     }),
   );
   process.stdout.write(`Dashboard: ${url}#token=${token}\n`);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { makeParser, typed, listHint } from '../cli/cli.ts';
 import { openContext, type Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
+import { SHELL_HINTS } from '../install/hints.ts';
 import { BgError } from '../errors.ts';
 import { logFileOf } from '../log/format/logset.ts';
 import { matches } from '../log/read/logquery.ts';
@@ -15,7 +16,15 @@ import { LineWriter } from '../log/read/line-writer.ts';
 import { decryptOpenssl, isOpensslFile } from '../store/legacy.ts';
 import { showScreen } from '../log/read/screen-show.ts';
 import { STREAM_CHOICES, type ReadPlan } from '../log/read/read-plan.ts';
-import { checkLogs, checkStream, logKeys, type CheckedLogs, type LineOption, type LogsWords } from '../ops/logs.ts';
+import {
+  checkLogs,
+  checkScreenable,
+  checkStream,
+  logKeys,
+  type CheckedLogs,
+  type LineOption,
+  type LogsWords,
+} from '../ops/logs.ts';
 import { DEFAULT_LINES } from '../ops/defaults.ts';
 import { currentRecord, followLog, readOnce, waitForMatch, type ReadRun } from '../log/read/read-modes.ts';
 import { isLogging } from '../process/status.ts';
@@ -180,7 +189,7 @@ export async function main(argv: string[]): Promise<number> {
   const args = await parse(argv);
   const { plan, options, timeoutSec, cursor } = checked(argv, args);
   const ctx = openContext({ create: false });
-  const rec = resolveProcess(ctx.store.read(), String(args._[0]));
+  const rec = resolveProcess(ctx.store.read(), String(args._[0]), SHELL_HINTS);
   checkStream(rec, options.stream, WORDS);
   const out = new SyncOut();
   const lines = new LineWriter(plan.format, (b) => out.write(b));
@@ -235,6 +244,7 @@ async function read(run: ReadRun, cursor: boolean): Promise<number> {
   const keys = logKeys(ctx, rec);
   switch (plan.mode) {
     case 'screen': {
+      checkScreenable(rec, WORDS);
       const screenOpts = {
         activeFile,
         keys,

@@ -1,6 +1,7 @@
 // remove_process: forget finished processes and delete their logs. The removal is
 // ops/remove.ts; this script turns argv into its request and prints what it removed.
 import { listHint, makeParser } from '../cli/cli.ts';
+import { SHELL_HINTS } from '../install/hints.ts';
 import { openContext } from '../store/context.ts';
 import { checkRemove, NOTHING_TO_REMOVE, removeProcesses } from '../ops/remove.ts';
 import { EXIT } from '../errors.ts';
@@ -21,7 +22,13 @@ export async function main(argv: string[]): Promise<number> {
     .parseAsync();
   const req = checkRemove(
     { refs: args._.map(String), exited: args.exited, force: args.force },
-    { sweep: '--exited', sweepOn: '--exited', ids: 'IDs', give: `IDs or names to remove (${listHint()})` },
+    {
+      sweep: '--exited',
+      sweepOn: '--exited',
+      ids: 'IDs',
+      give: `IDs or names to remove (${listHint()})`,
+      hints: SHELL_HINTS,
+    },
   );
   const removed = await removeProcesses(openContext({ create: false }), req, (note) =>
     process.stderr.write(`remove_process: note: ${note}\n`),

@@ -4,7 +4,7 @@ import { listHint, makeParser } from '../cli/cli.ts';
 import { CLI_WAITS, cliFrontEnd, printReady } from '../cli/front-end.ts';
 import { EXIT } from '../errors.ts';
 import { entryBundlesBuilt } from '../install/bundle.ts';
-import { STOP_GRACE_SEC } from '../ops/defaults.ts';
+import { STOP_GRACE_SEC, WAIT_TIMEOUT_SEC } from '../ops/defaults.ts';
 import { awaitReady } from '../ops/ready.ts';
 import { checkRestart, restart, restartedLine, type RestartRequest } from '../ops/restart.ts';
 import { resolveProcess } from '../process/resolve.ts';
@@ -34,7 +34,7 @@ function parse(argv: string[]) {
     })
     .option('wait-timeout', {
       type: 'number',
-      describe: 'Seconds to wait for readiness (default: as at start, else 60)',
+      describe: `Seconds to wait for readiness (default: as at start, else ${WAIT_TIMEOUT_SEC})`,
       requiresArg: true,
     })
     .option('wait', {
@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   checkRestart(req, fe);
   const ctx = openContext({ create: false });
-  const rec = resolveProcess(ctx.store.read(), String(args._[0]));
+  const rec = resolveProcess(ctx.store.read(), String(args._[0]), fe.hints);
   const note = (text: string) => process.stderr.write(`restart_process: note: ${rec.id}: ${text}.\n`);
   const done = await restart(ctx, rec, req, fe, { waits: CLI_WAITS, note, handsOver: true });
   if (done.dashboardUrl) process.stdout.write(`Dashboard: ${done.dashboardUrl}\n`);
@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   if (done.joined) return EXIT.OK;
   const { wait, from } = done;
   const code = wait.ready
-    ? printReady(await awaitReady(ctx, done.started.id, wait, { from }), 'restart_process')
+    ? printReady(await awaitReady(ctx, done.started.id, wait, fe.hints, { from }), 'restart_process')
     : EXIT.OK;
   await entryBundlesBuilt(); // a rebuild of dist/ that ran beside the start
   return code;

@@ -1,6 +1,7 @@
 // send_input: type into a running process (text, keypresses, or end of input). The sending is
 // ops/send.ts; this script turns argv into its request and says how many bytes went.
 import { makeParser } from '../cli/cli.ts';
+import { SHELL_HINTS } from '../install/hints.ts';
 import { openContext } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { BgError } from '../errors.ts';
@@ -69,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     "<text>, - (standard input), --file PATH, --key NAME, --keys 'NAME NAME' or --eof. Run with --help for usage",
   );
   const ctx = openContext({ create: false });
-  const rec = resolveProcess(ctx.store.read(), ref!);
+  const rec = resolveProcess(ctx.store.read(), ref!, SHELL_HINTS);
   const bytes = await sendTo(ctx, rec, req);
   process.stdout.write(`${sentText(rec.id, bytes, args.eof)}\n`);
   return 0;

@@ -186,7 +186,9 @@ export async function main(argv: string[]): Promise<number> {
   const ctx = context();
   process.stdout.write(`Started process ${started.id} (PID ${started.pid})\n`);
   process.stdout.write(`Read its output with: ${howToRun('get_logs')} ${plan.name ?? started.id}\n`);
-  const code = plan.wait.ready ? printReady(await awaitReady(ctx, started.id, plan.wait), 'start_process') : EXIT.OK;
+  const code = plan.wait.ready
+    ? printReady(await awaitReady(ctx, started.id, plan.wait, plan.hints), 'start_process')
+    : EXIT.OK;
   await entryBundlesBuilt(); // a rebuild of dist/ that ran beside the start
   return code;
 }

@@ -1,6 +1,7 @@
 // stop_process: end a process and everything it started, and say what ended it. The stop
 // itself is ops/stop.ts; this script turns argv into its request and prints its report.
 import { listHint, makeParser, typed } from '../cli/cli.ts';
+import { SHELL_HINTS } from '../install/hints.ts';
 import { openContext } from '../store/context.ts';
 import { checkStop, NOTHING_TO_STOP, shortSignal, stopFailedLine, stopTargets } from '../ops/stop.ts';
 import { STOP_GRACE_SEC, STOP_SIGNAL } from '../ops/defaults.ts';
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       give: `ID or name (${listHint()})`,
       timeout: '--timeout',
       shown: (v) => typed(argv, v, '--timeout'),
+      hints: SHELL_HINTS,
     },
   );
   const report = await stopTargets(openContext({ create: false }), order);

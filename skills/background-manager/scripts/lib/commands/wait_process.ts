@@ -1,6 +1,7 @@
 // wait_process: block until a process ends, and exit with its exit status. The wait is
 // ops/wait.ts; this script turns argv into its request and prints how it ended.
 import { listHint, makeParser, typed } from '../cli/cli.ts';
+import { SHELL_HINTS } from '../install/hints.ts';
 import { openContext } from '../store/context.ts';
 import { checkWait, EXIT_TIMEOUT, EXIT_UNKNOWN, endedText, stillRunningText, waitProcess } from '../ops/wait.ts';
 
@@ -16,7 +17,7 @@ export async function main(argv: string[]): Promise<number> {
     .parseAsync();
   const req = checkWait(
     { ref: String(args._[0]), timeoutSec: args.timeout },
-    { timeout: '--timeout', shown: (v) => typed(argv, v, '--timeout') },
+    { timeout: '--timeout', shown: (v) => typed(argv, v, '--timeout'), hints: SHELL_HINTS },
   );
   const r = await waitProcess(openContext({ create: false }), req);
   // `done`, not `ended`: a wait that saw the end reports it, even if a restart came before the

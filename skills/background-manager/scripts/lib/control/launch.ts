@@ -5,6 +5,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { BgError, isErrno } from '../errors.ts';
 import { ensureSupervisorBundle } from '../install/bundle.ts';
+import type { Hints } from '../install/hints.ts';
 import { openContext, type Context } from '../store/context.ts';
 import { writeHandoff, type SupervisorConfig, type SupervisorHello } from './supervisor-config.ts';
 import { DEFAULT_MAX_LOG_SIZE } from '../log/format/logset.ts';
@@ -30,6 +31,8 @@ export interface StartOptions {
   display?: string; // how to show the command, when `command` is a recorded argv
   /** The unlocked data dir, made on demand: called once the supervisor is booting. */
   context?: () => Context;
+  /** How a refusal names options and other calls, in the caller's words (install/hints.ts). */
+  hints: Hints;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -81,8 +84,9 @@ export function refuseNuls(opts: Pick<StartOptions, 'command' | 'cwd' | 'name' |
 /** What a variable name may be (as a shell's): letters, digits, _, not starting with a digit. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** --env KEY=VALUE pairs, checked: a valid variable name, and never the password. */
-export function parseEnvPairs(pairs: string[]): Record<string, string> {
+/** --env KEY=VALUE pairs, checked: a valid variable name, and never the password (`hints` names the option). */
+export function parseEnvPairs(pairs: string[], hints: Hints): Record<string, string> {
+  const option = hints.option('env');
   const env: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
@@ -90,11 +94,11 @@ export function parseEnvPairs(pairs: string[]): Record<string, string> {
     if (eq < 0 || !ENV_NAME.test(key)) {
       throw new BgError(
         'USAGE',
-        `--env "${oneLine(pair)}" is not KEY=VALUE with a valid variable name (letters, digits, _; not starting with a digit).`,
+        `${option} "${oneLine(pair)}" is not KEY=VALUE with a valid variable name (letters, digits, _; not starting with a digit).`,
       );
     }
     if (SECRET_VARS.includes(key))
-      throw new BgError('USAGE', `--env ${key} is refused: the password never reaches a child process.`);
+      throw new BgError('USAGE', `${option} ${key} is refused: the password never reaches a child process.`);
     env[key] = pair.slice(eq + 1);
   }
   return env;
@@ -208,18 +212,27 @@ export function planCommand(
   return { argv: command, display: command.map(shellQuote).join(' ') };
 }
 
-function checkCwd(cwd: string): void {
+/**
+ * The working folder can be entered. What to do instead, in the caller's words: pass another
+ * cwd, or (`recorded`: a restart, which takes none) start the command anew with one.
+ */
+function checkCwd(cwd: string, hints: Hints, recorded: boolean): void {
+  const option = hints.option('cwd');
+  const anew = `start the command anew with ${hints.call('start_process')} and another ${option}`;
   let st: fs.Stats;
   try {
     st = fs.statSync(cwd);
   } catch {
     throw new BgError(
       'CANNOT_START',
-      `working folder ${oneLine(cwd)} does not exist. Create it or pass another --cwd.`,
+      `working folder ${oneLine(cwd)} does not exist. Create it or ${recorded ? anew : `pass another ${option}`}.`,
     );
   }
   if (!st.isDirectory())
-    throw new BgError('CANNOT_START', `working folder ${oneLine(cwd)} is not a folder. Pass a folder to --cwd.`);
+    throw new BgError(
+      'CANNOT_START',
+      `working folder ${oneLine(cwd)} is not a folder. ${recorded ? `S${anew.slice(1)}` : `Pass a folder as ${option}`}.`,
+    );
   try {
     fs.accessSync(cwd, fs.constants.X_OK);
   } catch {
@@ -230,22 +243,26 @@ function checkCwd(cwd: string): void {
 /**
  * Whether the command can run (no NUL, its folder there, its program found): checked by
  * startProcess, and by --replace and restart_process before they stop the live one.
+ * `recorded`: the command and folder are a record's (a restart), not the caller's.
  */
-export function planStart(opts: Pick<StartOptions, 'command' | 'cwd' | 'pty' | 'env' | 'extraEnv' | 'name'>): {
+export function planStart(
+  opts: Pick<StartOptions, 'command' | 'cwd' | 'pty' | 'env' | 'extraEnv' | 'name' | 'hints'>,
+  recorded = false,
+): {
   cwd: string;
   env: Record<string, string>;
   plan: { argv: string[]; display: string };
 } {
   refuseNuls(opts);
   const cwd = path.resolve(opts.cwd);
-  checkCwd(cwd);
+  checkCwd(cwd, opts.hints, recorded);
   const env = { ...childEnv(opts.env ?? process.env, opts.pty), ...(opts.extraEnv ?? {}) };
   return { cwd, env, plan: planCommand(opts.command, env, cwd) };
 }
 
 export async function startProcess(opts: StartOptions): Promise<Started> {
   const callerEnv = opts.env ?? process.env;
-  const { cwd, env, plan } = planStart(opts);
+  const { cwd, env, plan } = planStart(opts, opts.reuseId !== undefined);
   if (opts.display) plan.display = opts.display;
   const bundle = await ensureSupervisorBundle(SECRET_VARS);
   // Start the supervisor first: it boots while this process derives the key.

@@ -7,7 +7,7 @@ import { selectLines } from '../log/read/logquery.ts';
 import { listeningPorts } from '../process/ports.ts';
 import { isLive, liveStatus } from '../process/status.ts';
 import { waitFor } from '../util/wait.ts';
-import { howToRun } from '../install/hints.ts';
+import type { Hints } from '../install/hints.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
 import { findRecord } from '../store/state.ts';
@@ -76,7 +76,10 @@ export function logEnd(ctx: Context, rec: ProcessRecord): Cursor | undefined {
   return reader.lastCursor;
 }
 
-/** Why a readiness wait failed, in words, and the last `lines` lines of the run (start/restart, MCP). */
+/**
+ * Why a readiness wait failed, in words, and the last `lines` lines of the run (start/restart,
+ * MCP); `hints`: how the caller is told to stop a process that runs on.
+ */
 export function notReady(
   ctx: Context,
   id: string,
@@ -84,6 +87,7 @@ export function notReady(
   pattern: RegExp | undefined,
   why: 'timeout' | 'ended',
   lines: number,
+  hints: Hints,
   from?: Cursor,
 ): { message: string; tail: Line[] } {
   const { port, timeoutSec } = ready;
@@ -111,7 +115,7 @@ export function notReady(
     .join(' or ');
   const message =
     why === 'timeout'
-      ? `${missed} within ${timeoutSec} s; process ${id} is still running (stop it with ${howToRun('stop_process')} ${rec.name ?? id}). ${last}`
+      ? `${missed} within ${timeoutSec} s; process ${id} is still running (stop it with ${hints.call('stop_process', { ref: rec.name ?? id })}). ${last}`
       : `process ${id} ended (${st.label}) before ${before}. ${last}`;
   return { message, tail: tail.lines };
 }

@@ -20,6 +20,7 @@ import { STREAM_CHOICES } from '../log/read/read-plan.ts';
 import { DEFAULT_STREAM } from '../ops/logs.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { MCP_DEFAULT_LINES, fitBytes, linesText, shownLine } from './result.ts';
+import { TOOL_HINTS } from './hints.ts';
 import type { Session } from './session.ts';
 
 const UPDATE_EVERY_MS = 100;
@@ -37,7 +38,7 @@ function idOf(uri: string): string {
 function recordOf(session: Session, uri: string) {
   const ctx = session.context();
   try {
-    return { ctx, rec: resolveProcess(ctx.store.read(), idOf(uri)) };
+    return { ctx, rec: resolveProcess(ctx.store.read(), idOf(uri), TOOL_HINTS) };
   } catch (err) {
     if (err instanceof BgError) throw new McpError(ErrorCode.InvalidParams, err.message);
     throw err;

@@ -35,8 +35,10 @@ import {
   MAX_WAIT_SEC,
 } from './result.ts';
 import type { Session } from './session.ts';
-import { checkLogs, checkStream, DEFAULT_STREAM, logKeys, type LogsWords } from '../ops/logs.ts';
-import { MCP_WAIT_TIMEOUT_SEC } from '../ops/defaults.ts';
+import { checkLogs, checkScreenable, checkStream, DEFAULT_STREAM, logKeys, type LogsWords } from '../ops/logs.ts';
+import { howToRun } from '../install/hints.ts';
+import { TOOL_HINTS } from './hints.ts';
+import { MCP_CLIENT_TIMEOUT_SEC, MCP_WAIT_TIMEOUT_SEC } from '../ops/defaults.ts';
 
 /** What an answer holds of one line while reading it: a bounded head (result.ts). */
 const KEEP = { keepBytes: KEEP_LINE_BYTES };
@@ -79,7 +81,7 @@ const shape = {
     .max(MAX_WAIT_SEC)
     .optional()
     .describe(
-      `With wait_for: give up after this many seconds (default ${MCP_WAIT_TIMEOUT_SEC}; most hosts give up on a call after 60 s)`,
+      `With wait_for: give up after this many seconds (default ${MCP_WAIT_TIMEOUT_SEC}, at most ${MAX_WAIT_SEC}; most hosts give up on a call after ${MCP_CLIENT_TIMEOUT_SEC} s)`,
     ),
 };
 type Args = {
@@ -276,10 +278,15 @@ export function registerLogsTool(server: McpServer, session: Session): void {
         WORDS,
       );
       const ctx = session.context();
-      const rec = resolveProcess(ctx.store.read(), a.id);
+      const rec = resolveProcess(ctx.store.read(), a.id, TOOL_HINTS);
       checkStream(rec, a.stream, WORDS);
+      // Its log is one openssl stream the tools do not read: only a human with a shell can.
       if (rec.legacy)
-        throw new BgError('USAGE', `process ${rec.id} comes from the Python skill; read its log with get_logs.ts.`);
+        throw new BgError(
+          'USAGE',
+          `process ${rec.id} comes from the Python skill, whose log only the get_logs script reads, from a shell (${howToRun('get_logs')} ${rec.id}); this server cannot.`,
+        );
+      if (a.screen) checkScreenable(rec, WORDS);
       logKeys(ctx, rec);
       const { streams, sinceMs, grep } = plan.query;
       const r: Read = {

@@ -7,17 +7,25 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { resolveProcess } from '../process/resolve.ts';
 import { STATUSES } from '../process/status.ts';
 import { KEY_NAMES } from '../process/keys-input.ts';
-import { MCP_MAX_WAIT_SEC, MCP_WAIT_TIMEOUT_SEC, STOP_GRACE_SEC, STOP_SIGNAL } from '../ops/defaults.ts';
-import { emptyListText, listed, listedJson, processTable } from '../ops/list.ts';
+import {
+  MCP_CLIENT_TIMEOUT_SEC,
+  MCP_MAX_WAIT_SEC,
+  MCP_WAIT_TIMEOUT_SEC,
+  STOP_GRACE_SEC,
+  STOP_SIGNAL,
+} from '../ops/defaults.ts';
+import { emptyListText, listed, processTable } from '../ops/list.ts';
 import { checkSend, sendTo, sentText } from '../ops/send.ts';
 import { checkStop, NOTHING_TO_STOP, shortSignal, stopFailedLine, stopTargets } from '../ops/stop.ts';
 import { checkWait, endedText, stillRunningText, waitProcess } from '../ops/wait.ts';
 import { checkRemove, NOTHING_TO_REMOVE, removeProcesses } from '../ops/remove.ts';
+import { TOOL_HINTS } from './hints.ts';
+import { modelRow, ROW } from './list-row.ts';
 import { guarded, ok } from './result.ts';
 import type { Session } from './session.ts';
 
 /** Where a tool's messages send the model for IDs. */
-const LIST_HINT = 'list_processes shows them';
+const LIST_HINT = `list them with: ${TOOL_HINTS.call('list_processes')}`;
 
 /** Rows a list answer shows; the rest are counted (filter with status to see them). */
 const MAX_ROWS = 200;
@@ -39,12 +47,16 @@ function registerList(server: McpServer, session: Session): void {
       title: 'List background processes',
       description:
         'List every managed process with its live-checked status (running, exited(code), stopped(signal), failed, lost, ...), PID, start time, name, restarts, listening ports and command. ' +
-        `Use it to find an ID or see what still runs. Returns {processes: [...]} and a table; at most ${MAX_ROWS} rows (status filters them).`,
+        `Use it to find an ID or see what still runs. Returns {processes: [...], omitted} and a table; at most ${MAX_ROWS} rows, the newest (status filters them).`,
       inputSchema: {
         status: z
           .enum(STATUSES as [string, ...string[]])
           .optional()
           .describe('Only processes with this status'),
+      },
+      outputSchema: {
+        processes: z.array(ROW),
+        omitted: z.number().int().describe(`Older processes not shown (more than ${MAX_ROWS})`),
       },
     },
     guarded('list_processes', session.closed, async (a) => {
@@ -54,7 +66,7 @@ function registerList(server: McpServer, session: Session): void {
       const more = rows.length - shown.length;
       const text = rows.length === 0 ? emptyListText(a.status, ctx.dataDir) : processTable(shown).trimEnd();
       return ok(more ? `${text}\n(${more} older processes not shown; pass status to filter.)` : text, {
-        processes: shown.map(listedJson),
+        processes: shown.map(modelRow),
         omitted: more,
       });
     }),
@@ -83,7 +95,7 @@ function registerSend(server: McpServer, session: Session): void {
     guarded('send_input', session.closed, async (a) => {
       const req = checkSend({ text: a.text, enter: a.enter, keys: a.keys ?? [], eof: a.eof }, 'text, keys or eof');
       const ctx = session.context();
-      const rec = resolveProcess(ctx.store.read(), a.id);
+      const rec = resolveProcess(ctx.store.read(), a.id, TOOL_HINTS);
       const bytes = await sendTo(ctx, rec, req);
       return ok(sentText(rec.id, bytes, a.eof), { id: rec.id, bytes, closedInput: a.eof });
     }),
@@ -125,6 +137,7 @@ function registerStop(server: McpServer, session: Session, changed: () => void):
           ids: 'ids',
           give: `IDs or names in ids (${LIST_HINT})`,
           timeout: 'timeout',
+          hints: TOOL_HINTS,
         },
       );
       const report = await stopTargets(session.context(), order);
@@ -156,18 +169,18 @@ function registerWait(server: McpServer, session: Session): void {
       title: 'Wait for a process to end',
       description:
         'Block until a process ends (its restarts included) or timeout seconds pass, then report its status and exit status (exit code, or 128 + signal). ' +
-        `Use it for builds and jobs that end by themselves. Returns {id, ended, status, exitStatus}. Default timeout ${MCP_WAIT_TIMEOUT_SEC} s, at most ${MCP_MAX_WAIT_SEC}; most hosts give up on a call after 60 s.`,
+        `Use it for builds and jobs that end by themselves. Returns {id, ended, status, exitStatus}. Default timeout ${MCP_WAIT_TIMEOUT_SEC} s, at most ${MCP_MAX_WAIT_SEC}; most hosts give up on a call after ${MCP_CLIENT_TIMEOUT_SEC} s.`,
       inputSchema: {
         id: z.string().describe('Process ID, unique ID prefix, or name'),
         timeout: z
           .number()
           .max(MCP_MAX_WAIT_SEC)
           .default(MCP_WAIT_TIMEOUT_SEC)
-          .describe('Give up after this many seconds'),
+          .describe(`Give up after this many seconds (default ${MCP_WAIT_TIMEOUT_SEC})`),
       },
     },
     guarded('wait_process', session.closed, async (a, signal) => {
-      const req = checkWait({ ref: a.id, timeoutSec: a.timeout }, { timeout: 'timeout' });
+      const req = checkWait({ ref: a.id, timeoutSec: a.timeout }, { timeout: 'timeout', hints: TOOL_HINTS });
       const r = await waitProcess(session.context(), req, signal);
       const text = r.ended ? endedText(r) : `Process ${stillRunningText(r)}`;
       const { id, ended, status, exitCode } = r;
@@ -200,7 +213,13 @@ function registerRemove(server: McpServer, session: Session, changed: () => void
     guarded('remove_process', session.closed, async (a) => {
       const req = checkRemove(
         { refs: a.ids ?? [], exited: a.exited, force: a.force },
-        { sweep: 'exited', sweepOn: 'exited: true', ids: 'ids', give: `IDs or names to remove in ids (${LIST_HINT})` },
+        {
+          sweep: 'exited',
+          sweepOn: 'exited: true',
+          ids: 'ids',
+          give: `IDs or names to remove in ids (${LIST_HINT})`,
+          hints: TOOL_HINTS,
+        },
       );
       const notes: string[] = [];
       const removed = await removeProcesses(session.context(), req, (n) => notes.push(n));

@@ -6,6 +6,7 @@ import { registerStartTools } from './start-tools.ts';
 import { registerProcessTools } from './process-tools.ts';
 import { registerLogsTool } from './logs-tool.ts';
 import { registerLogResources } from './log-resources.ts';
+import { ClientRoots } from './roots.ts';
 import type { Session } from './session.ts';
 
 export const SERVER_INSTRUCTIONS =
@@ -13,7 +14,12 @@ export const SERVER_INSTRUCTIONS =
   'Start one with start_process (wait_for/wait_port to return once it is ready), poll its output with get_logs new: true, type into it with send_input, end it with stop_process. ' +
   'Never run a command that does not end by itself any other way.';
 
-/** A server with every tool and resource registered; `close` ends its log watcher. */
+/**
+ * A server with every tool and resource registered, to connect once; `close` ends its log
+ * watcher. It claims what it does: resources that change (a process started, stopped or
+ * removed) and can be subscribed to; tools, but not tools.listChanged, which McpServer claims
+ * as soon as a tool is registered: the eight tools never change, so a host need not watch them.
+ */
 export function createServer(session: Session, version: string): { server: McpServer; close: () => void } {
   const server = new McpServer(
     { name: 'background-manager', version },
@@ -23,9 +29,11 @@ export function createServer(session: Session, version: string): { server: McpSe
   const changed = () => {
     if (server.isConnected()) server.sendResourceListChanged();
   };
-  registerStartTools(server, session, changed);
+  registerStartTools(server, session, new ClientRoots(server.server), changed);
   registerProcessTools(server, session, changed);
   registerLogsTool(server, session);
   const closeWatch = registerLogResources(server, session);
+  // Merged over what registerTool claimed (Server.registerCapabilities, before connect only).
+  server.server.registerCapabilities({ tools: { listChanged: false } });
   return { server, close: closeWatch };
 }

@@ -1,6 +1,8 @@
 // The MCP tools that start processes: start_process and restart_process, front ends of
 // ops/start.ts and ops/restart.ts (the checks, defaults and messages the scripts have, with
-// options named as fields); a readiness wait that fails is a tool error carrying the run's last lines.
+// options named as fields and hints naming tools); a readiness wait that fails is a tool error
+// carrying the run's last lines. A start without cwd runs in the client's first root (roots.ts).
+import path from 'node:path';
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -9,21 +11,21 @@ import { BgError, EXIT } from '../errors.ts';
 import type { Cursor } from '../log/format/logset.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import type { FrontEnd } from '../ops/checks.ts';
-import { MCP_WAIT_TIMEOUT_SEC, STOP_GRACE_SEC } from '../ops/defaults.ts';
+import { MCP_CLIENT_TIMEOUT_SEC, MCP_WAIT_TIMEOUT_SEC, STOP_GRACE_SEC } from '../ops/defaults.ts';
 import { awaitReady, type Wait, type WaitDefaults } from '../ops/ready.ts';
 import { checkRestart, restart, restartedLine } from '../ops/restart.ts';
 import { checkStart, START_DEFAULTS, start } from '../ops/start.ts';
 import type { Context } from '../store/context.ts';
+import { TOOL_HINTS } from './hints.ts';
 import { guarded, linesText, notMet, ok, shownLine, MAX_WAIT_SEC } from './result.ts';
+import type { ClientRoots } from './roots.ts';
 import type { Session } from './session.ts';
 
-/** MCP's fields, named as given (wait_for); a client's regex runs in linear time. */
-const MCP: FrontEnd = { style: 'field', regex: linearRegex };
+/** MCP's fields, named as given (wait_for); a client's regex runs in linear time; hints name tools. */
+const MCP: FrontEnd = { style: 'field', regex: linearRegex, hints: TOOL_HINTS };
 
 /** MCP's waits stay below the usual 60 s client timeout; a restart told what to wait for uses it too. */
 const MCP_WAITS: WaitDefaults = { waitTimeoutSec: MCP_WAIT_TIMEOUT_SEC, restartKeepsTimeout: false };
-
-/** Longest readiness wait a call may ask for: hosts time a call out (the SDK's client after 60 s). */
 
 const waitFields = {
   wait_for: z
@@ -44,7 +46,7 @@ const waitFields = {
     .max(MAX_WAIT_SEC)
     .optional()
     .describe(
-      `Seconds to wait for wait_for / wait_port (default ${MCP_WAIT_TIMEOUT_SEC}). Most hosts give up on a call after 60 s`,
+      `Seconds to wait for wait_for / wait_port (default ${MCP_WAIT_TIMEOUT_SEC}, at most ${MAX_WAIT_SEC}). Most hosts give up on a call after ${MCP_CLIENT_TIMEOUT_SEC} s`,
     ),
 };
 
@@ -58,7 +60,16 @@ const startShape = {
     .string()
     .optional()
     .describe('A name to use instead of the ID in every other tool; unique among live processes'),
-  cwd: z.string().optional().describe("Working folder (default: the MCP server's own)"),
+  replace: z
+    .boolean()
+    .default(START_DEFAULTS.replace)
+    .describe('With name: stop the live process of that name first, then start this one'),
+  cwd: z
+    .string()
+    .optional()
+    .describe(
+      `Working folder. Default: the client's first root (a file:// URI, asked with roots/list) when the client offers roots, else the MCP server's own folder (${process.cwd()}). A relative path is taken from that default`,
+    ),
   env: z
     .record(z.string(), z.string())
     .optional()
@@ -100,11 +111,11 @@ async function answerReady(
 ): Promise<CallToolResult> {
   if (!wait.ready) return ok(head, facts);
   // A cancelled call, or a client gone, ends the wait at the next status check (not at wait_timeout).
-  const res = await awaitReady(ctx, id, wait, { from, signal });
+  const res = await awaitReady(ctx, id, wait, TOOL_HINTS, { from, signal });
   if (signal.aborted)
     throw new BgError(
       'TIMEOUT',
-      `the call was cancelled before process ${id} was ready; it runs on (stop_process ${id} ends it).`,
+      `the call was cancelled before process ${id} was ready; it runs on (${TOOL_HINTS.call('stop_process', { ref: id })} ends it).`,
     );
   if (res.ready) return ok(`${head}\nReady: ${res.detail}`, { ...facts, ready: true, readyDetail: res.detail });
   const lines = res.tail.map(shownLine);
@@ -116,14 +127,14 @@ async function answerReady(
   });
 }
 
-export function registerStartTools(server: McpServer, session: Session, changed: () => void): void {
+export function registerStartTools(server: McpServer, session: Session, roots: ClientRoots, changed: () => void): void {
   server.registerTool(
     'start_process',
     {
       title: 'Start a background process',
       description:
         'Start a long-running command in the background (dev server, watcher, build, REPL, long job) and return its ID at once, or once it is ready when wait_for/wait_port is given. ' +
-        'Use it instead of running anything that does not end by itself. Returns {id, pid, name, ready?} and a two-line text; on a failed readiness wait, an error with the last 20 output lines. ' +
+        'Use it instead of running anything that does not end by itself. Returns {id, pid, name, cwd, ready?} and a two-line text; on a failed readiness wait, an error with the last 20 output lines. ' +
         'Then read its output with get_logs, type into it with send_input, end it with stop_process.',
       inputSchema: startShape,
     },
@@ -131,6 +142,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       const req = {
         command: typeof a.command === 'string' ? [a.command] : a.command,
         name: a.name,
+        replace: a.replace,
         cwd: a.cwd,
         env: a.env ?? {},
         pty: a.pty,
@@ -143,16 +155,32 @@ export function registerStartTools(server: McpServer, session: Session, changed:
         maxLogSize: a.max_log_size,
       };
       const plan = checkStart(req, MCP, MCP_WAITS);
+      // The folder: cwd if absolute, else from the client's first root or the server's own (roots.ts).
+      plan.cwd = path.resolve(await roots.folderFor(a.cwd, signal));
       const { name } = plan;
-      const started = await start(plan, () => session.contextForStart());
+      const replaced: string[] = [];
+      const started = await start(
+        plan,
+        () => session.contextForStart(),
+        (r) => replaced.push(`${r.said}${r.note ? ` Note: ${r.note}.` : ''}`),
+      );
       changed();
-      const head = `Started process ${started.id} (PID ${started.pid})${name ? ` named ${name}` : ''}. Read its output with get_logs ${name ?? started.id}.`;
+      const head = [
+        ...replaced,
+        `Started process ${started.id} (PID ${started.pid})${name ? ` named ${name}` : ''}. Read its output with ${TOOL_HINTS.call('get_logs', { ref: name ?? started.id })}.`,
+      ].join('\n');
       return answerReady(
         'start_process',
         session.context(),
         started.id,
         head,
-        { id: started.id, pid: started.pid, name: name ?? null },
+        {
+          id: started.id,
+          pid: started.pid,
+          name: name ?? null,
+          cwd: plan.cwd,
+          ...(replaced.length ? { replaced } : {}),
+        },
         plan.wait,
         signal,
       );
@@ -166,7 +194,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       description:
         'Stop a process (if it runs) and start the same command again under the same ID, with the same folder, env and options; its log continues. ' +
         'Waits for readiness as it was started with, or as wait_for/wait_port say here (new output only); wait: false returns once it runs. Returns {id, pid, how, ready?}. ' +
-        'A detached dashboard is refused: it needs the password handed over from a shell (restart_process.ts NAME).',
+        'A detached dashboard is refused: only the restart_process script, from a shell, hands it the password.',
       inputSchema: {
         id: z.string().describe('Process ID, unique ID prefix, or name'),
         timeout: z
@@ -188,7 +216,7 @@ export function registerStartTools(server: McpServer, session: Session, changed:
       };
       checkRestart(req, MCP);
       const ctx = session.context();
-      const rec = resolveProcess(ctx.store.read(), a.id);
+      const rec = resolveProcess(ctx.store.read(), a.id, TOOL_HINTS);
       const notes: string[] = [];
       const done = await restart(ctx, rec, req, MCP, { waits: MCP_WAITS, note: (n) => notes.push(n) });
       changed();

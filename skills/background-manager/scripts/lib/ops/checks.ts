@@ -2,6 +2,7 @@
 // scripts say `--wait-timeout` and show what was typed, MCP says `wait_timeout`. The checks that
 // several verbs share (a duration, a TCP port) are written here once.
 import { BgError } from '../errors.ts';
+import { argOf, flagOf, type Hints } from '../install/hints.ts';
 import { MAX_DURATION_SEC } from '../util/timer.ts';
 
 /** The front end an operation was called from, as its messages need it. */
@@ -12,13 +13,13 @@ export interface FrontEnd {
   shown?: (name: string, value: number) => string;
   /** A user's regular expression, compiled (MCP's must run in linear time: see util/linear-regex.ts). */
   regex: (name: string, src: string) => RegExp;
+  /** How its messages point to another call or an option (install/hints.ts). */
+  hints: Hints;
 }
 
 /** The option a request field comes from, as the front end names it: waitFor -> --wait-for / wait_for. */
 export function optionName(fe: FrontEnd, field: string): string {
-  return fe.style === 'flag'
-    ? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
-    : field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return fe.style === 'flag' ? flagOf(field) : argOf(field);
 }
 
 /** A boolean option turned off, as the front end says it: --no-wait / wait: false. */

@@ -13,6 +13,9 @@ export { STOP_GRACE_SEC, STOP_SIGNAL } from '../control/stop.ts';
 /** How long start_process / restart_process / get_logs wait for a readiness condition. */
 export const WAIT_TIMEOUT_SEC = 60;
 
-/** The MCP server's wait defaults and bound: below the usual 60 s client timeout. */
+/** How long most MCP hosts (and the SDK's own client) wait for a call's answer before giving up. */
+export const MCP_CLIENT_TIMEOUT_SEC = 60;
+
+/** The MCP server's wait default, below MCP_CLIENT_TIMEOUT_SEC, and its bound. */
 export const MCP_WAIT_TIMEOUT_SEC = 30;
 export const MCP_MAX_WAIT_SEC = 600;

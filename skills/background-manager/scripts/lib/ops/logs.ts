@@ -166,6 +166,15 @@ export function checkStream(rec: ProcessRecord, stream: string, w: Pick<LogsWord
     );
 }
 
+/** A screen is read only where there is one: a process run with pipes has lines. */
+export function checkScreenable(rec: ProcessRecord, w: Pick<LogsWords, 'noPty' | 'screen'>): void {
+  if (!rec.pty)
+    throw new BgError(
+      'USAGE',
+      `process ${rec.id} runs without a terminal (${w.noPty}), so it has no screen: its output is lines. Read them without ${w.screen}; start it with a terminal (the default) to use ${w.screen}.`,
+    );
+}
+
 /** The keys a process's log is read with; without key.json it cannot be (DAMAGED). */
 export function logKeys(ctx: Context, rec: ProcessRecord): SubKeys {
   if (!ctx.unlocked)

@@ -4,6 +4,7 @@
 import { BgError } from '../errors.ts';
 import { notReady, waitReady } from '../control/ready.ts';
 import type { Cursor } from '../log/format/logset.ts';
+import type { Hints } from '../install/hints.ts';
 import type { Line } from '../log/read/lines.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
@@ -113,13 +114,15 @@ export type ReadyOutcome =
   | { ready: false; why: 'timeout' | 'ended'; message: string; tail: Line[] };
 
 /**
- * Wait for `id` as `wait` says (it must hold a `ready`). `from`: where the run's output starts
- * (a restart continues the log); `signal`: the wait ends early once it is aborted.
+ * Wait for `id` as `wait` says (it must hold a `ready`). `hints`: how a failure says to stop
+ * the process, in the caller's words. `from`: where the run's output starts (a restart continues
+ * the log); `signal`: the wait ends early once it is aborted.
  */
 export async function awaitReady(
   ctx: Context,
   id: string,
   wait: Wait,
+  hints: Hints,
   opts: { from?: Cursor; signal?: AbortSignal } = {},
 ): Promise<ReadyOutcome> {
   const ready = wait.ready!;
@@ -134,6 +137,6 @@ export async function awaitReady(
   if (res.ready) return res;
   // An aborted wait is the caller's to describe; its message is not read.
   if (signal?.aborted) return { ready: false, why: res.why, message: '', tail: [] };
-  const { message, tail } = notReady(ctx, id, ready, wait.pattern, res.why, DEFAULT_LINES, from);
+  const { message, tail } = notReady(ctx, id, ready, wait.pattern, res.why, DEFAULT_LINES, hints, from);
   return { ready: false, why: res.why, message, tail };
 }

@@ -6,6 +6,7 @@ import { stopProcess } from '../control/stop.ts';
 import { BgError } from '../errors.ts';
 import { listSegments, logFileOf } from '../log/format/logset.ts';
 import { isLive, liveLeftovers, liveStatus, supervisorAlive } from '../process/status.ts';
+import type { Hints } from '../install/hints.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
 import { oneLine } from '../util/format.ts';
@@ -23,44 +24,47 @@ export interface RemoveRequest {
   force: boolean; // stop running ones (and the jobs ended ones left running) first
 }
 
+/** A removal checked: with how its messages point to other calls (the caller's words). */
+export interface RemoveOrder extends RemoveRequest {
+  hints: Hints;
+}
+
 /** What remove_process says when there was nothing to remove. */
 export const NOTHING_TO_REMOVE = 'Nothing to remove.';
 
 /** Check a removal before anything is read: IDs or exited, not both. */
-export function checkRemove(req: RemoveRequest, words: TargetWords): RemoveRequest {
+export function checkRemove(req: RemoveRequest, words: TargetWords): RemoveOrder {
   checkTargets(req.refs, req.exited, words);
-  return req;
+  return { ...req, hints: words.hints };
 }
 
 /**
  * Remove what a checked request names: one line per removed process; `note` hears of the
  * ones the exited sweep keeps and of stops that went around a supervisor.
  */
-export async function removeProcesses(
-  ctx: Context,
-  req: RemoveRequest,
-  note: (text: string) => void,
-): Promise<string[]> {
+export async function removeProcesses(ctx: Context, req: RemoveOrder, note: (text: string) => void): Promise<string[]> {
   const doc = ctx.store.read();
   // Background jobs an ended process left running: forgetting it would leave them with no
   // handle, so they count as running (stop_process ends them).
   const targets: ProcessRecord[] = req.exited
     ? doc.processes.filter((p) => !isLive(p) && liveStatus(p).status !== 'unverified')
-    : resolveTargets(doc, req.refs, 'removed');
-  return removeTargets(ctx, targets, { exited: req.exited, force: req.force }, note);
+    : resolveTargets(doc, req.refs, 'removed', req.hints);
+  return removeTargets(ctx, targets, { exited: req.exited, force: req.force, hints: req.hints }, note);
 }
 
 /**
  * Forget `targets` and delete their logs: refused (nothing removed) while one runs, unless
  * `force` stops it first. `exited`: the exited sweep, which keeps, with a `note`, the ones
- * whose background jobs still run. One line per removed process.
+ * whose background jobs still run. `hints`: how the refusals point to other calls. One line per
+ * removed process.
  */
 export async function removeTargets(
   ctx: Context,
   targets: ProcessRecord[],
-  opts: { exited: boolean; force: boolean },
+  opts: { exited: boolean; force: boolean; hints: Hints },
   note: (text: string) => void,
 ): Promise<string[]> {
+  const { hints } = opts;
   const jobsOf = new Map(targets.map((p) => [p.id, isLive(p) ? [] : liveLeftovers(p)])); // read from /proc once
   const jobs = (p: ProcessRecord) => jobsOf.get(p.id)!;
   const pids = (p: ProcessRecord) =>
@@ -70,7 +74,7 @@ export async function removeTargets(
   if (opts.exited && !opts.force) {
     for (const p of targets.filter((t) => jobs(t).length)) {
       note(
-        `kept ${p.id}: it left ${pids(p)} running; stop_process ${p.id} ends ${jobs(p).length === 1 ? 'it' : 'them'} (or remove_process --exited --force).`,
+        `kept ${p.id}: it left ${pids(p)} running; ${hints.call('stop_process', { ref: p.id })} ends ${jobs(p).length === 1 ? 'it' : 'them'} (or ${hints.call('remove_process', { options: { exited: true, force: true } })}).`,
       );
     }
     targets = targets.filter((t) => jobs(t).length === 0);
@@ -82,7 +86,7 @@ export async function removeTargets(
       .join('; ');
     throw new BgError(
       'REFUSED',
-      `${what}; stop ${running.length === 1 ? 'it' : 'them'} first, or pass --force. Nothing was removed.`,
+      `${what}; stop ${running.length === 1 ? 'it' : 'them'} first, or pass ${hints.option('force', true)}. Nothing was removed.`,
     );
   }
   const stoppedBy = new Map<string, string>();

@@ -8,6 +8,7 @@ import { handOver, isDetachedDashboard, restartFromShell, withHandoff } from '..
 import { planStart, startProcess, type Started } from '../control/launch.ts';
 import { logEnd } from '../control/ready.ts';
 import { stopProcess } from '../control/stop.ts';
+import type { Hints } from '../install/hints.ts';
 import { supervisorAlive } from '../process/status.ts';
 import type { Context } from '../store/context.ts';
 import { findRecord, type ProcessRecord } from '../store/state.ts';
@@ -16,8 +17,9 @@ import { type FrontEnd, seconds } from './checks.ts';
 import { STOP_GRACE_SEC, STOP_SIGNAL } from './defaults.ts';
 import { checkRestartWait, type RestartWaitRequest, restartWait, type Wait, type WaitDefaults } from './ready.ts';
 
-/** How restartRecord restarts (every field optional). */
+/** How restartRecord restarts (every field but `hints` optional). */
 export interface RestartOptions {
+  hints: Hints; // how a refusal points to other calls, in the caller's words
   graceSec?: number; // SIGKILL this long after SIGTERM (default STOP_GRACE_SEC)
   wantFrom?: boolean; // say where the new run's output begins (`from`), for a readiness wait
   note?: (text: string) => void; // hears what the stop noticed, as soon as it is known
@@ -33,24 +35,31 @@ export interface RestartOptions {
  * it the password (`handoff`: the socket name restartDashboard listens on); without one it is
  * refused before anything is stopped (the page, MCP).
  */
-export async function restartRecord(ctx: Context, rec: ProcessRecord, opts: RestartOptions = {}): Promise<Restarted> {
-  const { wantFrom = false, note = () => undefined, handoff } = opts;
+export async function restartRecord(ctx: Context, rec: ProcessRecord, opts: RestartOptions): Promise<Restarted> {
+  const { wantFrom = false, note = () => undefined, handoff, hints } = opts;
   const timeoutMs = Math.round((opts.graceSec ?? STOP_GRACE_SEC) * 1000);
   if (rec.legacy)
     throw new BgError(
       'REFUSED',
-      `process ${rec.id} comes from the Python skill; start its command anew with start_process.`,
+      `process ${rec.id} comes from the Python skill; start its command anew with ${hints.call('start_process')}.`,
     );
   const dashboard = isDetachedDashboard(rec.argv);
-  if (dashboard && !handoff) throw new BgError('USAGE', restartFromShell(rec.name ?? rec.id));
+  if (dashboard && !handoff) {
+    const ref = rec.name ?? rec.id;
+    throw new BgError(
+      'USAGE',
+      hints.shell
+        ? restartFromShell(ref)
+        : `process ${rec.id} is a detached dashboard, which only the restart_process script restarts, from a shell that hands it the password; ${hints.call('stop_process', { ref })} stops it.`,
+    );
+  }
   // A record that cannot run any more (a NUL an older version let in, its folder deleted, its
   // program gone) is refused before the stop.
+  // restart_process has no cwd: the fix planStart names is a new start.
   try {
-    planStart({ command: rec.argv, cwd: rec.cwd, pty: rec.pty, name: rec.name, extraEnv: rec.env });
+    planStart({ command: rec.argv, cwd: rec.cwd, pty: rec.pty, name: rec.name, extraEnv: rec.env, hints }, true);
   } catch (err) {
-    // restart_process has no --cwd: the fix is a new start.
-    if (err instanceof BgError)
-      err.message = `process ${rec.id} was not stopped: ${err.message.replace('pass another --cwd.', 'start the command anew with start_process --cwd.')}`;
+    if (err instanceof BgError) err.message = `process ${rec.id} was not stopped: ${err.message}`;
     throw err;
   }
   const stopped = await stopProcess(ctx, rec, STOP_SIGNAL, timeoutMs, 'restart');
@@ -83,6 +92,7 @@ export async function restartRecord(ctx: Context, rec: ProcessRecord, opts: Rest
       reuseId: rec.id,
       restartClaim: claim.token,
       context: () => ctx,
+      hints,
     });
   } catch (err) {
     // A run that started was recorded, and that cleared the claim; only a failed start leaves
@@ -223,7 +233,7 @@ export async function restart(
   opts: { waits: WaitDefaults; note?: (text: string) => void; handsOver?: boolean },
 ): Promise<Restarted & { wait: Wait; dashboardUrl?: string }> {
   const wait = restartWait(rec, req, fe, opts.waits);
-  const how: RestartOptions = { graceSec: req.graceSec, wantFrom: !!wait.ready, note: opts.note };
+  const how: RestartOptions = { graceSec: req.graceSec, wantFrom: !!wait.ready, note: opts.note, hints: fe.hints };
   const done =
     opts.handsOver && isDetachedDashboard(rec.argv)
       ? await restartDashboard(ctx, rec, how)

@@ -9,6 +9,7 @@ import { MIN_MAX_LOG_SIZE } from '../log/format/logset.ts';
 import { liveNameHolder } from '../process/status.ts';
 import type { Context } from '../store/context.ts';
 import type { RestartMode } from '../store/state.ts';
+import type { Hints } from '../install/hints.ts';
 import { oneLine } from '../util/format.ts';
 import { type FrontEnd, optionName, seconds, shownValue } from './checks.ts';
 import { STOP_GRACE_SEC, STOP_SIGNAL } from './defaults.ts';
@@ -48,6 +49,7 @@ export interface StartPlan {
   restart: { mode: RestartMode; max: number };
   timeoutSec?: number;
   wait: Wait;
+  hints: Hints; // the caller's, for the refusals of start()
 }
 
 /** What a caller of checkStart adds to its messages: an example of a start, for "no command given". */
@@ -100,7 +102,7 @@ export function checkStart(req: StartRequest, fe: FrontEnd, waits: WaitDefaults,
     );
   }
   const env = req.env ?? [];
-  const extraEnv = parseEnvPairs(Array.isArray(env) ? env : envPairs(env));
+  const extraEnv = parseEnvPairs(Array.isArray(env) ? env : envPairs(env), fe.hints);
   const wait = startWait(req, fe, waits);
   const timeoutSec = seconds(fe, 'timeout', req.timeout, false);
   const mode = req.restart ?? START_DEFAULTS.restart;
@@ -120,6 +122,7 @@ export function checkStart(req: StartRequest, fe: FrontEnd, waits: WaitDefaults,
     restart: { mode, max: mode === 'no' ? 0 : maxRestarts },
     timeoutSec,
     wait,
+    hints: fe.hints,
   };
 }
 
@@ -140,7 +143,7 @@ async function claimName(
   plan: StartPlan,
   told: (r: Replaced) => void,
 ): Promise<{ id?: string } | undefined> {
-  const { name, replace } = plan;
+  const { name, replace, hints } = plan;
   if (!name) return undefined;
   if (!replace) {
     // Checked again by the supervisor under the state lock; this saves starting anything.
@@ -148,7 +151,7 @@ async function claimName(
     if (holder)
       throw new BgError(
         'REFUSED',
-        `the name "${name}" belongs to running process ${holder.id}. Stop it, pick another name, or pass --replace.`,
+        `the name "${name}" belongs to running process ${holder.id}. Stop it, pick another name, or pass ${hints.option('replace', true)}.`,
       );
     return undefined;
   }
@@ -176,8 +179,8 @@ export async function start(
   context: () => Context,
   told: (r: Replaced) => void = () => undefined,
 ): Promise<Started> {
-  const { command, cwd, pty, name, extraEnv } = plan;
-  planStart({ command, cwd, pty, name, extraEnv });
+  const { command, cwd, pty, name, extraEnv, hints } = plan;
+  planStart({ command, cwd, pty, name, extraEnv, hints });
   const replacing = await claimName(context, plan, told);
   return startProcess({
     command,
@@ -191,5 +194,6 @@ export async function start(
     ready: plan.wait.ready,
     replacing,
     context,
+    hints,
   });
 }

@@ -5,6 +5,7 @@ import { type StopOutcome, stopProcess } from '../control/stop.ts';
 import { BgError, EXIT } from '../errors.ts';
 import { signalNumber } from '../process/proc.ts';
 import { exitStatusOf, isLive, liveLeftovers, liveStatus } from '../process/status.ts';
+import type { Hints } from '../install/hints.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
 import { oneLine, shownMessage } from '../util/format.ts';
@@ -40,6 +41,7 @@ export interface StopHow {
 export interface StopOrder extends StopHow {
   refs: string[];
   all: boolean;
+  hints: Hints; // the caller's, for an ID that names nothing
 }
 
 /** The page's stop (it has no options): STOP_SIGNAL, then SIGKILL after STOP_GRACE_SEC. */
@@ -68,7 +70,7 @@ export function checkStop(req: StopRequest, words: StopWords): StopOrder {
   checkSeconds(words.timeout, timeoutSec, true, words.shown?.(timeoutSec));
   // With force the signal is SIGKILL, whatever signal says.
   const signal = req.force ? 'SIGKILL' : signalOf(req.signal ?? STOP_SIGNAL);
-  return { refs: req.refs, all: req.all, signal, timeoutSec, force: req.force };
+  return { refs: req.refs, all: req.all, signal, timeoutSec, force: req.force, hints: words.hints };
 }
 
 /** One process stopped: how, the sentence that says it, and how the stop went around its supervisor. */
@@ -110,7 +112,7 @@ export async function stopTargets(ctx: Context, order: StopOrder): Promise<StopR
   const doc = ctx.store.read();
   const targets = order.all
     ? doc.processes.filter((p) => isLive(p) || liveLeftovers(p).length > 0)
-    : resolveTargets(doc, order.refs, 'stopped');
+    : resolveTargets(doc, order.refs, 'stopped', order.hints);
   const settled = await Promise.allSettled(targets.map((rec) => stopOne(ctx, rec, order)));
   const results = settled.map((o, i): Stopped | StopFailed => {
     if (o.status === 'fulfilled') return o.value;

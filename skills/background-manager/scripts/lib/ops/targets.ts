@@ -2,6 +2,7 @@
 // names given, or a sweep (--all, --exited), never both and never neither. The check and its
 // messages are written here once; each front end words them (its option names, how to list IDs).
 import { BgError } from '../errors.ts';
+import type { Hints } from '../install/hints.ts';
 import { resolveAll } from '../process/resolve.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
 
@@ -15,6 +16,8 @@ export interface TargetWords {
   ids: string;
   /** What to give and where to see it: 'ID or name (list them with: ...)'. */
   give: string;
+  /** How the messages point to another call (install/hints.ts). */
+  hints: Hints;
 }
 
 /** Refused (USAGE) unless exactly one of `refs` and the sweep is given. */
@@ -31,6 +34,6 @@ export function checkTargets(refs: string[], sweep: boolean, words: TargetWords)
  * The records `refs` name, each once however often it is named; any that names none: one
  * error naming every failure, and that nothing was `verb` (resolveAll).
  */
-export function resolveTargets(doc: StateDoc, refs: string[], verb: string): ProcessRecord[] {
-  return [...new Map(resolveAll(doc, refs, verb).map((p) => [p.id, p])).values()];
+export function resolveTargets(doc: StateDoc, refs: string[], verb: string, hints: Hints): ProcessRecord[] {
+  return [...new Map(resolveAll(doc, refs, verb, hints).map((p) => [p.id, p])).values()];
 }

@@ -1,6 +1,7 @@
 // wait_process's use case, once for the scripts and the MCP server: wait until a process ends
 // (a restart policy's restarts included), or the timeout passes, and give its exit status.
 import { BgError } from '../errors.ts';
+import type { Hints } from '../install/hints.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { isLive, type LiveStatus, liveStatus } from '../process/status.ts';
 import type { Context } from '../store/context.ts';
@@ -27,12 +28,19 @@ export interface WaitWords {
   timeout: string;
   /** A number as the caller typed it (the scripts: "abc", which yargs made NaN). */
   shown?: (value: number) => string;
+  /** How the messages point to another call (install/hints.ts). */
+  hints: Hints;
+}
+
+/** A wait request checked, with the caller's hints. */
+export interface WaitOrder extends WaitRequest {
+  hints: Hints;
 }
 
 /** Check a wait request before anything is read. */
-export function checkWait(req: WaitRequest, words: WaitWords): WaitRequest {
+export function checkWait(req: WaitRequest, words: WaitWords): WaitOrder {
   if (req.timeoutSec !== undefined) checkSeconds(words.timeout, req.timeoutSec, true, words.shown?.(req.timeoutSec));
-  return req;
+  return { ...req, hints: words.hints };
 }
 
 export interface WaitResult {
@@ -48,8 +56,8 @@ export interface WaitResult {
 }
 
 /** Wait as a checked request says; `signal` ends the wait early (a cancelled MCP call). */
-export async function waitProcess(ctx: Context, req: WaitRequest, signal?: AbortSignal): Promise<WaitResult> {
-  const id = resolveProcess(ctx.store.read(), req.ref).id;
+export async function waitProcess(ctx: Context, req: WaitOrder, signal?: AbortSignal): Promise<WaitResult> {
+  const id = resolveProcess(ctx.store.read(), req.ref, req.hints).id;
   const current = () => findRecord(ctx.store.read(), id);
   const done = await waitFor(
     () => {

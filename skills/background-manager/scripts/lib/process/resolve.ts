@@ -1,13 +1,13 @@
 // Find the process a user means: an exact ID, else a name (the live one, or the most recent),
-// else a unique ID prefix.
+// else a unique ID prefix. What fails says how to list them, in the caller's words (`hints`).
 import { oneLine } from '../util/format.ts';
 import { BgError } from '../errors.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { findRecord } from '../store/state.ts';
 import { liveNameHolder } from './status.ts';
-import { howToRun } from '../install/hints.ts';
+import type { Hints } from '../install/hints.ts';
 
-export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
+export function resolveProcess(doc: StateDoc, ref: string, hints: Hints): ProcessRecord {
   const wanted = ref.trim();
   if (!wanted)
     throw new BgError('USAGE', 'the process ID is empty. Give an ID, a unique prefix, or a name from list_processes.');
@@ -21,7 +21,7 @@ export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
   if (matches.length === 0) {
     throw new BgError(
       'NOT_FOUND',
-      `no process with ID or name "${oneLine(ref)}" (list them with: ${howToRun('list_processes')}).`,
+      `no process with ID or name "${oneLine(ref)}" (list them with: ${hints.call('list_processes')}).`,
     );
   }
   const list = matches
@@ -37,12 +37,12 @@ export function resolveProcess(doc: StateDoc, ref: string): ProcessRecord {
  * resolveProcess for each reference. Any that fails: one error naming every failure (the
  * first one's code), and that nothing was `verb` when there were several.
  */
-export function resolveAll(doc: StateDoc, refs: string[], verb: string): ProcessRecord[] {
+export function resolveAll(doc: StateDoc, refs: string[], verb: string, hints: Hints): ProcessRecord[] {
   const found: ProcessRecord[] = [];
   const failed: BgError[] = [];
   for (const ref of refs) {
     try {
-      found.push(resolveProcess(doc, ref));
+      found.push(resolveProcess(doc, ref, hints));
     } catch (err) {
       if (!(err instanceof BgError)) throw err;
       failed.push(err);

@@ -26,7 +26,7 @@ export function linearRegex(flag: string, src: string): RegExp {
   } catch {
     throw new BgError(
       'USAGE',
-      `${flag} "${oneLine(src)}" needs backtracking (a backreference or lookaround), which a crafted line can make take hours; write it without them, or use get_logs.ts --grep from a shell.`,
+      `${flag} "${oneLine(src)}" needs backtracking (a backreference or lookaround), which a crafted line can make take hours; write it without them.`,
     );
   }
 }

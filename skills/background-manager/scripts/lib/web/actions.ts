@@ -3,6 +3,7 @@
 // restartRecord, a removal remove_process's (ops/remove.ts removeTargets), input send_input's
 // (ops/send.ts sendTo).
 import type { Context } from '../store/context.ts';
+import { SHELL_HINTS } from '../install/hints.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { restartedLine, restartRecord } from '../ops/restart.ts';
 import { DEFAULT_STOP, stopOne } from '../ops/stop.ts';
@@ -34,17 +35,22 @@ function sendOf(body: ActionBody): SendRequest {
 
 /** Do `action` to process `ref`; the sentence the script would print. */
 export async function runAction(ctx: Context, action: Action, ref: string, body: ActionBody): Promise<string> {
-  const rec = resolveProcess(ctx.store.read(), ref);
+  const rec = resolveProcess(ctx.store.read(), ref, SHELL_HINTS);
   switch (action) {
     case 'stop':
       return (await stopOne(ctx, rec, DEFAULT_STOP)).text;
     case 'restart': {
       // As restart_process without options: SIGKILL after STOP_GRACE_SEC, no wait.
-      return restartedLine(rec, await restartRecord(ctx, rec));
+      return restartedLine(rec, await restartRecord(ctx, rec, { hints: SHELL_HINTS }));
     }
     case 'remove': {
       // As remove_process without --force: refused while it runs (or left jobs running).
-      const [line] = await removeTargets(ctx, [rec], { exited: false, force: false }, () => undefined);
+      const [line] = await removeTargets(
+        ctx,
+        [rec],
+        { exited: false, force: false, hints: SHELL_HINTS },
+        () => undefined,
+      );
       return line!;
     }
     case 'send':

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { Context } from '../store/context.ts';
 import { BgError } from '../errors.ts';
 import { resolveProcess } from '../process/resolve.ts';
+import { SHELL_HINTS } from '../install/hints.ts';
 import { checkOrigin, checkToken, type Access } from './access.ts';
 import { ProcessFeed, streamLog, streamTerminal, sendEvent } from './feeds.ts';
 import { runAction, type Action } from './actions.ts';
@@ -128,7 +129,7 @@ async function route(
   const ref = processRef(encoded);
   if (what === 'log' || what === 'term') {
     if (req.method !== 'GET') return reply(res, 405, { ok: false, error: 'use GET' });
-    const rec = resolveProcess(ctx.store.read(), ref);
+    const rec = resolveProcess(ctx.store.read(), ref, SHELL_HINTS);
     openStream(res);
     if (!ctx.unlocked) return void sendEvent(res, 'end', 'ended');
     const n = Math.min(Math.max(Number(url.searchParams.get('n') ?? 500) || 500, 1), 10_000);

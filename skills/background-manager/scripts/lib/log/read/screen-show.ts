@@ -1,6 +1,6 @@
 // get_logs --screen [--cursor] [--json] [--wait-for REGEX]: print a PTY process's screen, or
 // wait until it shows something (how an agent waits for a menu or a prompt drawn in place).
-import { BgError, EXIT } from '../../errors.ts';
+import { EXIT } from '../../errors.ts';
 import { LogSetReader } from '../format/logset.ts';
 import { readScreen, screenText, type Screen } from './screen.ts';
 import type { SubKeys } from '../../store/crypto.ts';
@@ -21,16 +21,6 @@ export interface ScreenOptions {
 
 const POLL_MS = 200;
 
-/** Refuse --screen where there is no screen: a process run with pipes. */
-export function checkScreenable(rec: ProcessRecord): void {
-  if (!rec.pty) {
-    throw new BgError(
-      'USAGE',
-      `process ${rec.id} runs without a terminal (--no-pty), so it has no screen: its output is lines. Read them with get_logs ${rec.id} (no --screen); start with a PTY (the default) to use --screen.`,
-    );
-  }
-}
-
 async function render(o: ScreenOptions): Promise<{ screen: Screen; damaged: boolean }> {
   const reader = new LogSetReader(o.activeFile, o.keys, o.rec.id);
   const screen = await readScreen(reader);
@@ -48,8 +38,8 @@ function print(o: ScreenOptions, s: Screen): void {
   else o.write(screenText(s, o.cursor));
 }
 
+/** The screen of a PTY process (the caller has checked it has one: ops/logs.ts checkScreenable). */
 export async function showScreen(o: ScreenOptions): Promise<number> {
-  checkScreenable(o.rec);
   if (!o.waitFor) {
     const { screen, damaged } = await render(o);
     print(o, screen);
