@@ -1,16 +1,17 @@
 # Shortcuts for people; agents follow SKILL.md. Every target needs BG_PASSWORD set.
 S := skills/background-manager/scripts
 DIST := skills/background-manager/dist
-TSX := npx tsx
 
-# FAST=1 (e.g. `make list FAST=1`) runs the fast path: the bundled scripts under plain node,
-# built by `make build` (here on first use). Same arguments and output, faster start.
-ifdef FAST
+# The targets run the documented form: the bundled scripts under plain node (dist/, built by
+# `npm ci`, or here on first use). TSX=1 (e.g. `make list TSX=1`) runs the compatible form,
+# `npx tsx scripts/<name>.ts`: same arguments and output, about a second slower per call.
+# FAST=1, which chose the bundled scripts when they were not the default, is still accepted.
+ifdef TSX
+RUN = npx tsx $(S)/$(1).ts
+NEEDS :=
+else
 RUN = node $(DIST)/$(1).mjs
 NEEDS := $(DIST)/list_processes.mjs
-else
-RUN = $(TSX) $(S)/$(1).ts
-NEEDS :=
 endif
 
 .PHONY: install build test test-unit stress typecheck bench demo start list logs stop send dashboard
@@ -57,25 +58,25 @@ send: export BG_MAKE_TEXT := $(value TEXT)
 # $(call NEED,VAR,example): stop with a usage line (exit 2, as the scripts) if VAR is not given.
 NEED = $(if $(value $(1)),,@echo 'make $@: $(1) is missing. Example: $(2)' >&2; exit 2)
 
-start: $(NEEDS)     ## make start CMD="python3 -m http.server 8080" [OPTS="--name web --wait-port 8080"] [FAST=1]
+start: $(NEEDS)     ## make start CMD="python3 -m http.server 8080" [OPTS="--name web --wait-port 8080"] [TSX=1]
 	$(call NEED,CMD,make start CMD="python3 -m http.server 8080" OPTS="--name web")
 	$(call RUN,start_process) $(OPTS) -- "$$BG_MAKE_CMD"
 
-list: $(NEEDS)      ## make list [FAST=1]
+list: $(NEEDS)      ## make list [TSX=1]
 	$(call RUN,list_processes)
 
-logs: $(NEEDS)      ## make logs ID=a1b2 [N=50] [FAST=1]
+logs: $(NEEDS)      ## make logs ID=a1b2 [N=50] [TSX=1]
 	$(call NEED,ID,make logs ID=a1b2 N=50 (make list shows the IDs))
 	$(call RUN,get_logs) $(ID) -n $(or $(N),20)
 
-stop: $(NEEDS)      ## make stop ID=a1b2 [FAST=1]
+stop: $(NEEDS)      ## make stop ID=a1b2 [TSX=1]
 	$(call NEED,ID,make stop ID=a1b2 (make list shows the IDs))
 	$(call RUN,stop_process) $(ID)
 
-send: $(NEEDS)      ## make send ID=a1b2 TEXT="yes" [FAST=1]
+send: $(NEEDS)      ## make send ID=a1b2 TEXT="yes" [TSX=1]
 	$(call NEED,ID,make send ID=a1b2 TEXT="yes" (make list shows the IDs))
 	$(call NEED,TEXT,make send ID=a1b2 TEXT="yes" (TEXT is sent with a newline))
 	$(call RUN,send_input) $(ID) -- "$$BG_MAKE_TEXT"
 
-dashboard: $(NEEDS) ## make dashboard [PORT=8080] [FAST=1]: a live web page of every process; open the URL it prints
+dashboard: $(NEEDS) ## make dashboard [PORT=8080] [TSX=1]: a live web page of every process; open the URL it prints
 	$(call RUN,dashboard) $(if $(PORT),--port $(PORT))

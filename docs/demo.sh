@@ -3,7 +3,7 @@
 # output, list, stop. Leaves nothing running and removes its data dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-S=skills/background-manager/scripts
+S=skills/background-manager/dist
 export BG_DATA_DIR="$(mktemp -d)/data"
 export BG_PASSWORD="${BG_PASSWORD:-demo-password}"
 trap 'rm -rf "$(dirname "$BG_DATA_DIR")"' EXIT
@@ -17,12 +17,12 @@ quote() {
 }
 run() { echo "\$ $(quote "$@")"; "$@"; echo; }
 
-out=$(npx tsx $S/start_process.ts python3 -q)
-echo "\$ npx tsx $S/start_process.ts python3 -q"; echo "$out"; echo
+out=$(node $S/start_process.mjs python3 -q)
+echo "\$ node $S/start_process.mjs python3 -q"; echo "$out"; echo
 id=$(sed -n 's/^Started process \([0-9a-f]*\).*/\1/p' <<<"$out")
-run npx tsx $S/send_input.ts "$id" 'print(6*7)'
-npx tsx $S/get_logs.ts "$id" --wait-for '^42$' --timeout 30 >/dev/null
-run npx tsx $S/get_logs.ts "$id"
-run npx tsx $S/list_processes.ts
-run npx tsx $S/stop_process.ts "$id"
-run npx tsx $S/list_processes.ts
+run node $S/send_input.mjs "$id" 'print(6*7)'
+node $S/get_logs.mjs "$id" --wait-for '^42$' --timeout 30 >/dev/null
+run node $S/get_logs.mjs "$id"
+run node $S/list_processes.mjs
+run node $S/stop_process.mjs "$id"
+run node $S/list_processes.mjs

@@ -558,4 +558,79 @@ withSandbox('an ambiguous prefix lists the matches; send_input to a finished pro
   assert.match(s.stderr, /is not running \(exited\(0\)\)/);
 });
 
+// SKILL.md and REFERENCE.md name each STATUS word with what its brackets hold: a placeholder
+// (CODE: an exit code, SIGNAL: a signal name, HOW: either) or a literal example. Each label
+// list_processes printed here must fit its documented placeholder, and each literal example
+// must be one of them: a stopped program that caught SIGTERM and exited 1 is `stopped(1)`.
+withSandbox(
+  'the STATUS words list_processes prints are the ones SKILL.md and REFERENCE.md show (stopped(SIGTERM), stopped(1), ...)',
+  async (sb) => {
+    const trapped = await start(sb, ['--no-pty', 'sh', '-c', 'trap "exit 1" TERM; while :; do sleep 0.05; done']);
+    const clean = await start(sb, ['--no-pty', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.05; done']);
+    const plain = await start(sb, ['--no-pty', 'sleep', '600']);
+    const timed = await start(sb, ['--no-pty', '--timeout', '1', 'sleep', '600']);
+    const killed = await start(sb, ['--no-pty', 'sh', '-c', 'kill -KILL $$']);
+    const ok = await start(sb, ['--no-pty', 'true', 'x']);
+    const three = await start(sb, ['--no-pty', 'sh', '-c', 'exit 3']);
+    const gaveUp = await start(sb, [
+      '--no-pty',
+      '--restart',
+      'on-failure',
+      '--max-restarts',
+      '1',
+      'sh',
+      '-c',
+      'exit 2',
+    ]);
+    const stop = await run(sb, 'stop_process.ts', [trapped.id, clean.id, plain.id]);
+    assert.is(stop.code, 0, stop.stderr);
+    const want: [string, string][] = [
+      [trapped.id, 'stopped(1)'],
+      [clean.id, 'stopped(0)'],
+      [plain.id, 'stopped(SIGTERM)'],
+      [timed.id, 'timeout(SIGTERM)'],
+      [killed.id, 'killed(SIGKILL)'],
+      [ok.id, 'exited(0)'],
+      [three.id, 'exited(3)'],
+      [gaveUp.id, 'failed(2)'],
+    ];
+    const statusOf = (table: string, id: string) => new RegExp(`^${id}\\s+\\d+\\s+(\\S+)\\s`, 'm').exec(table)?.[1];
+    const table = await waitFor(
+      'every end to be recorded',
+      async () => {
+        const t = (await run(sb, 'list_processes.ts', [])).stdout;
+        return want.every(([id]) => !/^(running|restarting|exiting)$/.test(statusOf(t, id) ?? 'running')) && t;
+      },
+      30_000,
+    );
+    assert.equal(
+      want.map(([id]) => statusOf(table, id)),
+      want.map(([, label]) => label),
+      table,
+    );
+    const fits: Record<string, RegExp> = { CODE: /^\d+$/, SIGNAL: /^SIG[A-Z0-9]+$/, HOW: /^(\d+|SIG[A-Z0-9]+)$/ };
+    const literal = (p: string) => !(p in fits) && fits.HOW!.test(p);
+    const labels = want.map(([, label]) => label);
+    for (const doc of ['SKILL.md', 'skills/background-manager/references/REFERENCE.md']) {
+      const text = fs.readFileSync(path.join(ROOT, doc), 'utf8');
+      const shown = [...text.matchAll(/`(exited|stopped|timeout|failed|killed)\(([^)`]*)\)`/g)].map((m) => [
+        m[1]!,
+        m[2]!,
+      ]);
+      for (const label of labels) {
+        const [, word, inside] = /^(\w+)\((.*)\)$/.exec(label)!;
+        const placeholders = shown.filter(([w, p]) => w === word && !literal(p!)).map(([, p]) => p);
+        assert.ok(placeholders.length, `${doc} shows ${word}(...) with what its brackets hold`);
+        for (const p of placeholders)
+          assert.match(inside!, fits[p!] ?? /^$/, `${doc} shows ${word}(${p}), but list_processes printed ${label}`);
+      }
+      for (const [w, p] of shown.filter(([, p]) => literal(p!)))
+        assert.ok(
+          labels.includes(`${w}(${p})`) || (w === 'stopped' && p === 'SIGKILL'),
+          `${doc}'s example ${w}(${p}) is one this test saw`,
+        );
+    }
+  },
+);
+
 test.run();

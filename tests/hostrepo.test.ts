@@ -2,7 +2,9 @@
 // one documented command, and called as SKILL.md and REFERENCE.md show, from that repository's
 // root and from other folders. Two host shapes: one with no package.json at all, one whose
 // package.json says "type": "commonjs" and has an unrelated dependency. Every ```bash example
-// of both documents runs here verbatim (ports swapped for free ones), in order, each exit 0.
+// of both documents runs here verbatim (ports swapped for free ones), in order, each exit 0:
+// once as written, in the documented form (node skills/background-manager/dist/<x>.mjs), then
+// again on fresh data in the compatible form (npx tsx skills/background-manager/scripts/<x>.ts).
 // npm may use its cache (--prefer-offline); after the first install on a machine it needs no
 // network.
 import fs from 'node:fs';
@@ -90,6 +92,17 @@ function bashBlocks(file: string): string[][] {
 }
 
 const README = path.join(ROOT, 'README.md');
+
+/** The two ways to call a script: the documented one, and the compatible one (REFERENCE.md, "Calling the scripts"). */
+type Form = 'fast' | 'tsx';
+const FAST_CALL = /\bnode skills\/background-manager\/dist\/(\w+)\.mjs\b/g;
+const CALLS: Record<Form, (script: string) => string> = {
+  fast: (x) => `node skills/background-manager/dist/${x}.mjs`,
+  tsx: (x) => `npx tsx skills/background-manager/scripts/${x}.ts`,
+};
+
+/** An example line (written in the fast form) in the given form. */
+const inForm = (line: string, form: Form) => line.replace(FAST_CALL, (_all, x: string) => CALLS[form](x));
 const readmeBlock = (first: RegExp) => bashBlocks(README).find((b) => b.some((l) => first.test(l)))!;
 
 /** Swap each port number the examples use for a free one (the same number for the same port). */
@@ -112,12 +125,20 @@ async function runExamples(
   doc: string,
   host: string,
   env: NodeJS.ProcessEnv,
+  form: Form,
   lines = bashBlocks(doc).flat(),
 ): Promise<string> {
   assert.ok(lines.length >= 5, `${doc} has examples`);
+  for (const l of lines)
+    if (!/^export \w+=/.test(l))
+      assert.ok(
+        l.match(FAST_CALL)?.length && !/npx tsx|scripts\/\w+\.ts/.test(l),
+        `${path.basename(doc)}'s examples lead with the fast form: ${l}`,
+      );
   const ports = await portMap(lines);
   const slow: [number, string][] = [];
-  for (const original of lines) {
+  for (const written of lines) {
+    const original = inForm(written, form);
     let line = original;
     for (const [from, to] of ports) line = line.replace(new RegExp(`\\b${from}\\b`, 'g'), to);
     const exp = /^export (\w+)=(['"])(.*)\2$/.exec(line);
@@ -133,12 +154,15 @@ async function runExamples(
       `${path.basename(doc)} example failed (exit ${r.code}): ${original}\nstdout: ${r.out}\nstderr: ${r.err}`,
     );
     assert.not.match(r.err, /error/i, `${path.basename(doc)} example printed an error: ${original}\n${r.err}`);
+    // A hint is a command in the caller's form, relative to the root it ran from.
+    const hint = /^Read its output with: (.*) \S+$/m.exec(r.out);
+    if (hint) assert.is(hint[1], CALLS[form]('get_logs'), `the hint after ${original}`);
   }
   slow.sort((a, b) => b[0] - a[0]);
   figure(
-    `${path.basename(doc)}: ${lines.length} examples took ${(slow.reduce((t, [ms]) => t + ms, 0) / 1000).toFixed(1)} s; slowest: ${slow
+    `${path.basename(doc)}, ${form} form: ${lines.length} examples took ${(slow.reduce((t, [ms]) => t + ms, 0) / 1000).toFixed(1)} s; slowest: ${slow
       .slice(0, 3)
-      .map(([ms, l]) => `${ms} ms ${l.replace(/^npx tsx skills\/background-manager\/scripts\//, '')}`)
+      .map(([ms, l]) => `${ms} ms ${l.replace(/^(npx tsx|node) skills\/background-manager\/(scripts|dist)\//, '')}`)
       .join('; ')}`,
   );
   return env.BG_PASSWORD!;
@@ -166,10 +190,29 @@ async function stopAll(host: string, password: string): Promise<void> {
   }
 }
 
+/** End what the examples left running and remove the data dir: the next pass starts as a new user's. */
+async function freshData(host: string, password: string): Promise<void> {
+  await stopAll(host, password);
+  fs.rmSync(path.join(host, 'skills/background-manager/data'), { recursive: true, force: true });
+}
+
 /** README's install lines, as a user types them in the host's root (with --prefer-offline for npm). */
 async function install(host: string, env: NodeJS.ProcessEnv): Promise<{ skillMs: number; tsxMs: number }> {
   const lines = readmeBlock(/npm install --prefix skills\/background-manager/);
   assert.ok(lines.length >= 3, 'README has the install lines');
+  // SKILL.md's "once per repository" line, and its compatible form's tsx line, are README's.
+  const skillMd = fs.readFileSync(path.join(ROOT, 'SKILL.md'), 'utf8');
+  for (const want of [
+    /`(npm install --prefix skills\/background-manager)`/,
+    /`(npm install --save-dev tsx --prefix \.)`/,
+  ]) {
+    const said = want.exec(skillMd)?.[1];
+    assert.ok(said, `SKILL.md says ${want}`);
+    assert.ok(
+      lines.some((l) => l.replace(/\s*#.*$/, '') === said),
+      `SKILL.md's install line is one of README's: ${said}`,
+    );
+  }
   const times = { skillMs: 0, tsxMs: 0 };
   for (const original of lines) {
     const line = original
@@ -255,8 +298,11 @@ for (const [shape, doc] of [
         `${shape} host: npm install --prefix skills/background-manager took ${(times.skillMs / 1000).toFixed(1)} s (warm cache), npm install --save-dev tsx ${(times.tsxMs / 1000).toFixed(1)} s; installed folder ${(duKiB(skillDir) / 1024).toFixed(1)} MiB`,
       );
 
-      password = await runExamples(path.join(ROOT, doc), host, env);
-      if (shape === 'bare') await runExamples(README, host, env, readmeBlock(/^export BG_PASSWORD/));
+      for (const form of ['fast', 'tsx'] as const) {
+        if (form === 'tsx') await freshData(host, password);
+        password = await runExamples(path.join(ROOT, doc), host, env, form);
+        if (shape === 'bare') await runExamples(README, host, env, form, readmeBlock(/^export BG_PASSWORD/));
+      }
       assert.ok(fs.existsSync(path.join(skillDir, 'data/key.json')), "the data dir is the skill folder's data/");
       const untracked = spawnSync('git', ['status', '--porcelain', '-uall'], {
         cwd: host,

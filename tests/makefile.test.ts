@@ -13,7 +13,7 @@ function make(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; s
   return new Promise((resolve) => {
     execFile(
       'make',
-      ['-s', '--no-print-directory', ...args, 'FAST=1'],
+      ['-s', '--no-print-directory', ...args],
       { cwd: ROOT, env, timeout: 60_000 },
       (err, stdout, stderr) =>
         resolve({
@@ -46,6 +46,20 @@ withSandbox(
       return r.stdout.includes('done') && r.stdout;
     });
     assert.is(out, `${text}\n`, 'the process got the text as typed');
+    // The targets run the documented form (node dist/*.mjs); TSX=1 the compatible one, with the
+    // same output (and FAST=1, the old switch to the first, is still accepted).
+    const viaMake = await make(sb.env, ['-n', 'list']);
+    assert.match(viaMake.stdout, /^node skills\/background-manager\/dist\/list_processes\.mjs$/m, viaMake.stdout);
+    const viaTsx = await make(sb.env, ['-n', 'list', 'TSX=1']);
+    assert.match(viaTsx.stdout, /^npx tsx skills\/background-manager\/scripts\/list_processes\.ts$/m, viaTsx.stdout);
+    const [fast, tsx, old] = await Promise.all([
+      make(sb.env, ['list']),
+      make(sb.env, ['list', 'TSX=1']),
+      make(sb.env, ['list', 'FAST=1']),
+    ]);
+    assert.is(tsx.code, 0, tsx.stderr);
+    assert.is(tsx.stdout, fast.stdout, 'make list TSX=1 prints what make list prints');
+    assert.is(old.stdout, fast.stdout, 'make list FAST=1 too');
     for (const what of ['cmd', 'text', 'list'])
       assert.not.ok(fs.existsSync(ran(what)), `make ran the $(shell ...) in ${what.toUpperCase()}`);
   },

@@ -8,10 +8,12 @@ import { scriptPath, skillRoot } from './paths.ts';
 import { shellQuote } from '../util/format.ts';
 
 /**
- * How to run one of the scripts from where the caller stands, for hints in messages: the way
- * the current script was run (npx tsx, or node on the fast path), with a path relative to
- * the current folder inside the repository, and node with a full path outside it, where npx
- * would not find tsx.
+ * How to run one of the scripts from where the caller stands, for hints in messages and
+ * --help: in the form the current script was run by (node dist/<x>.mjs, the documented form,
+ * or npx tsx scripts/<x>.ts, the compatible one), so that what the caller copies runs as what
+ * they ran and the compatible form's output stays as it was (REFERENCE.md, "Calling the
+ * scripts"). The path is relative to the current folder inside the repository; outside it,
+ * node with a full path, where npx would not find tsx.
  */
 export function howToRun(script: string): string {
   const skill = skillRoot();
