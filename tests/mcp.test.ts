@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import {
   alive,
   figure,
+  FIXTURES,
   freePort,
   listJson,
   makeSandbox,
@@ -602,6 +603,40 @@ mcpTest(
       );
       assert.is(s.lines[1]!.text, 'after');
     }
+  },
+);
+
+mcpTest(
+  'MCP: wait_for on a full-screen program matches a row of its screen (start_process, get_logs); a miss returns the screen rows',
+  async (_sb, _note, open) => {
+    const { call } = await open();
+    const t0 = Date.now();
+    const started = await call('start_process', {
+      command: ['python3', path.join(FIXTURES, 'tui.py')],
+      name: 'tui',
+      wait_for: 'control panel',
+      wait_timeout: 20,
+    });
+    assert.not.ok(started.isError, textOf(started));
+    assert.match(textOf(started), /Ready: │ +control panel +│/);
+    assert.ok(Date.now() - t0 < 15_000, `start_process took ${Date.now() - t0} ms`);
+    const got = await call('get_logs', { id: 'tui', wait_for: 'tick \\d+', timeout: 20 });
+    assert.not.ok(got.isError, textOf(got));
+    const matched = (got.structuredContent as { matched: { text: string; screen?: { row: number } } }).matched;
+    assert.match(matched.text, /^│ +tick \d+ +│$/);
+    assert.equal(matched.screen, { row: 4 });
+    const miss = await call('get_logs', { id: 'tui', wait_for: 'never-there', timeout: 1 });
+    assert.ok(miss.isError);
+    assert.match(textOf(miss), /no line or screen row matched \/never-there\/ within 1 s; its screen:\n┌─+┐\n/);
+    const late = await call('start_process', {
+      command: ['python3', path.join(FIXTURES, 'tui.py')],
+      wait_for: 'never-there',
+      wait_timeout: 2,
+    });
+    assert.ok(late.isError);
+    const rows = (late.structuredContent as { lastLines: { text: string }[] }).lastLines.map((l) => l.text);
+    assert.match(rows[0]!, /^┌─+┐$/);
+    assert.ok(rows.length < 12 && rows.every((r) => r.length <= 40), rows.join('\n'));
   },
 );
 

@@ -122,4 +122,79 @@ withSandbox(
   },
 );
 
+// Issue 25, defect 3: a full-screen program's output read as lines is a jumble, so a line
+// wait never matched; after it enters the alternate screen a screen row counts too.
+withSandbox(
+  'a curses TUI: start_process, restart_process and get_logs --wait-for match a screen row within seconds',
+  async (sb) => {
+    const t0 = Date.now();
+    const started = await start(sb, [
+      '--wait-for',
+      'control panel',
+      '--wait-timeout',
+      '20',
+      'python3',
+      'tests/fixtures/tui.py',
+    ]);
+    const took = Date.now() - t0;
+    assert.match(started.out.stdout, /^Ready: .*control panel/m);
+    assert.ok(took < 15_000, `start_process took ${took} ms`);
+    const { id } = started;
+    const logs = await run(sb, 'get_logs.ts', [id, '--wait-for', '^. +control panel', '--timeout', '20']);
+    assert.is(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /^│ +control panel +│\n$/);
+    const json = await run(sb, 'get_logs.ts', [id, '--wait-for', 'tick \\d+', '--timeout', '20', '--json']);
+    assert.is(json.code, 0, json.stderr);
+    const hit = JSON.parse(json.stdout) as { text: string; stream: string; screen?: { row: number } };
+    assert.match(hit.text, /^│ +tick \d+ +│$/);
+    assert.equal(hit.screen, { row: 4 });
+    const t1 = Date.now();
+    const again = await run(sb, 'restart_process.ts', [id, '--wait-for', 'control panel', '--wait-timeout', '20']);
+    assert.is(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^Ready: .*control panel/m);
+    assert.ok(Date.now() - t1 < 15_000, `restart_process took ${Date.now() - t1} ms`);
+    // A row that is only drawn after a while: the wait sees it come.
+    const late = await start(sb, [
+      '--wait-for',
+      'all systems go',
+      '--wait-timeout',
+      '20',
+      'python3',
+      'tests/fixtures/tui.py',
+      'all systems go',
+    ]);
+    assert.match(late.out.stdout, /^Ready: │ +all systems go +│$/m);
+  },
+);
+
+withSandbox(
+  'a curses TUI that never shows the pattern: the timeout prints its screen rows, not a jumble',
+  async (sb) => {
+    const r = await run(sb, 'start_process.ts', [
+      '--wait-for',
+      'never-there',
+      '--wait-timeout',
+      '2',
+      'python3',
+      'tests/fixtures/tui.py',
+    ]);
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no line or screen row matched \/never-there\/ within 2 s; .* Its screen:/);
+    const rows = r.stdout.split('\n').slice(2, -1); // after "Started process" and "Read its output with"
+    assert.ok(rows.length >= 5 && rows.length < 50, rows.join('\n'));
+    assert.match(rows[0]!, /^┌─+┐$/);
+    assert.ok(rows.includes(rows.find((l) => /^│ +control panel +│$/.test(l))!), rows.join('\n'));
+    assert.ok(
+      rows.every((l) => l.length <= 40 && l === l.trimEnd() && l.trim() !== ''),
+      rows.join('\n'),
+    );
+    const id = /Started process ([0-9a-f]{8})/.exec(r.stdout)![1]!;
+    const g = await run(sb, 'get_logs.ts', [id, '--wait-for', 'never-there', '--timeout', '1']);
+    assert.is(g.code, 1);
+    assert.match(g.stderr, /no line or screen row matched \/never-there\/ within 1 s; its screen:/);
+    assert.match(g.stdout, /^┌─+┐\n/);
+    assert.match(g.stdout, /^│ +q to quit +│$/m);
+  },
+);
+
 test.run();

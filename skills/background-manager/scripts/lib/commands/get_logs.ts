@@ -66,7 +66,7 @@ function parse(argv: string[]) {
     .option('wait-for', {
       type: 'string',
       describe:
-        'Wait until a line (a prompt without a newline too) matches this regular expression; print it (with --new: every new line up to it). Exit 1 on --timeout, 5 if the process ends first',
+        'Wait until a line (a prompt without a newline too; of a full-screen program, a screen row too) matches this regular expression; print it (with --new: every new line up to it). Exit 1 on --timeout, 5 if the process ends first',
       requiresArg: true,
     })
     .option('timeout', {

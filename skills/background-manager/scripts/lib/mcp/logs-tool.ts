@@ -17,6 +17,7 @@ import { lineMissed, waitForLine } from '../log/read/wait-for.ts';
 import type { Line } from '../log/read/lines.ts';
 import type { LogIssue } from '../log/format/logfile.ts';
 import { screenMissed, showScreen } from '../log/read/screen-show.ts';
+import { screenLines } from '../log/read/screen-watch.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
@@ -72,7 +73,7 @@ const shape = {
     .string()
     .optional()
     .describe(
-      'Wait until a line (a prompt without a newline too) matches this regular expression, and return it (with new: the new lines up to it)',
+      'Wait until a line (a prompt without a newline too; of a full-screen program, a screen row too) matches this regular expression, and return it (with new: the new lines up to it)',
     ),
   timeout: z
     .number()
@@ -176,6 +177,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number, missLines:
     running: () => !r.signal.aborted && isLogging(currentRecord(r.ctx, r.rec)),
     timeoutMs: timeoutSec * 1000,
     openLinesAtOnce: true,
+    screen: r.rec.pty,
     onPassed: r.a.new ? keep : undefined,
   });
   const hit = res.hit;
@@ -185,14 +187,22 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number, missLines:
   const note = skipped ? `${skipped} earlier new lines not shown; read them with get_logs since` : undefined;
   if (hit) return answer(r, [...shown.lines, shownLine(hit)], note, { matched: shownLine(hit) }, reader.issues);
   if (r.signal.aborted) throw new BgError('TIMEOUT', 'the call was cancelled before a line matched.');
-  const why = lineMissed(res.end, r.a.wait_for, timeoutSec);
+  const why = lineMissed(res.end, r.a.wait_for, timeoutSec, !!res.screen);
   const tail = r.a.new
     ? shown.lines
-    : fitBytes(
-        selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: missLines }, KEEP).lines.map(shownLine),
-        'last',
-      ).lines;
-  const said = r.a.new ? (tail.length ? 'what was new:' : 'nothing new came.') : 'its last lines:';
+    : res.screen
+      ? screenLines(res.screen).map(shownLine)
+      : fitBytes(
+          selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: missLines }, KEEP).lines.map(shownLine),
+          'last',
+        ).lines;
+  const said = r.a.new
+    ? tail.length
+      ? 'what was new:'
+      : 'nothing new came.'
+    : res.screen
+      ? 'its screen:'
+      : 'its last lines:';
   return notMet(
     'get_logs',
     `${why}; ${said}\n${linesText(tail, r.a.stream === 'all')}`.trimEnd(),

@@ -25,13 +25,14 @@ export interface Screen {
 // Alternate-screen switches (1049, 1047, 47) and whole-screen resets, in one pass.
 const MARKS = /\x1b\[\?(1049|1047|47)([hl])|\x1b\[2J|\x1bc/g;
 
-interface Mark {
+export interface Mark {
   at: number; // offset in the record's data
   kind: 'alt-on' | 'alt-off' | 'clear';
 }
 
-function marksOf(data: Buffer): Mark[] {
+export function marksOf(data: Buffer): Mark[] {
   const out: Mark[] = [];
+  if (!data.includes(0x1b)) return out; // most output has no escape at all: no string made of it
   for (const m of data.toString('latin1').matchAll(MARKS)) {
     out.push({ at: m.index!, kind: m[1] ? (m[2] === 'h' ? 'alt-on' : 'alt-off') : 'clear' });
   }
@@ -75,24 +76,59 @@ export function outputSinceReset(reader: LogSetReader, cap = REPLAY_CAP): Buffer
   return parts;
 }
 
-interface XTerm {
+export interface XTerm {
   write(data: Uint8Array | string, cb?: () => void): void;
   buffer: {
     active: {
+      type: 'normal' | 'alternate';
       cursorX: number;
       cursorY: number;
       viewportY: number;
-      getLine(y: number): { translateToString(trim: boolean): string } | undefined;
+      getLine(y: number): XTermLine | undefined;
     };
   };
   dispose(): void;
 }
 
+/** A row of the emulator's buffer (@xterm/headless's IBufferLine). */
+export interface XTermLine {
+  length: number;
+  translateToString(trim: boolean, start?: number, end?: number): string;
+  getCell(x: number): XTermCell | undefined;
+}
+
+/** One cell (@xterm/headless's IBufferCell): what --attrs reads. */
+export interface XTermCell {
+  getWidth(): number;
+  getChars(): string;
+  isInverse(): number;
+  isBold(): number;
+  isUnderline(): number;
+  getFgColorMode(): number;
+  getBgColorMode(): number;
+  getFgColor(): number;
+  getBgColor(): number;
+}
+
 // Loaded only here: the emulator is 180 KB that no other call needs.
-function newTerminal(cols: number, rows: number): XTerm {
+export function newTerminal(cols = PTY_COLS, rows = PTY_ROWS): XTerm {
   const require = createRequire(import.meta.url);
   const { Terminal } = require('@xterm/headless') as { Terminal: new (o: object) => XTerm };
   return new Terminal({ cols, rows, scrollback: 0, allowProposedApi: true });
+}
+
+/** Until everything written to `term` so far has been parsed. */
+export function parsed(term: XTerm): Promise<void> {
+  return new Promise<void>((resolve) => term.write('', resolve));
+}
+
+/** The visible rows of `term`, trailing spaces trimmed. */
+export function rowsOf(term: XTerm, rows = PTY_ROWS): string[] {
+  const buf = term.buffer.active;
+  const lines: string[] = [];
+  for (let y = 0; y < rows; y++)
+    lines.push((buf.getLine(buf.viewportY + y)?.translateToString(true) ?? '').replace(/ +$/, ''));
+  return lines;
 }
 
 /** The screen after replaying `parts` through a terminal of the given size. */
@@ -104,12 +140,14 @@ export async function replayScreen(parts: Buffer[], cols = PTY_COLS, rows = PTY_
       term.write(p);
       replayedBytes += p.length;
     }
-    await new Promise<void>((resolve) => term.write('', resolve));
+    await parsed(term);
     const buf = term.buffer.active;
-    const lines: string[] = [];
-    for (let y = 0; y < rows; y++)
-      lines.push((buf.getLine(buf.viewportY + y)?.translateToString(true) ?? '').replace(/ +$/, ''));
-    return { rows: lines, cursor: { row: buf.cursorY, col: buf.cursorX }, size: { cols, rows }, replayedBytes };
+    return {
+      rows: rowsOf(term, rows),
+      cursor: { row: buf.cursorY, col: buf.cursorX },
+      size: { cols, rows },
+      replayedBytes,
+    };
   } finally {
     term.dispose();
   }
