@@ -631,12 +631,48 @@ mcpTest(
     const late = await call('start_process', {
       command: ['python3', path.join(FIXTURES, 'tui.py')],
       wait_for: 'never-there',
-      wait_timeout: 2,
+      wait_timeout: 5, // time enough for the program to draw its screen on a busy machine
     });
     assert.ok(late.isError);
     const rows = (late.structuredContent as { lastLines: { text: string }[] }).lastLines.map((l) => l.text);
     assert.match(rows[0]!, /^┌─+┐$/);
     assert.ok(rows.length < 12 && rows.every((r) => r.length <= 40), rows.join('\n'));
+  },
+);
+
+mcpTest(
+  'MCP: get_logs screen with attrs marks a selection shown only by a colour pair; screen.spans carries it',
+  async (_sb, _note, open) => {
+    const { call, client } = await open();
+    const { tools } = await client.listTools();
+    const logs = tools.find((t) => t.name === 'get_logs')!;
+    assert.ok('attrs' in logs.inputSchema.properties!, 'get_logs takes attrs');
+    const started = await call('start_process', {
+      command: ['python3', path.join(FIXTURES, 'attr-menu.py'), 'colour'],
+      name: 'menu',
+      wait_for: 'picks',
+      wait_timeout: 30,
+    });
+    assert.not.ok(started.isError, textOf(started));
+    const plain = await call('get_logs', { id: 'menu', screen: true });
+    assert.match(textOf(plain), /^ {3}Beta$/m);
+    const marked = await call('get_logs', { id: 'menu', screen: true, attrs: true });
+    assert.not.ok(marked.isError, textOf(marked));
+    assert.match(textOf(marked), /^ {3}⟦c:Beta⟧$/m);
+    assert.match(textOf(marked), /^literal: \\⟦b:x\\⟧ and a \\\\ backslash$/m);
+    const spans = (marked.structuredContent as { screen: { spans: { row: number; text: string; attrs: string[] }[] } })
+      .screen.spans;
+    assert.equal(
+      spans.map((s) => [s.row, s.text, s.attrs.join()]),
+      [
+        [0, 'Pick a letter', 'bold'],
+        [2, 'Beta', 'colour'],
+        [6, 'Enter', 'underline'],
+      ],
+    );
+    const refused = await call('get_logs', { id: 'menu', attrs: true });
+    assert.ok(refused.isError);
+    assert.match(textOf(refused), /attrs marks reverse video, bold, underline and colours on screen: add screen\./);
   },
 );
 

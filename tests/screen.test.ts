@@ -21,7 +21,8 @@ withSandbox('a curses counter: --screen shows its exact rows mid-run, and what i
   assert.is(json.rows.length, 50);
   assert.equal(json.rows.slice(0, 4), ['Counter: 3', '', 'press q to quit', '']);
   assert.is(json.cursor.row, 2);
-  assert.is((await screen(sb, id, ['--cursor'])).stdout, '  Counter: 3\n  \n> press q to quit\n');
+  // --cursor: a gutter of its own, so a program's "> " is never taken for it.
+  assert.is((await screen(sb, id, ['--cursor'])).stdout, ' │Counter: 3\n │\n▶│press q to quit\n');
   assert.is((await run(sb, 'send_input.ts', [id, '-n', 'q'])).code, 0);
   await waitFor('the exit', async () => (await listJson(sb))[0]!.status === 'exited', 30_000);
   // curses gives the main screen back, and "bye" is printed on it.
@@ -174,12 +175,12 @@ withSandbox(
       '--wait-for',
       'never-there',
       '--wait-timeout',
-      '2',
+      '5',
       'python3',
       'tests/fixtures/tui.py',
     ]);
     assert.is(r.code, 1, r.stderr);
-    assert.match(r.stderr, /no line or screen row matched \/never-there\/ within 2 s; .* Its screen:/);
+    assert.match(r.stderr, /no line or screen row matched \/never-there\/ within 5 s; .* Its screen:/);
     const rows = r.stdout.split('\n').slice(2, -1); // after "Started process" and "Read its output with"
     assert.ok(rows.length >= 5 && rows.length < 50, rows.join('\n'));
     assert.match(rows[0]!, /^┌─+┐$/);
@@ -196,5 +197,59 @@ withSandbox(
     assert.match(g.stdout, /^│ +q to quit +│$/m);
   },
 );
+
+// Issue 25, item 4: a menu that shows its selection only by reverse video, or only by a colour
+// pair, reads plainly as "Alpha / Beta / Gamma"; --attrs marks what the attributes say.
+withSandbox('--screen --attrs: a selection shown only in reverse video, or only by colour, is marked', async (sb) => {
+  for (const [how, flag] of [
+    ['reverse', 'r'],
+    ['colour', 'c'],
+  ] as const) {
+    const { id } = await start(sb, ['python3', 'tests/fixtures/attr-menu.py', how]);
+    const plain = await screen(sb, id, ['--wait-for', 'picks', '--timeout', '60']);
+    assert.is(plain.code, 0, plain.stderr);
+    // Plain --screen stays plain: the program's own ⟦ ⟧ \ as printed, no marks.
+    assert.is(
+      plain.stdout,
+      'Pick a letter\n   Alpha\n   Beta\n   Gamma\n\nliteral: ⟦b:x⟧ and a \\ backslash\nEnter picks\n',
+    );
+    const marked = await screen(sb, id, ['--attrs']);
+    assert.is(marked.code, 0, marked.stderr);
+    assert.is(
+      marked.stdout,
+      `⟦b:Pick a letter⟧\n   Alpha\n   ⟦${flag}:Beta⟧\n   Gamma\n\nliteral: \\⟦b:x\\⟧ and a \\\\ backslash\n⟦u:Enter⟧ picks\n`,
+    );
+    const json = JSON.parse((await screen(sb, id, ['--attrs', '--json'])).stdout) as {
+      rows: string[];
+      spans: { row: number; col: number; text: string; attrs: string[]; fg: unknown; bg: unknown }[];
+    };
+    assert.is(json.rows[2], '   Beta');
+    const beta = json.spans.find((s) => s.row === 2)!;
+    assert.equal(
+      { ...beta, fg: undefined, bg: undefined },
+      { row: 2, col: 3, text: 'Beta', attrs: [how === 'reverse' ? 'inverse' : 'colour'], fg: undefined, bg: undefined },
+    );
+    if (how === 'colour') assert.equal([beta.fg, beta.bg], [0, 3]); // black on yellow, curses' COLOR_YELLOW
+    assert.equal(
+      json.spans.map((s) => [s.row, s.text, s.attrs.join()]),
+      [
+        [0, 'Pick a letter', 'bold'],
+        [2, 'Beta', how === 'reverse' ? 'inverse' : 'colour'],
+        [6, 'Enter', 'underline'],
+      ],
+    );
+    assert.not.ok('spans' in JSON.parse((await screen(sb, id, ['--json'])).stdout), 'no spans without --attrs');
+    // The selection moves: the mark follows it.
+    assert.is((await run(sb, 'send_input.ts', [id, '--keys', 'down'])).code, 0);
+    await waitFor(
+      'the mark to move',
+      async () => (await screen(sb, id, ['--attrs'])).stdout.includes(`⟦${flag}:Gamma⟧`),
+      30_000,
+    );
+  }
+  const refused = await run(sb, 'get_logs.ts', ['x', '--attrs']);
+  assert.is(refused.code, 2);
+  assert.match(refused.stderr, /--attrs marks reverse video, bold, underline and colours on --screen: add --screen\./);
+});
 
 test.run();

@@ -8,7 +8,8 @@
 // look for the escape sequence in what they read.
 import type { LogRecord } from '../format/logfile.ts';
 import type { Line } from './lines.ts';
-import { marksOf, newTerminal, parsed, REPLAY_CAP, rowsOf, type XTerm } from './screen.ts';
+import { marksOf, REPLAY_CAP } from './screen.ts';
+import { newTerminal, parsed, rowsOf, type XTerm } from './xterm.ts';
 
 const ALT = Buffer.from('\x1b[?');
 /** Written first to a new terminal: the replay may start at a clear after the switch, not at it. */
