@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { spawn } from 'node:child_process';
-import { alive, figure, freePort, listJson, run, track, waitFor, ROOT } from './helpers.ts';
+import { alive, figure, FIXTURES, freePort, listJson, run, track, waitFor, ROOT } from './helpers.ts';
 import { mcpTest, SERVER, textOf } from './mcp-helpers.ts';
 
 mcpTest(
@@ -519,6 +519,76 @@ mcpTest(
       );
       assert.is(s.lines[1]!.text, 'after');
     }
+  },
+);
+
+mcpTest(
+  'MCP: wait_for on a full-screen program matches a row of its screen (start_process, get_logs); a miss returns the screen rows',
+  async (_sb, _note, open) => {
+    const { call } = await open();
+    const t0 = Date.now();
+    const started = await call('start_process', {
+      command: ['python3', path.join(FIXTURES, 'tui.py')],
+      name: 'tui',
+      wait_for: 'control panel',
+      wait_timeout: 20,
+    });
+    assert.not.ok(started.isError, textOf(started));
+    assert.match(textOf(started), /Ready: │ +control panel +│/);
+    assert.ok(Date.now() - t0 < 15_000, `start_process took ${Date.now() - t0} ms`);
+    const got = await call('get_logs', { id: 'tui', wait_for: 'tick \\d+', timeout: 20 });
+    assert.not.ok(got.isError, textOf(got));
+    const matched = (got.structuredContent as { matched: { text: string; screen?: { row: number } } }).matched;
+    assert.match(matched.text, /^│ +tick \d+ +│$/);
+    assert.equal(matched.screen, { row: 4 });
+    const miss = await call('get_logs', { id: 'tui', wait_for: 'never-there', timeout: 1 });
+    assert.ok(miss.isError);
+    assert.match(textOf(miss), /no line or screen row matched \/never-there\/ within 1 s; its screen:\n┌─+┐\n/);
+    const late = await call('start_process', {
+      command: ['python3', path.join(FIXTURES, 'tui.py')],
+      wait_for: 'never-there',
+      wait_timeout: 5, // time enough for the program to draw its screen on a busy machine
+    });
+    assert.ok(late.isError);
+    const rows = (late.structuredContent as { lastLines: { text: string }[] }).lastLines.map((l) => l.text);
+    assert.match(rows[0]!, /^┌─+┐$/);
+    assert.ok(rows.length < 12 && rows.every((r) => r.length <= 40), rows.join('\n'));
+  },
+);
+
+mcpTest(
+  'MCP: get_logs screen with attrs marks a selection shown only by a colour pair; screen.spans carries it',
+  async (_sb, _note, open) => {
+    const { call, client } = await open();
+    const { tools } = await client.listTools();
+    const logs = tools.find((t) => t.name === 'get_logs')!;
+    assert.ok('attrs' in logs.inputSchema.properties!, 'get_logs takes attrs');
+    const started = await call('start_process', {
+      command: ['python3', path.join(FIXTURES, 'attr-menu.py'), 'colour'],
+      name: 'menu',
+      wait_for: 'picks',
+      wait_timeout: 30,
+    });
+    assert.not.ok(started.isError, textOf(started));
+    const plain = await call('get_logs', { id: 'menu', screen: true });
+    assert.match(textOf(plain), /^ {3}Beta$/m);
+    const marked = await call('get_logs', { id: 'menu', screen: true, attrs: true });
+    assert.not.ok(marked.isError, textOf(marked));
+    assert.match(textOf(marked), /^ {3}⟦c:Beta⟧$/m);
+    assert.match(textOf(marked), /^literal: \\⟦b:x\\⟧ and a \\\\ backslash$/m);
+    const spans = (marked.structuredContent as { screen: { spans: { row: number; text: string; attrs: string[] }[] } })
+      .screen.spans;
+    assert.equal(
+      spans.map((s) => [s.row, s.text, s.attrs.join()]),
+      [
+        [0, 'Pick a letter', 'bold'],
+        [2, 'Beta', 'colour'],
+        [6, 'Enter', 'underline'],
+      ],
+    );
+    const refused = await call('get_logs', { id: 'menu', attrs: true });
+    assert.ok(refused.isError);
+    assert.match(textOf(refused), /attrs marks reverse video, bold, underline and colours on screen: add screen\./);
   },
 );
 

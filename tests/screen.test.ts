@@ -21,7 +21,8 @@ withSandbox('a curses counter: --screen shows its exact rows mid-run, and what i
   assert.is(json.rows.length, 50);
   assert.equal(json.rows.slice(0, 4), ['Counter: 3', '', 'press q to quit', '']);
   assert.is(json.cursor.row, 2);
-  assert.is((await screen(sb, id, ['--cursor'])).stdout, '  Counter: 3\n  \n> press q to quit\n');
+  // --cursor: a gutter of its own, so a program's "> " is never taken for it.
+  assert.is((await screen(sb, id, ['--cursor'])).stdout, ' │Counter: 3\n │\n▶│press q to quit\n');
   assert.is((await run(sb, 'send_input.ts', [id, '-n', 'q'])).code, 0);
   await waitFor('the exit', async () => (await listJson(sb))[0]!.status === 'exited', 30_000);
   // curses gives the main screen back, and "bye" is printed on it.
@@ -121,5 +122,134 @@ withSandbox(
     assert.ok(med(b) < med(a) * 2, `32 MiB: ${b.join(', ')} ms; 1 MiB: ${a.join(', ')} ms`);
   },
 );
+
+// Issue 25, defect 3: a full-screen program's output read as lines is a jumble, so a line
+// wait never matched; after it enters the alternate screen a screen row counts too.
+withSandbox(
+  'a curses TUI: start_process, restart_process and get_logs --wait-for match a screen row within seconds',
+  async (sb) => {
+    const t0 = Date.now();
+    const started = await start(sb, [
+      '--wait-for',
+      'control panel',
+      '--wait-timeout',
+      '20',
+      'python3',
+      'tests/fixtures/tui.py',
+    ]);
+    const took = Date.now() - t0;
+    assert.match(started.out.stdout, /^Ready: .*control panel/m);
+    assert.ok(took < 15_000, `start_process took ${took} ms`);
+    const { id } = started;
+    const logs = await run(sb, 'get_logs.ts', [id, '--wait-for', '^. +control panel', '--timeout', '20']);
+    assert.is(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /^│ +control panel +│\n$/);
+    const json = await run(sb, 'get_logs.ts', [id, '--wait-for', 'tick \\d+', '--timeout', '20', '--json']);
+    assert.is(json.code, 0, json.stderr);
+    const hit = JSON.parse(json.stdout) as { text: string; stream: string; screen?: { row: number } };
+    assert.match(hit.text, /^│ +tick \d+ +│$/);
+    assert.equal(hit.screen, { row: 4 });
+    const t1 = Date.now();
+    const again = await run(sb, 'restart_process.ts', [id, '--wait-for', 'control panel', '--wait-timeout', '20']);
+    assert.is(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^Ready: .*control panel/m);
+    assert.ok(Date.now() - t1 < 15_000, `restart_process took ${Date.now() - t1} ms`);
+    // A row that is only drawn after a while: the wait sees it come.
+    const late = await start(sb, [
+      '--wait-for',
+      'all systems go',
+      '--wait-timeout',
+      '20',
+      'python3',
+      'tests/fixtures/tui.py',
+      'all systems go',
+    ]);
+    assert.match(late.out.stdout, /^Ready: │ +all systems go +│$/m);
+  },
+);
+
+withSandbox(
+  'a curses TUI that never shows the pattern: the timeout prints its screen rows, not a jumble',
+  async (sb) => {
+    const r = await run(sb, 'start_process.ts', [
+      '--wait-for',
+      'never-there',
+      '--wait-timeout',
+      '5',
+      'python3',
+      'tests/fixtures/tui.py',
+    ]);
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no line or screen row matched \/never-there\/ within 5 s; .* Its screen:/);
+    const rows = r.stdout.split('\n').slice(2, -1); // after "Started process" and "Read its output with"
+    assert.ok(rows.length >= 5 && rows.length < 50, rows.join('\n'));
+    assert.match(rows[0]!, /^┌─+┐$/);
+    assert.ok(rows.includes(rows.find((l) => /^│ +control panel +│$/.test(l))!), rows.join('\n'));
+    assert.ok(
+      rows.every((l) => l.length <= 40 && l === l.trimEnd() && l.trim() !== ''),
+      rows.join('\n'),
+    );
+    const id = /Started process ([0-9a-f]{8})/.exec(r.stdout)![1]!;
+    const g = await run(sb, 'get_logs.ts', [id, '--wait-for', 'never-there', '--timeout', '1']);
+    assert.is(g.code, 1);
+    assert.match(g.stderr, /no line or screen row matched \/never-there\/ within 1 s; its screen:/);
+    assert.match(g.stdout, /^┌─+┐\n/);
+    assert.match(g.stdout, /^│ +q to quit +│$/m);
+  },
+);
+
+// Issue 25, item 4: a menu that shows its selection only by reverse video, or only by a colour
+// pair, reads plainly as "Alpha / Beta / Gamma"; --attrs marks what the attributes say.
+withSandbox('--screen --attrs: a selection shown only in reverse video, or only by colour, is marked', async (sb) => {
+  for (const [how, flag] of [
+    ['reverse', 'r'],
+    ['colour', 'c'],
+  ] as const) {
+    const { id } = await start(sb, ['python3', 'tests/fixtures/attr-menu.py', how]);
+    const plain = await screen(sb, id, ['--wait-for', 'picks', '--timeout', '60']);
+    assert.is(plain.code, 0, plain.stderr);
+    // Plain --screen stays plain: the program's own ⟦ ⟧ \ as printed, no marks.
+    assert.is(
+      plain.stdout,
+      'Pick a letter\n   Alpha\n   Beta\n   Gamma\n\nliteral: ⟦b:x⟧ and a \\ backslash\nEnter picks\n',
+    );
+    const marked = await screen(sb, id, ['--attrs']);
+    assert.is(marked.code, 0, marked.stderr);
+    assert.is(
+      marked.stdout,
+      `⟦b:Pick a letter⟧\n   Alpha\n   ⟦${flag}:Beta⟧\n   Gamma\n\nliteral: \\⟦b:x\\⟧ and a \\\\ backslash\n⟦u:Enter⟧ picks\n`,
+    );
+    const json = JSON.parse((await screen(sb, id, ['--attrs', '--json'])).stdout) as {
+      rows: string[];
+      spans: { row: number; col: number; text: string; attrs: string[]; fg: unknown; bg: unknown }[];
+    };
+    assert.is(json.rows[2], '   Beta');
+    const beta = json.spans.find((s) => s.row === 2)!;
+    assert.equal(
+      { ...beta, fg: undefined, bg: undefined },
+      { row: 2, col: 3, text: 'Beta', attrs: [how === 'reverse' ? 'inverse' : 'colour'], fg: undefined, bg: undefined },
+    );
+    if (how === 'colour') assert.equal([beta.fg, beta.bg], [0, 3]); // black on yellow, curses' COLOR_YELLOW
+    assert.equal(
+      json.spans.map((s) => [s.row, s.text, s.attrs.join()]),
+      [
+        [0, 'Pick a letter', 'bold'],
+        [2, 'Beta', how === 'reverse' ? 'inverse' : 'colour'],
+        [6, 'Enter', 'underline'],
+      ],
+    );
+    assert.not.ok('spans' in JSON.parse((await screen(sb, id, ['--json'])).stdout), 'no spans without --attrs');
+    // The selection moves: the mark follows it.
+    assert.is((await run(sb, 'send_input.ts', [id, '--keys', 'down'])).code, 0);
+    await waitFor(
+      'the mark to move',
+      async () => (await screen(sb, id, ['--attrs'])).stdout.includes(`⟦${flag}:Gamma⟧`),
+      30_000,
+    );
+  }
+  const refused = await run(sb, 'get_logs.ts', ['x', '--attrs']);
+  assert.is(refused.code, 2);
+  assert.match(refused.stderr, /--attrs marks reverse video, bold, underline and colours on --screen: add --screen\./);
+});
 
 test.run();

@@ -104,6 +104,11 @@ test('--screen: no line option with it, the first given named; --cursor only wit
   ] as const);
   assert.is(refused({ screen: true, lines: 3, follow: true }, { ...CLI, given }), clash('-f', CLI));
   assert.is(checkLogs({ screen: true, cursor: true, waitFor: 'x' }, CLI).plan.mode, 'screen');
+  assert.is(
+    refused({ attrs: true }, MCP),
+    'attrs marks reverse video, bold, underline and colours on screen: add screen.',
+  );
+  assert.is(checkLogs({ screen: true, attrs: true }, CLI).attrs, true);
 });
 
 test('patterns: the script compiles as JavaScript does, MCP for the linear-time engine', () => {

@@ -75,7 +75,7 @@ function parse(argv: string[]) {
     .option('wait-for', {
       type: 'string',
       describe:
-        'Wait until a line (a prompt without a newline too) matches this regular expression; print it (with --new: every new line up to it). Exit 1 on --timeout, 5 if the process ends first',
+        'Wait until a line (a prompt without a newline too; of a full-screen program, a screen row too) matches this regular expression; print it (with --new: every new line up to it). Exit 1 on --timeout, 5 if the process ends first',
       requiresArg: true,
     })
     .option('timeout', {
@@ -92,7 +92,14 @@ function parse(argv: string[]) {
     .option('cursor', {
       type: 'boolean',
       defaultDescription: 'false',
-      describe: 'With --screen: mark the cursor row with "> " (every other row gets two spaces)',
+      describe:
+        'With --screen: start every row with a two-character gutter, "▶│" on the cursor\'s row and " │" on the others',
+    })
+    .option('attrs', {
+      type: 'boolean',
+      defaultDescription: 'false',
+      describe:
+        'With --screen: mark reverse video, bold, underline and cells coloured unlike the rest of their row as ⟦FLAGS:text⟧ (FLAGS: r b u c; the program\'s own ⟦ ⟧ \\ written \\⟦ \\⟧ \\\\); with --json: "spans"',
     })
     .option('json', {
       type: 'boolean',
@@ -106,6 +113,7 @@ function parse(argv: string[]) {
     .example("$0 a1b2 --wait-for 'listening on' --timeout 30", 'Block until the server is ready')
     .example('$0 a1b2 --stream all -t', 'Output, input and events, with times')
     .example("$0 a1b2 --screen --wait-for 'Pick one' --timeout 10", 'Wait until a menu is drawn, then print the screen')
+    .example('$0 a1b2 --screen --attrs', 'The screen with the highlighted menu item marked, as ⟦r:Beta⟧')
     .demandCommand(1, 1, `give the process ID or name (${listHint()}).`, 'give one process ID.')
     .parseAsync();
 }
@@ -123,6 +131,7 @@ export const WORDS: LogsWords = {
   screen: '--screen',
   stream: '--stream',
   cursor: '--cursor',
+  attrs: '--attrs',
   follow: '--follow',
   gives: 'prints',
   upTo: 'every new line up to it',
@@ -159,7 +168,7 @@ function givenLineOptions(args: Args): Map<LineOption, string> {
 
 /** The parsed arguments as a get_logs request, checked (exit 2 for what does not apply). */
 function checked(argv: string[], args: Args): CheckedLogs {
-  const { raw, follow, since, timestamps, stream, grep, waitFor, screen, cursor, json } = args;
+  const { raw, follow, since, timestamps, stream, grep, waitFor, screen, cursor, attrs, json } = args;
   const req = {
     lines: args.n,
     raw,
@@ -172,6 +181,7 @@ function checked(argv: string[], args: Args): CheckedLogs {
     waitFor,
     screen,
     cursor,
+    attrs,
     json,
   };
   return checkLogs(
@@ -187,7 +197,7 @@ function checked(argv: string[], args: Args): CheckedLogs {
 
 export async function main(argv: string[]): Promise<number> {
   const args = await parse(argv);
-  const { plan, options, timeoutSec, cursor } = checked(argv, args);
+  const { plan, options, timeoutSec, cursor, attrs } = checked(argv, args);
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), String(args._[0]), SHELL_HINTS);
   checkStream(rec, options.stream, WORDS);
@@ -210,14 +220,14 @@ export async function main(argv: string[]): Promise<number> {
     running,
   };
   try {
-    return await read(run, cursor);
+    return await read(run, { cursor, attrs });
   } finally {
     out.flush();
   }
 }
 
 // The log of `run` read as its plan says, after the checks every mode needs.
-async function read(run: ReadRun, cursor: boolean): Promise<number> {
+async function read(run: ReadRun, marks: { cursor: boolean; attrs: boolean }): Promise<number> {
   const { ctx, rec, activeFile, plan } = run;
   if (rec.legacy && fs.statSync(activeFile, { throwIfNoEntry: false })?.size === 0) {
     // The Python skill's openssl stream was never flushed when it stopped a process: 0 bytes.
@@ -249,7 +259,7 @@ async function read(run: ReadRun, cursor: boolean): Promise<number> {
         activeFile,
         keys,
         rec,
-        cursor,
+        ...marks,
         json: plan.format.json,
         waitFor: plan.waitFor,
         waitForText: run.waitForText,

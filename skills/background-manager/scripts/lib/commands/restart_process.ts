@@ -24,7 +24,7 @@ function parse(argv: string[]) {
     .option('wait-for', {
       type: 'string',
       describe:
-        'Return only once a line of the new run matches this regular expression (instead of what start_process was given)',
+        "Return only once a line of the new run (or a row of a full-screen program's screen) matches this regular expression (instead of what start_process was given)",
       requiresArg: true,
     })
     .option('wait-port', {

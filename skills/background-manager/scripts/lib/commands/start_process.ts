@@ -51,7 +51,7 @@ const OPTIONS = {
   'wait-for': {
     type: 'string',
     describe:
-      'Return only once an output line (or a prompt without a newline, after 0.2 s) matches this regular expression',
+      'Return only once an output line (or a prompt without a newline, after 0.2 s) matches this regular expression; of a full-screen program (alternate screen), a row of its screen too',
     requiresArg: true,
     own: 'flag',
   },

@@ -4,6 +4,7 @@ import { LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
 import { waitForLine } from '../log/read/wait-for.ts';
 import { lineText, type Line } from '../log/read/lines.ts';
 import { selectLines } from '../log/read/logquery.ts';
+import { screenLines } from '../log/read/screen-watch.ts';
 import { listeningPorts } from '../process/ports.ts';
 import { isLive, liveStatus } from '../process/status.ts';
 import { waitFor } from '../util/wait.ts';
@@ -13,7 +14,10 @@ import type { ProcessRecord, Readiness } from '../store/state.ts';
 import { findRecord } from '../store/state.ts';
 import { oneLine } from '../util/format.ts';
 
-export type ReadyResult = { ready: true; detail: string } | { ready: false; why: 'timeout' | 'ended' };
+/** `screen`: a wait that failed while the program showed the alternate screen: its rows then. */
+export type ReadyResult =
+  | { ready: true; detail: string }
+  | { ready: false; why: 'timeout' | 'ended'; screen?: string[] };
 
 function current(ctx: Context, id: string): ProcessRecord | undefined {
   return findRecord(ctx.store.read(), id);
@@ -49,9 +53,10 @@ export async function waitReady(
       statusEveryMs: 100,
       // A prompt ("Password: ") has no newline: it counts once it has stood still a moment.
       openLinesAtOnce: false,
+      screen: rec.pty, // a full-screen program's rows count too
     });
     const hit = res.hit;
-    if (!hit) return { ready: false, why: res.end === 'timeout' ? 'timeout' : 'ended' };
+    if (!hit) return { ready: false, why: res.end === 'timeout' ? 'timeout' : 'ended', screen: res.screen };
     if (opts.port === undefined) return { ready: true, detail: lineText(hit, false) };
   }
   const port = opts.port!;
@@ -78,7 +83,8 @@ export function logEnd(ctx: Context, rec: ProcessRecord): Cursor | undefined {
 
 /**
  * Why a readiness wait failed, in words, and the last `lines` lines of the run (start/restart,
- * MCP); `hints`: how the caller is told to stop a process that runs on.
+ * MCP); `hints`: how the caller is told to stop a process that runs on; of a program showing
+ * the alternate screen (`screen`), that screen's non-blank rows.
  */
 export function notReady(
   ctx: Context,
@@ -89,20 +95,23 @@ export function notReady(
   lines: number,
   hints: Hints,
   from?: Cursor,
+  screen?: string[],
 ): { message: string; tail: Line[] } {
   const { port, timeoutSec } = ready;
   const rec = findRecord(ctx.store.read(), id)!;
   // The last lines of this run only (a restart continues the log after `from`).
-  const tail = selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), {
-    streams: new Set(['stdout', 'stderr']),
-    raw: false,
-    lines,
-    ...(from ? { from } : {}),
-  });
-  const last = tail.lines.length ? 'Its last lines:' : 'It printed nothing.';
+  const tail = screen
+    ? screenLines(screen)
+    : selectLines(new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id), {
+        streams: new Set(['stdout', 'stderr']),
+        raw: false,
+        lines,
+        ...(from ? { from } : {}),
+      }).lines;
+  const last = screen ? 'Its screen:' : tail.length ? 'Its last lines:' : 'It printed nothing.';
   const st = liveStatus(rec);
   const missed = [
-    pattern ? `no line matched /${oneLine(ready.pattern!)}/` : '',
+    pattern ? `no ${screen ? 'line or screen row' : 'line'} matched /${oneLine(ready.pattern!)}/` : '',
     port !== undefined ? `nothing listened on port ${port}` : '',
   ]
     .filter(Boolean)
@@ -117,5 +126,5 @@ export function notReady(
     why === 'timeout'
       ? `${missed} within ${timeoutSec} s; process ${id} is still running (stop it with ${hints.call('stop_process', { ref: rec.name ?? id })}). ${last}`
       : `process ${id} ended (${st.label}) before ${before}. ${last}`;
-  return { message, tail: tail.lines };
+  return { message, tail };
 }

@@ -17,6 +17,8 @@ import { lineMissed, waitForLine } from '../log/read/wait-for.ts';
 import type { Line } from '../log/read/lines.ts';
 import type { LogIssue } from '../log/format/logfile.ts';
 import { screenMissed, showScreen } from '../log/read/screen-show.ts';
+import { screenText, type Screen } from '../log/read/screen.ts';
+import { screenLines } from '../log/read/screen-watch.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
@@ -70,11 +72,17 @@ const shape = {
     .describe(
       'PTY processes: the terminal screen as it stands (200x50, trailing spaces trimmed) instead of lines; with wait_for, wait until the screen matches',
     ),
+  attrs: z
+    .boolean()
+    .default(false)
+    .describe(
+      "With screen: mark reverse video, bold, underline and cells coloured unlike the rest of their row (how menus show the selected item) as ⟦FLAGS:text⟧, FLAGS from r (reverse) b (bold) u (underline) c (colour); the program's own ⟦ ⟧ \\ come as \\⟦ \\⟧ \\\\. The structured screen.spans lists them: {row, col, text, attrs, fg, bg}",
+    ),
   wait_for: z
     .string()
     .optional()
     .describe(
-      'Wait until a line (a prompt without a newline too) matches this regular expression, and return it (with new: the new lines up to it)',
+      'Wait until a line (a prompt without a newline too; of a full-screen program, a screen row too) matches this regular expression, and return it (with new: the new lines up to it)',
     ),
   timeout: z
     .number()
@@ -92,6 +100,7 @@ type Args = {
   grep?: string;
   stream: string;
   screen: boolean;
+  attrs: boolean;
   wait_for?: string;
   timeout?: number;
 };
@@ -178,6 +187,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number, missLines:
     running: () => !r.signal.aborted && isLogging(currentRecord(r.ctx, r.rec)),
     timeoutMs: timeoutSec * 1000,
     openLinesAtOnce: true,
+    screen: r.rec.pty,
     onPassed: r.a.new ? keep : undefined,
   });
   const hit = res.hit;
@@ -187,14 +197,22 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number, missLines:
   const note = skipped ? `${skipped} earlier new lines not shown; read them with get_logs since` : undefined;
   if (hit) return answer(r, [...shown.lines, shownLine(hit)], note, { matched: shownLine(hit) }, reader.issues);
   if (r.signal.aborted) throw new BgError('TIMEOUT', 'the call was cancelled before a line matched.');
-  const why = lineMissed(res.end, r.a.wait_for, timeoutSec);
+  const why = lineMissed(res.end, r.a.wait_for, timeoutSec, !!res.screen);
   const tail = r.a.new
     ? shown.lines
-    : fitBytes(
-        selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: missLines }, KEEP).lines.map(shownLine),
-        'last',
-      ).lines;
-  const said = r.a.new ? (tail.length ? 'what was new:' : 'nothing new came.') : 'its last lines:';
+    : res.screen
+      ? screenLines(res.screen).map(shownLine)
+      : fitBytes(
+          selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: missLines }, KEEP).lines.map(shownLine),
+          'last',
+        ).lines;
+  const said = r.a.new
+    ? tail.length
+      ? 'what was new:'
+      : 'nothing new came.'
+    : res.screen
+      ? 'its screen:'
+      : 'its last lines:';
   return notMet(
     'get_logs',
     `${why}; ${said}\n${linesText(tail, r.a.stream === 'all')}`.trimEnd(),
@@ -205,23 +223,26 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number, missLines:
 
 /** The terminal screen, or a wait until it matches (get_logs.ts --screen). */
 async function screen(r: Read, pattern: RegExp | undefined, timeoutSec: number | undefined): Promise<CallToolResult> {
-  let text = '';
+  let shown: Screen | undefined;
   const code = await showScreen({
     activeFile: logFileOf(r.ctx.dataDir, r.rec),
     keys: logKeys(r.ctx, r.rec),
     rec: r.rec,
     cursor: false,
+    attrs: r.a.attrs,
     json: true,
     waitFor: pattern,
     waitForText: r.a.wait_for,
     timeoutSec,
     running: () => !r.signal.aborted && isLogging(currentRecord(r.ctx, r.rec)),
-    write: (t) => (text += t),
+    write: () => undefined,
+    shown: (sc) => (shown = sc),
   });
   if (r.signal.aborted) throw new BgError('TIMEOUT', 'the call was cancelled before the screen matched.');
-  const s = JSON.parse(text) as { rows: string[]; cursor: unknown; size: unknown };
+  const { rows: all, cursor, size, attrs } = shown!;
+  const s = { rows: [...all], cursor, size, ...(attrs ? { spans: attrs.spans } : {}) };
   while (s.rows.length && s.rows[s.rows.length - 1] === '') s.rows.pop(); // blank rows below cost context, say nothing
-  const rows = s.rows.join('\n');
+  const rows = screenText(shown!, false).replace(/\n$/, '');
   if (code === EXIT.FAILED || code === EXIT.NOT_RUNNING) {
     const why = screenMissed(code === EXIT.NOT_RUNNING, r.a.wait_for, timeoutSec);
     return notMet('get_logs', `${why}; the screen as it stands:\n${rows}`, code, { id: r.rec.id, screen: s });
@@ -244,6 +265,7 @@ export const WORDS: LogsWords = {
   screen: 'screen',
   stream: 'stream',
   cursor: 'cursor',
+  attrs: 'attrs',
   gives: 'returns',
   upTo: 'the new lines up to it',
   noPty: 'pty: false',
@@ -272,6 +294,7 @@ export function registerLogsTool(server: McpServer, session: Session): void {
           // zod fills in get_logs' own default: only another stream is asked for.
           stream: a.stream === DEFAULT_STREAM ? undefined : a.stream,
           screen: a.screen,
+          attrs: a.attrs || undefined,
           waitFor: a.wait_for,
           timeoutSec: a.timeout,
         },

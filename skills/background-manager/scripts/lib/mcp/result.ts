@@ -70,6 +70,8 @@ export interface ShownLine {
   stream: string;
   text: string;
   partial?: true;
+  /** A row of the alternate screen (a full-screen program), not a line of the log. */
+  screen?: { row: number };
 }
 
 /**
@@ -98,6 +100,7 @@ export function shownLine(line: Line): ShownLine {
     stream: l.stream,
     text,
     ...(!l.complete && l.stream !== 'input' ? { partial: true as const } : {}),
+    ...(l.screen ? { screen: l.screen } : {}),
   };
 }
 

@@ -32,7 +32,7 @@ const waitFields = {
     .string()
     .optional()
     .describe(
-      'Return only once an output line (or a prompt without a newline, quiet for 0.2 s) matches this regular expression',
+      'Return only once an output line (or a prompt without a newline, quiet for 0.2 s) matches this regular expression; of a full-screen program (alternate screen), a row of its screen too',
     ),
   wait_port: z
     .number()

@@ -36,6 +36,7 @@ export interface LogsRequest {
   timeoutSec?: number;
   screen?: boolean;
   cursor?: boolean;
+  attrs?: boolean;
   json?: boolean;
 }
 
@@ -57,6 +58,7 @@ export interface LogsWords {
   screen: string;
   stream: string;
   cursor: string;
+  attrs: string;
   /** Absent where there is no following (MCP). */
   follow?: string;
   /** What get_logs does with the lines: 'prints' (script) or 'returns' (MCP). */
@@ -81,6 +83,7 @@ export interface CheckedLogs {
   options: ReadOptions;
   timeoutSec?: number;
   cursor: boolean;
+  attrs: boolean;
 }
 
 /** "30s", "5m", "2h", "1d", or an ISO time: the moment it names, in ms since the epoch. */
@@ -140,13 +143,18 @@ export function checkLogs(req: LogsRequest, w: LogsWords): CheckedLogs {
   const compile = w.linear ? linearRegex : compileRegex;
   const plan = planRead(options, (which, src) => compile(w[which], src));
   const timeoutSec = req.timeoutSec ?? (req.waitFor === undefined ? undefined : w.waitTimeoutSec);
-  return { plan, options, timeoutSec, cursor: req.cursor ?? false };
+  return { plan, options, timeoutSec, cursor: req.cursor ?? false, attrs: req.attrs ?? false };
 }
 
 /** --screen is the whole screen: the line options do not apply to it. */
 function checkScreen(req: LogsRequest, w: LogsWords): void {
   if (req.cursor && !req.screen)
     throw new BgError('USAGE', `${w.cursor} marks the cursor row of ${w.screen}: add ${w.screen}.`);
+  if (req.attrs && !req.screen)
+    throw new BgError(
+      'USAGE',
+      `${w.attrs} marks reverse video, bold, underline and colours on ${w.screen}: add ${w.screen}.`,
+    );
   if (!req.screen) return;
   const order = w.given ? [...w.given.keys()] : LINE_OPTIONS;
   const clash = order.find((o) => req[o] !== undefined);

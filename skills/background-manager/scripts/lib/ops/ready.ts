@@ -137,6 +137,6 @@ export async function awaitReady(
   if (res.ready) return res;
   // An aborted wait is the caller's to describe; its message is not read.
   if (signal?.aborted) return { ready: false, why: res.why, message: '', tail: [] };
-  const { message, tail } = notReady(ctx, id, ready, wait.pattern, res.why, DEFAULT_LINES, hints, from);
+  const { message, tail } = notReady(ctx, id, ready, wait.pattern, res.why, DEFAULT_LINES, hints, from, res.screen);
   return { ready: false, why: res.why, message, tail };
 }

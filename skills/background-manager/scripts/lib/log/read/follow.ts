@@ -35,6 +35,10 @@ export interface FollowOptions {
   onGap?: (gap: Gap) => void;
   /** Hold at most this many bytes of a line (the rest is counted in Line.more): MCP answers. */
   keepBytes?: number;
+  /** Each record read, before its lines go to onLine (a wait that watches the screen too). */
+  onRecord?: (rec: LogRecord) => void;
+  /** Following stops ('stopped') once this is aborted. */
+  signal?: AbortSignal;
 }
 
 export type FollowEnd = 'stopped' | 'ended' | 'timeout';
@@ -76,7 +80,8 @@ class Follower {
 
   start(): void {
     const o = this.o;
-    if (!this.drain(false)) return this.finish('stopped');
+    if (o.signal?.aborted || !this.drain(false)) return this.finish('stopped');
+    o.signal?.addEventListener('abort', () => this.finish('stopped'), { once: true });
     const base = path.basename(o.activeFile);
     try {
       this.watcher = fs.watch(path.dirname(o.activeFile), (_event, name) => {
@@ -167,6 +172,7 @@ class Follower {
       this.cursor,
       (rec: LogRecord) => {
         if (stopAt) return false;
+        this.o.onRecord?.(rec);
         this.assembler.push(rec, fresh, ends);
         for (let i = 0; i < fresh.length && !stopAt; i++) {
           if (this.o.onLine(fresh[i]!)) continue;

@@ -15,6 +15,8 @@ export interface Line {
   continued?: true;
   /** Bytes of it past AssemblerLimits.keepBytes: counted, not kept. */
   more?: number;
+  /** Not a line of the log but a row of the alternate screen (screen-watch.ts), 0-based. */
+  screen?: { row: number };
 }
 
 /**
@@ -272,6 +274,7 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
       ...(partial ? { partial: true } : {}),
       ...(line.cut ? { cut: true } : {}),
       ...(line.more ? { more: line.more } : {}),
+      ...(line.screen ? { screen: line.screen } : {}),
     };
     return Buffer.from(`${JSON.stringify(obj)}\n`);
   }

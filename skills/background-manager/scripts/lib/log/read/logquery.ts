@@ -246,7 +246,7 @@ export function streamLines(
   reader: LogSetReader,
   q: Query,
   emit: (line: Line) => boolean | void,
-  limits: AssemblerLimits & { shown?: () => boolean } = {},
+  limits: AssemblerLimits & { shown?: () => boolean; onRecord?: (rec: LogRecord) => void } = {},
 ): Omit<Selection, 'lines'> & { stopped: boolean } {
   // Pieces of a long line go out as it is read, if its first piece matches (`shown`: and if
   // the caller shows the line that is).
@@ -286,6 +286,7 @@ export function streamLines(
   const end = reader.forward(
     q.from ?? undefined,
     (rec) => {
+      limits.onRecord?.(rec);
       if (!q.streams.has(rec.stream)) return true;
       assembler.push(rec, batch, ends);
       return deliver(rec);

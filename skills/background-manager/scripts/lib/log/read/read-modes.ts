@@ -9,6 +9,7 @@ import type { SyncOut } from './syncout.ts';
 import { formatLine, lineEnd, MATCH_BYTES, type FormatOptions, type Line } from './lines.ts';
 import { follow, PROMPT_QUIET_MS } from './follow.ts';
 import { lineMissed, waitForLine } from './wait-for.ts';
+import { screenLines } from './screen-watch.ts';
 import { newCursorOf, saveNewCursor, type ProcessRecord } from '../../store/state.ts';
 import type { LogIssue } from '../format/logfile.ts';
 import type { Context } from '../../store/context.ts';
@@ -104,6 +105,7 @@ export async function waitForMatch(run: ReadRun): Promise<number> {
     running: () => run.running(),
     timeoutMs: timeoutMs(run),
     openLinesAtOnce: true,
+    screen: rec.pty,
     onPassed: plan.upTo ? printNew : undefined,
     afterRead: (sel) => {
       damaged = reportIssues(sel.issues, run.runningAtStart, run.said);
@@ -123,10 +125,16 @@ export async function waitForMatch(run: ReadRun): Promise<number> {
     run.write(res.hit);
     return damaged ? EXIT.DAMAGED : 0;
   }
-  const why = lineMissed(res.end, run.waitForText, run.timeoutSec);
+  const why = lineMissed(res.end, run.waitForText, run.timeoutSec, !!res.screen);
   const code = res.end === 'timeout' ? EXIT.FAILED : EXIT.NOT_RUNNING;
   if (plan.upTo) {
     process.stderr.write(`get_logs: ${why}; ${printedNew ? 'what was new is printed above' : 'nothing new came'}.\n`);
+    return code;
+  }
+  if (res.screen) {
+    // A full-screen program: its lines are a jumble of cursor moves, its screen reads plainly.
+    process.stderr.write(`get_logs: ${why}; its screen:\n`);
+    for (const l of screenLines(res.screen)) run.write(l);
     return code;
   }
   process.stderr.write(`get_logs: ${why}; its last lines:\n`);

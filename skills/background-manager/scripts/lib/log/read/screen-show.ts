@@ -1,5 +1,6 @@
-// get_logs --screen [--cursor] [--json] [--wait-for REGEX]: print a PTY process's screen, or
-// wait until it shows something (how an agent waits for a menu or a prompt drawn in place).
+// get_logs --screen [--cursor] [--attrs] [--json] [--wait-for REGEX]: print a PTY process's
+// screen, or wait until it shows something (how an agent waits for a menu or a prompt drawn in
+// place).
 import { EXIT } from '../../errors.ts';
 import { LogSetReader } from '../format/logset.ts';
 import { readScreen, screenText, type Screen } from './screen.ts';
@@ -11,19 +12,23 @@ export interface ScreenOptions {
   keys: SubKeys;
   rec: ProcessRecord;
   cursor: boolean;
+  /** Mark reverse video, bold, underline and colours (screen-attrs.ts); JSON: "spans". */
+  attrs?: boolean;
   json: boolean;
   waitFor?: RegExp;
   waitForText?: string;
   timeoutSec?: number;
   running: () => boolean; // the process still runs (read afresh on each call)
   write: (text: string) => void;
+  /** The screen printed, as it is (the MCP tool answers from it). */
+  shown?: (s: Screen) => void;
 }
 
 const POLL_MS = 200;
 
 async function render(o: ScreenOptions): Promise<{ screen: Screen; damaged: boolean }> {
   const reader = new LogSetReader(o.activeFile, o.keys, o.rec.id);
-  const screen = await readScreen(reader);
+  const screen = await readScreen(reader, o.attrs);
   let damaged = false;
   for (const issue of reader.issues) {
     if (issue.kind === 'torn-tail') continue; // a record being written, or cut by a crash: skipped
@@ -34,7 +39,9 @@ async function render(o: ScreenOptions): Promise<{ screen: Screen; damaged: bool
 }
 
 function print(o: ScreenOptions, s: Screen): void {
-  if (o.json) o.write(`${JSON.stringify({ rows: s.rows, cursor: s.cursor, size: s.size })}\n`);
+  o.shown?.(s);
+  const spans = s.attrs ? { spans: s.attrs.spans } : {};
+  if (o.json) o.write(`${JSON.stringify({ rows: s.rows, cursor: s.cursor, size: s.size, ...spans })}\n`);
   else o.write(screenText(s, o.cursor));
 }
 

@@ -8,11 +8,11 @@
 // that redraws keeps --screen about as cheap on a 1 GiB log as on a 1 MB one. Without such a
 // point within REPLAY_CAP bytes, the last REPLAY_CAP bytes are replayed from a line start:
 // rows drawn before them by cursor movement alone are then missing (a documented limit).
-import { createRequire } from 'node:module';
 import type { LogSetReader } from '../format/logset.ts';
+import { screenAttrs, type Span } from './screen-attrs.ts';
+import { newTerminal, parsed, PTY_COLS, PTY_ROWS, rowsOf } from './xterm.ts';
 
-export const PTY_COLS = 200;
-export const PTY_ROWS = 50;
+export { PTY_COLS, PTY_ROWS } from './xterm.ts';
 export const REPLAY_CAP = 8 << 20;
 
 export interface Screen {
@@ -20,18 +20,21 @@ export interface Screen {
   cursor: { row: number; col: number }; // 0-based
   size: { cols: number; rows: number };
   replayedBytes: number;
+  /** --attrs: the marked runs, and the rows with them marked (screen-attrs.ts). */
+  attrs?: { spans: Span[]; marked: string[] };
 }
 
 // Alternate-screen switches (1049, 1047, 47) and whole-screen resets, in one pass.
 const MARKS = /\x1b\[\?(1049|1047|47)([hl])|\x1b\[2J|\x1bc/g;
 
-interface Mark {
+export interface Mark {
   at: number; // offset in the record's data
   kind: 'alt-on' | 'alt-off' | 'clear';
 }
 
-function marksOf(data: Buffer): Mark[] {
+export function marksOf(data: Buffer): Mark[] {
   const out: Mark[] = [];
+  if (!data.includes(0x1b)) return out; // most output has no escape at all: no string made of it
   for (const m of data.toString('latin1').matchAll(MARKS)) {
     out.push({ at: m.index!, kind: m[1] ? (m[2] === 'h' ? 'alt-on' : 'alt-off') : 'clear' });
   }
@@ -75,28 +78,13 @@ export function outputSinceReset(reader: LogSetReader, cap = REPLAY_CAP): Buffer
   return parts;
 }
 
-interface XTerm {
-  write(data: Uint8Array | string, cb?: () => void): void;
-  buffer: {
-    active: {
-      cursorX: number;
-      cursorY: number;
-      viewportY: number;
-      getLine(y: number): { translateToString(trim: boolean): string } | undefined;
-    };
-  };
-  dispose(): void;
-}
-
-// Loaded only here: the emulator is 180 KB that no other call needs.
-function newTerminal(cols: number, rows: number): XTerm {
-  const require = createRequire(import.meta.url);
-  const { Terminal } = require('@xterm/headless') as { Terminal: new (o: object) => XTerm };
-  return new Terminal({ cols, rows, scrollback: 0, allowProposedApi: true });
-}
-
 /** The screen after replaying `parts` through a terminal of the given size. */
-export async function replayScreen(parts: Buffer[], cols = PTY_COLS, rows = PTY_ROWS): Promise<Screen> {
+export async function replayScreen(
+  parts: Buffer[],
+  cols = PTY_COLS,
+  rows = PTY_ROWS,
+  withAttrs = false,
+): Promise<Screen> {
   const term = newTerminal(cols, rows);
   try {
     let replayedBytes = 0;
@@ -104,26 +92,39 @@ export async function replayScreen(parts: Buffer[], cols = PTY_COLS, rows = PTY_
       term.write(p);
       replayedBytes += p.length;
     }
-    await new Promise<void>((resolve) => term.write('', resolve));
+    await parsed(term);
     const buf = term.buffer.active;
-    const lines: string[] = [];
-    for (let y = 0; y < rows; y++)
-      lines.push((buf.getLine(buf.viewportY + y)?.translateToString(true) ?? '').replace(/ +$/, ''));
-    return { rows: lines, cursor: { row: buf.cursorY, col: buf.cursorX }, size: { cols, rows }, replayedBytes };
+    const plain = rowsOf(term, rows);
+    return {
+      rows: plain,
+      cursor: { row: buf.cursorY, col: buf.cursorX },
+      size: { cols, rows },
+      replayedBytes,
+      ...(withAttrs ? { attrs: screenAttrs(term, plain, cols) } : {}),
+    };
   } finally {
     term.dispose();
   }
 }
 
-export async function readScreen(reader: LogSetReader): Promise<Screen> {
-  return replayScreen(outputSinceReset(reader));
+export async function readScreen(reader: LogSetReader, withAttrs = false): Promise<Screen> {
+  return replayScreen(outputSinceReset(reader), PTY_COLS, PTY_ROWS, withAttrs);
 }
 
-/** The screen as text: rows down to the last non-empty one (or the cursor's, with --cursor). */
+/** What --cursor puts before the cursor's row, and before every other row: a gutter of its own. */
+export const CURSOR_MARK = '▶│';
+export const NO_CURSOR_MARK = ' │';
+
+/**
+ * The screen as text: rows down to the last non-empty one (or the cursor's, with --cursor),
+ * marked ⟦FLAGS:text⟧ where `s.attrs` holds marks (--attrs). --cursor prefixes every row with
+ * a two-character gutter, CURSOR_MARK on the cursor's row: the program's own "> " stays in its row.
+ */
 export function screenText(s: Screen, markCursor: boolean): string {
-  let last = s.rows.length - 1;
-  while (last >= 0 && s.rows[last] === '' && !(markCursor && last === s.cursor.row)) last--;
-  const rows = s.rows.slice(0, last + 1);
+  const all = s.attrs?.marked ?? s.rows;
+  let last = all.length - 1;
+  while (last >= 0 && all[last] === '' && !(markCursor && last === s.cursor.row)) last--;
+  const rows = all.slice(0, last + 1);
   if (!markCursor) return rows.map((r) => `${r}\n`).join('');
-  return rows.map((r, i) => `${i === s.cursor.row ? '> ' : '  '}${r}\n`).join('');
+  return rows.map((r, i) => `${i === s.cursor.row ? CURSOR_MARK : NO_CURSOR_MARK}${r}\n`).join('');
 }

@@ -1,10 +1,12 @@
 // Wait until a line of a log matches a pattern: get_logs --wait-for and start_process /
 // restart_process --wait-for share this. What is in the log already is read first (as a
-// selection, so --new and --since apply), then the log is followed as it grows.
+// selection, so --new and --since apply), then the log is followed as it grows. With `screen`
+// (a PTY process), a row of the alternate screen matches too, once the program shows one.
 import { follow, PROMPT_QUIET_MS, type FollowEnd } from './follow.ts';
 import { lineText, MATCH_BYTES, type Line } from './lines.ts';
 import { matches, streamLines, type Query, type Selection } from './logquery.ts';
 import type { Cursor, Gap, LogSetReader } from '../format/logset.ts';
+import { ScreenWatch } from './screen-watch.ts';
 
 export interface WaitForLineOptions {
   reader: LogSetReader;
@@ -30,6 +32,11 @@ export interface WaitForLineOptions {
   beforeFollow?: () => void;
   /** While following: records the size cap dropped before they were read (follow.ts). */
   onGap?: (gap: Gap) => void;
+  /**
+   * The output is a terminal's (a PTY process): once the program enters the alternate screen,
+   * whichever comes first matches, a line or a row of that screen (screen-watch.ts).
+   */
+  screen?: boolean;
 }
 
 export interface WaitForLineResult {
@@ -41,9 +48,20 @@ export interface WaitForLineResult {
   cursor: Cursor | undefined;
   /** Lines still open there (begun before the match, or left open at the end). */
   open: Line[];
+  /** No match, and the program was showing the alternate screen at the end: its rows. */
+  screen?: string[];
 }
 
 export async function waitForLine(o: WaitForLineOptions): Promise<WaitForLineResult> {
+  const watch = o.screen && o.query.streams.has('stdout') ? new ScreenWatch() : undefined;
+  try {
+    return await waitWatching(o, watch);
+  } finally {
+    watch?.dispose();
+  }
+}
+
+async function waitWatching(o: WaitForLineOptions, watch: ScreenWatch | undefined): Promise<WaitForLineResult> {
   const text = (l: Line) => lineText(l, o.query.raw);
   let hit: Line | undefined;
   const sel = streamLines(
@@ -56,9 +74,10 @@ export async function waitForLine(o: WaitForLineOptions): Promise<WaitForLineRes
       if (settled) o.onPassed?.(l);
       return true;
     },
-    { keepBytes: MATCH_BYTES },
+    { keepBytes: MATCH_BYTES, onRecord: watch && ((rec) => watch.feed(rec)) },
   );
   o.afterRead?.(sel);
+  hit ??= await screenHit(o, watch);
   if (hit) return { hit, end: 'found', followed: false, cursor: sel.end, open: sel.open ?? [] };
 
   // From here only new lines come: --since no longer filters. A line still open counts too
@@ -70,6 +89,9 @@ export async function waitForLine(o: WaitForLineOptions): Promise<WaitForLineRes
     if (wanted(l)) o.onPassed?.(l);
     return true;
   };
+  // The screen is matched after each batch of output, one check at a time; a hit stops following.
+  const found = new AbortController();
+  const screenCheck = watch && checkEach(o, watch, found);
   o.beforeFollow?.();
   const res = await follow({
     activeFile: o.activeFile,
@@ -84,17 +106,62 @@ export async function waitForLine(o: WaitForLineOptions): Promise<WaitForLineRes
     partialQuietMs: PROMPT_QUIET_MS, // quiet: not half of a line
     onGap: o.onGap,
     keepBytes: MATCH_BYTES, // a line is held up to what the pattern sees, and shown so far
+    onRecord: screenCheck?.onRecord,
+    signal: found.signal,
   });
-  return { hit, end: hit ? 'found' : res.end, followed: true, cursor: res.cursor, open: res.open };
+  // A check under way, and a last one of the screen as it stands where following ended.
+  hit ??= (await screenCheck?.settled()) ?? (await screenHit(o, watch));
+  if (hit) return { hit, end: 'found', followed: true, cursor: res.cursor, open: res.open };
+  const rows = watch?.showing ? await watch.rows() : undefined;
+  return { end: res.end, followed: true, cursor: res.cursor, open: res.open, ...(rows ? { screen: rows } : {}) };
 }
 
-/** Why a wait for a line gave up (`end`: 'timeout', or the process ended), as get_logs says it. */
+/** A row of the alternate screen that matches, as a line the query selects; undefined if none. */
+async function screenHit(o: WaitForLineOptions, watch: ScreenWatch | undefined): Promise<Line | undefined> {
+  const row = await watch?.match(o.pattern);
+  return row && matches({ ...o.query, sinceMs: undefined }, row) ? row : undefined;
+}
+
+/** Match the screen after each record that may change it, a check at a time; a hit aborts `found`. */
+function checkEach(o: WaitForLineOptions, watch: ScreenWatch, found: AbortController) {
+  let hit: Line | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  const check = async () => {
+    do {
+      again = false;
+      hit = await screenHit(o, watch);
+    } while (!hit && again);
+    running = undefined;
+    if (hit) found.abort();
+  };
+  return {
+    onRecord: (rec: Parameters<ScreenWatch['feed']>[0]) => {
+      watch.feed(rec);
+      if (!watch.showing || found.signal.aborted) return;
+      if (running) again = true;
+      else running = check();
+    },
+    /** The hit, once any check under way is done. */
+    settled: async () => {
+      await running;
+      return hit;
+    },
+  };
+}
+
+/**
+ * Why a wait for a line gave up (`end`: 'timeout', or the process ended), as get_logs says it;
+ * `screen`: the program was showing the alternate screen, whose rows were matched too.
+ */
 export function lineMissed(
   end: 'found' | FollowEnd,
   pattern: string | undefined,
   timeoutSec: number | undefined,
+  screen = false,
 ): string {
+  const what = screen ? 'line or screen row' : 'line';
   return end === 'timeout'
-    ? `no line matched /${pattern}/ within ${timeoutSec} s`
-    : `the process ended before a line matched /${pattern}/`;
+    ? `no ${what} matched /${pattern}/ within ${timeoutSec} s`
+    : `the process ended before a ${what} matched /${pattern}/`;
 }
