@@ -183,6 +183,22 @@ mcpTest(
     assert.ok(lines.includes('42'), `the answer is among the new lines: ${JSON.stringify(lines)}`);
     const screen = await call('get_logs', { id: 'repl', screen: true });
     assert.match(textOf(screen), /^>>> 6 \* 7\n42\n>>>$/m);
+    // Text that ends with a newline gets no second Enter (issue 25, defect 1): 35 bytes, not 36.
+    const loop = await call('send_input', { id: 'repl', text: 'for i in range(3): print("row", i)\n' });
+    assert.is((loop.structuredContent as { bytes: number }).bytes, 35);
+    await call('send_input', { id: 'repl', text: '' }); // the blank line that ends the block
+    // new + wait_for: the rows in order, each once, the match last; the prompt after them
+    // comes on the next new read, once (issue 25, defect 2).
+    const rows = await call('get_logs', { id: 'repl', new: true, wait_for: '^row 2', timeout: 30 });
+    const texts = (r: CallToolResult) =>
+      (r.structuredContent as { lines: { text: string }[] }).lines.map((l) => l.text);
+    assert.equal(texts(rows).slice(-4), ['... ', 'row 0', 'row 1', 'row 2'], JSON.stringify(texts(rows)));
+    await waitFor(
+      'the prompt after the rows',
+      async () => texts(await call('get_logs', { id: 'repl', lines: 1 }))[0] === '>>> ',
+    );
+    assert.equal(texts(await call('get_logs', { id: 'repl', new: true })), ['>>> ']);
+    assert.equal(texts(await call('get_logs', { id: 'repl', new: true })), []);
     await call('send_input', { id: 'repl', keys: ['ctrl-d'] });
     const ended = await call('wait_process', { id: 'repl', timeout: 30 });
     assert.equal(ended.structuredContent, {
