@@ -70,6 +70,10 @@ export interface ShownLine {
   stream: string;
   text: string;
   partial?: true;
+  /** grep's context: a line shown for a match near it (context_before, context_after). */
+  context?: true;
+  /** The "--" between groups of grep's context that are not adjacent (no time or stream). */
+  separator?: true;
 }
 
 /**
@@ -119,5 +123,7 @@ export function fitBytes(lines: ShownLine[], keep: 'first' | 'last'): { lines: S
 
 /** The lines as text, with the stream named where it is not plain output. */
 export function linesText(lines: ShownLine[], labelStreams: boolean): string {
-  return lines.map((l) => `${labelStreams && l.stream !== 'stdout' ? `[${l.stream}] ` : ''}${l.text}`).join('\n');
+  return lines
+    .map((l) => `${labelStreams && l.stream !== 'stdout' && !l.separator ? `[${l.stream}] ` : ''}${l.text}`)
+    .join('\n');
 }

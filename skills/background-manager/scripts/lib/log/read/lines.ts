@@ -15,6 +15,8 @@ export interface Line {
   continued?: true;
   /** Bytes of it past AssemblerLimits.keepBytes: counted, not kept. */
   more?: number;
+  /** Shown as context of a --grep match (-A, -B, -C), not a match itself. */
+  context?: true;
 }
 
 /**
@@ -272,6 +274,7 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
       ...(partial ? { partial: true } : {}),
       ...(line.cut ? { cut: true } : {}),
       ...(line.more ? { more: line.more } : {}),
+      ...(line.context ? { context: true } : {}),
     };
     return Buffer.from(`${JSON.stringify(obj)}\n`);
   }
