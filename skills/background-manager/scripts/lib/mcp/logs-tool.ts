@@ -163,31 +163,19 @@ function contextInto(r: Read & { context: NonNullable<Read['context']> }, got: S
 
 /** grep with context: the last `cap` matches with theirs (new: false), or the oldest unread ones (new: true). */
 async function readContext(r: Read & { context: NonNullable<Read['context']> }): Promise<CallToolResult> {
-  const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
   const got: ShownLine[] = [];
   if (r.a.new) {
-    const from = newCursorOf(r.rec, r.view);
     const window = contextInto(r, got, 0);
     let bytes = 0;
     // Stops once `cap` matches and their after-context are in, or at the byte cap.
-    const sel = streamLines(
-      reader,
-      { ...r.q, lines: 0, from: from ?? null },
-      (l) => {
-        const had = got.length;
-        window.push(l);
-        for (const g of got.slice(had)) bytes += Buffer.byteLength(g.text) + 1;
-        return !((window.matches >= r.cap && !window.afterPending) || bytes >= MAX_TEXT_BYTES);
-      },
-      KEEP,
-    );
-    if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
-    const notes = [
-      ...droppedNotes(r.ctx, r.rec, sel, from, 'new read returned'),
-      ...(sel.stopped ? ['there may be more new output: call get_logs with new: true again'] : []),
-    ];
-    return answer(r, got, notes.join('; ') || undefined, { more: sel.stopped }, sel.issues);
+    return readNew(r, got, (l) => {
+      const had = got.length;
+      window.push(l);
+      for (const g of got.slice(had)) bytes += Buffer.byteLength(g.text) + 1;
+      return !((window.matches >= r.cap && !window.afterPending) || bytes >= MAX_TEXT_BYTES);
+    });
   }
+  const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
   const window = contextInto(r, got, r.cap);
   const sel = streamLines(reader, { ...r.q, lines: 0, from: null }, (l) => window.push(l), KEEP);
   window.end();
@@ -199,33 +187,37 @@ async function readContext(r: Read & { context: NonNullable<Read['context']> }):
   return answer(r, fit.lines, note, { more: earlier }, sel.issues);
 }
 
+/**
+ * A new read: the lines after the new position go to `take` (false: stop after this one), the
+ * position is saved just after the last line read, and `got` is the answer.
+ */
+async function readNew(r: Read, got: ShownLine[], take: (l: Line) => boolean): Promise<CallToolResult> {
+  const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
+  const from = newCursorOf(r.rec, r.view);
+  const sel = streamLines(reader, { ...r.q, lines: 0, from: from ?? null }, take, KEEP);
+  if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
+  // What the size cap dropped before this read reached it is said first.
+  const notes = [
+    ...droppedNotes(r.ctx, r.rec, sel, from, 'new read returned'),
+    ...(sel.stopped ? ['there may be more new output: call get_logs with new: true again'] : []),
+  ];
+  return answer(r, got, notes.join('; ') || undefined, { more: sel.stopped }, sel.issues);
+}
+
 /** The last lines (new: false), or the oldest unread ones (new: true), bounded. */
 async function readLines(r: Read): Promise<CallToolResult> {
   if (r.context) return readContext({ ...r, context: r.context });
-  const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
   if (r.a.new) {
     const got: ShownLine[] = [];
     let bytes = 0;
     // Stops after the line that reaches a cap: the position saved is just after it.
-    const from = newCursorOf(r.rec, r.view);
-    const sel = streamLines(
-      reader,
-      { ...r.q, lines: 0, from: from ?? null },
-      (l) => {
-        got.push(shownLine(l));
-        bytes += Buffer.byteLength(got[got.length - 1]!.text) + 1;
-        return got.length < r.cap && bytes < MAX_TEXT_BYTES;
-      },
-      KEEP,
-    );
-    if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
-    // What the size cap dropped before this read reached it is said first.
-    const notes = [
-      ...droppedNotes(r.ctx, r.rec, sel, from, 'new read returned'),
-      ...(sel.stopped ? ['there may be more new output: call get_logs with new: true again'] : []),
-    ];
-    return answer(r, got, notes.join('; ') || undefined, { more: sel.stopped }, sel.issues);
+    return readNew(r, got, (l) => {
+      got.push(shownLine(l));
+      bytes += Buffer.byteLength(got[got.length - 1]!.text) + 1;
+      return got.length < r.cap && bytes < MAX_TEXT_BYTES;
+    });
   }
+  const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
   const sel = selectLines(reader, { ...r.q, lines: r.cap + 1 }, KEEP);
   const fit = fitBytes(sel.lines.slice(-r.cap).map(shownLine), 'last');
   const earlier = sel.lines.length > r.cap || fit.omitted > 0;
