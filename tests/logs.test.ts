@@ -433,4 +433,27 @@ withSandbox(
   },
 );
 
+withSandbox(
+  '--new --wait-for that follows: a prompt written with the matched line in one write comes after it, on the next --new, once (issue 25, defect 2)',
+  async (sb) => {
+    // One write, "row 0\nrow 1\nrow 2\n>>> ", read while the wait follows the log.
+    const { id } = await start(sb, [
+      '--no-pty',
+      'sh',
+      '-c',
+      'echo ready; read x; printf "row 0\\nrow 1\\nrow 2\\n>>> "; read y',
+    ]);
+    await waitFor('ready', async () => (await logs(sb, id, ['--new'])).stdout === 'ready\n');
+    const w = spawnGetLogs(sb, [id, '--new', '--wait-for', '^row 2', '--timeout', '20']);
+    await waitFor('the wait to follow the log', () => watching(w.pid));
+    await run(sb, 'send_input.ts', [id, 'go']);
+    await waitFor('the wait to end', () => w.code !== undefined, 20_000);
+    assert.is(w.code, 0, w.err);
+    assert.is(w.out, 'row 0\nrow 1\nrow 2\n');
+    assert.is((await logs(sb, id, ['--new'])).stdout, '>>> \n');
+    assert.is((await logs(sb, id, ['--new'])).stdout, '');
+    await run(sb, 'send_input.ts', [id, 'bye']);
+  },
+);
+
 test.run();

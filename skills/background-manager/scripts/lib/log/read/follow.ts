@@ -5,7 +5,6 @@ import path from 'node:path';
 import type { LogRecord } from '../format/logfile.ts';
 import type { LogSetReader, Cursor, Gap } from '../format/logset.ts';
 import { LineAssembler, type Line } from './lines.ts';
-import { openedBefore } from './logquery.ts';
 import { setLongTimeout, type LongTimer } from '../../util/timer.ts';
 
 export interface FollowOptions {
@@ -172,7 +171,7 @@ class Follower {
         for (let i = 0; i < fresh.length && !stopAt; i++) {
           if (this.o.onLine(fresh[i]!)) continue;
           stopAt = this.o.reader.cursorAfter(rec, ends[i]!); // what came after that line stays unread
-          this.stoppedAt = { line: fresh[i]!, open: openedBefore(this.assembler.open(), fresh[i]!) };
+          this.stoppedAt = { line: fresh[i]!, open: this.assembler.open() };
         }
         fresh.length = 0;
         ends.length = 0;
