@@ -14,6 +14,7 @@ import {
   start,
   waitFor,
   withSandbox,
+  FIXTURES,
   ROOT,
   SCRIPTS,
   type RunResult,
@@ -119,6 +120,48 @@ withSandbox(
       'yes\nyesyes\n\t',
       'nothing more was sent',
     );
+  },
+);
+
+withSandbox(
+  'input that ends with a line end gets no second Enter: the next prompt stays unanswered (stdin, --file, -n)',
+  async (sb) => {
+    // A terminal (the default) and two [Y/n] prompts: `send_input ID - <<< 'y'` once sent
+    // "y\n\n", and the second Enter took the second prompt's default.
+    const prompts = path.join(FIXTURES, 'two-prompts.py');
+    // (A terminal reads \r as Enter too: a file's \r\n is sent to a --no-pty child.)
+    for (const [via, bytes, sent, pty] of [
+      ['stdin', 'y\n', 2, []],
+      ['--file', 'y\r\n', 3, ['--no-pty']],
+      ['stdin', 'y', 2, []], // no line end: Enter is pressed after it, as before
+    ] as const) {
+      const { id } = await start(sb, [...pty, 'python3', prompts]);
+      const first = await run(sb, 'get_logs.ts', [id, '--wait-for', 'draft 1\\?', '--timeout', '20']);
+      assert.is(first.code, 0, `${via}: ${first.stderr}`);
+      const f = path.join(sb.dir, `answer-${via}-${sent}.txt`);
+      fs.writeFileSync(f, bytes);
+      const out =
+        via === 'stdin' ? await sendFromStdin(sb, [id, '-'], f) : await run(sb, 'send_input.ts', [id, '--file', f]);
+      assert.is(out.stdout, `Sent ${sent} bytes to process ${id}.\n`, `${via} ${JSON.stringify(bytes)}`);
+      const second = await run(sb, 'get_logs.ts', [id, '--wait-for', 'ALL drafts\\? \\[Y/n\\] $', '--timeout', '20']);
+      assert.is(second.code, 0, `${via} ${JSON.stringify(bytes)}: ${second.stderr}${second.stdout}`);
+      // Only "n" answers the second prompt now; had an Enter been left over, it would have said yes.
+      await run(sb, 'send_input.ts', [id, 'n']);
+      const end = await run(sb, 'get_logs.ts', [id, '--wait-for', 'DELETED ALL|kept the other', '--timeout', '20']);
+      assert.match(end.stdout, /kept the other drafts\n$/, `${via} ${JSON.stringify(bytes)}: ${end.stdout}`);
+    }
+    // -n keeps its meaning: the bytes exactly, no Enter, whatever they end with.
+    const { id } = await start(sb, ['--no-pty', 'cat']);
+    const f = path.join(sb.dir, 'bare.txt');
+    fs.writeFileSync(f, 'y');
+    assert.is((await sendFromStdin(sb, [id, '-n', '-'], f)).stdout, `Sent 1 byte to process ${id}.\n`);
+    fs.writeFileSync(f, 'y\n');
+    assert.is((await sendFromStdin(sb, [id, '-n', '-'], f)).stdout, `Sent 2 bytes to process ${id}.\n`);
+    await waitFor(
+      'the input in the log',
+      async () => (await logs(sb, id, ['--stream', 'input', '-n', '0', '--raw'])).length === 3,
+    );
+    assert.is(await logs(sb, id, ['--stream', 'input', '-n', '0', '--raw']), 'yy\n');
   },
 );
 

@@ -406,4 +406,54 @@ withSandbox(
   },
 );
 
+withSandbox(
+  '--new --wait-for in a Python REPL: the lines in the order printed, each once, the prompt after them once (issue 25, defect 2)',
+  async (sb) => {
+    // The REPL prints "row 2\r\n>>> " in one write: the prompt, still open when the match
+    // stops the read, came out before "row 2", and again on the next --new.
+    const { id } = await start(sb, ['--wait-for', '^>>> ', 'python3', '-q']);
+    assert.is((await logs(sb, id, ['--new'])).stdout, '>>> \n');
+    await run(sb, 'send_input.ts', [id, 'for i in range(3): print("row", i)']);
+    await run(sb, 'send_input.ts', [id, '']); // a blank line ends the block
+    const upTo = await logs(sb, id, ['--new', '--wait-for', '^row 2', '--timeout', '20']);
+    assert.is(upTo.code, 0, upTo.stderr);
+    assert.is(upTo.stdout.replace(/^.*\n/, ''), '... \nrow 0\nrow 1\nrow 2\n', upTo.stdout);
+    await waitFor('the prompt after the rows', async () => (await logs(sb, id, ['-n', '1'])).stdout === '>>> \n');
+    assert.is((await logs(sb, id, ['--new'])).stdout, '>>> \n', 'the prompt, once, after the rows');
+    assert.is((await logs(sb, id, ['--new'])).stdout, '', 'and not again');
+    // The same when the match is already in the log when --wait-for reads it, and when the
+    // wait follows the log (the rows and the prompt come while it waits).
+    await run(sb, 'send_input.ts', [id, 'import time; time.sleep(0.5); print("late 1"); print("late 2")']);
+    const followed = await logs(sb, id, ['--new', '--wait-for', '^late 2', '--timeout', '20']);
+    assert.is(followed.code, 0, followed.stderr);
+    assert.match(followed.stdout, /\nlate 1\nlate 2\n$/, followed.stdout);
+    await waitFor('the prompt after late 2', async () => (await logs(sb, id, ['-n', '1'])).stdout === '>>> \n');
+    assert.is((await logs(sb, id, ['--new'])).stdout, '>>> \n');
+    await run(sb, 'send_input.ts', [id, '--key', 'ctrl-d']);
+  },
+);
+
+withSandbox(
+  '--new --wait-for that follows: a prompt written with the matched line in one write comes after it, on the next --new, once (issue 25, defect 2)',
+  async (sb) => {
+    // One write, "row 0\nrow 1\nrow 2\n>>> ", read while the wait follows the log.
+    const { id } = await start(sb, [
+      '--no-pty',
+      'sh',
+      '-c',
+      'echo ready; read x; printf "row 0\\nrow 1\\nrow 2\\n>>> "; read y',
+    ]);
+    await waitFor('ready', async () => (await logs(sb, id, ['--new'])).stdout === 'ready\n');
+    const w = spawnGetLogs(sb, [id, '--new', '--wait-for', '^row 2', '--timeout', '20']);
+    await waitFor('the wait to follow the log', () => watching(w.pid));
+    await run(sb, 'send_input.ts', [id, 'go']);
+    await waitFor('the wait to end', () => w.code !== undefined, 20_000);
+    assert.is(w.code, 0, w.err);
+    assert.is(w.out, 'row 0\nrow 1\nrow 2\n');
+    assert.is((await logs(sb, id, ['--new'])).stdout, '>>> \n');
+    assert.is((await logs(sb, id, ['--new'])).stdout, '');
+    await run(sb, 'send_input.ts', [id, 'bye']);
+  },
+);
+
 test.run();

@@ -38,8 +38,87 @@ mcpTest(
     for (const k of ['command', 'name', 'cwd', 'env', 'wait_for', 'wait_port', 'restart', 'timeout', 'pty'])
       assert.ok(k in start.inputSchema.properties!, `start_process takes ${k}`);
     const logs = tools.find((t) => t.name === 'get_logs')!;
-    for (const k of ['lines', 'new', 'since', 'grep', 'stream', 'screen', 'wait_for', 'timeout'])
+    for (const k of [
+      'lines',
+      'new',
+      'since',
+      'grep',
+      'context_before',
+      'context_after',
+      'stream',
+      'screen',
+      'wait_for',
+      'timeout',
+    ])
       assert.ok(k in logs.inputSchema.properties!, `get_logs takes ${k}`);
+  },
+);
+
+mcpTest(
+  'MCP: get_logs grep with context_before/context_after: groups, "--" between them, lines counting matches, new once (issue 25, item 5)',
+  async (_sb, _note, open) => {
+    const { call } = await open();
+    const started = await call('start_process', {
+      command: [
+        'sh',
+        '-c',
+        'for i in $(seq 1 30); do case $i in 5|6|15|28) echo "ERR $i";; *) echo "ok $i";; esac; done; ' +
+          'while read l; do echo "$l"; done',
+      ],
+      pty: false,
+      wait_for: '^ok 30',
+    });
+    assert.not.ok(started.isError, textOf(started));
+    const id = (started.structuredContent as { id: string }).id;
+    type Shown = { text: string; context?: true; separator?: true };
+    const shown = (r: CallToolResult) =>
+      (r.structuredContent as { lines: Shown[] }).lines.map((l) =>
+        l.separator ? '--' : `${l.text}${l.context ? '*' : ''}`,
+      );
+    const tail = await call('get_logs', { id, grep: '^ERR', context_before: 1, context_after: 1 });
+    assert.not.ok(tail.isError, textOf(tail));
+    assert.is(textOf(tail), 'ok 4\nERR 5\nERR 6\nok 7\n--\nok 14\nERR 15\nok 16\n--\nok 27\nERR 28\nok 29');
+    assert.equal(shown(tail), [
+      'ok 4*',
+      'ERR 5',
+      'ERR 6',
+      'ok 7*',
+      '--',
+      'ok 14*',
+      'ERR 15',
+      'ok 16*',
+      '--',
+      'ok 27*',
+      'ERR 28',
+      'ok 29*',
+    ]);
+    // lines counts matches: the last two, each with its context, and a note that there are more.
+    const two = await call('get_logs', { id, grep: '^ERR', context_after: 1, lines: 2 });
+    assert.equal(shown(two), ['ERR 15', 'ok 16*', '--', 'ERR 28', 'ok 29*']);
+    assert.match(textOf(two), /only the last 2 matches are shown/);
+    // new: each group once; the next new read goes on after the last line read.
+    assert.equal(shown(await call('get_logs', { id, grep: '^ERR', context_before: 1, new: true, lines: 2 })), [
+      'ok 4*',
+      'ERR 5',
+      'ERR 6',
+    ]);
+    assert.equal(shown(await call('get_logs', { id, grep: '^ERR', context_before: 1, new: true })), [
+      'ok 14*',
+      'ERR 15',
+      '--',
+      'ok 27*',
+      'ERR 28',
+    ]);
+    assert.equal(shown(await call('get_logs', { id, grep: '^ERR', context_before: 1, new: true })), []);
+    const refused = await call('get_logs', { id, context_after: 2 });
+    assert.ok(refused.isError);
+    assert.match(
+      textOf(refused),
+      /context_before and context_after show lines around grep's matches: add grep PATTERN/,
+    );
+    const negative = await call('get_logs', { id, grep: 'x', context_before: -1 });
+    assert.ok(negative.isError, textOf(negative));
+    await call('stop_process', { id });
   },
 );
 
@@ -100,6 +179,22 @@ mcpTest(
     assert.ok(lines.includes('42'), `the answer is among the new lines: ${JSON.stringify(lines)}`);
     const screen = await call('get_logs', { id: 'repl', screen: true });
     assert.match(textOf(screen), /^>>> 6 \* 7\n42\n>>>$/m);
+    // Text that ends with a newline gets no second Enter (issue 25, defect 1): 35 bytes, not 36.
+    const loop = await call('send_input', { id: 'repl', text: 'for i in range(3): print("row", i)\n' });
+    assert.is((loop.structuredContent as { bytes: number }).bytes, 35);
+    await call('send_input', { id: 'repl', text: '' }); // the blank line that ends the block
+    // new + wait_for: the rows in order, each once, the match last; the prompt after them
+    // comes on the next new read, once (issue 25, defect 2).
+    const rows = await call('get_logs', { id: 'repl', new: true, wait_for: '^row 2', timeout: 30 });
+    const texts = (r: CallToolResult) =>
+      (r.structuredContent as { lines: { text: string }[] }).lines.map((l) => l.text);
+    assert.equal(texts(rows).slice(-4), ['... ', 'row 0', 'row 1', 'row 2'], JSON.stringify(texts(rows)));
+    await waitFor(
+      'the prompt after the rows',
+      async () => texts(await call('get_logs', { id: 'repl', lines: 1 }))[0] === '>>> ',
+    );
+    assert.equal(texts(await call('get_logs', { id: 'repl', new: true })), ['>>> ']);
+    assert.equal(texts(await call('get_logs', { id: 'repl', new: true })), []);
     await call('send_input', { id: 'repl', keys: ['ctrl-d'] });
     const ended = await call('wait_process', { id: 'repl', timeout: 30 });
     assert.equal(ended.structuredContent, {

@@ -166,4 +166,41 @@ withDir('get_logs main: the clashing flag named as typed, an empty -n refused, s
   assert.is(stderr.code, 2);
 });
 
+test('grep context: -A/-B plan every line read and the matches picked from them; -n counts matches (issue 25, item 5)', () => {
+  const c = checkLogs({ grep: 'ERR', before: 2 }, CLI);
+  assert.equal(
+    { ...c.plan.context, grep: String(c.plan.context?.grep) },
+    { grep: '/ERR/', before: 2, after: 0, matches: DEFAULT_LINES },
+  );
+  assert.is(c.plan.query.grep, undefined, 'the window sees every line');
+  assert.is(c.plan.query.lines, 0);
+  assert.is(c.plan.delivery, 'stream');
+  assert.is(c.plan.view, checkLogs({ grep: 'ERR' }, CLI).plan.view, 'the --new position of --grep ERR');
+  assert.is(checkLogs({ grep: 'ERR', after: 1, lines: 3 }, CLI).plan.context?.matches, 3);
+  assert.is(checkLogs({ grep: 'ERR', after: 1, new: true }, CLI).plan.context?.matches, 0);
+  assert.is(checkLogs({ grep: 'ERR', after: 1, follow: true }, CLI).plan.mode, 'follow');
+  assert.is(checkLogs({ grep: 'ERR' }, CLI).plan.context, undefined);
+});
+
+test("grep context refusals, in each front end's words", () => {
+  assert.is(
+    refused({ after: 1 }, CLI),
+    "-A, -B and -C show lines around --grep's matches: add --grep PATTERN, or leave them out.",
+  );
+  assert.is(
+    refused({ before: 0 }, MCP),
+    "context_before and context_after show lines around grep's matches: add grep PATTERN, or leave them out.",
+  );
+  assert.is(refused({ grep: 'x', after: -1 }, CLI), '-A must be a whole number of lines, 0 or more (got -1).');
+  assert.is(
+    refused({ grep: 'x', before: 1.5 }, MCP),
+    'context_before must be a whole number of lines, 0 or more (got 1.5).',
+  );
+  assert.match(refused({ grep: 'x', waitFor: 'y', before: 1 }, CLI), /^-A, -B and -C do not apply to --wait-for/);
+  assert.match(
+    refused({ screen: true, after: 1 }, MCP),
+    /^screen returns the whole screen as it stands; after applies/,
+  );
+});
+
 test.run();

@@ -37,6 +37,23 @@ test('the bytes after the input: text, then Enter unless told not, then the keys
   assert.is(suffixOf(req({ eof: true }), '').length, 0);
 });
 
+test('no second Enter after input or text that ends with a line end already (issue 25, defect 1)', () => {
+  const input = () => [];
+  // `<<< 'y'`, a heredoc, a file: their last byte is a newline (\r\n too).
+  assert.is(suffixOf(req({ input }), '', 0x0a).toString(), '');
+  assert.is(suffixOf(req({ input }), '', 'y'.charCodeAt(0)).toString(), '\n');
+  assert.is(suffixOf(req({ input }), '', 0x0d).toString(), '\n', 'a bare \r is not a line end');
+  assert.is(suffixOf(req({ input }), '\t', 0x0a).toString(), '\t', 'keys still follow');
+  // Text (MCP, the page, argv) by the same rule; -n (enter: false) never adds one.
+  assert.is(suffixOf(req({ text: 'y\n' }), '').toString(), 'y\n');
+  assert.is(suffixOf(req({ text: 'y\r\n' }), '').toString(), 'y\r\n');
+  assert.is(suffixOf(req({ text: 'y\n', enter: false }), '').toString(), 'y\n');
+  assert.is(suffixOf(req({ text: '' }), '').toString(), '\n', 'Enter alone');
+  // Text after input: the text's end decides; empty text leaves it to the input's.
+  assert.is(suffixOf(req({ input, text: '' }), '', 0x0a).toString(), '');
+  assert.is(suffixOf(req({ input, text: 'x' }), '', 0x0a).toString(), 'x\n');
+});
+
 test('what send_input says it sent', () => {
   assert.is(sentText('aaaa0001', 1, false), 'Sent 1 byte to process aaaa0001.');
   assert.is(sentText('aaaa0001', 0, true), 'Sent 0 bytes to process aaaa0001 and closed its input.');

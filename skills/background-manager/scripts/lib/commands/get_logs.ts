@@ -28,6 +28,7 @@ import {
 import { DEFAULT_LINES } from '../ops/defaults.ts';
 import { currentRecord, followLog, readOnce, waitForMatch, type ReadRun } from '../log/read/read-modes.ts';
 import { isLogging } from '../process/status.ts';
+import { grepContextOf, separatorOf } from '../log/read/context.ts';
 
 function parse(argv: string[]) {
   return makeParser(
@@ -37,7 +38,7 @@ function parse(argv: string[]) {
     .option('n', {
       alias: 'lines',
       type: 'number',
-      describe: `Lines from the end (default ${DEFAULT_LINES}; 0 for all). With --new or --since: no limit unless given. Not with --wait-for`,
+      describe: `Lines from the end (default ${DEFAULT_LINES}; 0 for all). With --new or --since: no limit unless given. With -A/-B/-C: matches, not lines. Not with --wait-for`,
       requiresArg: true,
     })
     .option('raw', { type: 'boolean', defaultDescription: 'false', describe: 'The exact bytes the process wrote' })
@@ -72,6 +73,25 @@ function parse(argv: string[]) {
       describe: 'Which records: output (stdout+stderr), stdout, stderr, input, events, all',
     })
     .option('grep', { type: 'string', describe: 'Only lines matching this regular expression', requiresArg: true })
+    .option('A', {
+      alias: 'after-context',
+      type: 'number',
+      describe: 'With --grep: also N lines after each match; "--" between groups that are not adjacent',
+      requiresArg: true,
+    })
+    .option('B', {
+      alias: 'before-context',
+      type: 'number',
+      describe: 'With --grep: also N lines before each match (with -f: from lines already read too)',
+      requiresArg: true,
+    })
+    .option('C', {
+      alias: 'context',
+      type: 'number',
+      describe:
+        'With --grep: N lines before and after each match (-A, -B override it). -n then counts matches, not lines',
+      requiresArg: true,
+    })
     .option('wait-for', {
       type: 'string',
       describe:
@@ -110,6 +130,7 @@ function parse(argv: string[]) {
     .example('$0 a1b2 -n 0 --raw > out.bin', 'Everything, byte for byte')
     .example('$0 a1b2 --new', 'Only what arrived since the last --new read')
     .example('$0 a1b2 -f --grep ERROR', 'Watch for errors as they happen')
+    .example('$0 a1b2 --grep Traceback -A 20 -n 3', 'The last 3 tracebacks, 20 lines after each')
     .example("$0 a1b2 --wait-for 'listening on' --timeout 30", 'Block until the server is ready')
     .example('$0 a1b2 --stream all -t', 'Output, input and events, with times')
     .example("$0 a1b2 --screen --wait-for 'Pick one' --timeout 10", 'Wait until a menu is drawn, then print the screen')
@@ -127,6 +148,9 @@ export const WORDS: LogsWords = {
   timeout: '--timeout',
   waitFor: '--wait-for',
   grep: '--grep',
+  before: '-B',
+  after: '-A',
+  context: '-A, -B and -C',
   new: '--new',
   screen: '--screen',
   stream: '--stream',
@@ -151,6 +175,12 @@ const LINE_KEYS: Record<string, LineOption> = {
   timestamps: 'timestamps',
   stream: 'stream',
   grep: 'grep',
+  A: 'after',
+  'after-context': 'after',
+  B: 'before',
+  'before-context': 'before',
+  C: 'before',
+  context: 'before',
 };
 
 /**
@@ -162,14 +192,26 @@ function givenLineOptions(args: Args): Map<LineOption, string> {
   for (const key of Object.keys(args)) {
     const option = LINE_KEYS[key];
     if (option && !given.has(option)) given.set(option, key.length === 1 ? `-${key}` : `--${key}`);
+    if (option === 'before' && (key === 'C' || key === 'context') && !given.has('after')) given.set('after', `-${key}`);
   }
   return given;
 }
 
+/** The flags a number may have been typed with, for "(got ...)". */
+const SHOWN_FLAGS = {
+  lines: ['-n', '--lines'],
+  timeout: ['--timeout'],
+  before: ['-B', '--before-context', '-C', '--context'],
+  after: ['-A', '--after-context', '-C', '--context'],
+};
+
 /** The parsed arguments as a get_logs request, checked (exit 2 for what does not apply). */
 function checked(argv: string[], args: Args): CheckedLogs {
   const { raw, follow, since, timestamps, stream, grep, waitFor, screen, cursor, attrs, json } = args;
+  // -C N is -A N -B N; an -A or -B given too wins (as grep has it).
   const req = {
+    before: args.B ?? args.C,
+    after: args.A ?? args.C,
     lines: args.n,
     raw,
     follow,
@@ -188,9 +230,12 @@ function checked(argv: string[], args: Args): CheckedLogs {
     { ...req, timeoutSec: args.timeout },
     {
       ...WORDS,
+      // -C N alone sets both: a bad N is named as typed.
+      ...(args.C !== undefined && args.B === undefined ? { before: '-C' } : {}),
+      ...(args.C !== undefined && args.A === undefined ? { after: '-C' } : {}),
       given: givenLineOptions(args),
       // A value as typed: yargs reads "abc" as NaN and an empty -n as 0.
-      shown: (o, v) => (o === 'lines' ? typed(argv, v, '-n', '--lines') : typed(argv, v, '--timeout')),
+      shown: (o, v) => typed(argv, v, ...SHOWN_FLAGS[o]),
     },
   );
 }
@@ -203,7 +248,15 @@ export async function main(argv: string[]): Promise<number> {
   checkStream(rec, options.stream, WORDS);
   const out = new SyncOut();
   const lines = new LineWriter(plan.format, (b) => out.write(b));
-  const write = (line: Line) => lines.line(line);
+  const context =
+    plan.context &&
+    grepContextOf(
+      { ...plan, context: plan.context },
+      (l) => lines.line(l),
+      () => out.write(Buffer.from(separatorOf(plan.format))),
+      plan.mode === 'follow',
+    );
+  const write = context ? (line: Line) => context.push(line) : (line: Line) => lines.line(line);
   const running = () => isLogging(currentRecord(ctx, rec));
   const run: ReadRun = {
     ctx,
@@ -212,7 +265,9 @@ export async function main(argv: string[]): Promise<number> {
     plan,
     out,
     write,
-    piece: (p) => lines.piece(p),
+    // With context a line is held (as context) before it is known to be shown: never in pieces.
+    piece: context ? undefined : (p) => lines.piece(p),
+    context,
     timeoutSec,
     waitForText: options.waitFor,
     said: new Set(),

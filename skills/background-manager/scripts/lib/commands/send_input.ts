@@ -13,9 +13,9 @@ import { oneLine } from '../util/format.ts';
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    'Usage: $0 <id> <text> [-n]\n       $0 <id> - [-n] < FILE      (standard input: any size, exact bytes)\n       $0 <id> --file PATH [-n]\n       $0 <id> --key NAME [--key NAME...]\n       $0 <id> --eof\n\nWrites to the standard input of a running process. A newline is added to the text\n(pressing Enter) unless -n is given. Long text and secrets: use - or --file, not argv.',
+    'Usage: $0 <id> <text> [-n]\n       $0 <id> - [-n] < FILE      (standard input: any size, exact bytes)\n       $0 <id> --file PATH [-n]\n       $0 <id> --key NAME [--key NAME...]\n       $0 <id> --eof\n\nWrites to the standard input of a running process. A newline is added to the text or\ninput (pressing Enter) unless -n is given or it ends with a newline already. Long text and secrets: use - or --file, not argv.',
   )
-    .option('n', { type: 'boolean', default: false, describe: 'Do not add a newline after the text' })
+    .option('n', { type: 'boolean', default: false, describe: 'Do not add a newline after the text or input' })
     .option('key', {
       type: 'string',
       describe: `A keypress (repeatable): ${KEY_NAMES.join(', ')}, ctrl-<letter> (ctrl-c, ctrl-d) or alt-<key> (alt-x)`,
@@ -27,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     })
     .option('file', {
       type: 'string',
-      describe: 'Send the bytes of this file (any size; a newline after them unless -n)',
+      describe: 'Send the bytes of this file (any size; a newline after them unless -n or they end with one)',
       requiresArg: true,
     })
     .option('eof', { type: 'boolean', default: false, describe: "Close the process's input (end of file)" })

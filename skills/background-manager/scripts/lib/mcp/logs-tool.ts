@@ -12,7 +12,9 @@ import { STREAM_CHOICES } from '../log/read/read-plan.ts';
 import { currentRecord, droppedNotes, readerOf } from '../log/read/read-modes.ts';
 import { newCursorOf, saveNewCursor } from '../store/state.ts';
 import { logFileOf } from '../log/format/logset.ts';
-import { selectLines, streamLines, type Query } from '../log/read/logquery.ts';
+import { matches, selectLines, streamLines, type Query } from '../log/read/logquery.ts';
+import { GrepContext } from '../log/read/context.ts';
+import type { ReadPlan } from '../log/read/read-plan.ts';
 import { lineMissed, waitForLine } from '../log/read/wait-for.ts';
 import type { Line } from '../log/read/lines.ts';
 import type { LogIssue } from '../log/format/logfile.ts';
@@ -53,7 +55,9 @@ const shape = {
     .min(1)
     .max(MAX_LINES)
     .optional()
-    .describe(`How many lines at most (default ${MCP_DEFAULT_LINES}); the newest, or with new the oldest unread`),
+    .describe(
+      `How many lines at most (default ${MCP_DEFAULT_LINES}); the newest, or with new the oldest unread. With context_before/context_after: how many matches`,
+    ),
   new: z
     .boolean()
     .default(false)
@@ -62,6 +66,22 @@ const shape = {
     ),
   since: z.string().optional().describe('Only output since 30s, 5m, 2h, 1d ago, or an ISO time'),
   grep: z.string().optional().describe('Only lines matching this regular expression'),
+  context_before: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_LINES)
+    .optional()
+    .describe(
+      'With grep: also this many lines before each match (grep -B); groups that are not adjacent are separated by a "--" line ({separator: true} in lines), context lines carry context: true. lines then counts matches',
+    ),
+  context_after: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_LINES)
+    .optional()
+    .describe('With grep: also this many lines after each match (grep -A)'),
   stream: z
     .enum(Object.keys(STREAM_CHOICES) as [string, ...string[]])
     .default('output')
@@ -98,6 +118,8 @@ type Args = {
   new: boolean;
   since?: string;
   grep?: string;
+  context_before?: number;
+  context_after?: number;
   stream: string;
   screen: boolean;
   attrs: boolean;
@@ -110,6 +132,8 @@ interface Read {
   rec: ProcessRecord;
   a: Args;
   q: Query;
+  /** grep with context_before/context_after (ReadPlan.context). */
+  context?: ReadPlan['context'];
   view: string | undefined;
   cap: number;
   signal: AbortSignal;
@@ -133,32 +157,78 @@ function answer(
   return ok(text, { id: r.rec.id, lines, ...(note ? { note } : {}), warnings: warn, ...extra });
 }
 
+/** The line a group separator is in an answer: "--" in the text, {separator: true} in lines. */
+const SEPARATOR: ShownLine = { time: '', stream: '', text: '--', separator: true };
+
+/** A window (context.ts) whose lines and separators go into `got`, `cap` matches, the last ones unless `stream`. */
+function contextInto(r: Read & { context: NonNullable<Read['context']> }, got: ShownLine[], keep: number): GrepContext {
+  const q = { ...r.q, grep: r.context.grep };
+  return new GrepContext(
+    { before: r.context.before, after: r.context.after, isMatch: (l) => matches(q, l), keep },
+    (item) =>
+      got.push(
+        'separator' in item ? SEPARATOR : { ...shownLine(item.line), ...(item.context ? { context: true } : {}) },
+      ),
+  );
+}
+
+/** grep with context: the last `cap` matches with theirs (new: false), or the oldest unread ones (new: true). */
+async function readContext(r: Read & { context: NonNullable<Read['context']> }): Promise<CallToolResult> {
+  const got: ShownLine[] = [];
+  if (r.a.new) {
+    const window = contextInto(r, got, 0);
+    let bytes = 0;
+    // Stops once `cap` matches and their after-context are in, or at the byte cap.
+    return readNew(r, got, (l) => {
+      const had = got.length;
+      window.push(l);
+      for (const g of got.slice(had)) bytes += Buffer.byteLength(g.text) + 1;
+      return !((window.matches >= r.cap && !window.afterPending) || bytes >= MAX_TEXT_BYTES);
+    });
+  }
+  const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
+  const window = contextInto(r, got, r.cap);
+  const sel = streamLines(reader, { ...r.q, lines: 0, from: null }, (l) => window.push(l), KEEP);
+  window.end();
+  const fit = fitBytes(got, 'last');
+  const earlier = window.matches > r.cap || fit.omitted > 0;
+  const note = earlier
+    ? `only the last ${Math.min(window.matches, r.cap)} matches are shown${fit.omitted ? ' (cut to fit)' : ''}; ask for up to ${MAX_LINES} matches with lines, or narrow with since or grep`
+    : undefined;
+  return answer(r, fit.lines, note, { more: earlier }, sel.issues);
+}
+
+/**
+ * A new read: the lines after the new position go to `take` (false: stop after this one), the
+ * position is saved just after the last line read, and `got` is the answer.
+ */
+async function readNew(r: Read, got: ShownLine[], take: (l: Line) => boolean): Promise<CallToolResult> {
+  const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
+  const from = newCursorOf(r.rec, r.view);
+  const sel = streamLines(reader, { ...r.q, lines: 0, from: from ?? null }, take, KEEP);
+  if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
+  // What the size cap dropped before this read reached it is said first.
+  const notes = [
+    ...droppedNotes(r.ctx, r.rec, sel, from, 'new read returned'),
+    ...(sel.stopped ? ['there may be more new output: call get_logs with new: true again'] : []),
+  ];
+  return answer(r, got, notes.join('; ') || undefined, { more: sel.stopped }, sel.issues);
+}
+
 /** The last lines (new: false), or the oldest unread ones (new: true), bounded. */
 async function readLines(r: Read): Promise<CallToolResult> {
-  const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
+  if (r.context) return readContext({ ...r, context: r.context });
   if (r.a.new) {
     const got: ShownLine[] = [];
     let bytes = 0;
     // Stops after the line that reaches a cap: the position saved is just after it.
-    const from = newCursorOf(r.rec, r.view);
-    const sel = streamLines(
-      reader,
-      { ...r.q, lines: 0, from: from ?? null },
-      (l) => {
-        got.push(shownLine(l));
-        bytes += Buffer.byteLength(got[got.length - 1]!.text) + 1;
-        return got.length < r.cap && bytes < MAX_TEXT_BYTES;
-      },
-      KEEP,
-    );
-    if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
-    // What the size cap dropped before this read reached it is said first.
-    const notes = [
-      ...droppedNotes(r.ctx, r.rec, sel, from, 'new read returned'),
-      ...(sel.stopped ? ['there may be more new output: call get_logs with new: true again'] : []),
-    ];
-    return answer(r, got, notes.join('; ') || undefined, { more: sel.stopped }, sel.issues);
+    return readNew(r, got, (l) => {
+      got.push(shownLine(l));
+      bytes += Buffer.byteLength(got[got.length - 1]!.text) + 1;
+      return got.length < r.cap && bytes < MAX_TEXT_BYTES;
+    });
   }
+  const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
   const sel = selectLines(reader, { ...r.q, lines: r.cap + 1 }, KEEP);
   const fit = fitBytes(sel.lines.slice(-r.cap).map(shownLine), 'last');
   const earlier = sel.lines.length > r.cap || fit.omitted > 0;
@@ -261,6 +331,9 @@ export const WORDS: LogsWords = {
   timeout: 'timeout',
   waitFor: 'wait_for',
   grep: 'grep',
+  before: 'context_before',
+  after: 'context_after',
+  context: 'context_before and context_after',
   new: 'new',
   screen: 'screen',
   stream: 'stream',
@@ -281,7 +354,8 @@ export function registerLogsTool(server: McpServer, session: Session): void {
       description:
         `Read a process's output, while it runs or after it ended: the last lines (default ${MCP_DEFAULT_LINES}), only what is new since your last new read (new: true; the way to poll), ` +
         'lines since a time or matching grep, the terminal screen of a full-screen program (screen), or wait until a line or the screen matches (wait_for, timeout). ' +
-        `Terminal escapes are rendered away. Returns {lines: [{time, stream, text, partial?}], more, note?} and the text; at most ${MAX_LINES} lines and 24 KiB per call, with a note on how to read the rest.`,
+        'grep with context_before/context_after returns each match with the lines around it, as grep -B/-A does. ' +
+        `Terminal escapes are rendered away. Returns {lines: [{time, stream, text, partial?, context?, separator?}], more, note?} and the text; at most ${MAX_LINES} lines and 24 KiB per call, with a note on how to read the rest.`,
       inputSchema: shape,
     },
     guarded('get_logs', session.closed, async (a: Args, signal) => {
@@ -291,6 +365,8 @@ export function registerLogsTool(server: McpServer, session: Session): void {
           new: a.new || undefined,
           since: a.since,
           grep: a.grep,
+          before: a.context_before,
+          after: a.context_after,
           // zod fills in get_logs' own default: only another stream is asked for.
           stream: a.stream === DEFAULT_STREAM ? undefined : a.stream,
           screen: a.screen,
@@ -321,6 +397,7 @@ export function registerLogsTool(server: McpServer, session: Session): void {
         cap: a.lines ?? MCP_DEFAULT_LINES,
         signal,
         q: { streams, sinceMs, grep, raw: false, lines: 0 },
+        context: plan.context,
       };
       if (a.screen) return screen(r, plan.waitFor, timeoutSec);
       return plan.waitFor ? waitLine(r, plan.waitFor, timeoutSec!, plan.missLines) : readLines(r);

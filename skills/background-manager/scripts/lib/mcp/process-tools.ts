@@ -79,12 +79,15 @@ function registerSend(server: McpServer, session: Session): void {
     {
       title: 'Type into a running process',
       description:
-        'Write to the standard input of a running process: text (Enter is pressed after it unless enter is false), keypresses, and/or end of input. ' +
+        'Write to the standard input of a running process: text (Enter is pressed after it unless enter is false or it ends with a newline), keypresses, and/or end of input. ' +
         'Use it to answer prompts and drive REPLs; then read the reply with get_logs (new: true, wait_for the next prompt). Returns {id, bytes}.',
       inputSchema: {
         id: z.string().describe('Process ID, unique ID prefix, or name'),
         text: z.string().optional().describe('Text to type'),
-        enter: z.boolean().default(true).describe('Press Enter after the text (default true)'),
+        enter: z
+          .boolean()
+          .default(true)
+          .describe('Press Enter after the text (default true; not again after text ending with a newline)'),
         keys: z
           .array(z.string())
           .optional()

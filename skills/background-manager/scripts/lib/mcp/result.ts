@@ -72,6 +72,10 @@ export interface ShownLine {
   partial?: true;
   /** A row of the alternate screen (a full-screen program), not a line of the log. */
   screen?: { row: number };
+  /** grep's context: a line shown for a match near it (context_before, context_after). */
+  context?: true;
+  /** The "--" between groups of grep's context that are not adjacent (no time or stream). */
+  separator?: true;
 }
 
 /**
@@ -122,5 +126,7 @@ export function fitBytes(lines: ShownLine[], keep: 'first' | 'last'): { lines: S
 
 /** The lines as text, with the stream named where it is not plain output. */
 export function linesText(lines: ShownLine[], labelStreams: boolean): string {
-  return lines.map((l) => `${labelStreams && l.stream !== 'stdout' ? `[${l.stream}] ` : ''}${l.text}`).join('\n');
+  return lines
+    .map((l) => `${labelStreams && l.stream !== 'stdout' && !l.separator ? `[${l.stream}] ` : ''}${l.text}`)
+    .join('\n');
 }

@@ -32,6 +32,9 @@ export interface LogsRequest {
   timestamps?: boolean;
   stream?: string; // a key of STREAM_CHOICES; default DEFAULT_STREAM
   grep?: string;
+  /** --grep's context: lines before and after each match (-B, -A; -C sets both). */
+  before?: number;
+  after?: number;
   waitFor?: string;
   timeoutSec?: number;
   screen?: boolean;
@@ -44,7 +47,18 @@ export interface LogsRequest {
 export const DEFAULT_STREAM = 'output';
 
 /** The options that read lines, which --screen (the whole screen) does not. */
-export const LINE_OPTIONS = ['lines', 'raw', 'follow', 'new', 'since', 'timestamps', 'grep', 'stream'] as const;
+export const LINE_OPTIONS = [
+  'lines',
+  'raw',
+  'follow',
+  'new',
+  'since',
+  'timestamps',
+  'grep',
+  'before',
+  'after',
+  'stream',
+] as const;
 export type LineOption = (typeof LINE_OPTIONS)[number];
 
 /** How a front end names get_logs' options and what it does with an answer, in its messages. */
@@ -54,6 +68,10 @@ export interface LogsWords {
   timeout: string;
   waitFor: string;
   grep: string;
+  /** --grep's context options (-B, -A), and how to name them together ("-A, -B and -C"). */
+  before: string;
+  after: string;
+  context: string;
   new: string;
   screen: string;
   stream: string;
@@ -70,7 +88,7 @@ export interface LogsWords {
   /** The line options given, in the order given, each named as typed (the script); else LINE_OPTIONS' order and names. */
   given?: Map<LineOption, string>;
   /** A number as the caller typed it, for "(got ...)" (the script: its argv text). */
-  shown?: (option: 'lines' | 'timeout', v: number) => string;
+  shown?: (option: 'lines' | 'timeout' | 'before' | 'after', v: number) => string;
   /** Compile patterns for V8's linear-time engine (MCP: a server must not hang on a regex). */
   linear?: boolean;
   /** How long a --wait-for waits when no timeout is given (undefined: until it matches or the process ends). */
@@ -99,7 +117,7 @@ export function parseSince(text: string, now = Date.now()): number | undefined {
 
 /** The request checked and planned in one step: a USAGE error for a value or combination that does not apply. */
 export function checkLogs(req: LogsRequest, w: LogsWords): CheckedLogs {
-  const shown = (o: 'lines' | 'timeout', v: number) => w.shown?.(o, v) ?? String(v);
+  const shown = (o: 'lines' | 'timeout' | 'before' | 'after', v: number) => w.shown?.(o, v) ?? String(v);
   // An empty -n is refused like any other non-number (yargs reads it as 0).
   if (
     req.lines !== undefined &&
@@ -127,6 +145,7 @@ export function checkLogs(req: LogsRequest, w: LogsWords): CheckedLogs {
       `${w.timeout} applies only to ${w.follow ? `${w.follow} and ` : ''}${w.waitFor}; without ${w.follow ? 'them' : 'it'} get_logs returns at once.`,
     );
   checkScreen(req, w);
+  checkContext(req, w, shown);
   const options: ReadOptions = {
     lines: req.lines,
     raw: req.raw ?? false,
@@ -136,6 +155,8 @@ export function checkLogs(req: LogsRequest, w: LogsWords): CheckedLogs {
     timestamps: req.timestamps ?? false,
     stream: req.stream ?? DEFAULT_STREAM,
     grep: req.grep,
+    before: req.before,
+    after: req.after,
     waitFor: req.waitFor,
     screen: req.screen ?? false,
     json: req.json ?? false,
@@ -162,6 +183,26 @@ function checkScreen(req: LogsRequest, w: LogsWords): void {
     throw new BgError(
       'USAGE',
       `${w.screen} ${w.gives} the whole screen as it stands; ${w.given?.get(clash) ?? clash} applies to lines. Leave out one of them.`,
+    );
+}
+
+/** --grep's context: whole numbers of lines, with --grep, and not with --wait-for (which prints one line). */
+function checkContext(req: LogsRequest, w: LogsWords, shown: (o: 'before' | 'after', v: number) => string): void {
+  for (const o of ['before', 'after'] as const) {
+    const v = req[o];
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || shown(o, v).trim() === ''))
+      throw new BgError('USAGE', `${w[o]} must be a whole number of lines, 0 or more (got ${shown(o, v)}).`);
+  }
+  if (req.before === undefined && req.after === undefined) return;
+  if (req.grep === undefined)
+    throw new BgError(
+      'USAGE',
+      `${w.context} show lines around ${w.grep}'s matches: add ${w.grep} PATTERN, or leave them out.`,
+    );
+  if (req.waitFor !== undefined)
+    throw new BgError(
+      'USAGE',
+      `${w.context} do not apply to ${w.waitFor}, which ${w.gives} the matching line. Leave them out, or read the context afterwards with ${w.grep}.`,
     );
 }
 
@@ -220,11 +261,22 @@ export function planRead(
   const from = o.new ? 'cursor' : o.waitFor ? 'start' : 'tail';
   const grep = o.grep === undefined ? undefined : compile('grep', o.grep);
   const waitFor = o.waitFor === undefined ? undefined : compile('waitFor', o.waitFor);
-  const query = { streams, sinceMs: o.sinceMs, grep, raw: o.raw, lines, from } as const;
+  // With context (-A, -B, -C) every line of the read is read, and the pattern picks the matches
+  // among them (log/read/context.ts): -n counts matches, not lines (as `grep -m` does, from the end).
+  const withContext = grep !== undefined && (o.before !== undefined || o.after !== undefined);
+  const context = withContext ? { grep, before: o.before ?? 0, after: o.after ?? 0, matches: lines } : undefined;
+  const query = {
+    streams,
+    sinceMs: o.sinceMs,
+    grep: context ? undefined : grep,
+    raw: o.raw,
+    lines: context ? 0 : lines,
+    from,
+  } as const;
   // Every byte as written, with nothing added: records are copied straight out (fast).
   const exactBytes =
     o.raw && o.grep === undefined && !o.timestamps && !o.json && o.stream !== 'all' && !streams.has('event');
-  const delivery: Delivery = lines !== 0 ? 'select' : exactBytes && !o.waitFor ? 'copy' : 'stream';
+  const delivery: Delivery = query.lines !== 0 ? 'select' : exactBytes && !o.waitFor ? 'copy' : 'stream';
   return {
     mode,
     query,
@@ -233,6 +285,7 @@ export function planRead(
     saveCursor: o.new,
     upTo: o.new && !!o.waitFor,
     waitFor,
+    context,
     legacyLines: o.lines ?? DEFAULT_LINES,
     missLines: DEFAULT_LINES,
     format: { raw: o.raw, json: o.json, timestamps: o.timestamps, labelStreams: o.stream === 'all' },

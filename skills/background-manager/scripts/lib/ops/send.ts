@@ -1,5 +1,5 @@
 // send_input's use case, once for the scripts, the MCP server and the page: text (Enter after
-// it unless told), input of any size, keypresses and the end of input, to a running process.
+// it unless told, or unless it ends with a line end already), input of any size, keypresses and the end of input, to a running process.
 // Everything is checked before anything is sent: a bad key name or file sends nothing.
 import { requestControl, type Request } from '../control/protocol.ts';
 import { BgError } from '../errors.ts';
@@ -21,7 +21,7 @@ export interface SendRequest {
   input?: () => Source;
   /** Text as typed. */
   text?: string;
-  /** Press Enter after the input or the text (there is one). */
+  /** Press Enter after the input or the text (there is one), unless it ends with a line end already. */
   enter: boolean;
   /** Keypresses by name (enter, up, ctrl-c ...). */
   keys: string[];
@@ -39,13 +39,20 @@ export function checkSend(req: SendRequest, what: string): SendRequest {
 /** Send a checked request to `rec`: the bytes sent. */
 export async function sendTo(ctx: Context, rec: ProcessRecord, req: SendRequest): Promise<number> {
   const keys = keysText(ctx, rec, req.keys);
-  return sendInput(ctx, rec, req.input?.() ?? [], suffixOf(req, keys), req.eof);
+  return sendInput(ctx, rec, req.input?.() ?? [], (last) => suffixOf(req, keys, last), req.eof);
 }
 
-/** What goes after the input: the text, Enter (after input or text, unless told), the keys' bytes. */
-export function suffixOf(req: SendRequest, keys: string): Buffer {
-  const enter = (req.input !== undefined || req.text !== undefined) && req.enter ? '\n' : '';
-  return Buffer.from((req.text ?? '') + enter + keys, 'utf8');
+/**
+ * What goes after the input (`inputEnd`: its last byte; undefined when empty or none): the
+ * text, Enter (after input or text, unless told, and unless they end with a line end already:
+ * `<<< 'y'`, a heredoc or a file end with one, and a second Enter would answer the next
+ * prompt), the keys' bytes.
+ */
+export function suffixOf(req: SendRequest, keys: string, inputEnd?: number): Buffer {
+  const text = req.text ?? '';
+  const endsLine = text ? text.endsWith('\n') : inputEnd === 0x0a;
+  const enter = (req.input !== undefined || req.text !== undefined) && req.enter && !endsLine ? '\n' : '';
+  return Buffer.from(text + enter + keys, 'utf8');
 }
 
 /** What send_input says it did. */
@@ -63,14 +70,14 @@ export function keysText(ctx: Context, rec: ProcessRecord, keys: string[]): stri
 }
 
 /**
- * Send `source` then `suffix` to a running process, piece by piece, and close its input when
+ * Send `source` then `suffix` (told the source's last byte) to a running process, piece by piece, and close its input when
  * `eof`: the bytes sent. Refused (NOT_RUNNING) unless its supervisor runs.
  */
 export async function sendInput(
   ctx: Context,
   rec: ProcessRecord,
   source: Source,
-  suffix: Buffer,
+  suffix: (lastByte: number | undefined) => Buffer,
   eof: boolean,
 ): Promise<number> {
   const st = liveStatus(rec);

@@ -39,19 +39,22 @@ export function openInput(file: string | undefined, stdin: { isTTY?: boolean } =
 }
 
 /**
- * The input in pieces of about `size` bytes, `suffix` (the newline unless -n, then keys) after
- * the last. A piece ends after a line end where one is near its end, so that a terminal in
+ * The input in pieces of about `size` bytes, `suffix` after the last: the bytes that follow the
+ * input, told the input's last byte (undefined: it was empty), as whether Enter follows depends
+ * on it (ops/send.ts suffixOf). A piece ends after a line end where one is near its end, so that a terminal in
  * line mode gets no line cut in two between pieces (it keeps at most 4095 bytes of one line).
  */
 export async function* inputPieces(
   src: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
-  suffix: Buffer,
+  suffix: (lastByte: number | undefined) => Buffer,
   size = INPUT_PIECE,
 ): AsyncGenerator<Buffer> {
   let held: Buffer[] = [];
   let heldBytes = 0;
+  let lastByte: number | undefined;
   for await (const chunk of src) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (buf.length) lastByte = buf[buf.length - 1];
     held.push(buf);
     heldBytes += buf.length;
     while (heldBytes >= size) {
@@ -65,6 +68,6 @@ export async function* inputPieces(
       heldBytes = rest.length;
     }
   }
-  const last = Buffer.concat([...held, suffix]);
+  const last = Buffer.concat([...held, suffix(lastByte)]);
   if (last.length) yield last;
 }

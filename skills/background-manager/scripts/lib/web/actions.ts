@@ -14,7 +14,7 @@ export type Action = 'stop' | 'restart' | 'remove' | 'send';
 
 /** What the page may send with an action (JSON); checked here, as the scripts check argv. */
 export interface ActionBody {
-  text?: unknown; // send: text, with a newline unless enter is false
+  text?: unknown; // send: text, with a newline unless enter is false or it ends with one
   enter?: unknown;
   data?: unknown; // send: exact bytes, base64 (keystrokes from the terminal view)
 }

@@ -17,6 +17,8 @@ export interface Line {
   more?: number;
   /** Not a line of the log but a row of the alternate screen (screen-watch.ts), 0-based. */
   screen?: { row: number };
+  /** Shown as context of a --grep match (-A, -B, -C), not a match itself. */
+  context?: true;
 }
 
 /**
@@ -275,6 +277,7 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
       ...(line.cut ? { cut: true } : {}),
       ...(line.more ? { more: line.more } : {}),
       ...(line.screen ? { screen: line.screen } : {}),
+      ...(line.context ? { context: true } : {}),
     };
     return Buffer.from(`${JSON.stringify(obj)}\n`);
   }

@@ -273,7 +273,7 @@ export function streamLines(
         stopLine = batch[i];
         if (rec) {
           stopAt = reader.cursorAfter(rec, ends[i]!);
-          openAtStop = openLines(assembler.open()); // begun before the stop, on other streams
+          openAtStop = openedBefore(assembler.open(), batch[i]!);
         }
         break;
       }
@@ -316,6 +316,15 @@ export function streamLines(
     bytesRead: reader.bytesRead,
     stopped,
   };
+}
+
+/**
+ * Of the lines open once the record holding `stop` was read, those begun before `stop`: the
+ * ones on other streams. One on its own stream began after it ended, later in that record
+ * (the REPL's `row 2\r\n>>> `): it lies past the stop, for the next read.
+ */
+export function openedBefore(open: Line[], stop: Line): Line[] {
+  return openLines(open).filter((l) => l.stream !== stop.stream);
 }
 
 // Output lines still waiting for their newline (input is never left open: each send is whole).

@@ -15,6 +15,7 @@ import type { LogIssue } from '../format/logfile.ts';
 import type { Context } from '../../store/context.ts';
 import { queryAt, type ReadPlan } from './read-plan.ts';
 import { findRecord } from '../../store/state.ts';
+import type { GrepContext } from './context.ts';
 
 /** One get_logs read: the process, its log, the plan and where lines go. */
 export interface ReadRun {
@@ -27,6 +28,8 @@ export interface ReadRun {
   /** A piece of a line too long to hold (LineAssembler's spill); the line's end goes to write. */
   piece?: (piece: Line) => void;
   timeoutSec?: number;
+  /** --grep with context (-A, -B, -C): `write` feeds it; end() once the first read is over. */
+  context?: GrepContext;
   waitForText?: string; // --wait-for as typed, for messages
   said: Set<string>; // issue messages printed already
   runningAtStart: boolean; // the process could still write to its log when the read began
@@ -46,6 +49,7 @@ export function currentRecord(ctx: Context, rec: ProcessRecord): ProcessRecord {
 export async function readOnce(run: ReadRun): Promise<number> {
   const { sel, damaged, running } = firstRead(run);
   for (const l of sel.lines) run.write(l);
+  run.context?.end();
   await saveCursor(run, sel.end);
   if (!fs.existsSync(run.activeFile) && !running && sel.lines.length === 0)
     process.stderr.write(`get_logs: process ${run.rec.id} has no log file.\n`);
@@ -58,9 +62,13 @@ export async function followLog(run: ReadRun): Promise<number> {
   const { reader, sel, query } = first;
   let damaged = first.damaged;
   for (const l of sel.lines) run.write(l);
-  // Lines left open by the read above that it printed (the filters hid the others).
-  const shownOpen = (sel.open ?? []).filter((l) => matches(query, l));
-  const show = followWriter(run.plan.format, shownOpen, (b) => run.out.write(b));
+  const context = run.context;
+  context?.end();
+  // Lines left open by the read above that it printed (the filters hid the others; with
+  // context none: a line goes through the window once, when it ends).
+  const shownOpen = context ? [] : (sel.open ?? []).filter((l) => matches(query, l));
+  const writer = followWriter(run.plan.format, shownOpen, (b) => run.out.write(b));
+  const show = context ? (l: Line) => context.push(l) : writer;
   const wanted = (l: Line) => matches({ ...query, sinceMs: undefined }, l);
   const onLine = (l: Line) => {
     if (wanted(l)) show(l);
@@ -77,7 +85,7 @@ export async function followLog(run: ReadRun): Promise<number> {
     running: () => run.running(),
     timeoutMs: timeoutMs(run),
     onLine,
-    onPartial: onLine,
+    onPartial: context ? undefined : onLine,
     partialQuietMs: PROMPT_QUIET_MS,
     onGap: (gap) => noteGap(run.ctx, run.rec, gap),
   });

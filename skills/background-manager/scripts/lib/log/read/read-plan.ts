@@ -24,6 +24,8 @@ export interface ReadOptions {
   timestamps: boolean;
   stream: string; // a key of STREAM_CHOICES
   grep?: string; // the --grep pattern as typed
+  before?: number; // -B (-C), when given
+  after?: number; // -A (-C), when given
   waitFor?: string; // the --wait-for pattern as typed
   screen: boolean;
   json: boolean;
@@ -50,6 +52,12 @@ export interface ReadPlan {
   /** --wait-for --new: every new line up to the match is printed, so none is passed over unseen. */
   upTo: boolean;
   waitFor?: RegExp;
+  /**
+   * --grep with -A, -B or -C: the query reads every line (no grep, no -n) and the pattern picks
+   * the matches among them, shown with their context (context.ts); `matches`: the last ones to
+   * show (-n; 0: all).
+   */
+  context?: { grep: RegExp; before: number; after: number; matches: number };
   /** Lines of a Python-skill log to show: -n, else the default (it has no times or cursors). */
   legacyLines: number;
   /** Lines of the log shown after a --wait-for that gave up (the last ones). */
