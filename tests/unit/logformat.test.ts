@@ -143,4 +143,44 @@ withLog('a flipped byte inside a record is damage, not output', (file, keys) => 
   );
 });
 
+// A REPL's tail: a burst of output in records that end mid-line, then prompts that each end a
+// record without a newline (`pass\r\n>>> `). -n N needs only the records its lines are in; the
+// walk back used to go on through the whole burst, looking for a stdout record that ends with
+// a newline, and read it all three times (issue 25, item 7).
+withLog('-n N of a REPL whose records end in prompts reads only the records of its lines', (file, keys) => {
+  const w = new CappedLogWriter(file, keys, 'p1', 64 << 20);
+  const burst = Buffer.from(
+    Array.from({ length: 16384 }, (_, i) => `${String(i).padStart(12, '0')} ${'.'.repeat(50)}\n`).join(''),
+  );
+  // The burst in records that end mid-line; its prompt comes in the last of them.
+  const withPrompt = Buffer.concat([burst, Buffer.from('>>> ')]);
+  for (let at = 0; at < withPrompt.length; at += 100_003) w.append('stdout', withPrompt.subarray(at, at + 100_003));
+  for (let i = 0; i < 30; i++) {
+    w.append('input', Buffer.from('pass\n'));
+    w.append('stdout', Buffer.from(`pass ${i}\r\n>>> `));
+  }
+  w.close();
+  const mixed = (n: number, streams: string[]) => {
+    const reader = new LogSetReader(file, keys, 'p1');
+    const sel = selectLines(reader, { streams: new Set(streams as never), raw: false, lines: n });
+    return {
+      sel,
+      text: sel.lines.map((l) => lineText(l, false)),
+      open: (sel.open ?? []).map((l) => lineText(l, false)),
+    };
+  };
+  const { sel, text: lines, open } = mixed(20, ['stdout', 'stderr']);
+  assert.equal(lines, [...Array.from({ length: 19 }, (_, i) => `>>> pass ${i + 11}`), '>>> ']); // the prompt last, open
+  assert.equal(open, ['>>> ']);
+  assert.ok(sel.bytesRead < 64 << 10, `read ${sel.bytesRead} bytes for 20 short lines`);
+  // Reaching into the burst: the last lines of it come whole, as before.
+  assert.equal(mixed(32, ['stdout'])!.text.slice(0, 3), [
+    `${String(16383).padStart(12, '0')} ${'.'.repeat(50)}`,
+    '>>> pass 0',
+    '>>> pass 1',
+  ]);
+  // Input and output together: the input lines count, and every line is whole.
+  assert.equal(mixed(4, ['stdout', 'input']).text, ['>>> pass 28', 'pass', '>>> pass 29', '>>> ']);
+});
+
 test.run();

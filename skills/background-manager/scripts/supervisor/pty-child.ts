@@ -3,7 +3,8 @@
 // end after it exits (readTerminalToTheEnd).
 import fs from 'node:fs';
 import type net from 'node:net';
-import * as pty from '@lydell/node-pty';
+import { createRequire } from 'node:module';
+import type * as pty from '@lydell/node-pty';
 import type { OutputLog } from '../lib/log/write/outputlog.ts';
 import type { SupervisorConfig } from '../lib/control/supervisor-config.ts';
 import { allStats, readStat, signalName } from '../lib/process/proc.ts';
@@ -83,7 +84,10 @@ function readTerminalToTheEnd(
 
 /** Start the command under a terminal of cfg.cols x cfg.rows. */
 export function startPtyChild(cfg: SupervisorConfig, out: OutputLog): Child {
-  const term = pty.spawn(cfg.argv[0]!, cfg.argv.slice(1), {
+  // Loaded here, not as the supervisor loads: a --no-pty supervisor never needs it, and its
+  // native module and wrappers cost every start (issue 25, item 8).
+  const { spawn } = createRequire(import.meta.url)('@lydell/node-pty') as typeof pty;
+  const term = spawn(cfg.argv[0]!, cfg.argv.slice(1), {
     name: cfg.env.TERM ?? 'xterm-256color',
     cols: cfg.cols,
     rows: cfg.rows,

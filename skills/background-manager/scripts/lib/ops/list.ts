@@ -2,7 +2,7 @@
 // process with its status checked live (not remembered), its listening ports and what it left
 // running; shown as the table, or as JSON with every field.
 import { allStats, bootId, type ProcStat } from '../process/proc.ts';
-import { listeningPorts } from '../process/ports.ts';
+import { listeningPorts, type PortScan } from '../process/ports.ts';
 import { type LiveStatus, liveLeftovers, liveStatus } from '../process/status.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { localStamp, oneLine } from '../util/format.ts';
@@ -27,10 +27,13 @@ export function listed(doc: StateDoc, status?: string): Listed[] {
     rows.filter((r) => !live(r) && r.p.leftovers?.length).map((r) => [r.p.id, liveLeftovers(r.p, boot)]),
   );
   const stats = rows.some(live) || [...left.values()].some((l) => l.length) ? allStats() : [];
+  const scan: PortScan = {}; // /proc/net/tcp{,6} read once for the whole listing
   const portsOf = (r: (typeof rows)[number]) =>
     live(r)
-      ? listeningPorts(r.p.pid, stats)
-      : [...new Set((left.get(r.p.id) ?? []).flatMap((st) => listeningPorts(st.pid, stats)))].sort((a, b) => a - b);
+      ? listeningPorts(r.p.pid, stats, scan)
+      : [...new Set((left.get(r.p.id) ?? []).flatMap((st) => listeningPorts(st.pid, stats, scan)))].sort(
+          (a, b) => a - b,
+        );
   return rows.map((r) => ({ ...r, ports: portsOf(r), leftovers: left.get(r.p.id) ?? [] }));
 }
 

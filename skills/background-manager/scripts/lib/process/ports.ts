@@ -41,14 +41,22 @@ function socketInodes(pid: number): string[] {
   return out;
 }
 
+/**
+ * What one look at the ports reads once: the LISTEN sockets of /proc/net/tcp{,6} (inode ->
+ * port), read only when a process of a tree holds a socket at all. A listing shares one
+ * for all its processes (each read of those files costs about 1-2 ms; issue 25).
+ */
+export interface PortScan {
+  inodes?: Map<string, number>;
+}
+
 /** Sorted TCP ports that any process of `leader`'s tree listens on. */
-export function listeningPorts(leader: number, stats?: ProcStat[]): number[] {
-  const inodes = listeningInodes();
-  if (inodes.size === 0) return [];
+export function listeningPorts(leader: number, stats?: ProcStat[], scan: PortScan = {}): number[] {
   const ports = new Set<number>();
   for (const m of treeMembers(leader, stats)) {
     for (const ino of socketInodes(m.pid)) {
-      const port = inodes.get(ino);
+      scan.inodes ??= listeningInodes();
+      const port = scan.inodes.get(ino);
       if (port !== undefined) ports.add(port);
     }
   }

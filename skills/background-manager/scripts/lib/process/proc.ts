@@ -15,15 +15,44 @@ export interface ProcStat {
 // Parse /proc/<pid>/stat; the command name may hold spaces and parentheses, so split after
 // the last ')'.
 export function readStat(pid: number): ProcStat | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const text = readProcFile(`/proc/${pid}/stat`);
+  if (text === undefined) return undefined;
   const close = text.lastIndexOf(')');
   const f = text.slice(close + 2).split(' ');
   return { pid, state: f[0]!, ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]), startTicks: Number(f[19]) };
+}
+
+// One buffer for every small /proc read: fs.readFileSync sizes a file by fstat first, which
+// says 0 for /proc files, and then reads it in freshly allocated chunks; a list reads
+// /proc/<pid>/stat of every process on the machine (about 5x faster this way, issue 25).
+let procBuf = Buffer.allocUnsafe(4096);
+
+/** A /proc file's whole text (latin1), or undefined if it cannot be read (gone, not ours). */
+export function readProcFile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    let got = 0;
+    for (;;) {
+      if (got === procBuf.length) {
+        const bigger = Buffer.allocUnsafe(procBuf.length * 2);
+        procBuf.copy(bigger, 0, 0, got);
+        procBuf = bigger;
+      }
+      const n = fs.readSync(fd, procBuf, got, procBuf.length - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    return procBuf.toString('latin1', 0, got);
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 let bootIdCache: string | undefined;
@@ -113,12 +142,8 @@ export function markedWith(mark: string, stats = allStats()): ProcStat[] {
   const out: ProcStat[] = [];
   for (const st of stats) {
     if (st.pid === process.pid || st.state === 'Z') continue;
-    let env: string;
-    try {
-      env = fs.readFileSync(`/proc/${st.pid}/environ`, 'latin1');
-    } catch {
-      continue; // gone, or another user's
-    }
+    const env = readProcFile(`/proc/${st.pid}/environ`);
+    if (env === undefined) continue; // gone, or another user's
     if (!env.startsWith(needle) && !env.includes(`\0${needle}`)) continue;
     if (readStat(st.pid)?.startTicks === st.startTicks) out.push(st);
   }

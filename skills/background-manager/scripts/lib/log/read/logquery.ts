@@ -83,17 +83,27 @@ export function selectLines(
   let first: Cursor | undefined; // where the oldest record wanted starts
   let newest: Cursor | undefined;
   let newlines = 0;
-  let need = q.lines + 1;
+  // A plain tail takes a line per stream more: then the oldest line of the stream it began
+  // with is not one of those shown (settled, below), and the walk need not find its start.
+  let need = q.lines + 1 + (plain ? q.streams.size : 0);
   let finishing = false; // enough lines: now find where each stream's first line begins
   const boundary = new Set<StreamName>();
   const seen = new Set<StreamName>();
+  // Per stream: how many lines end after the oldest newline of it read so far.
+  const after = new Map<StreamName, number>();
+  // A stream whose oldest line read cannot be among the last q.lines (plain tails only: each
+  // stream's first line may be cut, so one more line per stream): it may start mid-line (its
+  // first fragment is skipped) and the walk need not go on looking for where that line began.
+  // Without this, a REPL whose records all end in a prompt (no newline) was walked back
+  // through all its output (issue 25, item 7).
+  const settled = (s: StreamName) => plain && (after.get(s) ?? -1) >= q.lines + seen.size;
   const take = (rec: LogRecord) => {
     first = { fileId: reader.lastCursor!.fileId, offset: rec.offset, seq: rec.seq };
   };
   // Enough matching lines from `first` on (read forward again, a line held up to MATCH_BYTES).
   const enough = () => plain || countLines(reader, q, first!, newest!, [...seen]) >= q.lines;
   // Streams whose first record read may begin mid-line (events never do).
-  const pending = () => [...seen].some((s) => s !== 'event' && !boundary.has(s));
+  const pending = () => [...seen].some((s) => s !== 'event' && !boundary.has(s) && !settled(s));
   const reachedStart = reader.backward((rec) => {
     newest ??= reader.lastCursor;
     if (q.sinceMs !== undefined && rec.time < q.sinceMs && !finishing) finishing = true;
@@ -108,10 +118,11 @@ export function selectLines(
     take(rec);
     seen.add(rec.stream);
     // An input send without a newline is a line too (LineAssembler).
-    newlines +=
-      rec.stream === 'event'
-        ? 1
-        : countNewlines(rec.data) + (rec.stream === 'input' && rec.data[rec.data.length - 1] !== 0x0a ? 1 : 0);
+    const nl = rec.stream === 'event' ? 0 : countNewlines(rec.data);
+    const k =
+      rec.stream === 'event' ? 1 : nl + (rec.stream === 'input' && rec.data[rec.data.length - 1] !== 0x0a ? 1 : 0);
+    if (nl > 0) after.set(rec.stream, newlines + k - 1); // the lines after this record's first newline
+    newlines += k;
     if (newlines >= need) {
       if (enough()) {
         finishing = true;
