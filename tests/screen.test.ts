@@ -239,13 +239,12 @@ withSandbox('--screen --attrs: a selection shown only in reverse video, or only 
       ],
     );
     assert.not.ok('spans' in JSON.parse((await screen(sb, id, ['--json'])).stdout), 'no spans without --attrs');
-    // The selection moves: the mark follows it.
+    // The selection moves: the mark follows it, and --wait-for with --attrs matches the marks
+    // (the new-user trial waited on 'r:Beta' for its whole timeout: it matched the plain rows).
     assert.is((await run(sb, 'send_input.ts', [id, '--keys', 'down'])).code, 0);
-    await waitFor(
-      'the mark to move',
-      async () => (await screen(sb, id, ['--attrs'])).stdout.includes(`⟦${flag}:Gamma⟧`),
-      30_000,
-    );
+    const moved = await screen(sb, id, ['--attrs', '--wait-for', `⟦${flag}:Gamma⟧`, '--timeout', '30']);
+    assert.is(moved.code, 0, moved.stderr);
+    assert.match(moved.stdout, new RegExp(`^   ⟦${flag}:Gamma⟧$`, 'm'));
   }
   const refused = await run(sb, 'get_logs.ts', ['x', '--attrs']);
   assert.is(refused.code, 2);

@@ -119,7 +119,7 @@ function parse(argv: string[]) {
       type: 'boolean',
       defaultDescription: 'false',
       describe:
-        'With --screen: mark reverse video, bold, underline and cells coloured unlike the rest of their row as ⟦FLAGS:text⟧ (FLAGS: r b u c; the program\'s own ⟦ ⟧ \\ written \\⟦ \\⟧ \\\\); with --json: "spans"',
+        'With --screen: mark reverse video, bold, underline and cells coloured unlike the rest of their row as ⟦FLAGS:text⟧ (FLAGS: r b u c; the program\'s own ⟦ ⟧ \\ written \\⟦ \\⟧ \\\\); --wait-for then matches the marked rows; with --json: "spans"',
     })
     .option('json', {
       type: 'boolean',

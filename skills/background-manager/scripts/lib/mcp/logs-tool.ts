@@ -96,7 +96,7 @@ const shape = {
     .boolean()
     .default(false)
     .describe(
-      "With screen: mark reverse video, bold, underline and cells coloured unlike the rest of their row (how menus show the selected item) as ⟦FLAGS:text⟧, FLAGS from r (reverse) b (bold) u (underline) c (colour); the program's own ⟦ ⟧ \\ come as \\⟦ \\⟧ \\\\. The structured screen.spans lists them: {row, col, text, attrs, fg, bg}",
+      "With screen: mark reverse video, bold, underline and cells coloured unlike the rest of their row (how menus show the selected item) as ⟦FLAGS:text⟧, FLAGS from r (reverse) b (bold) u (underline) c (colour); the program's own ⟦ ⟧ \\ come as \\⟦ \\⟧ \\\\. wait_for then matches the marked rows. The structured screen.spans lists them: {row, col, text, attrs, fg, bg}",
     ),
   wait_for: z
     .string()

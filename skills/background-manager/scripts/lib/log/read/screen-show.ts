@@ -52,14 +52,15 @@ export async function showScreen(o: ScreenOptions): Promise<number> {
     print(o, screen);
     return damaged ? EXIT.DAMAGED : EXIT.OK;
   }
-  // Rows are matched as one text, a row a line: ^ and $ match at row starts and ends.
+  // Rows are matched as one text, a row a line: ^ and $ match at row starts and ends. With
+  // --attrs the rows as shown, marks and all: what the caller reads is what it can wait for.
   // The pattern's own flags stay (the MCP server's are the linear-time engine's `l`).
   const re = new RegExp(o.waitFor.source, o.waitFor.flags.includes('m') ? o.waitFor.flags : `${o.waitFor.flags}m`);
   const deadline = o.timeoutSec === undefined ? Infinity : Date.now() + o.timeoutSec * 1000;
   for (;;) {
     const ended = !o.running(); // read before the screen: output up to the end is then in it
     const { screen, damaged } = await render(o);
-    if (re.test(screen.rows.join('\n'))) {
+    if (re.test((screen.attrs?.marked ?? screen.rows).join('\n'))) {
       print(o, screen);
       return damaged ? EXIT.DAMAGED : EXIT.OK;
     }
