@@ -64,17 +64,28 @@ export async function waitForLine(o: WaitForLineOptions): Promise<WaitForLineRes
 async function waitWatching(o: WaitForLineOptions, watch: ScreenWatch | undefined): Promise<WaitForLineResult> {
   const text = (l: Line) => lineText(l, o.query.raw);
   let hit: Line | undefined;
+  // A line left open with input sent after it is a prompt already answered (the REPL's `>>> `
+  // before `print(6*7)` was echoed): it matches only once more of it comes, never as it stands.
+  const lastSeq = new Map<string, number>();
+  const answered = (l: Line) => (lastSeq.get('input') ?? -1) > (lastSeq.get(l.stream) ?? -1);
   const sel = streamLines(
     o.reader,
     { ...o.query, lines: 0 },
     (l) => {
       const settled = l.complete || l.stream === 'input'; // an input send is whole as sent
-      if (!settled && !o.openLinesAtOnce) return true; // left open: following tests it once quiet
+      // Left open: following tests it once quiet (and, if answered, once it has grown).
+      if (!settled && (!o.openLinesAtOnce || answered(l))) return true;
       if (o.pattern.test(text(l))) return !(hit = l);
       if (settled) o.onPassed?.(l);
       return true;
     },
-    { keepBytes: MATCH_BYTES, onRecord: watch && ((rec) => watch.feed(rec)) },
+    {
+      keepBytes: MATCH_BYTES,
+      onRecord: (rec) => {
+        if (rec.data.length) lastSeq.set(rec.stream, rec.seq);
+        watch?.feed(rec);
+      },
+    },
   );
   o.afterRead?.(sel);
   hit ??= await screenHit(o, watch);
@@ -98,6 +109,7 @@ async function waitWatching(o: WaitForLineOptions, watch: ScreenWatch | undefine
     reader: o.reader,
     from: sel.end,
     open: sel.open,
+    shown: sel.open?.filter(answered),
     running: o.running,
     timeoutMs: o.timeoutMs,
     statusEveryMs: o.statusEveryMs,
