@@ -27,6 +27,8 @@ export interface ConnectOptions {
   setup?: (client: Client) => void;
   /** The folder the host starts the server in (default: this process's). */
   cwd?: string;
+  /** Variables that replace the sandbox's for the server (a wrong BG_PASSWORD). */
+  env?: Record<string, string>;
 }
 
 /** The transcript of one test: every call and answer, appended to a file in the sandbox. */
@@ -42,7 +44,7 @@ export async function connect(sb: Sandbox, note: (text: string) => void, opts: C
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [SERVER],
-    env: sb.env as Record<string, string>,
+    env: { ...(sb.env as Record<string, string>), ...opts.env },
     stderr: 'pipe',
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });

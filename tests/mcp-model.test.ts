@@ -247,4 +247,38 @@ mcpTest(
   },
 );
 
+// The new-user trial: with a wrong BG_PASSWORD the server exited before the handshake, and the
+// client saw only "MCP error -32000: Connection closed"; the reason was on stderr, which a model
+// never reads. The server now connects and every tool says what is wrong.
+mcpTest(
+  'a wrong or missing BG_PASSWORD: the tools say so, the model is not left with a closed connection',
+  async (sb, _note, open) => {
+    const { call: ownerCall } = await open('owner');
+    assert.not.ok((await ownerCall('start_process', { command: ['sleep', '60'], name: 'kept' })).isError);
+    for (const [label, password, said] of [
+      ['wrong', 'not the password', /^list_processes: error: wrong BG_PASSWORD: .*\. Set BG_PASSWORD to /],
+      ['missing', '', /^list_processes: error: .*BG_PASSWORD/],
+    ] as const) {
+      const s = await open({ label, env: { BG_PASSWORD: password } });
+      const listed = await s.call('list_processes');
+      assert.ok(listed.isError, `${label}: ${textOf(listed)}`);
+      assert.match(textOf(listed), said);
+      const code = (listed.structuredContent as { error: { code: string } }).error.code;
+      assert.is(code, label === 'wrong' ? 'WRONG_PASSWORD' : 'NO_PASSWORD');
+      assert.match(s.stderr(), /mcp_server: error: .*BG_PASSWORD/);
+      const started = await s.call('start_process', { command: ['true'] });
+      assert.ok(started.isError, textOf(started));
+    }
+    // Nothing changed for the owner's data: the process still runs under the right password.
+    const rows = (await ownerCall('list_processes')).structuredContent as {
+      processes: { name?: string; status: string }[];
+    };
+    assert.equal(
+      rows.processes.map((p) => [p.name, p.status]),
+      [['kept', 'running']],
+    );
+    await ownerCall('stop_process', { ids: ['kept'] });
+  },
+);
+
 test.run();

@@ -1,6 +1,7 @@
 // mcp_server: the skill as a Model Context Protocol server over stdio, for agent hosts that
 // give their model tools rather than a shell. Same data dir, same password, same library.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { BgError } from '../errors.ts';
 import { makeParser } from '../cli/cli.ts';
 import { Session } from '../mcp/session.ts';
 import { createServer } from '../mcp/server.ts';
@@ -15,9 +16,15 @@ export async function main(argv: string[]): Promise<number> {
     .demandCommand(0, 0, '', 'mcp_server takes no arguments.')
     .parseAsync();
   const session = new Session();
-  // Unlocked once, now: a missing or wrong password stops the server with the scripts' error
-  // (on stderr, where hosts log it) before a client is told it has tools.
-  session.context();
+  // Unlocked once, now. A missing or wrong password is said on stderr (where hosts log it) and
+  // the server serves anyway: every tool call tries again and answers with the same error, so
+  // the model learns what is wrong instead of seeing only a closed connection.
+  try {
+    session.context();
+  } catch (err) {
+    if (!(err instanceof BgError)) throw err;
+    process.stderr.write(`mcp_server: error: ${err.message}\n`);
+  }
   const { server, close } = createServer(session, VERSION);
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
