@@ -252,7 +252,7 @@ mcpTest(
 // never reads. The server now connects and every tool says what is wrong.
 mcpTest(
   'a wrong or missing BG_PASSWORD: the tools say so, the model is not left with a closed connection',
-  async (sb, _note, open) => {
+  async (_sb, _note, open) => {
     const { call: ownerCall } = await open('owner');
     assert.not.ok((await ownerCall('start_process', { command: ['sleep', '60'], name: 'kept' })).isError);
     for (const [label, password, said] of [
