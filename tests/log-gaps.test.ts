@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { listJson, run, start, track, waitFor, withSandbox, ROOT, SCRIPTS } from './helpers.ts';
+import { figure, listJson, run, start, track, waitFor, withSandbox, ROOT, SCRIPTS } from './helpers.ts';
 
 // 17-byte numbered lines ("%6d\tabcdefghij"): pipe reads of 4 or 64 KiB end mid-line, so the
 // oldest record the cap keeps begins inside a line.
@@ -44,10 +44,12 @@ withSandbox(
       r.stderr,
       /^get_logs: note: (about )?\d+\.\d MiB of output \(\d+ records\) that no earlier --new read showed was dropped to keep the log under its 1\.0 MiB cap; it is not shown\.$/m,
     );
-    assert.match(
-      r.stderr,
-      /^get_logs: note: the first line kept may have lost its start to the cap; it is not shown\.$/m,
-    );
+    // The oldest kept record begins inside a line (its start is gone): that line is left out and
+    // said. In about 1 run in 18 (18-byte lines) the record begins at a line's newline, so nothing
+    // is left out and no note is due (seen in a CI run beside two CPU hogs); every line shown is
+    // still whole (numbersOf).
+    const cutNote = /^get_logs: note: the first line kept may have lost its start to the cap; it is not shown\.$/m;
+    if (!cutNote.test(r.stderr)) figure('the oldest kept record began at a newline: no line was left out');
     const lines = r.stdout.trimEnd().split('\n');
     assert.is(lines.pop(), 'LAST');
     const nums = numbersOf(lines);

@@ -263,6 +263,7 @@ mcpTest(
       const listed = await s.call('list_processes');
       assert.ok(listed.isError, `${label}: ${textOf(listed)}`);
       assert.match(textOf(listed), said);
+      assert.match(textOf(listed), /The MCP server reads it once, at its start: restart it\.$/);
       const code = (listed.structuredContent as { error: { code: string } }).error.code;
       assert.is(code, label === 'wrong' ? 'WRONG_PASSWORD' : 'NO_PASSWORD');
       assert.match(s.stderr(), /mcp_server: error: .*BG_PASSWORD/);

@@ -34,7 +34,11 @@ rtest(
   'restart race: of several restart_process calls at once, one starts the new run; the others say they joined it, and stop_process leaves nothing running',
   async (sb, ctx) => {
     const mark = `tick-${randomBytes(4).toString('hex')}`;
-    const a = await startP(sb, ['--no-pty', '--name', 'cr', `while :; do echo ${mark}; sleep .2; done`]);
+    // The old run takes 3 s to stop (a SIGTERM handler that sleeps), so the calls overlap in the
+    // stop even when a loaded machine starts them a second or more apart (seen in a run beside two
+    // CPU hogs: two calls restarted in turn, each correctly, and the race went unchecked).
+    const slow = `import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *a: (time.sleep(3), sys.exit(0)))\nprint("handler set ${mark}", flush=True)\nwhile True: time.sleep(1)`;
+    const a = await startP(sb, ['--no-pty', '--name', 'cr', '--wait-for', 'handler set', 'python3', '-c', slow]);
     const calls = await Promise.all(
       Array.from({ length: N }, () =>
         exec(sb, 'restart_process.ts', ['cr'], { watch: ctx.strays, timeoutMs: 120_000 }),

@@ -198,6 +198,27 @@ withSandbox(
   },
 );
 
+// From the review of issue 25: a --new read that has passed the switch into the alternate
+// screen left the next --new --wait-for matching lines only (the jumble), never a row.
+withSandbox(
+  'get_logs --new --wait-for matches a screen row after an earlier --new read passed the switch',
+  async (sb) => {
+    const { id } = await start(sb, [
+      '--wait-for',
+      'control panel',
+      'python3',
+      'tests/fixtures/tui.py',
+      'all ready',
+      '8',
+    ]);
+    assert.is((await run(sb, 'get_logs.ts', [id, '--new'])).code, 0);
+    const r = await run(sb, 'get_logs.ts', [id, '--new', '--wait-for', '^│   all ready +│$', '--timeout', '60']);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^│ {3}all ready +│$/m);
+    assert.is((await run(sb, 'send_input.ts', [id, '--key', 'q'])).code, 0);
+  },
+);
+
 // Issue 25, item 4: a menu that shows its selection only by reverse video, or only by a colour
 // pair, reads plainly as "Alpha / Beta / Gamma"; --attrs marks what the attributes say.
 withSandbox('--screen --attrs: a selection shown only in reverse video, or only by colour, is marked', async (sb) => {

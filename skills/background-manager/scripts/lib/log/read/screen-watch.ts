@@ -26,6 +26,11 @@ export class ScreenWatch {
     return this.on;
   }
 
+  /** Forget what was fed (before a terminal exists): the output is fed again from an earlier point. */
+  restart(): void {
+    this.end();
+  }
+
   /** The next record of the log, in order (only a terminal's output counts). */
   feed(rec: LogRecord): void {
     if (rec.stream !== 'stdout') return;

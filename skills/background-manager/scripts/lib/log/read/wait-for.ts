@@ -7,6 +7,11 @@ import { lineText, MATCH_BYTES, type Line } from './lines.ts';
 import { matches, streamLines, type Query, type Selection } from './logquery.ts';
 import type { Cursor, Gap, LogSetReader } from '../format/logset.ts';
 import { ScreenWatch } from './screen-watch.ts';
+import { REPLAY_CAP } from './screen.ts';
+import type { LogRecord } from '../format/logfile.ts';
+
+const SWITCH = Buffer.from('\x1b[?'); // where an alternate-screen switch may be
+const CURSOR_TO = /\x1b\[\d*;\d*[Hf]/;
 
 export interface WaitForLineOptions {
   reader: LogSetReader;
@@ -67,6 +72,7 @@ async function waitWatching(o: WaitForLineOptions, watch: ScreenWatch | undefine
   // A line left open with input sent after it is a prompt already answered (the REPL's `>>> `
   // before `print(6*7)` was echoed): it matches only once more of it comes, never as it stands.
   const lastSeq = new Map<string, number>();
+  let moved = false; // a --new read met cursor moves (replayFromSwitch)
   const answered = (l: Line) => (lastSeq.get('input') ?? -1) > (lastSeq.get(l.stream) ?? -1);
   const sel = streamLines(
     o.reader,
@@ -84,9 +90,11 @@ async function waitWatching(o: WaitForLineOptions, watch: ScreenWatch | undefine
       onRecord: (rec) => {
         if (rec.data.length) lastSeq.set(rec.stream, rec.seq);
         watch?.feed(rec);
+        moved ||= !!watch && !!o.query.from && movesCursor(rec);
       },
     },
   );
+  if (watch && moved && !watch.showing) replayFromSwitch(o.reader, sel.end, watch);
   o.afterRead?.(sel);
   hit ??= await screenHit(o, watch);
   if (hit) return { hit, end: 'found', followed: false, cursor: sel.end, open: sel.open ?? [] };
@@ -126,6 +134,30 @@ async function waitWatching(o: WaitForLineOptions, watch: ScreenWatch | undefine
   if (hit) return { hit, end: 'found', followed: true, cursor: res.cursor, open: res.open };
   const rows = watch?.showing ? await watch.rows() : undefined;
   return { end: res.end, followed: true, cursor: res.cursor, open: res.open, ...(rows ? { screen: rows } : {}) };
+}
+
+/**
+ * A read that starts at `from` (--new) may start inside an alternate-screen session whose
+ * switch an earlier read passed, so the watch never saw it. When the read met cursor moves (a
+ * full-screen program draws with them; a REPL does not, so it pays nothing), the watch is fed
+ * again from the newest switch before `end` (at most REPLAY_CAP bytes), oldest first.
+ */
+function replayFromSwitch(reader: LogSetReader, end: Cursor | undefined, watch: ScreenWatch): void {
+  const recs: LogRecord[] = [];
+  let bytes = 0;
+  reader.backward((rec) => {
+    if ((end && rec.seq >= end.seq) || rec.stream !== 'stdout') return true;
+    recs.push(rec);
+    bytes += rec.data.length;
+    return !rec.data.includes(SWITCH) && bytes < REPLAY_CAP;
+  });
+  watch.restart();
+  for (let i = recs.length - 1; i >= 0; i--) watch.feed(recs[i]!);
+}
+
+/** Whether output moves the cursor to a place (CSI row;col H): how full-screen programs draw. */
+function movesCursor(rec: LogRecord): boolean {
+  return rec.stream === 'stdout' && rec.data.includes(0x1b) && CURSOR_TO.test(rec.data.toString('latin1'));
 }
 
 /** A row of the alternate screen that matches, as a line the query selects; undefined if none. */
