@@ -20,6 +20,11 @@ interface Proc {
   restarts: number;
   startedAt: string;
   endedAt: string | null;
+  provenance: {
+    folder: string;
+    git: { worktree: string; branch: string | null; commit: string } | null;
+  } | null;
+  stale: boolean | null;
 }
 interface LogLine {
   t: number;
@@ -148,11 +153,22 @@ function renderList(): void {
   }
 }
 
+// Where it was started: branch and worktree (list_processes --json's provenance), and whether its worktree moved on.
+function fromText(p: Proc): string {
+  const g = p.provenance?.git;
+  if (!p.provenance) return '';
+  if (!g) return `Started from ${oneLine(p.provenance.folder)} (not a git worktree)`;
+  const branch = g.branch === null ? `detached at ${g.commit.slice(0, 8)}` : `branch ${oneLine(g.branch)}`;
+  const stale = p.stale ? ' · stale: its worktree is on another commit now; restart it to run the new code' : '';
+  return `Started from ${branch} in ${oneLine(g.worktree)}${stale}`;
+}
+
 function renderDetail(): void {
   const p = procs.find((x) => x.id === selected);
   $('detail').hidden = !p;
   if (!p) return;
   $('d-title').textContent = `${oneLine(p.name ?? p.id)} · ${p.label}`;
+  $('d-from').textContent = fromText(p);
   ($('b-stop') as HTMLButtonElement).disabled = !LIVE.has(p.status);
   ($('send-text') as HTMLInputElement).disabled = p.status !== 'running';
   $('t-term').hidden = !p.pty;

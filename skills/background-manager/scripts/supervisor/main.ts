@@ -154,6 +154,7 @@ function runFields(sv: Supervisor, socketPath: string) {
     env: Object.keys(cfg.extraEnv).length ? cfg.extraEnv : undefined,
     timeoutSec: cfg.timeoutSec,
     ready: cfg.ready,
+    provenance: cfg.provenance,
   };
 }
 

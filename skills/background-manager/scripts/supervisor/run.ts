@@ -2,6 +2,7 @@
 // (policy.ts nextStep) what follows: a back-off and another run, or the end, recorded. Stop
 // replies wait for this loop to finish, so the end is in the state when they arrive.
 import { commOf, markedWith, sessionMembersOf } from '../lib/process/proc.ts';
+import { provenanceOf } from '../lib/util/git.ts';
 import { finish } from './ending.ts';
 import { describeExit, nextStep, stoppedInBackoff, type Exit } from './policy.ts';
 import type { Supervisor } from './state.ts';
@@ -73,7 +74,10 @@ async function restart(sv: Supervisor, exit: Exit, restarts: number): Promise<bo
     return false;
   }
   sv.out.event(`restarted: PID ${sv.child.pid} (restart ${restarts} of ${sv.cfg.restart.max})`);
+  // The new run runs the code in the worktree now: its commit is read again (list --json's `stale`).
+  const from = sv.cfg.provenance && provenanceOf(sv.cfg.provenance.folder);
   await sv.updateRecord((rec) => {
+    if (from) rec.provenance = from;
     rec.restarts = restarts; // counted once it has happened, not while waiting for it
     rec.pid = sv.child.pid;
     rec.startTicks = sv.childStat?.startTicks;

@@ -117,6 +117,7 @@ async function detach(argv: string[], name: string): Promise<number> {
     startProcess({
       command: withHandoff([process.execPath, entry, ...rest], socket),
       cwd: process.cwd(),
+      from: process.cwd(),
       pty: false,
       name,
       extraEnv: { BG_DATA_DIR: ctx.dataDir },

@@ -13,6 +13,7 @@ import type { Readiness, RestartMode } from '../store/state.ts';
 import { oneLine, shellQuote } from '../util/format.ts';
 import { execLine, isPlainWord } from '../process/shellplan.ts';
 import { PTY_COLS, PTY_ROWS } from '../log/read/screen.ts';
+import { provenanceOf } from '../util/git.ts';
 
 export interface StartOptions {
   command: string[]; // one element: a shell command line; more: argv, run directly
@@ -29,6 +30,7 @@ export interface StartOptions {
   replacing?: { id?: string }; // --replace: the process it stopped for the name, if any
   restartClaim?: string; // restart_process: the token of its claim on reuseId's next run
   display?: string; // how to show the command, when `command` is a recorded argv
+  from?: string; // the caller's folder: recorded with its git checkout (undefined: nothing recorded)
   /** The unlocked data dir, made on demand: called once the supervisor is booting. */
   context?: () => Context;
   /** How a refusal names options and other calls, in the caller's words (install/hints.ts). */
@@ -294,6 +296,8 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
       reuseId: opts.reuseId,
       replacing: opts.replacing,
       restartClaim: opts.restartClaim,
+      // Read while the supervisor boots: a few small files, bounded (util/git.ts).
+      provenance: opts.from === undefined ? undefined : provenanceOf(opts.from),
     };
   } catch (err) {
     sup.child.kill('SIGKILL');

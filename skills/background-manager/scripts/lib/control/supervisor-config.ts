@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import { KEY_BYTES } from '../store/crypto.ts';
 import type { Readiness, RestartMode } from '../store/state.ts';
+import type { Provenance } from '../util/git.ts';
 
 export interface SupervisorConfig {
   dataDir: string;
@@ -27,6 +28,7 @@ export interface SupervisorConfig {
   reuseId?: string; // restart_process: run again under this ID, continuing its log
   replacing?: { id?: string }; // start_process --replace: the process it stopped for the name, if any
   restartClaim?: string; // restart_process: its claim on reuseId's next run (the record's restartClaim.token)
+  provenance?: Provenance; // where the start came from (recorded; read again at each automatic restart)
 }
 
 export type SupervisorHello =

@@ -51,6 +51,21 @@ export const ROW = z.object({
   logDropped: z.object({ bytes: z.number(), records: z.number() }).optional(),
   envKeys: z.array(z.string()).describe('Names of the env variables it was given (values are not shown)'),
   legacy: z.boolean(),
+  provenance: nullable(
+    z.object({
+      folder: z.string().describe("The caller's folder (an MCP client's first root)"),
+      git: nullable(
+        z.object({
+          worktree: z.string(),
+          branch: nullable(z.string()).describe('null: a detached HEAD; "unknown": unreadable'),
+          commit: z.string().describe('"unknown": unreadable'),
+        }),
+      ).describe('null: not inside a git worktree'),
+    }),
+  ).describe('Where it was started from; null for a process started before this was recorded'),
+  stale: nullable(z.boolean()).describe(
+    'true: it runs, and its worktree has moved to another commit since it started (restart it to run the new code); null: not known or not running',
+  ),
 });
 
 export type Row = z.infer<typeof ROW>;

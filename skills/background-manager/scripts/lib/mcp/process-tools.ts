@@ -23,6 +23,8 @@ import { TOOL_HINTS } from './hints.ts';
 import { modelRow, ROW } from './list-row.ts';
 import { guarded, ok } from './result.ts';
 import type { Session } from './session.ts';
+import type { ClientRoots } from './roots.ts';
+import { hereCheckouts, staleLines } from '../ops/provenance.ts';
 
 /** Where a tool's messages send the model for IDs. */
 const LIST_HINT = `list them with: ${TOOL_HINTS.call('list_processes')}`;
@@ -32,39 +34,54 @@ const MAX_ROWS = 200;
 
 const ids = z.array(z.string()).describe('Process IDs, unique ID prefixes, or names');
 
-export function registerProcessTools(server: McpServer, session: Session, changed: () => void): void {
-  registerList(server, session);
+export function registerProcessTools(
+  server: McpServer,
+  session: Session,
+  changed: () => void,
+  roots: ClientRoots,
+): void {
+  registerList(server, session, roots);
   registerSend(server, session);
   registerStop(server, session, changed);
   registerWait(server, session);
   registerRemove(server, session, changed);
 }
 
-function registerList(server: McpServer, session: Session): void {
+function registerList(server: McpServer, session: Session, roots: ClientRoots): void {
   server.registerTool(
     'list_processes',
     {
       title: 'List background processes',
       description:
-        'List every managed process with its live-checked status (running, exited(code), stopped(signal), failed, lost, ...), PID, start time, name, restarts, listening ports and command. ' +
+        'List every managed process with its live-checked status (running, exited(code), stopped(signal), failed, lost, ...), PID, start time, name, restarts, listening ports, command, and where it was started (git worktree, branch, commit; stale: it runs an older commit than its worktree has now). ' +
         `Use it to find an ID or see what still runs. Returns {processes: [...], omitted} and a table; at most ${MAX_ROWS} rows, the newest (status filters them).`,
       inputSchema: {
         status: z
           .enum(STATUSES as [string, ...string[]])
           .optional()
           .describe('Only processes with this status'),
+        here: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Only processes started from the client's roots (their git worktrees, or the folders outside git); without roots, from the MCP server's own folder",
+          ),
       },
       outputSchema: {
         processes: z.array(ROW),
         omitted: z.number().int().describe(`Older processes not shown (more than ${MAX_ROWS})`),
       },
     },
-    guarded('list_processes', session.closed, async (a) => {
+    guarded('list_processes', session.closed, async (a, signal) => {
       const ctx = session.context();
-      const rows = listed(ctx.store.read(), a.status);
+      const here = a.here ? hereCheckouts(await roots.hereFolders(signal)) : undefined;
+      const rows = listed(ctx.store.read(), a.status, { here, stale: true });
       const shown = rows.slice(-MAX_ROWS);
       const more = rows.length - shown.length;
-      const text = rows.length === 0 ? emptyListText(a.status, ctx.dataDir) : processTable(shown).trimEnd();
+      const text =
+        rows.length === 0
+          ? emptyListText(a.status, ctx.dataDir, here)
+          : [processTable(shown).trimEnd(), ...staleLines(shown, TOOL_HINTS)].join('\n');
       return ok(more ? `${text}\n(${more} older processes not shown; pass status to filter.)` : text, {
         processes: shown.map(modelRow),
         omitted: more,

@@ -7,6 +7,7 @@
 // asked on each start that needs a folder: nothing would tell the server that its answer went
 // stale. A root is asked for only by a start without an absolute cwd; each ask is one round
 // trip to the client (well under a millisecond over stdio, beside a start's 100 ms or more).
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -16,6 +17,8 @@ import { oneLine } from '../util/format.ts';
 
 /** How long a client may take to list its roots before the start is refused. */
 const ROOTS_TIMEOUT_MS = 10_000;
+/** How long a client may take to list its roots for provenance and `here`: then the server's folder. */
+const ROOTS_QUICK_MS = 2_000;
 
 export class ClientRoots {
   /** The first root's folder (undefined: the client listed none), while the client has not said they changed. */
@@ -37,23 +40,43 @@ export class ClientRoots {
     return cwd === undefined ? base : path.resolve(base, cwd);
   }
 
-  private firstRoot(signal: AbortSignal): Promise<string | undefined> {
+  /**
+   * Where a start comes from (recorded with its git checkout): the client's first root, else
+   * the server's own folder; also when the client fails to list its roots (never an error).
+   */
+  async callerFolder(signal: AbortSignal): Promise<string> {
+    return realFolder((await this.firstRoot(signal, ROOTS_QUICK_MS).catch(() => undefined)) ?? process.cwd());
+  }
+
+  /** The folders list_processes `here` means: every root of the client's, else the server's own folder. */
+  async hereFolders(signal: AbortSignal): Promise<string[]> {
+    if (!this.server.getClientCapabilities()?.roots) return [process.cwd()];
+    try {
+      const { roots } = await this.server.listRoots(undefined, { signal, timeout: ROOTS_QUICK_MS });
+      const folders = roots.flatMap((r) => (r.uri.startsWith('file:') ? [fileURLToPath(r.uri)] : []));
+      return folders.length ? folders.map(realFolder) : [process.cwd()];
+    } catch {
+      return [process.cwd()];
+    }
+  }
+
+  private firstRoot(signal: AbortSignal, timeout = ROOTS_TIMEOUT_MS): Promise<string | undefined> {
     const roots = this.server.getClientCapabilities()?.roots;
     if (!roots) return Promise.resolve(undefined);
-    if (!roots.listChanged) return this.ask(signal);
+    if (!roots.listChanged) return this.ask(signal, timeout);
     // One ask serves every call until the roots change (so no one call's cancel ends it); a
     // failed one is not kept.
-    const asking = (this.kept ??= this.ask());
+    const asking = (this.kept ??= this.ask(undefined, timeout));
     asking.catch(() => {
       if (this.kept === asking) this.kept = undefined;
     });
     return asking;
   }
 
-  private async ask(signal?: AbortSignal): Promise<string | undefined> {
+  private async ask(signal?: AbortSignal, timeout = ROOTS_TIMEOUT_MS): Promise<string | undefined> {
     let uri: string | undefined;
     try {
-      uri = (await this.server.listRoots(undefined, { signal, timeout: ROOTS_TIMEOUT_MS })).roots[0]?.uri;
+      uri = (await this.server.listRoots(undefined, { signal, timeout })).roots[0]?.uri;
       return uri === undefined ? undefined : fileURLToPath(uri);
     } catch (err) {
       const what =
@@ -64,5 +87,14 @@ export class ClientRoots {
         { cause: err },
       );
     }
+  }
+}
+
+/** A root with its symlinks resolved, as a shell's folder is (process.cwd()), so the two compare; as given if it cannot be. */
+function realFolder(folder: string): string {
+  try {
+    return fs.realpathSync(folder);
+  } catch {
+    return folder;
   }
 }

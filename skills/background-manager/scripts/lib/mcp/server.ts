@@ -29,8 +29,9 @@ export function createServer(session: Session, version: string): { server: McpSe
   const changed = () => {
     if (server.isConnected()) server.sendResourceListChanged();
   };
-  registerStartTools(server, session, new ClientRoots(server.server), changed);
-  registerProcessTools(server, session, changed);
+  const roots = new ClientRoots(server.server);
+  registerStartTools(server, session, roots, changed);
+  registerProcessTools(server, session, changed, roots);
   registerLogsTool(server, session);
   const closeWatch = registerLogResources(server, session);
   // Merged over what registerTool claimed (Server.registerCapabilities, before connect only).

@@ -157,6 +157,8 @@ export function registerStartTools(server: McpServer, session: Session, roots: C
       const plan = checkStart(req, MCP, MCP_WAITS);
       // The folder: cwd if absolute, else from the client's first root or the server's own (roots.ts).
       plan.cwd = path.resolve(await roots.folderFor(a.cwd, signal));
+      // Where it comes from: the client's first root (list_processes here), whatever cwd says.
+      plan.from = await roots.callerFolder(signal);
       const { name } = plan;
       const replaced: string[] = [];
       const started = await start(

@@ -6,6 +6,7 @@ import { listeningPorts, type PortScan } from '../process/ports.ts';
 import { type LiveStatus, liveLeftovers, liveStatus } from '../process/status.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { localStamp, oneLine } from '../util/format.ts';
+import { branchCell, severalCheckouts, staleOf, startedFrom } from './provenance.ts';
 
 /** A process as listed: its record, its status checked now, its ports, what it left running. */
 export interface Listed {
@@ -13,12 +14,21 @@ export interface Listed {
   s: LiveStatus;
   ports: number[];
   leftovers: ProcStat[]; // an ended process's background jobs that still run
+  stale?: boolean | null; // with ListOptions.stale: its worktree moved to another commit (ops/provenance.ts)
+}
+
+/** What a listing may add: only what `here` (checkouts, ops/provenance.ts) started; `stale` computed. */
+export interface ListOptions {
+  here?: readonly string[];
+  stale?: boolean;
 }
 
 /** Every process (or those with `status`), checked live: the one listing, for every front end. */
-export function listed(doc: StateDoc, status?: string): Listed[] {
+export function listed(doc: StateDoc, status?: string, opts: ListOptions = {}): Listed[] {
   const boot = bootId();
-  let rows = doc.processes.map((p: ProcessRecord) => ({ p, s: liveStatus(p, boot) }));
+  const { here } = opts;
+  const recs = here ? doc.processes.filter((p) => startedFrom(p, here)) : doc.processes;
+  let rows = recs.map((p: ProcessRecord) => ({ p, s: liveStatus(p, boot) }));
   if (status) rows = rows.filter((r) => r.s.status === status);
   // Ports come from /proc: only worth reading for processes that run.
   const live = (r: (typeof rows)[number]) => r.s.status === 'running' || r.s.status === 'orphaned';
@@ -34,16 +44,24 @@ export function listed(doc: StateDoc, status?: string): Listed[] {
       : [...new Set((left.get(r.p.id) ?? []).flatMap((st) => listeningPorts(st.pid, stats, scan)))].sort(
           (a, b) => a - b,
         );
-  return rows.map((r) => ({ ...r, ports: portsOf(r), leftovers: left.get(r.p.id) ?? [] }));
+  const heads = new Map<string, string>(); // each worktree's HEAD, read once (stale)
+  return rows.map((r) => ({
+    ...r,
+    ports: portsOf(r),
+    leftovers: left.get(r.p.id) ?? [],
+    ...(opts.stale ? { stale: staleOf(r.p, live(r), heads) } : {}),
+  }));
 }
 
-/** What an empty listing says: none with `status`, or none at all in `dataDir`. */
-export function emptyListText(status: string | undefined, dataDir: string): string {
-  return status ? `No processes with status ${status}.` : `No managed processes in ${oneLine(dataDir)}.`;
+/** What an empty listing says: none with `status`, none started `here` (its checkouts), or none at all in `dataDir`. */
+export function emptyListText(status: string | undefined, dataDir: string, here?: readonly string[]): string {
+  const which = status ? `processes with status ${status}` : 'processes';
+  if (here) return `No ${which} started from ${here.map(oneLine).join(' or ')}.`;
+  return status ? `No ${which}.` : `No managed processes in ${oneLine(dataDir)}.`;
 }
 
 /** One process as JSON: every field but those internal to the log checks and the socket. */
-export function listedJson({ p, s, ports, leftovers: left }: Listed): Record<string, unknown> {
+export function listedJson({ p, s, ports, leftovers: left, stale }: Listed): Record<string, unknown> {
   const {
     socket: _socket,
     env,
@@ -65,6 +83,8 @@ export function listedJson({ p, s, ports, leftovers: left }: Listed): Record<str
     ports,
     restarts: p.restarts ?? 0,
     legacy: !!p.legacy,
+    provenance: p.provenance ?? null,
+    stale: stale ?? null,
   };
 }
 
@@ -72,7 +92,11 @@ export function listedJson({ p, s, ports, leftovers: left }: Listed): Record<str
 export function processTable(rows: Listed[]): string {
   // The Python skill's columns first, in its order (ID, PID, STATUS, STARTED ... COMMAND), so
   // what read its table by position still works; ours go before COMMAND, which stays last.
-  const table = [['ID', 'PID', 'STATUS', 'STARTED', 'NAME', 'RESTARTS', 'PORTS', 'COMMAND']];
+  // BRANCH only when the rows come from more than one checkout: which one serves :3000.
+  const branch = severalCheckouts(rows.map((r) => r.p));
+  const table = [
+    ['ID', 'PID', 'STATUS', 'STARTED', 'NAME', 'RESTARTS', 'PORTS', ...(branch ? ['BRANCH'] : []), 'COMMAND'],
+  ];
   for (const { p, s, ports } of rows) {
     table.push([
       p.id,
@@ -82,6 +106,7 @@ export function processTable(rows: Listed[]): string {
       p.name === undefined ? '-' : oneLine(p.name),
       String(p.restarts ?? 0),
       ports.length ? ports.join(',') : '-',
+      ...(branch ? [branchCell(p)] : []),
       oneLine(p.command),
     ]);
   }

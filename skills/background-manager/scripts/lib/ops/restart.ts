@@ -91,6 +91,8 @@ export async function restartRecord(ctx: Context, rec: ProcessRecord, opts: Rest
       ready: rec.ready,
       reuseId: rec.id,
       restartClaim: claim.token,
+      // The same caller's folder; its checkout read again: the new run runs the code there now.
+      from: rec.provenance?.folder,
       context: () => ctx,
       hints,
     });

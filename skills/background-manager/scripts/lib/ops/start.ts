@@ -21,6 +21,7 @@ export interface StartRequest extends WaitRequest {
   name?: string;
   replace?: boolean; // with name: stop a live process of that name first
   cwd?: string; // default: this process's
+  from?: string; // the caller's folder, recorded with its git checkout; default: this process's
   env?: string[] | Record<string, string>; // KEY=VALUE pairs (the script's --env), or an object (MCP)
   pty?: boolean;
   timeout?: number; // seconds the process may run
@@ -41,6 +42,7 @@ export const START_DEFAULTS = {
 export interface StartPlan {
   command: string[];
   cwd: string;
+  from: string; // the caller's folder (list_processes --here)
   pty: boolean;
   maxLogSize: number; // bytes
   name?: string;
@@ -114,6 +116,7 @@ export function checkStart(req: StartRequest, fe: FrontEnd, waits: WaitDefaults,
   return {
     command,
     cwd: req.cwd ?? process.cwd(),
+    from: req.from ?? process.cwd(),
     pty: req.pty ?? START_DEFAULTS.pty,
     maxLogSize,
     name,
@@ -193,6 +196,7 @@ export async function start(
     timeoutSec: plan.timeoutSec,
     ready: plan.wait.ready,
     replacing,
+    from: plan.from,
     context,
     hints,
   });

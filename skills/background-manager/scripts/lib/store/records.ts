@@ -28,6 +28,7 @@ export type RunFields = Pick<
   | 'env'
   | 'timeoutSec'
   | 'ready'
+  | 'provenance'
 >;
 
 // How the previous run of a reused record ended, and its restarts: a new run starts without them.
@@ -75,12 +76,13 @@ export function registerRun(doc: StateDoc, run: RunFields, reuseId?: string): Pr
     };
     doc.processes.push(rec);
   }
-  const { name, env, timeoutSec, ready, ...always } = run;
+  const { name, env, timeoutSec, ready, provenance, ...always } = run;
   Object.assign(rec, always);
   if (name) rec.name = name;
   if (env) rec.env = env;
   if (timeoutSec !== undefined) rec.timeoutSec = timeoutSec;
   if (ready) rec.ready = ready;
+  if (provenance) rec.provenance = provenance;
   return rec;
 }
 

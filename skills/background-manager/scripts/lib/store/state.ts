@@ -10,6 +10,7 @@ import { ensureDir, readIfExists, storageError } from './fsutil.ts';
 import { LockLostError, withLock, type HeldLock } from './lock.ts';
 import { KEY_FILE, readStateFloor, withStateFloor } from './keys.ts';
 import { decryptOpenssl, isOpensslFile, parseLegacyState, type LegacyEntry } from './legacy.ts';
+import type { Provenance } from '../util/git.ts';
 
 export const STATE_FILE = 'processes.json.enc';
 export const LEGACY_BACKUP_SUFFIX = '.python-backup';
@@ -63,6 +64,7 @@ export interface ProcessRecord {
   restart?: { mode: RestartMode; max: number };
   timeoutSec?: number; // stopped this long after it started
   ready?: Readiness; // start_process --wait-for/--wait-port: restart_process waits the same way
+  provenance?: Provenance; // the caller's folder and its git checkout (lib/util/git.ts); the commit read again at each restart
   leftovers?: Leftover[]; // background jobs still running when the command ended (stop_process ends them)
   treeMark?: string; // the value of BACKGROUND_MANAGER_TREE in the command's environment (lib/process/proc.ts markedWith)
   restarts?: number; // automatic restarts so far

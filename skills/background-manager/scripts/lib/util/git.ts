@@ -60,8 +60,8 @@ function readBounded(file: string, limit: number): string | undefined {
   }
 }
 
-/** The nearest folder at or above `folder` holding `.git` (of any kind), if any. */
-function findWorktree(folder: string): string | undefined {
+/** The nearest folder at or above `folder` holding `.git` (of any kind), if any: its worktree's root. */
+export function findWorktree(folder: string): string | undefined {
   for (let dir = path.resolve(folder); ; ) {
     try {
       fs.lstatSync(path.join(dir, '.git'));
@@ -91,7 +91,6 @@ function gitDirOf(worktree: string): string | undefined {
 
 /** A ref name git could have written: under refs/, no empty part or one starting with `.`, no space or control. */
 function isRefName(ref: string): boolean {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   if (!ref.startsWith('refs/') || /[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return false;
   return ref.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
 }

@@ -30,7 +30,7 @@ export function sendEvent(res: http.ServerResponse, event: string, data: unknown
 }
 
 /** A process as the page shows it: what list_processes shows, nothing internal. */
-function viewOf({ p, s, ports }: Listed) {
+function viewOf({ p, s, ports, stale }: Listed) {
   return {
     id: p.id,
     name: p.name ?? null,
@@ -43,6 +43,8 @@ function viewOf({ p, s, ports }: Listed) {
     restarts: p.restarts ?? 0,
     startedAt: p.startedAt,
     endedAt: p.endedAt ?? null,
+    provenance: p.provenance ?? null,
+    stale: stale ?? null,
   };
 }
 
@@ -60,7 +62,7 @@ export class ProcessFeed {
   /** The state as it is now; a damaged state is an error the page shows. */
   snapshot(): { processes: ReturnType<typeof viewOf>[] } | { error: string } {
     try {
-      return { processes: listed(this.ctx.store.read()).map(viewOf) };
+      return { processes: listed(this.ctx.store.read(), undefined, { stale: true }).map(viewOf) };
     } catch (err) {
       return { error: (err as Error).message };
     }
