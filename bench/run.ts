@@ -52,6 +52,7 @@ const GROUPS = [
   'screen',
   'load',
   'dash',
+  'list50',
 ];
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean); // e.g. BENCH_ONLY=fast,warm
 const bad = ONLY?.filter((g) => !GROUPS.includes(g));
@@ -296,13 +297,15 @@ let PY = { exe: 'python3', version: '' };
 const REPL_LINES = 16384; // the REPL prints this many 64-byte lines (1 MiB) before its prompt
 
 /**
- * A data dir with `n` live processes (1 or 10), started with the frozen start_process:
+ * A data dir with `n` live processes (1, 10 or 50), started with the frozen start_process from
+ * the repository root (a git checkout: each records its worktree, branch and commit):
  * first a PTY python3 REPL that printed 1 MiB of numbered lines before its prompt (get_logs
  * and send_input go to it); for 10, also a second PTY python3 REPL, 4 PTY `sleep 600` and 4
- * `--no-pty` servers listening on 127.0.0.1 (2 `python3 -m http.server`, 2 node http). Returns
+ * `--no-pty` servers listening on 127.0.0.1 (2 `python3 -m http.server`, 2 node http); for 50,
+ * the same with 28 PTY `sleep`s, 8 `--no-pty` `sleep`s and 12 servers (6 and 6). Returns
  * once list_processes shows every process running and every server's port.
  */
-async function liveDir(n: 1 | 10): Promise<DataDir> {
+async function liveDir(n: 1 | 10 | 50): Promise<DataDir> {
   const sb = sandbox(`bgm-bench-live${n}-`);
   const startOne = async (args: string[]) => {
     const r = await timeRun(NODE, [dist('start_process'), ...args], { env: sb.env, cwd: ROOT });
@@ -313,13 +316,15 @@ async function liveDir(n: 1 | 10): Promise<DataDir> {
   const print = `import sys; sys.stdout.write(''.join('%012d %s\\n' % (i, '.' * 50) for i in range(${REPL_LINES})))`;
   const repl = await startOne(['--name', 'repl', '--', PY.exe, '-q', '-i', '-c', print]);
   const servers: number[] = [];
-  if (n === 10) {
+  if (n >= 10) {
     await startOne(['--', PY.exe, '-q']);
-    for (let i = 0; i < 4; i++) await startOne(['sleep', '600']);
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < (n === 10 ? 4 : 28); i++) await startOne(['sleep', '600']);
+    for (let i = 0; i < (n === 10 ? 0 : 8); i++) await startOne(['--no-pty', 'sleep', '600']);
+    const serverCount = n === 10 ? 4 : 12;
+    for (let i = 0; i < serverCount; i++) {
       const port = await freePort();
       const cmd =
-        i < 2
+        i < serverCount / 2
           ? [PY.exe, '-m', 'http.server', String(port), '--bind', '127.0.0.1']
           : [NODE, '-e', `require('http').createServer().listen(${port}, '127.0.0.1')`];
       await startOne(['--no-pty', '--wait-port', String(port), '--', ...cmd]);
@@ -347,10 +352,11 @@ async function liveDir(n: 1 | 10): Promise<DataDir> {
     30_000,
     100,
   );
-  const label =
-    n === 1
-      ? '1 live: a PTY python3 REPL with 1 MiB of log'
-      : '10 live: 2 PTY python3 REPLs (one with 1 MiB of log), 4 PTY `sleep`, 4 `--no-pty` servers on ports (2 python3 http.server, 2 node)';
+  const label = {
+    1: '1 live: a PTY python3 REPL with 1 MiB of log',
+    10: '10 live: 2 PTY python3 REPLs (one with 1 MiB of log), 4 PTY `sleep`, 4 `--no-pty` servers on ports (2 python3 http.server, 2 node)',
+    50: '50 live: 2 PTY python3 REPLs (one with 1 MiB of log), 28 PTY `sleep`, 8 `--no-pty` `sleep`, 12 `--no-pty` servers on ports (6 python3 http.server, 6 node); all started from this git worktree',
+  }[n];
   return { sb, label, repl, listRe: new RegExp(`^ID\\s.*\\n(?:[0-9a-f]{8} .*running.*\\n){${n}}$`) };
 }
 
@@ -367,6 +373,7 @@ const lazy = <T>(make: () => Promise<T>) => {
 };
 const live1 = lazy(() => liveDir(1));
 const live10 = lazy(() => liveDir(10));
+const live50 = lazy(() => liveDir(50));
 const ended = lazy(endedDir);
 
 // get_logs -n 20 on the REPL: exit 0 and 20 lines (the tail moves as send_input runs).
@@ -759,6 +766,37 @@ async function rowsWarm(): Promise<void> {
   }
 }
 
+// Issue 26: the list with 50 live processes, plain and --json (the JSON reads each worktree's
+// HEAD for `stale`; the plain list reads no git file), against node itself with the key cache
+// warm, as the warm rows above; the target is theirs (issue 25, item 7: at most 1.6x).
+// BENCH_ONLY=list50 runs only these.
+async function rowsList50(): Promise<void> {
+  const d50 = await live50();
+  log('key cache warm: list_processes and list_processes --json (50 live processes, fast path) vs node -e 0');
+  const t = await interleave(REPS, {
+    node: () => script([NODE, '-e', '0'], warm(d50.sb), /^$/),
+    list50: () => script(viaDist('list_processes'), warm(d50.sb), d50.listRe),
+    json50: () => script(viaDist('list_processes', '--json'), warm(d50.sb), /^\[\n(?:.*\n)+\]\n$/),
+  });
+  const node = stat(t.node);
+  for (const [figure, xs] of [
+    [`\`list_processes\` via the fast path; ${dirNote(d50)}`, t.list50],
+    [`\`list_processes --json\` (with \`stale\`) via the fast path; ${dirNote(d50)}`, t.json50],
+  ] as const) {
+    const x = stat(xs);
+    rows.push({
+      figure,
+      cache: KEY_WARM,
+      value: fmtMs(x),
+      reference: '`node -e 0`',
+      refValue: fmtMs(node),
+      ratio: ratio(x, node),
+      target: '≤ 1.6x',
+      met: x.median <= 1.6 * node.median,
+    });
+  }
+}
+
 async function rowsWarmTsx(): Promise<void> {
   log('key cache warm: list_processes via npx tsx (1 and 10 live processes) vs npx tsx empty.ts');
   const [d1, d10] = [await live1(), await live10()];
@@ -1051,6 +1089,7 @@ async function main(): Promise<void> {
   if (want('screen')) await rowScreen();
   if (want('load')) await rowStartUnderLoad();
   if (want('dash')) await rowsDashboard();
+  if (want('list50')) await rowsList50();
 
   const elapsed = (performance.now() - T0) / 1000;
   const at = STARTED_AT.toISOString().replace('T', ' ').slice(0, 16);
