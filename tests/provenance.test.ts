@@ -10,8 +10,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { execFile } from 'node:child_process';
-import { records, ROOT, type Sandbox, withSandbox } from './helpers.ts';
+import { execFile, spawn } from 'node:child_process';
+import { chromium } from 'playwright-core';
+import { records, ROOT, type Sandbox, skip, track, waitFor, withSandbox } from './helpers.ts';
 import { mcpTest } from './mcp-helpers.ts';
 
 const GIT_ENV = {
@@ -247,5 +248,38 @@ mcpTest(
     assert.equal((none.structuredContent as { processes: unknown[] }).processes, []);
   },
 );
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+withSandbox("the page: a process's detail shows its branch and worktree, and that it is stale", async (sb) => {
+  if (!fs.existsSync(CHROMIUM)) return skip(`the page's check: no chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+  const { repo } = repos(sb);
+  const id = await startIn(sb, repo, 'web');
+  const dash = spawn(process.execPath, [path.join(ROOT, 'skills/background-manager/dist/dashboard.mjs')], {
+    env: sb.env,
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track(sb, dash.pid!);
+  let out = '';
+  dash.stdout!.on('data', (d) => (out += d));
+  const browser = await chromium.launch({ executablePath: CHROMIUM });
+  try {
+    const url = await waitFor('the Dashboard line', () => /^Dashboard: (\S+)$/m.exec(out)?.[1], 60_000);
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.locator(`#procs tr[data-id="${id}"]`).click({ timeout: 90_000 });
+    const from = page.locator('#d-from');
+    await from.filter({ hasText: `Started from branch main in ${repo}` }).waitFor({ timeout: 90_000 });
+    // biome-ignore lint/performance/useDomNodeTextContent: the text as the page shows it
+    assert.not.match(await from.innerText(), /stale/);
+    commitIn(repo, 'two');
+    // The list is looked at again every second while a page is open (lib/web/feeds.ts).
+    await from.filter({ hasText: 'stale: its worktree is on another commit now' }).waitFor({ timeout: 90_000 });
+  } finally {
+    await browser.close();
+    dash.kill('SIGTERM');
+  }
+});
 
 test.run();
