@@ -188,6 +188,32 @@ withSandbox(
   },
 );
 
+withSandbox(
+  "a restart policy's next run reads the commit again: it runs the worktree's code as it is then",
+  async (sb) => {
+    const { repo } = repos(sb);
+    const first = git(repo, 'rev-parse', 'HEAD');
+    // Each run waits for the file go, takes it and fails: the policy starts the next run.
+    const line = 'while [ ! -e go ]; do sleep 0.1; done; rm go; exit 1';
+    const r = await run(sb, 'start_process.ts', ['--name', 'crashy', '--restart', 'on-failure', line], { cwd: repo });
+    const id = /^Started process ([0-9a-f]{8})/m.exec(r.stdout)?.[1];
+    assert.ok(r.code === 0 && id, r.stdout + r.stderr);
+    assert.is((await listJson(sb, repo)).find((x) => x.id === id)!.provenance!.git!.commit, first);
+    const second = commitIn(repo, 'two');
+    fs.writeFileSync(path.join(repo, 'go'), '');
+    const row = await waitFor(
+      'the next run, with the new commit',
+      async () => {
+        const x = (await listJson(sb, repo)).find((y) => y.id === id) as Row & { restarts: number };
+        return x.restarts >= 1 && x.status === 'running' && x;
+      },
+      60_000,
+    );
+    assert.equal(row.provenance, { folder: repo, git: { worktree: repo, branch: 'main', commit: second } });
+    assert.is(row.stale, false);
+  },
+);
+
 withSandbox('hostile .git contents: the start goes on, the checkout is unknown, --here still works', async (sb) => {
   const root = fs.realpathSync(sb.dir);
   const cases: Record<string, (dir: string) => void> = {
