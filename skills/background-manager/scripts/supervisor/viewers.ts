@@ -10,7 +10,21 @@
 // STALLED_MS is dropped.
 import type { Channel, Connection, Reply, Request } from '../lib/control/protocol.ts';
 import { formatSize, SIZE_LIMIT, sizeEvent } from '../lib/log/read/term-size.ts';
-import type { Supervisor } from './state.ts';
+import type { SupervisorConfig } from '../lib/control/supervisor-config.ts';
+import type { OutputLog } from '../lib/log/write/outputlog.ts';
+import type { ProcessRecord } from '../lib/store/state.ts';
+import type { Child } from './child-type.ts';
+
+/** What viewers use of the supervisor (state.ts's Supervisor; apart, so neither imports the other). */
+export interface ViewerHost {
+  readonly cfg: SupervisorConfig;
+  readonly out: OutputLog;
+  readonly child: Child;
+  readonly childRunning: boolean;
+  readonly stop: unknown;
+  readonly ended: unknown;
+  updateRecord(fn: (rec: ProcessRecord) => void): Promise<unknown>;
+}
 
 /** Unsent bytes on a viewer's connection beyond which it is behind. */
 const BEHIND_BYTES = 1 << 20;
@@ -34,7 +48,7 @@ export class Viewers {
   private stateDue = false; // a state write is queued or under way
   private stateAgain = false;
 
-  constructor(private readonly sv: Supervisor) {
+  constructor(private readonly sv: ViewerHost) {
     this.defaults = { cols: sv.cfg.cols, rows: sv.cfg.rows };
     this.size = { ...this.defaults };
   }

@@ -118,13 +118,6 @@ export async function openViewer(ctx: Context, rec: ProcessRecord, o: ViewerOpti
   return new Viewer(ctx, rec, channel, reply.attach);
 }
 
-/** What send_input adds while people are attached (the state's `viewers`). */
-export function attachedNote(rec: ProcessRecord): string | undefined {
-  const n = rec.viewers ?? 0;
-  if (n <= 0) return undefined;
-  return `note: ${n === 1 ? 'a person is' : `${n} people are`} attached to process ${rec.id} (attach_process) and may be typing too.`;
-}
-
 /** The default --detach-key: Ctrl-] (as telnet and docker attach). */
 export const DETACH_KEY = 'ctrl-]';
 

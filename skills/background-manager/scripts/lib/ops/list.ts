@@ -65,6 +65,8 @@ export function listedJson({ p, s, ports, leftovers: left }: Listed): Record<str
     ports,
     restarts: p.restarts ?? 0,
     legacy: !!p.legacy,
+    // People attached (attach_process, the page): the supervisor's count, while it runs.
+    viewers: s.status === 'running' ? p.viewers : undefined,
   };
 }
 
