@@ -400,7 +400,6 @@ export interface Connection {
 export class Channel {
   private sent = 0n;
   private received = 0n;
-  private started = false;
   private queued: Record<string, unknown>[] = []; // frames that came before a listener
   private outbox: string[] | undefined = []; // frames sent before the reply went: they follow it
   private onFrame: ((frame: Record<string, unknown>) => void) | undefined;
@@ -419,7 +418,6 @@ export class Channel {
 
   /** Frames may flow (the reply has gone, or come). */
   start(): void {
-    this.started = true;
     this.sock.setTimeout(0);
     const held = this.outbox ?? [];
     this.outbox = undefined;
@@ -466,7 +464,7 @@ export class Channel {
     this.received++;
     const frame = parseObject(body);
     if (!frame) return this.close();
-    if (this.onFrame && this.started) this.onFrame(frame);
+    if (this.onFrame) this.onFrame(frame);
     else this.queued.push(frame);
   }
 
