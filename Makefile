@@ -14,7 +14,7 @@ RUN = node $(DIST)/$(1).mjs
 NEEDS := $(DIST)/list_processes.mjs
 endif
 
-.PHONY: install build test test-unit stress typecheck bench demo start list logs stop send dashboard
+.PHONY: install build test test-unit stress typecheck bench demo start list logs stop send dashboard attach
 
 install:            ## install dependencies from the lockfile and build dist/ (supervisor, fast path)
 	npm ci
@@ -77,6 +77,10 @@ send: $(NEEDS)      ## make send ID=a1b2 TEXT="yes" [TSX=1]
 	$(call NEED,ID,make send ID=a1b2 TEXT="yes" (make list shows the IDs))
 	$(call NEED,TEXT,make send ID=a1b2 TEXT="yes" (TEXT is sent with a newline))
 	$(call RUN,send_input) $(ID) -- "$$BG_MAKE_TEXT"
+
+attach: $(NEEDS)    ## make attach ID=a1b2 [OPTS=--read-only] [TSX=1]: your terminal on a PTY process; Ctrl-] detaches, it keeps running
+	$(call NEED,ID,make attach ID=a1b2 (make list shows the IDs))
+	$(call RUN,attach_process) $(OPTS) $(ID)
 
 dashboard: $(NEEDS) ## make dashboard [PORT=8080] [TSX=1]: a live web page of every process; open the URL it prints
 	$(call RUN,dashboard) $(if $(PORT),--port $(PORT))

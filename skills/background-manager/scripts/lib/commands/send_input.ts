@@ -8,6 +8,7 @@ import { BgError } from '../errors.ts';
 import { openInput } from '../process/input-source.ts';
 import { KEY_NAMES, splitKeys } from '../process/keys-input.ts';
 import { checkSend, sendTo, sentText } from '../ops/send.ts';
+import { attachedNote } from '../ops/attach-note.ts';
 import { oneLine } from '../util/format.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -73,5 +74,7 @@ export async function main(argv: string[]): Promise<number> {
   const rec = resolveProcess(ctx.store.read(), ref!, SHELL_HINTS);
   const bytes = await sendTo(ctx, rec, req);
   process.stdout.write(`${sentText(rec.id, bytes, args.eof)}\n`);
+  const note = attachedNote(rec);
+  if (note) process.stderr.write(`send_input: ${note}\n`);
   return 0;
 }

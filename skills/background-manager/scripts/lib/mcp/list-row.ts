@@ -28,6 +28,11 @@ export const ROW = z.object({
   endedAt: z.string().optional(),
   ports: z.array(z.number().int()).describe('TCP ports it (or what it left running) listens on'),
   restarts: z.number().int(),
+  viewers: z
+    .number()
+    .int()
+    .optional()
+    .describe('People attached to its terminal now (attach_process, the page): they may type too'),
   restart: z.object({ mode: z.enum(['no', 'on-failure', 'always']), max: z.number().int() }).optional(),
   restartingAt: z.string().optional(),
   gaveUp: z.boolean().optional(),

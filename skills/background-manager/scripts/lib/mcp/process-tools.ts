@@ -16,6 +16,7 @@ import {
 } from '../ops/defaults.ts';
 import { emptyListText, listed, processTable } from '../ops/list.ts';
 import { checkSend, sendTo, sentText } from '../ops/send.ts';
+import { attachedNote } from '../ops/attach-note.ts';
 import { checkStop, NOTHING_TO_STOP, shortSignal, stopFailedLine, stopTargets } from '../ops/stop.ts';
 import { checkWait, endedText, stillRunningText, waitProcess } from '../ops/wait.ts';
 import { checkRemove, NOTHING_TO_REMOVE, removeProcesses } from '../ops/remove.ts';
@@ -117,7 +118,12 @@ function registerSend(server: McpServer, session: Session): void {
       const ctx = session.context();
       const rec = resolveProcess(ctx.store.read(), a.id, TOOL_HINTS);
       const bytes = await sendTo(ctx, rec, req);
-      return ok(sentText(rec.id, bytes, a.eof), { id: rec.id, bytes, closedInput: a.eof });
+      const note = attachedNote(rec);
+      return ok(`${sentText(rec.id, bytes, a.eof)}${note ? `\n${note}` : ''}`, {
+        id: rec.id,
+        bytes,
+        closedInput: a.eof,
+      });
     }),
   );
 }

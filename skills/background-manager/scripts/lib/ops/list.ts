@@ -85,6 +85,8 @@ export function listedJson({ p, s, ports, leftovers: left, stale }: Listed): Rec
     legacy: !!p.legacy,
     provenance: p.provenance ?? null,
     stale: stale ?? null,
+    // People attached (attach_process, the page): the supervisor's count, while it runs.
+    viewers: s.status === 'running' ? p.viewers : undefined,
   };
 }
 
