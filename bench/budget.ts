@@ -11,10 +11,10 @@ export const TRACE = 'TypeError: Cannot read properties of undefined (reading "t
 export function serverBatch(n: number): Buffer {
   const lines: string[] = [];
   let size = 0;
-  const t0 = Date.UTC(2026, 11, 1) + n * 1000;
+  const second = new Date(Date.UTC(2026, 11, 1) + n * 1000).toISOString().slice(0, 19);
   for (let i = 0; size < FLUSH_BYTES - 200; i++) {
     const k = n * 4096 + i;
-    const stamp = new Date(t0 + i).toISOString();
+    const stamp = `${second}.${String(i % 1000).padStart(3, '0')}Z`;
     const line =
       i % 5 === 0
         ? `${stamp} GET /health 200`

@@ -679,7 +679,7 @@ async function rowBudget(): Promise<void> {
   const written = 1 << 30;
   const { sb, big } = await logsDir(
     'bgm-bench-budget-',
-    { id: 'd1d1d1d1', command: 'bench budget 1 GiB', written, cap: 2 << 30 },
+    { id: 'd1d1d1d1', command: 'bench budget 1 GiB', written, cap: 2 * 2 ** 30 },
     { id: 'd2d2d2d2', command: 'bench budget 1 MiB', written: MiB, cap: 100 * MiB },
     serverBatch,
   );

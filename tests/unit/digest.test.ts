@@ -9,6 +9,8 @@ import {
   digestNote,
   digestRules,
 } from '../../skills/background-manager/scripts/lib/ops/digest.ts';
+import { DigestSource } from '../../skills/background-manager/scripts/lib/log/read/digest-source.ts';
+import type { Line } from '../../skills/background-manager/scripts/lib/log/read/lines.ts';
 import { unitSuite } from './harness.ts';
 
 const test = unitSuite('digest');
@@ -209,4 +211,39 @@ test('the note counts what it left out and names a narrower read, never everythi
   assert.match(note, /--new position moved to the end/);
   assert.not.match(note, /-n 0|lines: 0/);
 });
+test('a progress bar redrawn with \\r over a line too long to hold shows its last state', () => {
+  const got: DigestLine[] = [];
+  const src = new DigestSource(false, (l) => got.push(l));
+  const piece = (text: string, over: Partial<Line>): Line => ({
+    stream: 'stdout',
+    time: 5,
+    bytes: Buffer.from(text),
+    complete: false,
+    ...over,
+  });
+  let bar = '';
+  for (let p = 0; p <= 100; p++) bar += `\rdownloading ${p}% ${'#'.repeat(p)}`;
+  const big = bar.repeat(200); // about 1.2 MB, in pieces
+  const cuts = [0, 400_000, 800_000, big.length];
+  for (let i = 0; i < 3; i++)
+    src[i < 2 ? 'piece' : 'line'](
+      piece(big.slice(cuts[i], cuts[i + 1]), { ...(i ? { continued: true as const } : {}), complete: i === 2 }),
+    );
+  assert.is(got.length, 1);
+  assert.ok(
+    got[0]!.text.startsWith(`downloading 100% ${'#'.repeat(100)} [its last redraw of `),
+    got[0]!.text.slice(0, 200),
+  );
+  assert.is(got[0]!.time, 5);
+});
+
+test('a digest of nothing says so', () => {
+  const out = digestLines([], digestRules(300));
+  assert.equal(out.lines, []);
+  assert.is(
+    digestNote(out.stats, WORDS, { newRead: true, chars: 0 }),
+    '[digest of 0 lines: nothing was selected; the --new position moved to the end of this output]',
+  );
+});
+
 test.run();

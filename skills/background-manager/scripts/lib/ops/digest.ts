@@ -150,6 +150,7 @@ export function digestNote(s: DigestStats, w: DigestWords, o: { newRead: boolean
     next.push(`${w.option(w.since, new Date(since - 1000).toISOString())} (from the first error)`);
   if (!next.length) next.push(`${w.option(w.grep, 'PATTERN')} for the lines you need`, `a bigger ${w.budget}`);
   const moved = o.newRead ? `; the ${w.new} position moved to the end of this output` : '';
+  if (s.lines === 0) return `[digest of 0 lines: nothing was selected${moved}]`;
   const note = `[${parts.join(', ')}${kept}${blocks}${moved}. Narrower: ${next.join(', or ')}]`;
   return note.length <= NOTE_CHARS ? note : `${note.slice(0, NOTE_CHARS - 2)}…]`;
 }

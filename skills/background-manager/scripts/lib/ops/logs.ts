@@ -318,7 +318,7 @@ export function planRead(
     upTo: o.new && !!o.waitFor,
     waitFor,
     context,
-    legacyLines: o.lines ?? DEFAULT_LINES,
+    legacyLines: o.lines ?? (o.budget ? 0 : DEFAULT_LINES),
     missLines: DEFAULT_LINES,
     format: { raw: o.raw, json: o.json, timestamps: o.timestamps, labelStreams: o.stream === 'all' },
     budget: o.budget,
