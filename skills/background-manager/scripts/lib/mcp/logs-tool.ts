@@ -354,7 +354,7 @@ async function readNewOrDigest(r: Read): Promise<CallToolResult> {
       bytes += Buffer.byteLength(got[got.length - 1]!.text) + 1;
       over = got.length > r.cap || bytes > MAX_TEXT_BYTES;
     },
-    digestLimits(source),
+    KEEP, // a line's head, as a plain new read holds it (the digest shows that head, its length said)
   );
   if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
   const notes = droppedNotes(r.ctx, r.rec, sel, from, 'new read returned');
