@@ -8,6 +8,7 @@ import { openContext, type Context } from '../store/context.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { SHELL_HINTS } from '../install/hints.ts';
 import { BgError } from '../errors.ts';
+import { shellQuote } from '../util/format.ts';
 import { logFileOf } from '../log/format/logset.ts';
 import { matches } from '../log/read/logquery.ts';
 import { SyncOut } from '../log/read/syncout.ts';
@@ -29,6 +30,9 @@ import { DEFAULT_LINES } from '../ops/defaults.ts';
 import { currentRecord, followLog, readOnce, waitForMatch, type ReadRun } from '../log/read/read-modes.ts';
 import { isLogging } from '../process/status.ts';
 import { grepContextOf, separatorOf } from '../log/read/context.ts';
+import { Digest, type DigestResult } from '../log/read/digest.ts';
+import { DigestSource } from '../log/read/digest-source.ts';
+import { digestNote, digestRules, type DigestWords } from '../ops/digest.ts';
 
 function parse(argv: string[]) {
   return makeParser(
@@ -121,6 +125,12 @@ function parse(argv: string[]) {
       describe:
         'With --screen: mark reverse video, bold, underline and cells coloured unlike the rest of their row as ⟦FLAGS:text⟧ (FLAGS: r b u c; the program\'s own ⟦ ⟧ \\ written \\⟦ \\⟧ \\\\); --wait-for then matches the marked rows; with --json: "spans"',
     })
+    .option('budget', {
+      type: 'number',
+      describe:
+        'A digest of the lines read in about this many tokens (4 characters each; 250 or more): repeats folded with counts, errors, warnings, stack traces and failed tests kept whole, head and tail kept, then a note of what was left out and a narrower read. With --new, --since, --grep, --stream, -n (default: all lines)',
+      requiresArg: true,
+    })
     .option('json', {
       type: 'boolean',
       defaultDescription: 'false',
@@ -132,6 +142,7 @@ function parse(argv: string[]) {
     .example('$0 a1b2 -f --grep ERROR', 'Watch for errors as they happen')
     .example('$0 a1b2 --grep Traceback -A 20 -n 3', 'The last 3 tracebacks, 20 lines after each')
     .example("$0 a1b2 --wait-for 'listening on' --timeout 30", 'Block until the server is ready')
+    .example('$0 a1b2 --budget 2000', 'The whole log in about 2,000 tokens, errors kept whole')
     .example('$0 a1b2 --stream all -t', 'Output, input and events, with times')
     .example("$0 a1b2 --screen --wait-for 'Pick one' --timeout 10", 'Wait until a menu is drawn, then print the screen')
     .example('$0 a1b2 --screen --attrs', 'The screen with the highlighted menu item marked, as ⟦r:Beta⟧')
@@ -160,6 +171,7 @@ export const WORDS: LogsWords = {
   gives: 'prints',
   upTo: 'every new line up to it',
   noPty: '--no-pty',
+  budget: '--budget',
 };
 
 /** Each yargs key of a line option (an alias too) and the request field it sets. */
@@ -181,6 +193,7 @@ const LINE_KEYS: Record<string, LineOption> = {
   'before-context': 'before',
   C: 'before',
   context: 'before',
+  budget: 'budget',
 };
 
 /**
@@ -203,6 +216,7 @@ const SHOWN_FLAGS = {
   timeout: ['--timeout'],
   before: ['-B', '--before-context', '-C', '--context'],
   after: ['-A', '--after-context', '-C', '--context'],
+  budget: ['--budget'],
 };
 
 /** The parsed arguments as a get_logs request, checked (exit 2 for what does not apply). */
@@ -225,6 +239,7 @@ function checked(argv: string[], args: Args): CheckedLogs {
     cursor,
     attrs,
     json,
+    budget: args.budget,
   };
   return checkLogs(
     { ...req, timeoutSec: args.timeout },
@@ -247,6 +262,9 @@ export async function main(argv: string[]): Promise<number> {
   const rec = resolveProcess(ctx.store.read(), String(args._[0]), SHELL_HINTS);
   checkStream(rec, options.stream, WORDS);
   const out = new SyncOut();
+  // --budget: every line read goes to the digest, printed once the read is over.
+  const digest = plan.budget === undefined ? undefined : new Digest(digestRules(plan.budget));
+  const source = digest && new DigestSource(plan.format.labelStreams, (l) => digest.push(l));
   const lines = new LineWriter(plan.format, (b) => out.write(b));
   const context =
     plan.context &&
@@ -256,7 +274,11 @@ export async function main(argv: string[]): Promise<number> {
       () => out.write(Buffer.from(separatorOf(plan.format))),
       plan.mode === 'follow',
     );
-  const write = context ? (line: Line) => context.push(line) : (line: Line) => lines.line(line);
+  const write = source
+    ? (line: Line) => source.line(line)
+    : context
+      ? (line: Line) => context.push(line)
+      : (line: Line) => lines.line(line);
   const running = () => isLogging(currentRecord(ctx, rec));
   const run: ReadRun = {
     ctx,
@@ -266,7 +288,7 @@ export async function main(argv: string[]): Promise<number> {
     out,
     write,
     // With context a line is held (as context) before it is known to be shown: never in pieces.
-    piece: context ? undefined : (p) => lines.piece(p),
+    piece: source ? (p) => source.piece(p) : context ? undefined : (p) => lines.piece(p),
     context,
     timeoutSec,
     waitForText: options.waitFor,
@@ -275,7 +297,9 @@ export async function main(argv: string[]): Promise<number> {
     running,
   };
   try {
-    return await read(run, { cursor, attrs });
+    const code = await read(run, { cursor, attrs });
+    if (digest) out.write(Buffer.from(digestText(digest.end(), plan.saveCursor)));
+    return code;
   } finally {
     out.flush();
   }
@@ -332,6 +356,20 @@ async function read(run: ReadRun, marks: { cursor: boolean; attrs: boolean }): P
       return await readOnce(run);
   }
 }
+
+/** The digest's lines and its closing note, as printed. */
+function digestText(d: DigestResult, newRead: boolean): string {
+  const body = d.lines.map((l) => `${l}\n`).join('');
+  return `${body}${digestNote(d.stats, DIGEST_WORDS, { newRead, chars: body.length })}\n`;
+}
+
+/** How the script's note names the narrower reads it proposes. */
+const DIGEST_WORDS: DigestWords = {
+  ...WORDS,
+  after: '-A',
+  sep: ' ',
+  option: (name, value) => `${name} ${typeof value === 'number' ? value : shellQuote(value)}`,
+};
 
 function isLegacyLog(file: string): boolean {
   try {

@@ -43,6 +43,17 @@ import { checkLogs, checkScreenable, checkStream, DEFAULT_STREAM, logKeys, type 
 import { howToRun } from '../install/hints.ts';
 import { TOOL_HINTS } from './hints.ts';
 import { MCP_CLIENT_TIMEOUT_SEC, MCP_WAIT_TIMEOUT_SEC } from '../ops/defaults.ts';
+import { Digest } from '../log/read/digest.ts';
+import { DIGEST_LINE_BYTES, DigestSource } from '../log/read/digest-source.ts';
+import {
+  MCP_DEFAULT_BUDGET,
+  MCP_DIGEST_LINES,
+  MCP_MAX_BUDGET,
+  MIN_BUDGET,
+  digestNote,
+  digestRules,
+  type DigestWords,
+} from '../ops/digest.ts';
 
 /** What an answer holds of one line while reading it: a bounded head (result.ts). */
 const KEEP = { keepBytes: KEEP_LINE_BYTES };
@@ -82,6 +93,15 @@ const shape = {
     .max(MAX_LINES)
     .optional()
     .describe('With grep: also this many lines after each match (grep -A)'),
+  budget: z
+    .number()
+    .int()
+    .min(MIN_BUDGET)
+    .max(MCP_MAX_BUDGET)
+    .optional()
+    .describe(
+      `A digest of the lines read in about this many tokens (4 characters each): repeats folded with counts, errors, warnings, stack traces and failed tests kept whole, head and tail kept, and a note of what was left out with a narrower read. With new, since, grep, stream, lines (the last lines digested; default: all). Without lines, an answer past ${MCP_DEFAULT_LINES} lines or 24 KiB is a digest in ${MCP_DEFAULT_BUDGET} tokens of the last ${MCP_DIGEST_LINES.toLocaleString('en-US')} lines (new: of all that is new)`,
+    ),
   stream: z
     .enum(Object.keys(STREAM_CHOICES) as [string, ...string[]])
     .default('output')
@@ -125,6 +145,7 @@ type Args = {
   attrs: boolean;
   wait_for?: string;
   timeout?: number;
+  budget?: number;
 };
 
 interface Read {
@@ -219,6 +240,8 @@ async function readNew(r: Read, got: ShownLine[], take: (l: Line) => boolean): P
 async function readLines(r: Read): Promise<CallToolResult> {
   if (r.context) return readContext({ ...r, context: r.context });
   if (r.a.new) {
+    // Without lines, all that is new is read: as lines if they fit, else digested (default budget).
+    if (r.a.lines === undefined) return readNewOrDigest(r);
     const got: ShownLine[] = [];
     let bytes = 0;
     // Stops after the line that reaches a cap: the position saved is just after it.
@@ -232,10 +255,111 @@ async function readLines(r: Read): Promise<CallToolResult> {
   const sel = selectLines(reader, { ...r.q, lines: r.cap + 1 }, KEEP);
   const fit = fitBytes(sel.lines.slice(-r.cap).map(shownLine), 'last');
   const earlier = sel.lines.length > r.cap || fit.omitted > 0;
+  if (earlier && r.a.lines === undefined) return readDigest(r, MCP_DEFAULT_BUDGET, MCP_DIGEST_LINES, true);
   const note = earlier
     ? `only the last ${fit.lines.length} lines are shown; ask for up to ${MAX_LINES} lines, or narrow with since or grep`
     : undefined;
   return answer(r, fit.lines, note, { more: earlier }, sel.issues);
+}
+
+/** How the tool's note names the narrower reads it proposes. */
+const DIGEST_WORDS: DigestWords = {
+  budget: 'budget',
+  since: 'since',
+  grep: 'grep',
+  after: 'context_after',
+  new: 'new',
+  sep: ', ',
+  option: (name, value) => `${name}: ${JSON.stringify(value)}`,
+};
+
+/** What a digest under the default budget says first: why it is one, and of what. */
+function defaultDigest(newRead: boolean): string {
+  const of = newRead ? 'all that is new' : `the last ${MCP_DIGEST_LINES.toLocaleString('en-US')} lines`;
+  return `no lines given and the answer was past ${MCP_DEFAULT_LINES} lines or 24 KiB, so this is a digest of ${of} in about ${MCP_DEFAULT_BUDGET.toLocaleString('en-US')} tokens; lines: N returns lines as they are`;
+}
+
+/** The answer a digest makes: its lines, the note, and its counts (structured: digest). */
+function digestAnswer(r: Read, d: Digest, issues: LogIssue[], notes: string[], lead?: string): CallToolResult {
+  const res = d.end();
+  const body = res.lines.join('\n');
+  const note = digestNote(res.stats, DIGEST_WORDS, { newRead: r.a.new, chars: body.length });
+  const warn = warnings(issues, isLogging(currentRecord(r.ctx, r.rec)));
+  const text = [
+    ...(lead ? [`(${lead})`] : []),
+    ...(body ? [body] : []),
+    note,
+    ...notes.map((n) => `(${n})`),
+    ...warn.map((w) => `warning: ${w}`),
+  ].join('\n');
+  return ok(text, { id: r.rec.id, digest: res.stats, note, more: false, warnings: warn });
+}
+
+/** Lines read for a digest: whole up to SPILL, longer ones in pieces (DigestSource keeps their ends). */
+function digestLimits(source: DigestSource) {
+  return { spill: { bytes: KEEP_LINE_BYTES, out: (p: Line) => source.piece(p) } };
+}
+
+/**
+ * A digest of what the call selects: all that is new (new; the position moves to the end), the
+ * last `lines` lines, or all of it. `byDefault`: no budget was asked for (the default one).
+ */
+async function readDigest(
+  r: Read,
+  budget: number,
+  lines: number | undefined,
+  byDefault = false,
+): Promise<CallToolResult> {
+  const lead = byDefault ? defaultDigest(r.a.new) : undefined;
+  const d = new Digest(digestRules(budget, lead ? lead.length + 3 : 0));
+  const source = new DigestSource(r.a.stream === 'all', (l) => d.push(l));
+  const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
+  if (r.a.new) {
+    const from = newCursorOf(r.rec, r.view);
+    const sel = streamLines(
+      reader,
+      { ...r.q, lines: 0, from: from ?? null },
+      (l) => source.line(l),
+      digestLimits(source),
+    );
+    if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
+    return digestAnswer(r, d, sel.issues, droppedNotes(r.ctx, r.rec, sel, from, 'new read returned'), lead);
+  }
+  if (lines !== undefined) {
+    const sel = selectLines(reader, { ...r.q, lines }, { keepBytes: DIGEST_LINE_BYTES });
+    for (const l of sel.lines) source.line(l);
+    return digestAnswer(r, d, sel.issues, droppedNotes(r.ctx, r.rec, sel, undefined), lead);
+  }
+  const sel = streamLines(reader, { ...r.q, lines: 0, from: null }, (l) => source.line(l), digestLimits(source));
+  return digestAnswer(r, d, sel.issues, droppedNotes(r.ctx, r.rec, sel, undefined), lead);
+}
+
+/** new without lines: the new lines if they fit the bound, else their digest (default budget); the position moves to the end. */
+async function readNewOrDigest(r: Read): Promise<CallToolResult> {
+  const lead = defaultDigest(true);
+  const d = new Digest(digestRules(MCP_DEFAULT_BUDGET, lead.length + 3));
+  const source = new DigestSource(r.a.stream === 'all', (l) => d.push(l));
+  const got: ShownLine[] = [];
+  let bytes = 0;
+  let over = false;
+  const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
+  const from = newCursorOf(r.rec, r.view);
+  const sel = streamLines(
+    reader,
+    { ...r.q, lines: 0, from: from ?? null },
+    (l) => {
+      source.line(l);
+      if (over) return;
+      got.push(shownLine(l));
+      bytes += Buffer.byteLength(got[got.length - 1]!.text) + 1;
+      over = got.length > r.cap || bytes > MAX_TEXT_BYTES;
+    },
+    KEEP, // a line's head, as a plain new read holds it (the digest shows that head, its length said)
+  );
+  if (sel.end) await saveNewCursor(r.ctx.store, r.rec.id, r.view, sel.end);
+  const notes = droppedNotes(r.ctx, r.rec, sel, from, 'new read returned');
+  if (over) return digestAnswer(r, d, sel.issues, notes, lead);
+  return answer(r, got, notes.join('; ') || undefined, { more: false }, sel.issues);
 }
 
 /** Wait for a matching line, as get_logs.ts --wait-for does (from the start, or from the new position). */
@@ -342,6 +466,7 @@ export const WORDS: LogsWords = {
   gives: 'returns',
   upTo: 'the new lines up to it',
   noPty: 'pty: false',
+  budget: 'budget',
   linear: true, // a server must not hang on a backtracking pattern
   waitTimeoutSec: MCP_WAIT_TIMEOUT_SEC,
 };
@@ -355,7 +480,8 @@ export function registerLogsTool(server: McpServer, session: Session): void {
         `Read a process's output, while it runs or after it ended: the last lines (default ${MCP_DEFAULT_LINES}), only what is new since your last new read (new: true; the way to poll), ` +
         'lines since a time or matching grep, the terminal screen of a full-screen program (screen), or wait until a line or the screen matches (wait_for, timeout). ' +
         'grep with context_before/context_after returns each match with the lines around it, as grep -B/-A does. ' +
-        `Terminal escapes are rendered away. Returns {lines: [{time, stream, text, partial?, context?, separator?}], more, note?} and the text; at most ${MAX_LINES} lines and 24 KiB per call, with a note on how to read the rest.`,
+        `budget: N returns a digest of a long log in about N tokens (repeats folded, errors and stack traces kept whole). ` +
+        `Terminal escapes are rendered away. Returns {lines: [{time, stream, text, partial?, context?, separator?}], more, note?} and the text (a digest: {digest: counts, note}); at most ${MAX_LINES} lines and 24 KiB per call, with a note on how to read the rest; without lines, a longer answer comes as a digest.`,
       inputSchema: shape,
     },
     guarded('get_logs', session.closed, async (a: Args, signal) => {
@@ -373,6 +499,7 @@ export function registerLogsTool(server: McpServer, session: Session): void {
           attrs: a.attrs || undefined,
           waitFor: a.wait_for,
           timeoutSec: a.timeout,
+          budget: a.budget,
         },
         WORDS,
       );
@@ -400,6 +527,7 @@ export function registerLogsTool(server: McpServer, session: Session): void {
         context: plan.context,
       };
       if (a.screen) return screen(r, plan.waitFor, timeoutSec);
+      if (a.budget !== undefined) return readDigest(r, a.budget, a.lines);
       return plan.waitFor ? waitLine(r, plan.waitFor, timeoutSec!, plan.missLines) : readLines(r);
     }),
   );

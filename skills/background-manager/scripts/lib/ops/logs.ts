@@ -21,6 +21,7 @@ import { compileRegex } from '../util/regex.ts';
 import { linearRegex } from '../util/linear-regex.ts';
 import { checkSeconds } from './checks.ts';
 import { DEFAULT_LINES } from './defaults.ts';
+import { checkBudget } from './digest.ts';
 
 /** One get_logs call as a front end hands it over: an option left undefined was not given. */
 export interface LogsRequest {
@@ -41,6 +42,8 @@ export interface LogsRequest {
   cursor?: boolean;
   attrs?: boolean;
   json?: boolean;
+  /** --budget: a digest of the selected lines in about this many tokens (ops/digest.ts). */
+  budget?: number;
 }
 
 /** The records read when no stream is asked for: stdout and stderr. */
@@ -58,6 +61,7 @@ export const LINE_OPTIONS = [
   'before',
   'after',
   'stream',
+  'budget',
 ] as const;
 export type LineOption = (typeof LINE_OPTIONS)[number];
 
@@ -85,10 +89,12 @@ export interface LogsWords {
   upTo: string;
   /** How to start a process without a terminal: '--no-pty', 'pty: false'. */
   noPty: string;
+  /** The digest's option: '--budget', 'budget'. */
+  budget: string;
   /** The line options given, in the order given, each named as typed (the script); else LINE_OPTIONS' order and names. */
   given?: Map<LineOption, string>;
   /** A number as the caller typed it, for "(got ...)" (the script: its argv text). */
-  shown?: (option: 'lines' | 'timeout' | 'before' | 'after', v: number) => string;
+  shown?: (option: 'lines' | 'timeout' | 'before' | 'after' | 'budget', v: number) => string;
   /** Compile patterns for V8's linear-time engine (MCP: a server must not hang on a regex). */
   linear?: boolean;
   /** How long a --wait-for waits when no timeout is given (undefined: until it matches or the process ends). */
@@ -117,7 +123,7 @@ export function parseSince(text: string, now = Date.now()): number | undefined {
 
 /** The request checked and planned in one step: a USAGE error for a value or combination that does not apply. */
 export function checkLogs(req: LogsRequest, w: LogsWords): CheckedLogs {
-  const shown = (o: 'lines' | 'timeout' | 'before' | 'after', v: number) => w.shown?.(o, v) ?? String(v);
+  const shown = (o: 'lines' | 'timeout' | 'before' | 'after' | 'budget', v: number) => w.shown?.(o, v) ?? String(v);
   // An empty -n is refused like any other non-number (yargs reads it as 0).
   if (
     req.lines !== undefined &&
@@ -146,6 +152,8 @@ export function checkLogs(req: LogsRequest, w: LogsWords): CheckedLogs {
     );
   checkScreen(req, w);
   checkContext(req, w, shown);
+  if (req.budget !== undefined) checkBudget(req.budget, w, shown('budget', req.budget));
+  checkDigest(req, w);
   const options: ReadOptions = {
     lines: req.lines,
     raw: req.raw ?? false,
@@ -160,6 +168,7 @@ export function checkLogs(req: LogsRequest, w: LogsWords): CheckedLogs {
     waitFor: req.waitFor,
     screen: req.screen ?? false,
     json: req.json ?? false,
+    budget: req.budget,
   };
   const compile = w.linear ? linearRegex : compileRegex;
   const plan = planRead(options, (which, src) => compile(w[which], src));
@@ -183,6 +192,29 @@ function checkScreen(req: LogsRequest, w: LogsWords): void {
     throw new BgError(
       'USAGE',
       `${w.screen} ${w.gives} the whole screen as it stands; ${w.given?.get(clash) ?? clash} applies to lines. Leave out one of them.`,
+    );
+}
+
+/**
+ * --budget digests the lines a read selects once (a --new read, --since, --grep, --stream, -n):
+ * not a read that goes on (--follow, --wait-for), nor exact bytes or records (--raw, --json,
+ * -t), nor grep's own context (the digest keeps its own around what it keeps).
+ */
+function checkDigest(req: LogsRequest, w: LogsWords): void {
+  if (req.budget === undefined || req.screen) return;
+  const why: [unknown, string, string][] = [
+    [req.follow, w.follow ?? 'follow', 'keeps printing lines as they come'],
+    [req.waitFor, w.waitFor, `${w.gives} the line that matches`],
+    [req.raw, '--raw', 'prints the exact bytes'],
+    [req.json, '--json', 'prints each line as a record'],
+    [req.timestamps, '-t', 'prints each line with its time'],
+    [req.before ?? req.after, w.context, "show grep's context"],
+  ];
+  const clash = why.find(([given]) => given !== undefined && given !== false);
+  if (clash)
+    throw new BgError(
+      'USAGE',
+      `${w.budget} ${w.gives} a digest of the lines read (repeats folded, errors kept whole); ${clash[1]} ${clash[2]}. Leave out one of them.`,
     );
 }
 
@@ -257,7 +289,7 @@ export function planRead(
             ? 'since'
             : 'tail';
   // Without -n: DEFAULT_LINES from the end, but all of what is new, or since a time, or up to a match.
-  const lines = o.lines ?? (o.new || o.sinceMs !== undefined || o.waitFor ? 0 : DEFAULT_LINES);
+  const lines = o.lines ?? (o.budget || o.new || o.sinceMs !== undefined || o.waitFor ? 0 : DEFAULT_LINES);
   const from = o.new ? 'cursor' : o.waitFor ? 'start' : 'tail';
   const grep = o.grep === undefined ? undefined : compile('grep', o.grep);
   const waitFor = o.waitFor === undefined ? undefined : compile('waitFor', o.waitFor);
@@ -286,8 +318,9 @@ export function planRead(
     upTo: o.new && !!o.waitFor,
     waitFor,
     context,
-    legacyLines: o.lines ?? DEFAULT_LINES,
+    legacyLines: o.lines ?? (o.budget ? 0 : DEFAULT_LINES),
     missLines: DEFAULT_LINES,
     format: { raw: o.raw, json: o.json, timestamps: o.timestamps, labelStreams: o.stream === 'all' },
+    budget: o.budget,
   };
 }

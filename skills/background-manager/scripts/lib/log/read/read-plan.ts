@@ -29,6 +29,7 @@ export interface ReadOptions {
   waitFor?: string; // the --wait-for pattern as typed
   screen: boolean;
   json: boolean;
+  budget?: number; // --budget, when given: a digest in about this many tokens
 }
 
 /**
@@ -63,6 +64,8 @@ export interface ReadPlan {
   /** Lines of the log shown after a --wait-for that gave up (the last ones). */
   missLines: number;
   format: FormatOptions;
+  /** --budget: the lines go to a digest of about this many tokens (digest.ts), printed at the end. */
+  budget?: number;
 }
 
 // --new keeps a position per view (what --stream and --grep select), so that reading the
