@@ -5,6 +5,7 @@ import { commOf, markedWith, sessionMembersOf } from '../lib/process/proc.ts';
 import { finish } from './ending.ts';
 import { describeExit, nextStep, stoppedInBackoff, type Exit } from './policy.ts';
 import type { Supervisor } from './state.ts';
+import { recordEvent } from './events.ts';
 
 export async function runLoop(sv: Supervisor, ready: Promise<void>): Promise<void> {
   await ready;
@@ -73,6 +74,21 @@ async function restart(sv: Supervisor, exit: Exit, restarts: number): Promise<bo
     return false;
   }
   sv.out.event(`restarted: PID ${sv.child.pid} (restart ${restarts} of ${sv.cfg.restart.max})`);
+  const why = describeExit(exit);
+  const line = sv.tail.lastErrorLine();
+  sv.tail.clear();
+  void recordEvent(
+    sv,
+    'restarted',
+    `${why}${line ? ` (${line})` : ''}; restart ${restarts} of ${sv.cfg.restart.max}, PID ${sv.child.pid}`,
+    {
+      pid: sv.child.pid,
+      reason: why,
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      ...(line ? { line } : {}),
+    },
+  );
   await sv.updateRecord((rec) => {
     rec.restarts = restarts; // counted once it has happened, not while waiting for it
     rec.pid = sv.child.pid;
