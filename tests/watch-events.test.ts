@@ -1,7 +1,8 @@
 // watch_processes and the event log (issue 26, part 2), with real processes: each event kind
 // as its line, --json, filters, --match's rate limit, a flood folded, --until-idle, --timeout,
 // --new across two watchers with an exit between them, and the folder watch going on after the
-// state file was replaced by rename many times (the fallback poll made too slow to help).
+// state file was replaced by rename many times (the fallback poll made too slow to help); the
+// MCP server's events, to a subscribed client of the SDK's own and by get_events' cursor.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
@@ -10,6 +11,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort, run, start, track, waitFor, withSandbox, PASSWORD, SCRIPTS, ROOT, type Sandbox } from './helpers.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { appendEvent } from '../skills/background-manager/scripts/lib/store/events.ts';
+import {
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { mcpTest, textOf } from './mcp-helpers.ts';
 
 interface Watcher {
   child: ChildProcess;
@@ -268,5 +274,40 @@ withSandbox('the folder watch still sees events after the state file was replace
   await w.line(/ n3 stopped: /);
   assert.is(await w.stop(), 0);
 });
+
+mcpTest(
+  'MCP: a client subscribed to bg://events is sent each event; get_events pages by cursor',
+  async (_sb, note, open) => {
+    const { client, call } = await open();
+    const got: Record<string, unknown>[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      note(`<- notifications/message ${JSON.stringify(n.params.data)}`);
+      if (n.params.logger === 'background-manager.events') got.push(n.params.data as Record<string, unknown>);
+    });
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+    await client.subscribeResource({ uri: 'bg://events' });
+    const started = await call('start_process', { command: ['sleep', '600'], name: 'napper' });
+    assert.not.ok(started.isError, textOf(started));
+    const ev = await waitFor(`a started event in ${JSON.stringify(got)}`, () =>
+      got.find((e) => e.event === 'started' && e.name === 'napper'),
+    );
+    assert.match(String(ev.text), /^sleep 600 \(PID \d+\)$/);
+    await waitFor('resources/updated for bg://events', () => updated.includes('bg://events'));
+    // Polling instead: the latest, then only what came after the cursor.
+    const first = await call('get_events', {});
+    const { next } = first.structuredContent as { next: number };
+    assert.match(textOf(first), /\d\d:\d\d:\d\d napper started: sleep 600/);
+    assert.not.ok((await call('stop_process', { ids: ['napper'] })).isError);
+    const after = await waitFor('the stop in get_events', async () => {
+      const r = await call('get_events', { since: next, events: ['stopped'] });
+      return (r.structuredContent as { events: unknown[] }).events.length ? r : undefined;
+    });
+    assert.match(textOf(after), /^\d\d:\d\d:\d\d napper stopped: SIGTERM, stopped by stop_process\nnext: \d+$/);
+    const bad = await call('get_events', { processes: ['nosuch'] });
+    assert.ok(bad.isError);
+    assert.match(textOf(bad), /get_events: error: no process with ID or name "nosuch"/);
+  },
+);
 
 test.run();
