@@ -8,7 +8,20 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, run, start, track, waitFor, withSandbox, PASSWORD, SCRIPTS, ROOT, type Sandbox } from './helpers.ts';
+import { chromium } from 'playwright-core';
+import {
+  freePort,
+  run,
+  skip,
+  start,
+  track,
+  waitFor,
+  withSandbox,
+  PASSWORD,
+  SCRIPTS,
+  ROOT,
+  type Sandbox,
+} from './helpers.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { appendEvent } from '../skills/background-manager/scripts/lib/store/events.ts';
 import {
@@ -309,5 +322,69 @@ mcpTest(
     assert.match(textOf(bad), /get_events: error: no process with ID or name "nosuch"/);
   },
 );
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+withSandbox("the dashboard's recent events: a new event shows on the open page without a reload", async (sb) => {
+  if (!fs.existsSync(CHROMIUM)) return skip(`the page's events: no chromium at ${CHROMIUM}`);
+  await start(sb, ['--name', 'early', 'sleep', '600']);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'dashboard.ts')], {
+    env: sb.env,
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track(sb, child.pid!);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const url = await waitFor('the Dashboard line', () => /^Dashboard: (\S+)$/m.exec(out)?.[1], 60_000);
+  const browser = await chromium.launch({ executablePath: CHROMIUM });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(url);
+    const items = page.locator('#events-pane li');
+    await waitFor('the earlier start listed', async () =>
+      /early started: sleep 600/.test((await items.first().textContent()) ?? ''),
+    );
+    await run(sb, 'stop_process.ts', ['early']);
+    await waitFor('the stop on top', async () =>
+      /^\d\d:\d\d:\d\d early stopped: SIGTERM, stopped by stop_process$/.test(
+        (await items.first().textContent()) ?? '',
+      ),
+    );
+    assert.is(await items.count(), 2);
+  } finally {
+    await browser.close();
+    child.kill('SIGTERM');
+  }
+});
+
+withSandbox("REFERENCE.md's Monitor command and plugin monitors.json run as written", async (sb) => {
+  const ref = fs.readFileSync(path.join(ROOT, 'skills/background-manager/references/REFERENCE.md'), 'utf8');
+  const monitorCmd = /^```text\n(node skills\/background-manager\/dist\/watch_processes\.mjs --new [^\n]*)\n```$/m.exec(
+    ref,
+  )?.[1];
+  assert.ok(monitorCmd, 'the Monitor recipe is in REFERENCE.md');
+  const entries = JSON.parse(/^```json\n(\[[\s\S]*?\])\n```$/m.exec(ref)![1]!) as Record<string, string>[];
+  assert.is(entries.length, 1);
+  assert.equal(Object.keys(entries[0]!).sort(), ['command', 'description', 'name']);
+  // The plugin's command as the host runs it: a shell, ${CLAUDE_PLUGIN_ROOT} the plugin's root.
+  for (const cmd of [monitorCmd!, entries[0]!.command!]) {
+    const child = spawn('sh', ['-c', `exec ${cmd}`], {
+      cwd: ROOT,
+      env: { ...sb.env, CLAUDE_PLUGIN_ROOT: ROOT },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    track(sb, child.pid!);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await waitFor(`the summary line (${cmd}): ${out}`, () => / now: /.test(out), 30_000);
+    await start(sb, ['--name', 'svc', '--wait-for', 'up', '--', 'sh', '-c', 'echo up; sleep 600']);
+    await waitFor(`svc ready in ${out}`, () => / svc ready: up$/m.test(out), 20_000);
+    await run(sb, 'stop_process.ts', ['svc']);
+    await run(sb, 'remove_process.ts', ['svc']);
+    const closed = new Promise((r) => child.on('close', r));
+    child.kill('SIGTERM');
+    await closed;
+  }
+});
 
 test.run();

@@ -7,6 +7,7 @@ import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import './app.css';
 import { oneLine } from '../scripts/lib/util/format.ts';
+import { renderEvents } from './events-panel.ts';
 
 interface Proc {
   id: string;
@@ -320,6 +321,7 @@ function wire(): void {
         renderList();
         renderDetail();
       },
+      lifecycle: renderEvents,
     },
     (live) => ($('conn').textContent = live ? 'live' : 'reconnecting…'),
     true,

@@ -19,6 +19,8 @@ import { STREAMS } from '../log/format/logfile.ts';
 import { isLogging } from '../process/status.ts';
 import { findRecord } from '../store/state.ts';
 import { readerOf } from '../log/read/read-modes.ts';
+import { RecentEvents } from './event-feed.ts';
+import { EVENTS_FILE } from '../store/events.ts';
 
 // Ports and statuses also change without a state write (a server starts listening, a process
 // is lost): looked at again this often while a page is open.
@@ -54,8 +56,12 @@ export class ProcessFeed {
   private watcher: fs.FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pending: NodeJS.Timeout | undefined;
+  /** The event log's latest, sent as `lifecycle` (event-feed.ts). */
+  private readonly events: RecentEvents;
 
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly ctx: Context) {
+    this.events = new RecentEvents(ctx);
+  }
 
   /** The state as it is now; a damaged state is an error the page shows. */
   snapshot(): { processes: ReturnType<typeof viewOf>[] } | { error: string } {
@@ -70,6 +76,7 @@ export class ProcessFeed {
     if (!this.timer) this.start();
     this.push(); // the pages already open get any change first, so that `last` is what all have
     sendEvent(res, 'processes', this.lastSnap);
+    sendEvent(res, 'lifecycle', this.events.current());
     this.clients.add(res);
     res.on('close', () => {
       this.clients.delete(res);
@@ -82,7 +89,7 @@ export class ProcessFeed {
     try {
       // The state is replaced by rename: the folder's events name the file.
       this.watcher = fs.watch(this.ctx.dataDir, (_e, name) => {
-        if (!name || String(name).startsWith(STATE_FILE)) this.soon();
+        if (!name || String(name).startsWith(STATE_FILE) || String(name).startsWith(EVENTS_FILE)) this.soon();
       });
     } catch {
       /* no inotify: the recheck below still sees every change, a second late */
@@ -106,6 +113,8 @@ export class ProcessFeed {
   }
 
   push(): void {
+    const events = this.events.poll();
+    if (events) for (const res of this.clients) sendEvent(res, 'lifecycle', events);
     const snap = this.snapshot();
     const text = JSON.stringify(snap);
     if (text === this.last) return;
