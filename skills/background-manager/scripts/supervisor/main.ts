@@ -26,6 +26,7 @@ import { setLongTimeout } from '../lib/util/timer.ts';
 import { closeInheritedFds } from '../lib/process/fds.ts';
 import { Supervisor } from './state.ts';
 import { runLoop } from './run.ts';
+import { watchInput } from './waiting.ts';
 import { handleRequest } from './handlers.ts';
 import { stopChild } from './stop.ts';
 import { STOP_GRACE_SEC, STOP_SIGNAL } from '../lib/control/stop.ts';
@@ -154,6 +155,7 @@ function runFields(sv: Supervisor, socketPath: string) {
     env: Object.keys(cfg.extraEnv).length ? cfg.extraEnv : undefined,
     timeoutSec: cfg.timeoutSec,
     ready: cfg.ready,
+    waitingForInput: false, // the input watch (waiting.ts) records changes from here
   };
 }
 
@@ -203,6 +205,7 @@ async function main(): Promise<void> {
           sv.stop ??= { reason: 'timeout', result: stopChild(sv, STOP_SIGNAL, STOP_GRACE_SEC * 1000, 'timeout') };
         }, sv.cfg.timeoutSec * 1000);
   markReady();
+  watchInput(sv);
   hello({ ok: true, id: sv.id, pid: sv.child.pid });
   process.stdout.end();
 
