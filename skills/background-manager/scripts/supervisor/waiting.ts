@@ -16,6 +16,12 @@ export const QUIET_MS = 300;
 /** While nothing happens, it is asked again after 1 s, 2 s, 4 s, then every 5 s. */
 const RECHECK_MIN_MS = 1000;
 const RECHECK_MAX_MS = 5000;
+/**
+ * A re-check while nothing happened reads only the processes of the command's session that the
+ * last full look found (a few files, not every process's stat); a full look (all of /proc)
+ * follows each quiet period, and comes at least this often (a process that joined silently).
+ */
+const FULL_LOOK_MS = 30_000;
 
 /** What the record says of the wait: waiting, not, or unknown (null); with who waits and how. */
 export interface WaitingState {
@@ -51,6 +57,9 @@ interface Watch {
   nextGap: number;
   pid?: number;
   target?: InputTarget;
+  /** The session's PIDs at the last full look, and when that was (0: none since the last activity). */
+  session?: number[];
+  fullAt: number;
 }
 
 const watches = new WeakMap<Supervisor, Watch>();
@@ -59,7 +68,7 @@ function watchOf(sv: Supervisor): Watch {
   let w = watches.get(sv);
   if (!w) {
     // The record starts with waitingForInput: false (main.ts runFields).
-    w = { current: false, lastActivity: Date.now(), nextGap: RECHECK_MIN_MS };
+    w = { current: false, lastActivity: Date.now(), nextGap: RECHECK_MIN_MS, fullAt: 0 };
     watches.set(sv, w);
   }
   return w;
@@ -90,12 +99,24 @@ function check(sv: Supervisor): void {
     if (w.pid !== sv.child.pid) {
       w.pid = sv.child.pid;
       w.target = targetOf(sv);
+      w.fullAt = 0;
     }
+    const full = !w.session || w.fullAt <= w.lastActivity || Date.now() - w.fullAt >= FULL_LOOK_MS;
     const target = w.target;
     const listens = (stats: TtyStat[]) => listeningPorts(sv.child.pid, stats as unknown as ProcStat[], {}).length > 0;
     const d = target
-      ? detectWaiting({ childPid: sv.child.pid, target, ancestor: process.pid, listens })
-      : { waiting: null, why: 'its input cannot be found' };
+      ? detectWaiting({
+          childPid: sv.child.pid,
+          target,
+          ancestor: process.pid,
+          listens,
+          known: full ? undefined : w.session,
+        })
+      : { waiting: null as null, why: 'its input cannot be found' };
+    if ('session' in d && d.session) {
+      w.session = d.session;
+      if (full) w.fullAt = Date.now();
+    }
     if (d.waiting === true) setWaiting(sv, { waiting: true, detail: `PID ${d.pid}: ${d.how}` });
     else if (d.waiting === null) setWaiting(sv, { waiting: null, detail: d.why });
     else setWaiting(sv, { waiting: false });

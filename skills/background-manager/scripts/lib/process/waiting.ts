@@ -227,9 +227,10 @@ function allTtyStats(): TtyStat[] {
   return out;
 }
 
-/** Whether `pid` descends from `ancestor` (by the ppid chain in `byPid`). */
+/** Whether `pid` descends from `ancestor` (by the ppid chain; a link not in `byPid` is read). */
 function descends(pid: number, ancestor: number, byPid: Map<number, TtyStat>): boolean {
-  for (let p = byPid.get(pid)?.ppid, n = 0; p && n < 1000; p = byPid.get(p)?.ppid, n++) if (p === ancestor) return true;
+  const parent = (p: number) => (byPid.get(p) ?? readTtyStat(p))?.ppid;
+  for (let p = parent(pid), n = 0; p && n < 1000; p = parent(p), n++) if (p === ancestor) return true;
   return false;
 }
 
@@ -241,10 +242,15 @@ export interface DetectRequest {
   ancestor: number;
   /** Whether the command's tree listens on a TCP port (asked only of a tree found waiting). */
   listens: (stats: TtyStat[]) => boolean;
+  /**
+   * The PIDs of the command's session as a full look found them: only those are read again
+   * (a re-check while nothing happened). Undefined: every process is read (/proc walked).
+   */
+  known?: number[];
 }
 
-/** The answer: waiting (who, how), not waiting, or unknown (why). */
-export type Detection = Verdict & { listening?: boolean };
+/** The answer: waiting (who, how), not waiting, or unknown (why); with the session's PIDs as read. */
+export type Detection = Verdict & { listening?: boolean; session?: number[] };
 
 /**
  * Whether the command waits for input now. The readers looked at: under a PTY the terminal's
@@ -256,7 +262,23 @@ export type Detection = Verdict & { listening?: boolean };
 export function detectWaiting(req: DetectRequest): Detection {
   const child = readTtyStat(req.childPid);
   if (!child || child.state === 'Z') return NOT;
-  const stats = allTtyStats();
+  const stats = req.known ? knownStats(req.known, child) : allTtyStats();
+  const session = stats.filter((s) => s.sid === child.sid).map((s) => s.pid);
+  return { ...judge(req, child, stats), session };
+}
+
+/** The stats of `pids` still alive, and the child's. */
+function knownStats(pids: number[], child: TtyStat): TtyStat[] {
+  const out = [child];
+  for (const pid of pids) {
+    if (pid === child.pid) continue;
+    const st = readTtyStat(pid);
+    if (st) out.push(st);
+  }
+  return out;
+}
+
+function judge(req: DetectRequest, child: TtyStat, stats: TtyStat[]): Detection {
   const byPid = new Map(stats.map((s) => [s.pid, s]));
   let readers: TtyStat[];
   if (req.target.kind === 'tty') {
