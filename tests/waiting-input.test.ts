@@ -17,11 +17,14 @@ import {
   SCRIPTS,
   type RunResult,
   type Sandbox,
+  skip,
   start,
   track,
+  waitFor,
   withSandbox,
 } from './helpers.ts';
 import { mcpTest, textOf } from './mcp-helpers.ts';
+import { chromium } from 'playwright-core';
 
 /** Long enough for a loaded machine (two CPU hogs beside the suite). */
 const WAIT = '90';
@@ -283,6 +286,41 @@ mcpTest(
     const gone = await call('send_input', { id: 'repl', text: 'exit()', wait_input: true, wait_timeout: 90 });
     assert.ok(gone.isError);
     assert.is((gone.structuredContent as { exitCode: number }).exitCode, 5);
+  },
+);
+
+// The page: a row whose process waits for input is marked (class and a small mark), and the
+// mark goes once the input is answered and the program runs on.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+withSandbox(
+  'the dashboard marks the row of a process that waits for input, and unmarks it after the answer',
+  async (sb) => {
+    if (!fs.existsSync(CHROMIUM))
+      return skip(`no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+    const waiting = await start(sb, ['python3', '-c', 'input("name? "); import time; time.sleep(600)']);
+    const busy = await start(sb, ['sleep', '600']);
+    const dash = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'dashboard.ts')], {
+      env: sb.env,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    track(sb, dash.pid!);
+    let out = '';
+    dash.stdout!.on('data', (d) => (out += d));
+    const url = await waitFor('the Dashboard line', () => /^Dashboard: (\S+)$/m.exec(out)?.[1], 60_000);
+    const browser = await chromium.launch({ executablePath: CHROMIUM });
+    try {
+      const page = await browser.newPage();
+      await page.goto(url);
+      const row = (id: string) => page.locator(`#procs tr[data-id="${id}"]`);
+      await row(waiting.id).and(page.locator('.waiting-input')).waitFor({ timeout: 90_000 });
+      assert.is(await row(waiting.id).locator('.input-mark').textContent(), 'input');
+      assert.is(await row(busy.id).locator('.input-mark').count(), 0);
+      assert.is((await run(sb, 'send_input.ts', [waiting.id, 'x'])).code, 0);
+      await page.locator(`#procs tr[data-id="${waiting.id}"]:not(.waiting-input)`).waitFor({ timeout: 90_000 });
+    } finally {
+      await browser.close();
+      dash.kill('SIGTERM');
+    }
   },
 );
 
