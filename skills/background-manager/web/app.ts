@@ -21,6 +21,7 @@ interface Proc {
   restarts: number;
   startedAt: string;
   endedAt: string | null;
+  waitingForInput: boolean | null;
 }
 interface LogLine {
   t: number;
@@ -128,7 +129,16 @@ function renderList(): void {
     const tr = body.insertRow();
     tr.dataset.id = p.id;
     tr.className = p.id === selected ? 'sel' : '';
-    cell(tr, `status st-${p.status}`, p.label, 'Status');
+    const st = cell(tr, `status st-${p.status}`, p.label, 'Status');
+    // Waits for input (the kernel's answer, list_processes' INPUT column): a mark, and the row's class.
+    if (p.waitingForInput) {
+      tr.classList.add('waiting-input');
+      const mark = document.createElement('span');
+      mark.className = 'input-mark';
+      mark.title = 'waits for input';
+      mark.textContent = 'input';
+      st.append(' ', mark);
+    }
     cell(tr, 'name', p.name ? `${oneLine(p.name)} (${p.id})` : p.id, 'Name');
     cell(tr, 'pid', String(p.pid), 'PID');
     const ports = cell(tr, 'ports', '', 'Ports');

@@ -8,6 +8,8 @@ export interface Child {
   hasExited(): boolean;
   write(data: Buffer): Promise<void>;
   closeInput(): void;
+  /** Where its input is, for the input watch (waiting.ts): the terminal's path, or the stdin's /proc link ("socket:[ino]"). */
+  inputPath?(): string | undefined;
   /** Resolves once it has exited and its output is read to the end. */
   exited: Promise<Exit>;
 }

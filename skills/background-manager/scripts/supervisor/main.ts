@@ -26,6 +26,7 @@ import { setLongTimeout } from '../lib/util/timer.ts';
 import { closeInheritedFds } from '../lib/process/fds.ts';
 import { Supervisor } from './state.ts';
 import { runLoop } from './run.ts';
+import { watchInput } from './waiting.ts';
 import { handleRequest } from './handlers.ts';
 import { stopChild } from './stop.ts';
 import { eventsWritten, portPoller, recordEvent } from './events.ts';
@@ -157,6 +158,7 @@ function runFields(sv: Supervisor, socketPath: string) {
     env: Object.keys(cfg.extraEnv).length ? cfg.extraEnv : undefined,
     timeoutSec: cfg.timeoutSec,
     ready: cfg.ready,
+    waitingForInput: false, // the input watch (waiting.ts) records changes from here
   };
 }
 
@@ -215,6 +217,7 @@ async function main(): Promise<void> {
   else void recordEvent(sv, 'started', `${cmd} (PID ${sv.child.pid})`, { pid: sv.child.pid });
   const stopPorts = portPoller(sv);
   markReady();
+  watchInput(sv);
   hello({ ok: true, id: sv.id, pid: sv.child.pid });
   process.stdout.end();
 

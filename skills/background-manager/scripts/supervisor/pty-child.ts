@@ -123,6 +123,7 @@ export function startPtyChild(cfg: SupervisorConfig, out: OutputLog): Child {
     exited,
     write: (data) => writeToTerminal(term, data),
     closeInput: () => term.write('\x04'),
+    inputPath: () => (term as unknown as { ptsName?: string }).ptsName,
   };
 }
 

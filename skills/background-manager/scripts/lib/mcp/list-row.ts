@@ -51,6 +51,10 @@ export const ROW = z.object({
   logDropped: z.object({ bytes: z.number(), records: z.number() }).optional(),
   envKeys: z.array(z.string()).describe('Names of the env variables it was given (values are not shown)'),
   legacy: z.boolean(),
+  waitingForInput: nullable(z.boolean()).describe(
+    'Waits for input now, as the kernel shows it (a read on its terminal or stdin, quiet 0.3 s); null: cannot tell',
+  ),
+  waitingSince: z.string().optional().describe('When waitingForInput last changed'),
 });
 
 export type Row = z.infer<typeof ROW>;

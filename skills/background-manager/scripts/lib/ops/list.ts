@@ -4,6 +4,7 @@
 import { allStats, bootId, type ProcStat } from '../process/proc.ts';
 import { listeningPorts, type PortScan } from '../process/ports.ts';
 import { type LiveStatus, liveLeftovers, liveStatus } from '../process/status.ts';
+import { waitingCell, waitingOf } from '../process/input-state.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { localStamp, oneLine } from '../util/format.ts';
 
@@ -51,6 +52,7 @@ export function listedJson({ p, s, ports, leftovers: left }: Listed): Record<str
     newCursors: _cursors,
     logVersion: _chained,
     logEnd: _end,
+    waitingForInput: _waiting,
     ...rest
   } = p;
   const leftovers = left.map((st) => p.leftovers!.find((l) => l.pid === st.pid)!);
@@ -65,6 +67,7 @@ export function listedJson({ p, s, ports, leftovers: left }: Listed): Record<str
     ports,
     restarts: p.restarts ?? 0,
     legacy: !!p.legacy,
+    waitingForInput: waitingOf(p, s),
   };
 }
 
@@ -72,7 +75,7 @@ export function listedJson({ p, s, ports, leftovers: left }: Listed): Record<str
 export function processTable(rows: Listed[]): string {
   // The Python skill's columns first, in its order (ID, PID, STATUS, STARTED ... COMMAND), so
   // what read its table by position still works; ours go before COMMAND, which stays last.
-  const table = [['ID', 'PID', 'STATUS', 'STARTED', 'NAME', 'RESTARTS', 'PORTS', 'COMMAND']];
+  const table = [['ID', 'PID', 'STATUS', 'STARTED', 'NAME', 'RESTARTS', 'PORTS', 'INPUT', 'COMMAND']];
   for (const { p, s, ports } of rows) {
     table.push([
       p.id,
@@ -82,6 +85,7 @@ export function processTable(rows: Listed[]): string {
       p.name === undefined ? '-' : oneLine(p.name),
       String(p.restarts ?? 0),
       ports.length ? ports.join(',') : '-',
+      waitingCell(waitingOf(p, s)),
       oneLine(p.command),
     ]);
   }

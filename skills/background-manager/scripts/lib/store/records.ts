@@ -28,6 +28,7 @@ export type RunFields = Pick<
   | 'env'
   | 'timeoutSec'
   | 'ready'
+  | 'waitingForInput'
 >;
 
 // How the previous run of a reused record ended, and its restarts: a new run starts without them.
@@ -43,6 +44,8 @@ const PREVIOUS_RUN = [
   'restarts',
   'logEnd',
   'restartClaim',
+  'waitingSince',
+  'waitingDetail',
 ] as const;
 
 /**

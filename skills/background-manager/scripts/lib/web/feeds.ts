@@ -10,6 +10,7 @@ import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
 import { STATE_FILE } from '../store/state.ts';
 import { listed, type Listed } from '../ops/list.ts';
+import { waitingOf } from '../process/input-state.ts';
 import { type LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
 import { selectLines } from '../log/read/logquery.ts';
 import { follow } from '../log/read/follow.ts';
@@ -45,6 +46,7 @@ function viewOf({ p, s, ports }: Listed) {
     restarts: p.restarts ?? 0,
     startedAt: p.startedAt,
     endedAt: p.endedAt ?? null,
+    waitingForInput: waitingOf(p, s), // the row's input mark (web/app.ts)
   };
 }
 
