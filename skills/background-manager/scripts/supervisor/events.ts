@@ -38,6 +38,18 @@ export function eventsWritten(sv: Supervisor): Promise<unknown> {
   return pending.get(sv) ?? Promise.resolve();
 }
 
+/**
+ * The waiting-input event (issue 26, part 1's transition, waiting.ts setWaiting, calls it when
+ * the command starts to wait): its prompt is the last line it printed (one with no newline yet).
+ */
+export function recordWaitingInput(sv: Supervisor, detail: string | undefined): void {
+  const prompt = sv.tail.lastLine();
+  void recordEvent(sv, 'waiting-input', prompt ?? `(no prompt printed${detail ? `; ${detail}` : ''})`, {
+    pid: sv.child.pid,
+    ...(prompt ? { line: prompt } : {}),
+  });
+}
+
 /** An end event's text: the status, what the policy's note adds, the last error line. */
 export function endText(exit: Exit, note: string, line: string | undefined): string {
   const how = exit.signal ?? `code ${exit.exitCode}`;

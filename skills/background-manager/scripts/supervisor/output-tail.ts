@@ -23,13 +23,23 @@ export class OutputTail {
     this.bytes = 0;
   }
 
-  /** The last line that looks like an error (escape sequences taken out), if any. */
-  lastErrorLine(): string | undefined {
+  /** The last line with something on it (a prompt: the line with no newline yet), escapes taken out. */
+  lastLine(): string | undefined {
+    const lines = this.lines();
+    return lines.at(-1);
+  }
+
+  private lines(): string[] {
     const text = Buffer.concat(this.chunks).toString('utf8');
-    const lines = stripEscapes(text)
+    return stripEscapes(text)
       .split(/\r?\n|\r/)
       .map((l) => l.trim())
       .filter(Boolean);
+  }
+
+  /** The last line that looks like an error (escape sequences taken out), if any. */
+  lastErrorLine(): string | undefined {
+    const lines = this.lines();
     for (let i = lines.length - 1; i >= 0; i--)
       if (ERROR_LOOK.test(lines[i]!) || ERRNO.test(lines[i]!)) return lines[i];
     return undefined;

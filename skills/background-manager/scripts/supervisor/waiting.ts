@@ -10,6 +10,7 @@ import { listeningPorts } from '../lib/process/ports.ts';
 import { detectWaiting, type InputTarget, type TtyStat } from '../lib/process/waiting.ts';
 import type { ProcStat } from '../lib/process/proc.ts';
 import type { Supervisor } from './state.ts';
+import { recordWaitingInput } from './events.ts';
 
 /** No output for this long, and the command is asked whether it waits for input. */
 export const QUIET_MS = 300;
@@ -46,6 +47,7 @@ export function setWaiting(sv: Supervisor, next: WaitingState): void {
     if (next.detail) rec.waitingDetail = next.detail;
     else delete rec.waitingDetail;
   });
+  if (next.waiting === true) recordWaitingInput(sv, next.detail); // the event log (issue 26, part 2)
 }
 
 interface Watch {
