@@ -2,6 +2,7 @@
 // as its line, --json, filters, --match's rate limit, a flood folded, --until-idle, --timeout,
 // --new across two watchers with an exit between them, and the folder watch going on after the
 // state file was replaced by rename many times (the fallback poll made too slow to help); the
+// waiting-input event with its prompt (part 1's detector); the
 // MCP server's events, to a subscribed client of the SDK's own and by get_events' cursor.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -385,6 +386,19 @@ withSandbox("REFERENCE.md's Monitor command and plugin monitors.json run as writ
     child.kill('SIGTERM');
     await closed;
   }
+});
+
+withSandbox('waiting for input: one line with the prompt, under a PTY and with --no-pty', async (sb) => {
+  const w = watch(sb, ['--new']);
+  await ready(w);
+  const py = "name = input('Your name? '); print('hello', name); input('Again? ')";
+  await start(sb, ['--name', 'asker', 'python3', '-c', py]);
+  await start(sb, ['--name', 'piped', '--no-pty', 'python3', '-c', py]);
+  await w.line(new RegExp(`^${T} asker waiting-input: Your name\\?$`));
+  await w.line(new RegExp(`^${T} piped waiting-input: Your name\\?$`));
+  await run(sb, 'send_input.ts', ['asker', 'Ada']);
+  await w.line(new RegExp(`^${T} asker waiting-input: Again\\?$`));
+  assert.is(await w.stop(), 0);
 });
 
 test.run();
