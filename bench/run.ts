@@ -12,7 +12,7 @@
 // reference is never padded: an allowance is in the target column.
 //
 // Knobs: BENCH_REPS (default 7), BENCH_INGEST_REPS (default 5), BENCH_INGEST_MB (500),
-// BENCH_PTY_MB (100), BENCH_ONLY (a comma list of row groups, below). Needs `npm run build`
+// BENCH_PTY_MB (100), BENCH_IDLE_S (30: the events rows' idle period), BENCH_ONLY (a comma list of row groups, below). Needs `npm run build`
 // first (npm run bench does it), ~3 GB free in the temp dir, python3 and openssl.
 //
 // Every data dir is a temp dir removed at the end; every process started is ended by PID
@@ -55,6 +55,7 @@ const GROUPS = [
   'dash',
   'list50',
   'budget',
+  'events',
 ];
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean); // e.g. BENCH_ONLY=fast,warm
 const bad = ONLY?.filter((g) => !GROUPS.includes(g));
@@ -1094,6 +1095,86 @@ async function rowsDashboard(): Promise<void> {
   });
 }
 
+// Issue 26, part 2: the event stream's idle cost and its delay (bench/events.ts).
+async function rowsEvents(): Promise<void> {
+  const { cpuMs, eventDelay, idleCpuMs, startWatcher } = await import('./events.ts');
+  const idleS = Number(process.env.BENCH_IDLE_S ?? 30);
+  log(`events: idle CPU over ${idleS} s, then event-to-line delays`);
+  const sb = sandbox('bgm-bench-events-');
+  const env = warm(sb);
+  const port = await freePort();
+  await script(
+    viaDist(
+      'start_process',
+      '--name',
+      'web',
+      '--no-pty',
+      '--wait-port',
+      String(port),
+      PY.exe,
+      '-m',
+      'http.server',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+    ),
+    env,
+    STARTED,
+  );
+  const web = storeOf(sb)
+    .read()
+    .processes.find((p) => p.name === 'web')!;
+  const w = startWatcher(NODE, dist('watch_processes'), ['--new', '--json'], env);
+  await waitFor("the watcher's summary", () => w.lines.some((l) => l.text.includes('"summary"')), 30_000);
+  // Both idle at once, over the same period (the watcher's first second of start-up is past).
+  const [sup, watcher] = await Promise.all([idleCpuMs(web.supervisorPid!, idleS), idleCpuMs(w.pid, idleS)]);
+  const supTotal = cpuMs(web.supervisorPid!);
+  const delays: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const name = `ev${i}`;
+    await script(viaDist('start_process', '--name', name, 'sleep', '600'), env, STARTED);
+    delays.push(await eventDelay(w, name, 'started'));
+    await script(viaDist('stop_process', name), env, /Stopped/);
+    delays.push(await eventDelay(w, name, 'stopped'));
+  }
+  w.stop();
+  drop(sb);
+  const d = stat(delays);
+  const pct = (ms: number) =>
+    `${ms.toFixed(0)} ms CPU in ${idleS} s (${((ms / (idleS * 1000)) * 100).toFixed(2)}% of a core)`;
+  const dir = `data dir: 1 live \`--no-pty\` python3 http.server on a port`;
+  rows.push({
+    figure: `events: an idle supervisor's CPU over ${idleS} s (its port poll every 2 s included; ${supTotal.toFixed(0)} ms CPU since its start); ${dir}`,
+    cache: 'n/a',
+    value: pct(sup),
+    reference: 'none',
+    refValue: '',
+    ratio: '',
+    target: 'none',
+    met: 'reported',
+  });
+  rows.push({
+    figure: `events: an idle \`watch_processes --new --json\`'s CPU over the same ${idleS} s (folder watch, fallback look every 2 s); ${dir}`,
+    cache: KEY_WARM,
+    value: pct(watcher),
+    reference: 'none',
+    refValue: '',
+    ratio: '',
+    target: 'none',
+    met: 'reported',
+  });
+  rows.push({
+    figure: `events: an event's own time (taken by the supervisor) to its line read from the watcher (${delays.length} events: ${REPS} started, ${REPS} stopped); ${dir}`,
+    cache: KEY_WARM,
+    value: fmtMs(d),
+    reference: 'none',
+    refValue: '',
+    ratio: '',
+    target: '< 300 ms (median)',
+    met: d.median < 300,
+  });
+}
+
 function table(): string {
   const head = [
     'figure',
@@ -1169,6 +1250,7 @@ async function main(): Promise<void> {
   if (want('dash')) await rowsDashboard();
   if (want('list50')) await rowsList50();
   if (want('budget')) await rowBudget();
+  if (want('events')) await rowsEvents();
 
   const elapsed = (performance.now() - T0) / 1000;
   const at = STARTED_AT.toISOString().replace('T', ' ').slice(0, 16);

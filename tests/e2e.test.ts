@@ -65,7 +65,7 @@ withSandbox(
     const id = m![1]!;
     const listed = await run(sb, 'list_processes.ts', []);
     // The Python skill's columns in its order (ID PID STATUS STARTED), ours, then COMMAND last.
-    assert.match(listed.stdout, /^ID\s+PID\s+STATUS\s+STARTED\s+NAME\s+RESTARTS\s+PORTS\s+COMMAND\n/);
+    assert.match(listed.stdout, /^ID\s+PID\s+STATUS\s+STARTED\s+NAME\s+RESTARTS\s+PORTS\s+INPUT\s+COMMAND\n/);
     assert.match(
       listed.stdout,
       new RegExp(

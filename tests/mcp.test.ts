@@ -14,12 +14,13 @@ import { alive, figure, FIXTURES, freePort, listJson, run, track, waitFor, ROOT 
 import { mcpTest, SERVER, textOf } from './mcp-helpers.ts';
 
 mcpTest(
-  'MCP: the server lists the eight tools, each described for a model and with an input schema',
+  'MCP: the server lists the nine tools, each described for a model and with an input schema',
   async (_sb, note, open) => {
     const { client } = await open();
     const { tools } = await client.listTools();
     note(`tools: ${tools.map((t) => t.name).join(', ')}`);
     assert.equal(tools.map((t) => t.name).sort(), [
+      'get_events',
       'get_logs',
       'list_processes',
       'remove_process',
@@ -547,7 +548,7 @@ mcpTest('MCP: the host configuration in README.md and REFERENCE.md starts a work
     try {
       const { tools } = await client.listTools();
       note(`${doc}: ${tools.length} tools`);
-      assert.is(tools.length, 8, doc);
+      assert.is(tools.length, 9, doc);
       const list = (await client.callTool({ name: 'list_processes', arguments: {} })) as CallToolResult;
       assert.not.ok(list.isError, textOf(list));
     } finally {

@@ -30,8 +30,8 @@ withUnitDir(test, 'each process with its status checked now; a status keeps only
   );
   assert.equal(listed(doc, 'lost'), []);
   const table = processTable(listed(doc)).split('\n');
-  assert.match(table[0]!, /^ID {8}PID +STATUS +STARTED +NAME +RESTARTS +PORTS +COMMAND$/);
-  assert.match(table[1]!, /^aaaa0001 +999999999 +exited\(3\) +\S+ \S+ +- +0 +- +echo hello$/);
+  assert.match(table[0]!, /^ID {8}PID +STATUS +STARTED +NAME +RESTARTS +PORTS +INPUT +COMMAND$/);
+  assert.match(table[1]!, /^aaaa0001 +999999999 +exited\(3\) +\S+ \S+ +- +0 +- +- +echo hello$/);
   assert.match(table[2]!, /^bbbb0002 .* web +0 +/);
 });
 

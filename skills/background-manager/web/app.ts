@@ -7,6 +7,7 @@ import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import './app.css';
 import { oneLine } from '../scripts/lib/util/format.ts';
+import { renderEvents } from './events-panel.ts';
 
 interface Proc {
   id: string;
@@ -25,6 +26,7 @@ interface Proc {
     git: { worktree: string; branch: string | null; commit: string } | null;
   } | null;
   stale: boolean | null;
+  waitingForInput: boolean | null;
 }
 interface LogLine {
   t: number;
@@ -132,7 +134,16 @@ function renderList(): void {
     const tr = body.insertRow();
     tr.dataset.id = p.id;
     tr.className = p.id === selected ? 'sel' : '';
-    cell(tr, `status st-${p.status}`, p.label, 'Status');
+    const st = cell(tr, `status st-${p.status}`, p.label, 'Status');
+    // Waits for input (the kernel's answer, list_processes' INPUT column): a mark, and the row's class.
+    if (p.waitingForInput) {
+      tr.classList.add('waiting-input');
+      const mark = document.createElement('span');
+      mark.className = 'input-mark';
+      mark.title = 'waits for input';
+      mark.textContent = 'input';
+      st.append(' ', mark);
+    }
     cell(tr, 'name', p.name ? `${oneLine(p.name)} (${p.id})` : p.id, 'Name');
     cell(tr, 'pid', String(p.pid), 'PID');
     const ports = cell(tr, 'ports', '', 'Ports');
@@ -353,6 +364,7 @@ function wire(): void {
         renderList();
         renderDetail();
       },
+      lifecycle: renderEvents,
     },
     (live) => ($('conn').textContent = live ? 'live' : 'reconnecting…'),
     true,

@@ -10,6 +10,8 @@ export interface Child {
   closeInput(): void;
   /** Under a terminal: set its size (the kernel sends the program SIGWINCH). */
   resize?(cols: number, rows: number): void;
+  /** Where its input is, for the input watch (waiting.ts): the terminal's path, or the stdin's /proc link ("socket:[ino]"). */
+  inputPath?(): string | undefined;
   /** Resolves once it has exited and its output is read to the end. */
   exited: Promise<Exit>;
 }

@@ -1,5 +1,6 @@
 // The child as the supervisor sees it, whether it runs under a terminal (pty-child.ts) or with
 // pipes (here): its PID, its exit, input to it.
+import fs from 'node:fs';
 import { spawn as spawnPipe, type ChildProcess } from 'node:child_process';
 import type { OutputLog } from '../lib/log/write/outputlog.ts';
 import type { SupervisorConfig } from '../lib/control/supervisor-config.ts';
@@ -34,6 +35,7 @@ function startPipeChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
     const exited = pipeExit(child, out);
     child.once('spawn', () => {
       child.off('error', reject);
+      const input = stdinLink(child.pid!);
       resolve({
         pid: child.pid!,
         hasExited: () => child.exitCode !== null || child.signalCode !== null,
@@ -44,9 +46,20 @@ function startPipeChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
             child.stdin!.write(data, (err) => (err ? rej(err) : res()));
           }),
         closeInput: () => child.stdin!.end(),
+        inputPath: () => input,
       });
     });
   });
+}
+
+// The child's stdin as /proc links name it (Node gives it one end of a socket pair:
+// "socket:[ino]"), read as it starts, before the command can move it.
+function stdinLink(pid: number): string | undefined {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/fd/0`);
+  } catch {
+    return undefined;
+  }
 }
 
 // The exit status comes with 'exit'; output is complete at 'close'. A background grandchild

@@ -8,6 +8,7 @@ import { recordEnd } from '../lib/store/records.ts';
 import { findRecord } from '../lib/store/state.ts';
 import type { Supervisor } from './state.ts';
 import type { Exit } from './policy.ts';
+import { endKind, endText, recordEvent } from './events.ts';
 
 /** How many times, about a minute in all (0.25 s doubling, at most 10 s apart). */
 const END_ATTEMPTS = 12;
@@ -15,6 +16,13 @@ const END_ATTEMPTS = 12;
 export async function finish(sv: Supervisor, exit: Exit, note: string): Promise<void> {
   sv.ended = exit;
   sv.out.event(note);
+  const line = sv.tail.lastErrorLine();
+  void recordEvent(sv, endKind(exit, !!sv.stop), endText(exit, note, line), {
+    exitCode: exit.exitCode,
+    signal: exit.signal,
+    ...(sv.stop ? { reason: sv.stop.reason } : {}),
+    ...(line ? { line } : {}),
+  });
   const logNext = await sv.out.settle(); // every record written and on disk before the end is in the state
   for (let attempt = 0; ; attempt++) {
     try {

@@ -26,8 +26,11 @@ import { setLongTimeout } from '../lib/util/timer.ts';
 import { closeInheritedFds } from '../lib/process/fds.ts';
 import { Supervisor } from './state.ts';
 import { runLoop } from './run.ts';
+import { watchInput } from './waiting.ts';
 import { handleRequest } from './handlers.ts';
 import { stopChild } from './stop.ts';
+import { eventsWritten, portPoller, recordEvent } from './events.ts';
+import { tapOutput } from './output-tail.ts';
 import { STOP_GRACE_SEC, STOP_SIGNAL } from '../lib/control/stop.ts';
 
 function hello(msg: SupervisorHello): void {
@@ -62,6 +65,7 @@ async function boot(): Promise<{ sv: Supervisor; drops: DropRecorder }> {
   // A log thread only under a PTY (see logsink.ts).
   const out = new OutputLog(cfg.pty ? new URL('./log-thread.mjs', import.meta.url) : undefined, drops.record);
   sv = new Supervisor(cfg, keys, store, out, treeMark);
+  tapOutput(out, sv.tail);
   return { sv, drops };
 }
 
@@ -155,6 +159,7 @@ function runFields(sv: Supervisor, socketPath: string) {
     timeoutSec: cfg.timeoutSec,
     ready: cfg.ready,
     provenance: cfg.provenance,
+    waitingForInput: false, // the input watch (waiting.ts) records changes from here
   };
 }
 
@@ -203,16 +208,28 @@ async function main(): Promise<void> {
       : setLongTimeout(() => {
           sv.stop ??= { reason: 'timeout', result: stopChild(sv, STOP_SIGNAL, STOP_GRACE_SEC * 1000, 'timeout') };
         }, sv.cfg.timeoutSec * 1000);
+  // The event log: this run began (a restart_process run says so), and its ports are watched.
+  const cmd = sv.cfg.command;
+  if (sv.cfg.reuseId)
+    void recordEvent(sv, 'restarted', `by restart_process: ${cmd} (PID ${sv.child.pid})`, {
+      pid: sv.child.pid,
+      reason: 'restart_process',
+    });
+  else void recordEvent(sv, 'started', `${cmd} (PID ${sv.child.pid})`, { pid: sv.child.pid });
+  const stopPorts = portPoller(sv);
   markReady();
+  watchInput(sv);
   hello({ ok: true, id: sv.id, pid: sv.child.pid });
   process.stdout.end();
 
   await sv.finished;
   sv.viewers.endAll('the process ended');
+  stopPorts();
   timeout?.clear();
   if (sv.stop) await sv.stop.result;
   await sv.out.close();
   await drops.done();
+  await eventsWritten(sv);
   server.close();
 }
 

@@ -126,6 +126,7 @@ export function startPtyChild(cfg: SupervisorConfig, out: OutputLog): Child {
     resize: (cols, rows) => {
       if (!exitedFlag) term.resize(cols, rows);
     },
+    inputPath: () => (term as unknown as { ptsName?: string }).ptsName,
   };
 }
 

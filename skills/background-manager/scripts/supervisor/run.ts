@@ -6,6 +6,7 @@ import { provenanceOf } from '../lib/util/git.ts';
 import { finish } from './ending.ts';
 import { describeExit, nextStep, stoppedInBackoff, type Exit } from './policy.ts';
 import type { Supervisor } from './state.ts';
+import { recordEvent } from './events.ts';
 
 export async function runLoop(sv: Supervisor, ready: Promise<void>): Promise<void> {
   await ready;
@@ -76,6 +77,21 @@ async function restart(sv: Supervisor, exit: Exit, restarts: number): Promise<bo
   sv.out.event(`restarted: PID ${sv.child.pid} (restart ${restarts} of ${sv.cfg.restart.max})`);
   // The new run runs the code in the worktree now: its commit is read again (list --json's `stale`).
   const from = sv.cfg.provenance && provenanceOf(sv.cfg.provenance.folder);
+  const why = describeExit(exit);
+  const line = sv.tail.lastErrorLine();
+  sv.tail.clear();
+  void recordEvent(
+    sv,
+    'restarted',
+    `${why}${line ? ` (${line})` : ''}; restart ${restarts} of ${sv.cfg.restart.max}, PID ${sv.child.pid}`,
+    {
+      pid: sv.child.pid,
+      reason: why,
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      ...(line ? { line } : {}),
+    },
+  );
   await sv.updateRecord((rec) => {
     if (from) rec.provenance = from;
     rec.restarts = restarts; // counted once it has happened, not while waiting for it

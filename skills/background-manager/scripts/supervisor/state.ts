@@ -12,6 +12,7 @@ import { readStat, stillAlive, ticksFloor, type ProcStat } from '../lib/process/
 import { startChild, type Child } from './child.ts';
 import type { Exit } from './policy.ts';
 import { Viewers } from './viewers.ts';
+import { OutputTail } from './output-tail.ts';
 
 export class Supervisor {
   /** The record's ID: known once the run is registered (or given, for restart_process). */
@@ -31,6 +32,8 @@ export class Supervisor {
   readonly leftovers: Leftover[] = [];
   /** Ends the back-off between runs early (a stop came). */
   wakeBackoff: (() => void) | undefined;
+  /** The latest output, for the end event's last error line (events.ts). */
+  readonly tail = new OutputTail();
   /** The run loop: resolves once the end is recorded (run.ts). */
   finished: Promise<void> = Promise.resolve();
   /** The people attached (attach_process, the page). */

@@ -18,6 +18,7 @@ const SCRIPTS = new Set([
   'restart_process',
   'remove_process',
   'wait_process',
+  'watch_processes',
   'change_password',
   'mcp_server',
   'dashboard',

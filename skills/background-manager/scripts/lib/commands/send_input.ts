@@ -10,6 +10,10 @@ import { KEY_NAMES, splitKeys } from '../process/keys-input.ts';
 import { checkSend, sendTo, sentText } from '../ops/send.ts';
 import { attachedNote } from '../ops/attach-note.ts';
 import { oneLine } from '../util/format.ts';
+import { cliFrontEnd } from '../cli/front-end.ts';
+import { printInputWait } from '../cli/input-wait.ts';
+import { WAIT_TIMEOUT_SEC } from '../ops/defaults.ts';
+import { checkWaitInput, outputEnd } from '../ops/wait-input.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
@@ -32,6 +36,17 @@ export async function main(argv: string[]): Promise<number> {
       requiresArg: true,
     })
     .option('eof', { type: 'boolean', default: false, describe: "Close the process's input (end of file)" })
+    .option('wait-input', {
+      type: 'boolean',
+      default: false,
+      describe: "Then return once it waits for input again, printing what it printed since (a REPL's answer)",
+    })
+    .option('wait-timeout', {
+      type: 'number',
+      defaultDescription: String(WAIT_TIMEOUT_SEC),
+      describe: 'Seconds to wait for --wait-input (then exit 1)',
+      requiresArg: true,
+    })
     .example('$0 a1b2 "yes"', 'Answer a prompt')
     .example('$0 a1b2 -n "partial "', 'Type without pressing Enter')
     .example('$0 a1b2 --key ctrl-c', 'Interrupt the foreground program')
@@ -39,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     .example('$0 a1b2 -n --file big.txt', 'A file, byte for byte')
     .example('printf \'%s\' "$PW" | $0 a1b2 -', 'A secret from standard input, then Enter')
     .example('$0 a1b2 -- -1', 'Text that starts with - goes after --')
+    .example("$0 a1b2 --wait-input 'print(6*7)'", 'Send a line to a REPL and print its answer')
     .demandCommand(
       1,
       2,
@@ -70,11 +86,20 @@ export async function main(argv: string[]): Promise<number> {
     },
     "<text>, - (standard input), --file PATH, --key NAME, --keys 'NAME NAME' or --eof. Run with --help for usage",
   );
+  const waitSec = checkWaitInput(
+    { waitInput: args.waitInput, waitTimeout: args.waitTimeout },
+    cliFrontEnd(argv),
+    WAIT_TIMEOUT_SEC,
+  );
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), ref!, SHELL_HINTS);
+  // What it prints after the input, and a wait for input that begins after it.
+  const from = waitSec === undefined ? undefined : outputEnd(ctx, rec);
+  const after = Date.now();
   const bytes = await sendTo(ctx, rec, req);
   process.stdout.write(`${sentText(rec.id, bytes, args.eof)}\n`);
   const note = attachedNote(rec);
   if (note) process.stderr.write(`send_input: ${note}\n`);
-  return 0;
+  if (waitSec === undefined) return 0;
+  return printInputWait(ctx, rec.id, { timeoutSec: waitSec, from, after }, 'send_input');
 }

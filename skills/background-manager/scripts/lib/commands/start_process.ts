@@ -8,6 +8,7 @@ import { entryBundlesBuilt } from '../install/bundle.ts';
 import { howToRun } from '../install/hints.ts';
 import { WAIT_TIMEOUT_SEC } from '../ops/defaults.ts';
 import { awaitReady } from '../ops/ready.ts';
+import { printInputWait } from '../cli/input-wait.ts';
 import { checkStart, START_DEFAULTS, start, type StartRequest } from '../ops/start.ts';
 import { type Context, openContext } from '../store/context.ts';
 import { shellQuote } from '../util/format.ts';
@@ -61,10 +62,16 @@ const OPTIONS = {
     requiresArg: true,
     own: 'flag',
   },
+  'wait-input': {
+    type: 'boolean',
+    describe:
+      'Return only once the program waits for input (the kernel shows it reading its terminal or stdin), printing what it printed and its prompt',
+    own: 'flag',
+  },
   'wait-timeout': {
     type: 'number',
     defaultDescription: String(WAIT_TIMEOUT_SEC),
-    describe: 'Seconds to wait for --wait-for / --wait-port',
+    describe: 'Seconds to wait for --wait-for / --wait-port / --wait-input',
     requiresArg: true,
     own: 'flag',
   },
@@ -128,6 +135,7 @@ function parse(argv: string[]) {
     .example("$0 'npm run build && echo built'", 'One argument: run through sh -c')
     .example('$0 --name web --wait-port 8080 python3 -m http.server 8080', 'Name it; return once it listens')
     .example("$0 --wait-for 'ready' --wait-timeout 30 -- npm run dev", 'Return once a line says ready')
+    .example('$0 --wait-input python3 -q', 'Return at its first prompt')
     .example('$0 --restart on-failure --max-restarts 3 ./worker.sh', 'Restart it up to 3 times if it fails')
     .example('$0 --env PORT=3000 --timeout 600 --no-pty -- node server.js', 'Environment, a time limit, pipes')
     .parseAsync();
@@ -148,6 +156,7 @@ function requestOf(args: Args): StartRequest {
     waitFor: args.waitFor,
     waitPort: args.waitPort,
     waitTimeout: args.waitTimeout,
+    waitInput: args.waitInput,
     timeout: args.timeout,
     restart: args.restart,
     maxRestarts: args.maxRestarts,
@@ -186,9 +195,12 @@ export async function main(argv: string[]): Promise<number> {
   const ctx = context();
   process.stdout.write(`Started process ${started.id} (PID ${started.pid})\n`);
   process.stdout.write(`Read its output with: ${howToRun('get_logs')} ${plan.name ?? started.id}\n`);
-  const code = plan.wait.ready
-    ? printReady(await awaitReady(ctx, started.id, plan.wait, plan.hints), 'start_process')
-    : EXIT.OK;
+  const code =
+    plan.waitInputSec !== undefined
+      ? await printInputWait(ctx, started.id, { timeoutSec: plan.waitInputSec }, 'start_process')
+      : plan.wait.ready
+        ? printReady(await awaitReady(ctx, started.id, plan.wait, plan.hints), 'start_process')
+        : EXIT.OK;
   await entryBundlesBuilt(); // a rebuild of dist/ that ran beside the start
   return code;
 }

@@ -71,6 +71,10 @@ export const ROW = z.object({
   stale: nullable(z.boolean()).describe(
     'true: it runs, and its worktree has moved to another commit since it started (restart it to run the new code); null: not known or not running',
   ),
+  waitingForInput: nullable(z.boolean()).describe(
+    'Waits for input now, as the kernel shows it (a read on its terminal or stdin, quiet 0.3 s); null: cannot tell',
+  ),
+  waitingSince: z.string().optional().describe('When waitingForInput last changed'),
 });
 
 export type Row = z.infer<typeof ROW>;

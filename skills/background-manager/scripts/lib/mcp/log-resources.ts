@@ -86,7 +86,17 @@ class LogWatch {
   }
 }
 
-export function registerLogResources(server: McpServer, session: Session): () => void {
+/** A resource other than a log that can be subscribed to (bg://events: mcp/events.ts). */
+export interface Subscribable {
+  subscribe: () => void;
+  unsubscribe: () => void;
+}
+
+export function registerLogResources(
+  server: McpServer,
+  session: Session,
+  others: Record<string, Subscribable> = {},
+): () => void {
   const template = new ResourceTemplate('bg://process/{id}/log', {
     list: async () => ({
       resources: session
@@ -131,11 +141,13 @@ export function registerLogResources(server: McpServer, session: Session): () =>
     server.server.sendResourceUpdated({ uri }).catch(() => undefined); // the client may be gone
   });
   server.server.setRequestHandler(SubscribeRequestSchema, async (req) => {
+    if (Object.hasOwn(others, req.params.uri)) return (others[req.params.uri]!.subscribe(), {});
     const { ctx, rec } = recordOf(session, req.params.uri);
     watch.add(req.params.uri, logFileOf(ctx.dataDir, rec));
     return {};
   });
   server.server.setRequestHandler(UnsubscribeRequestSchema, async (req) => {
+    if (Object.hasOwn(others, req.params.uri)) return (others[req.params.uri]!.unsubscribe(), {});
     watch.remove(req.params.uri);
     return {};
   });

@@ -23,6 +23,13 @@ import { checkRemove, NOTHING_TO_REMOVE, removeProcesses } from '../ops/remove.t
 import { TOOL_HINTS } from './hints.ts';
 import { modelRow, ROW } from './list-row.ts';
 import { guarded, ok } from './result.ts';
+import { answerInputWait, answerUntilInput, waitInputFields, waitInputTimeout } from './input-wait.ts';
+import { checkWaitInput, outputEnd } from '../ops/wait-input.ts';
+import { linearRegex } from '../util/linear-regex.ts';
+import type { FrontEnd } from '../ops/checks.ts';
+
+/** MCP's fields as the checks name them (wait_timeout). */
+const MCP_FIELDS: FrontEnd = { style: 'field', regex: linearRegex, hints: TOOL_HINTS };
 import type { Session } from './session.ts';
 import type { ClientRoots } from './roots.ts';
 import { hereCheckouts, staleLines } from '../ops/provenance.ts';
@@ -98,7 +105,7 @@ function registerSend(server: McpServer, session: Session): void {
       title: 'Type into a running process',
       description:
         'Write to the standard input of a running process: text (Enter is pressed after it unless enter is false or it ends with a newline), keypresses, and/or end of input. ' +
-        'Use it to answer prompts and drive REPLs; then read the reply with get_logs (new: true, wait_for the next prompt). Returns {id, bytes}.',
+        'Use it to answer prompts and drive REPLs; with wait_input it returns once the program waits for input again, with what it printed (a REPL answer), else read the reply with get_logs (new: true, wait_for the next prompt). Returns {id, bytes} (wait_input: lines, prompt).',
       inputSchema: {
         id: z.string().describe('Process ID, unique ID prefix, or name'),
         text: z.string().optional().describe('Text to type'),
@@ -111,18 +118,31 @@ function registerSend(server: McpServer, session: Session): void {
           .optional()
           .describe(`Keypresses sent after the text: ${KEY_NAMES.join(', ')}, ctrl-<letter>, alt-<key>`),
         eof: z.boolean().default(false).describe("Close the process's input (end of file) after the rest"),
+        ...waitInputFields,
+        wait_timeout: waitInputTimeout,
       },
     },
-    guarded('send_input', session.closed, async (a) => {
+    guarded('send_input', session.closed, async (a, signal) => {
       const req = checkSend({ text: a.text, enter: a.enter, keys: a.keys ?? [], eof: a.eof }, 'text, keys or eof');
+      const waitSec = checkWaitInput(
+        { waitInput: a.wait_input, waitTimeout: a.wait_timeout },
+        MCP_FIELDS,
+        MCP_WAIT_TIMEOUT_SEC,
+      );
       const ctx = session.context();
       const rec = resolveProcess(ctx.store.read(), a.id, TOOL_HINTS);
+      const from = waitSec === undefined ? undefined : outputEnd(ctx, rec);
+      const after = Date.now();
       const bytes = await sendTo(ctx, rec, req);
       const note = attachedNote(rec);
-      return ok(`${sentText(rec.id, bytes, a.eof)}${note ? `\n${note}` : ''}`, {
-        id: rec.id,
-        bytes,
-        closedInput: a.eof,
+      const sent = `${sentText(rec.id, bytes, a.eof)}${note ? `\n${note}` : ''}`;
+      const facts = { id: rec.id, bytes, closedInput: a.eof };
+      if (waitSec === undefined) return ok(sent, facts);
+      return answerInputWait('send_input', ctx, rec.id, sent, facts, {
+        timeoutSec: waitSec,
+        from,
+        after,
+        signal,
       });
     }),
   );
@@ -195,6 +215,7 @@ function registerWait(server: McpServer, session: Session): void {
       title: 'Wait for a process to end',
       description:
         'Block until a process ends (its restarts included) or timeout seconds pass, then report its status and exit status (exit code, or 128 + signal). ' +
+        'until: "input" waits instead until it waits for input (the kernel shows it reading its terminal or stdin), and gives the prompt; an error if it ended first or that cannot be told for it. ' +
         `Use it for builds and jobs that end by themselves. Returns {id, ended, status, exitStatus}. Default timeout ${MCP_WAIT_TIMEOUT_SEC} s, at most ${MCP_MAX_WAIT_SEC}; most hosts give up on a call after ${MCP_CLIENT_TIMEOUT_SEC} s.`,
       inputSchema: {
         id: z.string().describe('Process ID, unique ID prefix, or name'),
@@ -203,10 +224,19 @@ function registerWait(server: McpServer, session: Session): void {
           .max(MCP_MAX_WAIT_SEC)
           .default(MCP_WAIT_TIMEOUT_SEC)
           .describe(`Give up after this many seconds (default ${MCP_WAIT_TIMEOUT_SEC})`),
+        until: z
+          .enum(['exit', 'input'])
+          .default('exit')
+          .describe('exit: until it ends (default); input: until it waits for input'),
       },
     },
     guarded('wait_process', session.closed, async (a, signal) => {
       const req = checkWait({ ref: a.id, timeoutSec: a.timeout }, { timeout: 'timeout', hints: TOOL_HINTS });
+      if (a.until === 'input') {
+        const ctx = session.context();
+        const id = resolveProcess(ctx.store.read(), a.id, TOOL_HINTS).id;
+        return answerUntilInput(ctx, id, a.timeout, signal);
+      }
       const r = await waitProcess(session.context(), req, signal);
       const text = r.ended ? endedText(r) : `Process ${stillRunningText(r)}`;
       const { id, ended, status, exitCode } = r;

@@ -6,6 +6,7 @@ import { registerStartTools } from './start-tools.ts';
 import { registerProcessTools } from './process-tools.ts';
 import { registerLogsTool } from './logs-tool.ts';
 import { registerLogResources } from './log-resources.ts';
+import { EVENTS_URI, registerEvents } from './events.ts';
 import { ClientRoots } from './roots.ts';
 import type { Session } from './session.ts';
 
@@ -18,12 +19,16 @@ export const SERVER_INSTRUCTIONS =
  * A server with every tool and resource registered, to connect once; `close` ends its log
  * watcher. It claims what it does: resources that change (a process started, stopped or
  * removed) and can be subscribed to; tools, but not tools.listChanged, which McpServer claims
- * as soon as a tool is registered: the eight tools never change, so a host need not watch them.
+ * as soon as a tool is registered: the nine tools never change, so a host need not watch them;
+ * logging, the channel bg://events' subscribers are sent each event on (mcp/events.ts).
  */
 export function createServer(session: Session, version: string): { server: McpServer; close: () => void } {
   const server = new McpServer(
     { name: 'background-manager', version },
-    { capabilities: { resources: { subscribe: true, listChanged: true } }, instructions: SERVER_INSTRUCTIONS },
+    {
+      capabilities: { resources: { subscribe: true, listChanged: true }, logging: {} },
+      instructions: SERVER_INSTRUCTIONS,
+    },
   );
   // A process started, stopped or removed: hosts that list resources read the list again.
   const changed = () => {
@@ -33,8 +38,15 @@ export function createServer(session: Session, version: string): { server: McpSe
   registerStartTools(server, session, roots, changed);
   registerProcessTools(server, session, changed, roots);
   registerLogsTool(server, session);
-  const closeWatch = registerLogResources(server, session);
+  const feed = registerEvents(server, session);
+  const closeWatch = registerLogResources(server, session, { [EVENTS_URI]: feed });
   // Merged over what registerTool claimed (Server.registerCapabilities, before connect only).
   server.server.registerCapabilities({ tools: { listChanged: false } });
-  return { server, close: closeWatch };
+  return {
+    server,
+    close: () => {
+      closeWatch();
+      feed.close();
+    },
+  };
 }

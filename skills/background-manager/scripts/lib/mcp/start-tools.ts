@@ -20,6 +20,7 @@ import { TOOL_HINTS } from './hints.ts';
 import { guarded, linesText, notMet, ok, shownLine, MAX_WAIT_SEC } from './result.ts';
 import type { ClientRoots } from './roots.ts';
 import type { Session } from './session.ts';
+import { answerInputWait, waitInputFields } from './input-wait.ts';
 
 /** MCP's fields, named as given (wait_for); a client's regex runs in linear time; hints name tools. */
 const MCP: FrontEnd = { style: 'field', regex: linearRegex, hints: TOOL_HINTS };
@@ -46,7 +47,7 @@ const waitFields = {
     .max(MAX_WAIT_SEC)
     .optional()
     .describe(
-      `Seconds to wait for wait_for / wait_port (default ${MCP_WAIT_TIMEOUT_SEC}, at most ${MAX_WAIT_SEC}). Most hosts give up on a call after ${MCP_CLIENT_TIMEOUT_SEC} s`,
+      `Seconds to wait for wait_for / wait_port / wait_input (default ${MCP_WAIT_TIMEOUT_SEC}, at most ${MAX_WAIT_SEC}). Most hosts give up on a call after ${MCP_CLIENT_TIMEOUT_SEC} s`,
     ),
 };
 
@@ -81,6 +82,7 @@ const startShape = {
       'Run under a pseudo-terminal (default; needed for REPLs and prompts). false: pipes, stdout and stderr kept apart',
     ),
   ...waitFields,
+  ...waitInputFields,
   restart: z
     .enum(['no', 'on-failure', 'always'])
     .default(START_DEFAULTS.restart)
@@ -133,7 +135,7 @@ export function registerStartTools(server: McpServer, session: Session, roots: C
     {
       title: 'Start a background process',
       description:
-        'Start a long-running command in the background (dev server, watcher, build, REPL, long job) and return its ID at once, or once it is ready when wait_for/wait_port is given. ' +
+        'Start a long-running command in the background (dev server, watcher, build, REPL, long job) and return its ID at once, or once it is ready when wait_for/wait_port is given, or once it waits for input (wait_input: a REPL or a prompt, with what it printed). ' +
         'Use it instead of running anything that does not end by itself. Returns {id, pid, name, cwd, ready?} and a two-line text; on a failed readiness wait, an error with the last 20 output lines. ' +
         'Then read its output with get_logs, type into it with send_input, end it with stop_process.',
       inputSchema: startShape,
@@ -149,6 +151,7 @@ export function registerStartTools(server: McpServer, session: Session, roots: C
         waitFor: a.wait_for,
         waitPort: a.wait_port,
         waitTimeout: a.wait_timeout,
+        waitInput: a.wait_input,
         timeout: a.timeout,
         restart: a.restart,
         maxRestarts: a.max_restarts,
@@ -171,21 +174,19 @@ export function registerStartTools(server: McpServer, session: Session, roots: C
         ...replaced,
         `Started process ${started.id} (PID ${started.pid})${name ? ` named ${name}` : ''}. Read its output with ${TOOL_HINTS.call('get_logs', { ref: name ?? started.id })}.`,
       ].join('\n');
-      return answerReady(
-        'start_process',
-        session.context(),
-        started.id,
-        head,
-        {
-          id: started.id,
-          pid: started.pid,
-          name: name ?? null,
-          cwd: plan.cwd,
-          ...(replaced.length ? { replaced } : {}),
-        },
-        plan.wait,
-        signal,
-      );
+      const facts = {
+        id: started.id,
+        pid: started.pid,
+        name: name ?? null,
+        cwd: plan.cwd,
+        ...(replaced.length ? { replaced } : {}),
+      };
+      if (plan.waitInputSec !== undefined)
+        return answerInputWait('start_process', session.context(), started.id, head, facts, {
+          timeoutSec: plan.waitInputSec,
+          signal,
+        });
+      return answerReady('start_process', session.context(), started.id, head, facts, plan.wait, signal);
     }),
   );
 

@@ -4,6 +4,7 @@
 import { allStats, bootId, type ProcStat } from '../process/proc.ts';
 import { listeningPorts, type PortScan } from '../process/ports.ts';
 import { type LiveStatus, liveLeftovers, liveStatus } from '../process/status.ts';
+import { waitingCell, waitingOf } from '../process/input-state.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { localStamp, oneLine } from '../util/format.ts';
 import { branchCell, severalCheckouts, staleOf, startedFrom } from './provenance.ts';
@@ -69,6 +70,7 @@ export function listedJson({ p, s, ports, leftovers: left, stale }: Listed): Rec
     newCursors: _cursors,
     logVersion: _chained,
     logEnd: _end,
+    waitingForInput: _waiting,
     ...rest
   } = p;
   const leftovers = left.map((st) => p.leftovers!.find((l) => l.pid === st.pid)!);
@@ -87,6 +89,7 @@ export function listedJson({ p, s, ports, leftovers: left, stale }: Listed): Rec
     stale: stale ?? null,
     // People attached (attach_process, the page): the supervisor's count, while it runs.
     viewers: s.status === 'running' ? p.viewers : undefined,
+    waitingForInput: waitingOf(p, s),
   };
 }
 
@@ -97,7 +100,7 @@ export function processTable(rows: Listed[]): string {
   // BRANCH only when the rows come from more than one checkout: which one serves :3000.
   const branch = severalCheckouts(rows.map((r) => r.p));
   const table = [
-    ['ID', 'PID', 'STATUS', 'STARTED', 'NAME', 'RESTARTS', 'PORTS', ...(branch ? ['BRANCH'] : []), 'COMMAND'],
+    ['ID', 'PID', 'STATUS', 'STARTED', 'NAME', 'RESTARTS', 'PORTS', 'INPUT', ...(branch ? ['BRANCH'] : []), 'COMMAND'],
   ];
   for (const { p, s, ports } of rows) {
     table.push([
@@ -108,6 +111,7 @@ export function processTable(rows: Listed[]): string {
       p.name === undefined ? '-' : oneLine(p.name),
       String(p.restarts ?? 0),
       ports.length ? ports.join(',') : '-',
+      waitingCell(waitingOf(p, s)),
       ...(branch ? [branchCell(p)] : []),
       oneLine(p.command),
     ]);

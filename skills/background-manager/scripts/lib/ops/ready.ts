@@ -8,6 +8,8 @@ import type { Hints } from '../install/hints.ts';
 import type { Line } from '../log/read/lines.ts';
 import type { Context } from '../store/context.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
+import { findRecord } from '../store/state.ts';
+import { appendEvent } from '../store/events.ts';
 import { DEFAULT_LINES } from './defaults.ts';
 import { checkPort, type FrontEnd, offName, optionName, seconds } from './checks.ts';
 
@@ -134,9 +136,33 @@ export async function awaitReady(
     from,
     signal,
   });
-  if (res.ready) return res;
+  if (res.ready) {
+    await recordReady(ctx, id, res.detail, ready.port !== undefined && !wait.pattern ? ready.port : undefined);
+    return res;
+  }
   // An aborted wait is the caller's to describe; its message is not read.
   if (signal?.aborted) return { ready: false, why: res.why, message: '', tail: [] };
   const { message, tail } = notReady(ctx, id, ready, wait.pattern, res.why, DEFAULT_LINES, hints, from, res.screen);
   return { ready: false, why: res.why, message, tail };
+}
+
+/**
+ * The "ready" event (lib/store/events.ts): readiness is decided here, by the call that waits
+ * for it, so it is recorded here. Best effort: a failure to record does not fail the start.
+ */
+async function recordReady(ctx: Context, id: string, detail: string, port: number | undefined): Promise<void> {
+  const rec = findRecord(ctx.store.read(), id);
+  if (!rec || !ctx.unlocked) return;
+  try {
+    await appendEvent(ctx.dataDir, ctx.unlocked.keys, {
+      id,
+      ...(rec.name ? { name: rec.name } : {}),
+      event: 'ready',
+      text: detail,
+      pid: rec.pid,
+      ...(port !== undefined ? { port } : { line: detail }),
+    });
+  } catch {
+    /* the start is ready all the same */
+  }
 }

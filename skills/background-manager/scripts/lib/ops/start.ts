@@ -14,6 +14,7 @@ import { oneLine } from '../util/format.ts';
 import { type FrontEnd, optionName, seconds, shownValue } from './checks.ts';
 import { STOP_GRACE_SEC, STOP_SIGNAL } from './defaults.ts';
 import { startWait, type Wait, type WaitDefaults, type WaitRequest } from './ready.ts';
+import { checkWaitInput } from './wait-input.ts';
 
 /** What start_process is asked (undefined: not given; the defaults below apply). */
 export interface StartRequest extends WaitRequest {
@@ -28,6 +29,7 @@ export interface StartRequest extends WaitRequest {
   restart?: RestartMode;
   maxRestarts?: number;
   maxLogSize?: string; // a size: 100M, 1G, 65536
+  waitInput?: boolean; // return once the program waits for input (ops/wait-input.ts)
 }
 
 export const START_DEFAULTS = {
@@ -51,6 +53,8 @@ export interface StartPlan {
   restart: { mode: RestartMode; max: number };
   timeoutSec?: number;
   wait: Wait;
+  /** --wait-input: seconds to wait for the program to wait for input. */
+  waitInputSec?: number;
   hints: Hints; // the caller's, for the refusals of start()
 }
 
@@ -105,7 +109,8 @@ export function checkStart(req: StartRequest, fe: FrontEnd, waits: WaitDefaults,
   }
   const env = req.env ?? [];
   const extraEnv = parseEnvPairs(Array.isArray(env) ? env : envPairs(env), fe.hints);
-  const wait = startWait(req, fe, waits);
+  const waitInputSec = checkWaitInput(req, fe, waits.waitTimeoutSec);
+  const wait = startWait(waitInputSec === undefined ? req : { ...req, waitTimeout: undefined }, fe, waits);
   const timeoutSec = seconds(fe, 'timeout', req.timeout, false);
   const mode = req.restart ?? START_DEFAULTS.restart;
   const maxRestarts = checkMaxRestarts(fe, req.maxRestarts ?? START_DEFAULTS.maxRestarts);
@@ -125,6 +130,7 @@ export function checkStart(req: StartRequest, fe: FrontEnd, waits: WaitDefaults,
     restart: { mode, max: mode === 'no' ? 0 : maxRestarts },
     timeoutSec,
     wait,
+    waitInputSec,
     hints: fe.hints,
   };
 }

@@ -41,6 +41,11 @@ function socketInodes(pid: number): string[] {
   return out;
 }
 
+/** The machine's LISTEN sockets as one string (their inodes): a change says a port opened or closed somewhere. */
+export function listeningInodeSet(): string {
+  return [...listeningInodes().keys()].sort().join(',');
+}
+
 /**
  * What one look at the ports reads once: the LISTEN sockets of /proc/net/tcp{,6} (inode ->
  * port), read only when a process of a tree holds a socket at all. A listing shares one

@@ -29,6 +29,7 @@ export type RunFields = Pick<
   | 'timeoutSec'
   | 'ready'
   | 'provenance'
+  | 'waitingForInput'
 >;
 
 // How the previous run of a reused record ended, and its restarts: a new run starts without them.
@@ -44,6 +45,8 @@ const PREVIOUS_RUN = [
   'restarts',
   'logEnd',
   'restartClaim',
+  'waitingSince',
+  'waitingDetail',
 ] as const;
 
 /**

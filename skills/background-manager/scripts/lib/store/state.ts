@@ -83,6 +83,9 @@ export interface ProcessRecord {
   newCursor?: NewCursor; // where get_logs --new (output, no --grep) stopped
   newCursors?: Record<string, NewCursor>; // the same for other --stream/--grep views, by view
   legacy?: { status?: string; inputFile?: string }; // imported from the Python skill
+  waitingForInput?: boolean | null; // the supervisor's input watch (supervisor/waiting.ts): null = cannot tell; absent = a supervisor without the watch
+  waitingSince?: string; // ISO time waitingForInput last changed
+  waitingDetail?: string; // waiting: "PID 123: read on fd 0"; unknown: why
 }
 
 export interface StateDoc {

@@ -10,6 +10,7 @@ import type { Context } from '../store/context.ts';
 import type { ProcessRecord } from '../store/state.ts';
 import { STATE_FILE } from '../store/state.ts';
 import { listed, type Listed } from '../ops/list.ts';
+import { waitingOf } from '../process/input-state.ts';
 import { type LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
 import { selectLines } from '../log/read/logquery.ts';
 import { follow } from '../log/read/follow.ts';
@@ -20,6 +21,8 @@ import { STREAMS } from '../log/format/logfile.ts';
 import { isLogging } from '../process/status.ts';
 import { findRecord } from '../store/state.ts';
 import { readerOf } from '../log/read/read-modes.ts';
+import { RecentEvents } from './event-feed.ts';
+import { EVENTS_FILE } from '../store/events.ts';
 
 // Ports and statuses also change without a state write (a server starts listening, a process
 // is lost): looked at again this often while a page is open.
@@ -46,6 +49,7 @@ function viewOf({ p, s, ports, stale }: Listed) {
     endedAt: p.endedAt ?? null,
     provenance: p.provenance ?? null,
     stale: stale ?? null,
+    waitingForInput: waitingOf(p, s), // the row's input mark (web/app.ts)
   };
 }
 
@@ -57,8 +61,12 @@ export class ProcessFeed {
   private watcher: fs.FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pending: NodeJS.Timeout | undefined;
+  /** The event log's latest, sent as `lifecycle` (event-feed.ts). */
+  private readonly events: RecentEvents;
 
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly ctx: Context) {
+    this.events = new RecentEvents(ctx);
+  }
 
   /** The state as it is now; a damaged state is an error the page shows. */
   snapshot(): { processes: ReturnType<typeof viewOf>[] } | { error: string } {
@@ -73,6 +81,7 @@ export class ProcessFeed {
     if (!this.timer) this.start();
     this.push(); // the pages already open get any change first, so that `last` is what all have
     sendEvent(res, 'processes', this.lastSnap);
+    sendEvent(res, 'lifecycle', this.events.current());
     this.clients.add(res);
     res.on('close', () => {
       this.clients.delete(res);
@@ -85,7 +94,7 @@ export class ProcessFeed {
     try {
       // The state is replaced by rename: the folder's events name the file.
       this.watcher = fs.watch(this.ctx.dataDir, (_e, name) => {
-        if (!name || String(name).startsWith(STATE_FILE)) this.soon();
+        if (!name || String(name).startsWith(STATE_FILE) || String(name).startsWith(EVENTS_FILE)) this.soon();
       });
     } catch {
       /* no inotify: the recheck below still sees every change, a second late */
@@ -109,6 +118,8 @@ export class ProcessFeed {
   }
 
   push(): void {
+    const events = this.events.poll();
+    if (events) for (const res of this.clients) sendEvent(res, 'lifecycle', events);
     const snap = this.snapshot();
     const text = JSON.stringify(snap);
     if (text === this.last) return;
