@@ -84,6 +84,49 @@ async function newPage(dir: string): Promise<Page> {
 
 const rowOf = (page: Page, id: string) => page.locator(`#procs tr[data-id="${id}"]`);
 
+/**
+ * The elements matching `selector` a person cannot see whole: each is scrolled to vertically
+ * (the page only), then its box must lie inside the viewport and inside every ancestor that
+ * clips (overflow other than visible). An empty list: all are in view.
+ */
+async function unseen(page: Page, selector: string): Promise<string[]> {
+  return page.evaluate((sel) => {
+    const bad: string[] = [];
+    for (const el of Array.from(document.querySelectorAll(sel))) {
+      const what = `${sel} "${(el.textContent ?? '').slice(0, 30)}"`;
+      const top = el.getBoundingClientRect().top + scrollY;
+      scrollTo(scrollX, Math.max(0, top - 20));
+      const r = el.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1) bad.push(`${what}: not shown`);
+      else if (r.left < -0.5 || r.right > innerWidth + 0.5 || r.top < -0.5 || r.bottom > innerHeight + 0.5)
+        bad.push(`${what}: outside the viewport (${r.left},${r.top} to ${r.right},${r.bottom})`);
+      for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
+        const cs = getComputedStyle(a);
+        if (cs.overflowX === 'visible' && cs.overflowY === 'visible') continue;
+        const b = a.getBoundingClientRect();
+        const right = b.left + a.clientLeft + a.clientWidth;
+        const bottom = b.top + a.clientTop + a.clientHeight;
+        if (r.left < b.left - 0.5 || r.right > right + 0.5 || r.top < b.top - 0.5 || r.bottom > bottom + 0.5)
+          bad.push(`${what}: clipped by ${a.tagName.toLowerCase()}${a.id ? `#${a.id}` : ''}.${a.className}`);
+      }
+    }
+    return bad;
+  }, selector);
+}
+
+/** Of the elements `selectors` names, those wider inside than their box (a sideways scroll). */
+async function overflowing(page: Page, selectors: string[]): Promise<string[]> {
+  return page.evaluate(
+    (sels) =>
+      sels.flatMap((sel) =>
+        Array.from(document.querySelectorAll(sel))
+          .filter((el) => el.scrollWidth > el.clientWidth + 1)
+          .map((el) => `${sel}: ${el.scrollWidth} px inside ${el.clientWidth}`),
+      ),
+    selectors,
+  );
+}
+
 if (!fs.existsSync(CHROMIUM)) {
   test('the dashboard in a browser', () =>
     skip(`the dashboard's browser tests: no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`));
@@ -188,8 +231,6 @@ if (!fs.existsSync(CHROMIUM)) {
         assert.match(logs.stdout, /echo: hello terminal/, 'the process itself got the keystrokes');
         await page.evaluate(() => scrollTo(0, 0)); // the click into the terminal scrolled it into view
         await page.screenshot({ path: path.join(sb.dir, 'dashboard-terminal.png') });
-        // DASHBOARD_SCREENSHOT=docs/dashboard.png: the picture README shows.
-        if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT });
         await page.click('#b-stop');
         await rowOf(page, id).locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 90_000 });
         await page.locator('#notice', { hasText: `Stopped process ${id}` }).waitFor();
@@ -210,6 +251,131 @@ if (!fs.existsSync(CHROMIUM)) {
             ? fs.readFileSync(path.join(sb.dir, 'page-errors.txt'), 'utf8')
             : '',
         );
+      } finally {
+        await page.close();
+        await stopDashboard(dash);
+      }
+    },
+  );
+
+  withSandbox(
+    'the page reads at a glance at 1280x800 and on a 390x844 phone: commands shown, rows of one height, a terminal that fits, no typing into an ended process',
+    async (sb) => {
+      const long = `sleep 600 # a long command line: ${'every word of it counts '.repeat(12)}end`;
+      const port = await freePort();
+      const procs = [
+        await start(sb, ['--name', 'long-running-worker', '--no-pty', '--', long]),
+        await start(sb, [
+          '--name',
+          'web',
+          '--no-pty',
+          '--wait-port',
+          String(port),
+          'python3',
+          '-m',
+          'http.server',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+        ]),
+        await start(sb, ['--name', 'repl', '--wait-for', 'mini> ', 'python3', 'tests/fixtures/mini-repl.py']),
+        await start(sb, ['--name', 'done', 'sh', '-c', 'echo finished; echo all done']),
+      ];
+      const [, , repl, done] = procs.map((p) => p.id) as [string, string, string, string];
+      await waitFor(
+        'done to end',
+        async () => (await listJson(sb)).find((p) => p.id === done)?.status === 'exited',
+        60_000,
+      );
+      const commands = new Map((await listJson(sb)).map((p) => [p.id, p.command]));
+      const dash = await startDashboard(sb);
+      const page = await newPage(sb.dir);
+      const sends: string[] = [];
+      page.on('request', (r) => r.url().includes('/api/send/') && sends.push(r.url()));
+      const shots = process.env.DASHBOARD_SCREENSHOTS; // `make screenshots`: docs/, the pictures README shows
+      try {
+        await page.setViewportSize({ width: 1280, height: 800 });
+        await page.goto(dash.url);
+        for (const { id } of procs) await rowOf(page, id).waitFor({ timeout: 90_000 });
+        const glance = async (when: string) => {
+          assert.equal(await unseen(page, '#procs td.command'), [], `${when}: every command in view`);
+          for (const { id } of procs)
+            assert.is(
+              await rowOf(page, id).locator('.command').getAttribute('title'),
+              commands.get(id),
+              `${when}: the whole command on hover`,
+            );
+          assert.equal(await overflowing(page, ['html', '#list-pane', '#procs']), [], `${when}: no sideways scrolling`);
+          const heights = await page.$$eval('#procs tbody tr', (trs) =>
+            trs.map((tr) => tr.getBoundingClientRect().height),
+          );
+          assert.is(new Set(heights.map(Math.round)).size, 1, `${when}: rows of one height (${heights.join(', ')})`);
+          const lines = await page.$$eval('#procs td.name', (tds) =>
+            tds.map((td) => {
+              const r = document.createRange();
+              r.selectNodeContents(td);
+              return new Set(Array.from(r.getClientRects(), (b) => Math.round(b.top))).size;
+            }),
+          );
+          assert.ok(
+            lines.every((n) => n === 1),
+            `${when}: names on one line (${lines})`,
+          );
+        };
+        await glance('nothing selected');
+        assert.match((await page.locator('#detail-empty').textContent()) ?? '', /select a process/i);
+        assert.equal(await unseen(page, '#detail-empty'), [], 'the empty detail pane says what to do');
+        await page.screenshot({ path: path.join(sb.dir, 'dashboard-1280-list.png') });
+
+        await rowOf(page, repl).click();
+        await page.locator('#term .xterm-rows', { hasText: 'mini>' }).waitFor({ timeout: 90_000 });
+        await glance('a process selected');
+        const fits = async (when: string) => {
+          assert.equal(
+            await overflowing(page, ['html', '#term-view']),
+            [],
+            `${when}: the terminal scrolls not sideways`,
+          );
+          assert.equal(await unseen(page, '#term .xterm-screen'), [], `${when}: the whole terminal in view`);
+          const px = await page.$eval('#term .xterm-rows', (el) => Number.parseFloat(getComputedStyle(el).fontSize));
+          assert.ok(px >= 10, `${when}: a legible font (${px} px)`);
+        };
+        await fits('1280x800');
+        assert.ok(await page.locator('#term-view .hint').isVisible(), 'a running PTY process says how to type');
+        await page.screenshot({ path: path.join(sb.dir, 'dashboard-1280-terminal.png') });
+        if (shots) await page.screenshot({ path: path.join(shots, 'dashboard.png') });
+
+        // An ended process: its screen, and nothing that takes typing.
+        await rowOf(page, done).click();
+        await page.locator('#term .xterm-rows', { hasText: 'all done' }).waitFor({ timeout: 90_000 });
+        assert.is(await page.locator('#send-form').isVisible(), false, 'no input box or Send');
+        assert.is(await page.getByText('Click into the terminal').isVisible(), false);
+        assert.is(
+          await page
+            .locator('#detail :is(input[type=text], textarea:not([readonly]), button[type=submit]):visible')
+            .count(),
+          0,
+        );
+        await page.click('#term');
+        await page.keyboard.type('x');
+        await page.keyboard.press('Enter');
+        await rowOf(page, repl).click();
+        await page.locator('#term .xterm-rows', { hasText: 'mini>' }).waitFor({ timeout: 90_000 });
+        assert.equal(sends, [], 'nothing was sent to the ended process');
+        assert.ok(await page.locator('#send-form').isVisible(), 'a running process takes input again');
+
+        // A phone: cards, each with its command; nothing wider than the screen.
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.evaluate(() => scrollTo(0, 0));
+        assert.equal(await overflowing(page, ['html']), [], 'phone: no sideways scrolling');
+        assert.equal(await unseen(page, '#procs td.command'), [], 'phone: every card shows its command');
+        for (const text of await page.locator('#procs td.command').allTextContents())
+          assert.ok(text.length > 0, 'phone: a command in each card');
+        await fits('390x844');
+        await page.evaluate(() => scrollTo(0, 0));
+        if (shots) await page.screenshot({ path: path.join(shots, 'dashboard-phone.png') });
+        await page.screenshot({ path: path.join(sb.dir, 'dashboard-phone.png') });
+        assert.not.ok(fs.existsSync(path.join(sb.dir, 'page-errors.txt')), 'no page errors');
       } finally {
         await page.close();
         await stopDashboard(dash);

@@ -119,6 +119,22 @@ function cell(tr: HTMLTableRowElement, cls: string, text: string, label: string)
   return td;
 }
 
+// Each port a link to it.
+function portLinks(ports: number[]): DocumentFragment {
+  const links = document.createDocumentFragment();
+  for (const port of ports) {
+    const a = document.createElement('a');
+    a.href = `http://${location.hostname}:${port}/`;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.textContent = String(port);
+    links.append(a, ' ');
+  }
+  return links;
+}
+
+// One line a row: a long name or command is cut (app.css) and shown whole on hover and in the
+// detail; PID and restarts are in the detail.
 function renderList(): void {
   const body = ($('procs') as HTMLTableElement).tBodies[0]!;
   body.replaceChildren();
@@ -128,33 +144,51 @@ function renderList(): void {
     tr.dataset.id = p.id;
     tr.className = p.id === selected ? 'sel' : '';
     cell(tr, `status st-${p.status}`, p.label, 'Status');
-    cell(tr, 'name', p.name ? `${oneLine(p.name)} (${p.id})` : p.id, 'Name');
-    cell(tr, 'pid', String(p.pid), 'PID');
-    const ports = cell(tr, 'ports', '', 'Ports');
-    for (const port of p.ports) {
-      const a = document.createElement('a');
-      a.href = `http://${location.hostname}:${port}/`;
-      a.target = '_blank';
-      a.rel = 'noopener noreferrer';
-      a.textContent = String(port);
-      ports.append(a, ' ');
-    }
-    cell(tr, 'restarts', String(p.restarts), 'Restarts');
+    const name = cell(tr, 'name', p.name ? `${oneLine(p.name)} (${p.id})` : p.id, 'Name');
+    name.title = name.textContent!;
+    cell(tr, 'ports', '', 'Ports').append(portLinks(p.ports));
     cell(tr, 'started', when(p.startedAt), 'Started');
     cell(tr, 'ended', when(p.endedAt), 'Ended');
     // As list_processes shows them: a bidi control cannot reorder the command, a control is seen.
-    cell(tr, 'command', oneLine(p.command), 'Command');
+    cell(tr, 'command', oneLine(p.command), 'Command').title = oneLine(p.command);
     tr.addEventListener('click', () => select(p.id));
   }
 }
 
+// What the row leaves out or cuts: the whole command, PID, ports, restarts, times.
+function renderMeta(p: Proc): void {
+  const dl = $('d-meta');
+  dl.replaceChildren();
+  const item = (label: string, value: string | Node, cls = '') => {
+    const dt = document.createElement('dt');
+    const dd = document.createElement('dd');
+    dt.textContent = label;
+    dd.className = cls;
+    dd.append(value);
+    dl.append(dt, dd);
+  };
+  item('Command', oneLine(p.command), 'd-command');
+  item('PID', String(p.pid));
+  if (p.ports.length) item('Ports', portLinks(p.ports));
+  if (p.restarts) item('Restarts', String(p.restarts));
+  item('Started', when(p.startedAt));
+  if (p.endedAt) item('Ended', when(p.endedAt));
+}
+
 function renderDetail(): void {
   const p = procs.find((x) => x.id === selected);
-  $('detail').hidden = !p;
+  $('main').classList.toggle('picked', !!p); // the list narrows to make room (app.css)
+  $('detail-empty').hidden = !!p;
+  $('detail-body').hidden = !p;
   if (!p) return;
   $('d-title').textContent = `${oneLine(p.name ?? p.id)} · ${p.label}`;
+  renderMeta(p);
   ($('b-stop') as HTMLButtonElement).disabled = !LIVE.has(p.status);
-  ($('send-text') as HTMLInputElement).disabled = p.status !== 'running';
+  // Typing only into a running process: an ended one's detail takes none.
+  const running = p.status === 'running';
+  $('send-form').hidden = !running;
+  $('term-hint').hidden = !running;
+  if (term) term.options.disableStdin = !running;
   $('t-term').hidden = !p.pty;
   if (!p.pty) showTab('output');
   // A new run (restart_process, a --restart policy): its output streams are opened again.
@@ -247,15 +281,36 @@ function openStreams(p: Proc): void {
 let typing: Promise<unknown> = Promise.resolve();
 let replaying = false;
 function newTerminal(): Terminal {
-  const t = new Terminal({ cols: 200, rows: 50, fontSize: 13, scrollback: 1000, convertEol: false });
+  const t = new Terminal({ cols: 200, rows: 50, fontSize: baseFont(), scrollback: 1000, convertEol: false });
   t.open($('term'));
   const enc = new TextEncoder();
   t.onData((d) => {
     const id = selected;
-    if (!id || replaying) return;
+    if (!id || replaying || procs.find((p) => p.id === id)?.status !== 'running') return;
     typing = typing.then(() => act('send', id, { data: toBase64(enc.encode(d)) }, true));
   });
+  t.onResize(() => fitSoon());
+  new ResizeObserver(() => fitSoon()).observe($('term'));
   return t;
+}
+
+// The terminal's font: legible (13 px, 11 on a phone), smaller while its columns would not
+// fit the pane, never under MIN_FONT px.
+const MIN_FONT = 10;
+const baseFont = () => (innerWidth < 700 ? 11 : 13);
+let fitting = 0;
+function fitSoon(): void {
+  cancelAnimationFrame(fitting);
+  fitting = requestAnimationFrame(() => term && fitFont(term));
+}
+function fitFont(t: Terminal): void {
+  const screen = t.element?.querySelector('.xterm-screen');
+  const room = $('term').clientWidth;
+  if (!screen || !room || $('term-view').hidden) return;
+  const width = screen.getBoundingClientRect().width;
+  const size = t.options.fontSize ?? baseFont();
+  const want = Math.max(MIN_FONT, Math.min(baseFont(), Math.floor((size * room) / width)));
+  if (want !== size) t.options.fontSize = want;
 }
 
 function showTab(which: 'output' | 'term'): void {
@@ -263,7 +318,10 @@ function showTab(which: 'output' | 'term'): void {
   $('term-view').hidden = which !== 'term';
   $('t-output').classList.toggle('on', which === 'output');
   $('t-term').classList.toggle('on', which === 'term');
-  if (which === 'term') term?.focus();
+  if (which === 'term') {
+    fitSoon();
+    term?.focus();
+  }
 }
 
 function select(id: string): void {
