@@ -264,15 +264,32 @@ function openStreams(p: Proc): void {
   term ??= newTerminal();
   termES = openFeed(`/api/term/${encodeURIComponent(p.id)}`, {
     reset: (d) => {
-      const r = JSON.parse(d) as { cols: number; rows: number; data: string };
+      const r = JSON.parse(d) as {
+        cols: number;
+        rows: number;
+        data: string;
+        resizes?: { at: number; cols: number; rows: number }[];
+      };
       term!.reset();
       term!.resize(r.cols, r.rows);
       // Queries in the replay (where is the cursor? what terminal is this?) were asked long
       // ago, of no one: xterm's answers to them would be typed into the process. Dropped.
       replaying = true;
-      term!.write(fromBase64(r.data), () => (replaying = false));
+      // At the sizes in force: the terminal is resized where the log says its size changed.
+      const bytes = fromBase64(r.data);
+      let from = 0;
+      for (const c of r.resizes ?? []) {
+        term!.write(bytes.subarray(from, c.at));
+        term!.write('', () => term!.resize(c.cols, c.rows));
+        from = c.at;
+      }
+      term!.write(bytes.subarray(from), () => (replaying = false));
     },
     out: (d) => term!.write(fromBase64(JSON.parse(d))),
+    resize: (d) => {
+      const r = JSON.parse(d) as { cols: number; rows: number };
+      term!.write('', () => term!.resize(r.cols, r.rows));
+    },
     end: () => termES?.close(),
   });
 }

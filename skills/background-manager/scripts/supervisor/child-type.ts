@@ -8,6 +8,8 @@ export interface Child {
   hasExited(): boolean;
   write(data: Buffer): Promise<void>;
   closeInput(): void;
+  /** Under a terminal: set its size (the kernel sends the program SIGWINCH). */
+  resize?(cols: number, rows: number): void;
   /** Resolves once it has exited and its output is read to the end. */
   exited: Promise<Exit>;
 }

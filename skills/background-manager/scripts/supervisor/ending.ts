@@ -33,6 +33,7 @@ export async function finish(sv: Supervisor, exit: Exit, note: string): Promise<
 
 function writeEnd(sv: Supervisor, rec: ProcessRecord, exit: Exit, logNext: number | undefined): void {
   recordEnd(rec, exit);
+  delete rec.viewers; // nobody watches an ended process (its viewers are let go)
   // Where the log ends (every record is on disk now): a reader reports a log cut short.
   // As the writer counted, not read back: a segment deleted meanwhile must not lower it.
   const end = logNext ?? logNextSeq(path.join(sv.cfg.dataDir, rec.logFile), sv.keys, sv.id);

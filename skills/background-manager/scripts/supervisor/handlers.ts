@@ -1,10 +1,14 @@
 // The control requests a supervisor answers (lib/control/protocol.ts Request), one handler per
 // type. Input is refused once the run has ended or a stop is under way: it would go nowhere.
-import type { Reply, Request } from '../lib/control/protocol.ts';
+import type { Connection, Reply, Request } from '../lib/control/protocol.ts';
 import { stopChild } from './stop.ts';
 import type { Supervisor } from './state.ts';
 
-type Handler<T extends Request['type']> = (sv: Supervisor, req: Extract<Request, { type: T }>) => Promise<Reply>;
+type Handler<T extends Request['type']> = (
+  sv: Supervisor,
+  req: Extract<Request, { type: T }>,
+  conn: Connection,
+) => Promise<Reply>;
 
 const NOT_RUNNING: Reply = {
   ok: false,
@@ -37,6 +41,9 @@ const sendInput: Handler<'send-input'> = async (sv, req) => {
   return { ok: true, bytes: data.length };
 };
 
+// A viewer (supervisor/viewers.ts): its connection stays open.
+const attach: Handler<'attach'> = (sv, req, conn) => sv.viewers.attach(req, conn, takesInput(sv));
+
 function takesInput(sv: Supervisor): boolean {
   return !sv.ended && !sv.stop && sv.childRunning;
 }
@@ -46,11 +53,12 @@ const HANDLERS: { [T in Request['type']]: Handler<T> } = {
   stop,
   'close-input': closeInput,
   'send-input': sendInput,
+  attach,
 };
 
 /** The supervisor's answer to one authenticated request. */
-export async function handleRequest(sv: Supervisor, req: Request): Promise<Reply> {
+export async function handleRequest(sv: Supervisor, req: Request, conn: Connection): Promise<Reply> {
   if (!Object.hasOwn(HANDLERS, req.type))
     return { ok: false, code: 'USAGE', message: `unknown request type ${JSON.stringify(req.type)}.` };
-  return (HANDLERS[req.type] as Handler<typeof req.type>)(sv, req as never);
+  return (HANDLERS[req.type] as Handler<typeof req.type>)(sv, req as never, conn);
 }

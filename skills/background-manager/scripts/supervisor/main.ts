@@ -188,7 +188,7 @@ async function main(): Promise<void> {
   const socketPath = newSocketPath(sv.cfg.dataDir);
   let server: net.Server | undefined;
   try {
-    server = await serveControl(socketPath, sv.keys.control, (req) => handleRequest(sv, req));
+    server = await serveControl(socketPath, sv.keys.control, (req, conn) => handleRequest(sv, req, conn));
     sv.id = await register(sv, socketPath);
   } catch (err) {
     server?.close();
@@ -207,6 +207,7 @@ async function main(): Promise<void> {
   process.stdout.end();
 
   await sv.finished;
+  sv.viewers.endAll('the process ended');
   timeout?.clear();
   if (sv.stop) await sv.stop.result;
   await sv.out.close();

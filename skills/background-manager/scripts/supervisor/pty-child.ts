@@ -123,6 +123,9 @@ export function startPtyChild(cfg: SupervisorConfig, out: OutputLog): Child {
     exited,
     write: (data) => writeToTerminal(term, data),
     closeInput: () => term.write('\x04'),
+    resize: (cols, rows) => {
+      if (!exitedFlag) term.resize(cols, rows);
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import type { StopResult } from '../lib/control/protocol.ts';
 import { readStat, stillAlive, ticksFloor, type ProcStat } from '../lib/process/proc.ts';
 import { startChild, type Child } from './child.ts';
 import type { Exit } from './policy.ts';
+import { Viewers } from './viewers.ts';
 
 export class Supervisor {
   /** The record's ID: known once the run is registered (or given, for restart_process). */
@@ -32,6 +33,8 @@ export class Supervisor {
   wakeBackoff: (() => void) | undefined;
   /** The run loop: resolves once the end is recorded (run.ts). */
   finished: Promise<void> = Promise.resolve();
+  /** The people attached (attach_process, the page). */
+  readonly viewers: Viewers;
 
   constructor(
     readonly cfg: SupervisorConfig,
@@ -41,6 +44,7 @@ export class Supervisor {
     readonly treeMark: string,
   ) {
     this.id = cfg.reuseId ?? '';
+    this.viewers = new Viewers(this);
   }
 
   /** Start a run of the command. */

@@ -25,7 +25,9 @@ export type Request =
   | { type: 'send-input'; data: string } // base64 bytes
   | { type: 'close-input' }
   | { type: 'stop'; signal: string; timeoutMs: number; reason?: StopReason }
-  | { type: 'status' };
+  | { type: 'status' }
+  // A viewer (attach_process, the page): the connection stays open for frames (Channel below).
+  | { type: 'attach'; cols: number; rows: number; readOnly: boolean };
 
 export interface StopResult {
   endedBy: string; // the signal that ended the child (SIGTERM, SIGKILL, ...); 'exit': it was between restarts; 'exited': it had ended by itself
@@ -36,8 +38,23 @@ export interface StopResult {
 }
 
 export type Reply =
-  | { ok: true; stop?: StopResult; joined?: StopReason; bytes?: number; pid?: number } // joined: the reason of a stop already under way
+  | {
+      ok: true;
+      stop?: StopResult;
+      joined?: StopReason; // the reason of a stop already under way
+      bytes?: number;
+      pid?: number;
+      attach?: AttachReply;
+    }
   | { ok: false; code: ErrorCode; message: string };
+
+/** A viewer's start: the log's records before `seq` hold all output before the live frames; the PTY's size now. */
+export interface AttachReply {
+  seq: number | undefined;
+  cols: number;
+  rows: number;
+  viewers: number;
+}
 
 const MAX_LINE = 64 << 20;
 const MAX_LINE_BEFORE_AUTH = 4096;
@@ -147,7 +164,7 @@ export function openSocketDir(socket: string, fix: boolean): { fd: number; addre
 export function serveControl(
   socket: string,
   key: Buffer,
-  handle: (req: Request) => Promise<Reply>,
+  handle: (req: Request, conn: Connection) => Promise<Reply>,
 ): Promise<net.Server> {
   const dir = openSocketDir(socket, true);
   let pending = 0;
@@ -167,6 +184,7 @@ export function serveControl(
     const ns = randomBytes(32);
     let nc: Buffer | undefined;
     let step = 0;
+    let kept: Channel | undefined; // a viewer's connection, once its request asked to keep it
     sock.setTimeout(HANDSHAKE_MS, () => sock.destroy()); // until the request has come
     send(sock, { hello: ns.toString('base64') });
     lines(
@@ -193,6 +211,7 @@ export function serveControl(
           send(sock, { mac: hmac(key, tag('server'), ns, nc).toString('base64') });
           return;
         }
+        if (kept) return kept.receive(msg);
         if (step !== 1 || !nc) return;
         step = 2;
         const body = String(msg.req ?? '');
@@ -202,12 +221,20 @@ export function serveControl(
           return;
         }
         const nonceC = nc;
+        let keep = false;
+        const conn: Connection = {
+          keep: () => {
+            keep = true;
+            kept ??= new Channel(sock, key, ns, nonceC, 'server');
+            return kept;
+          },
+        };
         // The request is the key holder's: its reply may take as long as the request says (a
         // stop's grace period), so no idle limit from here on, and it no longer counts as pending.
         sock.setTimeout(0);
         settled();
         void Promise.resolve()
-          .then(() => handle(JSON.parse(body) as Request))
+          .then(() => handle(JSON.parse(body) as Request, conn))
           .catch(
             (err: unknown): Reply => ({
               ok: false,
@@ -218,7 +245,11 @@ export function serveControl(
           .then((reply) => {
             const rbody = JSON.stringify(reply);
             send(sock, { reply: rbody, mac: hmac(key, tag('reply'), ns, nonceC, tag(rbody)).toString('base64') });
-            sock.end();
+            if (keep && reply.ok) kept!.start();
+            else {
+              kept?.dropped();
+              sock.end();
+            }
           });
       },
       () => (step === 0 ? MAX_LINE_BEFORE_AUTH : MAX_LINE),
@@ -240,7 +271,30 @@ export function serveControl(
 }
 
 /** Send one request to a supervisor and wait for its authenticated reply. */
-export function requestControl(socket: string, key: Buffer, req: Request, timeoutMs: number): Promise<Reply> {
+export async function requestControl(socket: string, key: Buffer, req: Request, timeoutMs: number): Promise<Reply> {
+  return (await exchange(socket, key, req, timeoutMs, false)).reply;
+}
+
+/**
+ * Send a request that keeps its connection (attach) and wait for the reply: with an ok reply,
+ * the channel its frames come and go on (close it when done).
+ */
+export async function openControlStream(
+  socket: string,
+  key: Buffer,
+  req: Request,
+  timeoutMs: number,
+): Promise<{ reply: Reply; channel?: Channel }> {
+  return exchange(socket, key, req, timeoutMs, true);
+}
+
+function exchange(
+  socket: string,
+  key: Buffer,
+  req: Request,
+  timeoutMs: number,
+  keep: boolean,
+): Promise<{ reply: Reply; channel?: Channel }> {
   return new Promise((resolve, reject) => {
     let dir: { fd: number; address: string } | undefined;
     try {
@@ -253,15 +307,22 @@ export function requestControl(socket: string, key: Buffer, req: Request, timeou
     let ns: Buffer | undefined;
     let proven = false; // the server proved it holds the key; from then on it has our request
     let done = false;
+    let channel: Channel | undefined;
     const finish = (err: Error | undefined, reply?: Reply) => {
       if (done) return;
       done = true;
       timer.clear();
       clearTimeout(handshake);
-      sock.destroy();
-      if (dir) fs.closeSync(dir.fd);
-      if (err) reject(err);
-      else resolve(reply!);
+      if (dir) fs.closeSync(dir.fd); // a connected socket does not need its folder open
+      if (err || !keep || !reply?.ok) {
+        sock.destroy();
+        if (err) reject(err);
+        else resolve({ reply: reply! });
+        return;
+      }
+      channel = new Channel(sock, key, ns!, nc, 'client');
+      channel.start();
+      resolve({ reply, channel });
     };
     // Until the server has proven itself nothing was asked of it: failures then are Unanswered.
     const failure = (message: string, cause?: unknown) =>
@@ -283,6 +344,7 @@ export function requestControl(socket: string, key: Buffer, req: Request, timeou
     sock.on('close', () => finish(failure('the supervisor closed the connection without answering.')));
     lines(sock, (line) => {
       const msg = parseObject(line);
+      if (channel) return channel.receive(msg);
       if (!msg)
         return finish(
           new BgError(
@@ -322,4 +384,120 @@ export function requestControl(socket: string, key: Buffer, req: Request, timeou
       finish(undefined, JSON.parse(msg.reply) as Reply);
     });
   });
+}
+
+/** What a request handler can do with its connection besides answering. */
+export interface Connection {
+  /** Keep the connection open after an ok reply: the channel of a viewer (attach). */
+  keep(): Channel;
+}
+
+/**
+ * A kept connection (a viewer's): newline-delimited frames each way, each MAC'd under the
+ * handshake's nonces, its direction and its number, so none can be forged, replayed, dropped
+ * or reordered without the other side noticing (it then closes the channel).
+ */
+export class Channel {
+  private sent = 0n;
+  private received = 0n;
+  private started = false;
+  private queued: Record<string, unknown>[] = []; // frames that came before a listener
+  private outbox: string[] | undefined = []; // frames sent before the reply went: they follow it
+  private onFrame: ((frame: Record<string, unknown>) => void) | undefined;
+  private readonly closers: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    readonly sock: net.Socket,
+    private readonly key: Buffer,
+    private readonly ns: Buffer,
+    private readonly nc: Buffer,
+    private readonly side: 'server' | 'client',
+  ) {
+    sock.once('close', () => this.ended());
+  }
+
+  /** Frames may flow (the reply has gone, or come). */
+  start(): void {
+    this.started = true;
+    this.sock.setTimeout(0);
+    const held = this.outbox ?? [];
+    this.outbox = undefined;
+    for (const line of held) this.sock.write(line);
+  }
+
+  /** The request failed after all: no channel. */
+  dropped(): void {
+    this.ended();
+  }
+
+  private mac(dir: string, n: bigint, body: string): string {
+    const num = Buffer.alloc(8);
+    num.writeBigUInt64BE(n);
+    return hmac(this.key, tag(`frame ${dir}`), this.ns, this.nc, num, tag(body)).toString('base64');
+  }
+
+  /** Send a frame; false when the socket's buffer is over its high-water mark (see backlog). */
+  send(frame: object): boolean {
+    if (this.closed || this.sock.destroyed) return false;
+    const body = JSON.stringify(frame);
+    const line = `${JSON.stringify({ f: body, mac: this.mac(this.side, this.sent++, body) })}\n`;
+    if (this.outbox) return (void this.outbox.push(line), true);
+    return this.sock.write(line);
+  }
+
+  /** Bytes written but not yet taken by the other side's socket. */
+  backlog(): number {
+    return this.sock.writableLength;
+  }
+
+  receive(msg: Record<string, unknown> | undefined): void {
+    if (this.closed) return;
+    const body = typeof msg?.f === 'string' ? msg.f : undefined;
+    const peer = this.side === 'server' ? 'client' : 'server';
+    if (
+      body === undefined ||
+      !macEqual(
+        Buffer.from(String(msg!.mac ?? ''), 'base64'),
+        Buffer.from(this.mac(peer, this.received, body), 'base64'),
+      )
+    )
+      return this.close();
+    this.received++;
+    const frame = parseObject(body);
+    if (!frame) return this.close();
+    if (this.onFrame && this.started) this.onFrame(frame);
+    else this.queued.push(frame);
+  }
+
+  /** Take the frames (those already come first). */
+  frames(fn: (frame: Record<string, unknown>) => void): void {
+    this.onFrame = fn;
+    const q = this.queued;
+    this.queued = [];
+    for (const f of q) if (!this.closed) fn(f);
+  }
+
+  onClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.closers.push(fn);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** End the connection: what was sent still goes, unless `now` (a peer that stopped reading). */
+  close(now = false): void {
+    if (this.closed) return;
+    if (now) this.sock.destroy();
+    else this.sock.end();
+    this.ended();
+  }
+
+  private ended(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fn of this.closers.splice(0)) fn();
+  }
 }

@@ -71,6 +71,8 @@ export interface ProcessRecord {
   gaveUp?: boolean; // the restart policy wanted another run but the budget was used up
   lastExit?: { exitCode: number | null; signal: string | null; at: string }; // of the previous run
   ended?: boolean; // the supervisor saw the child exit and recorded how
+  viewers?: number; // people attached now (attach_process, the page), while the supervisor runs
+  ptySize?: { cols: number; rows: number }; // the terminal's size when not the default (viewers resized it)
   logFile: string; // relative to the data dir (the active segment; see logset.ts)
   maxLogSize?: number;
   logDropped?: { bytes: number; records: number }; // removed by the size cap so far

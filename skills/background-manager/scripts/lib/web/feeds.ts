@@ -14,7 +14,8 @@ import { type LogSetReader, logFileOf, type Cursor } from '../log/format/logset.
 import { selectLines } from '../log/read/logquery.ts';
 import { follow } from '../log/read/follow.ts';
 import { lineText, type Line } from '../log/read/lines.ts';
-import { outputSinceReset, PTY_COLS, PTY_ROWS } from '../log/read/screen.ts';
+import { replaySinceReset } from '../log/read/screen.ts';
+import { sizeChange } from '../log/read/term-size.ts';
 import { STREAMS } from '../log/format/logfile.ts';
 import { isLogging } from '../process/status.ts';
 import { findRecord } from '../store/state.ts';
@@ -164,6 +165,10 @@ export async function streamLog(ctx: Context, rec: ProcessRecord, n: number, res
     onLine: send,
     onPartial: send,
     partialQuietMs: 0,
+    onRecord: (r) => {
+      const change = sizeChange(r);
+      if (change && !gone) sendEvent(res, 'resize', change.now);
+    },
   });
   if (!gone) sendEvent(res, 'end', end.end);
 }
@@ -189,8 +194,19 @@ export async function streamTerminal(ctx: Context, rec: ProcessRecord, res: http
   res.on('close', () => (gone = true));
   const reader = readerOf(ctx, rec, logFileOf(ctx.dataDir, rec));
   const noted = endNoting(reader);
-  const parts = outputSinceReset(noted.reader);
-  sendEvent(res, 'reset', { cols: PTY_COLS, rows: PTY_ROWS, data: Buffer.concat(parts).toString('base64') });
+  // At the sizes in force (term-size.ts): the size it starts at, and where in the data it changed.
+  const replay = replaySinceReset(noted.reader, rec.ptySize);
+  const data: Buffer[] = [];
+  const resizes: { at: number; cols: number; rows: number }[] = [];
+  let at = 0;
+  for (const p of replay.parts) {
+    if (!Buffer.isBuffer(p)) resizes.push({ at, ...p });
+    else {
+      data.push(p);
+      at += p.length;
+    }
+  }
+  sendEvent(res, 'reset', { ...replay.start, data: Buffer.concat(data).toString('base64'), resizes });
   // Lines back to bytes: what of an open line was sent already, so only what it grew by goes.
   let sentOpen = 0;
   const out = (bytes: Buffer) => {
@@ -214,6 +230,10 @@ export async function streamTerminal(ctx: Context, rec: ProcessRecord, res: http
       return !gone;
     },
     partialQuietMs: 0,
+    onRecord: (r) => {
+      const change = sizeChange(r);
+      if (change && !gone) sendEvent(res, 'resize', change.now);
+    },
   });
   if (!gone) sendEvent(res, 'end', end.end);
 }

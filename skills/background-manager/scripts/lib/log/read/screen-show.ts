@@ -28,7 +28,7 @@ const POLL_MS = 200;
 
 async function render(o: ScreenOptions): Promise<{ screen: Screen; damaged: boolean }> {
   const reader = new LogSetReader(o.activeFile, o.keys, o.rec.id);
-  const screen = await readScreen(reader, o.attrs);
+  const screen = await readScreen(reader, o.attrs, o.rec.ptySize);
   let damaged = false;
   for (const issue of reader.issues) {
     if (issue.kind === 'torn-tail') continue; // a record being written, or cut by a crash: skipped

@@ -10,6 +10,7 @@ import type { LogRecord } from '../format/logfile.ts';
 import type { Line } from './lines.ts';
 import { marksOf, REPLAY_CAP } from './screen.ts';
 import { newTerminal, parsed, rowsOf, type XTerm } from './xterm.ts';
+import { DEFAULT_SIZE, sizeChange, type ReplayPart, type TermSize } from './term-size.ts';
 
 const ALT = Buffer.from('\x1b[?');
 /** Written first to a new terminal: the replay may start at a clear after the switch, not at it. */
@@ -17,9 +18,20 @@ const ENTER_ALT = '\x1b[?1049h';
 
 export class ScreenWatch {
   private on = false; // inside an alternate-screen session, as the output says
-  private parts: Buffer[] = []; // output of the session not written to the terminal yet
+  private parts: ReplayPart[] = []; // output of the session (and size changes) not written to the terminal yet
   private bytes = 0; // in parts
   private term: XTerm | undefined;
+  private termRows = DEFAULT_SIZE.rows;
+  // The terminal's size as the records fed say (term-size.ts); before any change is fed, the
+  // size at the end of the log, or the one before the first change the session meets.
+  private known: TermSize;
+  private knownFromLog = false;
+  private startAt: TermSize;
+
+  constructor(endSize: TermSize = DEFAULT_SIZE) {
+    this.known = endSize;
+    this.startAt = endSize;
+  }
 
   /** Whether the output read so far left the program in the alternate screen. */
   get showing(): boolean {
@@ -33,7 +45,15 @@ export class ScreenWatch {
 
   /** The next record of the log, in order (only a terminal's output counts). */
   feed(rec: LogRecord): void {
-    if (rec.stream !== 'stdout') return;
+    if (rec.stream !== 'stdout') {
+      const change = rec.stream === 'event' ? sizeChange(rec) : undefined;
+      if (!change) return;
+      if (!this.knownFromLog && this.on && !this.term) this.startAt = change.was;
+      this.known = change.now;
+      this.knownFromLog = true;
+      if (this.on) this.parts.push(change.now);
+      return;
+    }
     const data = rec.data;
     if (!this.on && !data.includes(ALT)) return; // the common case: no switch in it
     let from = 0; // where in `data` this record's part of the session begins
@@ -44,6 +64,7 @@ export class ScreenWatch {
         this.on = true;
         this.parts = [];
         this.bytes = 0;
+        this.startAt = this.known;
         from = m.at;
       } else if (m.kind === 'alt-off' && this.on) {
         this.end(); // back on the main screen: lines again
@@ -54,23 +75,37 @@ export class ScreenWatch {
     this.parts.push(data.subarray(from));
     this.bytes += data.length - from;
     // Before a terminal exists, what piles up is bounded as --screen bounds its replay.
-    while (!this.term && this.bytes > REPLAY_CAP && this.parts.length > 1) this.bytes -= this.parts.shift()!.length;
+    while (!this.term && this.bytes > REPLAY_CAP && this.parts.length > 1) {
+      const p = this.parts.shift()!;
+      if (Buffer.isBuffer(p)) this.bytes -= p.length;
+      else this.startAt = p;
+    }
   }
 
   /** The alternate screen's rows as the output read so far leaves them; undefined when it is not showing. */
   async rows(): Promise<string[] | undefined> {
     if (!this.on) return undefined;
     if (!this.term) {
-      this.term = newTerminal();
+      this.term = newTerminal(this.startAt.cols, this.startAt.rows);
+      this.termRows = this.startAt.rows;
       this.term.write(ENTER_ALT);
     }
     const term = this.term;
-    for (const p of this.parts) term.write(p);
+    const parts = this.parts;
     this.parts = [];
     this.bytes = 0;
+    for (const p of parts) {
+      if (Buffer.isBuffer(p)) term.write(p);
+      else {
+        await parsed(term);
+        if (this.term !== term) return undefined;
+        term.resize(p.cols, p.rows);
+        this.termRows = p.rows;
+      }
+    }
     await parsed(term);
     if (this.term !== term || term.buffer.active.type !== 'alternate') return undefined; // a reset (ESC c) left it
-    return rowsOf(term);
+    return rowsOf(term, this.termRows);
   }
 
   /** The first row that matches `pattern`, as a line of output (screen.row: which row). */

@@ -11,6 +11,7 @@
 import type { LogSetReader } from '../format/logset.ts';
 import { screenAttrs, type Span } from './screen-attrs.ts';
 import { newTerminal, parsed, PTY_COLS, PTY_ROWS, rowsOf } from './xterm.ts';
+import { sizeChange, startSize, type ReplayPart, type TermSize } from './term-size.ts';
 
 export { PTY_COLS, PTY_ROWS } from './xterm.ts';
 export const REPLAY_CAP = 8 << 20;
@@ -47,12 +48,40 @@ export function marksOf(data: Buffer): Mark[] {
  * (a clear inside an alternate-screen session that ended later does not reset the main one).
  */
 export function outputSinceReset(reader: LogSetReader, cap = REPLAY_CAP): Buffer[] {
-  const parts: Buffer[] = [];
+  return replaySinceReset(reader, undefined, cap).parts.filter((p): p is Buffer => Buffer.isBuffer(p));
+}
+
+/** What to replay, with the terminal's size changes among it (term-size.ts), and the size it starts at. */
+export interface Replay {
+  start: TermSize;
+  parts: ReplayPart[];
+}
+
+/**
+ * outputSinceReset with the size changes in it. `endSize`: the size at the end of the log (the
+ * state's ptySize; default when absent). `beforeSeq`: only records before it (a viewer's start).
+ */
+export function replaySinceReset(
+  reader: LogSetReader,
+  endSize: TermSize | undefined,
+  cap = REPLAY_CAP,
+  beforeSeq?: number,
+): Replay {
+  const parts: ReplayPart[] = [];
   let bytes = 0;
   let insideEndedAlt = false; // walking back, between an alt-off and its alt-on
   let found = false;
+  let firstWas: TermSize | undefined; // walking back, the last seen is the oldest change
   reader.backward((rec) => {
-    if (rec.stream !== 'stdout') return true;
+    if (beforeSeq !== undefined && rec.seq >= beforeSeq) return true;
+    if (rec.stream !== 'stdout') {
+      const change = sizeChange(rec);
+      if (change) {
+        parts.push(change.now);
+        firstWas = change.was;
+      }
+      return true;
+    }
     const marks = marksOf(rec.data);
     for (let i = marks.length - 1; i >= 0 && !found; i--) {
       const m = marks[i]!;
@@ -71,16 +100,17 @@ export function outputSinceReset(reader: LogSetReader, cap = REPLAY_CAP): Buffer
   parts.reverse();
   if (!found && bytes >= cap) {
     // No reset point within the cap: start at a line start, not inside an escape sequence.
-    const first = parts[0]!;
+    const i = parts.findIndex((p) => Buffer.isBuffer(p));
+    const first = parts[i] as Buffer;
     const nl = first.indexOf(0x0a);
-    parts[0] = nl >= 0 ? first.subarray(nl + 1) : first;
+    parts[i] = nl >= 0 ? first.subarray(nl + 1) : first;
   }
-  return parts;
+  return { start: startSize(firstWas, endSize), parts };
 }
 
 /** The screen after replaying `parts` through a terminal of the given size. */
 export async function replayScreen(
-  parts: Buffer[],
+  parts: ReplayPart[],
   cols = PTY_COLS,
   rows = PTY_ROWS,
   withAttrs = false,
@@ -89,6 +119,14 @@ export async function replayScreen(
   try {
     let replayedBytes = 0;
     for (const p of parts) {
+      if (!Buffer.isBuffer(p)) {
+        // At the size in force from here: what was written so far is parsed at the old one.
+        await parsed(term);
+        term.resize(p.cols, p.rows);
+        cols = p.cols;
+        rows = p.rows;
+        continue;
+      }
       term.write(p);
       replayedBytes += p.length;
     }
@@ -107,8 +145,10 @@ export async function replayScreen(
   }
 }
 
-export async function readScreen(reader: LogSetReader, withAttrs = false): Promise<Screen> {
-  return replayScreen(outputSinceReset(reader), PTY_COLS, PTY_ROWS, withAttrs);
+/** The screen as the log leaves it; `endSize`: the state's ptySize (the terminal's size at the end). */
+export async function readScreen(reader: LogSetReader, withAttrs = false, endSize?: TermSize): Promise<Screen> {
+  const r = replaySinceReset(reader, endSize);
+  return replayScreen(r.parts, r.start.cols, r.start.rows, withAttrs);
 }
 
 /** What --cursor puts before the cursor's row, and before every other row: a gutter of its own. */

@@ -17,6 +17,7 @@ export interface XTerm {
       getNullCell(): XTermCell;
     };
   };
+  resize(cols: number, rows: number): void;
   dispose(): void;
 }
 

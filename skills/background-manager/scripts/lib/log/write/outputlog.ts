@@ -46,7 +46,10 @@ export class OutputLog {
   private threadIdle: NodeJS.Timeout | undefined;
   private threadsOff = false; // a log thread failed once: stay on this thread
   private source: OutputSource | undefined;
+  private holds = 0; // hold(): the source stays paused whatever the back-pressure
   paused = false;
+  /** Sees every chunk as it is pushed (the supervisor's viewers); unset, it costs one check. */
+  tap: ((stream: StreamName, chunk: Buffer) => void) | undefined;
 
   /**
    * `threadScript`: the log thread's bundle (none: never use one). `onDropped`: the size cap
@@ -78,13 +81,15 @@ export class OutputLog {
 
   /** Where pauses go: the current run's output streams (none between runs). */
   setSource(source: OutputSource | undefined): void {
-    if (this.paused) this.source?.resume();
+    if (this.paused || this.holds) this.source?.resume();
     this.paused = false;
     this.source = source;
+    if (this.holds) source?.pause();
     this.pressure();
   }
 
   push(stream: StreamName, chunk: Buffer): void {
+    this.tap?.(stream, chunk);
     if (this.pending >= MAX_HELD_BYTES) {
       this.held.bytes += chunk.length; // bounded, and said in the log
       this.held.chunks++;
@@ -229,8 +234,22 @@ export class OutputLog {
       this.source.pause();
     } else if (this.paused && waiting < LOW_WATER) {
       this.paused = false;
-      this.source?.resume();
+      if (!this.holds) this.source?.resume();
     }
+  }
+
+  /**
+   * Stop reading the child's output until the returned function is called: with settle(), a
+   * point in the log that no output after it precedes (a viewer's start).
+   */
+  hold(): () => void {
+    if (this.holds++ === 0 && !this.paused) this.source?.pause();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0 && !this.paused) this.source?.resume();
+    };
   }
 
   /**
