@@ -290,6 +290,13 @@ if (!fs.existsSync(CHROMIUM)) {
       const commands = new Map((await listJson(sb)).map((p) => [p.id, p.command]));
       const dash = await startDashboard(sb);
       const page = await newPage(sb.dir);
+      // The page's viewer requests, refused as attach_process refuses (an ended process, a bad size).
+      const tok = { 'X-BG-Token': dash.token };
+      const ended = await request(dash.base, `/api/view/${done}?cols=80&rows=24`, tok);
+      assert.is(ended.status, 409, ended.body);
+      assert.match(ended.body, /is not running/);
+      assert.is((await request(dash.base, `/api/view/${repl}?cols=0&rows=24`, tok)).status, 400);
+      assert.is((await request(dash.base, `/api/view/${repl}`, tok, 'POST')).status, 400);
       const sends: string[] = [];
       page.on('request', (r) => r.url().includes('/api/send/') && sends.push(r.url()));
       const shots = process.env.DASHBOARD_SCREENSHOTS; // `make screenshots`: docs/, the pictures README shows
@@ -330,7 +337,20 @@ if (!fs.existsSync(CHROMIUM)) {
         await rowOf(page, repl).click();
         await page.locator('#term .xterm-rows', { hasText: 'mini>' }).waitFor({ timeout: 90_000 });
         await glance('a process selected');
+        // The page is a viewer of the running terminal: the PTY takes the size that fits its pane.
         const fits = async (when: string) => {
+          await page
+            .waitForFunction(
+              () => {
+                const view = document.getElementById('term-view')!;
+                const screen = document.querySelector('#term .xterm-screen')?.getBoundingClientRect();
+                const box = view.getBoundingClientRect();
+                return !!screen && screen.right <= box.right && screen.bottom <= box.bottom;
+              },
+              undefined,
+              { timeout: 60_000 },
+            )
+            .catch(() => undefined); // the assertions below say what is wrong
           assert.equal(
             await overflowing(page, ['html', '#term-view']),
             [],
@@ -341,7 +361,22 @@ if (!fs.existsSync(CHROMIUM)) {
           assert.ok(px >= 10, `${when}: a legible font (${px} px)`);
         };
         await fits('1280x800');
+        const sized = await waitFor(
+          'the PTY resized to the page',
+          async () => {
+            const ev = (await run(sb, 'get_logs.ts', [repl, '--stream', 'events'])).stdout;
+            return /terminal size: (\d+)x(\d+) \(was 200x50\)/.exec(ev) ?? undefined;
+          },
+          60_000,
+          500,
+        );
+        assert.ok(Number(sized[1]) < 200 && Number(sized[1]) >= 80, `a 1280 px window's columns: ${sized[0]}`);
         assert.ok(await page.locator('#term-view .hint').isVisible(), 'a running PTY process says how to type');
+        await page.click('#term');
+        await page.keyboard.type('hello from the page');
+        await page.keyboard.press('Enter');
+        await page.locator('#term .xterm-rows', { hasText: 'echo: hello from the page' }).waitFor({ timeout: 90_000 });
+        sends.length = 0;
         await page.screenshot({ path: path.join(sb.dir, 'dashboard-1280-terminal.png') });
         if (shots) await page.screenshot({ path: path.join(shots, 'dashboard.png') });
 
@@ -359,6 +394,14 @@ if (!fs.existsSync(CHROMIUM)) {
         await page.click('#term');
         await page.keyboard.type('x');
         await page.keyboard.press('Enter');
+        // Looking away let go of the REPL's terminal: back to its default size, recorded.
+        await waitFor(
+          'the PTY back to 200x50',
+          async () =>
+            /terminal size: 200x50 \(was/.test((await run(sb, 'get_logs.ts', [repl, '--stream', 'events'])).stdout),
+          60_000,
+          500,
+        );
         await rowOf(page, repl).click();
         await page.locator('#term .xterm-rows', { hasText: 'mini>' }).waitFor({ timeout: 90_000 });
         assert.equal(sends, [], 'nothing was sent to the ended process');
@@ -375,6 +418,28 @@ if (!fs.existsSync(CHROMIUM)) {
         await page.evaluate(() => scrollTo(0, 0));
         if (shots) await page.screenshot({ path: path.join(shots, 'dashboard-phone.png') });
         await page.screenshot({ path: path.join(sb.dir, 'dashboard-phone.png') });
+
+        // Hidden (another tab, a minimised window) the page lets go of the terminal, visible
+        // again it holds it again; closed, it lets go.
+        const events = async (re: RegExp) =>
+          (await run(sb, 'get_logs.ts', [repl, '--stream', 'events'])).stdout.match(re)?.length ?? 0;
+        const visibility = (state: string) =>
+          page.evaluate((s) => {
+            Object.defineProperty(document, 'visibilityState', { value: s, configurable: true });
+            document.dispatchEvent(new Event('visibilitychange'));
+          }, state);
+        const [released, held] = [await events(/viewer detached/g), await events(/viewer attached/g)];
+        await visibility('hidden');
+        await waitFor('let go while hidden', async () => (await events(/viewer detached/g)) > released, 60_000, 500);
+        await visibility('visible');
+        await waitFor('held again', async () => (await events(/viewer attached/g)) > held, 60_000, 500);
+        await page.close();
+        await waitFor('let go on close', async () => (await events(/viewer detached/g)) > released + 1, 60_000, 500);
+        assert.match(
+          (await run(sb, 'get_logs.ts', [repl, '--stream', 'events'])).stdout,
+          /terminal size: 200x50 \(was \d+x\d+\)\n(?![\s\S]*terminal size)/,
+          'the default size again, last',
+        );
         assert.not.ok(fs.existsSync(path.join(sb.dir, 'page-errors.txt')), 'no page errors');
       } finally {
         await page.close();

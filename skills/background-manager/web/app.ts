@@ -180,6 +180,7 @@ function renderDetail(): void {
   $('main').classList.toggle('picked', !!p); // the list narrows to make room (app.css)
   $('detail-empty').hidden = !!p;
   $('detail-body').hidden = !p;
+  viewSoon(); // the terminal's viewer: held or let go (a process selected, gone or ended)
   if (!p) return;
   $('d-title').textContent = `${oneLine(p.name ?? p.id)} · ${p.label}`;
   renderMeta(p);
@@ -306,8 +307,14 @@ function newTerminal(): Terminal {
     if (!id || replaying || procs.find((p) => p.id === id)?.status !== 'running') return;
     typing = typing.then(() => act('send', id, { data: toBase64(enc.encode(d)) }, true));
   });
-  t.onResize(() => fitSoon());
-  new ResizeObserver(() => fitSoon()).observe($('term'));
+  t.onResize(() => {
+    fitSoon();
+    viewSoon();
+  });
+  new ResizeObserver(() => {
+    fitSoon();
+    viewSoon();
+  }).observe($('term'));
   return t;
 }
 
@@ -327,7 +334,69 @@ function fitFont(t: Terminal): void {
   const width = screen.getBoundingClientRect().width;
   const size = t.options.fontSize ?? baseFont();
   const want = Math.max(MIN_FONT, Math.min(baseFont(), Math.floor((size * room) / width)));
-  if (want !== size) t.options.fontSize = want;
+  if (want === size) return;
+  t.options.fontSize = want;
+  viewSoon(); // measured again at this font
+}
+
+// While a person looks at a running PTY process's terminal (its tab open, the page visible),
+// the page is one of its viewers (lib/web/viewers.ts): the terminal takes the smallest
+// viewer's size, the page's being the cols x rows that fit its pane at the base font. The page
+// lets go when the person looks away; its size follows the pane's (debounced).
+let view: { id: string; feed: Feed; key?: string; size: string } | undefined;
+let viewing = 0;
+function viewSoon(): void {
+  clearTimeout(viewing);
+  viewing = window.setTimeout(syncView, 250);
+}
+function syncView(): void {
+  const p = procs.find((x) => x.id === selected);
+  const looking = p?.pty && p.status === 'running' && !$('term-view').hidden && document.visibilityState === 'visible';
+  const size = looking ? paneSize() : undefined;
+  if (!p || !size) {
+    view?.feed.close();
+    view = undefined;
+    return;
+  }
+  const wanted = `${size.cols}x${size.rows}`;
+  if (view?.id === p.id) {
+    if (view.key && view.size !== wanted) void act('view', p.id, { viewer: view.key, ...size }, true);
+    view.size = wanted;
+    return;
+  }
+  view?.feed.close();
+  const v: typeof view = { id: p.id, size: wanted, feed: { close() {} } };
+  v.feed = openFeed(`/api/view/${encodeURIComponent(p.id)}?cols=${size.cols}&rows=${size.rows}`, {
+    viewer: (d) => {
+      v.key = JSON.parse(d);
+      v.size = '';
+      viewSoon(); // the pane may have changed while it opened
+    },
+    end: () => v.feed.close(),
+  });
+  view = v;
+}
+// The cols x rows of the base font's cells that fit the terminal's pane (a scrollbar's width
+// spared). A cell is measured on the terminal at that font, else on a line of text like it
+// (close: once the terminal has the font, it is measured again).
+function paneSize(): { cols: number; rows: number } | undefined {
+  const screen = term?.element?.querySelector('.xterm-screen')?.getBoundingClientRect();
+  const pane = $('term');
+  if (!term || !screen?.width || !pane.clientWidth) return;
+  let cell = { w: screen.width / term.cols, h: screen.height / term.rows };
+  if (term.options.fontSize !== baseFont()) {
+    const probe = document.createElement('span');
+    probe.style.cssText = `position:absolute;visibility:hidden;white-space:pre;font:${baseFont()}px ${term.options.fontFamily}`;
+    probe.textContent = 'W'.repeat(50);
+    pane.append(probe);
+    const r = probe.getBoundingClientRect();
+    probe.remove();
+    cell = { w: r.width / 50, h: Math.ceil(r.height) };
+  }
+  return {
+    cols: Math.max(20, Math.floor((pane.clientWidth - 14) / cell.w)),
+    rows: Math.max(5, Math.floor(pane.clientHeight / cell.h)),
+  };
 }
 
 function showTab(which: 'output' | 'term'): void {
@@ -339,6 +408,7 @@ function showTab(which: 'output' | 'term'): void {
     fitSoon();
     term?.focus();
   }
+  viewSoon();
 }
 
 function select(id: string): void {
@@ -384,6 +454,8 @@ function wire(): void {
   $('stream').addEventListener('change', renderLines);
   $('t-output').addEventListener('click', () => showTab('output'));
   $('t-term').addEventListener('click', () => showTab('term'));
+  document.addEventListener('visibilitychange', viewSoon);
+  addEventListener('pagehide', () => view?.feed.close());
   openFeed(
     '/api/events',
     {
