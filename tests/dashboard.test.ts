@@ -82,6 +82,22 @@ async function newPage(dir: string): Promise<Page> {
   return page;
 }
 
+/** A web server on `port`, named web, started as start_process does once it listens. */
+const startWeb = (sb: Sandbox, port: number) =>
+  start(sb, [
+    '--name',
+    'web',
+    '--no-pty',
+    '--wait-port',
+    String(port),
+    'python3',
+    '-m',
+    'http.server',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+  ]);
+
 const rowOf = (page: Page, id: string) => page.locator(`#procs tr[data-id="${id}"]`);
 
 /**
@@ -195,19 +211,7 @@ if (!fs.existsSync(CHROMIUM)) {
       const page = await newPage(sb.dir);
       try {
         const port = await freePort();
-        const web = await start(sb, [
-          '--name',
-          'web',
-          '--no-pty',
-          '--wait-port',
-          String(port),
-          'python3',
-          '-m',
-          'http.server',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-        ]);
+        const web = await startWeb(sb, port);
         const { id } = await start(sb, [
           '--name',
           'repl',
@@ -265,19 +269,7 @@ if (!fs.existsSync(CHROMIUM)) {
       const port = await freePort();
       const procs = [
         await start(sb, ['--name', 'long-running-worker', '--no-pty', '--', long]),
-        await start(sb, [
-          '--name',
-          'web',
-          '--no-pty',
-          '--wait-port',
-          String(port),
-          'python3',
-          '-m',
-          'http.server',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-        ]),
+        await startWeb(sb, port),
         await start(sb, ['--name', 'repl', '--wait-for', 'mini> ', 'python3', 'tests/fixtures/mini-repl.py']),
         await start(sb, ['--name', 'done', 'sh', '-c', 'echo finished; echo all done']),
       ];
