@@ -14,7 +14,7 @@ RUN = node $(DIST)/$(1).mjs
 NEEDS := $(DIST)/list_processes.mjs
 endif
 
-.PHONY: install build test test-unit stress typecheck bench demo start list logs stop send dashboard attach
+.PHONY: install build test test-unit stress typecheck bench demo screenshots start list logs stop send dashboard attach
 
 install:            ## install dependencies from the lockfile and build dist/ (supervisor, fast path)
 	npm ci
@@ -44,6 +44,10 @@ bench:              ## measure the performance targets side by side
 
 demo:               ## start a short demo process in a throwaway data dir and show each script
 	@bash docs/demo.sh
+
+screenshots:        ## refresh README's pictures of the dashboard (docs/dashboard.png, docs/dashboard-phone.png) from its browser tests
+	npm run build
+	DASHBOARD_SCREENSHOTS=docs npx uvu -r tsx tests 'dashboard\.test\.ts$$'
 
 # CMD and TEXT reach the scripts through the environment as typed: quotes and $ stay as they
 # are (make and the shell would otherwise expand or split them). CMD is one shell command line.

@@ -82,7 +82,66 @@ async function newPage(dir: string): Promise<Page> {
   return page;
 }
 
+/** A web server on `port`, named web, started as start_process does once it listens. */
+const startWeb = (sb: Sandbox, port: number) =>
+  start(sb, [
+    '--name',
+    'web',
+    '--no-pty',
+    '--wait-port',
+    String(port),
+    'python3',
+    '-m',
+    'http.server',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+  ]);
+
 const rowOf = (page: Page, id: string) => page.locator(`#procs tr[data-id="${id}"]`);
+
+/**
+ * The elements matching `selector` a person cannot see whole: each is scrolled to vertically
+ * (the page only), then its box must lie inside the viewport and inside every ancestor that
+ * clips (overflow other than visible). An empty list: all are in view.
+ */
+async function unseen(page: Page, selector: string): Promise<string[]> {
+  return page.evaluate((sel) => {
+    const bad: string[] = [];
+    for (const el of Array.from(document.querySelectorAll(sel))) {
+      const what = `${sel} "${(el.textContent ?? '').slice(0, 30)}"`;
+      const top = el.getBoundingClientRect().top + scrollY;
+      scrollTo(scrollX, Math.max(0, top - 20));
+      const r = el.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1) bad.push(`${what}: not shown`);
+      else if (r.left < -0.5 || r.right > innerWidth + 0.5 || r.top < -0.5 || r.bottom > innerHeight + 0.5)
+        bad.push(`${what}: outside the viewport (${r.left},${r.top} to ${r.right},${r.bottom})`);
+      for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
+        const cs = getComputedStyle(a);
+        if (cs.overflowX === 'visible' && cs.overflowY === 'visible') continue;
+        const b = a.getBoundingClientRect();
+        const right = b.left + a.clientLeft + a.clientWidth;
+        const bottom = b.top + a.clientTop + a.clientHeight;
+        if (r.left < b.left - 0.5 || r.right > right + 0.5 || r.top < b.top - 0.5 || r.bottom > bottom + 0.5)
+          bad.push(`${what}: clipped by ${a.tagName.toLowerCase()}${a.id ? `#${a.id}` : ''}.${a.className}`);
+      }
+    }
+    return bad;
+  }, selector);
+}
+
+/** Of the elements `selectors` names, those wider inside than their box (a sideways scroll). */
+async function overflowing(page: Page, selectors: string[]): Promise<string[]> {
+  return page.evaluate(
+    (sels) =>
+      sels.flatMap((sel) =>
+        Array.from(document.querySelectorAll(sel))
+          .filter((el) => el.scrollWidth > el.clientWidth + 1)
+          .map((el) => `${sel}: ${el.scrollWidth} px inside ${el.clientWidth}`),
+      ),
+    selectors,
+  );
+}
 
 if (!fs.existsSync(CHROMIUM)) {
   test('the dashboard in a browser', () =>
@@ -152,19 +211,7 @@ if (!fs.existsSync(CHROMIUM)) {
       const page = await newPage(sb.dir);
       try {
         const port = await freePort();
-        const web = await start(sb, [
-          '--name',
-          'web',
-          '--no-pty',
-          '--wait-port',
-          String(port),
-          'python3',
-          '-m',
-          'http.server',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-        ]);
+        const web = await startWeb(sb, port);
         const { id } = await start(sb, [
           '--name',
           'repl',
@@ -188,8 +235,6 @@ if (!fs.existsSync(CHROMIUM)) {
         assert.match(logs.stdout, /echo: hello terminal/, 'the process itself got the keystrokes');
         await page.evaluate(() => scrollTo(0, 0)); // the click into the terminal scrolled it into view
         await page.screenshot({ path: path.join(sb.dir, 'dashboard-terminal.png') });
-        // DASHBOARD_SCREENSHOT=docs/dashboard.png: the picture README shows.
-        if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT });
         await page.click('#b-stop');
         await rowOf(page, id).locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 90_000 });
         await page.locator('#notice', { hasText: `Stopped process ${id}` }).waitFor();
@@ -210,6 +255,184 @@ if (!fs.existsSync(CHROMIUM)) {
             ? fs.readFileSync(path.join(sb.dir, 'page-errors.txt'), 'utf8')
             : '',
         );
+      } finally {
+        await page.close();
+        await stopDashboard(dash);
+      }
+    },
+  );
+
+  withSandbox(
+    'the page reads at a glance at 1280x800 and on a 390x844 phone: commands shown, rows of one height, a terminal that fits, no typing into an ended process',
+    async (sb) => {
+      const long = `sleep 600 # a long command line: ${'every word of it counts '.repeat(12)}end`;
+      const port = await freePort();
+      const procs = [
+        await start(sb, ['--name', 'long-running-worker', '--no-pty', '--', long]),
+        await startWeb(sb, port),
+        await start(sb, ['--name', 'repl', '--wait-for', 'mini> ', 'python3', 'tests/fixtures/mini-repl.py']),
+        await start(sb, ['--name', 'done', 'sh', '-c', 'echo finished; echo all done']),
+      ];
+      const [, , repl, done] = procs.map((p) => p.id) as [string, string, string, string];
+      await waitFor(
+        'done to end',
+        async () => (await listJson(sb)).find((p) => p.id === done)?.status === 'exited',
+        60_000,
+      );
+      const commands = new Map((await listJson(sb)).map((p) => [p.id, p.command]));
+      const dash = await startDashboard(sb);
+      const page = await newPage(sb.dir);
+      // The page's viewer requests, refused as attach_process refuses (an ended process, a bad size).
+      const tok = { 'X-BG-Token': dash.token };
+      const ended = await request(dash.base, `/api/view/${done}?cols=80&rows=24`, tok);
+      assert.is(ended.status, 409, ended.body);
+      assert.match(ended.body, /is not running/);
+      assert.is((await request(dash.base, `/api/view/${repl}?cols=0&rows=24`, tok)).status, 400);
+      assert.is((await request(dash.base, `/api/view/${repl}`, tok, 'POST')).status, 400);
+      const sends: string[] = [];
+      page.on('request', (r) => r.url().includes('/api/send/') && sends.push(r.url()));
+      const shots = process.env.DASHBOARD_SCREENSHOTS; // `make screenshots`: docs/, the pictures README shows
+      try {
+        await page.setViewportSize({ width: 1280, height: 800 });
+        await page.goto(dash.url);
+        for (const { id } of procs) await rowOf(page, id).waitFor({ timeout: 90_000 });
+        const glance = async (when: string) => {
+          assert.equal(await unseen(page, '#procs td.command'), [], `${when}: every command in view`);
+          for (const { id } of procs)
+            assert.is(
+              await rowOf(page, id).locator('.command').getAttribute('title'),
+              commands.get(id),
+              `${when}: the whole command on hover`,
+            );
+          assert.equal(await overflowing(page, ['html', '#list-pane', '#procs']), [], `${when}: no sideways scrolling`);
+          const heights = await page.$$eval('#procs tbody tr', (trs) =>
+            trs.map((tr) => tr.getBoundingClientRect().height),
+          );
+          assert.is(new Set(heights.map(Math.round)).size, 1, `${when}: rows of one height (${heights.join(', ')})`);
+          const lines = await page.$$eval('#procs td.name', (tds) =>
+            tds.map((td) => {
+              const r = document.createRange();
+              r.selectNodeContents(td);
+              return new Set(Array.from(r.getClientRects(), (b) => Math.round(b.top))).size;
+            }),
+          );
+          assert.ok(
+            lines.every((n) => n === 1),
+            `${when}: names on one line (${lines})`,
+          );
+        };
+        await glance('nothing selected');
+        assert.match((await page.locator('#detail-empty').textContent()) ?? '', /select a process/i);
+        assert.equal(await unseen(page, '#detail-empty'), [], 'the empty detail pane says what to do');
+        await page.screenshot({ path: path.join(sb.dir, 'dashboard-1280-list.png') });
+
+        await rowOf(page, repl).click();
+        await page.locator('#term .xterm-rows', { hasText: 'mini>' }).waitFor({ timeout: 90_000 });
+        await glance('a process selected');
+        // The page is a viewer of the running terminal: the PTY takes the size that fits its pane.
+        const fits = async (when: string) => {
+          await page
+            .waitForFunction(
+              () => {
+                const view = document.getElementById('term-view')!;
+                const screen = document.querySelector('#term .xterm-screen')?.getBoundingClientRect();
+                const box = view.getBoundingClientRect();
+                return !!screen && screen.right <= box.right && screen.bottom <= box.bottom;
+              },
+              undefined,
+              { timeout: 60_000 },
+            )
+            .catch(() => undefined); // the assertions below say what is wrong
+          assert.equal(
+            await overflowing(page, ['html', '#term-view']),
+            [],
+            `${when}: the terminal scrolls not sideways`,
+          );
+          assert.equal(await unseen(page, '#term .xterm-screen'), [], `${when}: the whole terminal in view`);
+          const px = await page.$eval('#term .xterm-rows', (el) => Number.parseFloat(getComputedStyle(el).fontSize));
+          assert.ok(px >= 10, `${when}: a legible font (${px} px)`);
+        };
+        await fits('1280x800');
+        const sized = await waitFor(
+          'the PTY resized to the page',
+          async () => {
+            const ev = (await run(sb, 'get_logs.ts', [repl, '--stream', 'events'])).stdout;
+            return /terminal size: (\d+)x(\d+) \(was 200x50\)/.exec(ev) ?? undefined;
+          },
+          60_000,
+          500,
+        );
+        assert.ok(Number(sized[1]) < 200 && Number(sized[1]) >= 80, `a 1280 px window's columns: ${sized[0]}`);
+        assert.ok(await page.locator('#term-view .hint').isVisible(), 'a running PTY process says how to type');
+        await page.click('#term');
+        await page.keyboard.type('hello from the page');
+        await page.keyboard.press('Enter');
+        await page.locator('#term .xterm-rows', { hasText: 'echo: hello from the page' }).waitFor({ timeout: 90_000 });
+        sends.length = 0;
+        await page.screenshot({ path: path.join(sb.dir, 'dashboard-1280-terminal.png') });
+        if (shots) await page.screenshot({ path: path.join(shots, 'dashboard.png') });
+
+        // An ended process: its screen, and nothing that takes typing.
+        await rowOf(page, done).click();
+        await page.locator('#term .xterm-rows', { hasText: 'all done' }).waitFor({ timeout: 90_000 });
+        assert.is(await page.locator('#send-form').isVisible(), false, 'no input box or Send');
+        assert.is(await page.getByText('Click into the terminal').isVisible(), false);
+        assert.is(
+          await page
+            .locator('#detail :is(input[type=text], textarea:not([readonly]), button[type=submit]):visible')
+            .count(),
+          0,
+        );
+        await page.click('#term');
+        await page.keyboard.type('x');
+        await page.keyboard.press('Enter');
+        // Looking away let go of the REPL's terminal: back to its default size, recorded.
+        await waitFor(
+          'the PTY back to 200x50',
+          async () =>
+            /terminal size: 200x50 \(was/.test((await run(sb, 'get_logs.ts', [repl, '--stream', 'events'])).stdout),
+          60_000,
+          500,
+        );
+        await rowOf(page, repl).click();
+        await page.locator('#term .xterm-rows', { hasText: 'mini>' }).waitFor({ timeout: 90_000 });
+        assert.equal(sends, [], 'nothing was sent to the ended process');
+        assert.ok(await page.locator('#send-form').isVisible(), 'a running process takes input again');
+
+        // A phone: cards, each with its command; nothing wider than the screen.
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.evaluate(() => scrollTo(0, 0));
+        assert.equal(await overflowing(page, ['html']), [], 'phone: no sideways scrolling');
+        assert.equal(await unseen(page, '#procs td.command'), [], 'phone: every card shows its command');
+        for (const text of await page.locator('#procs td.command').allTextContents())
+          assert.ok(text.length > 0, 'phone: a command in each card');
+        await fits('390x844');
+        await page.evaluate(() => scrollTo(0, 0));
+        if (shots) await page.screenshot({ path: path.join(shots, 'dashboard-phone.png') });
+        await page.screenshot({ path: path.join(sb.dir, 'dashboard-phone.png') });
+
+        // Hidden (another tab, a minimised window) the page lets go of the terminal, visible
+        // again it holds it again; closed, it lets go.
+        const events = async (re: RegExp) =>
+          (await run(sb, 'get_logs.ts', [repl, '--stream', 'events'])).stdout.match(re)?.length ?? 0;
+        const visibility = (state: string) =>
+          page.evaluate((s) => {
+            Object.defineProperty(document, 'visibilityState', { value: s, configurable: true });
+            document.dispatchEvent(new Event('visibilitychange'));
+          }, state);
+        const [released, held] = [await events(/viewer detached/g), await events(/viewer attached/g)];
+        await visibility('hidden');
+        await waitFor('let go while hidden', async () => (await events(/viewer detached/g)) > released, 60_000, 500);
+        await visibility('visible');
+        await waitFor('held again', async () => (await events(/viewer attached/g)) > held, 60_000, 500);
+        await page.close();
+        await waitFor('let go on close', async () => (await events(/viewer detached/g)) > released + 1, 60_000, 500);
+        assert.match(
+          (await run(sb, 'get_logs.ts', [repl, '--stream', 'events'])).stdout,
+          /terminal size: 200x50 \(was \d+x\d+\)\n(?![\s\S]*terminal size)/,
+          'the default size again, last',
+        );
+        assert.not.ok(fs.existsSync(path.join(sb.dir, 'page-errors.txt')), 'no page errors');
       } finally {
         await page.close();
         await stopDashboard(dash);

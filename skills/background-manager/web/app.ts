@@ -126,6 +126,22 @@ function cell(tr: HTMLTableRowElement, cls: string, text: string, label: string)
   return td;
 }
 
+// Each port a link to it.
+function portLinks(ports: number[]): DocumentFragment {
+  const links = document.createDocumentFragment();
+  for (const port of ports) {
+    const a = document.createElement('a');
+    a.href = `http://${location.hostname}:${port}/`;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.textContent = String(port);
+    links.append(a, ' ');
+  }
+  return links;
+}
+
+// One line a row: a long name or command is cut (app.css) and shown whole on hover and in the
+// detail; PID and restarts are in the detail.
 function renderList(): void {
   const body = ($('procs') as HTMLTableElement).tBodies[0]!;
   body.replaceChildren();
@@ -144,22 +160,13 @@ function renderList(): void {
       mark.textContent = 'input';
       st.append(' ', mark);
     }
-    cell(tr, 'name', p.name ? `${oneLine(p.name)} (${p.id})` : p.id, 'Name');
-    cell(tr, 'pid', String(p.pid), 'PID');
-    const ports = cell(tr, 'ports', '', 'Ports');
-    for (const port of p.ports) {
-      const a = document.createElement('a');
-      a.href = `http://${location.hostname}:${port}/`;
-      a.target = '_blank';
-      a.rel = 'noopener noreferrer';
-      a.textContent = String(port);
-      ports.append(a, ' ');
-    }
-    cell(tr, 'restarts', String(p.restarts), 'Restarts');
+    const name = cell(tr, 'name', p.name ? `${oneLine(p.name)} (${p.id})` : p.id, 'Name');
+    name.title = name.textContent!;
+    cell(tr, 'ports', '', 'Ports').append(portLinks(p.ports));
     cell(tr, 'started', when(p.startedAt), 'Started');
     cell(tr, 'ended', when(p.endedAt), 'Ended');
     // As list_processes shows them: a bidi control cannot reorder the command, a control is seen.
-    cell(tr, 'command', oneLine(p.command), 'Command');
+    cell(tr, 'command', oneLine(p.command), 'Command').title = oneLine(p.command);
     tr.addEventListener('click', () => select(p.id));
   }
 }
@@ -174,14 +181,42 @@ function fromText(p: Proc): string {
   return `Started from ${branch} in ${oneLine(g.worktree)}${stale}`;
 }
 
+// What the row leaves out or cuts: the whole command, PID, ports, restarts, times.
+function renderMeta(p: Proc): void {
+  const dl = $('d-meta');
+  dl.replaceChildren();
+  const item = (label: string, value: string | Node, cls = '') => {
+    const dt = document.createElement('dt');
+    const dd = document.createElement('dd');
+    dt.textContent = label;
+    dd.className = cls;
+    dd.append(value);
+    dl.append(dt, dd);
+  };
+  item('Command', oneLine(p.command), 'd-command');
+  item('PID', String(p.pid));
+  if (p.ports.length) item('Ports', portLinks(p.ports));
+  if (p.restarts) item('Restarts', String(p.restarts));
+  item('Started', when(p.startedAt));
+  if (p.endedAt) item('Ended', when(p.endedAt));
+}
+
 function renderDetail(): void {
   const p = procs.find((x) => x.id === selected);
-  $('detail').hidden = !p;
+  $('main').classList.toggle('picked', !!p); // the list narrows to make room (app.css)
+  $('detail-empty').hidden = !!p;
+  $('detail-body').hidden = !p;
+  viewSoon(); // the terminal's viewer: held or let go (a process selected, gone or ended)
   if (!p) return;
   $('d-title').textContent = `${oneLine(p.name ?? p.id)} · ${p.label}`;
   $('d-from').textContent = fromText(p);
+  renderMeta(p);
   ($('b-stop') as HTMLButtonElement).disabled = !LIVE.has(p.status);
-  ($('send-text') as HTMLInputElement).disabled = p.status !== 'running';
+  // Typing only into a running process: an ended one's detail takes none.
+  const running = p.status === 'running';
+  $('send-form').hidden = !running;
+  $('term-hint').hidden = !running;
+  if (term) term.options.disableStdin = !running;
   $('t-term').hidden = !p.pty;
   if (!p.pty) showTab('output');
   // A new run (restart_process, a --restart policy): its output streams are opened again.
@@ -291,15 +326,104 @@ function openStreams(p: Proc): void {
 let typing: Promise<unknown> = Promise.resolve();
 let replaying = false;
 function newTerminal(): Terminal {
-  const t = new Terminal({ cols: 200, rows: 50, fontSize: 13, scrollback: 1000, convertEol: false });
+  const t = new Terminal({ cols: 200, rows: 50, fontSize: baseFont(), scrollback: 1000, convertEol: false });
   t.open($('term'));
   const enc = new TextEncoder();
   t.onData((d) => {
     const id = selected;
-    if (!id || replaying) return;
+    if (!id || replaying || procs.find((p) => p.id === id)?.status !== 'running') return;
     typing = typing.then(() => act('send', id, { data: toBase64(enc.encode(d)) }, true));
   });
+  t.onResize(() => {
+    fitSoon();
+    viewSoon();
+  });
+  new ResizeObserver(() => {
+    fitSoon();
+    viewSoon();
+  }).observe($('term'));
   return t;
+}
+
+// The terminal's font: legible (13 px, 11 on a phone), smaller while its columns would not
+// fit the pane, never under MIN_FONT px.
+const MIN_FONT = 10;
+const baseFont = () => (innerWidth < 700 ? 11 : 13);
+let fitting = 0;
+function fitSoon(): void {
+  cancelAnimationFrame(fitting);
+  fitting = requestAnimationFrame(() => term && fitFont(term));
+}
+function fitFont(t: Terminal): void {
+  const screen = t.element?.querySelector('.xterm-screen');
+  const room = $('term').clientWidth;
+  if (!screen || !room || $('term-view').hidden) return;
+  const width = screen.getBoundingClientRect().width;
+  const size = t.options.fontSize ?? baseFont();
+  const want = Math.max(MIN_FONT, Math.min(baseFont(), Math.floor((size * room) / width)));
+  if (want === size) return;
+  t.options.fontSize = want;
+  viewSoon(); // measured again at this font
+}
+
+// While a person looks at a running PTY process's terminal (its tab open, the page visible),
+// the page is one of its viewers (lib/web/viewers.ts): the terminal takes the smallest
+// viewer's size, the page's being the cols x rows that fit its pane at the base font. The page
+// lets go when the person looks away; its size follows the pane's (debounced).
+let view: { id: string; feed: Feed; key?: string; size: string } | undefined;
+let viewing = 0;
+function viewSoon(): void {
+  clearTimeout(viewing);
+  viewing = window.setTimeout(syncView, 250);
+}
+function syncView(): void {
+  const p = procs.find((x) => x.id === selected);
+  const looking = p?.pty && p.status === 'running' && !$('term-view').hidden && document.visibilityState === 'visible';
+  const size = looking ? paneSize() : undefined;
+  if (!p || !size) {
+    view?.feed.close();
+    view = undefined;
+    return;
+  }
+  const wanted = `${size.cols}x${size.rows}`;
+  if (view?.id === p.id) {
+    if (view.key && view.size !== wanted) void act('view', p.id, { viewer: view.key, ...size }, true);
+    view.size = wanted;
+    return;
+  }
+  view?.feed.close();
+  const v: typeof view = { id: p.id, size: wanted, feed: { close() {} } };
+  v.feed = openFeed(`/api/view/${encodeURIComponent(p.id)}?cols=${size.cols}&rows=${size.rows}`, {
+    viewer: (d) => {
+      v.key = JSON.parse(d);
+      v.size = '';
+      viewSoon(); // the pane may have changed while it opened
+    },
+    end: () => v.feed.close(),
+  });
+  view = v;
+}
+// The cols x rows of the base font's cells that fit the terminal's pane (a scrollbar's width
+// spared). A cell is measured on the terminal at that font, else on a line of text like it
+// (close: once the terminal has the font, it is measured again).
+function paneSize(): { cols: number; rows: number } | undefined {
+  const screen = term?.element?.querySelector('.xterm-screen')?.getBoundingClientRect();
+  const pane = $('term');
+  if (!term || !screen?.width || !pane.clientWidth) return;
+  let cell = { w: screen.width / term.cols, h: screen.height / term.rows };
+  if (term.options.fontSize !== baseFont()) {
+    const probe = document.createElement('span');
+    probe.style.cssText = `position:absolute;visibility:hidden;white-space:pre;font:${baseFont()}px ${term.options.fontFamily}`;
+    probe.textContent = 'W'.repeat(50);
+    pane.append(probe);
+    const r = probe.getBoundingClientRect();
+    probe.remove();
+    cell = { w: r.width / 50, h: Math.ceil(r.height) };
+  }
+  return {
+    cols: Math.max(20, Math.floor((pane.clientWidth - 14) / cell.w)),
+    rows: Math.max(5, Math.floor(pane.clientHeight / cell.h)),
+  };
 }
 
 function showTab(which: 'output' | 'term'): void {
@@ -307,7 +431,11 @@ function showTab(which: 'output' | 'term'): void {
   $('term-view').hidden = which !== 'term';
   $('t-output').classList.toggle('on', which === 'output');
   $('t-term').classList.toggle('on', which === 'term');
-  if (which === 'term') term?.focus();
+  if (which === 'term') {
+    fitSoon();
+    term?.focus();
+  }
+  viewSoon();
 }
 
 function select(id: string): void {
@@ -353,6 +481,8 @@ function wire(): void {
   $('stream').addEventListener('change', renderLines);
   $('t-output').addEventListener('click', () => showTab('output'));
   $('t-term').addEventListener('click', () => showTab('term'));
+  document.addEventListener('visibilitychange', viewSoon);
+  addEventListener('pagehide', () => view?.feed.close());
   openFeed(
     '/api/events',
     {

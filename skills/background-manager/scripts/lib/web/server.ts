@@ -12,6 +12,7 @@ import { SHELL_HINTS } from '../install/hints.ts';
 import { checkOrigin, checkToken, type Access } from './access.ts';
 import { ProcessFeed, streamLog, streamTerminal, sendEvent } from './feeds.ts';
 import { runAction, type Action } from './actions.ts';
+import { holdViewer, resizeViewer, sizeOf } from './viewers.ts';
 
 export interface Dashboard {
   server: http.Server;
@@ -123,7 +124,7 @@ async function route(
     openStream(res);
     return feed.add(res);
   }
-  const m = /^\/api\/(log|term|stop|restart|remove|send)\/([^/]+)$/.exec(url.pathname);
+  const m = /^\/api\/(log|term|view|stop|restart|remove|send)\/([^/]+)$/.exec(url.pathname);
   if (!m) return reply(res, 404, { ok: false, error: `no such page: ${url.pathname}` });
   const [, what, encoded] = m as unknown as [string, string, string];
   const ref = processRef(encoded);
@@ -136,8 +137,17 @@ async function route(
     await (what === 'log' ? streamLog(ctx, rec, n, res) : streamTerminal(ctx, rec, res));
     return void res.end();
   }
+  if (what === 'view' && req.method === 'GET') {
+    const rec = resolveProcess(ctx.store.read(), ref, SHELL_HINTS);
+    const size = sizeOf(url.searchParams.get('cols'), url.searchParams.get('rows'));
+    await holdViewer(ctx, rec, size, res, openStream);
+    return void res.end();
+  }
   if (req.method !== 'POST') return reply(res, 405, { ok: false, error: 'use POST' });
-  const message = await runAction(ctx, what as Action, ref, await readBody(req));
+  const body = await readBody(req);
+  if (what === 'view')
+    return reply(res, 200, { ok: true, message: resizeViewer(body.viewer, sizeOf(body.cols, body.rows)) });
+  const message = await runAction(ctx, what as Action, ref, body);
   reply(res, 200, { ok: true, message });
 }
 
