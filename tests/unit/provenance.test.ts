@@ -85,7 +85,7 @@ withUnitDir(
 
     // BRANCH: the rows come from several checkouts; one checkout's rows have no such column.
     const table = processTable(rows).split('\n');
-    assert.match(table[0]!, / PORTS +BRANCH +COMMAND$/);
+    assert.match(table[0]!, / PORTS +INPUT +BRANCH +COMMAND$/);
     assert.match(table[1]!, /^aaaa0001 .* main +echo hello$/);
     assert.match(table[2]!, /^bbbb0002 .* topic +echo hello$/);
     assert.match(table[4]!, /^dddd0004 .* - +echo hello$/);
