@@ -6,6 +6,7 @@ import { listeningPorts, type PortScan } from '../process/ports.ts';
 import { type LiveStatus, liveLeftovers, liveStatus } from '../process/status.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { localStamp, oneLine } from '../util/format.ts';
+import { redactor, secretValues } from '../util/redact.ts';
 
 /** A process as listed: its record, its status checked now, its ports, what it left running. */
 export interface Listed {
@@ -15,10 +16,13 @@ export interface Listed {
   leftovers: ProcStat[]; // an ended process's background jobs that still run
 }
 
-/** Every process (or those with `status`), checked live: the one listing, for every front end. */
-export function listed(doc: StateDoc, status?: string): Listed[] {
+/**
+ * Every process (or those with `status`), checked live: the one listing, for every front end.
+ * Secrets in command lines are shown as [REDACTED:kind] unless `reveal` (shownRecord).
+ */
+export function listed(doc: StateDoc, status?: string, reveal = false): Listed[] {
   const boot = bootId();
-  let rows = doc.processes.map((p: ProcessRecord) => ({ p, s: liveStatus(p, boot) }));
+  let rows = doc.processes.map((p: ProcessRecord) => ({ p: reveal ? p : shownRecord(p), s: liveStatus(p, boot) }));
   if (status) rows = rows.filter((r) => r.s.status === status);
   // Ports come from /proc: only worth reading for processes that run.
   const live = (r: (typeof rows)[number]) => r.s.status === 'running' || r.s.status === 'orphaned';
@@ -37,6 +41,14 @@ export function listed(doc: StateDoc, status?: string): Listed[] {
   return rows.map((r) => ({ ...r, ports: portsOf(r), leftovers: left.get(r.p.id) ?? [] }));
 }
 
+/** `p` as listed: secrets in its command line and argv replaced by markers (util/redact.ts). */
+export function shownRecord(p: ProcessRecord): ProcessRecord {
+  const r = redactor(secretValues(p.env, p.secretEnv));
+  const command = r.text(p.command);
+  const argv = p.argv.map((a) => r.text(a));
+  return r.hidden ? { ...p, command, argv } : p;
+}
+
 /** What an empty listing says: none with `status`, or none at all in `dataDir`. */
 export function emptyListText(status: string | undefined, dataDir: string): string {
   return status ? `No processes with status ${status}.` : `No managed processes in ${oneLine(dataDir)}.`;
@@ -47,6 +59,7 @@ export function listedJson({ p, s, ports, leftovers: left }: Listed): Record<str
   const {
     socket: _socket,
     env,
+    secretEnv,
     newCursor: _cursor,
     newCursors: _cursors,
     logVersion: _chained,
@@ -60,6 +73,7 @@ export function listedJson({ p, s, ports, leftovers: left }: Listed): Record<str
     exitCode: p.exitCode ?? null,
     signal: p.signal ?? null,
     envKeys: Object.keys(env ?? {}),
+    ...(secretEnv ? { secretEnvKeys: Object.keys(secretEnv) } : {}),
     status: s.status,
     exitStatus: s.exitStatus ?? null,
     ports,

@@ -29,6 +29,8 @@ export interface ReadOptions {
   waitFor?: string; // the --wait-for pattern as typed
   screen: boolean;
   json: boolean;
+  /** Secrets shown as written (--reveal): records may be copied out as they are. */
+  reveal?: boolean;
 }
 
 /**
