@@ -3,7 +3,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
-import { run, start, waitFor, withSandbox, type Sandbox } from './helpers.ts';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { chromium } from 'playwright-core';
+import { run, SCRIPTS, start, track, waitFor, withSandbox, type Sandbox } from './helpers.ts';
 import { mcpTest, textOf } from './mcp-helpers.ts';
 
 const pick = (n: number, a: string) => Array.from(crypto.randomBytes(n), (b) => a[b % a.length]).join('');
@@ -110,6 +113,39 @@ mcpTest('MCP get_logs hides secrets unless reveal, and says so', async (sb, _not
   assert.ok(!textOf(grep).includes(k), textOf(grep));
   const shown = await s.call('get_logs', { id, reveal: true });
   assert.match(textOf(shown), new RegExp(`key ${k}`));
+});
+
+withSandbox('the page shows markers, and the secret on a click; its command cell a marker', async (sb) => {
+  const k = awsKey();
+  const { id } = await start(sb, ['--no-pty', '--', 'sh', '-c', `echo "key ${k} here"; sleep 60`]);
+  const dash = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'dashboard.ts')], {
+    env: sb.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track(sb, dash.pid!);
+  let out = '';
+  dash.stdout!.on('data', (d) => (out += d));
+  const url = await waitFor('the Dashboard line', () => /^Dashboard: (\S+)$/m.exec(out)?.[1], 60_000);
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' });
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    const row = page.locator(`#procs tr[data-id="${id}"]`);
+    await row.waitFor({ timeout: 90_000 });
+    assert.match(await row.locator('.command').innerText(), /\[REDACTED:aws-access-token\]/);
+    assert.ok(!(await row.locator('.command').innerText()).includes(k));
+    await row.click();
+    const secret = page.locator('#log .secret');
+    await secret.waitFor({ timeout: 90_000 });
+    assert.is(await secret.innerText(), '[REDACTED:aws-access-token]');
+    assert.is(await page.locator('#log .l').first().innerText(), 'key [REDACTED:aws-access-token] here');
+    await secret.click();
+    assert.is(await page.locator('#log .l').first().innerText(), `key ${k} here`);
+  } finally {
+    await browser.close();
+    dash.kill('SIGTERM');
+    await run(sb, 'stop_process.ts', [id]);
+  }
 });
 
 test.run();

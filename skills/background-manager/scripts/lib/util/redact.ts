@@ -31,9 +31,6 @@ export function marker(kind: string): string {
   return `[REDACTED:${kind}]`;
 }
 
-/** A marker in text (the page finds them to offer a reveal). */
-export const MARKER_RE = /\[REDACTED:[\w.:-]+\]/g;
-
 /** Names whose --env value is hidden: they contain TOKEN, SECRET, PASSWORD, PASSWD, CREDENTIAL or end in _KEY. */
 export function isSecretName(name: string): boolean {
   return /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|_KEY$/i.test(name);
@@ -61,6 +58,8 @@ const OVERLAP = 512;
 export interface Redactor {
   /** `text` with each secret replaced by its marker; `key` (a stream) carries a PEM block across lines. */
   text(text: string, key?: string): string;
+  /** text(), with the values each marker stands for, in order (the page reveals them on a click). */
+  withValues(text: string, key?: string): { text: string; values: string[] };
   /** The same for text as written (--raw): found with escape sequences left out, each replaced with what it spans. */
   raw(text: string, key?: string): string;
   /** How many different secrets were hidden so far (each value counted once), and of which kinds. */
@@ -112,6 +111,12 @@ export function redactor(values: Record<string, string> = {}): Redactor {
         const spans = spansOf(text, key);
         return spans.length ? apply(text, spans, r) : text;
       });
+    },
+    withValues(text: string, key = ''): { text: string; values: string[] } {
+      const spans = spansOf(text, key);
+      if (!spans.length) return { text, values: [] };
+      const values: string[] = [];
+      return { text: apply(text, spans, r, values), values };
     },
     raw(text: string, key = ''): string {
       if (!text.includes('\x1b')) return r.text(text, key);
@@ -189,7 +194,12 @@ function stripEscapes(text: string): { plain: string; at: number[] } {
 }
 
 // Overlapping spans joined (the first kind named); each replaced by its marker.
-function apply(text: string, spans: Span[], r: { hidden: number; kinds: Set<string>; seen: Set<string> }): string {
+function apply(
+  text: string,
+  spans: Span[],
+  r: { hidden: number; kinds: Set<string>; seen: Set<string> },
+  values?: string[],
+): string {
   // The same text found by a specific rule and gitleaks' generic one: the specific kind named.
   const generic = (s: Span) => (s.kind.startsWith('generic') ? 1 : 0);
   spans.sort((a, b) => a.start - b.start || b.end - a.end || generic(a) - generic(b));
@@ -200,6 +210,7 @@ function apply(text: string, spans: Span[], r: { hidden: number; kinds: Set<stri
     if (!cur) return;
     out += text.slice(at, cur.start) + marker(cur.kind);
     const value = text.slice(cur.start, cur.end);
+    values?.push(value);
     if (!r.seen.has(value)) {
       r.seen.add(value);
       r.hidden++;

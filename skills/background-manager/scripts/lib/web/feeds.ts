@@ -13,6 +13,7 @@ import { listed, type Listed } from '../ops/list.ts';
 import { type LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
 import { selectLines } from '../log/read/logquery.ts';
 import { follow } from '../log/read/follow.ts';
+import { redactor, secretValues, type Redactor } from '../util/redact.ts';
 import { lineText, type Line } from '../log/read/lines.ts';
 import { outputSinceReset, PTY_COLS, PTY_ROWS } from '../log/read/screen.ts';
 import { STREAMS } from '../log/format/logfile.ts';
@@ -131,12 +132,21 @@ function stillWriting(ctx: Context, id: string): boolean {
   }
 }
 
-const lineJson = (l: Line) => ({
-  t: l.time,
-  s: l.stream,
-  x: lineText(l, false),
-  ...(l.complete || l.stream === 'input' ? {} : { p: true }),
-});
+/**
+ * A line for the page: its text with secrets shown as [REDACTED:kind] (util/redact.ts), and in
+ * `r` the values they stand for, in order, which the page shows when the person clicks a
+ * marker (issue 27). The page is the person's: its token is never given to an agent.
+ */
+const lineJson = (l: Line, red: Redactor) => {
+  const { text, values } = red.withValues(lineText(l, false), l.stream);
+  return {
+    t: l.time,
+    s: l.stream,
+    x: text,
+    ...(values.length ? { r: values } : {}),
+    ...(l.complete || l.stream === 'input' ? {} : { p: true }),
+  };
+};
 
 /**
  * A process's last `n` lines (every stream: the page filters), then each new one as it
@@ -148,10 +158,15 @@ export async function streamLog(ctx: Context, rec: ProcessRecord, n: number, res
   res.on('close', () => (gone = true));
   const reader = readerOf(ctx, rec, logFileOf(ctx.dataDir, rec));
   const sel = selectLines(reader, { streams: new Set(STREAMS), lines: n, raw: false });
-  sendEvent(res, 'lines', sel.lines.map(lineJson));
+  const red = redactor(secretValues(rec.env, rec.secretEnv));
+  sendEvent(
+    res,
+    'lines',
+    sel.lines.map((l) => lineJson(l, red)),
+  );
   for (const issue of sel.issues) sendEvent(res, 'issue', issue.message);
   const send = (l: Line) => {
-    if (!gone) sendEvent(res, 'lines', [lineJson(l)]);
+    if (!gone) sendEvent(res, 'lines', [lineJson(l, red)]);
     return !gone;
   };
   const end = await follow({
@@ -190,11 +205,22 @@ export async function streamTerminal(ctx: Context, rec: ProcessRecord, res: http
   const reader = readerOf(ctx, rec, logFileOf(ctx.dataDir, rec));
   const noted = endNoting(reader);
   const parts = outputSinceReset(noted.reader);
-  sendEvent(res, 'reset', { cols: PTY_COLS, rows: PTY_ROWS, data: Buffer.concat(parts).toString('base64') });
+  // Secrets drawn as [REDACTED:kind] in the terminal too (read as --raw reads them).
+  const red = redactor(secretValues(rec.env, rec.secretEnv));
+  const hide = (b: Buffer) => {
+    const text = b.toString('utf8');
+    const shown = red.raw(text, 'terminal');
+    return shown === text ? b : Buffer.from(shown);
+  };
+  sendEvent(res, 'reset', {
+    cols: PTY_COLS,
+    rows: PTY_ROWS,
+    data: Buffer.concat(parts.map(hide)).toString('base64'),
+  });
   // Lines back to bytes: what of an open line was sent already, so only what it grew by goes.
   let sentOpen = 0;
   const out = (bytes: Buffer) => {
-    if (!gone && bytes.length) sendEvent(res, 'out', bytes.toString('base64'));
+    if (!gone && bytes.length) sendEvent(res, 'out', hide(bytes).toString('base64'));
   };
   const end = await follow({
     activeFile: logFileOf(ctx.dataDir, rec),
