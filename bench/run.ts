@@ -272,8 +272,14 @@ function log(msg: string): void {
 }
 
 /** One timed script run; checks exit code 0 and that stdout matches `expect`. */
-async function script(cmd: string[], env: NodeJS.ProcessEnv, expect: RegExp, until?: RegExp): Promise<number> {
-  const r = await timeRun(cmd[0]!, cmd.slice(1), { env, cwd: ROOT, until });
+async function script(
+  cmd: string[],
+  env: NodeJS.ProcessEnv,
+  expect: RegExp,
+  until?: RegExp,
+  timeoutMs?: number,
+): Promise<number> {
+  const r = await timeRun(cmd[0]!, cmd.slice(1), { env, cwd: ROOT, until, timeoutMs });
   if (r.code !== 0 || !expect.test(r.stdout))
     throw new Error(`${cmd.join(' ')}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   return until ? r.untilMs! : r.ms;
@@ -740,9 +746,23 @@ async function rowsRedact(): Promise<void> {
   try {
     const grepReps = Math.min(REPS, 3);
     const g = await interleave(grepReps, {
-      hidden: () => script(viaDist('get_logs', big.rec.id, '-n', '0', '--grep', 'never-printed'), warm(sb), /^$/),
+      // Every line of 1 GiB read: minutes on a loaded machine.
+      hidden: () =>
+        script(
+          viaDist('get_logs', big.rec.id, '-n', '0', '--grep', 'never-printed'),
+          warm(sb),
+          /^$/,
+          undefined,
+          1_800_000,
+        ),
       reveal: () =>
-        script(viaDist('get_logs', big.rec.id, '-n', '0', '--grep', 'never-printed', '--reveal'), warm(sb), /^$/),
+        script(
+          viaDist('get_logs', big.rec.id, '-n', '0', '--grep', 'never-printed', '--reveal'),
+          warm(sb),
+          /^$/,
+          undefined,
+          1_800_000,
+        ),
     });
     const gh = stat(g.hidden);
     const gr = stat(g.reveal);

@@ -76,12 +76,20 @@ function forSpeed(src) {
     .replace('(?:.*|.*(?:[\\r\\n]{1,2}.*){1,5})', '.{0,512}');
 }
 
-/** A Go RE2 pattern as a JS one without flags; throws on what it cannot rewrite. */
-export function convert(src) {
+/**
+ * A Go RE2 pattern as a JS one; throws on what it cannot rewrite. `whole`: the pattern is
+ * case-insensitive throughout (it starts with (?i)): it is compiled with the `i` flag instead
+ * (3x faster than [aA] classes in V8), its (?-i:...) parts then matching any case too (a
+ * secret hidden more widely, never less).
+ */
+export function convert(src, whole = false) {
   let out = '';
   let i = 0;
   const stack = []; // flags to restore at each ')'
   let ci = false;
+  const setCi = (on) => {
+    if (!whole) ci = on;
+  };
   let dotall = false;
   const escape = () => {
     const c = src[i + 1];
@@ -104,7 +112,7 @@ export function convert(src) {
       if (m && m[2] === ')') {
         // (?i) etc.: to the end of the group it is in
         const on = !m[1].startsWith('-');
-        if (m[1].replace('-', '').includes('i')) ci = on;
+        if (m[1].replace('-', '').includes('i')) setCi(on);
         if (m[1].replace('-', '').includes('s')) dotall = on;
         i += m[0].length;
         continue;
@@ -117,8 +125,8 @@ export function convert(src) {
         i += named[0].length;
       } else if (m) {
         const [set, unset = ''] = m[1].split('-');
-        if (set.includes('i')) ci = true;
-        if (unset.includes('i')) ci = false;
+        if (set.includes('i')) setCi(true);
+        if (unset.includes('i')) setCi(false);
         if (set.includes('s')) dotall = true;
         if (unset.includes('s')) dotall = false;
         out += '(?:';
@@ -200,7 +208,8 @@ for (const r of cfg.rules) {
     .filter((a) => a.regexes || a.stopwords);
   rules.push({
     id: r.id,
-    re: convert(forSpeed(r.regex)),
+    re: convert(forSpeed(r.regex), r.regex.startsWith('(?i)')),
+    ...(r.regex.startsWith('(?i)') ? { flags: 'i' } : {}),
     keywords: (r.keywords ?? []).map((k) => k.toLowerCase()),
     ...(r.entropy ? { entropy: r.entropy } : {}),
     ...(r.secretGroup ? { group: r.secretGroup } : {}),

@@ -20,6 +20,8 @@ export interface SecretAllow {
 export interface SecretRule {
   id: string;
   re: string;
+  /** `i`: case-insensitive throughout. */
+  flags?: string;
   keywords: string[];
   entropy?: number;
   group?: number;
@@ -314,7 +316,7 @@ function compiledRule(i: number): Compiled {
     const rule = RULES[i]!;
     c = compiled[i] = {
       rule,
-      re: new RegExp(rule.re, 'g'),
+      re: new RegExp(rule.re, `g${rule.flags ?? ''}`),
       allow: (rule.allow ?? []).map((a) => ({
         res: (a.regexes ?? []).map((s) => new RegExp(s)),
         stopwords: a.stopwords ?? [],
@@ -330,16 +332,16 @@ function ruleSpans(text: string, spans: Span[]): void {
   automaton ??= new Automaton(RULES.map((r) => r.keywords));
   if (text.length <= WINDOW) {
     const hit = automaton.rulesIn(text, 0, text.length);
-    if (hit.size) for (const i of hit) matchRule(compiledRule(i), text, 0, text, spans);
+    for (let k = 0; k < hit.length; k++) matchRule(compiledRule(hit[k]!), text, 0, text, spans);
     return;
   }
   // A long line in overlapping windows: a secret shorter than OVERLAP is whole in one of them.
   for (let at = 0; at < text.length; at += WINDOW - OVERLAP) {
     const end = Math.min(text.length, at + WINDOW);
     const hit = automaton.rulesIn(text, at, end);
-    if (hit.size) {
+    if (hit.length) {
       const win = text.slice(at, end);
-      for (const i of hit) matchRule(compiledRule(i), win, at, text, spans);
+      for (const i of [...hit]) matchRule(compiledRule(i), win, at, text, spans);
     }
     if (end === text.length) break;
   }
@@ -453,16 +455,27 @@ class Automaton {
     this.out = outs;
   }
 
-  rulesIn(text: string, from: number, to: number): Set<number> {
-    const hit = new Set<number>();
-    const { next, cls, width, out } = this;
+  private readonly mark = new Uint32Array(RULES.length + 1); // rule -> the call that found it
+  private call = 0;
+  private readonly found: number[] = [];
+
+  /** The rules with a keyword in text[from, to): an array reused by the next call. */
+  rulesIn(text: string, from: number, to: number): number[] {
+    const { next, cls, width, out, mark, found } = this;
+    const call = ++this.call;
+    found.length = 0;
     let s = 0;
     for (let i = from; i < to; i++) {
       const c = text.charCodeAt(i);
       s = next[s * width + (c < 128 ? cls[c]! : 0)]!;
       const o = out[s]!;
-      if (o.length) for (const r of o) hit.add(r);
+      if (o.length)
+        for (const r of o)
+          if (mark[r] !== call) {
+            mark[r] = call;
+            found.push(r);
+          }
     }
-    return hit;
+    return found;
   }
 }
