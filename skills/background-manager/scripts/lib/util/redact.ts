@@ -101,7 +101,8 @@ export function redactor(values: Record<string, string> = {}): Redactor {
   const memo = (text: string, key: string, f: () => string) => {
     if (last && last.text === text && last.key === key) return last.out;
     const out = f();
-    last = { text, key, out };
+    // A long line is not kept: the memo would hold it past its use.
+    last = text.length <= 1 << 16 ? { text, key, out } : undefined;
     return out;
   };
   const r = {
@@ -127,7 +128,7 @@ export function redactor(values: Record<string, string> = {}): Redactor {
         const spans = spansOf(plain, key);
         if (!spans.length) return text;
         // Back to positions in the text as written: a span covers the escapes inside it.
-        const mapped = spans.map((s) => ({ ...s, start: at[s.start]!, end: at[s.end - 1]! + 1 }));
+        const mapped = spans.map((s) => ({ ...s, start: at(s.start), end: at(s.end - 1) + 1 }));
         return apply(text, mapped, r);
       });
     },
@@ -178,21 +179,33 @@ export function redactRows(r: Redactor, rows: string[], wrapped: boolean[] = [])
 // CSI and OSC sequences, other ESC sequences: what colours text without being text.
 const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]?/g;
 
-/** `text` without escape sequences, and where each of its characters was in `text`. */
-function stripEscapes(text: string): { plain: string; at: number[] } {
-  let plain = '';
-  const at: number[] = [];
+/** `text` without escape sequences, and where a character of it was in `text` (by its runs: no per-character map of a long line). */
+function stripEscapes(text: string): { plain: string; at: (i: number) => number } {
+  const parts: string[] = [];
+  const runs: number[] = []; // pairs: where a run starts in plain, and in text
   let from = 0;
+  let length = 0;
   const keep = (to: number) => {
-    plain += text.slice(from, to);
-    for (let i = from; i < to; i++) at.push(i);
+    runs.push(length, from);
+    parts.push(text.slice(from, to));
+    length += to - from;
   };
   for (const m of text.matchAll(ESCAPES)) {
     keep(m.index);
     from = m.index + m[0].length;
   }
   keep(text.length);
-  return { plain, at };
+  const at = (i: number) => {
+    let lo = 0;
+    let hi = runs.length / 2 - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (runs[2 * mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return runs[2 * lo + 1]! + (i - runs[2 * lo]!);
+  };
+  return { plain: parts.join(''), at };
 }
 
 // Overlapping spans joined (the first kind named); each replaced by its marker.
