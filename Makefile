@@ -14,7 +14,7 @@ RUN = node $(DIST)/$(1).mjs
 NEEDS := $(DIST)/list_processes.mjs
 endif
 
-.PHONY: install build test test-unit stress typecheck bench demo screenshots start list logs stop send dashboard attach
+.PHONY: install build test test-unit stress typecheck bench secret-rules demo screenshots start list logs stop send dashboard attach
 
 install:            ## install dependencies from the lockfile and build dist/ (supervisor, fast path)
 	npm ci
@@ -38,6 +38,10 @@ stress:             ## the heavier reliability tests (tests/stress/): minutes, a
 
 typecheck:
 	npx tsc -p tsconfig.json
+
+secret-rules:       ## regenerate lib/util/secret-rules.gen.ts from gitleaks' pinned release (needs network)
+	curl -fsSL https://raw.githubusercontent.com/gitleaks/gitleaks/v8.30.1/config/gitleaks.toml -o /tmp/gitleaks.toml
+	node tools/gen-secret-rules.mjs /tmp/gitleaks.toml v8.30.1 > skills/background-manager/scripts/lib/util/secret-rules.gen.ts
 
 bench:              ## measure the performance targets side by side
 	npm run bench

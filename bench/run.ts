@@ -56,6 +56,7 @@ const GROUPS = [
   'list50',
   'budget',
   'events',
+  'redact',
 ];
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean); // e.g. BENCH_ONLY=fast,warm
 const bad = ONLY?.filter((g) => !GROUPS.includes(g));
@@ -275,8 +276,14 @@ function log(msg: string): void {
 }
 
 /** One timed script run; checks exit code 0 and that stdout matches `expect`. */
-async function script(cmd: string[], env: NodeJS.ProcessEnv, expect: RegExp, until?: RegExp): Promise<number> {
-  const r = await timeRun(cmd[0]!, cmd.slice(1), { env, cwd: ROOT, until });
+async function script(
+  cmd: string[],
+  env: NodeJS.ProcessEnv,
+  expect: RegExp,
+  until?: RegExp,
+  timeoutMs?: number,
+): Promise<number> {
+  const r = await timeRun(cmd[0]!, cmd.slice(1), { env, cwd: ROOT, until, timeoutMs });
   if (r.code !== 0 || !expect.test(r.stdout))
     throw new Error(`${cmd.join(' ')}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   return until ? r.untilMs! : r.ms;
@@ -748,6 +755,129 @@ async function rowBudget(): Promise<void> {
       ratio: ratio(tl, b),
       target: 'reported',
       met: 'reported',
+    });
+  } finally {
+    drop(sb);
+  }
+}
+
+// Issue 27, part 1: what hiding secrets costs. Redaction's throughput on log lines (in
+// process, MB/s), and get_logs on a 1 GiB log as it reads now (secrets hidden) against
+// --reveal, which reads as get_logs did before (no redactor): --grep over all of it, and -n 20.
+// The log mixes plain lines with lines holding the rules' keywords (api, key, token, curl,
+// Authorization, JWT-like "eyJ" words), one in four, with no secret in them.
+const MIXED_LINES = [
+  '2026-12-07T00:00:00.000Z INFO  GET /api/v1/users/12345 200 12ms ua=curl/8.5.0',
+  '2026-12-07T00:00:00.001Z DEBUG cache hit for key users:12345 (ttl 300 s)',
+  '2026-12-07T00:00:00.002Z INFO  worker 7 finished job 98765 in 143 ms',
+  '2026-12-07T00:00:00.003Z INFO  compiled 412 modules in 2.31 s, 0 warnings',
+  '2026-12-07T00:00:00.004Z WARN  token refresh scheduled in 3600 s for session 42',
+  '2026-12-07T00:00:00.005Z INFO  POST /auth/login 302 8ms request_id=4f1c2b9e-0000-4000-8000-1234567890ab',
+  '2026-12-07T00:00:00.006Z INFO  listening on http://127.0.0.1:3000/',
+  '2026-12-07T00:00:00.007Z ERROR upstream timed out after 30000 ms (retry 2 of 5)',
+];
+const mixedBatch = (n: number): Buffer => {
+  const lines: string[] = [];
+  for (let bytes = 0, i = 0; bytes < 64 * 1024; i++) {
+    const l = `${MIXED_LINES[i % MIXED_LINES.length]} #${n}.${i}\n`;
+    lines.push(l);
+    bytes += l.length;
+  }
+  return Buffer.from(lines.join(''));
+};
+
+async function rowsRedact(): Promise<void> {
+  log('redaction: throughput in process; get_logs --grep and -n 20 on a 1 GiB log, hidden vs --reveal');
+  const { redactor } = await import('../skills/background-manager/scripts/lib/util/redact.ts');
+  for (const [what, batch] of [
+    ["log lines with the rules' keywords (access-log style, 1 in 4 with api/key/token/auth words)", mixedBatch],
+    ['plain numbered lines (no keyword)', lineBatch],
+  ] as const) {
+    const lines = Array.from({ length: 400 }, (_, n) => batch(n).toString('latin1').split('\n')).flat();
+    const bytes = lines.reduce((a, l) => a + l.length + 1, 0);
+    const rates: number[] = [];
+    const base: number[] = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      const r = redactor();
+      let t0 = performance.now();
+      let hidden = 0;
+      for (const l of lines) if (r.text(l) !== l) hidden++;
+      rates.push(bytes / 1e6 / ((performance.now() - t0) / 1000));
+      if (hidden) throw new Error(`redaction hid ${hidden} lines of a log without secrets`);
+      t0 = performance.now();
+      let n = 0;
+      for (const l of lines) if (/never-there/.test(l)) n++;
+      base.push(bytes / 1e6 / ((performance.now() - t0) / 1000) + n);
+    }
+    const o = stat(rates);
+    const b = stat(base);
+    rows.push({
+      figure: `redaction throughput (util/redact.ts redactor().text, one line at a time, in process): ${what}, ${(bytes / 1e6).toFixed(0)} MB`,
+      cache: 'in process',
+      value: fmtRate(o),
+      reference: 'one regex test per line (what --grep costs a line)',
+      refValue: fmtRate(b),
+      ratio: ratio(o, b),
+      target: 'a figure',
+      met: true,
+    });
+  }
+  const written = (1 << 30) - 8 * MiB;
+  const { sb, big } = await logsDir(
+    'bgm-bench-redact-',
+    { id: 'd1d1d1d1', command: 'bench redact 1 GiB', written, cap: 1 << 30 },
+    { id: 'e1e1e1e1', command: 'bench redact small', written: MiB, cap: 100 * MiB },
+    mixedBatch,
+  );
+  try {
+    const grepReps = Math.min(REPS, 3);
+    const g = await interleave(grepReps, {
+      // Every line of 1 GiB read: minutes on a loaded machine.
+      hidden: () =>
+        script(
+          viaDist('get_logs', big.rec.id, '-n', '0', '--grep', 'never-printed'),
+          warm(sb),
+          /^$/,
+          undefined,
+          1_800_000,
+        ),
+      reveal: () =>
+        script(
+          viaDist('get_logs', big.rec.id, '-n', '0', '--grep', 'never-printed', '--reveal'),
+          warm(sb),
+          /^$/,
+          undefined,
+          1_800_000,
+        ),
+    });
+    const gh = stat(g.hidden);
+    const gr = stat(g.reveal);
+    rows.push({
+      figure: `\`get_logs -n 0 --grep\` (no line matches: every line read) over ${sizeLabel(big, written)}, secrets hidden (the default)`,
+      cache: KEY_WARM,
+      value: fmtMs(gh),
+      reference: 'the same with --reveal (no redactor: as get_logs read before)',
+      refValue: fmtMs(gr),
+      ratio: ratio(gh, gr),
+      target: 'a figure',
+      met: true,
+    });
+    const last = /\n$/;
+    const t = await interleave(REPS, {
+      hidden: () => script(viaDist('get_logs', big.rec.id, '-n', '20'), warm(sb), last),
+      reveal: () => script(viaDist('get_logs', big.rec.id, '-n', '20', '--reveal'), warm(sb), last),
+    });
+    const th = stat(t.hidden);
+    const tr = stat(t.reveal);
+    rows.push({
+      figure: `\`get_logs -n 20\` on ${sizeLabel(big, written)}, secrets hidden (the default)`,
+      cache: KEY_WARM,
+      value: fmtMs(th),
+      reference: 'the same with --reveal (no redactor: as get_logs read before)',
+      refValue: fmtMs(tr),
+      ratio: ratio(th, tr),
+      target: '≤ 1.2x',
+      met: th.median <= 1.2 * tr.median,
     });
   } finally {
     drop(sb);
@@ -1251,6 +1381,7 @@ async function main(): Promise<void> {
   if (want('list50')) await rowsList50();
   if (want('budget')) await rowBudget();
   if (want('events')) await rowsEvents();
+  if (want('redact')) await rowsRedact();
 
   const elapsed = (performance.now() - T0) / 1000;
   const at = STARTED_AT.toISOString().replace('T', ' ').slice(0, 16);

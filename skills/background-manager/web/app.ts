@@ -32,6 +32,8 @@ interface LogLine {
   t: number;
   s: 'stdout' | 'stderr' | 'input' | 'event';
   x: string;
+  /** The values its [REDACTED:kind] markers stand for, in order (a click shows one). */
+  r?: string[];
   p?: boolean;
 }
 
@@ -241,7 +243,34 @@ function lineNode(l: LogLine): HTMLElement {
   div.className = `l l-${l.s}${l.p ? ' partial' : ''}`;
   div.textContent = l.x === '' ? '\u00a0' : l.x;
   div.title = new Date(l.t).toLocaleTimeString();
+  if (l.r?.length) revealable(div, l.x, l.r);
   return div;
+}
+
+// A secret is shown as its [REDACTED:kind] marker; a click on the marker shows its value.
+function revealable(div: HTMLElement, text: string, values: string[]): void {
+  div.replaceChildren();
+  let at = 0;
+  let i = 0;
+  for (const m of text.matchAll(/\[REDACTED:[\w.:-]+\]/g)) {
+    div.append(text.slice(at, m.index));
+    const value = values[i++];
+    const span = document.createElement('span');
+    span.className = 'secret';
+    span.textContent = m[0];
+    if (value !== undefined) {
+      span.title = 'Click to show this secret';
+      span.style.cursor = 'pointer';
+      span.style.textDecoration = 'underline dotted';
+      span.addEventListener('click', (e) => {
+        e.stopPropagation();
+        span.textContent = span.textContent === m[0] ? value : m[0];
+      });
+    }
+    div.append(span);
+    at = m.index + m[0].length;
+  }
+  div.append(text.slice(at));
 }
 
 function renderLines(): void {

@@ -13,7 +13,7 @@ export async function printInputWait(
   script: string,
 ): Promise<number> {
   const r = await inputWaitReport(ctx, id, opts);
-  const shown = { raw: false, json: false, timestamps: false, labelStreams: false };
+  const shown = { raw: false, json: false, timestamps: false, labelStreams: false, redact: r.redact };
   if (r.leftOut) process.stdout.write(`${leftOutText(r.leftOut)}\n`);
   for (const l of r.lines) process.stdout.write(formatLine(l, shown));
   if (r.outcome.state === 'waiting') process.stdout.write(`${waitingText(id, r.outcome.prompt)}\n`);

@@ -21,6 +21,8 @@ import {
   checkLogs,
   checkScreenable,
   checkStream,
+  hiddenSecretsNote,
+  redactPlan,
   logKeys,
   type CheckedLogs,
   type LineOption,
@@ -45,7 +47,17 @@ function parse(argv: string[]) {
       describe: `Lines from the end (default ${DEFAULT_LINES}; 0 for all). With --new or --since: no limit unless given. With -A/-B/-C: matches, not lines. Not with --wait-for`,
       requiresArg: true,
     })
-    .option('raw', { type: 'boolean', defaultDescription: 'false', describe: 'The exact bytes the process wrote' })
+    .option('raw', {
+      type: 'boolean',
+      defaultDescription: 'false',
+      describe: 'The exact bytes the process wrote (secrets still hidden unless --reveal)',
+    })
+    .option('reveal', {
+      type: 'boolean',
+      defaultDescription: 'false',
+      describe:
+        'Show secrets as written. Without it each secret (known token formats, private keys, the values of --env NAME=VALUE with a secret-looking NAME and of --secret-env) is shown as [REDACTED:kind], and --grep and --wait-for match that text',
+    })
     .option('follow', {
       alias: 'f',
       type: 'boolean',
@@ -221,7 +233,7 @@ const SHOWN_FLAGS = {
 
 /** The parsed arguments as a get_logs request, checked (exit 2 for what does not apply). */
 function checked(argv: string[], args: Args): CheckedLogs {
-  const { raw, follow, since, timestamps, stream, grep, waitFor, screen, cursor, attrs, json } = args;
+  const { raw, follow, since, timestamps, stream, grep, waitFor, screen, cursor, attrs, json, reveal } = args;
   // -C N is -A N -B N; an -A or -B given too wins (as grep has it).
   const req = {
     before: args.B ?? args.C,
@@ -240,6 +252,7 @@ function checked(argv: string[], args: Args): CheckedLogs {
     attrs,
     json,
     budget: args.budget,
+    reveal,
   };
   return checkLogs(
     { ...req, timeoutSec: args.timeout },
@@ -257,10 +270,12 @@ function checked(argv: string[], args: Args): CheckedLogs {
 
 export async function main(argv: string[]): Promise<number> {
   const args = await parse(argv);
-  const { plan, options, timeoutSec, cursor, attrs } = checked(argv, args);
+  const checkedLogs = checked(argv, args);
+  const { options, timeoutSec, cursor, attrs } = checkedLogs;
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), String(args._[0]), SHELL_HINTS);
   checkStream(rec, options.stream, WORDS);
+  const plan = redactPlan(checkedLogs.plan, rec, args.reveal);
   const out = new SyncOut();
   // --budget: every line read goes to the digest, printed once the read is over.
   const digest = plan.budget === undefined ? undefined : new Digest(digestRules(plan.budget));
@@ -302,6 +317,8 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } finally {
     out.flush();
+    const note = hiddenSecretsNote(plan, '--reveal');
+    if (note) process.stderr.write(`get_logs: note: ${note}\n`);
   }
 }
 
@@ -343,6 +360,7 @@ async function read(run: ReadRun, marks: { cursor: boolean; attrs: boolean }): P
         waitFor: plan.waitFor,
         waitForText: run.waitForText,
         timeoutSec: run.timeoutSec,
+        redact: plan.format.redact,
       };
       return await showScreen({ ...screenOpts, running: run.running, write: (t) => run.out.write(Buffer.from(t)) });
     }

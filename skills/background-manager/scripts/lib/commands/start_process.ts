@@ -43,6 +43,12 @@ const OPTIONS = {
     describe: 'KEY=VALUE for the command (repeatable; kept encrypted, never in argv)',
     requiresArg: true,
   },
+  'secret-env': {
+    type: 'string',
+    describe:
+      "NAME whose value (from --env or this shell's environment) get_logs and list_processes show as [REDACTED:env:NAME] (repeatable; --env values whose NAME contains TOKEN, SECRET, PASSWORD, PASSWD, CREDENTIAL or ends in _KEY are hidden without it)",
+    requiresArg: true,
+  },
   pty: {
     type: 'boolean',
     defaultDescription: String(START_DEFAULTS.pty),
@@ -152,6 +158,7 @@ function requestOf(args: Args): StartRequest {
     replace: args.replace,
     cwd: args.cwd,
     env: ([] as unknown[]).concat(args.env ?? []).map(String),
+    secretEnv: ([] as unknown[]).concat(args.secretEnv ?? []).map(String),
     pty: args.pty,
     waitFor: args.waitFor,
     waitPort: args.waitPort,

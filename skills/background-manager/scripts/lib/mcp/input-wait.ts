@@ -48,7 +48,10 @@ export async function answerInputWait(
 ): Promise<CallToolResult> {
   const r = await inputWaitReport(ctx, id, opts);
   if (opts.signal.aborted) throw cancelled(id);
-  const { lines, omitted } = fitBytes(r.lines.map(shownLine), 'last');
+  const { lines, omitted } = fitBytes(
+    r.lines.map((l) => shownLine(l, r.redact)),
+    'last',
+  );
   const leftOut = r.leftOut + omitted;
   const body = `${leftOut ? `${leftOutText(leftOut)}\n` : ''}${linesText(lines, false)}`;
   const more = { ...facts, lines, omitted: leftOut };

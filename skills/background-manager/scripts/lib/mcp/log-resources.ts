@@ -20,6 +20,8 @@ import { STREAM_CHOICES } from '../log/read/read-plan.ts';
 import { DEFAULT_STREAM } from '../ops/logs.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { MCP_DEFAULT_LINES, fitBytes, linesText, shownLine } from './result.ts';
+import { redactor, secretValues } from '../util/redact.ts';
+import { shownRecord } from '../ops/list.ts';
 import { TOOL_HINTS } from './hints.ts';
 import type { Session } from './session.ts';
 
@@ -105,7 +107,7 @@ export function registerLogResources(
         .processes.map((p) => ({
           uri: logUri(p.id),
           name: p.name ?? p.id,
-          description: `Output of: ${oneLine(p.command)}`,
+          description: `Output of: ${oneLine(shownRecord(p).command)}`,
           mimeType: 'text/plain',
         })),
     }),
@@ -126,12 +128,20 @@ export function registerLogResources(
         raw: false,
         lines: MCP_DEFAULT_LINES,
       });
+      const red = redactor(secretValues(rec.env, rec.secretEnv));
       return {
         contents: [
           {
             uri: uri.href,
             mimeType: 'text/plain',
-            text: linesText(fitBytes(sel.lines.map(shownLine), 'last').lines, false),
+            // Secrets hidden (util/redact.ts); the get_logs tool's reveal shows them.
+            text: linesText(
+              fitBytes(
+                sel.lines.map((l) => shownLine(l, red)),
+                'last',
+              ).lines,
+              false,
+            ),
           },
         ],
       };

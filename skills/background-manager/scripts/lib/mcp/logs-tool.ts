@@ -39,7 +39,16 @@ import {
   MAX_WAIT_SEC,
 } from './result.ts';
 import type { Session } from './session.ts';
-import { checkLogs, checkScreenable, checkStream, DEFAULT_STREAM, logKeys, type LogsWords } from '../ops/logs.ts';
+import {
+  checkLogs,
+  checkScreenable,
+  checkStream,
+  DEFAULT_STREAM,
+  logKeys,
+  redactPlan,
+  type LogsWords,
+} from '../ops/logs.ts';
+import { hiddenNote } from '../util/redact.ts';
 import { howToRun } from '../install/hints.ts';
 import { TOOL_HINTS } from './hints.ts';
 import { MCP_CLIENT_TIMEOUT_SEC, MCP_WAIT_TIMEOUT_SEC } from '../ops/defaults.ts';
@@ -124,6 +133,12 @@ const shape = {
     .describe(
       'Wait until a line (a prompt without a newline too; of a full-screen program, a screen row too) matches this regular expression, and return it (with new: the new lines up to it)',
     ),
+  reveal: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Show secrets as written. Without it each secret (known token formats, private keys, the values of secret-looking env and secret_env) is returned as [REDACTED:kind], and grep and wait_for match that text',
+    ),
   timeout: z
     .number()
     .max(MAX_WAIT_SEC)
@@ -146,6 +161,7 @@ type Args = {
   wait_for?: string;
   timeout?: number;
   budget?: number;
+  reveal: boolean;
 };
 
 interface Read {
@@ -174,8 +190,21 @@ function answer(
 ): CallToolResult {
   const warn = warnings(issues, isLogging(currentRecord(r.ctx, r.rec)));
   const body = lines.length ? linesText(lines, r.a.stream === 'all') : r.a.new ? '(nothing new)' : '(no output)';
-  const text = [body, ...(note ? [`(${note})`] : []), ...warn.map((w) => `warning: ${w}`)].join('\n');
-  return ok(text, { id: r.rec.id, lines, ...(note ? { note } : {}), warnings: warn, ...extra });
+  const hidden = hiddenNote(r.q.redact, 'reveal: true');
+  const text = [
+    body,
+    ...(note ? [`(${note})`] : []),
+    ...(hidden ? [`(${hidden})`] : []),
+    ...warn.map((w) => `warning: ${w}`),
+  ].join('\n');
+  return ok(text, {
+    id: r.rec.id,
+    lines,
+    ...(note ? { note } : {}),
+    ...(hidden ? { hidden: r.q.redact!.hidden } : {}),
+    warnings: warn,
+    ...extra,
+  });
 }
 
 /** The line a group separator is in an answer: "--" in the text, {separator: true} in lines. */
@@ -188,7 +217,9 @@ function contextInto(r: Read & { context: NonNullable<Read['context']> }, got: S
     { before: r.context.before, after: r.context.after, isMatch: (l) => matches(q, l), keep },
     (item) =>
       got.push(
-        'separator' in item ? SEPARATOR : { ...shownLine(item.line), ...(item.context ? { context: true } : {}) },
+        'separator' in item
+          ? SEPARATOR
+          : { ...shownLine(item.line, r.q.redact), ...(item.context ? { context: true } : {}) },
       ),
   );
 }
@@ -246,14 +277,17 @@ async function readLines(r: Read): Promise<CallToolResult> {
     let bytes = 0;
     // Stops after the line that reaches a cap: the position saved is just after it.
     return readNew(r, got, (l) => {
-      got.push(shownLine(l));
+      got.push(shownLine(l, r.q.redact));
       bytes += Buffer.byteLength(got[got.length - 1]!.text) + 1;
       return got.length < r.cap && bytes < MAX_TEXT_BYTES;
     });
   }
   const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
   const sel = selectLines(reader, { ...r.q, lines: r.cap + 1 }, KEEP);
-  const fit = fitBytes(sel.lines.slice(-r.cap).map(shownLine), 'last');
+  const fit = fitBytes(
+    sel.lines.slice(-r.cap).map((l) => shownLine(l, r.q.redact)),
+    'last',
+  );
   const earlier = sel.lines.length > r.cap || fit.omitted > 0;
   if (earlier && r.a.lines === undefined) return readDigest(r, MCP_DEFAULT_BUDGET, MCP_DIGEST_LINES, true);
   const note = earlier
@@ -369,7 +403,7 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number, missLines:
   const before: ShownLine[] = []; // with new: the new lines up to the match
   let dropped = 0;
   const keep = (l: Line) => {
-    before.push(shownLine(l));
+    before.push(shownLine(l, r.q.redact));
     if (before.length > r.cap) before.shift(), dropped++;
   };
   const res = await waitForLine({
@@ -389,15 +423,24 @@ async function waitLine(r: Read, pattern: RegExp, timeoutSec: number, missLines:
   const shown = fitBytes(before, 'last');
   const skipped = dropped + shown.omitted;
   const note = skipped ? `${skipped} earlier new lines not shown; read them with get_logs since` : undefined;
-  if (hit) return answer(r, [...shown.lines, shownLine(hit)], note, { matched: shownLine(hit) }, reader.issues);
+  if (hit)
+    return answer(
+      r,
+      [...shown.lines, shownLine(hit, r.q.redact)],
+      note,
+      { matched: shownLine(hit, r.q.redact) },
+      reader.issues,
+    );
   if (r.signal.aborted) throw new BgError('TIMEOUT', 'the call was cancelled before a line matched.');
   const why = lineMissed(res.end, r.a.wait_for, timeoutSec, !!res.screen);
   const tail = r.a.new
     ? shown.lines
     : res.screen
-      ? screenLines(res.screen).map(shownLine)
+      ? screenLines(res.screen).map((l) => shownLine(l, r.q.redact))
       : fitBytes(
-          selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: missLines }, KEEP).lines.map(shownLine),
+          selectLines(readerOf(r.ctx, r.rec, activeFile), { ...r.q, lines: missLines }, KEEP).lines.map((l) =>
+            shownLine(l, r.q.redact),
+          ),
           'last',
         ).lines;
   const said = r.a.new
@@ -428,6 +471,7 @@ async function screen(r: Read, pattern: RegExp | undefined, timeoutSec: number |
     waitFor: pattern,
     waitForText: r.a.wait_for,
     timeoutSec,
+    redact: r.q.redact,
     running: () => !r.signal.aborted && isLogging(currentRecord(r.ctx, r.rec)),
     write: () => undefined,
     shown: (sc) => (shown = sc),
@@ -441,7 +485,8 @@ async function screen(r: Read, pattern: RegExp | undefined, timeoutSec: number |
     const why = screenMissed(code === EXIT.NOT_RUNNING, r.a.wait_for, timeoutSec);
     return notMet('get_logs', `${why}; the screen as it stands:\n${rows}`, code, { id: r.rec.id, screen: s });
   }
-  return ok(rows || '(blank screen)', {
+  const hidden = hiddenNote(r.q.redact, 'reveal: true');
+  return ok(`${rows || '(blank screen)'}${hidden ? `\n(${hidden})` : ''}`, {
     id: r.rec.id,
     screen: s,
     ...(code === EXIT.DAMAGED ? { warnings: ['the log is damaged in places; the screen may miss output'] } : {}),
@@ -515,6 +560,7 @@ export function registerLogsTool(server: McpServer, session: Session): void {
       if (a.screen) checkScreenable(rec, WORDS);
       logKeys(ctx, rec);
       const { streams, sinceMs, grep } = plan.query;
+      const redact = redactPlan(plan, rec, a.reveal).query.redact;
       const r: Read = {
         ctx,
         rec,
@@ -523,7 +569,7 @@ export function registerLogsTool(server: McpServer, session: Session): void {
         view: plan.view,
         cap: a.lines ?? MCP_DEFAULT_LINES,
         signal,
-        q: { streams, sinceMs, grep, raw: false, lines: 0 },
+        q: { streams, sinceMs, grep, raw: false, lines: 0, redact },
         context: plan.context,
       };
       if (a.screen) return screen(r, plan.waitFor, timeoutSec);

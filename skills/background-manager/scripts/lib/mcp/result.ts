@@ -4,6 +4,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BgError, EXIT } from '../errors.ts';
 import { lineText, trimLine, type Line } from '../log/read/lines.ts';
+import type { Redactor } from '../util/redact.ts';
 import { shownMessage } from '../util/format.ts';
 
 /** The longest any tool waits (seconds): hosts give up on a call long before. */
@@ -86,9 +87,9 @@ export interface ShownLine {
 export const KEEP_LINE_BYTES = 64 * 1024;
 
 /** One log line as the model reads it: rendered text, cut at MAX_LINE_CHARS. */
-export function shownLine(line: Line): ShownLine {
+export function shownLine(line: Line, redact?: Redactor): ShownLine {
   const l = trimLine(line, KEEP_LINE_BYTES); // read up to MATCH_BYTES, for a pattern to see
-  let text = lineText(l, false);
+  let text = lineText(l, false, redact);
   const cut =
     text.length > MAX_LINE_CHARS
       ? /[\ud800-\udbff]/.test(text[MAX_LINE_CHARS - 1]!)

@@ -16,6 +16,8 @@ import { awaitReady, type Wait, type WaitDefaults } from '../ops/ready.ts';
 import { checkRestart, restart, restartedLine } from '../ops/restart.ts';
 import { checkStart, START_DEFAULTS, start } from '../ops/start.ts';
 import type { Context } from '../store/context.ts';
+import { findRecord } from '../store/state.ts';
+import { redactor, secretValues } from '../util/redact.ts';
 import { TOOL_HINTS } from './hints.ts';
 import { guarded, linesText, notMet, ok, shownLine, MAX_WAIT_SEC } from './result.ts';
 import type { ClientRoots } from './roots.ts';
@@ -74,7 +76,15 @@ const startShape = {
   env: z
     .record(z.string(), z.string())
     .optional()
-    .describe('Extra environment variables for the command (kept encrypted)'),
+    .describe(
+      'Extra environment variables for the command (kept encrypted). Values whose name contains TOKEN, SECRET, PASSWORD, PASSWD, CREDENTIAL or ends in _KEY are hidden from get_logs as [REDACTED:env:NAME]',
+    ),
+  secret_env: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "Names of variables (in env or the server's environment) whose values get_logs hides as [REDACTED:env:NAME]",
+    ),
   pty: z
     .boolean()
     .default(START_DEFAULTS.pty)
@@ -120,7 +130,9 @@ async function answerReady(
       `the call was cancelled before process ${id} was ready; it runs on (${TOOL_HINTS.call('stop_process', { ref: id })} ends it).`,
     );
   if (res.ready) return ok(`${head}\nReady: ${res.detail}`, { ...facts, ready: true, readyDetail: res.detail });
-  const lines = res.tail.map(shownLine);
+  const rec = findRecord(ctx.store.read(), id);
+  const red = rec && redactor(secretValues(rec.env, rec.secretEnv));
+  const lines = res.tail.map((l) => shownLine(l, red));
   return notMet(tool, `error: ${res.message}\n${linesText(lines, false)}`, EXIT.FAILED, {
     ...facts,
     ready: false,
@@ -147,6 +159,7 @@ export function registerStartTools(server: McpServer, session: Session, roots: C
         replace: a.replace,
         cwd: a.cwd,
         env: a.env ?? {},
+        secretEnv: a.secret_env,
         pty: a.pty,
         waitFor: a.wait_for,
         waitPort: a.wait_port,

@@ -8,6 +8,7 @@ import { waitingCell, waitingOf } from '../process/input-state.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { localStamp, oneLine } from '../util/format.ts';
 import { branchCell, severalCheckouts, staleOf, startedFrom } from './provenance.ts';
+import { redactor, secretValues } from '../util/redact.ts';
 
 /** A process as listed: its record, its status checked now, its ports, what it left running. */
 export interface Listed {
@@ -24,12 +25,15 @@ export interface ListOptions {
   stale?: boolean;
 }
 
-/** Every process (or those with `status`), checked live: the one listing, for every front end. */
+/**
+ * Every process (or those with `status`), checked live: the one listing, for every front end.
+ * Secrets in command lines are shown as [REDACTED:kind] (shownRecord).
+ */
 export function listed(doc: StateDoc, status?: string, opts: ListOptions = {}): Listed[] {
   const boot = bootId();
   const { here } = opts;
   const recs = here ? doc.processes.filter((p) => startedFrom(p, here)) : doc.processes;
-  let rows = recs.map((p: ProcessRecord) => ({ p, s: liveStatus(p, boot) }));
+  let rows = recs.map((p: ProcessRecord) => ({ p: shownRecord(p), s: liveStatus(p, boot) }));
   if (status) rows = rows.filter((r) => r.s.status === status);
   // Ports come from /proc: only worth reading for processes that run.
   const live = (r: (typeof rows)[number]) => r.s.status === 'running' || r.s.status === 'orphaned';
@@ -54,6 +58,14 @@ export function listed(doc: StateDoc, status?: string, opts: ListOptions = {}): 
   }));
 }
 
+/** `p` as listed: secrets in its command line and argv replaced by markers (util/redact.ts). */
+export function shownRecord(p: ProcessRecord): ProcessRecord {
+  const r = redactor(secretValues(p.env, p.secretEnv));
+  const command = r.text(p.command);
+  const argv = p.argv.map((a) => r.text(a));
+  return r.hidden ? { ...p, command, argv } : p;
+}
+
 /** What an empty listing says: none with `status`, none started `here` (its checkouts), or none at all in `dataDir`. */
 export function emptyListText(status: string | undefined, dataDir: string, here?: readonly string[]): string {
   const which = status ? `processes with status ${status}` : 'processes';
@@ -66,6 +78,7 @@ export function listedJson({ p, s, ports, leftovers: left, stale }: Listed): Rec
   const {
     socket: _socket,
     env,
+    secretEnv,
     newCursor: _cursor,
     newCursors: _cursors,
     logVersion: _chained,
@@ -80,6 +93,7 @@ export function listedJson({ p, s, ports, leftovers: left, stale }: Listed): Rec
     exitCode: p.exitCode ?? null,
     signal: p.signal ?? null,
     envKeys: Object.keys(env ?? {}),
+    ...(secretEnv ? { secretEnvKeys: Object.keys(secretEnv) } : {}),
     status: s.status,
     exitStatus: s.exitStatus ?? null,
     ports,

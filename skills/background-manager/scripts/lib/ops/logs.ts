@@ -20,6 +20,7 @@ import { oneLine } from '../util/format.ts';
 import { compileRegex } from '../util/regex.ts';
 import { linearRegex } from '../util/linear-regex.ts';
 import { checkSeconds } from './checks.ts';
+import { hiddenNote, redactor, secretValues } from '../util/redact.ts';
 import { DEFAULT_LINES } from './defaults.ts';
 import { checkBudget } from './digest.ts';
 
@@ -44,6 +45,8 @@ export interface LogsRequest {
   json?: boolean;
   /** --budget: a digest of the selected lines in about this many tokens (ops/digest.ts). */
   budget?: number;
+  /** Show secrets as written; else each is replaced by a marker naming its kind (util/redact.ts). */
+  reveal?: boolean;
 }
 
 /** The records read when no stream is asked for: stdout and stderr. */
@@ -169,6 +172,7 @@ export function checkLogs(req: LogsRequest, w: LogsWords): CheckedLogs {
     screen: req.screen ?? false,
     json: req.json ?? false,
     budget: req.budget,
+    reveal: req.reveal ?? false,
   };
   const compile = w.linear ? linearRegex : compileRegex;
   const plan = planRead(options, (which, src) => compile(w[which], src));
@@ -256,6 +260,22 @@ export function checkScreenable(rec: ProcessRecord, w: Pick<LogsWords, 'noPty' |
     );
 }
 
+/**
+ * The plan with the secrets of `rec`'s output hidden (util/redact.ts): gitleaks' rules and the
+ * values the process was given as secrets. Unchanged with reveal (--reveal). The redactor
+ * counts what it hid, for the note a front end gives.
+ */
+export function redactPlan(plan: ReadPlan, rec: ProcessRecord, reveal: boolean | undefined): ReadPlan {
+  if (reveal) return plan;
+  const redact = redactor(secretValues(rec.env, rec.secretEnv));
+  return { ...plan, query: { ...plan.query, redact }, format: { ...plan.format, redact } };
+}
+
+/** The one line said when a read hid secrets (`how`: the front end's way to see them). */
+export function hiddenSecretsNote(plan: ReadPlan, how: string): string | undefined {
+  return hiddenNote(plan.format.redact, how);
+}
+
 /** The keys a process's log is read with; without key.json it cannot be (DAMAGED). */
 export function logKeys(ctx: Context, rec: ProcessRecord): SubKeys {
   if (!ctx.unlocked)
@@ -307,7 +327,13 @@ export function planRead(
   } as const;
   // Every byte as written, with nothing added: records are copied straight out (fast).
   const exactBytes =
-    o.raw && o.grep === undefined && !o.timestamps && !o.json && o.stream !== 'all' && !streams.has('event');
+    o.raw &&
+    o.reveal &&
+    o.grep === undefined &&
+    !o.timestamps &&
+    !o.json &&
+    o.stream !== 'all' &&
+    !streams.has('event');
   const delivery: Delivery = query.lines !== 0 ? 'select' : exactBytes && !o.waitFor ? 'copy' : 'stream';
   return {
     mode,

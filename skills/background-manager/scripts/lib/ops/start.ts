@@ -8,7 +8,7 @@ import { stopProcess } from '../control/stop.ts';
 import { MIN_MAX_LOG_SIZE } from '../log/format/logset.ts';
 import { liveNameHolder } from '../process/status.ts';
 import type { Context } from '../store/context.ts';
-import type { RestartMode } from '../store/state.ts';
+import { findRecord, type RestartMode } from '../store/state.ts';
 import type { Hints } from '../install/hints.ts';
 import { oneLine } from '../util/format.ts';
 import { type FrontEnd, optionName, seconds, shownValue } from './checks.ts';
@@ -30,6 +30,8 @@ export interface StartRequest extends WaitRequest {
   maxRestarts?: number;
   maxLogSize?: string; // a size: 100M, 1G, 65536
   waitInput?: boolean; // return once the program waits for input (ops/wait-input.ts)
+  /** Variables (from env, or the caller's environment) whose values reads hide (util/redact.ts). */
+  secretEnv?: string[];
 }
 
 export const START_DEFAULTS = {
@@ -50,6 +52,8 @@ export interface StartPlan {
   name?: string;
   replace: boolean;
   extraEnv: Record<string, string>;
+  /** --secret-env: each variable named and its value, recorded (encrypted) for reads to hide. */
+  secretEnv: Record<string, string>;
   restart: { mode: RestartMode; max: number };
   timeoutSec?: number;
   wait: Wait;
@@ -109,6 +113,7 @@ export function checkStart(req: StartRequest, fe: FrontEnd, waits: WaitDefaults,
   }
   const env = req.env ?? [];
   const extraEnv = parseEnvPairs(Array.isArray(env) ? env : envPairs(env), fe.hints);
+  const secretEnv = secretEnvOf(req.secretEnv ?? [], extraEnv, fe);
   const waitInputSec = checkWaitInput(req, fe, waits.waitTimeoutSec);
   const wait = startWait(waitInputSec === undefined ? req : { ...req, waitTimeout: undefined }, fe, waits);
   const timeoutSec = seconds(fe, 'timeout', req.timeout, false);
@@ -127,12 +132,31 @@ export function checkStart(req: StartRequest, fe: FrontEnd, waits: WaitDefaults,
     name,
     replace,
     extraEnv,
+    secretEnv,
     restart: { mode, max: mode === 'no' ? 0 : maxRestarts },
     timeoutSec,
     wait,
     waitInputSec,
     hints: fe.hints,
   };
+}
+
+/**
+ * --secret-env NAME: the value the command gets, from --env or else the caller's environment
+ * (which the command inherits). A name set nowhere is refused: the user meant a value to hide.
+ */
+function secretEnvOf(names: string[], extraEnv: Record<string, string>, fe: FrontEnd): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = extraEnv[name] ?? process.env[name];
+    if (value === undefined)
+      throw new BgError(
+        'USAGE',
+        `${optionName(fe, 'secretEnv')} ${oneLine(name)}: no such variable in ${optionName(fe, 'env')} or the environment. Set it, or leave the option out.`,
+      );
+    out[name] = value;
+  }
+  return out;
 }
 
 /** What --replace did to the live process of the name, in words (`note`: what the stop noticed). */
@@ -191,7 +215,7 @@ export async function start(
   const { command, cwd, pty, name, extraEnv, hints } = plan;
   planStart({ command, cwd, pty, name, extraEnv, hints });
   const replacing = await claimName(context, plan, told);
-  return startProcess({
+  const started = await startProcess({
     command,
     cwd,
     pty,
@@ -206,4 +230,13 @@ export async function start(
     context,
     hints,
   });
+  if (Object.keys(plan.secretEnv).length) {
+    // Reads hide these values (ops/logs.ts redactPlan); they are read at read time, so the
+    // output written before this lands is hidden too.
+    await context().store.update((doc) => {
+      const r = findRecord(doc, started.id);
+      if (r) r.secretEnv = plan.secretEnv;
+    });
+  }
+  return started;
 }

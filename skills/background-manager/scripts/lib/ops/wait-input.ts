@@ -6,6 +6,7 @@
 import { BgError, EXIT } from '../errors.ts';
 import { LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
 import { lineText, type Line } from '../log/read/lines.ts';
+import { redactor, secretValues, type Redactor } from '../util/redact.ts';
 import { selectLines } from '../log/read/logquery.ts';
 import { readScreen } from '../log/read/screen.ts';
 import { waitingOf } from '../process/input-state.ts';
@@ -69,6 +70,15 @@ function unknownWhy(rec: ProcessRecord): string {
 
 /** The prompt it shows: under a terminal the screen's last non-empty row, else the log's last line. */
 export async function promptOf(ctx: Context, rec: ProcessRecord): Promise<string> {
+  return recordRedactor(rec).text(await shownPrompt(ctx, rec));
+}
+
+/** The secrets of `rec` (its --env and --secret-env values, and the rules'), for what a wait prints. */
+export function recordRedactor(rec: ProcessRecord | undefined): Redactor {
+  return redactor(secretValues(rec?.env, rec?.secretEnv));
+}
+
+async function shownPrompt(ctx: Context, rec: ProcessRecord): Promise<string> {
   const reader = new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id);
   if (rec.pty) {
     const rows = (await readScreen(reader)).rows;
@@ -162,6 +172,8 @@ export interface InputWaitReport {
   outcome: InputOutcome;
   lines: Line[];
   leftOut: number;
+  /** Hides secrets in `lines` as every read does (util/redact.ts): pass it to lineText/formatLine. */
+  redact: Redactor;
   /** The failure in words (not waiting), without the front end's prefix. */
   message?: string;
   exitCode: number;
@@ -183,11 +195,19 @@ export async function inputWaitReport(
   });
   const rec = findRecord(ctx.store.read(), id);
   const { lines, leftOut } = rec ? outputSince(ctx, rec, opts.from) : { lines: [], leftOut: 0 };
-  if (outcome.state === 'waiting') return { outcome, lines, leftOut, exitCode: EXIT.OK };
+  const redact = recordRedactor(rec);
+  if (outcome.state === 'waiting') return { outcome, lines, leftOut, redact, exitCode: EXIT.OK };
   if (outcome.state === 'ended')
-    return { outcome, lines, leftOut, exitCode: EXIT.NOT_RUNNING, message: endedFirstText(id, outcome.label) };
+    return {
+      outcome,
+      lines,
+      leftOut,
+      redact,
+      exitCode: EXIT.NOT_RUNNING,
+      message: endedFirstText(id, outcome.label),
+    };
   const message = outcome.state === 'unknown' ? unknownText(id, outcome.why) : notWaitingText(id, opts.timeoutSec);
-  return { outcome, lines, leftOut, exitCode: EXIT.FAILED, message };
+  return { outcome, lines, leftOut, redact, exitCode: EXIT.FAILED, message };
 }
 
 /** The note before the lines when the first ones were left out. */

@@ -61,6 +61,8 @@ export interface ProcessRecord {
   stopRequest?: { signal: string; at: string; reason?: StopReason }; // set when an end was asked for
   name?: string; // unique among live processes
   env?: Record<string, string>; // the --env values (the rest of the environment is the caller's)
+  /** --secret-env: each variable named, with its value (from --env or the caller's environment), hidden from reads. */
+  secretEnv?: Record<string, string>;
   restart?: { mode: RestartMode; max: number };
   timeoutSec?: number; // stopped this long after it started
   ready?: Readiness; // start_process --wait-for/--wait-port: restart_process waits the same way

@@ -14,6 +14,7 @@ import { waitingOf } from '../process/input-state.ts';
 import { type LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
 import { selectLines } from '../log/read/logquery.ts';
 import { follow } from '../log/read/follow.ts';
+import { redactor, secretValues, type Redactor } from '../util/redact.ts';
 import { lineText, type Line } from '../log/read/lines.ts';
 import { replaySinceReset } from '../log/read/screen.ts';
 import { sizeChange } from '../log/read/term-size.ts';
@@ -145,12 +146,21 @@ function stillWriting(ctx: Context, id: string): boolean {
   }
 }
 
-const lineJson = (l: Line) => ({
-  t: l.time,
-  s: l.stream,
-  x: lineText(l, false),
-  ...(l.complete || l.stream === 'input' ? {} : { p: true }),
-});
+/**
+ * A line for the page: its text with secrets shown as [REDACTED:kind] (util/redact.ts), and in
+ * `r` the values they stand for, in order, which the page shows when the person clicks a
+ * marker (issue 27). The page is the person's: its token is never given to an agent.
+ */
+const lineJson = (l: Line, red: Redactor) => {
+  const { text, values } = red.withValues(lineText(l, false), l.stream);
+  return {
+    t: l.time,
+    s: l.stream,
+    x: text,
+    ...(values.length ? { r: values } : {}),
+    ...(l.complete || l.stream === 'input' ? {} : { p: true }),
+  };
+};
 
 /**
  * A process's last `n` lines (every stream: the page filters), then each new one as it
@@ -162,10 +172,15 @@ export async function streamLog(ctx: Context, rec: ProcessRecord, n: number, res
   res.on('close', () => (gone = true));
   const reader = readerOf(ctx, rec, logFileOf(ctx.dataDir, rec));
   const sel = selectLines(reader, { streams: new Set(STREAMS), lines: n, raw: false });
-  sendEvent(res, 'lines', sel.lines.map(lineJson));
+  const red = redactor(secretValues(rec.env, rec.secretEnv));
+  sendEvent(
+    res,
+    'lines',
+    sel.lines.map((l) => lineJson(l, red)),
+  );
   for (const issue of sel.issues) sendEvent(res, 'issue', issue.message);
   const send = (l: Line) => {
-    if (!gone) sendEvent(res, 'lines', [lineJson(l)]);
+    if (!gone) sendEvent(res, 'lines', [lineJson(l, red)]);
     return !gone;
   };
   const end = await follow({
@@ -208,22 +223,30 @@ export async function streamTerminal(ctx: Context, rec: ProcessRecord, res: http
   const reader = readerOf(ctx, rec, logFileOf(ctx.dataDir, rec));
   const noted = endNoting(reader);
   // At the sizes in force (term-size.ts): the size it starts at, and where in the data it changed.
+  // Secrets drawn as [REDACTED:kind] in the terminal too (read as --raw reads them).
   const replay = replaySinceReset(noted.reader, rec.ptySize);
+  const red = redactor(secretValues(rec.env, rec.secretEnv));
+  const hide = (b: Buffer) => {
+    const text = b.toString('utf8');
+    const shown = red.raw(text, 'terminal');
+    return shown === text ? b : Buffer.from(shown);
+  };
   const data: Buffer[] = [];
   const resizes: { at: number; cols: number; rows: number }[] = [];
   let at = 0;
   for (const p of replay.parts) {
     if (!Buffer.isBuffer(p)) resizes.push({ at, ...p });
     else {
-      data.push(p);
-      at += p.length;
+      const shown = hide(p);
+      data.push(shown);
+      at += shown.length;
     }
   }
   sendEvent(res, 'reset', { ...replay.start, data: Buffer.concat(data).toString('base64'), resizes });
   // Lines back to bytes: what of an open line was sent already, so only what it grew by goes.
   let sentOpen = 0;
   const out = (bytes: Buffer) => {
-    if (!gone && bytes.length) sendEvent(res, 'out', bytes.toString('base64'));
+    if (!gone && bytes.length) sendEvent(res, 'out', hide(bytes).toString('base64'));
   };
   const end = await follow({
     activeFile: logFileOf(ctx.dataDir, rec),

@@ -3,6 +3,7 @@
 import type { LogRecord, StreamName } from '../format/logfile.ts';
 import { decodeUtf8, renderTerminal } from './render.ts';
 import { localStamp, oneLine } from '../../util/format.ts';
+import type { Redactor } from '../../util/redact.ts';
 
 export interface Line {
   stream: StreamName;
@@ -244,13 +245,24 @@ export interface FormatOptions {
   json: boolean;
   timestamps: boolean;
   labelStreams: boolean; // prefix lines that are not stdout with [stderr], [input], [event]
+  /** Secrets hidden (util/redact.ts); undefined with --reveal. */
+  redact?: Redactor;
 }
 
 // Anything the terminal renderer would change: control bytes (tab aside), DEL, ESC.
 export const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
-/** The text of a line as a person reads it (or the decoded bytes, with --raw). */
-export function lineText(line: Line, raw: boolean): string {
+/**
+ * The text of a line as a person reads it (or the decoded bytes, with --raw), with the secrets
+ * `redact` finds replaced by markers (util/redact.ts; none without it: --reveal).
+ */
+export function lineText(line: Line, raw: boolean, redact?: Redactor): string {
+  const text = renderedText(line, raw);
+  if (!redact) return text;
+  return raw ? redact.raw(text, line.stream) : redact.text(text, line.stream);
+}
+
+function renderedText(line: Line, raw: boolean): string {
   const text = decodeUtf8(line.bytes);
   if (raw) return text;
   // An event is our own line, but it quotes what a user gave (a command, a job's name): shown
@@ -272,7 +284,7 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
     const obj = {
       time: new Date(line.time).toISOString(),
       stream: line.stream,
-      text: lineText(line, o.raw),
+      text: lineText(line, o.raw, o.redact),
       ...(partial ? { partial: true } : {}),
       ...(line.cut ? { cut: true } : {}),
       ...(line.more ? { more: line.more } : {}),
@@ -285,15 +297,22 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
     (o.timestamps ? `${localStamp(line.time)} ` : '') +
     (o.labelStreams && line.stream !== 'stdout' ? `[${line.stream}] ` : '');
   if (o.raw) {
-    // Exact bytes: nothing added but the prefixes asked for; no newline invented.
+    // Exact bytes: nothing added but the prefixes asked for; no newline invented. A secret in
+    // them is replaced by its marker unless --reveal (then they are as written).
+    let bytes = line.bytes;
+    if (o.redact) {
+      const text = decodeUtf8(bytes);
+      const shown = o.redact.raw(text, line.stream);
+      if (shown !== text) bytes = Buffer.from(shown);
+    }
     return Buffer.concat([
       Buffer.from(prefix),
-      line.bytes,
+      bytes,
       Buffer.from((line.more ? moreMark(line.more) : '') + lineEnd(line)),
     ]);
   }
   return Buffer.from(
-    `${prefix + lineText(line, false) + (line.more ? moreMark(line.more) : '') + (line.cut ? CUT_MARK : '')}\n`,
+    `${prefix + lineText(line, false, o.redact) + (line.more ? moreMark(line.more) : '') + (line.cut ? CUT_MARK : '')}\n`,
   );
 }
 

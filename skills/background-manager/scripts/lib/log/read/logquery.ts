@@ -4,6 +4,7 @@ import type { LogRecord, StreamName, LogIssue } from '../format/logfile.ts';
 import type { LogSetReader, Cursor, Gap } from '../format/logset.ts';
 import { countNewlines } from './render.ts';
 import { LineAssembler, lineText, MATCH_BYTES, trimLine, type AssemblerLimits, type Line } from './lines.ts';
+import type { Redactor } from '../../util/redact.ts';
 
 // What an assembler holds of a line when a caller bounds it: what a pattern sees at least.
 const held = (keep: number | undefined) => (keep === undefined ? undefined : Math.max(keep, MATCH_BYTES));
@@ -14,6 +15,8 @@ export interface Query {
   sinceMs?: number;
   grep?: RegExp;
   raw: boolean; // grep matches the raw text instead of the rendered one
+  /** Secrets hidden in what patterns see (util/redact.ts); undefined with --reveal. */
+  redact?: Redactor;
   from?: Cursor | null; // read forward from here (null: from the start) instead of the tail
 }
 
@@ -37,7 +40,11 @@ export function matches(q: Query, line: Line): boolean {
   return (
     !q.grep ||
     q.grep.test(
-      lineText(line.bytes.length > MATCH_BYTES ? { ...line, bytes: line.bytes.subarray(0, MATCH_BYTES) } : line, q.raw),
+      lineText(
+        line.bytes.length > MATCH_BYTES ? { ...line, bytes: line.bytes.subarray(0, MATCH_BYTES) } : line,
+        q.raw,
+        q.redact,
+      ),
     )
   );
 }

@@ -30,6 +30,8 @@ export interface ReadOptions {
   screen: boolean;
   json: boolean;
   budget?: number; // --budget, when given: a digest in about this many tokens
+  /** Secrets shown as written (--reveal): records may be copied out as they are. */
+  reveal?: boolean;
 }
 
 /**

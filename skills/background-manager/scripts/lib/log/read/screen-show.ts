@@ -6,6 +6,7 @@ import { LogSetReader } from '../format/logset.ts';
 import { readScreen, screenText, type Screen } from './screen.ts';
 import type { SubKeys } from '../../store/crypto.ts';
 import type { ProcessRecord } from '../../store/state.ts';
+import { redactRows, type Redactor } from '../../util/redact.ts';
 
 export interface ScreenOptions {
   activeFile: string;
@@ -20,6 +21,8 @@ export interface ScreenOptions {
   timeoutSec?: number;
   running: () => boolean; // the process still runs (read afresh on each call)
   write: (text: string) => void;
+  /** Secrets hidden in the rows shown and matched; undefined with --reveal. */
+  redact?: Redactor;
   /** The screen printed, as it is (the MCP tool answers from it). */
   shown?: (s: Screen) => void;
 }
@@ -28,7 +31,8 @@ const POLL_MS = 200;
 
 async function render(o: ScreenOptions): Promise<{ screen: Screen; damaged: boolean }> {
   const reader = new LogSetReader(o.activeFile, o.keys, o.rec.id);
-  const screen = await readScreen(reader, o.attrs, o.rec.ptySize);
+  const read = await readScreen(reader, o.attrs, o.rec.ptySize);
+  const screen = o.redact ? redactScreen(o.redact, read) : read;
   let damaged = false;
   for (const issue of reader.issues) {
     if (issue.kind === 'torn-tail') continue; // a record being written, or cut by a crash: skipped
@@ -73,6 +77,15 @@ export async function showScreen(o: ScreenOptions): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
   }
+}
+
+/** `s` with secrets hidden in its rows (and in the rows --attrs marks; its spans' text too). */
+export function redactScreen(r: Redactor, s: Screen): Screen {
+  const rows = redactRows(r, s.rows, s.wrapped);
+  if (!s.attrs) return { ...s, rows };
+  const marked = redactRows(r, s.attrs.marked, s.wrapped);
+  const spans = s.attrs.spans.map((sp) => ('text' in sp ? { ...sp, text: r.text(String(sp.text), 'screen') } : sp));
+  return { ...s, rows, attrs: { ...s.attrs, marked, spans } };
 }
 
 /** Why a wait for the screen gave up (the process ended, or the timeout passed), as get_logs says it. */

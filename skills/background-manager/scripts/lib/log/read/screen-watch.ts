@@ -9,8 +9,9 @@
 import type { LogRecord } from '../format/logfile.ts';
 import type { Line } from './lines.ts';
 import { marksOf, REPLAY_CAP } from './screen.ts';
-import { newTerminal, parsed, rowsOf, type XTerm } from './xterm.ts';
+import { newTerminal, parsed, rowsOf, wrappedOf, type XTerm } from './xterm.ts';
 import { DEFAULT_SIZE, sizeChange, type ReplayPart, type TermSize } from './term-size.ts';
+import { redactRows, type Redactor } from '../../util/redact.ts';
 
 const ALT = Buffer.from('\x1b[?');
 /** Written first to a new terminal: the replay may start at a clear after the switch, not at it. */
@@ -109,8 +110,9 @@ export class ScreenWatch {
   }
 
   /** The first row that matches `pattern`, as a line of output (screen.row: which row). */
-  async match(pattern: RegExp): Promise<Line | undefined> {
-    const rows = await this.rows();
+  async match(pattern: RegExp, redact?: Redactor): Promise<Line | undefined> {
+    const shown = await this.rows();
+    const rows = shown && redact && this.term ? redactRows(redact, shown, wrappedOf(this.term)) : shown;
     const row = rows?.findIndex((r) => r !== '' && pattern.test(r)) ?? -1;
     return row < 0 ? undefined : screenLine(rows![row]!, row);
   }

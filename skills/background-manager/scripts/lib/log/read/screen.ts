@@ -10,7 +10,7 @@
 // rows drawn before them by cursor movement alone are then missing (a documented limit).
 import type { LogSetReader } from '../format/logset.ts';
 import { screenAttrs, type Span } from './screen-attrs.ts';
-import { newTerminal, parsed, PTY_COLS, PTY_ROWS, rowsOf } from './xterm.ts';
+import { newTerminal, parsed, PTY_COLS, PTY_ROWS, rowsOf, wrappedOf } from './xterm.ts';
 import { sizeChange, startSize, type ReplayPart, type TermSize } from './term-size.ts';
 
 export { PTY_COLS, PTY_ROWS } from './xterm.ts';
@@ -18,6 +18,8 @@ export const REPLAY_CAP = 8 << 20;
 
 export interface Screen {
   rows: string[]; // every row, trailing spaces trimmed (written spaces too, not only empty cells)
+  /** Which rows go on from the row above (soft-wrapped): secrets are looked for across them. */
+  wrapped?: boolean[];
   cursor: { row: number; col: number }; // 0-based
   size: { cols: number; rows: number };
   replayedBytes: number;
@@ -135,6 +137,7 @@ export async function replayScreen(
     const plain = rowsOf(term, rows);
     return {
       rows: plain,
+      wrapped: wrappedOf(term, rows),
       cursor: { row: buf.cursorY, col: buf.cursorX },
       size: { cols, rows },
       replayedBytes,

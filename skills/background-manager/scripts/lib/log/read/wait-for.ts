@@ -67,7 +67,7 @@ export async function waitForLine(o: WaitForLineOptions): Promise<WaitForLineRes
 }
 
 async function waitWatching(o: WaitForLineOptions, watch: ScreenWatch | undefined): Promise<WaitForLineResult> {
-  const text = (l: Line) => lineText(l, o.query.raw);
+  const text = (l: Line) => lineText(l, o.query.raw, o.query.redact);
   let hit: Line | undefined;
   // A line left open with input sent after it is a prompt already answered (the REPL's `>>> `
   // before `print(6*7)` was echoed): it matches only once more of it comes, never as it stands.
@@ -162,7 +162,7 @@ function movesCursor(rec: LogRecord): boolean {
 
 /** A row of the alternate screen that matches, as a line the query selects; undefined if none. */
 async function screenHit(o: WaitForLineOptions, watch: ScreenWatch | undefined): Promise<Line | undefined> {
-  const row = await watch?.match(o.pattern);
+  const row = await watch?.match(o.pattern, o.query.redact);
   return row && matches({ ...o.query, sinceMs: undefined }, row) ? row : undefined;
 }
 

@@ -24,6 +24,8 @@ export interface XTerm {
 /** A row of the emulator's buffer (@xterm/headless's IBufferLine). */
 export interface XTermLine {
   length: number;
+  /** The row goes on from the one above (the terminal wrapped it). */
+  isWrapped: boolean;
   translateToString(trim: boolean, start?: number, end?: number): string;
   getCell(x: number, reuse?: XTermCell): XTermCell | undefined;
 }
@@ -55,6 +57,12 @@ export function newTerminal(cols = PTY_COLS, rows = PTY_ROWS): XTerm {
 /** Until everything written to `term` so far has been parsed. */
 export function parsed(term: XTerm): Promise<void> {
   return new Promise<void>((resolve) => term.write('', resolve));
+}
+
+/** Which visible rows of `term` go on from the row above (soft-wrapped). */
+export function wrappedOf(term: XTerm, rows = PTY_ROWS): boolean[] {
+  const buf = term.buffer.active;
+  return Array.from({ length: rows }, (_, y) => !!buf.getLine(buf.viewportY + y)?.isWrapped);
 }
 
 /** The visible rows of `term`, trailing spaces trimmed. */
