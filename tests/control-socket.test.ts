@@ -7,15 +7,15 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import {
   alive,
   figure,
   listJson,
   records,
   run,
-  SCRIPTS,
   start,
+  startUnder,
   waitFor,
   withSandbox,
   type Sandbox,
@@ -51,31 +51,8 @@ s.on('error', (e) => console.log(e.code));`;
 const fdCount = (pid: number) => fs.readdirSync(`/proc/${pid}/fd`).length;
 
 /** start_process under a lower open-file limit (soft and hard), which the supervisor inherits. */
-function startLimited(sb: Sandbox, nofile: number, args: string[]): Promise<{ id: string; pid: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'prlimit',
-      [
-        `--nofile=${nofile}:${nofile}`,
-        process.execPath,
-        '--import',
-        'tsx',
-        path.join(SCRIPTS, 'start_process.ts'),
-        ...args,
-      ],
-      { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const m = /^Started process ([0-9a-f]{8}) \(PID (\d+)\)$/m.exec(out);
-      if (code !== 0 || !m) reject(new Error(`start failed (${code}): ${out}`));
-      else resolve({ id: m[1]!, pid: Number(m[2]) });
-    });
-  });
-}
+const startLimited = (sb: Sandbox, nofile: number, args: string[]) =>
+  startUnder(sb, ['prlimit', `--nofile=${nofile}:${nofile}`], args);
 
 /** Keep `count` idle connections open to `address` (each one closed is opened again) until stopped. */
 function flood(address: string, count: number): { opened: () => number; stop: () => void } {

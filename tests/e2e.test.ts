@@ -69,7 +69,7 @@ withSandbox(
     assert.match(
       listed.stdout,
       new RegExp(
-        `^${id}\\s+${m![2]}\\s+running\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+-\\s+0\\s+\\S+\\s+python3 -m http\\.server ${port}$`,
+        `^${id}\\s+${m![2]}\\s+running\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+-\\s+0\\s+\\S+\\s+(?:-|\\?|wait)\\s+python3 -m http\\.server ${port}$`,
         'm',
       ),
     );

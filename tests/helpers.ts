@@ -122,6 +122,30 @@ export async function start(sb: Sandbox, args: string[]): Promise<{ id: string; 
   return { id: m[1]!, pid: Number(m[2]), out };
 }
 
+/** start_process run under a wrapper (`prlimit ...`, `setpriv ...`): the command words before node. */
+export function startUnder(
+  sb: Sandbox,
+  wrapper: string[],
+  args: string[],
+): Promise<{ id: string; pid: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      wrapper[0]!,
+      [...wrapper.slice(1), process.execPath, '--import', 'tsx', path.join(SCRIPTS, 'start_process.ts'), ...args],
+      { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const m = /^Started process ([0-9a-f]{8}) \(PID (\d+)\)$/m.exec(out);
+      if (code !== 0 || !m) reject(new Error(`start failed (${code}): ${out}`));
+      else resolve({ id: m[1]!, pid: Number(m[2]), out });
+    });
+  });
+}
+
 export async function waitFor<T>(
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,

@@ -19,6 +19,7 @@ import {
   type Sandbox,
   skip,
   start,
+  startUnder,
   track,
   waitFor,
   withSandbox,
@@ -146,32 +147,8 @@ for (const pty of [true, false]) {
 }
 
 /** start_process run as a user without CAP_SYS_PTRACE (root with it dropped from the bounding set). */
-function startWithoutPtrace(sb: Sandbox, argv: string[]): Promise<{ id: string; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'setpriv',
-      [
-        '--bounding-set',
-        '-sys_ptrace',
-        process.execPath,
-        '--import',
-        'tsx',
-        path.join(SCRIPTS, 'start_process.ts'),
-        ...argv,
-      ],
-      { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const m = /^Started process ([0-9a-f]{8})/m.exec(out);
-      if (code !== 0 || !m) reject(new Error(`start failed (${code}): ${out}`));
-      else resolve({ id: m[1]!, out });
-    });
-  });
-}
+const startWithoutPtrace = (sb: Sandbox, argv: string[]) =>
+  startUnder(sb, ['setpriv', '--bounding-set', '-sys_ptrace'], argv);
 
 withSandbox(
   'the refusal path: a non-dumpable reader (no CAP_SYS_PTRACE) and a re-parented one are unknown, never waiting',

@@ -13,7 +13,8 @@ import { oneLine } from '../util/format.ts';
 import { cliFrontEnd } from '../cli/front-end.ts';
 import { printInputWait } from '../cli/input-wait.ts';
 import { WAIT_TIMEOUT_SEC } from '../ops/defaults.ts';
-import { checkWaitInput, outputEnd } from '../ops/wait-input.ts';
+import { checkWaitInput } from '../ops/wait-input.ts';
+import { logEnd } from '../control/ready.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
@@ -94,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
   const ctx = openContext({ create: false });
   const rec = resolveProcess(ctx.store.read(), ref!, SHELL_HINTS);
   // What it prints after the input, and a wait for input that begins after it.
-  const from = waitSec === undefined ? undefined : outputEnd(ctx, rec);
+  const from = waitSec === undefined ? undefined : logEnd(ctx, rec);
   const after = Date.now();
   const bytes = await sendTo(ctx, rec, req);
   process.stdout.write(`${sentText(rec.id, bytes, args.eof)}\n`);

@@ -24,7 +24,8 @@ import { TOOL_HINTS } from './hints.ts';
 import { modelRow, ROW } from './list-row.ts';
 import { guarded, ok } from './result.ts';
 import { answerInputWait, answerUntilInput, waitInputFields, waitInputTimeout } from './input-wait.ts';
-import { checkWaitInput, outputEnd } from '../ops/wait-input.ts';
+import { checkWaitInput } from '../ops/wait-input.ts';
+import { logEnd } from '../control/ready.ts';
 import { linearRegex } from '../util/linear-regex.ts';
 import type { FrontEnd } from '../ops/checks.ts';
 
@@ -131,7 +132,7 @@ function registerSend(server: McpServer, session: Session): void {
       );
       const ctx = session.context();
       const rec = resolveProcess(ctx.store.read(), a.id, TOOL_HINTS);
-      const from = waitSec === undefined ? undefined : outputEnd(ctx, rec);
+      const from = waitSec === undefined ? undefined : logEnd(ctx, rec);
       const after = Date.now();
       const bytes = await sendTo(ctx, rec, req);
       const note = attachedNote(rec);

@@ -114,7 +114,8 @@ export function checkStart(req: StartRequest, fe: FrontEnd, waits: WaitDefaults,
   const env = req.env ?? [];
   const extraEnv = parseEnvPairs(Array.isArray(env) ? env : envPairs(env), fe.hints);
   const secretEnv = secretEnvOf(req.secretEnv ?? [], extraEnv, fe);
-  const waitInputSec = checkWaitInput(req, fe, waits.waitTimeoutSec);
+  // A timeout alone is refused by startWait (it names --wait-for and --wait-port).
+  const waitInputSec = req.waitInput ? checkWaitInput(req, fe, waits.waitTimeoutSec) : undefined;
   const wait = startWait(waitInputSec === undefined ? req : { ...req, waitTimeout: undefined }, fe, waits);
   const timeoutSec = seconds(fe, 'timeout', req.timeout, false);
   const mode = req.restart ?? START_DEFAULTS.restart;

@@ -110,13 +110,6 @@ export function notWaitingText(id: string, sec: number): string {
   return `process ${id} did not wait for input within ${sec} s; it is still running.`;
 }
 
-/** Where the log of `rec` ends now: what it prints after this is "since" (send_input --wait-input). */
-export function outputEnd(ctx: Context, rec: ProcessRecord): Cursor | undefined {
-  const reader = new LogSetReader(logFileOf(ctx.dataDir, rec), ctx.unlocked!.keys, rec.id);
-  reader.backward(() => false);
-  return reader.lastCursor;
-}
-
 /** What it printed since `from` (stdout and stderr, as text): the last WAIT_INPUT_MAX_LINES lines, and how many before them were left out. */
 export function outputSince(
   ctx: Context,
