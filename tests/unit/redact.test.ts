@@ -5,6 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
 import { redactor, redactRows, secretValues } from '../../skills/background-manager/scripts/lib/util/redact.ts';
+import { redactBytes } from '../../skills/background-manager/scripts/lib/log/read/lines.ts';
+import { decodeUtf8 } from '../../skills/background-manager/scripts/lib/log/read/render.ts';
 
 const pick = (n: number, alphabet: string) =>
   Array.from(crypto.randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
@@ -120,6 +122,21 @@ test('a long line full of keywords is read in bounded windows (6 MB here; 60 MB 
   assert.is(out.length, line.length);
   const ms = Date.now() - t0;
   assert.ok(ms < 300_000, `took ${ms} ms`); // linear in the line: a few seconds; a backtracking blow-up is hours
+});
+
+test('--raw bytes: a secret in binary output (not UTF-8) is replaced and every other byte is kept', () => {
+  const key = `ghp_${pick(36, B62)}`;
+  const junk = (n: number) => Buffer.from(Array.from(crypto.randomBytes(n), (b) => b | 0x80)); // never valid UTF-8 alone
+  const before = junk(64);
+  const after = junk(64);
+  const bytes = Buffer.concat([before, Buffer.from(` token: ${key} `), after]);
+  const out = redactBytes(bytes, decodeUtf8(bytes), redactor(), 'stdout');
+  assert.ok(!out.includes(key), 'the secret is gone');
+  assert.equal(out.subarray(0, 64), before, 'the bytes before it are as they were');
+  assert.equal(out.subarray(out.length - 64), after, 'the bytes after it are as they were');
+  assert.match(out.toString('latin1'), / token: \[REDACTED:github-pat\] /);
+  const plain = junk(4096);
+  assert.is(redactBytes(plain, decodeUtf8(plain), redactor(), 'stdout'), plain, 'no secret: the very bytes');
 });
 
 test.run();

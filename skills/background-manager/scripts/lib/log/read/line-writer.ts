@@ -1,7 +1,7 @@
 // get_logs's output of lines, whole or in pieces: a line too long to hold (LineAssembler's
 // spill) is written as its pieces are read, and comes out byte for byte as formatLine would
 // have written it whole (text rendered as it streams, JSON escaped as it streams).
-import { CONTROL, CUT_MARK, formatLine, lineEnd, type FormatOptions, type Line } from './lines.ts';
+import { CONTROL, CUT_MARK, formatLine, lineEnd, redactBytes, type FormatOptions, type Line } from './lines.ts';
 import { TerminalText } from './render.ts';
 import { localStamp } from '../../util/format.ts';
 
@@ -60,7 +60,7 @@ export class LineWriter {
     const red = this.fmt.redact;
     if (this.fmt.raw && !this.fmt.json && !red) return bytes;
     let text = this.decoder!.decode(bytes, { stream: !last });
-    if (this.fmt.raw && !this.fmt.json) return Buffer.from(red!.raw(text, 'piece'));
+    if (this.fmt.raw && !this.fmt.json) return redactBytes(bytes, text, red!, 'piece');
     // Plain text on a fresh row goes out as it is (what the renderer would make of it, faster).
     if (this.term && !(this.term.idle && !CONTROL.test(text)))
       text = this.term.feed(text) + (last ? this.term.end() : '');

@@ -1,5 +1,6 @@
 // Log records -> lines: output is split at newlines per stream (a line broken across records
 // is joined again), events are one line each. Each line keeps the time its first byte arrived.
+import { isUtf8 } from 'node:buffer';
 import type { LogRecord, StreamName } from '../format/logfile.ts';
 import { decodeUtf8, renderTerminal } from './render.ts';
 import { localStamp, oneLine } from '../../util/format.ts';
@@ -299,12 +300,7 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
   if (o.raw) {
     // Exact bytes: nothing added but the prefixes asked for; no newline invented. A secret in
     // them is replaced by its marker unless --reveal (then they are as written).
-    let bytes = line.bytes;
-    if (o.redact) {
-      const text = decodeUtf8(bytes);
-      const shown = o.redact.raw(text, line.stream);
-      if (shown !== text) bytes = Buffer.from(shown);
-    }
+    const bytes = o.redact ? redactBytes(line.bytes, decodeUtf8(line.bytes), o.redact, line.stream) : line.bytes;
     return Buffer.concat([
       Buffer.from(prefix),
       bytes,
@@ -314,6 +310,21 @@ export function formatLine(line: Line, o: FormatOptions): Buffer {
   return Buffer.from(
     `${prefix + lineText(line, false, o.redact) + (line.more ? moreMark(line.more) : '') + (line.cut ? CUT_MARK : '')}\n`,
   );
+}
+
+/**
+ * --raw's bytes with the secrets in them replaced by markers: the bytes themselves when none
+ * is (`text` is their decoded form). Bytes that are not valid UTF-8 (binary output) are matched
+ * as Latin-1, one character a byte, so that every other byte stays as it was: a marker never
+ * turns the rest of a binary line into U+FFFD (a secret in them that is not ASCII is not found).
+ */
+export function redactBytes(bytes: Buffer, text: string, redact: Redactor, key: string): Buffer {
+  const shown = redact.raw(text, key);
+  if (shown === text) return bytes;
+  if (isUtf8(bytes)) return Buffer.from(shown);
+  const latin = bytes.toString('latin1');
+  const kept = redact.raw(latin, key);
+  return kept === latin ? bytes : Buffer.from(kept, 'latin1');
 }
 
 /** What --raw writes after a line's bytes: its newline, the cut mark, or nothing (still open). */
