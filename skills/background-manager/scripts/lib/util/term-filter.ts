@@ -85,7 +85,7 @@ export class TermFilter {
     return Buffer.from(out);
   }
 
-  /** UTF-8 first: the parser sees characters (code point and bytes) and stray bytes (-1). */
+  /** UTF-8 first: the parser sees characters (their code point) and stray bytes (minus the byte). */
   private decode(b: number, out: number[]): void {
     const u = this.utf8;
     if (u.length > 0) {
@@ -94,36 +94,38 @@ export class TermFilter {
         u.push(b);
         if (u.length === utf8Length(u[0]!)) {
           this.utf8 = [];
-          this.unit(Buffer.from(u).toString('utf8').codePointAt(0)!, u, out);
+          let cp = u[0]! & (0x7f >> u.length);
+          for (let i = 1; i < u.length; i++) cp = (cp << 6) | (u[i]! & 0x3f);
+          this.unit(cp, out, u);
         }
         return;
       }
       this.utf8 = [];
-      for (const x of u) this.unit(-1, [x], out); // cut short: stray bytes
+      for (const x of u) this.unit(-x, out); // cut short: stray bytes
     }
-    if (b < 0x80) this.unit(b, [b], out);
+    if (b < 0x80) this.unit(b, out);
     else if (utf8Length(b) > 0) this.utf8 = [b];
-    else this.unit(-1, [b], out);
+    else this.unit(-b, out);
   }
 
-  /** One character `cp` (-1: a stray byte, `bytes[0]`). */
-  private unit(cp: number, bytes: number[], out: number[]): void {
-    const c1 = cp >= 0x80 && cp <= 0x9f ? cp : cp === -1 && bytes[0]! >= 0x80 && bytes[0]! <= 0x9f ? bytes[0]! : -1;
-    if (c1 >= 0) return this.c1(c1); // in every state: aborts the sequence; dropped
+  /** One character `cp` (`bytes`: its UTF-8 when beyond ASCII), or a stray byte (`cp`: minus it). */
+  private unit(cp: number, out: number[], bytes?: number[]): void {
+    const c1 = Math.abs(cp);
+    if (c1 >= 0x80 && c1 <= 0x9f) return this.c1(c1); // in every state: aborts the sequence; dropped
     const b = cp; // from here, cp < 0x80 is a byte of the sequence
     switch (this.state) {
       case 'text':
         if (b === ESC) this.startEsc();
         else if (b === ENQ)
           return; // the terminal would answer with its answerback message
-        else if (cp === -1 && bytes[0]! < 0xa0) return;
-        else out.push(...bytes); // text, and a stray byte from 0xA0 (no C1 control)
+        else if (bytes) out.push(...bytes);
+        else out.push(Math.abs(cp)); // text, and a stray byte from 0xA0 (no C1 control)
         return;
       case 'esc':
         if (b === ESC) return this.startEsc();
-        if (cp >= 0x80 || cp === -1) {
+        if (cp >= 0x80 || cp < 0) {
           this.state = 'text'; // not part of an ESC sequence: it ends it; the ESC goes
-          return this.unit(cp, bytes, out);
+          return this.unit(cp, out, bytes);
         }
         if (b === CAN || b === SUB) this.state = 'text';
         else if (b < 0x20) this.control(b, out);
@@ -132,9 +134,9 @@ export class TermFilter {
         return; // DEL: ignored
       case 'csi':
         if (b === ESC) return this.startEsc(); // cut short by a new sequence
-        if (cp >= 0x80 || cp === -1) {
+        if (cp >= 0x80 || cp < 0) {
           this.state = 'text';
-          return this.unit(cp, bytes, out);
+          return this.unit(cp, out, bytes);
         }
         if (b === CAN || b === SUB) this.state = 'text';
         else if (b < 0x20) this.control(b, out);
@@ -150,7 +152,7 @@ export class TermFilter {
       case 'string-esc':
         // ESC \ ends the string; anything else ends it too, ESC starting a new sequence.
         this.state = 'text';
-        if (b !== 0x5c) this.startEsc(), this.unit(cp, bytes, out);
+        if (b !== 0x5c) this.startEsc(), this.unit(cp, out, bytes);
         return;
     }
   }
