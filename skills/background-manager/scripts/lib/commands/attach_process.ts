@@ -1,7 +1,7 @@
 // attach_process: a person's terminal on a running PTY process, as tmux attach is. The viewer
 // is ops/attach.ts (the supervisor holds it); this script puts the terminal in raw mode, draws
 // the screen as it stands (replayed through the emulator: screen-ansi.ts), then the live output
-// through TermFilter (no OSC/DCS/APC/PM strings, no C1 controls, no window operations), sends
+// through TermFilter (no OSC/DCS/APC/PM strings, no C1 controls, no queries), sends
 // each read of the keyboard as one write, and leaves on the detach key, restoring the terminal
 // however it ends (detach, the process's end, SIGINT/SIGTERM/SIGHUP, a crash).
 import { makeParser } from '../cli/cli.ts';

@@ -28,7 +28,8 @@ export function sizeOf(cols: unknown, rows: unknown): TermSize {
 /**
  * Hold a viewer of `rec` at `size` while `res` is open; events: `viewer` (its key, for
  * resizes), `size` (the terminal's size, each time it changes), `end`. Refused (before the
- * stream opens) as attach_process is refused: not a PTY process, not running.
+ * stream opens) as attach_process is refused: not a PTY process, not running. A request that
+ * closes while the viewer opens lets it go as soon as it is open.
  */
 export async function holdViewer(
   ctx: Context,
@@ -37,22 +38,33 @@ export async function holdViewer(
   res: http.ServerResponse,
   openStream: (res: http.ServerResponse) => void,
 ): Promise<void> {
+  // Heard before the viewer opens: a request given up meanwhile must not leave a viewer holding
+  // the PTY at its size until the process ends.
+  let gone = false;
+  let hangUp = () => {};
+  const onClose = () => {
+    gone = true;
+    hangUp();
+  };
+  res.on('close', onClose);
   const viewer = await openViewer(ctx, rec, { ...size, readOnly: true });
   const key = randomUUID();
   open.set(key, viewer);
   try {
+    if (gone || res.destroyed) return;
     openStream(res);
     sendEvent(res, 'viewer', key);
     sendEvent(res, 'size', { cols: viewer.start.cols, rows: viewer.start.rows });
     viewer.on('size', (s: TermSize) => sendEvent(res, 'size', s));
     await new Promise<void>((done) => {
-      res.on('close', done);
+      hangUp = done;
       viewer.on('close', done);
       viewer.on('end', done);
     });
   } finally {
     open.delete(key);
     viewer.close();
+    res.off('close', onClose);
   }
   if (!res.writableEnded) sendEvent(res, 'end', 'ended');
 }
