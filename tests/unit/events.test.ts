@@ -115,14 +115,26 @@ withDir('a flipped byte, a record moved in the sequence, a torn tail: detected, 
   // Another data dir's key: nothing opens.
   fs.writeFileSync(file, good);
   r = new EventReader(dataDir, subKeys(randomBytes(32)));
-  assert.equal(r.poll().events, []);
-  assert.is(r.damaged, 3);
+  const other = r.poll();
+  assert.equal(other.events, []);
+  // One span: no frame after it opens to resync on.
+  assert.is(r.damaged, 1);
+  assert.match(other.damage[0]!, /events\.enc is damaged: bytes 8\.\.\d+ failed the integrity check; skipped$/);
   // A torn last record (a crash in the write): the rest is read, the append goes on.
   fs.writeFileSync(file, good.subarray(0, good.length - 5));
   assert.equal(
     readEvents(dataDir, keys).events.map((e) => e.seq),
     [1, 2],
   );
+  // The next append cuts the torn one off and numbers past any seq it could have held.
+  const next = await appendEvent(dataDir, keys, ev(4));
+  assert.ok(next.seq > 3, String(next.seq));
+  const after = readEvents(dataDir, keys);
+  assert.equal(
+    after.events.map((e) => e.seq),
+    [1, 2, next.seq],
+  );
+  assert.equal(after.damage, []);
 });
 
 withDir('a view keeps its place, per view, never moved back', async ({ dataDir }) => {

@@ -120,6 +120,7 @@ export function registerEvents(server: McpServer, session: Session): EventFeed {
       const dropped = a.since ? read.dropped : 0;
       const lines = shown.map((e) => plainLine(e));
       if (dropped) lines.unshift(`(${dropped} older events were dropped by the event log's size bound)`);
+      lines.unshift(...read.damage.map((d) => `(${d})`));
       const text = lines.length ? `${lines.join('\n')}\nnext: ${next}` : `No new events. next: ${next}`;
       return ok(text, { events: shown, next, dropped });
     }),

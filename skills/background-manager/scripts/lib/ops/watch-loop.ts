@@ -102,7 +102,8 @@ export async function runWatch(
   for (const rec of doc.processes) if (inScope(scope, rec)) follow(rec, false);
 
   const readEvents = () => {
-    const { events, dropped } = reader.poll();
+    const { events, dropped, damage } = reader.poll();
+    for (const message of damage) folder.push({ kind: 'damaged', at: new Date().toISOString(), message });
     if (dropped) folder.push({ kind: 'dropped', at: new Date().toISOString(), count: dropped });
     let sawStart = false;
     for (const ev of events) {

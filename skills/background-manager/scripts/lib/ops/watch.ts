@@ -84,13 +84,14 @@ export function inScope(scope: Scope, ev: { id: string; name?: string }): boolea
   return scope.all || scope.ids.has(ev.id) || (ev.name !== undefined && scope.names.has(ev.name));
 }
 
-/** A shown event: a stored one, an output match, a fold of many, the state now, a drop. */
+/** A shown event: a stored one, an output match, a fold of many, the state now, a drop, damage. */
 export type Shown =
   | (BgEvent & { kind?: undefined })
   | { kind: 'output'; at: string; id: string; name?: string; line: string; more: number }
   | { kind: 'folded'; at: string; count: number; kinds: Record<string, number>; ended: string[]; seq?: number }
   | { kind: 'summary'; at: string; running: SummaryRow[]; ended: SummaryRow[] }
-  | { kind: 'dropped'; at: string; count: number };
+  | { kind: 'dropped'; at: string; count: number }
+  | { kind: 'damaged'; at: string; message: string };
 
 export interface SummaryRow {
   id: string;
@@ -125,6 +126,8 @@ export function plainLine(s: Shown): string {
       return `${t} now: ${summaryText(s.running, s.ended)}`;
     case 'dropped':
       return `${t} ${s.count} older event${s.count === 1 ? '' : 's'} were dropped by the event log's size bound before this watch read them`;
+    case 'damaged':
+      return `${t} ${oneLine(s.message)}`;
     default:
       return `${t} ${who(s)} ${s.event}: ${oneLine(s.text)}`;
   }
