@@ -5,11 +5,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { listJson, ROOT, run, SCRIPTS, start, track, waitFor, withSandbox, type Sandbox } from './helpers.ts';
+import { listJson, run, start, waitFor, withSandbox, type Sandbox } from './helpers.ts';
 import { mcpTest, textOf } from './mcp-helpers.ts';
+import { watch } from './watch-helpers.ts';
 
 const pick = (n: number, a: string) => Array.from(crypto.randomBytes(n), (b) => a[b % a.length]).join('');
 const awsKey = () => `AKIA${pick(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}`;
@@ -29,43 +28,6 @@ function assertHidden(text: string, k: string, pw: string, what: string): void {
   assert.ok(!text.includes(pw), `${what} shows the password:\n${text}`);
 }
 
-interface Watcher {
-  lines: string[];
-  line: (re: RegExp) => Promise<string>;
-  stop: () => Promise<void>;
-}
-
-function watch(sb: Sandbox, args: string[]): Watcher {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'watch_processes.ts'), ...args], {
-    env: sb.env,
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  track(sb, child.pid!);
-  const lines: string[] = [];
-  let buf = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    buf += d;
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  });
-  child.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<void>((r) => child.on('close', () => r()));
-  return {
-    lines,
-    line: (re) =>
-      waitFor(`a line matching ${re}`, () => lines.find((l) => re.test(l)), 30_000).catch((e: Error) => {
-        throw new Error(`${e.message} (watch_processes ${args.join(' ')} printed:\n${lines.join('\n')}\n${err})`);
-      }),
-    stop: () => {
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
-
 withSandbox(
   'watch_processes (plain and --json, --match) shows secrets as [REDACTED:kind]; --match sees the redacted text; --reveal shows them',
   async (sb) => {
@@ -78,12 +40,12 @@ withSandbox(
     const plain = watch(sb, ['--new', '--match', 'aws|pw']);
     const raw = watch(sb, ['--new', '--json', '--match', k.slice(0, 12)]);
     const shown = watch(sb, ['--new', '--json', '--reveal', '--match', k.slice(0, 12)]);
-    for (const w of [json, plain, raw, shown]) await w.line(/"event":"summary"| now: /);
+    for (const w of [json, plain, raw, shown]) await w.line(/"event":"summary"| now: /, 30_000);
     await start(sb, secretArgs(k, pw));
-    await json.line(/"event":"failed"/);
-    await plain.line(/ failed: /);
-    await shown.line(/"event":"failed"/);
-    await raw.line(/"event":"failed"/);
+    await json.line(/"event":"failed"/, 30_000);
+    await plain.line(/ failed: /, 30_000);
+    await shown.line(/"event":"failed"/, 30_000);
+    await raw.line(/"event":"failed"/, 30_000);
     const j = json.lines.join('\n');
     assertHidden(j, k, pw, 'watch_processes --json');
     assert.match(j, /"line":"aws \[REDACTED:aws-access-token\]"/);
