@@ -365,6 +365,12 @@ function rulesByScan(text: string): number[] {
   return scanned;
 }
 
+/** The rules each prefilter picks for a short text (unit tests: they must be the same). */
+export function rulesPicked(text: string): { scan: number[]; automaton: number[] } {
+  automaton ??= new Automaton(RULES.map((r) => r.keywords));
+  return { scan: [...rulesByScan(text)].sort(), automaton: [...automaton.rulesIn(text, 0, text.length)].sort() };
+}
+
 function ruleSpans(text: string, spans: Span[]): void {
   if (!automaton && text.length <= SHORT_TEXT && scans < SCANS_BEFORE_AUTOMATON) {
     scans++;
