@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
-import { run, SCRIPTS, start, track, waitFor, withSandbox, type Sandbox } from './helpers.ts';
+import { listJson, run, SCRIPTS, start, track, waitFor, withSandbox, type Sandbox } from './helpers.ts';
 import { mcpTest, textOf } from './mcp-helpers.ts';
 
 const pick = (n: number, a: string) => Array.from(crypto.randomBytes(n), (b) => a[b % a.length]).join('');
@@ -15,7 +15,7 @@ const logs = (sb: Sandbox, args: string[]) => run(sb, 'get_logs.ts', args);
 const ended = async (sb: Sandbox, id: string) =>
   waitFor(
     'the process to end',
-    async () => (await run(sb, 'list_processes.ts', ['--json'])).stdout.includes('"exited'),
+    async () => (await listJson(sb)).some((p) => p.id === id && p.status.startsWith('exited')),
     20_000,
   );
 
@@ -132,15 +132,15 @@ withSandbox('the page shows markers, and the secret on a click; its command cell
     await page.goto(url);
     const row = page.locator(`#procs tr[data-id="${id}"]`);
     await row.waitFor({ timeout: 90_000 });
-    assert.match(await row.locator('.command').innerText(), /\[REDACTED:aws-access-token\]/);
-    assert.ok(!(await row.locator('.command').innerText()).includes(k));
+    assert.match((await row.locator('.command').textContent()) ?? '', /\[REDACTED:aws-access-token\]/);
+    assert.ok(!((await row.locator('.command').textContent()) ?? '').includes(k));
     await row.click();
     const secret = page.locator('#log .secret');
     await secret.waitFor({ timeout: 90_000 });
-    assert.is(await secret.innerText(), '[REDACTED:aws-access-token]');
-    assert.is(await page.locator('#log .l').first().innerText(), 'key [REDACTED:aws-access-token] here');
+    assert.is(await secret.textContent(), '[REDACTED:aws-access-token]');
+    assert.is(await page.locator('#log .l').first().textContent(), 'key [REDACTED:aws-access-token] here');
     await secret.click();
-    assert.is(await page.locator('#log .l').first().innerText(), `key ${k} here`);
+    assert.is(await page.locator('#log .l').first().textContent(), `key ${k} here`);
   } finally {
     await browser.close();
     dash.kill('SIGTERM');

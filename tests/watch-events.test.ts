@@ -8,21 +8,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
-import {
-  freePort,
-  run,
-  skip,
-  start,
-  track,
-  waitFor,
-  withSandbox,
-  PASSWORD,
-  SCRIPTS,
-  ROOT,
-  type Sandbox,
-} from './helpers.ts';
+import { freePort, run, skip, start, track, waitFor, withSandbox, PASSWORD, SCRIPTS, ROOT } from './helpers.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { appendEvent } from '../skills/background-manager/scripts/lib/store/events.ts';
 import {
@@ -30,52 +18,7 @@ import {
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { mcpTest, textOf } from './mcp-helpers.ts';
-
-interface Watcher {
-  child: ChildProcess;
-  lines: string[];
-  stderr: () => string;
-  exited: Promise<number | null>;
-  /** The first line from index `from` on matching `re`. */
-  line: (re: RegExp, timeoutMs?: number, from?: number) => Promise<string>;
-  stop: () => Promise<number | null>;
-}
-
-function watch(sb: Sandbox, args: string[], env: NodeJS.ProcessEnv = {}): Watcher {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'watch_processes.ts'), ...args], {
-    env: { ...sb.env, ...env },
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  track(sb, child.pid!);
-  const lines: string[] = [];
-  let buf = '';
-  let err = '';
-  child.stdout!.on('data', (d) => {
-    buf += d;
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  });
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  return {
-    child,
-    lines,
-    stderr: () => err,
-    exited,
-    line: (re, timeoutMs = 20_000, from = 0) =>
-      waitFor(
-        `a line matching ${re} (got:\n${lines.join('\n')}\n${err})`,
-        () => lines.slice(from).find((l) => re.test(l)),
-        timeoutMs,
-      ),
-    stop: () => {
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
+import { watch, type Watcher } from './watch-helpers.ts';
 
 /** Watchers print one line per event once they run: the first line shows they are watching. */
 async function ready(w: Watcher): Promise<void> {

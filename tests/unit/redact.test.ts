@@ -4,7 +4,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
-import { redactor, redactRows, secretValues } from '../../skills/background-manager/scripts/lib/util/redact.ts';
+import {
+  redactor,
+  redactRows,
+  rulesPicked,
+  secretValues,
+} from '../../skills/background-manager/scripts/lib/util/redact.ts';
 import { redactBytes } from '../../skills/background-manager/scripts/lib/log/read/lines.ts';
 import { decodeUtf8 } from '../../skills/background-manager/scripts/lib/log/read/render.ts';
 
@@ -47,6 +52,20 @@ test('each generated secret is replaced by the marker of its kind, nothing of it
     if (g.kind !== 'generic-api-key' && g.kind !== 'curl-auth-header')
       assert.ok(out.includes(`[REDACTED:${g.kind}]`), `${g.kind}: ${out}`);
     assert.is(r.hidden, 1, g.kind);
+  }
+});
+
+test("the keyword scan (a process's first short texts: list_processes) picks the rules the automaton picks", () => {
+  const texts = [
+    ...generated().flatMap((g) => [g.line(g.value), g.line(g.value).toUpperCase()]),
+    "sh -c 'while true; do echo tick; sleep 5; done'",
+    'python3 -m http.server 8080',
+    'export GITHUB_TOKEN=x AWS_SECRET_ACCESS_KEY=y; curl https://u:p@h/ -H "Authorization: Basic x"',
+    'Ünïcödé KEY ſecret İd',
+  ];
+  for (const t of texts) {
+    const { scan, automaton } = rulesPicked(t);
+    assert.equal(scan, automaton, t);
   }
 });
 

@@ -25,7 +25,8 @@ export function printReady(outcome: ReadyOutcome, script: string): number {
     return EXIT.OK;
   }
   process.stderr.write(`${script}: error: ${outcome.message}\n`);
-  const shown = { raw: false, json: false, timestamps: false, labelStreams: false };
+  // The last lines with the process's secrets hidden, as get_logs shows them.
+  const shown = { raw: false, json: false, timestamps: false, labelStreams: false, redact: outcome.redact };
   for (const l of outcome.tail) process.stdout.write(formatLine(l, shown));
   return EXIT.FAILED;
 }

@@ -279,7 +279,7 @@ export async function main(argv: string[]): Promise<number> {
   const out = new SyncOut();
   // --budget: every line read goes to the digest, printed once the read is over.
   const digest = plan.budget === undefined ? undefined : new Digest(digestRules(plan.budget));
-  const source = digest && new DigestSource(plan.format.labelStreams, (l) => digest.push(l));
+  const source = digest && new DigestSource(plan.format.labelStreams, (l) => digest.push(l), plan.format.redact);
   const lines = new LineWriter(plan.format, (b) => out.write(b));
   const context =
     plan.context &&

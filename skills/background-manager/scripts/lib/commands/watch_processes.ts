@@ -15,7 +15,7 @@ export const EXIT_WATCH_TIMEOUT = 124;
 export async function main(argv: string[]): Promise<number> {
   const args = await makeParser(
     argv,
-    `Usage: $0 [ID|NAME ...] [--events LIST] [--match RE] [--json] [--new] [--until-idle] [--timeout S]\n\nPrints one line per event of the managed processes (all, or those named) as it happens:\n${WATCH_KINDS.join(', ')}.\nA flood is folded: at most 4 lines a second, the rest counted on one line. Runs until\nstopped (exit 0); --until-idle ends it once nothing it watches runs (exit 0); --timeout\nends it after S seconds (exit 124).`,
+    `Usage: $0 [ID|NAME ...] [--events LIST] [--match RE] [--json] [--reveal] [--new] [--until-idle] [--timeout S]\n\nPrints one line per event of the managed processes (all, or those named) as it happens:\n${WATCH_KINDS.join(', ')}.\nA flood is folded: at most 4 lines a second, the rest counted on one line. Runs until\nstopped (exit 0); --until-idle ends it once nothing it watches runs (exit 0); --timeout\nends it after S seconds (exit 124).`,
   )
     .option('events', {
       type: 'string',
@@ -29,6 +29,12 @@ export async function main(argv: string[]): Promise<number> {
       requiresArg: true,
     })
     .option('json', { type: 'boolean', default: false, describe: 'One JSON object per line' })
+    .option('reveal', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'Show secrets as written. Without it each secret (as get_logs hides them) is shown as [REDACTED:kind] in every line, and --match matches that text',
+    })
     .option('new', {
       type: 'boolean',
       default: false,
@@ -51,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       untilIdle: args['until-idle'] as boolean,
       timeoutSec: args.timeout as number | undefined,
       new: args.new,
+      reveal: args.reveal,
     },
     fe,
   );

@@ -11,6 +11,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { EventReader, lastEventSeq, readEvents, type BgEvent } from '../store/events.ts';
 import { resolveAll } from '../process/resolve.ts';
 import { checkWatch, inScope, plainLine, scopeOf, WATCH_KINDS } from '../ops/watch.ts';
+import { EventRedactor } from '../ops/event-redact.ts';
 import { linearRegex } from '../util/linear-regex.ts';
 import type { FrontEnd } from '../ops/checks.ts';
 import { TOOL_HINTS } from './hints.ts';
@@ -32,6 +33,7 @@ export class EventFeed {
   private watcher: fs.FSWatcher | undefined;
   private reader: EventReader | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private hide: EventRedactor | undefined;
 
   constructor(
     private readonly session: Session,
@@ -46,6 +48,8 @@ export class EventFeed {
       fs.mkdirSync(ctx.dataDir, { recursive: true, mode: 0o700 });
     }
     this.reader = ctx.unlocked ? new EventReader(ctx.dataDir, ctx.unlocked.keys, lastEventSeq(ctx.dataDir)) : undefined;
+    // Secrets hidden as get_logs hides them (ops/event-redact.ts); get_logs reveal shows the output.
+    this.hide = new EventRedactor(() => this.session.context().store.read().processes);
     this.watcher = fs.watch(ctx.dataDir, (_e, name) => {
       if (!name || String(name).startsWith('events.enc')) this.changed();
     });
@@ -72,7 +76,7 @@ export class EventFeed {
           if (!ctx.unlocked) return;
           this.reader = new EventReader(ctx.dataDir, ctx.unlocked.keys, 0);
         }
-        for (const ev of this.reader.poll().events) this.send(ev);
+        for (const ev of this.reader.poll().events) this.send(this.hide ? this.hide.event(ev) : ev);
       } catch {
         /* best effort: the next change tries again */
       }
@@ -110,10 +114,14 @@ export function registerEvents(server: McpServer, session: Session): EventFeed {
       const ctx = session.context();
       if (!ctx.unlocked)
         return ok('No events yet: nothing was ever started here.', { events: [], next: 0, dropped: 0 });
-      const scope = scopeOf(resolveAll(ctx.store.read(), w.refs, 'get_events', TOOL_HINTS), w.refs);
+      const doc = ctx.store.read();
+      const scope = scopeOf(resolveAll(doc, w.refs, 'get_events', TOOL_HINTS), w.refs);
       const read = readEvents(ctx.dataDir, ctx.unlocked.keys, a.since ?? 0);
       const wanted = read.events.filter((e) => inScope(scope, e) && w.kinds.has(e.event));
-      const shown = a.since === undefined ? wanted.slice(-a.limit) : wanted.slice(0, a.limit);
+      const hide = new EventRedactor(() => doc.processes);
+      const shown = (a.since === undefined ? wanted.slice(-a.limit) : wanted.slice(0, a.limit)).map((e) =>
+        hide.event(e),
+      );
       // Past what was shown; when the limit cut the answer short, from the last one shown.
       const last = read.events.at(-1)?.seq ?? a.since ?? lastEventSeq(ctx.dataDir);
       const next = a.since !== undefined && shown.length < wanted.length ? shown.at(-1)!.seq : last;
@@ -135,7 +143,12 @@ export function registerEvents(server: McpServer, session: Session): EventFeed {
     },
     async (uri) => {
       const ctx = session.context();
-      const events = ctx.unlocked ? readEvents(ctx.dataDir, ctx.unlocked.keys).events.slice(-DEFAULT_EVENTS) : [];
+      const hide = new EventRedactor(() => ctx.store.read().processes);
+      const events = ctx.unlocked
+        ? readEvents(ctx.dataDir, ctx.unlocked.keys)
+            .events.slice(-DEFAULT_EVENTS)
+            .map((e) => hide.event(e))
+        : [];
       return {
         contents: [{ uri: uri.href, mimeType: 'text/plain', text: events.map((e) => plainLine(e)).join('\n') }],
       };

@@ -319,14 +319,23 @@ function digestAnswer(r: Read, d: Digest, issues: LogIssue[], notes: string[], l
   const body = res.lines.join('\n');
   const note = digestNote(res.stats, DIGEST_WORDS, { newRead: r.a.new, chars: body.length });
   const warn = warnings(issues, isLogging(currentRecord(r.ctx, r.rec)));
+  const hidden = hiddenNote(r.q.redact, 'reveal: true');
   const text = [
     ...(lead ? [`(${lead})`] : []),
     ...(body ? [body] : []),
     note,
     ...notes.map((n) => `(${n})`),
+    ...(hidden ? [`(${hidden})`] : []),
     ...warn.map((w) => `warning: ${w}`),
   ].join('\n');
-  return ok(text, { id: r.rec.id, digest: res.stats, note, more: false, warnings: warn });
+  return ok(text, {
+    id: r.rec.id,
+    digest: res.stats,
+    note,
+    more: false,
+    warnings: warn,
+    ...(hidden ? { hidden: r.q.redact!.hidden } : {}),
+  });
 }
 
 /** Lines read for a digest: whole up to SPILL, longer ones in pieces (DigestSource keeps their ends). */
@@ -346,7 +355,7 @@ async function readDigest(
 ): Promise<CallToolResult> {
   const lead = byDefault ? defaultDigest(r.a.new) : undefined;
   const d = new Digest(digestRules(budget, lead ? lead.length + 3 : 0));
-  const source = new DigestSource(r.a.stream === 'all', (l) => d.push(l));
+  const source = new DigestSource(r.a.stream === 'all', (l) => d.push(l), r.q.redact);
   const reader = readerOf(r.ctx, r.rec, logFileOf(r.ctx.dataDir, r.rec));
   if (r.a.new) {
     const from = newCursorOf(r.rec, r.view);
@@ -372,7 +381,7 @@ async function readDigest(
 async function readNewOrDigest(r: Read): Promise<CallToolResult> {
   const lead = defaultDigest(true);
   const d = new Digest(digestRules(MCP_DEFAULT_BUDGET, lead.length + 3));
-  const source = new DigestSource(r.a.stream === 'all', (l) => d.push(l));
+  const source = new DigestSource(r.a.stream === 'all', (l) => d.push(l), r.q.redact);
   const got: ShownLine[] = [];
   let bytes = 0;
   let over = false;

@@ -16,8 +16,6 @@ import { awaitReady, type Wait, type WaitDefaults } from '../ops/ready.ts';
 import { checkRestart, restart, restartedLine } from '../ops/restart.ts';
 import { checkStart, START_DEFAULTS, start } from '../ops/start.ts';
 import type { Context } from '../store/context.ts';
-import { findRecord } from '../store/state.ts';
-import { redactor, secretValues } from '../util/redact.ts';
 import { TOOL_HINTS } from './hints.ts';
 import { guarded, linesText, notMet, ok, shownLine, MAX_WAIT_SEC } from './result.ts';
 import type { ClientRoots } from './roots.ts';
@@ -130,9 +128,7 @@ async function answerReady(
       `the call was cancelled before process ${id} was ready; it runs on (${TOOL_HINTS.call('stop_process', { ref: id })} ends it).`,
     );
   if (res.ready) return ok(`${head}\nReady: ${res.detail}`, { ...facts, ready: true, readyDetail: res.detail });
-  const rec = findRecord(ctx.store.read(), id);
-  const red = rec && redactor(secretValues(rec.env, rec.secretEnv));
-  const lines = res.tail.map((l) => shownLine(l, red));
+  const lines = res.tail.map((l) => shownLine(l, res.redact));
   return notMet(tool, `error: ${res.message}\n${linesText(lines, false)}`, EXIT.FAILED, {
     ...facts,
     ready: false,

@@ -10,6 +10,7 @@ import type { Context } from '../store/context.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
 import { findRecord } from '../store/state.ts';
 import { appendEvent } from '../store/events.ts';
+import { redactor, secretValues, type Redactor } from '../util/redact.ts';
 import { DEFAULT_LINES } from './defaults.ts';
 import { checkPort, type FrontEnd, offName, optionName, seconds } from './checks.ts';
 
@@ -113,7 +114,14 @@ export function restartWait(rec: ProcessRecord, req: RestartWaitRequest, fe: Fro
 /** How a wait ended: ready (what showed it), or why not in words with the run's last lines. */
 export type ReadyOutcome =
   | { ready: true; detail: string }
-  | { ready: false; why: 'timeout' | 'ended'; message: string; tail: Line[] };
+  | {
+      ready: false;
+      why: 'timeout' | 'ended';
+      message: string;
+      tail: Line[];
+      /** Hides the process's secrets in `tail` (util/redact.ts): the last lines are shown as get_logs shows them. */
+      redact?: Redactor;
+    };
 
 /**
  * Wait for `id` as `wait` says (it must hold a `ready`). `hints`: how a failure says to stop
@@ -143,7 +151,9 @@ export async function awaitReady(
   // An aborted wait is the caller's to describe; its message is not read.
   if (signal?.aborted) return { ready: false, why: res.why, message: '', tail: [] };
   const { message, tail } = notReady(ctx, id, ready, wait.pattern, res.why, DEFAULT_LINES, hints, from, res.screen);
-  return { ready: false, why: res.why, message, tail };
+  const rec = findRecord(ctx.store.read(), id);
+  const redact = redactor(rec ? secretValues(rec.env, rec.secretEnv) : {});
+  return { ready: false, why: res.why, message, tail, redact };
 }
 
 /**

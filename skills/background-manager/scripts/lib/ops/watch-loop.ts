@@ -17,6 +17,8 @@ import { logEnd } from '../control/ready.ts';
 import { resolveAll } from '../process/resolve.ts';
 import { isLive } from '../process/status.ts';
 import type { Hints } from '../install/hints.ts';
+import { redactor, secretValues, type Redactor } from '../util/redact.ts';
+import { EventRedactor } from './event-redact.ts';
 import {
   Folder,
   idle,
@@ -43,6 +45,8 @@ export type WatchEnd = 'idle' | 'timeout' | 'stopped';
 interface MatchFollower {
   rec: ProcessRecord;
   cursor: Cursor | null | undefined;
+  /** Secrets hidden in what --match sees and shows; undefined with --reveal. */
+  redact?: Redactor;
   timer?: NodeJS.Timeout;
   lastShownAt: number;
   held?: { line: string; count: number };
@@ -91,13 +95,20 @@ export async function runWatch(
     if (w.view !== undefined) saveTimer ??= setTimeout(save, SAVE_AFTER_MS);
   };
   const folder = new Folder(show);
+  // Secrets hidden as get_logs hides them, at read time (the event log holds them as they were).
+  const hide = w.reveal ? undefined : new EventRedactor(() => ctx.store.read().processes);
 
   if (w.view !== undefined) show(summarize(doc, scope));
 
   const followers = new Map<string, MatchFollower>();
   const follow = (rec: ProcessRecord, fromStart: boolean) => {
     if (!w.match || followers.has(rec.id) || !isLive(rec)) return;
-    followers.set(rec.id, { rec, cursor: fromStart ? null : logEnd(ctx, rec), lastShownAt: 0 });
+    followers.set(rec.id, {
+      rec,
+      cursor: fromStart ? null : logEnd(ctx, rec),
+      lastShownAt: 0,
+      ...(w.reveal ? {} : { redact: redactor(secretValues(rec.env, rec.secretEnv)) }),
+    });
   };
   for (const rec of doc.processes) if (inScope(scope, rec)) follow(rec, false);
 
@@ -113,7 +124,7 @@ export async function runWatch(
         continue;
       }
       if (ev.event === 'started' || ev.event === 'restarted') sawStart = true;
-      if (w.kinds.has(ev.event)) folder.push(ev as BgEvent);
+      if (w.kinds.has(ev.event)) folder.push(hide ? hide.event(ev as BgEvent) : (ev as BgEvent));
       else if (ev.seq > shownSeq && !folder.pending) shownSeq = ev.seq;
     }
     if (sawStart && w.match) {
@@ -131,9 +142,10 @@ export async function runWatch(
       lines: 0,
       grep: w.match,
       from: f.cursor ?? null,
+      redact: f.redact,
     });
     if (sel.end) f.cursor = sel.end;
-    for (const line of sel.lines) matched(f, lineText(line, false));
+    for (const line of sel.lines) matched(f, lineText(line, false, f.redact));
   };
   const matched = (f: MatchFollower, line: string) => {
     const now = Date.now();

@@ -27,6 +27,8 @@ export interface WatchRequest {
   untilIdle?: boolean;
   timeoutSec?: number;
   new?: boolean;
+  /** Show secrets as written (--reveal); else as [REDACTED:kind] (ops/event-redact.ts), and --match sees that. */
+  reveal?: boolean;
 }
 
 export interface Watch {
@@ -36,6 +38,7 @@ export interface Watch {
   json: boolean;
   untilIdle: boolean;
   timeoutSec?: number;
+  reveal: boolean;
   /** The --new view's key: what this watch shows (its refs, kinds and pattern). */
   view?: string;
 }
@@ -64,7 +67,7 @@ export function checkWatch(req: WatchRequest, fe: FrontEnd): Watch {
   const view = req.new
     ? JSON.stringify({ refs: [...refs].sort(), kinds: [...kinds].sort(), match: req.match ?? null })
     : undefined;
-  return { refs, kinds, match, json: !!req.json, untilIdle: !!req.untilIdle, timeoutSec, view };
+  return { refs, kinds, match, json: !!req.json, untilIdle: !!req.untilIdle, timeoutSec, reveal: !!req.reveal, view };
 }
 
 /** Which processes a watch follows: those named (by ID, or by name across runs), or all. */

@@ -4,6 +4,7 @@
 import type { Context } from '../store/context.ts';
 import { EventReader, type BgEvent } from '../store/events.ts';
 import { plainLine } from '../ops/watch.ts';
+import { EventRedactor } from '../ops/event-redact.ts';
 
 export const RECENT_EVENTS = 20;
 
@@ -16,8 +17,12 @@ export interface PageEvent {
 export class RecentEvents {
   private reader: EventReader | undefined;
   private list: BgEvent[] = [];
+  // Secrets hidden as get_logs hides them (ops/event-redact.ts), once per event as it is read.
+  private readonly hide: EventRedactor;
 
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly ctx: Context) {
+    this.hide = new EventRedactor(() => this.ctx.store.read().processes);
+  }
 
   /** The recent events if any came since the last call; undefined if none did. */
   poll(): PageEvent[] | undefined {
@@ -25,7 +30,7 @@ export class RecentEvents {
     this.reader ??= new EventReader(this.ctx.dataDir, this.ctx.unlocked.keys);
     let events: BgEvent[];
     try {
-      events = this.reader.poll().events;
+      events = this.reader.poll().events.map((e) => this.hide.event(e));
     } catch {
       return undefined; // the list shows what it had; the next look tries again
     }

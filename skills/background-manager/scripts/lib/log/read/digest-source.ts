@@ -1,6 +1,7 @@
 // The lines a digest (digest.ts) reads, from the log's lines: rendered as get_logs prints them,
 // labelled with their stream for --stream all. Kept apart from the digest so that another step
 // (a secret redactor) can run on the lines between the two.
+import type { Redactor } from '../../util/redact.ts';
 import type { DigestLine } from './digest.ts';
 import { lineText, moreMark, type Line } from './lines.ts';
 import { renderTerminal, decodeUtf8 } from './render.ts';
@@ -28,11 +29,16 @@ export class DigestSource {
   private headBytes = 0;
   private tail: Buffer = Buffer.alloc(0);
   private total = 0;
+  private readonly out: (l: DigestLine) => void;
 
+  /** `redact`: secrets hidden (util/redact.ts) in each line before the digest reads it; undefined with --reveal. */
   constructor(
     private readonly labelStreams: boolean,
-    private readonly out: (l: DigestLine) => void,
-  ) {}
+    out: (l: DigestLine) => void,
+    redact?: Redactor,
+  ) {
+    this.out = redact ? (l) => out({ ...l, text: redact.text(l.text, 'digest') }) : out;
+  }
 
   piece(p: Line): void {
     if (!p.continued) {
