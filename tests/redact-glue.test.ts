@@ -147,4 +147,28 @@ withSandbox("a failed start_process --wait-for prints its last lines' secrets as
   assert.match(out.stdout, /Error: login failed with \[REDACTED:env:DB_PASSWORD\]/);
 });
 
+// The line that made it ready is printed (`Ready: <line>`): a server that prints its URL with a
+// token in it (Jupyter does) must not show it either.
+withSandbox("a start's Ready: line shows the secret as [REDACTED:kind]", async (sb) => {
+  const k = awsKey();
+  const pw = password();
+  const out = await run(sb, 'start_process.ts', [
+    '--wait-for',
+    'serving',
+    '--no-pty',
+    '--env',
+    `AWS_K=${k}`,
+    '--env',
+    `DB_PASSWORD=${pw}`,
+    '--',
+    'sh',
+    '-c',
+    'echo "serving with $AWS_K and $DB_PASSWORD"; sleep 30',
+  ]);
+  assert.is(out.code, 0, out.stdout + out.stderr);
+  assertHidden(out.stdout + out.stderr, k, pw, 'start_process --wait-for');
+  assert.match(out.stdout, /Ready: serving with \[REDACTED:aws-access-token\] and \[REDACTED:env:DB_PASSWORD\]/);
+  await run(sb, 'stop_process.ts', [(await listJson(sb))[0]!.id]);
+});
+
 test.run();

@@ -144,16 +144,19 @@ export async function awaitReady(
     from,
     signal,
   });
+  const redactOf = () => {
+    const rec = findRecord(ctx.store.read(), id);
+    return redactor(rec ? secretValues(rec.env, rec.secretEnv) : {});
+  };
   if (res.ready) {
+    // Recorded as printed (the event log's readers hide secrets); shown with them hidden.
     await recordReady(ctx, id, res.detail, ready.port !== undefined && !wait.pattern ? ready.port : undefined);
-    return res;
+    return { ready: true, detail: redactOf().text(res.detail) };
   }
   // An aborted wait is the caller's to describe; its message is not read.
   if (signal?.aborted) return { ready: false, why: res.why, message: '', tail: [] };
   const { message, tail } = notReady(ctx, id, ready, wait.pattern, res.why, DEFAULT_LINES, hints, from, res.screen);
-  const rec = findRecord(ctx.store.read(), id);
-  const redact = redactor(rec ? secretValues(rec.env, rec.secretEnv) : {});
-  return { ready: false, why: res.why, message, tail, redact };
+  return { ready: false, why: res.why, message, tail, redact: redactOf() };
 }
 
 /**
