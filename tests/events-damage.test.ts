@@ -6,37 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { listJson, run, start, track, waitFor, withSandbox, SCRIPTS, ROOT, type Sandbox } from './helpers.ts';
-
-interface Watcher {
-  child: ChildProcess;
-  lines: string[];
-  stderr: () => string;
-  exited: Promise<number | null>;
-  stop: () => Promise<number | null>;
-}
-
-function watch(sb: Sandbox, args: string[]): Watcher {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(SCRIPTS, 'watch_processes.ts'), ...args], {
-    env: sb.env,
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  track(sb, child.pid!);
-  const lines: string[] = [];
-  let buf = '';
-  let err = '';
-  child.stdout!.on('data', (d) => {
-    buf += d;
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  });
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  return { child, lines, stderr: () => err, exited, stop: () => (child.kill('SIGTERM'), exited) };
-}
+import { listJson, run, start, waitFor, withSandbox } from './helpers.ts';
+import { watch, type Watcher } from './watch-helpers.ts';
 
 type Ev = { event: string; name?: string; seq?: number; text?: string };
 const parsed = (w: Watcher): Ev[] => w.lines.map((l) => JSON.parse(l) as Ev);
