@@ -20,7 +20,7 @@ import { STREAM_CHOICES } from '../log/read/read-plan.ts';
 import { DEFAULT_STREAM } from '../ops/logs.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { MCP_DEFAULT_LINES, fitBytes, linesText, shownLine } from './result.ts';
-import { redactor, secretValues } from '../util/redact.ts';
+import { recordRedactor } from '../util/redact.ts';
 import { shownRecord } from '../ops/list.ts';
 import { TOOL_HINTS } from './hints.ts';
 import type { Session } from './session.ts';
@@ -128,7 +128,7 @@ export function registerLogResources(
         raw: false,
         lines: MCP_DEFAULT_LINES,
       });
-      const red = redactor(secretValues(rec.env, rec.secretEnv));
+      const red = recordRedactor(rec);
       return {
         contents: [
           {

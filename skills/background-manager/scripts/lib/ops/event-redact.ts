@@ -4,7 +4,7 @@
 // secrets (util/redact.ts). The supervisor stores an event's text as it is (the event log is
 // encrypted); it is hidden here, at read time, so that --reveal can show it.
 import type { ProcessRecord } from '../store/state.ts';
-import { redactor, secretValues, type Redactor } from '../util/redact.ts';
+import { type Redactor, recordRedactor } from '../util/redact.ts';
 
 /** The text fields of an event an agent reads. */
 interface Texts {
@@ -26,7 +26,7 @@ export class EventRedactor {
     let r = this.byId.get(id);
     if (!r) {
       const rec = this.records().find((p) => p.id === id);
-      r = redactor(rec ? secretValues(rec.env, rec.secretEnv) : {});
+      r = recordRedactor(rec);
       this.byId.set(id, r);
     }
     return r;

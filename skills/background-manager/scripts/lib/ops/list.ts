@@ -8,7 +8,7 @@ import { waitingCell, waitingOf } from '../process/input-state.ts';
 import type { ProcessRecord, StateDoc } from '../store/state.ts';
 import { localStamp, oneLine } from '../util/format.ts';
 import { branchCell, severalCheckouts, staleOf, startedFrom } from './provenance.ts';
-import { redactor, secretValues } from '../util/redact.ts';
+import { recordRedactor } from '../util/redact.ts';
 
 /** A process as listed: its record, its status checked now, its ports, what it left running. */
 export interface Listed {
@@ -60,7 +60,7 @@ export function listed(doc: StateDoc, status?: string, opts: ListOptions = {}): 
 
 /** `p` as listed: secrets in its command line and argv replaced by markers (util/redact.ts). */
 export function shownRecord(p: ProcessRecord): ProcessRecord {
-  const r = redactor(secretValues(p.env, p.secretEnv));
+  const r = recordRedactor(p);
   const command = r.text(p.command);
   const argv = p.argv.map((a) => r.text(a));
   return r.hidden ? { ...p, command, argv } : p;

@@ -20,7 +20,7 @@ import { oneLine } from '../util/format.ts';
 import { compileRegex } from '../util/regex.ts';
 import { linearRegex } from '../util/linear-regex.ts';
 import { checkSeconds } from './checks.ts';
-import { hiddenNote, redactor, secretValues } from '../util/redact.ts';
+import { hiddenNote, recordRedactor } from '../util/redact.ts';
 import { DEFAULT_LINES } from './defaults.ts';
 import { checkBudget } from './digest.ts';
 
@@ -267,7 +267,7 @@ export function checkScreenable(rec: ProcessRecord, w: Pick<LogsWords, 'noPty' |
  */
 export function redactPlan(plan: ReadPlan, rec: ProcessRecord, reveal: boolean | undefined): ReadPlan {
   if (reveal) return plan;
-  const redact = redactor(secretValues(rec.env, rec.secretEnv));
+  const redact = recordRedactor(rec);
   return { ...plan, query: { ...plan.query, redact }, format: { ...plan.format, redact } };
 }
 

@@ -10,7 +10,7 @@ import type { Context } from '../store/context.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
 import { findRecord } from '../store/state.ts';
 import { appendEvent } from '../store/events.ts';
-import { redactor, secretValues, type Redactor } from '../util/redact.ts';
+import { type Redactor, recordRedactor } from '../util/redact.ts';
 import { DEFAULT_LINES } from './defaults.ts';
 import { checkPort, type FrontEnd, offName, optionName, seconds } from './checks.ts';
 
@@ -146,7 +146,7 @@ export async function awaitReady(
   });
   const redactOf = () => {
     const rec = findRecord(ctx.store.read(), id);
-    return redactor(rec ? secretValues(rec.env, rec.secretEnv) : {});
+    return recordRedactor(rec);
   };
   if (res.ready) {
     // Recorded as printed (the event log's readers hide secrets); shown with them hidden.

@@ -6,7 +6,7 @@
 import { BgError, EXIT } from '../errors.ts';
 import { LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
 import { lineText, type Line } from '../log/read/lines.ts';
-import { redactor, secretValues, type Redactor } from '../util/redact.ts';
+import { recordRedactor, type Redactor } from '../util/redact.ts';
 import { selectLines } from '../log/read/logquery.ts';
 import { readScreen } from '../log/read/screen.ts';
 import { waitingOf } from '../process/input-state.ts';
@@ -71,11 +71,6 @@ function unknownWhy(rec: ProcessRecord): string {
 /** The prompt it shows: under a terminal the screen's last non-empty row, else the log's last line. */
 export async function promptOf(ctx: Context, rec: ProcessRecord): Promise<string> {
   return recordRedactor(rec).text(await shownPrompt(ctx, rec));
-}
-
-/** The secrets of `rec` (its --env and --secret-env values, and the rules'), for what a wait prints. */
-export function recordRedactor(rec: ProcessRecord | undefined): Redactor {
-  return redactor(secretValues(rec?.env, rec?.secretEnv));
 }
 
 async function shownPrompt(ctx: Context, rec: ProcessRecord): Promise<string> {

@@ -17,7 +17,7 @@ import { logEnd } from '../control/ready.ts';
 import { resolveAll } from '../process/resolve.ts';
 import { isLive } from '../process/status.ts';
 import type { Hints } from '../install/hints.ts';
-import { redactor, secretValues, type Redactor } from '../util/redact.ts';
+import { type Redactor, recordRedactor } from '../util/redact.ts';
 import { EventRedactor } from './event-redact.ts';
 import {
   Folder,
@@ -107,7 +107,7 @@ export async function runWatch(
       rec,
       cursor: fromStart ? null : logEnd(ctx, rec),
       lastShownAt: 0,
-      ...(w.reveal ? {} : { redact: redactor(secretValues(rec.env, rec.secretEnv)) }),
+      ...(w.reveal ? {} : { redact: recordRedactor(rec) }),
     });
   };
   for (const rec of doc.processes) if (inScope(scope, rec)) follow(rec, false);

@@ -83,6 +83,11 @@ interface Span {
   kind: string;
 }
 
+/** The redactor for a process's output: the rules plus its --env and --secret-env values (none for no record). */
+export function recordRedactor(rec?: { env?: Record<string, string>; secretEnv?: Record<string, string> }): Redactor {
+  return redactor(secretValues(rec?.env, rec?.secretEnv));
+}
+
 /** A redactor for one read: the rules, plus `values` (variable name to value) of the process read. */
 export function redactor(values: Record<string, string> = {}): Redactor {
   const vals = Object.entries(values)

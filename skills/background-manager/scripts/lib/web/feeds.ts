@@ -14,7 +14,7 @@ import { waitingOf } from '../process/input-state.ts';
 import { type LogSetReader, logFileOf, type Cursor } from '../log/format/logset.ts';
 import { selectLines } from '../log/read/logquery.ts';
 import { follow } from '../log/read/follow.ts';
-import { redactor, secretValues, type Redactor } from '../util/redact.ts';
+import { type Redactor, recordRedactor } from '../util/redact.ts';
 import { lineText, type Line } from '../log/read/lines.ts';
 import { replaySinceReset } from '../log/read/screen.ts';
 import { sizeChange } from '../log/read/term-size.ts';
@@ -172,7 +172,7 @@ export async function streamLog(ctx: Context, rec: ProcessRecord, n: number, res
   res.on('close', () => (gone = true));
   const reader = readerOf(ctx, rec, logFileOf(ctx.dataDir, rec));
   const sel = selectLines(reader, { streams: new Set(STREAMS), lines: n, raw: false });
-  const red = redactor(secretValues(rec.env, rec.secretEnv));
+  const red = recordRedactor(rec);
   sendEvent(
     res,
     'lines',
@@ -225,7 +225,7 @@ export async function streamTerminal(ctx: Context, rec: ProcessRecord, res: http
   // At the sizes in force (term-size.ts): the size it starts at, and where in the data it changed.
   // Secrets drawn as [REDACTED:kind] in the terminal too (read as --raw reads them).
   const replay = replaySinceReset(noted.reader, rec.ptySize);
-  const red = redactor(secretValues(rec.env, rec.secretEnv));
+  const red = recordRedactor(rec);
   const hide = (b: Buffer) => {
     const text = b.toString('utf8');
     const shown = red.raw(text, 'terminal');
