@@ -41,6 +41,7 @@ const SLOW_FIRST = [
   'mcp',
   'direct-exec',
   'escaped-jobs',
+  'portable',
 ];
 
 function parseArgs(argv) {
