@@ -23,13 +23,13 @@ import path from 'node:path';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { cleanup, makeSandbox, alive, freePort, PASSWORD, ROOT, type Sandbox } from '../tests/helpers.ts';
+import { cleanup, makeSandbox, alive, freePort, track, PASSWORD, ROOT, type Sandbox } from '../tests/helpers.ts';
 import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/store/state.ts';
 import { LogReader, LogWriter } from '../skills/background-manager/scripts/lib/log/format/logfile.ts';
 import { listSegments } from '../skills/background-manager/scripts/lib/log/format/logset.ts';
 import type { SubKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
-import { bootId } from '../skills/background-manager/scripts/lib/process/proc.ts';
+import { bootId, readStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
 import { interleave, running, stat, timeRun, ussKiB, waitFor, type Stat } from './lib.ts';
 import { lineBatch, lastLineOf, MiB, screenBatch, writeProductLog } from './logs.ts';
 import { serverBatch, TRACE } from './budget.ts';
@@ -57,6 +57,7 @@ const GROUPS = [
   'budget',
   'events',
   'redact',
+  'portable',
 ];
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean); // e.g. BENCH_ONLY=fast,warm
 const bad = ONLY?.filter((g) => !GROUPS.includes(g));
@@ -291,7 +292,7 @@ async function script(
 
 const viaTsx = (name: string, ...args: string[]) => ['npx', 'tsx', tsScript(name), ...args];
 const viaDist = (name: string, ...args: string[]) => [NODE, dist(name), ...args];
-const STARTED = /^Started process ([0-9a-f]{8}) \(PID \d+\)$/m;
+const STARTED = /^Started process ([0-9a-f]{8}) \(PID (\d+)\)$/m;
 
 // ---------------------------------------------------------------------------------------
 // The data dirs users have: live processes (ports, PTYs), and one ended record.
@@ -315,12 +316,19 @@ const REPL_LINES = 16384; // the REPL prints this many 64-byte lines (1 MiB) bef
  * the same with 28 PTY `sleep`s, 8 `--no-pty` `sleep`s and 12 servers (6 and 6). Returns
  * once list_processes shows every process running and every server's port.
  */
-async function liveDir(n: 1 | 10 | 50): Promise<DataDir> {
-  const sb = sandbox(`bgm-bench-live${n}-`);
+async function liveDir(n: 1 | 10 | 50, layer: 'linux' | 'portable' = 'linux'): Promise<DataDir> {
+  const sb = sandbox(`bgm-bench-live${n}${layer === 'portable' ? '-portable' : ''}-`);
+  if (layer === 'portable') sb.env.BG_PLATFORM = 'portable'; // every call on it, set-up and timed, uses that layer
   const startOne = async (args: string[]) => {
     const r = await timeRun(NODE, [dist('start_process'), ...args], { env: sb.env, cwd: ROOT });
-    const id = STARTED.exec(r.stdout)?.[1];
+    const m = STARTED.exec(r.stdout);
+    const id = m?.[1];
     if (r.code !== 0 || !id) throw new Error(`start_process ${args.join(' ')}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    // Ended at clean-up by PID and start time as read here, whatever layer recorded it (the
+    // portable layer's records are not read by this process's own /proc-based clean-up).
+    const pid = Number(m![2]);
+    const ppid = readStat(pid)?.ppid;
+    track(sb, pid, ...(ppid ? [ppid] : []));
     return id;
   };
   const print = `import sys; sys.stdout.write(''.join('%012d %s\\n' % (i, '.' * 50) for i in range(${REPL_LINES})))`;
@@ -384,6 +392,7 @@ const lazy = <T>(make: () => Promise<T>) => {
 const live1 = lazy(() => liveDir(1));
 const live10 = lazy(() => liveDir(10));
 const live50 = lazy(() => liveDir(50));
+const live10portable = lazy(() => liveDir(10, 'portable'));
 const ended = lazy(endedDir);
 
 // get_logs -n 20 on the REPL: exit 0 and 20 lines (the tail moves as send_input runs).
@@ -1006,6 +1015,87 @@ async function rowsList50(): Promise<void> {
   }
 }
 
+// Issue 29: the portable process layer (ps, lsof, sysctl; BG_PLATFORM=portable, as on macOS)
+// against the Linux one (/proc), side by side on two data dirs alike (liveDir(10): PTYs and ports),
+// each made by its own layer (a data dir is refused by the other). The portable layer has no key
+// cache (every call derives the key), so its cost is given against the Linux layer as users meet
+// it (key cache warm) and with the key cache off (the same key derivation: the process layer's
+// own cost). stop_process: a PTY `sleep 600` started (untimed) in that data dir, stopped (timed),
+// removed (untimed), so the data dir keeps its ten. BENCH_ONLY=portable runs only these.
+async function rowsPortable(): Promise<void> {
+  const [lin, por] = [await live10(), await live10portable()];
+  const stopOne = async (env: NodeJS.ProcessEnv): Promise<number> => {
+    const r = await timeRun(NODE, [dist('start_process'), 'sleep', '600'], { env, cwd: ROOT });
+    const id = STARTED.exec(r.stdout)?.[1];
+    if (r.code !== 0 || !id) throw new Error(`start_process sleep 600: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    const ms = await script(
+      viaDist('stop_process', id),
+      env,
+      /^Stopped process [0-9a-f]{8} \(PID \d+\): SIGTERM ended it/,
+    );
+    const rm = await timeRun(NODE, [dist('remove_process'), id], { env, cwd: ROOT });
+    if (rm.code !== 0) throw new Error(`remove_process ${id}: exit ${rm.code}\n${rm.stdout}${rm.stderr}`);
+    return ms;
+  };
+  log('portable layer vs linux layer: list_processes and stop_process (10 live processes each), fast path');
+  const t = await interleave(REPS, {
+    node: () => script([NODE, '-e', '0'], warm(lin.sb), /^$/),
+    listLinux: () => script(viaDist('list_processes'), warm(lin.sb), lin.listRe),
+    listLinuxCold: () => script(viaDist('list_processes'), cold(lin.sb), lin.listRe),
+    listPortable: () => script(viaDist('list_processes'), por.sb.env, por.listRe),
+    stopLinux: () => stopOne(warm(lin.sb)),
+    stopLinuxCold: () => stopOne(cold(lin.sb)),
+    stopPortable: () => stopOne(por.sb.env),
+  });
+  const node = stat(t.node);
+  const push = (figure: string, xs: number[], ref: number[], refName: string, cache: string) => {
+    const [x, r] = [stat(xs), stat(ref)];
+    rows.push({
+      figure,
+      cache,
+      value: fmtMs(x),
+      reference: refName,
+      refValue: fmtMs(r),
+      ratio: ratio(x, r),
+      target: 'reported',
+      met: 'reported',
+    });
+  };
+  const noCache = 'portable: no key cache (every call derives the key); page cache warm';
+  const where = `${dirNote(por)}; made by each layer`;
+  push(
+    `\`list_processes\`, portable layer (BG_PLATFORM=portable); ${where}`,
+    t.listPortable,
+    t.listLinux,
+    'the same, linux layer, key cache warm',
+    noCache,
+  );
+  push(
+    `\`list_processes\`, portable layer (BG_PLATFORM=portable); ${where}`,
+    t.listPortable,
+    t.listLinuxCold,
+    'the same, linux layer, key cache off',
+    noCache,
+  );
+  push(
+    `\`stop_process\` of a PTY \`sleep 600\`, portable layer; ${where}`,
+    t.stopPortable,
+    t.stopLinux,
+    'the same, linux layer, key cache warm',
+    noCache,
+  );
+  push(
+    `\`stop_process\` of a PTY \`sleep 600\`, portable layer; ${where}`,
+    t.stopPortable,
+    t.stopLinuxCold,
+    'the same, linux layer, key cache off',
+    noCache,
+  );
+  notes.push(
+    `portable rows: \`node -e 0\` in the same run: ${fmtMs(node)}; list, linux layer, key cache warm: ${ratio(stat(t.listLinux), node)} of it, portable: ${ratio(stat(t.listPortable), node)}.`,
+  );
+}
+
 async function rowsWarmTsx(): Promise<void> {
   log('key cache warm: list_processes via npx tsx (1 and 10 live processes) vs npx tsx empty.ts');
   const [d1, d10] = [await live1(), await live10()];
@@ -1382,6 +1472,7 @@ async function main(): Promise<void> {
   if (want('budget')) await rowBudget();
   if (want('events')) await rowsEvents();
   if (want('redact')) await rowsRedact();
+  if (want('portable')) await rowsPortable();
 
   const elapsed = (performance.now() - T0) / 1000;
   const at = STARTED_AT.toISOString().replace('T', ' ').slice(0, 16);
