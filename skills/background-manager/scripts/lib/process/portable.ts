@@ -137,6 +137,12 @@ export function list(): ProcStat[] {
   return rows;
 }
 
+// What ps said of a PID, and when: a wait that checks a process every 100 ms asks ps again only
+// every CONFIRM_MS, and kill(pid, 0) in between (a process that ended is seen at once; one whose
+// PID was handed to another process within CONFIRM_MS is not, nor a zombie, until the next ps).
+const confirmed = new Map<number, { row: ProcStat & { comm: string }; at: number }>();
+const CONFIRM_MS = 1000;
+
 export function stat(pid: number): ProcStat | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   const seen = turn?.get(pid);
@@ -144,9 +150,17 @@ export function stat(pid: number): ProcStat | undefined {
   try {
     process.kill(pid, 0);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return undefined; // gone: no ps needed
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') {
+      confirmed.delete(pid);
+      return undefined; // gone: no ps needed
+    }
   }
-  return parseTable(run('ps', ['-o', FIELDS, '-p', String(pid)]).out).find((r) => r.pid === pid);
+  const known = confirmed.get(pid);
+  if (known && Date.now() - known.at < CONFIRM_MS) return known.row;
+  const row = parseTable(run('ps', ['-o', FIELDS, '-p', String(pid)]).out).find((r) => r.pid === pid);
+  if (row) confirmed.set(pid, { row, at: Date.now() });
+  else confirmed.delete(pid);
+  return row;
 }
 
 export function comm(pid: number): string | undefined {
