@@ -5,6 +5,7 @@ import { spawn as spawnPipe, type ChildProcess } from 'node:child_process';
 import type { OutputLog } from '../lib/log/write/outputlog.ts';
 import type { SupervisorConfig } from '../lib/control/supervisor-config.ts';
 import { BgError } from '../lib/errors.ts';
+import { isPortable } from '../lib/process/proc.ts';
 import { startPtyChild } from './pty-child.ts';
 import type { Exit } from './policy.ts';
 import type { Child } from './child-type.ts';
@@ -55,6 +56,7 @@ function startPipeChild(cfg: SupervisorConfig, out: OutputLog): Promise<Child> {
 // The child's stdin as /proc links name it (Node gives it one end of a socket pair:
 // "socket:[ino]"), read as it starts, before the command can move it.
 function stdinLink(pid: number): string | undefined {
+  if (isPortable()) return undefined; // no /proc: the input watch says "cannot tell" (lib/process/waiting.ts)
   try {
     return fs.readlinkSync(`/proc/${pid}/fd/0`);
   } catch {

@@ -3,11 +3,14 @@
 // last output (output-tail.ts) gives an end its last error line.
 import { appendEvent, type NewEvent, type StoredKind } from '../lib/store/events.ts';
 import { listeningInodeSet, listeningPorts } from '../lib/process/ports.ts';
+import { isPortable } from '../lib/process/proc.ts';
 import type { Supervisor } from './state.ts';
 import { describeExit, type Exit } from './policy.ts';
 
 /** How often the ports are looked at: a read of /proc/net/tcp{,6}; the tree only when those changed. */
 export const PORT_POLL_MS = 2_000;
+/** The same on the portable layer, where each look runs lsof (15-40 ms of CPU here; more on macOS). */
+export const PORTABLE_PORT_POLL_MS = 5_000;
 
 /** Events written one after another (their order kept), none waited for by the run. */
 const pending = new WeakMap<Supervisor, Promise<unknown>>();
@@ -72,7 +75,8 @@ export function endKind(exit: Exit, stopping: boolean): StoredKind {
 }
 
 /**
- * Poll the ports the current run's tree listens on, every PORT_POLL_MS, and record each one
+ * Poll the ports the current run's tree listens on, every PORT_POLL_MS (portable layer:
+ * PORTABLE_PORT_POLL_MS), and record each one
  * that opens or closes. Cheap while idle: the LISTEN sockets of the whole machine are read
  * (two small files) and the tree is walked only when that set changed. Returns the stop.
  */
@@ -93,7 +97,7 @@ export function portPoller(sv: Supervisor): () => void {
       if (!now.includes(p)) void recordEvent(sv, 'port-closed', `port ${p} closed`, { port: p, pid });
     known = now;
   };
-  const timer = setInterval(look, PORT_POLL_MS);
+  const timer = setInterval(look, isPortable() ? PORTABLE_PORT_POLL_MS : PORT_POLL_MS);
   timer.unref();
   return () => {
     clearInterval(timer);

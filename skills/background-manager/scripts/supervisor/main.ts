@@ -6,6 +6,7 @@
 // The parts: child.ts and pty-child.ts (the child, with pipes or under a terminal), state.ts
 // (what the parts share), run.ts (the run loop around policy.ts's nextStep), ending.ts
 // (recording the end), handlers.ts (control requests), stop.ts (a stop, by terminateTree).
+import { layerName, useLayer } from '../lib/util/platform.ts';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
@@ -51,6 +52,7 @@ async function boot(): Promise<{ sv: Supervisor; drops: DropRecorder }> {
   process.on('SIGHUP', () => undefined);
   process.on('SIGINT', () => undefined);
   const { dataKey, cfg } = await readHandoff();
+  useLayer(cfg.platform ?? 'linux');
   // Marks every process the command's tree starts, wherever it moves (see markedWith).
   const treeMark = randomBytes(16).toString('hex');
   cfg.env = { ...cfg.env, [TREE_MARK_ENV]: treeMark };
@@ -147,6 +149,7 @@ function runFields(sv: Supervisor, socketPath: string) {
     pid: sv.child.pid,
     startTicks: sv.childStat?.startTicks,
     bootId: bootId(),
+    platform: layerName(),
     supervisorPid: process.pid,
     supervisorStartTicks: readStat(process.pid)?.startTicks,
     socket: socketPath,

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type * as pty from '@lydell/node-pty';
 import type { OutputLog } from '../lib/log/write/outputlog.ts';
 import type { SupervisorConfig } from '../lib/control/supervisor-config.ts';
-import { allStats, readStat, signalName } from '../lib/process/proc.ts';
+import { type ProcStat, allStats, isPortable, readStat, sameStart, signalName } from '../lib/process/proc.ts';
 import { piecesForTty, readTtyMode } from '../lib/process/ttyinput.ts';
 import type { Child } from './child-type.ts';
 import type { Exit } from './policy.ts';
@@ -109,10 +109,14 @@ export function startPtyChild(cfg: SupervisorConfig, out: OutputLog): Child {
   const startTicks = readStat(term.pid)?.startTicks;
   const gone = () => {
     const st = readStat(term.pid);
-    return !st || st.state === 'Z' || st.startTicks !== startTicks;
+    return !st || st.state === 'Z' || !sameStart(st.startTicks, startTicks);
   };
-  // After the exit: whether processes of the child's session (it leads one) still live.
-  const othersHold = () => allStats().some((st) => st.sid === term.pid && st.pid !== term.pid && st.state !== 'Z');
+  // After the exit: whether processes of the child's session (it leads one) still live. The
+  // portable layer has no session IDs: its process group, or its terminal as controlling one.
+  const tty = (term as unknown as { ptsName?: string }).ptsName?.replace(/^\/dev\//, '');
+  const inSession = (st: ProcStat) =>
+    isPortable() ? st.pgid === term.pid || (!!tty && st.tty === tty) : st.sid === term.pid;
+  const othersHold = () => allStats().some((st) => inSession(st) && st.pid !== term.pid && st.state !== 'Z');
   // While back-pressure holds the output, the terminal is not quiet: there is more to read.
   readTerminalToTheEnd(term, () => (out.paused ? Date.now() : lastOutput), gone, othersHold);
   let exitedFlag = false;

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { listeningPorts } from '../lib/process/ports.ts';
 import { detectWaiting, type InputTarget, type TtyStat } from '../lib/process/waiting.ts';
-import type { ProcStat } from '../lib/process/proc.ts';
+import { isPortable, type ProcStat } from '../lib/process/proc.ts';
 import type { Supervisor } from './state.ts';
 import { recordWaitingInput } from './events.ts';
 
@@ -23,6 +23,12 @@ const RECHECK_MAX_MS = 5000;
  * follows each quiet period, and comes at least this often (a process that joined silently).
  */
 const FULL_LOOK_MS = 30_000;
+
+/**
+ * The portable layer's answer (issue 29): macOS tells no one what a process waits for (ps shows
+ * no wait channel there: XNU leaves p_wmesg empty; there is no /proc/<pid>/syscall).
+ */
+export const PORTABLE_UNKNOWN = 'this system does not tell what a process waits for (the portable process layer)';
 
 /** What the record says of the wait: waiting, not, or unknown (null); with who waits and how. */
 export interface WaitingState {
@@ -106,15 +112,17 @@ function check(sv: Supervisor): void {
     const full = !w.session || w.fullAt <= w.lastActivity || Date.now() - w.fullAt >= FULL_LOOK_MS;
     const target = w.target;
     const listens = (stats: TtyStat[]) => listeningPorts(sv.child.pid, stats as unknown as ProcStat[], {}).length > 0;
-    const d = target
-      ? detectWaiting({
-          childPid: sv.child.pid,
-          target,
-          ancestor: process.pid,
-          listens,
-          known: full ? undefined : w.session,
-        })
-      : { waiting: null as null, why: 'its input cannot be found' };
+    const d = isPortable()
+      ? { waiting: null as null, why: PORTABLE_UNKNOWN }
+      : target
+        ? detectWaiting({
+            childPid: sv.child.pid,
+            target,
+            ancestor: process.pid,
+            listens,
+            known: full ? undefined : w.session,
+          })
+        : { waiting: null as null, why: 'its input cannot be found' };
     if ('session' in d && d.session) {
       w.session = d.session;
       if (full) w.fullAt = Date.now();

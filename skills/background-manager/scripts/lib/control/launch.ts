@@ -1,5 +1,6 @@
 // start_process's work: check the command can run, start a supervisor in its own session,
 // hand it the data key over a pipe, and return once it reports the child running.
+import { layerName } from '../util/platform.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -298,6 +299,7 @@ export async function startProcess(opts: StartOptions): Promise<Started> {
       restartClaim: opts.restartClaim,
       // Read while the supervisor boots: a few small files, bounded (util/git.ts).
       provenance: opts.from === undefined ? undefined : provenanceOf(opts.from),
+      platform: layerName(),
     };
   } catch (err) {
     sup.child.kill('SIGKILL');

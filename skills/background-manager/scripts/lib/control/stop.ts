@@ -109,7 +109,12 @@ async function stopAroundSupervisor(
   reason: StopReason,
   why: Unanswered,
 ) {
-  const sup = matchIdentity({ pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId });
+  const sup = matchIdentity({
+    pid: rec.supervisorPid ?? 0,
+    startTicks: rec.supervisorStartTicks,
+    bootId: rec.bootId,
+    leader: true,
+  });
   if (sup) trySignal(sup.pid, 'SIGKILL');
   if (!(await waitFor(() => !supervisorAlive(rec), 10_000)))
     throw new BgError(
@@ -137,7 +142,7 @@ async function stopWithoutSupervisor(
   reason: StopReason,
 ): Promise<{ result: StopResult; rec: ProcessRecord }> {
   const boot = bootId();
-  const ident = { pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId };
+  const ident = { pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId, leader: true };
   const child = () => matchIdentity(ident, boot);
   const { killed } = await terminateTree({
     roots: rec.startTicks === undefined ? [] : [{ pid: rec.pid, startTicks: rec.startTicks }],

@@ -4,6 +4,7 @@
 // The pipe carries the data key's 32 raw bytes, then the config as JSON. The key is read
 // straight into the one buffer that keeps it: as base64 in the JSON it became three strings
 // (the bytes read, the text, the parsed field) that JavaScript can neither wipe nor free at will.
+import type { ProcessLayerName } from '../util/platform.ts';
 import fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import { KEY_BYTES } from '../store/crypto.ts';
@@ -29,6 +30,8 @@ export interface SupervisorConfig {
   replacing?: { id?: string }; // start_process --replace: the process it stopped for the name, if any
   restartClaim?: string; // restart_process: its claim on reuseId's next run (the record's restartClaim.token)
   provenance?: Provenance; // where the start came from (recorded; read again at each automatic restart)
+  /** The process layer of the call that started it (BG_PLATFORM; absent: linux): the supervisor uses the same. */
+  platform?: ProcessLayerName;
 }
 
 export type SupervisorHello =

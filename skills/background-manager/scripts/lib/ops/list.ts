@@ -1,7 +1,7 @@
 // list_processes's use case, once for the scripts, the MCP server and the page: every managed
 // process with its status checked live (not remembered), its listening ports and what it left
 // running; shown as the table, or as JSON with every field.
-import { allStats, bootId, type ProcStat } from '../process/proc.ts';
+import { allStats, bootId, isPortable, type ProcStat } from '../process/proc.ts';
 import { listeningPorts, type PortScan } from '../process/ports.ts';
 import { type LiveStatus, liveLeftovers, liveStatus } from '../process/status.ts';
 import { waitingCell, waitingOf } from '../process/input-state.ts';
@@ -33,6 +33,9 @@ export function listed(doc: StateDoc, status?: string, opts: ListOptions = {}): 
   const boot = bootId();
   const { here } = opts;
   const recs = here ? doc.processes.filter((p) => startedFrom(p, here)) : doc.processes;
+  // The portable layer reads the whole table with one ps, and each record's check below is
+  // answered from it (portable.ts stat); else each would run a ps of its own.
+  const table = isPortable() && recs.some((p) => !p.ended || p.leftovers?.length) ? allStats() : undefined;
   let rows = recs.map((p: ProcessRecord) => ({ p: shownRecord(p), s: liveStatus(p, boot) }));
   if (status) rows = rows.filter((r) => r.s.status === status);
   // Ports come from /proc: only worth reading for processes that run.
@@ -41,7 +44,7 @@ export function listed(doc: StateDoc, status?: string, opts: ListOptions = {}): 
   const left = new Map(
     rows.filter((r) => !live(r) && r.p.leftovers?.length).map((r) => [r.p.id, liveLeftovers(r.p, boot)]),
   );
-  const stats = rows.some(live) || [...left.values()].some((l) => l.length) ? allStats() : [];
+  const stats = table ?? (rows.some(live) || [...left.values()].some((l) => l.length) ? allStats() : []);
   const scan: PortScan = {}; // /proc/net/tcp{,6} read once for the whole listing
   const portsOf = (r: (typeof rows)[number]) =>
     live(r)

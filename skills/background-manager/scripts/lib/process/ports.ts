@@ -1,7 +1,9 @@
 // TCP ports a process tree listens on: LISTEN sockets in /proc/net/tcp{,6} matched by inode
 // to the tree members' open file descriptors.
+// The portable layer (BG_PLATFORM=portable) asks lsof instead (portable.ts listeningByPid).
 import fs from 'node:fs';
-import { treeMembers, type ProcStat } from './proc.ts';
+import { isPortable, treeMembers, type ProcStat } from './proc.ts';
+import { listeningByPid } from './portable.ts';
 
 function listeningInodes(): Map<string, number> {
   const out = new Map<string, number>();
@@ -43,6 +45,11 @@ function socketInodes(pid: number): string[] {
 
 /** The machine's LISTEN sockets as one string (their inodes): a change says a port opened or closed somewhere. */
 export function listeningInodeSet(): string {
+  if (isPortable())
+    return [...listeningByPid()]
+      .map(([pid, ports]) => `${pid}:${ports.join('+')}`)
+      .sort()
+      .join(',');
   return [...listeningInodes().keys()].sort().join(',');
 }
 
@@ -53,11 +60,18 @@ export function listeningInodeSet(): string {
  */
 export interface PortScan {
   inodes?: Map<string, number>;
+  /** The portable layer's one lsof per look: PID -> ports. */
+  byPid?: Map<number, number[]>;
 }
 
 /** Sorted TCP ports that any process of `leader`'s tree listens on. */
 export function listeningPorts(leader: number, stats?: ProcStat[], scan: PortScan = {}): number[] {
   const ports = new Set<number>();
+  if (isPortable()) {
+    scan.byPid ??= listeningByPid();
+    for (const m of treeMembers(leader, stats)) for (const p of scan.byPid.get(m.pid) ?? []) ports.add(p);
+    return [...ports].sort((a, b) => a - b);
+  }
   for (const m of treeMembers(leader, stats)) {
     for (const ino of socketInodes(m.pid)) {
       scan.inodes ??= listeningInodes();

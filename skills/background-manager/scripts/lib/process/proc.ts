@@ -1,20 +1,41 @@
-// Process identity and process trees from /proc. A recorded process is (pid, kernel start
-// time, boot id): a PID alone is not enough, because PIDs are reused.
+// Process identity and process trees. A recorded process is (pid, start time, boot id): a PID
+// alone is not enough, because PIDs are reused. Two layers read them (issue 29): the Linux
+// layer, here, from /proc (start time in kernel clock ticks since boot); the portable one
+// (portable.ts: ps, lsof, sysctl; start time in seconds, read twice it may differ by one),
+// chosen per call by BG_PLATFORM (platform.ts). Every function below asks the layer of the
+// call; a record names the layer that made it (store/state.ts refuses the other's records).
 import fs from 'node:fs';
 import { constants } from 'node:os';
+import { layerName } from '../util/platform.ts';
+import * as portable from './portable.ts';
+import type { ProcStat } from './procstat.ts';
 
-export interface ProcStat {
-  pid: number;
-  state: string; // R, S, D, Z, T, ...
-  ppid: number;
-  pgid: number;
-  sid: number;
-  startTicks: number;
+export type { ProcStat };
+
+/** Whether this call uses the portable layer (BG_PLATFORM=portable, or not Linux). */
+export function isPortable(): boolean {
+  return layerName() === 'portable';
+}
+
+/**
+ * Whether two reads of start times are of one process: equal on Linux (clock ticks); within a
+ * second on the portable layer (ps lstart has whole seconds, and procps computes it from a boot
+ * time that the clock's steps move).
+ */
+export function sameStart(a: number | undefined, b: number | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  return isPortable() ? Math.abs(a - b) <= portable.START_SLACK_S : a === b;
+}
+
+/** Whether start time `a` is not before `floor` (with the portable layer's slack). */
+export function startedSince(a: number, floor: number): boolean {
+  return isPortable() ? a >= floor - portable.START_SLACK_S : a >= floor;
 }
 
 // Parse /proc/<pid>/stat; the command name may hold spaces and parentheses, so split after
 // the last ')'.
 export function readStat(pid: number): ProcStat | undefined {
+  if (isPortable()) return portable.stat(pid);
   const text = readProcFile(`/proc/${pid}/stat`);
   if (text === undefined) return undefined;
   const close = text.lastIndexOf(')');
@@ -57,7 +78,9 @@ export function readProcFile(file: string): string | undefined {
 
 let bootIdCache: string | undefined;
 export function bootId(): string {
-  bootIdCache ??= fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
+  bootIdCache ??= isPortable()
+    ? portable.bootId()
+    : fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
   return bootIdCache;
 }
 
@@ -65,6 +88,11 @@ export interface Identity {
   pid: number;
   startTicks?: number;
   bootId?: string;
+  /**
+   * It leads its process group (the command and the supervisor lead their sessions, which no
+   * later call can undo): checked on the portable layer, whose start times have whole seconds.
+   */
+  leader?: boolean;
 }
 
 /** The process's live stat if it is still the one recorded (same boot, same start time). */
@@ -72,10 +100,13 @@ export function matchIdentity(id: Identity, currentBoot = bootId()): ProcStat | 
   if (!id.pid || id.startTicks === undefined || id.bootId === undefined) return undefined;
   if (id.bootId !== currentBoot) return undefined;
   const st = readStat(id.pid);
-  return st && st.startTicks === id.startTicks ? st : undefined;
+  if (!st || !sameStart(st.startTicks, id.startTicks)) return undefined;
+  if (id.leader && isPortable() && st.pgid !== st.pid) return undefined;
+  return st;
 }
 
 export function allStats(): ProcStat[] {
+  if (isPortable()) return portable.list();
   const out: ProcStat[] = [];
   for (const name of fs.readdirSync('/proc')) {
     const c = name.charCodeAt(0);
@@ -93,8 +124,11 @@ export function allStats(): ProcStat[] {
  */
 export function treeMembers(leader: number, stats = allStats()): ProcStat[] {
   const members = new Map<number, ProcStat>();
+  // The portable layer has no session IDs: the leader's controlling terminal stands for its session.
+  const tty = stats.find((st) => st.pid === leader)?.tty;
   for (const st of stats) {
-    if (st.pid === leader || st.sid === leader || st.pgid === leader) members.set(st.pid, st);
+    if (st.pid === leader || st.sid === leader || st.pgid === leader || (tty && st.tty === tty))
+      members.set(st.pid, st);
   }
   let grew = true;
   while (grew) {
@@ -120,7 +154,11 @@ export function adoptChildren(members: Map<number, ProcStat>, stats = allStats()
     const member = members.get(st.ppid);
     if (!member || members.has(st.pid)) return false;
     const parent = byPid.get(st.ppid);
-    return parent !== undefined && parent.startTicks === member.startTicks && st.startTicks >= member.startTicks;
+    return (
+      parent !== undefined &&
+      sameStart(parent.startTicks, member.startTicks) &&
+      startedSince(st.startTicks, member.startTicks)
+    );
   });
 }
 
@@ -138,6 +176,8 @@ export const TREE_MARK_ENV = 'BACKGROUND_MANAGER_TREE';
  * re-read after the environment so that a PID reused between the two reads is not taken.
  */
 export function markedWith(mark: string, stats = allStats()): ProcStat[] {
+  if (isPortable())
+    return portable.marked(TREE_MARK_ENV, mark, stats).filter((st) => st.pid !== process.pid && st.state !== 'Z');
   const needle = `${TREE_MARK_ENV}=${mark}\0`;
   const out: ProcStat[] = [];
   for (const st of stats) {
@@ -145,7 +185,7 @@ export function markedWith(mark: string, stats = allStats()): ProcStat[] {
     const env = readProcFile(`/proc/${st.pid}/environ`);
     if (env === undefined) continue; // gone, or another user's
     if (!env.startsWith(needle) && !env.includes(`\0${needle}`)) continue;
-    if (readStat(st.pid)?.startTicks === st.startTicks) out.push(st);
+    if (sameStart(readStat(st.pid)?.startTicks, st.startTicks)) out.push(st);
   }
   return out;
 }
@@ -178,7 +218,7 @@ export function stillAlive(members: ProcStat[], table: ProcTable = procTable): P
 // Whether `m`'s PID still belongs to the process `m` was read from (the same start time), alive.
 function sameProcess(m: ProcStat, table: ProcTable): boolean {
   const st = table.stat(m.pid);
-  return st !== undefined && st.startTicks === m.startTicks && st.state !== 'Z' && st.state !== 'X';
+  return st !== undefined && sameStart(st.startTicks, m.startTicks) && st.state !== 'Z' && st.state !== 'X';
 }
 
 /**
@@ -223,7 +263,7 @@ export function signalTree(
   table: ProcTable = procTable,
 ): ProcStat[] {
   const lst = table.stat(leader);
-  if (!lst || (leaderStartTicks !== undefined && lst.startTicks !== leaderStartTicks)) return [];
+  if (!lst || (leaderStartTicks !== undefined && !sameStart(lst.startTicks, leaderStartTicks))) return [];
   const seen = new Map<number, ProcStat>();
   for (let round = 0; round < 5; round++) {
     const members = treeMembers(leader, table.list()).filter((m) => !seen.has(m.pid) && m.pid !== process.pid);
@@ -254,18 +294,23 @@ export function sessionMembersOf(
 ): ProcStat[] {
   if (startTicks === undefined) return [];
   const now = stats.find((st) => st.pid === leader);
-  if (now && (gone || now.startTicks !== startTicks)) return [];
+  if (now && (gone || !sameStart(now.startTicks, startTicks))) return [];
   return stats.filter(
     (st) =>
-      (st.sid === leader || st.pgid === leader) && st.pid !== leader && st.state !== 'Z' && st.startTicks >= startTicks,
+      (st.sid === leader || st.pgid === leader) &&
+      st.pid !== leader &&
+      st.state !== 'Z' &&
+      startedSince(st.startTicks, startTicks),
   );
 }
 
 /**
- * A lower bound of the start time (in /proc/<pid>/stat's clock ticks since boot) of a process
- * started after this call: for one that may be gone before its start time can be read.
+ * A lower bound of the start time (in the layer's unit: /proc/<pid>/stat's clock ticks since
+ * boot, or seconds) of a process started after this call: for one that may be gone before its
+ * start time can be read.
  */
 export function ticksFloor(): number {
+  if (isPortable()) return portable.startFloor();
   try {
     return Math.floor(Number(fs.readFileSync('/proc/uptime', 'latin1').split(' ')[0]) * 100) - 2;
   } catch {
@@ -275,6 +320,7 @@ export function ticksFloor(): number {
 
 /** The command name of a process (/proc/<pid>/comm), or undefined if it is gone. */
 export function commOf(pid: number): string | undefined {
+  if (isPortable()) return portable.comm(pid);
   try {
     return fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
   } catch {

@@ -64,7 +64,7 @@ export function liveStatus(rec: ProcessRecord, boot = bootId()): LiveStatus {
     if (rec.signal) return { status: 'killed', label: `killed(${rec.signal})`, exitStatus };
     return { status: 'exited', label: `exited(${rec.exitCode})`, exitStatus };
   }
-  const child = matchIdentity({ pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId }, boot);
+  const child = matchIdentity({ pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId, leader: true }, boot);
   if (child) {
     if (child.state === 'Z') return { status: 'zombie', label: 'zombie' };
     return supervisorAlive(rec, boot)
@@ -78,7 +78,7 @@ export function liveStatus(rec: ProcessRecord, boot = bootId()): LiveStatus {
 
 export function supervisorAlive(rec: ProcessRecord, boot = bootId()): boolean {
   const sup = matchIdentity(
-    { pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId },
+    { pid: rec.supervisorPid ?? 0, startTicks: rec.supervisorStartTicks, bootId: rec.bootId, leader: true },
     boot,
   );
   return !!sup && sup.state !== 'Z'; // a dead supervisor nobody reaped yet is dead

@@ -8,6 +8,7 @@ import { StateStore } from './state.ts';
 import { cacheTtl } from './keycache.ts';
 import { BgError } from '../errors.ts';
 import { checkDataDir } from './datadir.ts';
+import { layerName } from '../util/platform.ts';
 
 export interface Context {
   dataDir: string;
@@ -19,6 +20,7 @@ export interface Context {
 export function openContext(opts: { create: boolean }, env: NodeJS.ProcessEnv = process.env): Context {
   const password = passwordFromEnv(env);
   cacheTtl(env); // a BG_KEY_CACHE that means nothing is a usage error before anything is written
+  layerName(); // so is a BG_PLATFORM (the layer this process uses: its own environment's)
   const dataDir = dataDirFromEnv(env);
   try {
     if (!fs.statSync(dataDir).isDirectory()) {

@@ -2,6 +2,7 @@
 // (the file is only ever replaced by rename); every change goes through update(), which holds
 // a proper-lockfile lock across the whole read-modify-write and replaces the file only while
 // the lock is still its own and the file still the one it read (lock.ts).
+import { layerName, type ProcessLayerName } from '../util/platform.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BgError, isErrno } from '../errors.ts';
@@ -49,8 +50,10 @@ export interface ProcessRecord {
   cwd: string;
   pty: boolean;
   pid: number; // the child's PID
-  startTicks?: number; // the child's start time, /proc/<pid>/stat field 22
+  startTicks?: number; // the child's start time: linux layer, /proc/<pid>/stat field 22; portable, seconds since 1970
   bootId?: string;
+  /** The process layer that recorded it (absent: linux); a call with the other layer refuses the data dir. */
+  platform?: ProcessLayerName;
   supervisorPid?: number;
   supervisorStartTicks?: number;
   socket?: string; // the supervisor's control socket (abstract namespace)
@@ -127,6 +130,23 @@ export function decodeState(file: string, keys: SubKeys, raw: Buffer): StateDoc 
   } catch {
     throw damaged(file, 'unreadable content');
   }
+}
+
+/**
+ * A data dir belongs to the process layer that recorded its processes (issue 29): the other
+ * layer would read their start times in another unit and take them for strangers (or worse).
+ */
+function refuseOtherLayer(dataDir: string, doc: StateDoc): void {
+  const mine = layerName();
+  const other = doc.processes.find((p) => !p.legacy && (p.platform ?? 'linux') !== mine);
+  if (!other) return;
+  const theirs = other.platform ?? 'linux';
+  const set = process.env.BG_PLATFORM?.trim();
+  const why = set ? `BG_PLATFORM=${set}` : process.platform === 'linux' ? 'the default on Linux' : 'the only one here';
+  throw new BgError(
+    'STORAGE',
+    `data dir ${dataDir} holds processes recorded by the ${theirs} process layer (${other.id} and maybe more), and this call uses the ${mine} one (${why}): it cannot tell their PIDs apart from strangers'. Use the layer that started them (${theirs === 'linux' ? 'unset BG_PLATFORM' : 'BG_PLATFORM=portable'}), or another data dir (BG_DATA_DIR).`,
+  );
 }
 
 function rolledBack(file: string, generation: number, floor: number): BgError {
@@ -211,6 +231,7 @@ export class StateStore {
     }
     const doc = decodeState(this.file, this.keys, raw);
     if ((doc.generation ?? 0) < floor) throw rolledBack(this.file, doc.generation ?? 0, floor);
+    refuseOtherLayer(this.dataDir, doc);
     return { doc, legacy: false, raw, floor };
   }
 

@@ -1,6 +1,6 @@
 // The process layer's name for this call, checked: BG_PLATFORM may only name a layer that runs here.
 import { BgError } from '../errors.ts';
-import { oneLine } from '../util/format.ts';
+import { oneLine } from './format.ts';
 import { processLayerName, type ProcessLayerName } from '../../../platform.mjs';
 
 export type { ProcessLayerName };
@@ -19,4 +19,9 @@ export function layerName(env: NodeJS.ProcessEnv = process.env): ProcessLayerNam
   }
   if (env === process.env) cached = name;
   return name;
+}
+
+/** The supervisor takes the layer of the call that started it (its config), not its environment. */
+export function useLayer(name: ProcessLayerName): void {
+  cached = name;
 }
