@@ -8,10 +8,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { keyCacheDir, keyCacheEntry } from '../skills/background-manager/keycache-locate.mjs';
 import { NO_CACHE_NOTE_FILE } from '../skills/background-manager/scripts/lib/store/keycache.ts';
-import { alive, records, ROOT, run, start, waitFor, withSandbox, type Sandbox } from './helpers.ts';
+import { alive, records, ROOT, run, runCommand, start, waitFor, withSandbox, type Sandbox } from './helpers.ts';
 import { fdsOf, HIGH_FD, startHoldingPipe } from './fd-helpers.ts';
 
 const FIXTURE = path.join(ROOT, 'tests/fixtures/socket-roundtrip.ts');
@@ -24,24 +23,13 @@ function deepDataDir(sb: Sandbox): string {
 }
 
 /** Run `argv` under `strace -f -e trace=bind,connect`; its exit code, stdout, and the trace. */
-function straced(
-  argv: string[],
-  env: NodeJS.ProcessEnv,
-  traceFile: string,
-): Promise<{ code: number | null; stdout: string; stderr: string; trace: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('strace', ['-f', '-qq', '-s', '256', '-e', 'trace=bind,connect', '-o', traceFile, ...argv], {
-      env,
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, trace: fs.readFileSync(traceFile, 'utf8') }));
-  });
+async function straced(argv: string[], env: NodeJS.ProcessEnv, traceFile: string) {
+  const r = await runCommand(
+    'strace',
+    ['-f', '-qq', '-s', '256', '-e', 'trace=bind,connect', '-o', traceFile, ...argv],
+    env,
+  );
+  return { ...r, trace: fs.readFileSync(traceFile, 'utf8') };
 }
 
 /** The AF_UNIX paths in a trace's bind() and connect() calls (abstract names and others' too). */
