@@ -117,6 +117,44 @@ withSandbox(
   },
 );
 
+withSandbox(
+  'portable layer, a data dir deeper than 110 bytes: dashboard --detach hands over through its handoff socket, bound by name in run/; it serves, and the socket is gone',
+  async (sb) => {
+    sb.env.BG_DATA_DIR = deepDataDir(sb);
+    sb.env.BG_PLATFORM = 'portable';
+    // Only the caller is traced (no -f): the dashboard it starts runs on.
+    const r = await runCommand(
+      'strace',
+      ['-qq', '-s', '256', '-e', 'trace=bind,connect', '-o', path.join(sb.dir, 'trace-dash')]
+        .concat([
+          process.execPath,
+          '--import',
+          'tsx',
+          path.join(ROOT, 'skills/background-manager/scripts/dashboard.ts'),
+        ])
+        .concat(['--detach', '--name', 'dash']),
+      sb.env,
+      ROOT,
+      120_000,
+    );
+    assert.is(r.code, 0, r.stderr);
+    const trace = fs.readFileSync(path.join(sb.dir, 'trace-dash'), 'utf8');
+    const url = /^Dashboard: (http:\/\/\S+\/)#token=/m.exec(r.stdout)?.[1];
+    assert.ok(url, r.stdout);
+    const binds = unixPaths(trace, 'bind').filter((x) => x.includes('dashboard-'));
+    assert.is(binds.length, 1, trace);
+    assert.match(binds[0]!, /^dashboard-[0-9a-f]{24}\.sock$/);
+    assert.not.match(trace, '/proc/self/fd');
+    assert.equal(
+      fs.readdirSync(path.join(sb.env.BG_DATA_DIR, 'run')).filter((f) => f.startsWith('dashboard-')),
+      [],
+      'the handoff socket is gone once it answered',
+    );
+    const page = await fetch(url!);
+    assert.ok(page.status < 500, `the dashboard serves: ${page.status}`);
+  },
+);
+
 /** What the key cache folders hold for this sandbox: its runtime folder's cache, and an entry for its data dir in /dev/shm. */
 function cacheFiles(sb: Sandbox): string[] {
   const own = keyCacheDir(sb.env);
