@@ -193,7 +193,15 @@ function inFolder<T>(dir: string, st: fs.Stats, use: () => T): T {
   } catch {
     back = '/';
   }
-  process.chdir(dir);
+  try {
+    process.chdir(dir);
+  } catch (err) {
+    // As a connect through a folder gone since it was opened fails: nothing reached anyone.
+    throw new Unanswered(
+      `cannot enter the folder of the process's control socket (${(err as NodeJS.ErrnoException).code ?? err}).`,
+      { cause: err },
+    );
+  }
   try {
     const here = fs.statSync('.');
     if (here.dev !== st.dev || here.ino !== st.ino)
