@@ -88,8 +88,25 @@ export function run(
   const [cmd, argv] = opts.npx
     ? ['npx', ['tsx', file, ...args]]
     : [process.execPath, ['--import', 'tsx', file, ...args]];
+  return runCommand(cmd, argv, env, opts.cwd, opts.timeoutMs).then((r) => ({
+    ...r,
+    stderr: r.stderr
+      .split('\n')
+      .filter((l) => !l.startsWith('npm warn'))
+      .join('\n'),
+  }));
+}
+
+/** Run any command to its end (killed after `timeoutMs`): its exit code, stdout and stderr. */
+export function runCommand(
+  cmd: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  cwd = ROOT,
+  timeoutMs = 60_000,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { env, cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, argv, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -97,20 +114,13 @@ export function run(
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(
-        new Error(`${script} ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`),
+        new Error(`${path.basename(cmd)} ${argv.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`),
       );
-    }, opts.timeoutMs ?? 60_000);
+    }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({
-        code,
-        stdout,
-        stderr: stderr
-          .split('\n')
-          .filter((l) => !l.startsWith('npm warn'))
-          .join('\n'),
-      });
+      resolve({ code, stdout, stderr });
     });
   });
 }

@@ -13,6 +13,7 @@ import { DEFAULT_MAX_LOG_SIZE } from '../log/format/logset.ts';
 import type { Readiness, RestartMode } from '../store/state.ts';
 import { oneLine, shellQuote } from '../util/format.ts';
 import { execLine, isPlainWord } from '../process/shellplan.ts';
+import { layerName } from '../process/platform.ts';
 import { PTY_COLS, PTY_ROWS } from '../log/read/screen.ts';
 import { provenanceOf } from '../util/git.ts';
 
@@ -327,7 +328,8 @@ function spawnSupervisor(
     detached: true,
     // stderr is read until the hello: if the supervisor dies before it, its last words say why.
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { PATH: callerEnv.PATH ?? '/usr/bin:/bin' },
+    // BG_PLATFORM: the supervisor uses the caller's process layer (lib/process/platform.ts).
+    env: { PATH: callerEnv.PATH ?? '/usr/bin:/bin', BG_PLATFORM: layerName(callerEnv) },
   });
   let why = '';
   sup.stderr!.setEncoding('utf8');
