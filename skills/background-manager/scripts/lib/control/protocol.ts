@@ -22,7 +22,7 @@ import { BgError, type ErrorCode } from '../errors.ts';
 import { ensureDir, DIR_MODE, storageError } from '../store/fsutil.ts';
 import { setLongTimeout } from '../util/timer.ts';
 import type { StopReason } from '../store/state.ts';
-import { layerName, type ProcessLayerName } from '../process/platform.ts';
+import { layerName, type ProcessLayerName } from '../util/platform.ts';
 
 export type Request =
   | { type: 'send-input'; data: string } // base64 bytes

@@ -19,7 +19,7 @@
 // close-on-exec then stays open in the supervisor and the command until they end
 // (references/REFERENCE.md, start_process; tests/portable-io.test.ts).
 import fs from 'node:fs';
-import { layerName, type ProcessLayerName } from './platform.ts';
+import { layerName, type ProcessLayerName } from '../util/platform.ts';
 
 const O_CLOEXEC = 0o2000000;
 
