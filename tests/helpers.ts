@@ -1,6 +1,7 @@
 // Test helpers: a fresh data dir per test, the real scripts run as child processes, waits
 // with deadlines (never fixed sleeps), and cleanup that ends every process a test started,
 // by PID only.
+import { layerName, useLayer } from '../skills/background-manager/scripts/lib/util/platform.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -193,7 +194,14 @@ export function records(sb: Sandbox): ProcessRecord[] {
   const dataDir = sb.env.BG_DATA_DIR!;
   const u = unlock(dataDir, PASSWORD, { create: false });
   if (!u) return [];
-  return new StateStore({ dataDir, keys: u.keys }).read().processes;
+  // Read as the sandbox's scripts do: a data dir belongs to the process layer that recorded it.
+  const mine = layerName();
+  useLayer(sb.env.BG_PLATFORM === 'portable' ? 'portable' : mine);
+  try {
+    return new StateStore({ dataDir, keys: u.keys }).read().processes;
+  } finally {
+    useLayer(mine);
+  }
 }
 
 export function alive(pid: number): boolean {
