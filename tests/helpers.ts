@@ -1,6 +1,7 @@
 // Test helpers: a fresh data dir per test, the real scripts run as child processes, waits
 // with deadlines (never fixed sleeps), and cleanup that ends every process a test started,
 // by PID only.
+import { layerName, useLayer } from '../skills/background-manager/scripts/lib/util/platform.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,8 +89,25 @@ export function run(
   const [cmd, argv] = opts.npx
     ? ['npx', ['tsx', file, ...args]]
     : [process.execPath, ['--import', 'tsx', file, ...args]];
+  return runCommand(cmd, argv, env, opts.cwd, opts.timeoutMs).then((r) => ({
+    ...r,
+    stderr: r.stderr
+      .split('\n')
+      .filter((l) => !l.startsWith('npm warn'))
+      .join('\n'),
+  }));
+}
+
+/** Run any command to its end (killed after `timeoutMs`): its exit code, stdout and stderr. */
+export function runCommand(
+  cmd: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  cwd = ROOT,
+  timeoutMs = 60_000,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { env, cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, argv, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -97,20 +115,13 @@ export function run(
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(
-        new Error(`${script} ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`),
+        new Error(`${path.basename(cmd)} ${argv.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`),
       );
-    }, opts.timeoutMs ?? 60_000);
+    }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({
-        code,
-        stdout,
-        stderr: stderr
-          .split('\n')
-          .filter((l) => !l.startsWith('npm warn'))
-          .join('\n'),
-      });
+      resolve({ code, stdout, stderr });
     });
   });
 }
@@ -183,7 +194,14 @@ export function records(sb: Sandbox): ProcessRecord[] {
   const dataDir = sb.env.BG_DATA_DIR!;
   const u = unlock(dataDir, PASSWORD, { create: false });
   if (!u) return [];
-  return new StateStore({ dataDir, keys: u.keys }).read().processes;
+  // Read as the sandbox's scripts do: a data dir belongs to the process layer that recorded it.
+  const mine = layerName();
+  useLayer(sb.env.BG_PLATFORM === 'portable' ? 'portable' : mine);
+  try {
+    return new StateStore({ dataDir, keys: u.keys }).read().processes;
+  } finally {
+    useLayer(mine);
+  }
 }
 
 export function alive(pid: number): boolean {

@@ -11,6 +11,7 @@ import { type ProcStat, allStats, isPortable, readStat, sameStart, signalName } 
 import { piecesForTty, readTtyMode } from '../lib/process/ttyinput.ts';
 import type { Child } from './child-type.ts';
 import type { Exit } from './policy.ts';
+import { checkSpawnHelper } from '../lib/process/spawn-helper.ts';
 
 /** Quiet time after the child's exit (and its last output) that ends a terminal's stream. */
 const QUIET_MS = 50;
@@ -86,7 +87,9 @@ function readTerminalToTheEnd(
 export function startPtyChild(cfg: SupervisorConfig, out: OutputLog): Child {
   // Loaded here, not as the supervisor loads: a --no-pty supervisor never needs it, and its
   // native module and wrappers cost every start (issue 25, item 8).
-  const { spawn } = createRequire(import.meta.url)('@lydell/node-pty') as typeof pty;
+  const req = createRequire(import.meta.url);
+  checkSpawnHelper(req); // macOS: node-pty's spawn-helper must be executable (lib/process/spawn-helper.ts)
+  const { spawn } = req('@lydell/node-pty') as typeof pty;
   const term = spawn(cfg.argv[0]!, cfg.argv.slice(1), {
     name: cfg.env.TERM ?? 'xterm-256color',
     cols: cfg.cols,

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { openSocketDir, Unanswered } from '../control/protocol.ts';
+import { listenIn, openSocketDir, Unanswered, type SocketDir } from '../control/protocol.ts';
 import { BgError } from '../errors.ts';
 import { storageError } from '../store/fsutil.ts';
 import { readStat } from '../process/proc.ts';
@@ -141,13 +141,12 @@ export async function handOver(
   const close = () => {
     if (closed) return;
     closed = true;
-    server.close(() => fs.closeSync(dir.fd)); // the socket file is removed through the folder's fd first
+    server.close(() => fs.closeSync(dir.fd)); // the socket file is removed through the folder first
   };
   try {
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(dir.address, resolve));
-    fs.chmodSync(dir.address, 0o600);
+    await listenIn(dir, server);
   } catch (err) {
-    server.close(); // removes the socket file (if it was made) at once, through the folder's fd
+    server.close(); // removes the socket file (if it was made) at once, through the folder
     closed = true;
     fs.closeSync(dir.fd);
     throw storageError(socket, err);
@@ -222,7 +221,7 @@ export async function takeHandoff(
       'USAGE',
       `--handoff is for dashboard --detach only: it names a socket in the data dir's run/ folder, as dashboard-<24 hex>.sock.`,
     );
-  let dir: { fd: number; address: string };
+  let dir: SocketDir;
   try {
     dir = openSocketDir(path.join(dataDir, 'run', name), false);
   } catch (err) {
@@ -230,7 +229,13 @@ export async function takeHandoff(
       throw new BgError('CANNOT_START', `no handoff for this dashboard in ${dataDir}: ${restartFromShell('NAME')}`);
     throw err;
   }
-  const conn = net.createConnection({ path: dir.address, allowHalfOpen: true });
+  let conn: net.Socket;
+  try {
+    conn = dir.at((address) => net.createConnection({ path: address, allowHalfOpen: true }));
+  } catch (err) {
+    fs.closeSync(dir.fd);
+    throw err;
+  }
   try {
     await new Promise<void>((resolve, reject) => conn.once('connect', resolve).once('error', reject));
   } catch (err) {

@@ -1,6 +1,5 @@
 // start_process's work: check the command can run, start a supervisor in its own session,
 // hand it the data key over a pipe, and return once it reports the child running.
-import { layerName } from '../util/platform.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +12,7 @@ import { DEFAULT_MAX_LOG_SIZE } from '../log/format/logset.ts';
 import type { Readiness, RestartMode } from '../store/state.ts';
 import { oneLine, shellQuote } from '../util/format.ts';
 import { execLine, isPlainWord } from '../process/shellplan.ts';
+import { layerName } from '../util/platform.ts';
 import { PTY_COLS, PTY_ROWS } from '../log/read/screen.ts';
 import { provenanceOf } from '../util/git.ts';
 
@@ -327,7 +327,8 @@ function spawnSupervisor(
     detached: true,
     // stderr is read until the hello: if the supervisor dies before it, its last words say why.
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { PATH: callerEnv.PATH ?? '/usr/bin:/bin' },
+    // BG_PLATFORM: the supervisor uses the caller's process layer (lib/util/platform.ts).
+    env: { PATH: callerEnv.PATH ?? '/usr/bin:/bin', BG_PLATFORM: layerName() },
   });
   let why = '';
   sup.stderr!.setEncoding('utf8');

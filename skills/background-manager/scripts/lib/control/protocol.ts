@@ -7,8 +7,10 @@
 // Other users must not even reach it (each connection costs the supervisor memory and a
 // descriptor until it fails its handshake): the socket is a file in the data dir's `run/`,
 // a folder only its owner can enter, not a name in the abstract namespace that any local user
-// can connect to. Both sides reach it through /proc/self/fd/<folder's fd>/<name>, so a deep
-// data dir does not run into the 108-byte limit of a socket address. Connections that have
+// can connect to. A deep data dir must not run into the limit of a socket address (108 bytes on
+// Linux, 104 on macOS), so neither side uses the socket's absolute path: the Linux layer goes
+// through /proc/self/fd/<folder's fd>/<name>, the portable layer (no /proc) uses <name> with the
+// process's working folder in run/ for the one call (openSocketDir). Connections that have
 // not authenticated are capped and given a short deadline; stop_process does without the
 // supervisor when it does not answer (lib/control/stop.ts).
 import fs from 'node:fs';
@@ -20,6 +22,7 @@ import { BgError, type ErrorCode } from '../errors.ts';
 import { ensureDir, DIR_MODE, storageError } from '../store/fsutil.ts';
 import { setLongTimeout } from '../util/timer.ts';
 import type { StopReason } from '../store/state.ts';
+import { layerName, type ProcessLayerName } from '../util/platform.ts';
 
 export type Request =
   | { type: 'send-input'; data: string } // base64 bytes
@@ -119,14 +122,25 @@ export function newSocketPath(dataDir: string): string {
   return path.join(path.resolve(dataDir), 'run', `${randomBytes(12).toString('hex')}.sock`);
 }
 
+/** A socket's folder, open and checked (openSocketDir), and the way to the socket through it. */
+export interface SocketDir {
+  fd: number;
+  /**
+   * Run `use` with the socket's address, for a call that binds, connects, chmods or unlinks it
+   * at once (synchronously, inside `use`): `/proc/self/fd/<fd>/<name>` in the Linux layer;
+   * `<name>` in the portable layer, with the working folder in the checked folder meanwhile.
+   */
+  at<T>(use: (address: string) => T): T;
+}
+
 /**
  * Open the folder of a socket, checked to be ours and closed to everyone else, and give the
  * short address of the socket through it. `fix`: make it so (the server), else refuse. The
  * checks are made on the open folder (O_NOFOLLOW, fstat) and the socket is reached through it,
  * so what was checked is what is used. Also the dashboard's handoff (control/handoff.ts).
  */
-export function openSocketDir(socket: string, fix: boolean): { fd: number; address: string } {
-  const dir = path.dirname(socket);
+export function openSocketDir(socket: string, fix: boolean, layer: ProcessLayerName = layerName()): SocketDir {
+  const dir = path.resolve(path.dirname(socket));
   if (fix) ensureDir(dir);
   let fd: number;
   try {
@@ -157,7 +171,80 @@ export function openSocketDir(socket: string, fix: boolean): { fd: number; addre
       );
     }
   }
-  return { fd, address: `/proc/self/fd/${fd}/${path.basename(socket)}` };
+  const name = path.basename(socket);
+  if (layer === 'linux') {
+    const address = `/proc/self/fd/${fd}/${name}`;
+    return { fd, at: (use) => use(address) };
+  }
+  return { fd, at: (use) => inFolder(dir, st, () => use(name)) };
+}
+
+/**
+ * Run `use` with the working folder in `dir`, checked to be the folder opened as `st`, and then
+ * back where it was. No thread of ours resolves a relative path meanwhile: every other path in
+ * the code is absolute, `use` runs to its end before anything else on this thread, and
+ * process.chdir is refused on worker threads (Node throws ERR_WORKER_UNSUPPORTED_OPERATION).
+ * A working folder that no longer exists cannot be returned to: the root is taken instead.
+ */
+function inFolder<T>(dir: string, st: fs.Stats, use: () => T): T {
+  let back: string;
+  try {
+    back = process.cwd();
+  } catch {
+    back = '/';
+  }
+  try {
+    process.chdir(dir);
+  } catch (err) {
+    // As a connect through a folder gone since it was opened fails: nothing reached anyone.
+    throw new Unanswered(
+      `cannot enter the folder of the process's control socket (${(err as NodeJS.ErrnoException).code ?? err}).`,
+      { cause: err },
+    );
+  }
+  try {
+    const here = fs.statSync('.');
+    if (here.dev !== st.dev || here.ino !== st.ino)
+      throw new BgError('STORAGE', `${dir} was replaced while in use; not using the control socket in it. Try again.`);
+    return use();
+  } finally {
+    try {
+      process.chdir(back);
+    } catch {
+      process.chdir('/');
+    }
+  }
+}
+
+/**
+ * Listen on the socket in `dir` (mode 0600, as every file in the data dir: the folder is what
+ * keeps others out). The server's close then removes the socket file through the folder too:
+ * libuv unlinks the address it bound (uv__pipe_close), which in the portable layer is a name
+ * relative to the working folder.
+ */
+export function listenIn(dir: SocketDir, server: net.Server): Promise<void> {
+  const close = server.close.bind(server);
+  server.close = ((cb?: (err?: Error) => void) => {
+    try {
+      return dir.at(() => close(cb));
+    } catch {
+      return close(cb); // the folder was replaced: the name (24 random hex digits) is nowhere else
+    }
+  }) as typeof server.close;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    dir.at((address) =>
+      server.listen(address, () => {
+        server.removeListener('error', reject);
+        try {
+          dir.at((a) => fs.chmodSync(a, 0o600));
+          resolve();
+        } catch (err) {
+          reject(err);
+        }
+      }),
+    );
+  });
 }
 
 /** Serve requests on the socket at path `socket`; `handle` answers authenticated requests. */
@@ -256,18 +343,16 @@ export function serveControl(
     );
   });
   server.once('close', () => fs.closeSync(dir.fd)); // after the socket file is removed through it
-  return new Promise((resolve, reject) => {
-    server.once('error', (err) => {
-      fs.closeSync(dir.fd);
-      reject(storageError(socket, err));
-    });
-    server.listen(dir.address, () => {
-      fs.chmodSync(dir.address, 0o600); // as every file in the data dir (the folder is what keeps others out)
-      server.removeAllListeners('error');
+  return listenIn(dir, server).then(
+    () => {
       server.on('error', () => undefined);
-      resolve(server);
-    });
-  });
+      return server;
+    },
+    (err: unknown) => {
+      server.close();
+      throw storageError(socket, err);
+    },
+  );
 }
 
 /** Send one request to a supervisor and wait for its authenticated reply. */
@@ -296,13 +381,15 @@ function exchange(
   keep: boolean,
 ): Promise<{ reply: Reply; channel?: Channel }> {
   return new Promise((resolve, reject) => {
-    let dir: { fd: number; address: string } | undefined;
+    let dir: SocketDir | undefined;
+    let sock: net.Socket;
     try {
       if (!isAbstract(socket)) dir = openSocketDir(socket, false);
+      sock = dir ? dir.at((address) => net.connect(address)) : net.connect(socketAddress(socket));
     } catch (err) {
+      if (dir) fs.closeSync(dir.fd);
       return reject(err);
     }
-    const sock = net.connect(dir?.address ?? socketAddress(socket));
     const nc = randomBytes(32);
     let ns: Buffer | undefined;
     let proven = false; // the server proved it holds the key; from then on it has our request

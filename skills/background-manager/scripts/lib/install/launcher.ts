@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundlesFresh } from '../../../sources.mjs';
 import { keyCacheEntry, keyCacheTtl } from '../../../keycache-locate.mjs';
+import { processLayerName } from '../../../platform.mjs';
 import {
   BUNDLE_CHECKED,
   fastPathGlobals,
@@ -90,7 +91,8 @@ function prefetchKek(): void {
       JSON.parse(fs.readFileSync(path.join(dataDir, 'key.json'), 'utf8')) as { kdf: Record<string, unknown> }
     ).kdf;
     // A fresh key cache entry (store/keycache.ts) will most likely open: no derivation to start.
-    const ttl = keyCacheTtl();
+    // The portable process layer keeps no cache: always derive.
+    const ttl = processLayerName() === 'linux' ? keyCacheTtl() : 0;
     const used = ttl > 0 ? fs.statSync(keyCacheEntry(dataDir), { throwIfNoEntry: false })?.mtimeMs : undefined;
     // Only what keys.ts accepts (MIN_ITERATIONS..MAX_ITERATIONS, a 16-byte salt).
     if (

@@ -4,7 +4,22 @@
 // close-on-exec at startup (and on up to the first unused number), so only a high fd after a
 // gap got through; here every fd above 2 that is not close-on-exec is one of those: Node's
 // and libuv's own (epoll, eventfd, signal pipes, files) are all opened close-on-exec.
+//
+// That takes /proc/self/fdinfo (the Linux layer): neither /dev/fd (on Linux a link to
+// /proc/self/fd) nor Node tells an fd's close-on-exec flag, and closing blindly would close
+// Node's own. The portable layer closes nothing, because on macOS nothing gets through:
+// - libuv's uv_spawn (v1.46.0, which Node 20 ships: src/unix/process.c, uv__spawn_and_init_child
+//   and uv__spawn_set_posix_spawn_attrs) uses posix_spawn with POSIX_SPAWN_CLOEXEC_DEFAULT on
+//   macOS, so the supervisor start_process spawns (detached: POSIX_SPAWN_SETSID, macOS 10.15
+//   and later; earlier ones fall back to fork and exec) gets only its stdio, and so does a
+//   --no-pty command the supervisor spawns;
+// - node-pty (@lydell/node-pty 1.1.0: src/unix/pty.cc, pty_posix_spawn) starts spawn-helper
+//   with POSIX_SPAWN_CLOEXEC_DEFAULT | POSIX_SPAWN_SETSID and only the terminal as 0-2.
+// On Linux with BG_PLATFORM=portable, libuv forks and execs: a caller's fd without
+// close-on-exec then stays open in the supervisor and the command until they end
+// (references/REFERENCE.md, start_process; tests/portable-io.test.ts).
 import fs from 'node:fs';
+import { layerName, type ProcessLayerName } from '../util/platform.ts';
 
 const O_CLOEXEC = 0o2000000;
 
@@ -26,8 +41,9 @@ export function inheritedFds(): number[] {
   return out;
 }
 
-/** Close what was inherited (see above): neither this process nor its children keep it. */
-export function closeInheritedFds(): number[] {
+/** Close what was inherited (see above): neither this process nor its children keep it. The portable layer: nothing. */
+export function closeInheritedFds(layer: ProcessLayerName = layerName()): number[] {
+  if (layer !== 'linux') return [];
   const fds = inheritedFds();
   for (const fd of fds) {
     try {

@@ -2,6 +2,7 @@
 // an unfinished line and drops the rest. Cutting such a line into pieces, each handed over
 // with the terminal's EOF character (which, after some characters, makes them readable
 // without ending the input), delivers it whole. Raw-mode programs get the bytes as they are.
+import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 export const MAX_CANON_PIECE = 4000;
@@ -11,12 +12,34 @@ export interface TtyMode {
   eof: number; // the VEOF byte, usually ^D
 }
 
-/** The terminal's mode, read with `stty -F`; undefined when it cannot be read. */
+/**
+ * The terminal's mode, read with `stty -a` with the terminal as its stdin: the one form GNU
+ * stty and BSD/macOS stty both take (GNU names a device with -F, BSD with -f). Opened without
+ * becoming our controlling terminal, and without blocking; undefined when it cannot be read.
+ */
 export function readTtyMode(pts: string): TtyMode | undefined {
-  const r = spawnSync('stty', ['-F', pts, '-a'], { encoding: 'utf8', timeout: 2000 });
-  if (r.status !== 0 || !r.stdout) return undefined;
-  const canonical = /(^|\s)icanon(\s|$)/.test(r.stdout);
-  const m = /(?:^|[\s;])eof = ([^;]+);/.exec(r.stdout);
+  let fd: number;
+  try {
+    fd = fs.openSync(pts, fs.constants.O_RDONLY | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const r = spawnSync('stty', ['-a'], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', timeout: 2000 });
+    return r.status === 0 && r.stdout ? parseTtyMode(r.stdout) : undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The mode in `stty -a`'s output. Both print the flag as `icanon` or `-icanon` among others
+ * (BSD on its `lflags:` line) and the character as `eof = ^D;` (BSD on its `cchars:` lines,
+ * wrapped with a tab); `<undef>` and the like leave the usual ^D.
+ */
+export function parseTtyMode(text: string): TtyMode {
+  const canonical = /(^|\s)icanon(\s|$)/.test(text);
+  const m = /(?:^|[\s;])eof = ([^;]+);/.exec(text);
   let eof = 4;
   if (m) {
     const v = m[1]!.trim();

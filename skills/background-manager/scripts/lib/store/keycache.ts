@@ -9,6 +9,9 @@
 // - an entry counts for BG_KEY_CACHE seconds (default 600) since its last use (its mtime);
 //   expired entries are deleted by the next call; BG_KEY_CACHE=off turns it off.
 // A wrong password finds no entry that opens, and then pays the full KDF like any miss.
+// Only the Linux process layer keeps one: the portable layer (BG_PLATFORM=portable, macOS) has
+// no tmpfs a user can count on (macOS has none) and never writes the key to a disk-backed file,
+// so every call there derives the key; a note says so once per data dir (noteNoCache).
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
@@ -16,6 +19,7 @@ import { hkdf, KEY_BYTES, open, seal, type SubKeys } from './crypto.ts';
 import { BgError, isErrno } from '../errors.ts';
 import { oneLine } from '../util/format.ts';
 import { keyCacheDir, keyCacheEntry, keyCacheTtl, MAX_TTL_SECONDS } from '../../../keycache-locate.mjs';
+import { processLayerName } from '../../../platform.mjs';
 
 const FORMAT = 'background-manager-key-cache';
 const TMPFS_MAGIC = 0x01021994;
@@ -38,6 +42,38 @@ export function cacheTtl(env: NodeJS.ProcessEnv = process.env): number {
     );
   }
   return ttl;
+}
+
+/** Whether this call's process layer keeps a key cache: the Linux one (tmpfs) only; no statfs elsewhere. */
+function cacheKept(env: NodeJS.ProcessEnv): boolean {
+  return processLayerName(env) === 'linux';
+}
+
+/** The data dir's mark that the note about no key cache was shown (docs/FORMAT.md). */
+export const NO_CACHE_NOTE_FILE = 'no-key-cache-noted';
+const NOTE_MARK = 'background-manager: the note that there is no key cache was shown\n';
+
+/**
+ * Say once per data dir that there is no key cache here. The mark is a small file in the data
+ * dir, written atomically (0600); a missing or damaged one only means the note shows again.
+ */
+function noteNoCache(dataDir: string): void {
+  const file = path.join(dataDir, NO_CACHE_NOTE_FILE);
+  try {
+    if (fs.readFileSync(file, 'latin1') === NOTE_MARK) return;
+  } catch {
+    /* not shown yet */
+  }
+  process.stderr.write(
+    'note: there is no key cache on this system, so each call derives the key from BG_PASSWORD (about 0.1-0.3 s); this note is shown once.\n',
+  );
+  const tmp = path.join(dataDir, `.${NO_CACHE_NOTE_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    fs.writeFileSync(tmp, NOTE_MARK, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(tmp, file);
+  } catch {
+    fs.rmSync(tmp, { force: true }); // the note shows again next time
+  }
 }
 
 // PBKDF2 at 10,000 iterations (a few ms; the Python skill's whole KDF): not the data's 600,000,
@@ -142,7 +178,7 @@ export function cachedDataKey(
   env: NodeJS.ProcessEnv = process.env,
 ): Buffer | undefined {
   const ttl = cacheTtl(env);
-  if (ttl === 0) return undefined;
+  if (ttl === 0 || !cacheKept(env)) return undefined;
   const dir = keyCacheDir(env);
   const why = unsafeCacheDir(dir, false);
   if (why === 'missing') return undefined;
@@ -184,6 +220,7 @@ export function cacheDataKey(
   env: NodeJS.ProcessEnv = process.env,
 ): void {
   if (cacheTtl(env) === 0) return;
+  if (!cacheKept(env)) return noteNoCache(dataDir);
   const dir = keyCacheDir(env);
   const why = unsafeCacheDir(dir, true);
   if (why) {
@@ -209,6 +246,7 @@ export function cacheDataKey(
 
 /** Forget this data dir's entry (change_password: the old password must not open anything). */
 export function forgetDataKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (!cacheKept(env)) return; // no cache: nothing kept
   try {
     if (unsafeCacheDir(keyCacheDir(env), false)) return; // none, or not ours to touch
     fs.rmSync(keyCacheEntry(dataDir, env), { force: true });
