@@ -4,7 +4,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import {
@@ -12,6 +11,7 @@ import {
   figure,
   withSandbox,
   freePort,
+  portOpen,
   listJson,
   records,
   run,
@@ -39,17 +39,6 @@ function get(port: number, urlPath: string): Promise<number> {
         res.on('end', () => resolve(res.statusCode ?? 0));
       })
       .on('error', reject);
-  });
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
   });
 }
 

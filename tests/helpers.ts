@@ -301,6 +301,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether something accepts a TCP connection on 127.0.0.1:`port`. */
+export async function portOpen(port: number): Promise<boolean> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
 /** Hash every file under `dir` (relative path -> sha256), to prove nothing changed. */
 export async function snapshot(dir: string): Promise<Record<string, string>> {
   const { createHash } = await import('node:crypto');

@@ -7,11 +7,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import {
   freePort,
+  portOpen,
   listJson,
   makeSandbox,
   cleanup,
@@ -77,17 +77,6 @@ function gone(pid: number, startTicks: number | undefined): boolean {
   }
   const st = readStat(pid);
   return !st || st.state === 'Z' || st.startTicks !== startTicks;
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 /** Every file and folder under `dir`: its bytes' hash (files), its mtime and its mode. */
