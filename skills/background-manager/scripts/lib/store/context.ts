@@ -5,7 +5,7 @@ import { dataDirFromEnv } from '../install/paths.ts';
 import { isNotUtf8, passwordFromEnv, unlock, type Unlocked } from './keys.ts';
 import { howToRun } from '../install/hints.ts';
 import { StateStore } from './state.ts';
-import { cacheTtl } from './keycache.ts';
+import { cacheTtl, noCacheNoteDue, showNoCacheNote } from './keycache.ts';
 import { BgError } from '../errors.ts';
 import { checkDataDir } from './datadir.ts';
 import { layerName } from '../util/platform.ts';
@@ -41,5 +41,10 @@ export function openContext(opts: { create: boolean }, env: NodeJS.ProcessEnv = 
       `note: BG_PASSWORD is not valid UTF-8, so other passwords with bad bytes in the same places open this data too. Set a valid one: BG_NEW_PASSWORD='a long passphrase' ${howToRun('change_password')}\n`,
     );
   }
-  return { dataDir, password, unlocked, store: new StateStore({ dataDir, keys: unlocked?.keys, password }) };
+  const store = new StateStore({ dataDir, keys: unlocked?.keys, password });
+  if (noCacheNoteDue()) {
+    store.read(); // a data dir this call refuses (another process layer's, damaged) gets no note, no mark
+    showNoCacheNote();
+  }
+  return { dataDir, password, unlocked, store };
 }

@@ -57,6 +57,10 @@ const NOTE_MARK = 'background-manager: the note that there is no key cache was s
  * Say once per data dir that there is no key cache here. The mark is a small file in the data
  * dir, written atomically (0600); a missing or damaged one only means the note shows again.
  */
+// The data dir whose note is due: shown by openContext (store/context.ts) once the state has been
+// read, so that a call refused there (a data dir of the other process layer) prints and writes nothing.
+let noteDue: string | undefined;
+
 function noteNoCache(dataDir: string): void {
   const file = path.join(dataDir, NO_CACHE_NOTE_FILE);
   try {
@@ -64,6 +68,20 @@ function noteNoCache(dataDir: string): void {
   } catch {
     /* not shown yet */
   }
+  noteDue = dataDir;
+}
+
+/** Whether the no-cache note waits for showNoCacheNote. */
+export function noCacheNoteDue(): boolean {
+  return noteDue !== undefined;
+}
+
+/** The note, once per data dir: on stderr, and its mark file written. */
+export function showNoCacheNote(): void {
+  const dataDir = noteDue;
+  if (dataDir === undefined) return;
+  noteDue = undefined;
+  const file = path.join(dataDir, NO_CACHE_NOTE_FILE);
   process.stderr.write(
     'note: there is no key cache on this system, so each call derives the key from BG_PASSWORD (about 0.1-0.3 s); this note is shown once.\n',
   );
