@@ -8,7 +8,9 @@ import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
-import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
+import { unlock, type Unlocked } from '../skills/background-manager/scripts/lib/store/keys.ts';
+import { cachedDataKey } from '../skills/background-manager/scripts/lib/store/keycache.ts';
+import { subKeys } from '../skills/background-manager/scripts/lib/store/crypto.ts';
 import { StateStore, type ProcessRecord } from '../skills/background-manager/scripts/lib/store/state.ts';
 import { matchIdentity, signalTree, readStat } from '../skills/background-manager/scripts/lib/process/proc.ts';
 
@@ -179,11 +181,22 @@ export async function listJson(sb: Sandbox): Promise<ListedProcess[]> {
   return JSON.parse(r.stdout);
 }
 
-export function records(sb: Sandbox): ProcessRecord[] {
+/**
+ * The sandbox's data key as its scripts left it in the sandbox's own key cache (a PBKDF2 of
+ * 10,000 iterations), else from key.json (600,000: a quarter to half a second of this process's
+ * CPU, once per test at cleanup). The cache entry opens only for this key.json and password.
+ */
+function unlockSandbox(sb: Sandbox, password: string): Pick<Unlocked, 'keys'> | undefined {
   const dataDir = sb.env.BG_DATA_DIR!;
-  const u = unlock(dataDir, PASSWORD, { create: false });
+  const file = path.join(dataDir, 'key.json');
+  const cached = fs.existsSync(file) ? cachedDataKey(dataDir, fs.readFileSync(file), password, sb.env) : undefined;
+  return cached ? { keys: subKeys(cached) } : unlock(dataDir, password, { create: false });
+}
+
+export function records(sb: Sandbox): ProcessRecord[] {
+  const u = unlockSandbox(sb, PASSWORD);
   if (!u) return [];
-  return new StateStore({ dataDir, keys: u.keys }).read().processes;
+  return new StateStore({ dataDir: sb.env.BG_DATA_DIR!, keys: u.keys }).read().processes;
 }
 
 export function alive(pid: number): boolean {
@@ -199,9 +212,8 @@ export function alive(pid: number): boolean {
 export function endRecorded(sb: Sandbox): void {
   let recs: ProcessRecord[] = [];
   try {
-    const dataDir = sb.env.BG_DATA_DIR!;
-    const u = unlock(dataDir, sb.env.BG_PASSWORD ?? PASSWORD, { create: false });
-    if (u) recs = new StateStore({ dataDir, keys: u.keys }).read().processes;
+    const u = unlockSandbox(sb, sb.env.BG_PASSWORD ?? PASSWORD);
+    if (u) recs = new StateStore({ dataDir: sb.env.BG_DATA_DIR!, keys: u.keys }).read().processes;
   } catch {
     return; // damaged on purpose, or unreadable: the test ends what it knows by PID
   }
