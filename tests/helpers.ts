@@ -186,7 +186,7 @@ export async function listJson(sb: Sandbox): Promise<ListedProcess[]> {
  * 10,000 iterations), else from key.json (600,000: a quarter to half a second of this process's
  * CPU, once per test at cleanup). The cache entry opens only for this key.json and password.
  */
-function unlockSandbox(sb: Sandbox, password: string): Pick<Unlocked, 'keys'> | undefined {
+export function unlockSandbox(sb: Sandbox, password: string): Pick<Unlocked, 'keys'> | undefined {
   const dataDir = sb.env.BG_DATA_DIR!;
   const file = path.join(dataDir, 'key.json');
   const cached = fs.existsSync(file) ? cachedDataKey(dataDir, fs.readFileSync(file), password, sb.env) : undefined;

@@ -20,12 +20,12 @@ import {
   SCRIPTS,
   skip,
   track,
+  unlockSandbox,
   waitFor,
   type Sandbox,
 } from './helpers.ts';
 
 export { figure, FIXTURES };
-import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore, type ProcessRecord, type StateDoc } from '../skills/background-manager/scripts/lib/store/state.ts';
 import {
   allStats,
@@ -256,14 +256,15 @@ export async function statusOf(sb: Sandbox, id: string): Promise<string> {
 // ---------------------------------------------------------------------------------------
 // The state and the processes, seen from outside
 
-// One key derivation per data dir, password and key.json (PBKDF2 costs about 0.2 s).
+// One key derivation per data dir, password and key.json (PBKDF2 costs about 0.2 s; the
+// sandbox's key cache, where its scripts left the key, spares even that one).
 const keyCache = new Map<string, SubKeys | undefined>();
 function keysOrNone(sb: Sandbox): SubKeys | undefined {
   const dataDir = sb.env.BG_DATA_DIR!;
   const st = fs.statSync(path.join(dataDir, 'key.json'), { throwIfNoEntry: false });
   if (!st) return undefined;
   const k = `${dataDir}\0${sb.env.BG_PASSWORD}\0${st.ino}\0${st.mtimeMs}\0${st.size}`;
-  if (!keyCache.has(k)) keyCache.set(k, unlock(dataDir, sb.env.BG_PASSWORD!, { create: false })?.keys);
+  if (!keyCache.has(k)) keyCache.set(k, unlockSandbox(sb, sb.env.BG_PASSWORD!)?.keys);
   return keyCache.get(k);
 }
 
