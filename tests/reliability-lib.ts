@@ -90,13 +90,15 @@ export function rtest(name: string, fn: (sb: Sandbox, ctx: Ctx) => Promise<void>
 }
 
 // The fast path rebuilds itself when a source is newer than its bundle: let that happen once,
-// before a test, rather than in every one of the scripts a test runs at once.
-async function warmFastPath(): Promise<void> {
+// before the first test, rather than in every one of the scripts a test runs at once.
+let warmed: Promise<unknown> | undefined;
+function warmFastPath(): Promise<unknown> {
   const launcher = path.join(DIST, 'list_processes.mjs');
-  if (VIA_TSX || !fs.existsSync(launcher)) return;
-  await new Promise((resolve) =>
+  if (VIA_TSX || !fs.existsSync(launcher)) return Promise.resolve();
+  warmed ??= new Promise((resolve) =>
     spawn(process.execPath, [launcher, '--help'], { stdio: 'ignore' }).on('close', resolve),
   );
+  return warmed;
 }
 
 /** Fill the filesystem of `dir` (a small tmpfs) to the last byte with a file `filler` in it; returns its path. */
