@@ -5,16 +5,12 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import * as helpers from './helpers.ts';
-import { figure, withSandbox, fastPath, track, waitFor, ROOT, type RunOptions, type Sandbox } from './helpers.ts';
+import { figure, withSandbox, fastPath, track, viaFastPath, waitFor, ROOT, type Sandbox } from './helpers.ts';
 
 // Every script through the fast path (node dist/<x>.mjs, the same sources bundled): this file
 // makes about 200 calls, and under tsx each cost three times the CPU. The tsx form is run by the
 // other files and by hostrepo.test.ts's examples.
-const run = (sb: Sandbox, script: string, args: string[], opts: RunOptions = {}) =>
-  helpers.run(sb, script, args, { ...opts, fast: true });
-const start = (sb: Sandbox, args: string[]) => helpers.start(sb, args, { fast: true });
-const listJson = (sb: Sandbox) => helpers.listJson(sb, { fast: true });
+const { run, start, listJson } = viaFastPath;
 const logs = async (sb: Sandbox, id: string, args: string[] = []) => run(sb, 'get_logs.ts', [id, ...args]);
 // A process that echoes each input line back, and exits on "quit".
 const ECHOER = [
