@@ -87,7 +87,7 @@ withSandbox(
       run(sb, 'start_process.ts', ['--name', 'cafe', 'true']),
       ...bad.map((n) => run(sb, 'start_process.ts', ['--name', n, 'true', 'x'])),
     ]);
-    refusals.forEach((r, i) => assert.is(r.code, 2, `name "${bad[i]}": ${r.stderr}`));
+    for (const [i, r] of refusals.entries()) assert.is(r.code, 2, `name "${bad[i]}": ${r.stderr}`);
     assert.match(cafe!.stderr, /could be read as a process ID/);
     // An option after the command goes to the command; start_process says so.
     const late = await run(sb, 'start_process.ts', ['true', 'x', '--name', 'later', '--no-pty']);

@@ -96,9 +96,8 @@ withSandbox(
       Object.entries(argvs).map(([what, argv]) => [what, ['--no-pty', ...argv]]),
     );
     const results = await Promise.all(started.map(([, id]) => untilInput(sb, id)));
-    started.forEach(([what], i) =>
-      assert.is(results[i]!.code, 0, `${what}: ${results[i]!.stdout}${results[i]!.stderr}`),
-    );
+    for (const [i, [what]] of started.entries())
+      assert.is(results[i]!.code, 0, `${what}: ${results[i]!.stdout}${results[i]!.stderr}`);
     const flags = await waitingFlags(sb);
     for (const [what, id] of started) assert.is(flags[id], true, what);
   },
