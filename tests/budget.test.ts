@@ -8,8 +8,12 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { withSandbox, run, start, waitFor, listJson, skip, type Sandbox } from './helpers.ts';
+import { withSandbox, waitFor, skip, type Sandbox, viaFastPath } from './helpers.ts';
 import { mcpTest, textOf } from './mcp-helpers.ts';
+
+// Every script through the fast path (node dist/<x>.mjs, the same sources bundled), as
+// logs.test.ts: a third of tsx's CPU per call; none of these assertions is about the form.
+const { run, start, listJson } = viaFastPath;
 
 const logs = (sb: Sandbox, id: string, args: string[] = []) => run(sb, 'get_logs.ts', [id, ...args]);
 const CHARS_PER_TOKEN = 4;

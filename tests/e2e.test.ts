@@ -522,21 +522,31 @@ withSandbox('bad input: clear errors, documented exit codes, nothing changed', a
     ['start_process.ts', ['true', 'x'], 3, /BG_PASSWORD is empty/, { ...sb.env, BG_PASSWORD: '' }],
     ['start_process.ts', ['true', 'x'], 3, /wrong BG_PASSWORD/, { ...sb.env, BG_PASSWORD: 'nope' }],
   ];
-  for (const [script, args, code, msg, env, lines = 1] of cases) {
-    const r = await run(sb, script, args, env ? { env } : {});
-    assert.is(r.code, code, `${script} ${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, msg, `${script} ${args.join(' ')}`);
-    assert.is(r.stderr.trim().split('\n').length, lines, `${script} ${args.join(' ')}: lines on stderr: ${r.stderr}`);
-    assert.is(r.stdout, '', `${script} ${args.join(' ')} printed to stdout`);
+  // Eight at a time: none of them may change anything, so they need no order.
+  for (let i = 0; i < cases.length; i += 8) {
+    const batch = cases.slice(i, i + 8);
+    const results = await Promise.all(
+      batch.map(([script, args, , , env]) => run(sb, script, args, env ? { env } : {})),
+    );
+    batch.forEach(([script, args, code, msg, , lines = 1], j) => {
+      const r = results[j]!;
+      assert.is(r.code, code, `${script} ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg, `${script} ${args.join(' ')}`);
+      assert.is(r.stderr.trim().split('\n').length, lines, `${script} ${args.join(' ')}: lines on stderr: ${r.stderr}`);
+      assert.is(r.stdout, '', `${script} ${args.join(' ')} printed to stdout`);
+    });
   }
   assert.equal(await snapshot(sb.env.BG_DATA_DIR!), before, 'no file changed');
   assert.is((await listJson(sb)).length, 1, 'nothing new recorded');
 });
 
 withSandbox('an ambiguous prefix lists the matches; send_input to a finished process is refused', async (sb) => {
-  const made: string[] = [];
-  // 17 IDs always share a first hex digit with another (pigeonhole).
-  for (let i = 0; i < 17; i++) made.push((await start(sb, ['true'])).id);
+  // 17 IDs always share a first hex digit with another (pigeonhole). The first start makes the
+  // key; the other 16 need no order: eight at a time (twenty at once can take over a minute each
+  // on a loaded machine).
+  const made = [(await start(sb, ['true'])).id];
+  for (let i = 0; i < 2; i++)
+    made.push(...(await Promise.all(Array.from({ length: 8 }, () => start(sb, ['true'])))).map((p) => p.id));
   const first = made.map((x) => x[0]).find((c, i, all) => all.indexOf(c) !== i)!;
   const r = await run(sb, 'get_logs.ts', [first]);
   assert.is(r.code, 4);
@@ -554,23 +564,23 @@ withSandbox('an ambiguous prefix lists the matches; send_input to a finished pro
 withSandbox(
   'the STATUS words list_processes prints are the ones SKILL.md and REFERENCE.md show (stopped(SIGTERM), stopped(1), ...)',
   async (sb) => {
+    // The first start makes the key; the other seven need no order.
     const trapped = await start(sb, ['--no-pty', 'sh', '-c', 'trap "exit 1" TERM; while :; do sleep 0.05; done']);
-    const clean = await start(sb, ['--no-pty', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.05; done']);
-    const plain = await start(sb, ['--no-pty', 'sleep', '600']);
-    const timed = await start(sb, ['--no-pty', '--timeout', '1', 'sleep', '600']);
-    const killed = await start(sb, ['--no-pty', 'sh', '-c', 'kill -KILL $$']);
-    const ok = await start(sb, ['--no-pty', 'true', 'x']);
-    const three = await start(sb, ['--no-pty', 'sh', '-c', 'exit 3']);
-    const gaveUp = await start(sb, [
-      '--no-pty',
-      '--restart',
-      'on-failure',
-      '--max-restarts',
-      '1',
-      'sh',
-      '-c',
-      'exit 2',
+    const [clean, plain, timed, killed, ok, three, gaveUp] = await Promise.all([
+      start(sb, ['--no-pty', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.05; done']),
+      start(sb, ['--no-pty', 'sleep', '600']),
+      start(sb, ['--no-pty', '--timeout', '1', 'sleep', '600']),
+      start(sb, ['--no-pty', 'sh', '-c', 'kill -KILL $$']),
+      start(sb, ['--no-pty', 'true', 'x']),
+      start(sb, ['--no-pty', 'sh', '-c', 'exit 3']),
+      start(sb, ['--no-pty', '--restart', 'on-failure', '--max-restarts', '1', 'sh', '-c', 'exit 2']),
     ]);
+    // The two shells catch SIGTERM before the stop sends it (SigCgt, bit 15-1, in /proc/PID/status).
+    const catchesTerm = (pid: number) => {
+      const m = /^SigCgt:\s+([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
+      return !!m && (BigInt(`0x${m[1]}`) & (1n << 14n)) !== 0n;
+    };
+    await waitFor('the traps to be set', () => catchesTerm(trapped.pid) && catchesTerm(clean.pid), 30_000);
     const stop = await run(sb, 'stop_process.ts', [trapped.id, clean.id, plain.id]);
     assert.is(stop.code, 0, stop.stderr);
     const want: [string, string][] = [

@@ -12,8 +12,10 @@ import { watch, type Watcher } from './watch-helpers.ts';
 type Ev = { event: string; name?: string; seq?: number; text?: string };
 const parsed = (w: Watcher): Ev[] => w.lines.map((l) => JSON.parse(l) as Ev);
 const has = (w: Watcher, name: string, event: string) =>
-  waitFor(`${name} ${event} in:\n${w.lines.join('\n')}\n${w.stderr()}`, () =>
-    parsed(w).find((e) => e.name === name && e.event === event),
+  waitFor(
+    `${name} ${event} in:\n${w.lines.join('\n')}\n${w.stderr()}`,
+    () => parsed(w).find((e) => e.name === name && e.event === event),
+    60_000,
   );
 
 const TEARS: [string, (file: string) => void][] = [
@@ -27,7 +29,8 @@ for (const [how, tear] of TEARS) {
     // Two views (other filters): one watches across the tear, the other stops before it.
     const live = watch(sb, ['--new', '--json', '--events', 'started,exited']);
     const view = watch(sb, ['--new', '--json']);
-    await waitFor('both watchers running', () => live.lines.length > 0 && view.lines.length > 0);
+    // (Two tsx starts at once: over 10 s each at a load of 20.)
+    await waitFor('both watchers running', () => live.lines.length > 0 && view.lines.length > 0, 60_000);
     await start(sb, ['--name', 'one', '--no-pty', 'true']);
     await has(live, 'one', 'exited');
     await has(view, 'one', 'exited');

@@ -2,7 +2,11 @@
 // 0 (an agent reads an empty answer as "there were no errors").
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { listJson, run, start, waitFor, withSandbox } from './helpers.ts';
+import { waitFor, withSandbox, viaFastPath } from './helpers.ts';
+
+// Every script through the fast path (node dist/<x>.mjs, the same sources bundled), as
+// logs.test.ts: a third of tsx's CPU per call; none of these assertions is about the form.
+const { listJson, run, start } = viaFastPath;
 
 const REFUSAL =
   'get_logs: error: stderr is merged into the terminal for PTY processes; start with --no-pty to keep it apart (--stream output shows it with the rest).\n';

@@ -11,13 +11,13 @@ import {
   records,
   run,
   start,
+  unlockSandbox,
   waitFor,
   withSandbox,
   PASSWORD,
   FIXTURES,
   type Sandbox,
 } from './helpers.ts';
-import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore } from '../skills/background-manager/scripts/lib/store/state.ts';
 
 const logs = async (sb: Sandbox, ref: string, args: string[] = []) =>
@@ -81,14 +81,14 @@ withSandbox(
     assert.match(dup.stderr, /the name "svc" belongs to running process/);
     assert.is((await listJson(sb)).length, 1, 'nothing recorded or left running');
     // Names that read as an ID or an ID prefix (hex, up to 8 digits) would point at another process.
-    for (const bad of ['has space', 'a/b', '-x', '', a.id, a.id.slice(0, 2), 'CAFE']) {
-      const r = await run(sb, 'start_process.ts', ['--name', bad, 'true', 'x']);
-      assert.is(r.code, 2, `name "${bad}": ${r.stderr}`);
-    }
-    assert.match(
-      (await run(sb, 'start_process.ts', ['--name', 'cafe', 'true'])).stderr,
-      /could be read as a process ID/,
-    );
+    // (All at once: each is refused before anything is written.)
+    const bad = ['has space', 'a/b', '-x', '', a.id, a.id.slice(0, 2), 'CAFE'];
+    const [cafe, ...refusals] = await Promise.all([
+      run(sb, 'start_process.ts', ['--name', 'cafe', 'true']),
+      ...bad.map((n) => run(sb, 'start_process.ts', ['--name', n, 'true', 'x'])),
+    ]);
+    for (const [i, r] of refusals.entries()) assert.is(r.code, 2, `name "${bad[i]}": ${r.stderr}`);
+    assert.match(cafe!.stderr, /could be read as a process ID/);
     // An option after the command goes to the command; start_process says so.
     const late = await run(sb, 'start_process.ts', ['true', 'x', '--name', 'later', '--no-pty']);
     assert.is(late.code, 0, late.stderr);
@@ -128,7 +128,7 @@ withSandbox(
     // The state is watched in-process (list_processes under tsx can take a second when loaded).
     const store = new StateStore({
       dataDir: sb.env.BG_DATA_DIR!,
-      keys: unlock(sb.env.BG_DATA_DIR!, PASSWORD, { create: false })!.keys,
+      keys: unlockSandbox(sb, PASSWORD)!.keys,
     });
     for (let round = 1; ; round++) {
       const name = `keeper${round}`;

@@ -6,9 +6,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import crypto from 'node:crypto';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { listJson, run, start, waitFor, withSandbox, type Sandbox } from './helpers.ts';
+import { waitFor, withSandbox, type Sandbox, viaFastPath } from './helpers.ts';
 import { mcpTest, textOf } from './mcp-helpers.ts';
 import { watch } from './watch-helpers.ts';
+
+// Every script through the fast path (node dist/<x>.mjs, the same sources bundled), as
+// logs.test.ts: a third of tsx's CPU per call; none of these assertions is about the form.
+const { listJson, run, start } = viaFastPath;
 
 const pick = (n: number, a: string) => Array.from(crypto.randomBytes(n), (b) => a[b % a.length]).join('');
 const awsKey = () => `AKIA${pick(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}`;

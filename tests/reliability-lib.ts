@@ -20,12 +20,12 @@ import {
   SCRIPTS,
   skip,
   track,
+  unlockSandbox,
   waitFor,
   type Sandbox,
 } from './helpers.ts';
 
 export { figure, FIXTURES };
-import { unlock } from '../skills/background-manager/scripts/lib/store/keys.ts';
 import { StateStore, type ProcessRecord, type StateDoc } from '../skills/background-manager/scripts/lib/store/state.ts';
 import {
   allStats,
@@ -90,13 +90,15 @@ export function rtest(name: string, fn: (sb: Sandbox, ctx: Ctx) => Promise<void>
 }
 
 // The fast path rebuilds itself when a source is newer than its bundle: let that happen once,
-// before a test, rather than in every one of the scripts a test runs at once.
-async function warmFastPath(): Promise<void> {
+// before the first test, rather than in every one of the scripts a test runs at once.
+let warmed: Promise<unknown> | undefined;
+function warmFastPath(): Promise<unknown> {
   const launcher = path.join(DIST, 'list_processes.mjs');
-  if (VIA_TSX || !fs.existsSync(launcher)) return;
-  await new Promise((resolve) =>
+  if (VIA_TSX || !fs.existsSync(launcher)) return Promise.resolve();
+  warmed ??= new Promise((resolve) =>
     spawn(process.execPath, [launcher, '--help'], { stdio: 'ignore' }).on('close', resolve),
   );
+  return warmed;
 }
 
 /** Fill the filesystem of `dir` (a small tmpfs) to the last byte with a file `filler` in it; returns its path. */
@@ -256,14 +258,15 @@ export async function statusOf(sb: Sandbox, id: string): Promise<string> {
 // ---------------------------------------------------------------------------------------
 // The state and the processes, seen from outside
 
-// One key derivation per data dir, password and key.json (PBKDF2 costs about 0.2 s).
+// One key derivation per data dir, password and key.json (PBKDF2 costs about 0.2 s; the
+// sandbox's key cache, where its scripts left the key, spares even that one).
 const keyCache = new Map<string, SubKeys | undefined>();
 function keysOrNone(sb: Sandbox): SubKeys | undefined {
   const dataDir = sb.env.BG_DATA_DIR!;
   const st = fs.statSync(path.join(dataDir, 'key.json'), { throwIfNoEntry: false });
   if (!st) return undefined;
   const k = `${dataDir}\0${sb.env.BG_PASSWORD}\0${st.ino}\0${st.mtimeMs}\0${st.size}`;
-  if (!keyCache.has(k)) keyCache.set(k, unlock(dataDir, sb.env.BG_PASSWORD!, { create: false })?.keys);
+  if (!keyCache.has(k)) keyCache.set(k, unlockSandbox(sb, sb.env.BG_PASSWORD!)?.keys);
   return keyCache.get(k);
 }
 

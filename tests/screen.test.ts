@@ -2,7 +2,11 @@
 // replayed through a terminal emulator; --wait-for with --screen waits until the screen matches.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { figure, listJson, run, start, waitFor, withSandbox, type Sandbox } from './helpers.ts';
+import { figure, viaFastPath, waitFor, withSandbox, type Sandbox } from './helpers.ts';
+
+// Every script through the fast path (node dist/<x>.mjs, the same sources bundled), as
+// logs.test.ts: a third of tsx's CPU per call; none of these assertions is about the form.
+const { run, start, listJson } = viaFastPath;
 
 const screen = (sb: Sandbox, id: string, args: string[] = []) =>
   run(sb, 'get_logs.ts', [id, '--screen', ...args], { timeoutMs: 120_000 });

@@ -42,6 +42,16 @@ async function untilInput(sb: Sandbox, id: string, timeout = WAIT): Promise<RunR
   return run(sb, 'wait_process.ts', [id, '--until', 'input', '--timeout', timeout], { timeoutMs: 150_000 });
 }
 
+/** Start each [label, start_process arguments]: the first alone (it makes the key), the rest at once. */
+async function startAll(sb: Sandbox, what: [string, string[]][]): Promise<[string, string][]> {
+  const [first, ...rest] = what;
+  const ids = [
+    (await start(sb, first![1])).id,
+    ...(await Promise.all(rest.map(([, argv]) => start(sb, argv)))).map((p) => p.id),
+  ];
+  return what.map(([label], i) => [label, ids[i]!]);
+}
+
 async function waitingFlags(sb: Sandbox): Promise<Record<string, unknown>> {
   const rows = (await listJson(sb)) as unknown as { id: string; waitingForInput: unknown }[];
   return Object.fromEntries(rows.map((r) => [r.id, r.waitingForInput]));
@@ -50,9 +60,10 @@ async function waitingFlags(sb: Sandbox): Promise<Record<string, unknown>> {
 withSandbox(
   'PTY: python input(), the python REPL, the node REPL, bash read -p, getpass and a curses menu wait for input',
   async (sb) => {
-    const started: [string, string, RegExp][] = [];
-    for (const [what, argv] of Object.entries(PROGRAMS)) started.push([what, (await start(sb, argv)).id, /./]);
-    started.push(['curses', (await start(sb, ['python3', path.join(FIXTURES, 'menu.py')])).id, /./]);
+    const started = await startAll(sb, [
+      ...Object.entries(PROGRAMS),
+      ['curses', ['python3', path.join(FIXTURES, 'menu.py')]],
+    ]);
     const prompts: Record<string, RegExp> = {
       input: /"name\?"/,
       pyRepl: /">>>"/,
@@ -61,12 +72,13 @@ withSandbox(
       getpass: /"Password:"/,
       curses: /"keys:"/,
     };
-    for (const [what, id] of started) {
-      const r = await untilInput(sb, id);
+    const results = await Promise.all(started.map(([, id]) => untilInput(sb, id)));
+    started.forEach(([what, id], i) => {
+      const r = results[i]!;
       assert.is(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
       assert.match(r.stdout, new RegExp(`^Process ${id} waits for input: `), what);
       assert.match(r.stdout, prompts[what]!, `${what}: ${r.stdout}`);
-    }
+    });
     const flags = await waitingFlags(sb);
     for (const [what, id] of started) assert.is(flags[id], true, what);
     const table = await run(sb, 'list_processes.ts', []);
@@ -79,12 +91,13 @@ withSandbox(
   '--no-pty: python input(), the python REPL, the node REPL, bash read -p and getpass (from stdin) wait for input',
   async (sb) => {
     const argvs = { ...PROGRAMS, pyRepl: ['python3', '-i', '-q'], nodeRepl: ['node', '-i'] };
-    const started: [string, string][] = [];
-    for (const [what, argv] of Object.entries(argvs)) started.push([what, (await start(sb, ['--no-pty', ...argv])).id]);
-    for (const [what, id] of started) {
-      const r = await untilInput(sb, id);
-      assert.is(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
-    }
+    const started = await startAll(
+      sb,
+      Object.entries(argvs).map(([what, argv]) => [what, ['--no-pty', ...argv]]),
+    );
+    const results = await Promise.all(started.map(([, id]) => untilInput(sb, id)));
+    for (const [i, [what]] of started.entries())
+      assert.is(results[i]!.code, 0, `${what}: ${results[i]!.stdout}${results[i]!.stderr}`);
     const flags = await waitingFlags(sb);
     for (const [what, id] of started) assert.is(flags[id], true, what);
   },
@@ -117,13 +130,19 @@ for (const pty of [true, false]) {
     async (sb) => {
       const flag = pty ? [] : ['--no-pty'];
       const cwd = sb.dir;
-      const neg: [string, string][] = [];
-      for (const [what, argv] of Object.entries(NEGATIVES))
-        neg.push([what, (await start(sb, ['--cwd', cwd, ...flag, ...argv])).id]);
-      const keysOnly = await start(sb, [...flag, 'node', '-e', 'process.stdin.on("data", () => {})']);
-      const control = await start(sb, [...flag, ...PROGRAMS.input]);
-      assert.is((await untilInput(sb, control.id)).code, 0);
-      assert.is((await untilInput(sb, keysOnly.id)).code, 0, 'the key reader without a port waits');
+      const all = await startAll(sb, [
+        ...Object.entries(NEGATIVES).map(([what, argv]): [string, string[]] => [
+          what,
+          ['--cwd', cwd, ...flag, ...argv],
+        ]),
+        ['keysOnly', [...flag, 'node', '-e', 'process.stdin.on("data", () => {})']],
+        ['control', [...flag, ...PROGRAMS.input]],
+      ]);
+      const neg = all.slice(0, -2);
+      const [keysOnly, control] = all.slice(-2).map(([, id]) => ({ id }));
+      const [c, k] = await Promise.all([untilInput(sb, control!.id), untilInput(sb, keysOnly!.id)]);
+      assert.is(c.code, 0);
+      assert.is(k.code, 0, 'the key reader without a port waits');
       // Each negative watched for 6 s more (checks at 0.3, 1.3, 3.3 and 7.3 s of quiet): none waits.
       const waits = await Promise.all(neg.map(([, id]) => untilInput(sb, id, '6')));
       neg.forEach(([what, id], i) => {
