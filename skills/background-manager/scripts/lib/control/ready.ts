@@ -6,6 +6,7 @@ import { lineText, type Line } from '../log/read/lines.ts';
 import { selectLines } from '../log/read/logquery.ts';
 import { screenLines } from '../log/read/screen-watch.ts';
 import { listeningPorts } from '../process/ports.ts';
+import { isPortable } from '../process/proc.ts';
 import { isLive, liveStatus } from '../process/status.ts';
 import { waitFor } from '../util/wait.ts';
 import type { Hints } from '../install/hints.ts';
@@ -13,6 +14,9 @@ import type { Context } from '../store/context.ts';
 import type { ProcessRecord, Readiness } from '../store/state.ts';
 import { findRecord } from '../store/state.ts';
 import { oneLine } from '../util/format.ts';
+
+/** How often --wait-port looks on the portable layer, where each look runs ps and lsof (50 ms on Linux). */
+const PORTABLE_PORT_LOOK_MS = 250;
 
 /** `screen`: a wait that failed while the program showed the alternate screen: its rows then. */
 export type ReadyResult =
@@ -68,7 +72,7 @@ export async function waitReady(
       return listeningPorts(rec.pid).includes(port);
     },
     Math.max(0, deadline - Date.now()),
-    50,
+    isPortable() ? PORTABLE_PORT_LOOK_MS : 50,
   );
   if (ok && !ended) return { ready: true, detail: `listening on port ${port}` };
   return { ready: false, why: ended ? 'ended' : 'timeout' };
