@@ -164,7 +164,7 @@ function cacheFiles(sb: Sandbox): string[] {
 }
 
 const NOTE =
-  /^note: there is no key cache on this system, so each call derives the key from BG_PASSWORD \(about 0\.1-0\.3 s\); this note is shown once\.$/gm;
+  /^note: no key cache here \(the portable process layer keeps none: macOS has no memory-backed folder for it\), so each call derives the key from BG_PASSWORD \(about 0\.1-0\.3 s\); this note is shown once\.$/gm;
 
 withSandbox(
   'portable layer: no key cache; the note about it is shown once per data dir, then again only when its mark is gone or damaged',

@@ -170,7 +170,10 @@ function runFields(sv: Supervisor, socketPath: string) {
 // so does this supervisor (output it held, or paused, has nowhere to go). Each by its start
 // time: the command may have exited while this waited, and its PID be reused.
 async function abandon(sv: Supervisor, err: BgError): Promise<never> {
-  const roots = [...(sv.childStat ? [sv.childStat] : []), ...sessionMembersOf(sv.child.pid, sv.since(), !sv.childStat)];
+  const roots = [
+    ...(sv.childStat ? [{ ...sv.childStat, leads: true }] : []),
+    ...sessionMembersOf(sv.child.pid, sv.since(), !sv.childStat),
+  ];
   await terminateTree({ roots, signal: 'SIGKILL', graceMs: 0, mark: sv.treeMark });
   const code =
     err.code === 'DAMAGED' ||

@@ -56,7 +56,7 @@ async function stopRunning(sv: Supervisor, sig: NodeJS.Signals, deadline: number
   const exitedBefore = child.hasExited();
   // Its identity: recorded at the start; read now only if it cannot have been reaped yet.
   const ident = sv.childStat?.startTicks ?? (exitedBefore ? undefined : readStat(pid)?.startTicks);
-  const itself = ident !== undefined ? [{ pid, startTicks: ident }] : [];
+  const itself = ident !== undefined ? [{ pid, startTicks: ident, leads: true }] : [];
   // With it: its session's members, and what earlier runs left running (checked by start time).
   const roots = [...itself, ...sessionMembersOf(pid, ident ?? sv.since(), ident === undefined), ...sv.liveLeftovers()];
   const t = await terminateTree({

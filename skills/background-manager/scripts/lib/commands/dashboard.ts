@@ -67,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.detach) return detach(argv, checkName(args.name));
   if (args.handoff) return serveHandedOver(args.handoff, host, port);
   const ctx = openContext({ create: true });
+  ctx.store.read(); // a data dir it cannot serve (damaged, another process layer's) is refused before the URL
   return serve(ctx, host, port, undefined, (url) => process.stdout.write(`Dashboard: ${url}\n`));
 }
 
@@ -107,6 +108,7 @@ async function serve(
 /** --detach: start `dashboard --handoff NAME` as a managed process, hand it the password and a token, print the URL. */
 async function detach(argv: string[], name: string): Promise<number> {
   const ctx = openContext({ create: true });
+  ctx.store.read(); // refused before a handoff socket is made (another process layer's data dir)
   const token = randomBytes(32).toString('base64url');
   const rest = argv.filter(
     (a, i) => !['--detach', '--name'].includes(a) && argv[i - 1] !== '--name' && !a.startsWith('--name='),

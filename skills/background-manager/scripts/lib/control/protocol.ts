@@ -210,8 +210,11 @@ function inFolder<T>(dir: string, st: fs.Stats, use: () => T): T {
   } finally {
     try {
       process.chdir(back);
-    } catch {
+    } catch (err) {
       process.chdir('/');
+      process.stderr.write(
+        `note: the working folder ${back} is gone (${(err as NodeJS.ErrnoException).code ?? err}); this process now works in /.\n`,
+      );
     }
   }
 }

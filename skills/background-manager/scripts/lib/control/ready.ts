@@ -6,7 +6,7 @@ import { lineText, type Line } from '../log/read/lines.ts';
 import { selectLines } from '../log/read/logquery.ts';
 import { screenLines } from '../log/read/screen-watch.ts';
 import { listeningPorts } from '../process/ports.ts';
-import { isPortable } from '../process/proc.ts';
+import { isPortable, pollingLook } from '../process/proc.ts';
 import { isLive, liveStatus } from '../process/status.ts';
 import { waitFor } from '../util/wait.ts';
 import type { Hints } from '../install/hints.ts';
@@ -68,7 +68,7 @@ export async function waitReady(
   const ok = await waitFor(
     () => {
       const rec = current(ctx, id);
-      if (opts.signal?.aborted || !rec || !isLive(rec)) return (ended = true);
+      if (opts.signal?.aborted || !rec || !pollingLook(() => isLive(rec))) return (ended = true);
       return listeningPorts(rec.pid).includes(port);
     },
     Math.max(0, deadline - Date.now()),

@@ -145,7 +145,7 @@ async function stopWithoutSupervisor(
   const ident = { pid: rec.pid, startTicks: rec.startTicks, bootId: rec.bootId, leader: true };
   const child = () => matchIdentity(ident, boot);
   const { killed } = await terminateTree({
-    roots: rec.startTicks === undefined ? [] : [{ pid: rec.pid, startTicks: rec.startTicks }],
+    roots: rec.startTicks === undefined ? [] : [{ pid: rec.pid, startTicks: rec.startTicks, leads: true }],
     signal,
     graceMs: timeoutMs,
     bootId: rec.bootId,

@@ -11,6 +11,7 @@ import { selectLines } from '../log/read/logquery.ts';
 import { readScreen } from '../log/read/screen.ts';
 import { waitingOf } from '../process/input-state.ts';
 import { isLive, liveStatus } from '../process/status.ts';
+import { pollingLook } from '../process/proc.ts';
 import type { Context } from '../store/context.ts';
 import { findRecord, type ProcessRecord } from '../store/state.ts';
 import { waitFor } from '../util/wait.ts';
@@ -44,7 +45,7 @@ export async function awaitInput(
       if (opts.signal?.aborted) return true;
       const rec = findRecord(ctx.store.read(), id);
       if (!rec) throw new BgError('NOT_FOUND', `process ${id} was removed while waiting.`);
-      const s = liveStatus(rec);
+      const s = pollingLook(() => liveStatus(rec));
       const w = waitingOf(rec, s);
       const fresh = opts.after === undefined || Date.parse(rec.waitingSince ?? '') >= opts.after;
       if (w === true && fresh) {

@@ -4,6 +4,7 @@ import { BgError } from '../errors.ts';
 import type { Hints } from '../install/hints.ts';
 import { resolveProcess } from '../process/resolve.ts';
 import { isLive, type LiveStatus, liveStatus } from '../process/status.ts';
+import { pollingLook } from '../process/proc.ts';
 import type { Context } from '../store/context.ts';
 import { findRecord } from '../store/state.ts';
 import { waitFor } from '../util/wait.ts';
@@ -63,7 +64,7 @@ export async function waitProcess(ctx: Context, req: WaitOrder, signal?: AbortSi
     () => {
       if (signal?.aborted) return true;
       const rec = current();
-      return !rec || !isLive(rec);
+      return !rec || !pollingLook(() => isLive(rec));
     },
     req.timeoutSec === undefined ? Infinity : req.timeoutSec * 1000,
     WAIT_POLL_MS,

@@ -35,7 +35,7 @@ export const START_SLACK_S = 1;
 
 const PROGRAMS: Record<string, string[]> = {
   ps: ['/bin/ps', '/usr/bin/ps'],
-  lsof: ['/usr/sbin/lsof', '/usr/bin/lsof', '/usr/local/bin/lsof', '/opt/homebrew/bin/lsof'],
+  lsof: ['/usr/sbin/lsof', '/usr/bin/lsof'],
   sysctl: ['/usr/sbin/sysctl', '/sbin/sysctl', '/usr/bin/sysctl'],
 };
 const INSTALL: Record<string, string> = {
@@ -66,17 +66,25 @@ function program(name: string): string {
   return p;
 }
 
-/** Runs one of the programs; its stdout, or undefined when it said nothing useful. */
+/**
+ * Runs one of the programs to its end: its stdout and exit status. One that could not start, was
+ * ended by a signal or ran past the time limit is asked once more, then is an error: a cut-off
+ * table must not read as processes that are gone. (An exit status of 1 is an answer: ps -p of a
+ * PID that is gone, lsof that found nothing.)
+ */
 export function run(name: string, args: string[]): { out: string; status: number | null } {
-  const r = spawnSync(program(name), args, {
-    env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LC_ALL: 'C', TZ: 'UTC' },
-    encoding: 'latin1',
-    maxBuffer: 256 << 20,
-    timeout: 30_000,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  if (r.error && !r.stdout) throw new BgError('SUPERVISOR', `${name} could not be run: ${r.error.message}`);
-  return { out: r.stdout ?? '', status: r.status };
+  for (let attempt = 1; ; attempt++) {
+    const r = spawnSync(program(name), args, {
+      env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LC_ALL: 'C', TZ: 'UTC' },
+      encoding: 'latin1',
+      maxBuffer: 256 << 20,
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    if (!r.error && !r.signal) return { out: r.stdout ?? '', status: r.status };
+    if (attempt === 2)
+      throw new BgError('SUPERVISOR', `${name} did not finish: ${r.error?.message ?? `ended by ${r.signal}`}.`);
+  }
 }
 
 const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
@@ -132,18 +140,22 @@ let turn: Map<number, ProcStat & { comm: string }> | undefined;
 
 export function list(): ProcStat[] {
   const rows = parseTable(run('ps', ['-A', '-o', FIELDS]).out);
+  // This process is always in a whole table: one without it was not read whole.
+  if (!rows.some((r) => r.pid === process.pid))
+    throw new BgError('SUPERVISOR', `ps -A listed ${rows.length} processes, not this one: its output cannot be read.`);
   if (!turn) queueMicrotask(() => (turn = undefined));
   turn = new Map(rows.map((r) => [r.pid, r]));
   return rows;
 }
 
-// What ps said of a PID, and when: a wait that checks a process every 100 ms asks ps again only
-// every CONFIRM_MS, and kill(pid, 0) in between (a process that ended is seen at once; one whose
-// PID was handed to another process within CONFIRM_MS is not, nor a zombie, until the next ps).
+// What ps said of a PID, and when: a wait's look (proc.ts pollingLook; never a check before a
+// signal) asks ps again only every CONFIRM_MS, and kill(pid, 0) in between (a process that ended
+// is seen at once; one whose PID was handed to another within CONFIRM_MS is not, nor a zombie,
+// until the next ps).
 const confirmed = new Map<number, { row: ProcStat & { comm: string }; at: number }>();
 const CONFIRM_MS = 1000;
 
-export function stat(pid: number): ProcStat | undefined {
+export function stat(pid: number, polling = false): ProcStat | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   const seen = turn?.get(pid);
   if (seen) return seen;
@@ -155,7 +167,7 @@ export function stat(pid: number): ProcStat | undefined {
       return undefined; // gone: no ps needed
     }
   }
-  const known = confirmed.get(pid);
+  const known = polling ? confirmed.get(pid) : undefined;
   if (known && Date.now() - known.at < CONFIRM_MS) return known.row;
   const row = parseTable(run('ps', ['-o', FIELDS, '-p', String(pid)]).out).find((r) => r.pid === pid);
   if (row) confirmed.set(pid, { row, at: Date.now() });
@@ -229,7 +241,13 @@ export function parseMarked(out: string, pair: string, stats: ProcStat[]): ProcS
 
 /** TCP LISTEN sockets of the processes lsof can see, as PID -> ports. */
 export function listeningByPid(): Map<number, number[]> {
-  return parseLsof(run('lsof', ['-nP', '-w', '-iTCP', '-sTCP:LISTEN', '-F', 'pn']).out);
+  try {
+    return parseLsof(run('lsof', ['-nP', '-w', '-iTCP', '-sTCP:LISTEN', '-F', 'pn']).out);
+  } catch (err) {
+    // Ports are what a listing shows, never what a stop decides on: none, rather than no listing.
+    if (err instanceof BgError && err.code === 'SUPERVISOR') return new Map();
+    throw err;
+  }
 }
 
 /** lsof's -F pn output ("p<pid>", then "n<address>:<port>" per socket) as PID -> ports. */

@@ -12,6 +12,23 @@ import type { ProcStat } from './procstat.ts';
 
 export type { ProcStat };
 
+let polling = 0;
+
+/**
+ * Runs a wait's look (is it still alive? does it listen yet?): on the portable layer a PID that
+ * ps vouched for within the last second is then taken without another ps (kill(pid, 0) still
+ * tells when it is gone), so a 100 ms poll does not run two ps each time. Never around a signal:
+ * every check before one reads afresh.
+ */
+export function pollingLook<T>(look: () => T): T {
+  polling++;
+  try {
+    return look();
+  } finally {
+    polling--;
+  }
+}
+
 /** Whether this call uses the portable layer (BG_PLATFORM=portable, or not Linux). */
 export function isPortable(): boolean {
   return layerName() === 'portable';
@@ -35,7 +52,7 @@ export function startedSince(a: number, floor: number): boolean {
 // Parse /proc/<pid>/stat; the command name may hold spaces and parentheses, so split after
 // the last ')'.
 export function readStat(pid: number): ProcStat | undefined {
-  if (isPortable()) return portable.stat(pid);
+  if (isPortable()) return portable.stat(pid, polling > 0);
   const text = readProcFile(`/proc/${pid}/stat`);
   if (text === undefined) return undefined;
   const close = text.lastIndexOf(')');
@@ -261,12 +278,19 @@ export function signalTree(
   signal: NodeJS.Signals,
   leaderStartTicks?: number,
   table: ProcTable = procTable,
+  leads = false,
 ): ProcStat[] {
-  const lst = table.stat(leader);
+  // The leader as the first table has it (read now, on either layer), and on the portable layer,
+  // whose start times have whole seconds, still leading its group if it led one.
+  const firstTable = table.list();
+  const lst = firstTable.find((st) => st.pid === leader);
   if (!lst || (leaderStartTicks !== undefined && !sameStart(lst.startTicks, leaderStartTicks))) return [];
+  if (leads && isPortable() && lst.pgid !== lst.pid) return [];
   const seen = new Map<number, ProcStat>();
   for (let round = 0; round < 5; round++) {
-    const members = treeMembers(leader, table.list()).filter((m) => !seen.has(m.pid) && m.pid !== process.pid);
+    const members = treeMembers(leader, round === 0 ? firstTable : table.list()).filter(
+      (m) => !seen.has(m.pid) && m.pid !== process.pid,
+    );
     if (members.length === 0) break;
     for (const m of members) {
       seen.set(m.pid, m);

@@ -9,7 +9,16 @@
 //
 // The process table and the clock are parameters, so the escalation is unit-tested against a
 // fake table in milliseconds (tests/unit/terminate.test.ts).
-import { adoptChildren, procTable, signalSame, signalTree, stillAlive, type ProcStat, type ProcTable } from './proc.ts';
+import {
+  adoptChildren,
+  isPortable,
+  procTable,
+  signalSame,
+  signalTree,
+  stillAlive,
+  type ProcStat,
+  type ProcTable,
+} from './proc.ts';
 
 export interface Clock {
   now(): number;
@@ -25,8 +34,8 @@ const MARK_SCAN_MS = 500;
 /** How long SIGKILLed members may take to be gone (the kernel must run them: slow under load). */
 const KILL_WAIT_MS = 5_000;
 
-/** A process as recorded: its PID and its kernel start time. */
-export type Member = Pick<ProcStat, 'pid' | 'startTicks'>;
+/** A process as recorded: its PID and its kernel start time; `leads`: it led its process group (the command). */
+export type Member = Pick<ProcStat, 'pid' | 'startTicks'> & { leads?: boolean };
 
 export interface TerminateOptions {
   /** Processes whose trees get the signal; one whose PID now belongs to another process is skipped. */
@@ -62,7 +71,7 @@ export async function terminateTree(o: TerminateOptions): Promise<Termination> {
     for (const m of found) if (!members.has(m.pid)) members.set(m.pid, m);
   };
   const signalRoots = (roots: Member[]) => {
-    for (const r of roots) if (!members.has(r.pid)) take(signalTree(r.pid, o.signal, r.startTicks, table));
+    for (const r of roots) if (!members.has(r.pid)) take(signalTree(r.pid, o.signal, r.startTicks, table, r.leads));
   };
   signalRoots(o.roots);
   if (o.mark) signalRoots(table.marked(o.mark, table.list()));
@@ -87,6 +96,9 @@ export async function terminateTree(o: TerminateOptions): Promise<Termination> {
 // SIGKILL each (still the same process), then wait until they are gone: callers report them
 // as killed, so they must be dead when the report goes out.
 async function killNow(alive: ProcStat[], table: ProcTable, clock: Clock): Promise<ProcStat[]> {
+  // The portable layer answers each member's check from the last table read (this turn's): read
+  // it now, so no slow look at the marks since stands between the check and the kill.
+  if (isPortable()) table.list();
   for (const m of alive) signalSame(m, 'SIGKILL', table);
   const until = clock.now() + KILL_WAIT_MS;
   while (stillAlive(alive, table).length > 0 && clock.now() < until) await clock.sleep(POLL_MS);

@@ -83,7 +83,7 @@ export function showNoCacheNote(): void {
   noteDue = undefined;
   const file = path.join(dataDir, NO_CACHE_NOTE_FILE);
   process.stderr.write(
-    'note: there is no key cache on this system, so each call derives the key from BG_PASSWORD (about 0.1-0.3 s); this note is shown once.\n',
+    'note: no key cache here (the portable process layer keeps none: macOS has no memory-backed folder for it), so each call derives the key from BG_PASSWORD (about 0.1-0.3 s); this note is shown once.\n',
   );
   const tmp = path.join(dataDir, `.${NO_CACHE_NOTE_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
