@@ -315,9 +315,10 @@ async function refusedByTheOther(sb: Sandbox, maker: 'linux' | 'portable'): Prom
   const before = fingerprint(dataDir);
   for (const [script, args] of [
     ['list_processes.ts', []],
-
     ['stop_process.ts', [id]],
     ['start_process.ts', ['--no-pty', 'echo', 'other layer']],
+    // Refused before it makes its handoff socket in run/ (whose mtime would change).
+    ['dashboard.ts', ['--detach', '--port', '0']],
   ] as const) {
     const r = await run(other, script, [...args]);
     assert.is(r.code, 7, `${script} on a data dir made by the ${maker} layer: exit ${r.code}\n${r.stdout}${r.stderr}`);
