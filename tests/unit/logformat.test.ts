@@ -183,4 +183,31 @@ withLog('-n N of a REPL whose records end in prompts reads only the records of i
   assert.equal(mixed(4, ['stdout', 'input']).text, ['>>> pass 28', 'pass', '>>> pass 29', '>>> ']);
 });
 
+withLog("a rotation's new segment never shows under the log's name without its header", (file, keys) => {
+  // A reader that opens the active file while the writer makes it must find no file or a whole
+  // header: an empty file read as "not a background-manager log (bad header)" under load (the
+  // integrity-logchain race test, in CI beside two CPU hogs). Every write is watched here.
+  const w = new CappedLogWriter(file, keys, 'p1', 1 << 20);
+  const real = fs.writeSync;
+  const short: number[] = [];
+  fs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
+    const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+    if (size !== undefined && size < 64) short.push(size);
+    return (real as (...a: unknown[]) => number)(...args);
+  }) as typeof fs.writeSync;
+  try {
+    for (let i = 0; i < 40; i++) w.append('stdout', randomBytes(16 * 1024), Date.now());
+  } finally {
+    fs.writeSync = real;
+    w.close();
+  }
+  assert.ok(listSegments(file).length > 2, 'it rotated');
+  assert.equal(short, [], 'the log was seen shorter than a header while being written');
+  assert.equal(
+    fs.readdirSync(path.dirname(file)).filter((n) => n.includes('.new-')),
+    [],
+    'no file of another name is left',
+  );
+});
+
 test.run();

@@ -547,18 +547,25 @@ export class LogWriter {
       created: Date.now(),
       ...(keptFrom === undefined ? {} : { keptFrom }),
     };
+    // The header goes into a file of another name first, which then gets the log's name (a hard
+    // link: like O_EXCL, it never replaces a file there): a reader that opens the log while it is
+    // made (a rotation's new segment) finds no file or a whole header, never an empty file that
+    // reads as "not a background-manager log". That name does not look like a segment's.
+    const fresh = `${file}.new-${randomBytes(6).toString('hex')}`;
     let fd: number;
     try {
-      fd = openNewFile(file);
+      fd = openNewFile(fresh);
       try {
         writeAll(fd, encodeHeader(keys, header));
       } finally {
         fs.closeSync(fd);
       }
+      fs.linkSync(fresh, file);
       fd = fs.openSync(file, 'a');
     } catch (err) {
-      if (!isErrno(err, 'EEXIST')) fs.rmSync(file, { force: true }); // no half header left behind
       throw storageError(file, err);
+    } finally {
+      fs.rmSync(fresh, { force: true });
     }
     return new LogWriter(file, fd, keys, header.fileId, baseSeq, headerVersion(header).bytes);
   }
