@@ -238,17 +238,25 @@ export function unlockSandbox(sb: Sandbox, password: string): Pick<Unlocked, 'ke
   return cached ? { keys: subKeys(cached) } : unlock(dataDir, password, { create: false });
 }
 
-export function records(sb: Sandbox): ProcessRecord[] {
-  const u = unlockSandbox(sb, PASSWORD);
-  if (!u) return [];
-  // Read as the sandbox's scripts do: a data dir belongs to the process layer that recorded it.
+/**
+ * Runs `fn` with the sandbox's process layer (BG_PLATFORM=portable in its env, else this
+ * process's): a data dir belongs to the layer that recorded it, and its records' start times are
+ * in that layer's unit.
+ */
+export function inSandboxLayer<T>(sb: Sandbox, fn: () => T): T {
   const mine = layerName();
   useLayer(sb.env.BG_PLATFORM === 'portable' ? 'portable' : mine);
   try {
-    return new StateStore({ dataDir: sb.env.BG_DATA_DIR!, keys: u.keys }).read().processes;
+    return fn();
   } finally {
     useLayer(mine);
   }
+}
+
+export function records(sb: Sandbox): ProcessRecord[] {
+  const u = unlockSandbox(sb, PASSWORD);
+  if (!u) return [];
+  return inSandboxLayer(sb, () => new StateStore({ dataDir: sb.env.BG_DATA_DIR!, keys: u.keys }).read().processes);
 }
 
 export function alive(pid: number): boolean {
@@ -262,6 +270,10 @@ export function alive(pid: number): boolean {
  * Shared by cleanup and the reliability harness (which calls it before unmounting).
  */
 export function endRecorded(sb: Sandbox): void {
+  inSandboxLayer(sb, () => endRecordedHere(sb));
+}
+
+function endRecordedHere(sb: Sandbox): void {
   let recs: ProcessRecord[] = [];
   try {
     const u = unlockSandbox(sb, sb.env.BG_PASSWORD ?? PASSWORD);
