@@ -85,6 +85,13 @@ export function portPoller(sv: Supervisor): () => void {
   let inodes = '';
   let pid = 0;
   const look = () => {
+    try {
+      lookNow();
+    } catch {
+      /* ps or lsof failed twice (portable layer): the next look tries again */
+    }
+  };
+  const lookNow = () => {
     if (!sv.childRunning || sv.ended) return;
     const set = listeningInodeSet();
     if (set === inodes && pid === sv.child.pid) return;
