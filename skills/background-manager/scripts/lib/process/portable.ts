@@ -67,12 +67,12 @@ function program(name: string): string {
 }
 
 /**
- * Runs one of the programs to its end: its stdout and exit status. One that could not start, was
+ * Runs one of the programs to its end: its stdout. One that could not start, was
  * ended by a signal or ran past the time limit is asked once more, then is an error: a cut-off
  * table must not read as processes that are gone. (An exit status of 1 is an answer: ps -p of a
  * PID that is gone, lsof that found nothing.)
  */
-export function run(name: string, args: string[]): { out: string; status: number | null } {
+export function run(name: string, args: string[]): string {
   for (let attempt = 1; ; attempt++) {
     const r = spawnSync(program(name), args, {
       env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LC_ALL: 'C', TZ: 'UTC' },
@@ -81,7 +81,7 @@ export function run(name: string, args: string[]): { out: string; status: number
       timeout: 30_000,
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    if (!r.error && !r.signal) return { out: r.stdout ?? '', status: r.status };
+    if (!r.error && !r.signal) return r.stdout ?? '';
     if (attempt === 2)
       throw new BgError('SUPERVISOR', `${name} did not finish: ${r.error?.message ?? `ended by ${r.signal}`}.`);
   }
@@ -125,11 +125,11 @@ export function parsePsLine(line: string): (ProcStat & { comm: string }) | undef
   };
 }
 
-function parseTable(out: string, skip?: number): (ProcStat & { comm: string })[] {
+function parseTable(out: string): (ProcStat & { comm: string })[] {
   const rows: (ProcStat & { comm: string })[] = [];
   for (const line of out.split('\n')) {
     const st = parsePsLine(line);
-    if (st && st.pid !== skip) rows.push(st);
+    if (st) rows.push(st);
   }
   return rows;
 }
@@ -139,7 +139,7 @@ function parseTable(out: string, skip?: number): (ProcStat & { comm: string })[]
 let turn: Map<number, ProcStat & { comm: string }> | undefined;
 
 export function list(): ProcStat[] {
-  const rows = parseTable(run('ps', ['-A', '-o', FIELDS]).out);
+  const rows = parseTable(run('ps', ['-A', '-o', FIELDS]));
   // This process is always in a whole table: one without it was not read whole.
   if (!rows.some((r) => r.pid === process.pid))
     throw new BgError('SUPERVISOR', `ps -A listed ${rows.length} processes, not this one: its output cannot be read.`);
@@ -169,7 +169,7 @@ export function stat(pid: number, polling = false): ProcStat | undefined {
   }
   const known = polling ? confirmed.get(pid) : undefined;
   if (known && Date.now() - known.at < CONFIRM_MS) return known.row;
-  const row = parseTable(run('ps', ['-o', FIELDS, '-p', String(pid)]).out).find((r) => r.pid === pid);
+  const row = parseTable(run('ps', ['-o', FIELDS, '-p', String(pid)])).find((r) => r.pid === pid);
   if (row) confirmed.set(pid, { row, at: Date.now() });
   else confirmed.delete(pid);
   return row;
@@ -188,7 +188,7 @@ export function bootId(): string {
       : process.platform === 'linux'
         ? 'kernel.random.boot_id'
         : 'kern.boottime';
-  const out = run('sysctl', ['-n', key]).out.trim();
+  const out = run('sysctl', ['-n', key]).trim();
   // kern.boottime (the BSDs): "{ sec = 1700000000, usec = 12345 } ...": the seconds and micro-seconds.
   const bsd = /sec = (\d+), usec = (\d+)/.exec(out);
   boot = bsd ? `boottime-${bsd[1]}.${bsd[2]}` : out;
@@ -209,11 +209,7 @@ export function startFloor(): number {
 export function marked(name: string, value: string, stats: ProcStat[]): ProcStat[] {
   const uid = String(process.getuid?.() ?? 0);
   const envFlag = process.platform === 'linux' ? 'e' : '-E';
-  return parseMarked(
-    run('ps', ['-U', uid, envFlag, '-ww', '-o', 'pid=,lstart=,command=']).out,
-    `${name}=${value}`,
-    stats,
-  );
+  return parseMarked(run('ps', ['-U', uid, envFlag, '-ww', '-o', 'pid=,lstart=,command=']), `${name}=${value}`, stats);
 }
 
 /**
@@ -242,7 +238,7 @@ export function parseMarked(out: string, pair: string, stats: ProcStat[]): ProcS
 /** TCP LISTEN sockets of the processes lsof can see, as PID -> ports. */
 export function listeningByPid(): Map<number, number[]> {
   try {
-    return parseLsof(run('lsof', ['-nP', '-w', '-iTCP', '-sTCP:LISTEN', '-F', 'pn']).out);
+    return parseLsof(run('lsof', ['-nP', '-w', '-iTCP', '-sTCP:LISTEN', '-F', 'pn']));
   } catch (err) {
     // Ports are what a listing shows, never what a stop decides on: none, rather than no listing.
     if (err instanceof BgError && err.code === 'SUPERVISOR') return new Map();
